@@ -1,0 +1,1 @@
+"""Adapters: every piece of I/O (storage, notifiers). The domain imports nothing from here."""

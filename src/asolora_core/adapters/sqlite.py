@@ -1,0 +1,471 @@
+"""SQLite (stdlib) storage: the embedded default (R33, R35, R36).
+
+* One connection per thread, in autocommit mode; each unit of work is ``BEGIN IMMEDIATE`` ...
+  ``COMMIT``. ``IMMEDIATE`` takes the write lock up front: with Python's default deferred
+  transactions two writers could both pass a read-then-write check.
+* WAL journal, ``synchronous=NORMAL`` by default (durable across a crash of the process; a
+  power cut may lose the last commits), or ``FULL`` with ``durable=True``.
+* The schema migrates itself by version (``PRAGMA user_version``), in one transaction per step.
+* Aggregates are JSON documents with a version column and the columns queries need; saving
+  is ``UPDATE ... WHERE version = ?``, so a stale writer changes nothing (R36).
+* Pass ``connection=`` to run on a connection you own: a unit of work then joins your open
+  transaction as a ``SAVEPOINT`` and leaves the commit to you.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from asolora_core import _codec
+from asolora_core.errors import ConcurrencyConflictError, NotFoundError
+from asolora_core.events import DomainEvent, event_type
+from asolora_core.orders.model import Order
+from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
+
+__all__ = ["MIGRATIONS", "SqliteStore", "micros"]
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def micros(at: _dt.datetime) -> int:
+    """An instant as integer microseconds since the epoch: what SQL columns compare."""
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+#: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
+#: add one.
+MIGRATIONS: list[str] = [
+    # 1: orders, history, outbox, idempotency, timers
+    """
+    CREATE TABLE orders (
+        order_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        checkout_id TEXT NOT NULL,
+        vendor_id TEXT NOT NULL,
+        buyer_id TEXT NOT NULL,
+        customer_key TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('processing', 'completed', 'cancelled')),
+        currency TEXT NOT NULL,
+        placed_at INTEGER NOT NULL,
+        completed_at INTEGER,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX orders_checkout ON orders (checkout_id);
+    CREATE INDEX orders_vendor ON orders (vendor_id, placed_at);
+    CREATE INDEX orders_customer ON orders (vendor_id, customer_key, placed_at);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        aggregate_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_aggregate ON events (aggregate_id, seq);
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        next_attempt_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt_at, seq);
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE timers (
+        timer_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX timers_due ON timers (due_at, timer_id);
+    """,
+]
+
+_enc_order = _codec.encoder(Order)
+_dec_order = _codec.decoder(Order)
+_enc_outbox = _codec.encoder(OutboxMessage)
+_dec_outbox = _codec.decoder(OutboxMessage)
+_enc_timer = _codec.encoder(Timer)
+_dec_timer = _codec.decoder(Timer)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+class SqliteStore:
+    """A store in one SQLite file (or ``":memory:"`` for a private, single-connection one).
+
+    >>> store = SqliteStore(":memory:")
+    >>> store.schema_version() == len(MIGRATIONS)
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = "asolora.db",
+        *,
+        durable: bool = False,
+        busy_timeout_ms: int = 30_000,
+        connection: sqlite3.Connection | None = None,
+    ) -> None:
+        self.path = str(path)
+        self._durable = durable
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._shared = connection
+        self._cache: dict[str, tuple[int, Order]] = {}
+        self._cache_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        if self.path == ":memory:" and connection is None:
+            self._shared = self._connect()
+        self.migrate()
+
+    # connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._all.append(conn)
+        return conn
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()
+        self._local = threading.local()
+
+    # schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        row = self.connection().execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self) -> None:
+        """Bring the schema up to date, one transaction per step (safe from many processes)."""
+        conn = self.connection()
+        owns = not conn.in_transaction
+        for target, script in enumerate(MIGRATIONS, start=1):
+            if owns:
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if current < target:
+                    for statement in _statements(script):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {target}")
+                if owns:
+                    conn.execute("COMMIT")
+            except BaseException:
+                if owns:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def unit_of_work(self) -> SqliteUnitOfWork:
+        return SqliteUnitOfWork(self)
+
+    # the decoded-order cache: a decoded order is reused while its version is current
+    def _decode_order(self, order_id: str, version: int, body: str) -> Order:
+        hit = self._cache.get(order_id)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        order: Order = _dec_order(json.loads(body))
+        with self._cache_lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[order_id] = (version, order)
+        return order
+
+    def _remember(self, order: Order) -> None:
+        with self._cache_lock:
+            self._cache[order.order_id] = (order.version, order)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class SqliteUnitOfWork:
+    """One SQLite transaction (see :class:`SqliteStore`)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.conn = store.connection()
+        self._savepoint = False
+        self._open = False
+        self._after_commit: list[Callable[[], None]] = []
+        self.orders = _Orders(self)
+        self.events = _Events(self)
+        self.outbox = _Outbox(self)
+        self.idempotency = _Idempotency(self)
+        self.timers = _Timers(self)
+
+    def __enter__(self) -> Self:
+        if self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT asolora_uow")
+            self._savepoint = True
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+        self._open = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._open:
+            self.rollback()
+
+    def commit(self) -> None:
+        if self._savepoint:
+            self.conn.execute("RELEASE SAVEPOINT asolora_uow")
+        else:
+            self.conn.execute("COMMIT")
+        self._open = False
+        for fn in self._after_commit:
+            fn()
+        self._after_commit.clear()
+
+    def rollback(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        self._after_commit.clear()
+        if self._savepoint:
+            self.conn.execute("ROLLBACK TO SAVEPOINT asolora_uow")
+            self.conn.execute("RELEASE SAVEPOINT asolora_uow")
+        else:
+            self.conn.execute("ROLLBACK")
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        self._after_commit.append(fn)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+
+class _Orders:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def _row(self, order: Order) -> tuple[Any, ...]:
+        return (
+            order.version,
+            order.checkout_id,
+            order.vendor_id,
+            order.buyer_id,
+            order.customer_name.casefold(),
+            order.status.value,
+            order.currency,
+            micros(order.placed_at),
+            None if order.completed_at is None else micros(order.completed_at),
+            _dumps(_enc_order(order)),
+            order.order_id,
+        )
+
+    def get(self, order_id: str) -> Order:
+        row = self._uow.execute(
+            "SELECT version, body FROM orders WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
+        return self._uow.store._decode_order(order_id, row[0], row[1])
+
+    def add(self, order: Order) -> None:
+        try:
+            self._uow.execute(
+                "INSERT INTO orders (version, checkout_id, vendor_id, buyer_id, customer_key, "
+                "status, currency, placed_at, completed_at, body, order_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._row(order),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                f"order {order.order_id} already exists", order_id=order.order_id
+            ) from exc
+        self._uow.after_commit(lambda: self._uow.store._remember(order))
+
+    def save(self, order: Order) -> None:
+        cur = self._uow.execute(
+            "UPDATE orders SET version = ?, checkout_id = ?, vendor_id = ?, buyer_id = ?, "
+            "customer_key = ?, status = ?, currency = ?, placed_at = ?, completed_at = ?, "
+            "body = ? WHERE order_id = ? AND version = ?",
+            (*self._row(order), order.version - 1),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrencyConflictError(
+                f"order {order.order_id} changed since it was read; reload it and retry",
+                order_id=order.order_id,
+            )
+        self._uow.after_commit(lambda: self._uow.store._remember(order))
+
+    def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
+        rows = self._uow.execute(
+            f"SELECT order_id, version, body FROM orders WHERE {where}", params
+        ).fetchall()
+        return tuple(self._uow.store._decode_order(r[0], r[1], r[2]) for r in rows)
+
+    def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
+        return self._many("checkout_id = ? ORDER BY rowid", (checkout_id,))
+
+    def for_vendor(self, vendor_id: str) -> tuple[Order, ...]:
+        return self._many("vendor_id = ? ORDER BY placed_at, order_id", (vendor_id,))
+
+    def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
+        return self._many(
+            "vendor_id = ? AND customer_key = ? ORDER BY placed_at DESC, order_id DESC",
+            (vendor_id, customer_name.strip().casefold()),
+        )
+
+
+class _Events:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        self._uow.conn.executemany(
+            "INSERT INTO events (aggregate_id, type, at, body) VALUES (?, ?, ?, ?)",
+            [
+                (e.aggregate_id, e.name, micros(e.at), _dumps(_codec.encoder(type(e))(e)))
+                for e in events
+            ],
+        )
+
+    def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
+        rows = self._uow.execute(
+            "SELECT type, body FROM events WHERE aggregate_id = ? ORDER BY seq", (aggregate_id,)
+        ).fetchall()
+        out: list[DomainEvent] = []
+        for name, body in rows:
+            out.append(_codec.decoder(event_type(name))(json.loads(body)))
+        return tuple(out)
+
+
+class _Outbox:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _state(m: OutboxMessage) -> str:
+        if m.delivered_at is not None:
+            return "delivered"
+        return "failed" if m.failed else "pending"
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        self._uow.conn.executemany(
+            "INSERT INTO outbox (message_id, state, next_attempt_at, body) VALUES (?, ?, ?, ?)",
+            [
+                (m.message_id, self._state(m), micros(m.next_attempt_at), _dumps(_enc_outbox(m)))
+                for m in messages
+            ],
+        )
+
+    def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
+        rows = self._uow.execute(
+            "SELECT body FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY seq LIMIT ?",
+            (micros(now), limit),
+        ).fetchall()
+        return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+
+    def update(self, message: OutboxMessage) -> None:
+        self._uow.execute(
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, body = ? WHERE message_id = ?",
+            (
+                self._state(message),
+                micros(message.next_attempt_at),
+                _dumps(_enc_outbox(message)),
+                message.message_id,
+            ),
+        )
+
+    def all(self) -> tuple[OutboxMessage, ...]:
+        rows = self._uow.execute("SELECT body FROM outbox ORDER BY seq").fetchall()
+        return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+
+
+class _Idempotency:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self._uow.execute(
+            "SELECT body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
+        ).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return IdempotencyRecord(
+            scope=scope,
+            key=key,
+            command=data["command"],
+            arguments=data["arguments"],
+            result=_codec.load_any(data["result"]),
+            error=data["error"],
+            at=_dt.datetime.fromisoformat(data["at"]),
+        )
+
+    def put(self, record: IdempotencyRecord) -> None:
+        body = {
+            "command": record.command,
+            "arguments": record.arguments,
+            "result": _codec.dump_any(record.result),
+            "error": record.error,
+            "at": record.at.isoformat(),
+        }
+        self._uow.execute(
+            "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?, ?, ?)",
+            (record.scope, record.key, _dumps(body)),
+        )
+
+
+class _Timers:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def schedule(self, timer: Timer) -> None:
+        self._uow.execute(
+            "INSERT OR REPLACE INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+            (timer.timer_id, timer.kind, micros(timer.due_at), _dumps(_enc_timer(timer))),
+        )
+
+    def cancel(self, timer_id: str) -> None:
+        self._uow.execute("DELETE FROM timers WHERE timer_id = ?", (timer_id,))
+
+    def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:
+        rows = self._uow.execute(
+            "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers WHERE due_at <= ? "
+            "ORDER BY due_at, timer_id LIMIT ?) RETURNING body",
+            (micros(now), limit),
+        ).fetchall()
+        timers = [_dec_timer(json.loads(r[0])) for r in rows]
+        timers.sort(key=lambda t: (t.due_at, t.timer_id))
+        return tuple(timers)

@@ -1,0 +1,192 @@
+"""One exception family for every refusal (R2).
+
+Every error the library raises on purpose derives from :class:`AsoloraError`. Each leaf has a
+stable, machine-readable ``code`` (part of the public API: never renamed), structured
+``fields`` for programs, and a message for people that says what was refused, why, and what
+to do instead. A refused command leaves every aggregate, ledger and outbox as it was.
+
+Errors round-trip through :meth:`AsoloraError.to_dict` / :func:`error_from_dict`, which is how
+a refusal stored under an idempotency key (R35) is raised again on replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AsoloraError",
+    "CompletionIsAutomaticError",
+    "ConcurrencyConflictError",
+    "CurrencyMismatchError",
+    "DisputeWindowClosedError",
+    "IdempotencyKeyReusedError",
+    "InvalidInputError",
+    "InvalidMoneyError",
+    "InvalidTransitionError",
+    "IssueOpenError",
+    "NaiveDatetimeError",
+    "NotFoundError",
+    "NotPermitted",
+    "NotPermittedError",
+    "RateUnavailableError",
+    "RefundExceedsPaidError",
+    "UnknownCurrencyError",
+    "error_from_dict",
+]
+
+_REGISTRY: dict[str, type[AsoloraError]] = {}
+
+
+class AsoloraError(Exception):
+    """Root of every error asolora_core raises on purpose.
+
+    ``code`` is stable and machine-readable; ``fields`` carries the structured details
+    (which field, which order, which state); ``str(error)`` is the human message.
+    """
+
+    code: ClassVar[str] = "asolora_error"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, Any] = fields
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            if cls.code in _REGISTRY:  # pragma: no cover - a programming error in this package
+                raise RuntimeError(f"duplicate error code {cls.code!r}")
+            _REGISTRY[cls.code] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form: ``{"code", "message", "fields"}``."""
+        return {"code": self.code, "message": self.message, "fields": dict(self.fields)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+def error_from_dict(data: Mapping[str, Any]) -> AsoloraError:
+    """Rebuild an error from :meth:`AsoloraError.to_dict` output (unknown codes give the root)."""
+    cls = _REGISTRY.get(str(data["code"]), AsoloraError)
+    return cls(str(data["message"]), **dict(data.get("fields", {})))
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+class InvalidInputError(AsoloraError):
+    """Raised when an argument is malformed: wrong type, out of range, unknown option.
+
+    ``fields["field"]`` names the argument.
+    """
+
+    code = "invalid_input"
+
+
+class InvalidMoneyError(InvalidInputError):
+    """Raised for an amount that is not exact money: a float, NaN, infinity, more decimals
+    than the currency has (R25), or a negative amount where only positive ones make sense."""
+
+    code = "invalid_money"
+
+
+class UnknownCurrencyError(InvalidInputError):
+    """Raised for a currency code that is not in the bundled ISO 4217 table."""
+
+    code = "unknown_currency"
+
+
+class CurrencyMismatchError(InvalidInputError):
+    """Raised when amounts of two currencies meet where one currency is required
+    (money never mixes currencies implicitly; convert explicitly with a rate)."""
+
+    code = "currency_mismatch"
+
+
+class NaiveDatetimeError(InvalidInputError):
+    """Raised for a datetime without a time zone (R34)."""
+
+    code = "naive_datetime"
+
+
+# --- who may act ----------------------------------------------------------------------
+
+
+class NotPermittedError(AsoloraError):
+    """Raised when the actor may not do this: not its order, listing or conversation, or not
+    an action its kind of actor can take (R1)."""
+
+    code = "not_permitted"
+
+
+#: The rules' name for :class:`NotPermittedError` (R1).
+NotPermitted = NotPermittedError
+
+
+class NotFoundError(AsoloraError):
+    """Raised when an id names nothing the store holds."""
+
+    code = "not_found"
+
+
+# --- lifecycle -------------------------------------------------------------------------
+
+
+class InvalidTransitionError(AsoloraError):
+    """Raised when the transitions table has no entry for (state, action, actor): the action
+    is not possible in the current state."""
+
+    code = "invalid_transition"
+
+
+class CompletionIsAutomaticError(InvalidTransitionError):
+    """Raised on any attempt to mark an order completed by hand (R8): completion happens by
+    itself when the buyer has confirmed every shipment."""
+
+    code = "completion_is_automatic"
+
+
+class DisputeWindowClosedError(InvalidTransitionError):
+    """Raised when an issue is reported on items whose receipt is confirmed, or on a completed
+    order (R14)."""
+
+    code = "dispute_window_closed"
+
+
+class IssueOpenError(InvalidTransitionError):
+    """Raised when a shipment with an open issue on its items is confirmed (R14)."""
+
+    code = "issue_open"
+
+
+class RefundExceedsPaidError(AsoloraError):
+    """Raised when a refund would take the total refunded above the amount paid (R20)."""
+
+    code = "refund_exceeds_paid"
+
+
+# --- storage and idempotency -------------------------------------------------------------
+
+
+class ConcurrencyConflictError(AsoloraError):
+    """Raised when saving over a newer version of an aggregate (R36). Reload and retry."""
+
+    code = "version_conflict"
+
+
+class IdempotencyKeyReusedError(AsoloraError):
+    """Raised when an idempotency key is used again with a different command (R35);
+    ``fields["field"]`` names the first argument that differs."""
+
+    code = "idempotency_key_reused"
+
+
+# --- outside world ---------------------------------------------------------------------
+
+
+class RateUnavailableError(AsoloraError):
+    """Raised when no exchange rate is known for a currency pair at a date."""
+
+    code = "rate_unavailable"

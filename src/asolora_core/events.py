@@ -1,0 +1,171 @@
+"""Domain events and the notifications derived from them (R29, R42).
+
+Every state change returns events (past tense, immutable). They are appended to the
+aggregate's history in the same transaction as the change (R42), and the notifications
+derived from them are written to the outbox in that same transaction (R29), then delivered
+to the pluggable notifier at least once.
+
+Event classes register themselves by name so that stores can keep them as rows and read them
+back (see :func:`event_type`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, ClassVar
+
+import attrs
+
+from asolora_core.actors import Actor
+
+__all__ = [
+    "DomainEvent",
+    "IssueClosed",
+    "IssueReported",
+    "IssueResponded",
+    "Notification",
+    "OrderCancelled",
+    "OrderCompleted",
+    "OrderPlaced",
+    "ReceiptConfirmed",
+    "RefundIssued",
+    "SettlementAnswered",
+    "SettlementOffered",
+    "ShipmentCreated",
+    "ShipmentDelivered",
+    "TrackingUpdated",
+    "event_type",
+]
+
+_EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+
+
+@attrs.frozen(kw_only=True)
+class DomainEvent:
+    """Something that happened to an aggregate: what (the class), who (``actor``), when
+    (``at``), and to which aggregate (``aggregate_id``)."""
+
+    name: ClassVar[str] = "DomainEvent"
+
+    aggregate_id: str
+    at: _dt.datetime
+    actor: Actor
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__
+        _EVENT_TYPES[cls.__name__] = cls
+
+
+def event_type(name: str) -> type[DomainEvent]:
+    """The event class registered under ``name`` (used by stores to read history back)."""
+    return _EVENT_TYPES[name]
+
+
+@attrs.frozen(kw_only=True)
+class Notification:
+    """A message for one actor, derived from an event; what the notifier receives."""
+
+    recipient: Actor
+    kind: str  #: stable, e.g. ``"order.placed"``
+    subject_id: str  #: the order (or conversation, payout) it is about
+    text: str  #: a short human sentence
+    event_at: _dt.datetime
+
+
+# --- orders ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OrderPlaced(DomainEvent):
+    checkout_id: str
+    vendor_id: str
+    buyer_id: str
+    currency: str
+    paid_minor: int
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentCreated(DomainEvent):
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    items: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen(kw_only=True)
+class TrackingUpdated(DomainEvent):
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    note: str
+
+
+@attrs.frozen(kw_only=True)
+class ShipmentDelivered(DomainEvent):
+    shipment_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ReceiptConfirmed(DomainEvent):
+    shipment_id: str
+    automatic: bool
+
+
+@attrs.frozen(kw_only=True)
+class OrderCompleted(DomainEvent):
+    """The last confirmation completed the order (R9); ``at`` is ``completed_at``."""
+
+
+@attrs.frozen(kw_only=True)
+class OrderCancelled(DomainEvent):
+    reason: str
+    refund_minor: int
+    currency: str
+
+
+@attrs.frozen(kw_only=True)
+class IssueReported(DomainEvent):
+    issue_id: str
+    kind: str
+    line_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class IssueResponded(DomainEvent):
+    issue_id: str
+    message: str
+    first_response: bool
+
+
+@attrs.frozen(kw_only=True)
+class SettlementOffered(DomainEvent):
+    issue_id: str
+    resolution: str
+    amount_minor: int
+
+
+@attrs.frozen(kw_only=True)
+class SettlementAnswered(DomainEvent):
+    issue_id: str
+    accepted: bool
+
+
+@attrs.frozen(kw_only=True)
+class IssueClosed(DomainEvent):
+    issue_id: str
+    outcome: str
+
+
+@attrs.frozen(kw_only=True)
+class RefundIssued(DomainEvent):
+    """Money goes back to the buyer in the order currency (R20); the ledger books it."""
+
+    refund_id: str
+    amount_minor: int
+    currency: str
+    shipping_minor: int
+    items: tuple[tuple[str, int], ...]
+    before_shipping: bool
+    issue_id: str | None
+    reason: str

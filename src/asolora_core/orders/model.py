@@ -1,0 +1,359 @@
+"""The order aggregate's values (R3-R14, R19, R20).
+
+An :class:`Order` is one vendor's part of a buyer's checkout. Its ``status`` is only ever
+``processing``, ``completed`` or ``cancelled`` (R4); shipping progress lives on its
+:class:`Shipment` values and in the derived :class:`Fulfilment` view. Amounts are ``int``
+minor units of ``Order.currency`` (convert at the facade with :mod:`asolora_core.money`).
+
+Everything here is a frozen attrs value; commands in :mod:`asolora_core.orders.commands`
+return new values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Iterator
+
+import attrs
+
+__all__ = [
+    "Fulfilment",
+    "Issue",
+    "IssueKind",
+    "IssueOutcome",
+    "IssueStatus",
+    "Line",
+    "Order",
+    "OrderStatus",
+    "Refund",
+    "Resolution",
+    "ReturnPolicy",
+    "SettlementOffer",
+    "Shipment",
+    "ShipmentStatus",
+    "TrackingEvent",
+]
+
+
+class OrderStatus(enum.Enum):
+    """An order's status (R4): nothing else, ever."""
+
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ShipmentStatus(enum.Enum):
+    """A shipment's progress (R5-R9)."""
+
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    CONFIRMED = "confirmed"
+
+
+class IssueStatus(enum.Enum):
+    """An issue (dispute) is open until withdrawn, settled or mediated (R13)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class IssueKind(enum.Enum):
+    """What the buyer reports (R12)."""
+
+    NOT_RECEIVED = "not_received"
+    DAMAGED = "damaged"
+    NOT_AS_DESCRIBED = "not_as_described"
+    WRONG_ITEM = "wrong_item"
+    MISSING_ITEMS = "missing_items"
+    OTHER = "other"
+
+
+class Resolution(enum.Enum):
+    """What a settlement offer or a mediation decides (R13, R38)."""
+
+    REFUND = "refund"
+    REPLACEMENT = "replacement"
+    NO_ACTION = "no_action"
+
+
+class IssueOutcome(enum.Enum):
+    """How an issue closed (R13)."""
+
+    WITHDRAWN = "withdrawn"
+    SETTLED_REFUND = "settled_refund"
+    SETTLED_REPLACEMENT = "settled_replacement"
+    SETTLED_NO_ACTION = "settled_no_action"
+    MEDIATED_REFUND = "mediated_refund"
+    MEDIATED_REPLACEMENT = "mediated_replacement"
+    REJECTED = "rejected"
+
+
+@attrs.frozen(kw_only=True)
+class ReturnPolicy:
+    """The vendor's own return, exchange and refund policy for a listing (R19).
+
+    An order line keeps a snapshot of the policy in force at purchase.
+    """
+
+    returns_accepted: bool = False
+    exchanges_accepted: bool = False
+    window_days: int = 0
+    buyer_pays_return_shipping: bool = True
+    restocking_fee_bp: int = 0
+    condition: str = ""
+    text: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Line:
+    """One product line of an order. ``paid_minor`` is this line's exact share of the
+    buyer's payment (R3); ``cancelled`` counts units refunded before they shipped (R9)."""
+
+    line_id: str
+    product_id: str
+    title: str
+    quantity: int
+    unit_price_minor: int
+    paid_minor: int
+    policy: ReturnPolicy
+    cancelled: int = 0
+    refunded_quantity: int = 0
+
+    @property
+    def to_ship(self) -> int:
+        """Units that must ship for the order to complete."""
+        return self.quantity - self.cancelled
+
+
+@attrs.frozen(kw_only=True)
+class TrackingEvent:
+    """One tracking update, kept in order (R6)."""
+
+    at: _dt.datetime
+    carrier: str
+    tracking_number: str
+    note: str
+
+
+@attrs.frozen(kw_only=True)
+class Shipment:
+    """Some or all unshipped units of an order's lines, with a carrier and tracking (R5)."""
+
+    shipment_id: str
+    items: tuple[tuple[str, int], ...]  #: (line_id, quantity)
+    status: ShipmentStatus
+    shipped_at: _dt.datetime
+    tracking: tuple[TrackingEvent, ...]
+    delivered_at: _dt.datetime | None = None
+    confirmed_at: _dt.datetime | None = None
+    confirmed_automatically: bool = False
+    replacement_for: str | None = None  #: the issue this shipment replaces items for
+
+    @property
+    def carrier(self) -> str:
+        return self.tracking[-1].carrier
+
+    @property
+    def tracking_number(self) -> str:
+        return self.tracking[-1].tracking_number
+
+    @property
+    def line_ids(self) -> frozenset[str]:
+        return frozenset(line_id for line_id, _ in self.items)
+
+
+@attrs.frozen(kw_only=True)
+class SettlementOffer:
+    """A vendor's proposal to settle an issue (R13, R38); the buyer accepts or declines."""
+
+    resolution: Resolution
+    amount_minor: int
+    offered_at: _dt.datetime
+    message: str
+    accepted: bool | None = None  #: None while pending
+
+
+@attrs.frozen(kw_only=True)
+class Issue:
+    """A problem the buyer reported before confirming receipt (R12-R14, R38)."""
+
+    issue_id: str
+    kind: IssueKind
+    line_ids: tuple[str, ...]  #: empty means the whole order
+    description: str
+    status: IssueStatus
+    reported_at: _dt.datetime
+    first_response_at: _dt.datetime | None = None
+    offers: tuple[SettlementOffer, ...] = ()
+    outcome: IssueOutcome | None = None
+    closed_at: _dt.datetime | None = None
+    replacement_shipped: bool = False
+
+    @property
+    def pending_offer(self) -> SettlementOffer | None:
+        if self.offers and self.offers[-1].accepted is None:
+            return self.offers[-1]
+        return None
+
+    @property
+    def awaits_replacement(self) -> bool:
+        return (
+            self.outcome in (IssueOutcome.SETTLED_REPLACEMENT, IssueOutcome.MEDIATED_REPLACEMENT)
+            and not self.replacement_shipped
+        )
+
+    def covers(self, line_ids: frozenset[str]) -> bool:
+        """Whether this issue is about any of ``line_ids`` (a whole-order issue covers all)."""
+        return not self.line_ids or not line_ids.isdisjoint(self.line_ids)
+
+
+@attrs.frozen(kw_only=True)
+class Refund:
+    """Money given back to the buyer in the order currency (R20)."""
+
+    refund_id: str
+    amount_minor: int  #: everything refunded, shipping included
+    shipping_minor: int
+    items: tuple[tuple[str, int], ...]
+    before_shipping: bool
+    reason: str
+    issue_id: str | None
+    at: _dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class Fulfilment:
+    """The derived shipping view of an order (R4): never stored, always computed."""
+
+    state: str  #: unshipped, partially_shipped, shipped, partially_delivered, delivered,
+    #: partially_confirmed, confirmed, cancelled
+    units_to_ship: int
+    units_shipped: int
+    shipments_delivered: int
+    shipments_confirmed: int
+    shipments: int
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    """One vendor's order within a buyer's checkout (R3, R4).
+
+    ``version`` goes up by one with every change (R36). ``paid_minor`` is what the buyer paid
+    for this order: the sum of the lines' ``paid_minor`` and ``shipping_paid_minor``.
+    """
+
+    order_id: str
+    version: int
+    checkout_id: str
+    vendor_id: str
+    buyer_id: str
+    customer_name: str
+    currency: str
+    lines: tuple[Line, ...]
+    shipping_paid_minor: int
+    paid_minor: int
+    placed_at: _dt.datetime
+    status: OrderStatus = OrderStatus.PROCESSING
+    shipments: tuple[Shipment, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    completed_at: _dt.datetime | None = None
+    cancelled_at: _dt.datetime | None = None
+
+    # --- derived views -------------------------------------------------------------------
+
+    @property
+    def refunded_minor(self) -> int:
+        return sum(r.amount_minor for r in self.refunds)
+
+    @property
+    def refundable_minor(self) -> int:
+        """What may still be refunded (R20: never more than was paid)."""
+        return self.paid_minor - self.refunded_minor
+
+    @property
+    def shipping_refunded_minor(self) -> int:
+        return sum(r.shipping_minor for r in self.refunds)
+
+    def line(self, line_id: str) -> Line | None:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        return None
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        for shipment in self.shipments:
+            if shipment.shipment_id == shipment_id:
+                return shipment
+        return None
+
+    def issue(self, issue_id: str) -> Issue | None:
+        for issue in self.issues:
+            if issue.issue_id == issue_id:
+                return issue
+        return None
+
+    def shipped_quantity(self, line_id: str) -> int:
+        """Units of the line in regular (not replacement) shipments."""
+        return sum(
+            qty
+            for s in self.shipments
+            if s.replacement_for is None
+            for lid, qty in s.items
+            if lid == line_id
+        )
+
+    def unshipped(self) -> dict[str, int]:
+        """line_id -> units still to ship (R5, R9)."""
+        return {line.line_id: line.to_ship - self.shipped_quantity(line.line_id) for line in self.lines}
+
+    def open_issues(self) -> Iterator[Issue]:
+        return (i for i in self.issues if i.status is IssueStatus.OPEN)
+
+    @property
+    def fulfilment(self) -> Fulfilment:
+        to_ship = sum(line.to_ship for line in self.lines)
+        shipped = sum(
+            qty for s in self.shipments if s.replacement_for is None for _, qty in s.items
+        )
+        delivered = sum(1 for s in self.shipments if s.status is not ShipmentStatus.IN_TRANSIT)
+        confirmed = sum(1 for s in self.shipments if s.status is ShipmentStatus.CONFIRMED)
+        n = len(self.shipments)
+        if self.status is OrderStatus.CANCELLED:
+            state = "cancelled"
+        elif n == 0:
+            state = "unshipped"
+        elif shipped < to_ship:
+            state = "partially_shipped"
+        elif confirmed == n:
+            state = "confirmed"
+        elif confirmed:
+            state = "partially_confirmed"
+        elif delivered == n:
+            state = "delivered"
+        elif delivered:
+            state = "partially_delivered"
+        else:
+            state = "shipped"
+        return Fulfilment(
+            state=state,
+            units_to_ship=to_ship,
+            units_shipped=shipped,
+            shipments_delivered=delivered,
+            shipments_confirmed=confirmed,
+            shipments=n,
+        )
+
+    @property
+    def is_ready_to_complete(self) -> bool:
+        """R9: every shipment confirmed, every unit not cancelled shipped, no issue open or
+        awaiting its replacement."""
+        if self.status is not OrderStatus.PROCESSING or not self.shipments:
+            return False
+        if any(s.status is not ShipmentStatus.CONFIRMED for s in self.shipments):
+            return False
+        if any(v > 0 for v in self.unshipped().values()):
+            return False
+        return not any(i.status is IssueStatus.OPEN or i.awaits_replacement for i in self.issues)
