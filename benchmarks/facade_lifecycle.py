@@ -1,39 +1,76 @@
-"""REGISTRATION POINT for the asolora_core facade candidates of the lifecycle benchmark.
+"""The asolora_core facade candidates of the lifecycle benchmark.
 
-To be filled against the library's facade. ``benchmarks/run.py`` calls these two functions;
-while they raise ``NotImplementedError`` (or this module raises ``ImportError``, e.g. because
-the facade it imports does not exist yet), run.py reports ``null`` for ``memory_per_s`` /
-``sqlite_per_s`` and their ratios, with a note on stderr. Any other exception is a real failure
-and stops the run.
+Contract (the same one the bare baselines in ``baselines.py`` follow):
 
-Contract for both functions (the same one the bare baselines in ``baselines.py`` follow):
+* run ``n`` full lifecycles of one marketplace order each: place the order; create two
+  shipments; three tracking updates on each shipment; mark both delivered; the buyer confirms
+  both; the order completes automatically on the second confirmation (13 state moves);
+* check at the end of every lifecycle that the order is ``completed`` (``if``/``raise``);
+* print nothing to stdout;
+* timed as a whole, set-up included.
 
-* run ``n`` full lifecycles of one marketplace order each, in this order: place the order;
-  create two shipments; three tracking updates on each shipment; mark both delivered; the
-  buyer confirms both; the order completes automatically on the second confirmation
-  (13 state moves: place 1, ship 2, update_tracking 6, mark_delivered 2, confirm 2);
-* at the end of every lifecycle check cheaply that the order is ``completed`` and raise
-  ``RuntimeError`` otherwise (``if``/``raise``, not ``assert``, so ``python -O`` still checks);
-* print nothing to stdout (``run.py --json`` must print exactly one JSON object);
-* it is timed as a whole, set-up included: build the facade / store inside the function.
-  Only the temporary directory of the sqlite file is made (and removed) outside the timing.
+The facade does all the real work on every move: authorization (R1), validation, the
+transitions table, events and history (R42), notifications to the outbox (R29) and the
+version check (R36). The SQLite candidate commits every move in its own transaction on a
+file (WAL, ``synchronous=NORMAL``: durable across a process crash).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+from moneyed import Money
+
+from asolora_core import (
+    Actor,
+    FakeClock,
+    InMemoryStore,
+    Item,
+    Marketplace,
+    OrderStatus,
+    SequentialIds,
+    SqliteStore,
+)
+from asolora_core.ports import Store
+
 __all__ = ["run_memory", "run_sqlite"]
+
+_START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+
+
+def _lifecycles(store: Store, n: int) -> None:
+    clock = FakeClock(_START)
+    market = Marketplace(store, clock=clock, ids=SequentialIds())
+    buyer, vendor = Actor.buyer("b-1"), Actor.vendor("v-1")
+    items = [Item(vendor_id="v-1", product_id="p-1", quantity=2, unit_price=Money("9.99", "EUR"))]
+    paid = Money("19.98", "EUR")
+    for i in range(n):
+        (order,) = market.place_checkout(
+            buyer=buyer, customer_name="Ada", items=items, paid=paid
+        )
+        oid, line = order.order_id, order.lines[0].line_id
+        order = market.ship(oid, by=vendor, items={line: 1}, carrier="DHL", tracking_number=f"A{i}")
+        order = market.ship(oid, by=vendor, items={line: 1}, carrier="DHL", tracking_number=f"B{i}")
+        for shipment in order.shipments:
+            sid = shipment.shipment_id
+            for hop in ("sorted", "in transit", "out for delivery"):
+                market.update_tracking(oid, sid, by=vendor, note=hop)
+            market.mark_delivered(oid, sid, by=vendor)
+        for shipment in order.shipments:
+            order = market.confirm_receipt(oid, shipment.shipment_id, by=buyer)
+        if order.status is not OrderStatus.COMPLETED:
+            raise RuntimeError(f"order {oid} ended {order.status}")
 
 
 def run_memory(n: int) -> None:
     """``n`` order lifecycles through the facade on the in-memory store."""
-    raise NotImplementedError("facade lifecycle (memory) not written yet")
+    _lifecycles(InMemoryStore(), n)
 
 
 def run_sqlite(n: int, path: str) -> None:
-    """``n`` order lifecycles through the facade on a SQLite store at ``path``.
-
-    ``path`` is a file that does not exist yet, in a fresh temporary directory made by run.py
-    for this call alone; the function creates the database there (and may leave it: run.py
-    removes the directory afterwards).
-    """
-    raise NotImplementedError("facade lifecycle (sqlite) not written yet")
+    """``n`` order lifecycles through the facade on a SQLite file at ``path``."""
+    store = SqliteStore(path)
+    try:
+        _lifecycles(store, n)
+    finally:
+        store.close()

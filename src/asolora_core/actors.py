@@ -19,6 +19,8 @@ __all__ = ["Actor", "ActorKind"]
 class ActorKind(enum.Enum):
     """The four kinds of actor."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
+
     VENDOR = "vendor"
     BUYER = "buyer"
     STAFF = "staff"

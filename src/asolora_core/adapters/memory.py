@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent
+from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 
@@ -38,35 +39,66 @@ class _Tables:
 
 
 class InMemoryStore:
-    """A store in process memory. ``InMemoryStore()`` is all it takes."""
+    """A store in process memory. ``InMemoryStore()`` is all it takes.
+
+    Units of work run one at a time (the store's lock is held from ``__enter__`` to
+    ``__exit__``); do not open a second one inside the first on the same store.
+    """
 
     def __init__(self) -> None:
         self._tables = _Tables()
         self._lock = threading.RLock()
-
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self._tables, self._lock)
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
-class InMemoryUnitOfWork:
-    def __init__(self, tables: _Tables, lock: threading.RLock) -> None:
-        self._t = tables
-        self._lock = lock
-        self._undo: list[Callable[[], None]] = []
+        # The repositories are built once: they write through the current unit of work's
+        # undo log, and only one unit of work runs at a time.
+        self._undo: list[Any] = []
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
         self.idempotency = _Idempotency(self)
         self.timers = _Timers(self)
+        self.conversations = _Conversations(self)
 
-    # the transaction --------------------------------------------------------------------
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    # the undo log of the running unit of work --------------------------------------------
+
+    def set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        self._undo.append((table, key, table.get(key, _MISSING)))
+        table[key] = value
+
+    def delete(self, table: dict[Any, Any], key: Any) -> None:
+        old = table.pop(key, _MISSING)
+        if old is not _MISSING:
+            self._undo.append((table, key, old))
+
+    def on_rollback(self, fn: Callable[[], None]) -> None:
+        self._undo.append(fn)
+
+    def table(self, name: str) -> dict[Any, Any]:
+        """A named extra table (for the ledger and conversations), created on first use."""
+        return self._tables.extra.setdefault(name, {})
+
+
+class InMemoryUnitOfWork:
+    """One transaction on an :class:`InMemoryStore`; rolls back unless committed."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._t = store._tables
+        self.orders = store.orders
+        self.events = store.events
+        self.outbox = store.outbox
+        self.idempotency = store.idempotency
+        self.timers = store.timers
+        self.conversations = store.conversations
 
     def __enter__(self) -> Self:
-        self._lock.acquire()
-        self._undo = []
+        self._store._lock.acquire()
+        self._store._undo = []
         return self
 
     def __exit__(
@@ -78,33 +110,34 @@ class InMemoryUnitOfWork:
         try:
             self.rollback()
         finally:
-            self._lock.release()
+            self._store._lock.release()
 
     def commit(self) -> None:
-        self._undo = []
+        self._store._undo = []
 
     def rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        undo = self._store._undo
+        while undo:
+            entry = undo.pop()
+            if callable(entry):
+                entry()
+            else:
+                _restore(*entry)
 
-    # helpers for the repositories ---------------------------------------------------------
+    # the helpers, for repositories written against a unit of work -------------------------
 
     def set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
-        old = table.get(key, _MISSING)
-        table[key] = value
-        self._undo.append(lambda: _restore(table, key, old))
+        self._store.set(table, key, value)
 
     def delete(self, table: dict[Any, Any], key: Any) -> None:
-        old = table.pop(key, _MISSING)
-        if old is not _MISSING:
-            self._undo.append(lambda: _restore(table, key, old))
+        self._store.delete(table, key)
 
     def on_rollback(self, fn: Callable[[], None]) -> None:
-        self._undo.append(fn)
+        self._store.on_rollback(fn)
 
     def table(self, name: str) -> dict[Any, Any]:
         """A named extra table (for the ledger and conversations), created on first use."""
-        return self._t.extra.setdefault(name, {})
+        return self._store.table(name)
 
 
 def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
@@ -115,9 +148,9 @@ def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
 
 
 class _Orders:
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+    def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
-        self._rows = uow._t.orders
+        self._rows = uow._tables.orders
 
     def get(self, order_id: str) -> Order:
         try:
@@ -158,9 +191,9 @@ class _Orders:
 
 
 class _Events:
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+    def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
-        self._rows = uow._t.events
+        self._rows = uow._tables.events
 
     def append(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
@@ -173,10 +206,10 @@ class _Events:
 
 
 class _Outbox:
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+    def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
-        self._rows = uow._t.outbox
-        self._pending = uow._t.pending
+        self._rows = uow._tables.outbox
+        self._pending = uow._tables.pending
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         for m in messages:
@@ -203,9 +236,9 @@ class _Outbox:
 
 
 class _Idempotency:
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+    def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
-        self._rows = uow._t.idempotency
+        self._rows = uow._tables.idempotency
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._rows.get((scope, key))
@@ -215,10 +248,10 @@ class _Idempotency:
 
 
 class _Timers:
-    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+    def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
-        self._rows = uow._t.timers
-        self._heap = uow._t.timer_heap
+        self._rows = uow._tables.timers
+        self._heap = uow._tables.timer_heap
 
     def schedule(self, timer: Timer) -> None:
         self._uow.set(self._rows, timer.timer_id, timer)
@@ -247,3 +280,108 @@ class _Timers:
 
         self._uow.on_rollback(push_back)
         return tuple(out)
+
+
+class _Conversations:
+    """Conversations (R26, R28): one dict of conversations, one of messages keyed by
+    ``(conversation_id, seq)`` and per-vendor / per-buyer indexes. ``tx`` is whatever offers
+    the undo-logged ``set`` and ``table`` helpers (the store or its unit of work)."""
+
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+        self._rows: dict[str, Conversation] = tx.table("conversations")
+        self._messages: dict[tuple[str, int], Message] = tx.table("conversation_messages")
+        self._pairs: dict[tuple[str, str, str | None], str] = tx.table("conversation_pairs")
+        self._by_vendor: dict[str, dict[str, None]] = tx.table("conversations_by_vendor")
+        self._by_buyer: dict[str, dict[str, None]] = tx.table("conversations_by_buyer")
+
+    def get(self, conversation_id: str) -> Conversation:
+        try:
+            return self._rows[conversation_id]
+        except KeyError:
+            raise NotFoundError(
+                f"no conversation {conversation_id!r}", conversation_id=conversation_id
+            ) from None
+
+    def add(self, conversation: Conversation) -> None:
+        c = conversation
+        pair = (c.vendor_id, c.buyer_id, c.order_id)
+        if c.conversation_id in self._rows or pair in self._pairs:
+            raise ConcurrencyConflictError(
+                f"conversation {c.conversation_id} already exists",
+                conversation_id=c.conversation_id,
+            )
+        tx = self._tx
+        tx.set(self._rows, c.conversation_id, c)
+        tx.set(self._pairs, pair, c.conversation_id)
+        tx.set(self._by_vendor.setdefault(c.vendor_id, {}), c.conversation_id, None)
+        tx.set(self._by_buyer.setdefault(c.buyer_id, {}), c.conversation_id, None)
+
+    def save(self, conversation: Conversation) -> None:
+        current = self._rows.get(conversation.conversation_id)
+        if current is None or current.version != conversation.version - 1:
+            raise ConcurrencyConflictError(
+                f"conversation {conversation.conversation_id} changed since it was read; "
+                "reload it and retry",
+                conversation_id=conversation.conversation_id,
+            )
+        self._tx.set(self._rows, conversation.conversation_id, conversation)
+
+    def find(self, vendor_id: str, buyer_id: str, order_id: str | None) -> Conversation | None:
+        conversation_id = self._pairs.get((vendor_id, buyer_id, order_id))
+        return None if conversation_id is None else self._rows[conversation_id]
+
+    def add_message(self, message: Message) -> None:
+        key = (message.conversation_id, message.seq)
+        if key in self._messages:
+            raise ConcurrencyConflictError(
+                f"message {message.seq} of conversation {message.conversation_id} exists",
+                conversation_id=message.conversation_id,
+            )
+        self._tx.set(self._messages, key, message)
+
+    def messages(
+        self, conversation_id: str, *, after_seq: int, limit: int
+    ) -> tuple[Message, ...]:
+        out: list[Message] = []
+        seq = after_seq + 1
+        while len(out) < limit:
+            message = self._messages.get((conversation_id, seq))
+            if message is None:
+                break
+            out.append(message)
+            seq += 1
+        return tuple(out)
+
+    def _page(
+        self, ids: dict[str, None], limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        rows = [self._rows[i] for i in ids if i in self._rows]
+        keyed = [((c.last_activity_at, c.conversation_id), c) for c in rows]
+        if before is not None:
+            keyed = [kc for kc in keyed if kc[0] < before]
+        keyed.sort(key=lambda kc: kc[0], reverse=True)
+        return tuple(c for _, c in keyed[:limit])
+
+    def for_vendor(
+        self, vendor_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page(self._by_vendor.get(vendor_id, {}), limit, before)
+
+    def for_buyer(
+        self, buyer_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page(self._by_buyer.get(buyer_id, {}), limit, before)
+
+    def awaited_between(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> tuple[Conversation, ...]:
+        found = [
+            c
+            for i in self._by_vendor.get(vendor_id, {})
+            if (c := self._rows.get(i)) is not None
+            and c.first_awaited_at is not None
+            and since <= c.first_awaited_at < until
+        ]
+        found.sort(key=lambda c: (c.first_awaited_at or since, c.conversation_id))
+        return tuple(found)

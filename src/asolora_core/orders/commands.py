@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -42,6 +43,7 @@ from asolora_core.events import (
     ShipmentDelivered,
     TrackingUpdated,
 )
+from asolora_core._values import evolve
 from asolora_core.money import allocate
 from asolora_core.orders.model import (
     Issue,
@@ -161,19 +163,15 @@ def _issue(order: Order, issue_id: str) -> Issue:
     return found
 
 
-def _replace(items: tuple[attrs.AttrsInstance, ...], old: object, new: object) -> tuple[object, ...]:
-    return tuple(new if x is old else x for x in items)
-
-
-def _next(order: Order, **changes: object) -> Order:
-    return attrs.evolve(order, version=order.version + 1, **changes)  # type: ignore[arg-type]
+def _next(order: Order, **changes: Any) -> Order:
+    return evolve(order, version=order.version + 1, **changes)
 
 
 def _with_completion(order: Order, now: _dt.datetime, events: list[DomainEvent]) -> Order:
     """R9: the order completes by itself the moment nothing is left to confirm or ship."""
     if order.is_ready_to_complete:
         step(order.status, Action.AUTO_COMPLETE, ActorKind.SYSTEM)
-        order = attrs.evolve(order, status=OrderStatus.COMPLETED, completed_at=now)
+        order = evolve(order, status=OrderStatus.COMPLETED, completed_at=now)
         events.append(OrderCompleted(aggregate_id=order.order_id, at=now, actor=SYSTEM))
     return order
 
@@ -366,7 +364,7 @@ def ship(
     issues = order.issues
     if issue is not None:
         issues = tuple(
-            attrs.evolve(i, replacement_shipped=True) if i is issue else i for i in order.issues
+            evolve(i, replacement_shipped=True) if i is issue else i for i in order.issues
         )
     new = _next(order, shipments=(*order.shipments, shipment), issues=issues)
     event = ShipmentCreated(
@@ -382,7 +380,7 @@ def ship(
 
 
 def _evolve_shipment(order: Order, old: Shipment, new: Shipment, **changes: object) -> Order:
-    shipments = tuple(new if s is old else s for s in order.shipments)
+    shipments = tuple([new if s is old else s for s in order.shipments])
     return _next(order, shipments=shipments, **changes)
 
 
@@ -413,9 +411,10 @@ def update_tracking(
             "this tracking update repeats the last one; give a new note, carrier or number",
             field="note",
         )
-    _check_tracking_unique(order, new_number, shipment_id)
+    if new_number != last.tracking_number:
+        _check_tracking_unique(order, new_number, shipment_id)
     event_row = TrackingEvent(at=now, carrier=new_carrier, tracking_number=new_number, note=note)
-    new_shipment = attrs.evolve(shipment, tracking=(*shipment.tracking, event_row))
+    new_shipment = evolve(shipment, tracking=(*shipment.tracking, event_row))
     event = TrackingUpdated(
         aggregate_id=order.order_id,
         at=now,
@@ -434,7 +433,7 @@ def mark_delivered(order: Order, shipment_id: str, *, by: Actor, now: _dt.dateti
     shipment = _shipment(order, shipment_id)
     status = step(shipment.status, Action.MARK_DELIVERED, by.kind)
     assert isinstance(status, ShipmentStatus)
-    new_shipment = attrs.evolve(shipment, status=status, delivered_at=now)
+    new_shipment = evolve(shipment, status=status, delivered_at=now)
     event = ShipmentDelivered(aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id)
     return _evolve_shipment(order, shipment, new_shipment), (event,)
 
@@ -455,7 +454,7 @@ def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datet
             issue_ids=blocking,
         )
     automatic = by.kind is ActorKind.SYSTEM
-    new_shipment = attrs.evolve(
+    new_shipment = evolve(
         shipment, status=status, confirmed_at=now, confirmed_automatically=automatic
     )
     events: list[DomainEvent] = [
@@ -494,7 +493,7 @@ def cancel(
         at=now,
     )
     lines = tuple(
-        attrs.evolve(ln, cancelled=ln.quantity, refunded_quantity=ln.quantity) for ln in order.lines
+        evolve(ln, cancelled=ln.quantity, refunded_quantity=ln.quantity) for ln in order.lines
     )
     new = _next(
         order,
@@ -593,7 +592,7 @@ def respond_to_issue(
     step(issue.status, Action.RESPOND_TO_ISSUE, by.kind)
     message = _text(message, "message")
     first = issue.first_response_at is None
-    new_issue = attrs.evolve(issue, first_response_at=now) if first else issue
+    new_issue = evolve(issue, first_response_at=now) if first else issue
     event = IssueResponded(
         aggregate_id=order.order_id, at=now, actor=by, issue_id=issue_id, message=message,
         first_response=first,
@@ -633,7 +632,7 @@ def offer_settlement(
         offered_at=now,
         message=_text(message, "message", required=False),
     )
-    new_issue = attrs.evolve(
+    new_issue = evolve(
         issue,
         offers=(*issue.offers, offer),
         first_response_at=issue.first_response_at or now,
@@ -673,7 +672,7 @@ def answer_settlement(
         )
     if not isinstance(accept, bool):
         raise InvalidInputError("accept must be True or False", field="accept")
-    answered = attrs.evolve(offer, accepted=accept)
+    answered = evolve(offer, accepted=accept)
     offers = (*issue.offers[:-1], answered)
     events: list[DomainEvent] = [
         SettlementAnswered(
@@ -681,10 +680,10 @@ def answer_settlement(
         )
     ]
     if not accept:
-        return _evolve_issue(order, issue, attrs.evolve(issue, offers=offers)), tuple(events)
+        return _evolve_issue(order, issue, evolve(issue, offers=offers)), tuple(events)
     outcome = _SETTLED[offer.resolution]
     return _close_issue(
-        order, issue, attrs.evolve(issue, offers=offers), outcome, offer.amount_minor,
+        order, issue, evolve(issue, offers=offers), outcome, offer.amount_minor,
         refund_id, by, now, events,
     )
 
@@ -740,7 +739,7 @@ def _close_issue(
     now: _dt.datetime,
     events: list[DomainEvent],
 ) -> Decision:
-    closed = attrs.evolve(issue, status=IssueStatus.CLOSED, outcome=outcome, closed_at=now)
+    closed = evolve(issue, status=IssueStatus.CLOSED, outcome=outcome, closed_at=now)
     new = _evolve_issue(order, old, closed)
     events.append(
         IssueClosed(
@@ -759,7 +758,7 @@ def _close_issue(
             issue_id=issue.issue_id,
             at=now,
         )
-        new = attrs.evolve(new, refunds=(*new.refunds, refund_row))
+        new = evolve(new, refunds=(*new.refunds, refund_row))
         events.append(_refund_event(new, refund_row, by))
     return _with_completion(new, now, events), tuple(events)
 
@@ -861,7 +860,7 @@ def refund(
         cancelled = min(qty, unshipped[line_id])
         cancels_units = cancels_units or cancelled > 0
         index = lines.index(line)
-        lines[index] = attrs.evolve(
+        lines[index] = evolve(
             line, refunded_quantity=line.refunded_quantity + qty, cancelled=line.cancelled + cancelled
         )
         rows.append((line_id, qty))

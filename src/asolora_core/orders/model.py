@@ -39,6 +39,8 @@ __all__ = [
 class OrderStatus(enum.Enum):
     """An order's status (R4): nothing else, ever."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
+
     PROCESSING = "processing"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -47,6 +49,8 @@ class OrderStatus(enum.Enum):
 class ShipmentStatus(enum.Enum):
     """A shipment's progress (R5-R9)."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
+
     IN_TRANSIT = "in_transit"
     DELIVERED = "delivered"
     CONFIRMED = "confirmed"
@@ -54,6 +58,8 @@ class ShipmentStatus(enum.Enum):
 
 class IssueStatus(enum.Enum):
     """An issue (dispute) is open until withdrawn, settled or mediated (R13)."""
+
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
 
     OPEN = "open"
     CLOSED = "closed"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from asolora_core.actors import Actor
+from functools import lru_cache
+
+from asolora_core.actors import Actor, ActorKind
 from asolora_core.events import (
     DomainEvent,
     IssueClosed,
@@ -48,21 +50,33 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
     IssueReported: (VENDOR, "issue.reported", "The buyer reported an issue on {order}: respond."),
     IssueResponded: (BUYER, "issue.responded", "The vendor responded to your issue on {order}."),
     SettlementOffered: (BUYER, "issue.offer", "The vendor offered a settlement on {order}."),
-    SettlementAnswered: (VENDOR, "issue.offer_answered", "The buyer answered your offer on {order}."),
+    SettlementAnswered: (
+        VENDOR,
+        "issue.offer_answered",
+        "The buyer answered your offer on {order}.",
+    ),
     IssueClosed: (BOTH, "issue.closed", "The issue on order {order} is closed."),
     RefundIssued: (BUYER, "refund.issued", "A refund was issued on order {order}."),
 }
 
 
+@lru_cache(maxsize=4096)
+def _party(kind: ActorKind, actor_id: str) -> Actor:
+    return Actor(kind, actor_id)
+
+
 def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notification]:
     """The notifications the events of one command on ``order`` produce."""
     out: list[Notification] = []
-    vendor, buyer = Actor.vendor(order.vendor_id), Actor.buyer(order.buyer_id)
     for event in events:
         entry = NOTIFICATIONS.get(type(event))
         if entry is None:
             continue
         side, kind, text = entry
+        vendor, buyer = (
+            _party(ActorKind.VENDOR, order.vendor_id),
+            _party(ActorKind.BUYER, order.buyer_id),
+        )
         if side == VENDOR:
             recipients = [vendor]
         elif side == BUYER:
@@ -72,10 +86,11 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
         else:
             recipients = [r for r in (vendor, buyer) if r != event.actor]
         sentence = text.format(order=order.order_id)
-        out.extend(
-            Notification(
-                recipient=r, kind=kind, subject_id=order.order_id, text=sentence, event_at=event.at
+        for r in recipients:
+            out.append(
+                Notification(
+                    recipient=r, kind=kind, subject_id=order.order_id, text=sentence,
+                    event_at=event.at,
+                )
             )
-            for r in recipients
-        )
     return out

@@ -39,6 +39,8 @@ State = OrderStatus | ShipmentStatus | IssueStatus
 class Action(enum.Enum):
     """Everything that can be done to an order, its shipments and its issues."""
 
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
+
     SHIP = "ship"
     UPDATE_TRACKING = "update_tracking"
     MARK_DELIVERED = "mark_delivered"
@@ -97,7 +99,8 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
 
 
 #: The whole lifecycle, read-only. Tests walk every entry.
-TRANSITIONS: Mapping[tuple[State, Action, ActorKind], State] = MappingProxyType(_table())
+_TABLE = _table()
+TRANSITIONS: Mapping[tuple[State, Action, ActorKind], State] = MappingProxyType(_TABLE)
 
 _KINDS_BY_ACTION: dict[Action, frozenset[ActorKind]] = {}
 for _state, _action, _kind in TRANSITIONS:
@@ -106,7 +109,7 @@ for _state, _action, _kind in TRANSITIONS:
 
 def step(state: State, action: Action, actor: ActorKind) -> State:
     """The state after ``action`` by an ``actor`` kind in ``state``, or the named refusal."""
-    nxt = TRANSITIONS.get((state, action, actor))
+    nxt = _TABLE.get((state, action, actor))
     if nxt is not None:
         return nxt
     if action is Action.COMPLETE:
