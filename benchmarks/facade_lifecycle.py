@@ -45,9 +45,7 @@ def _lifecycles(store: Store, n: int) -> None:
     items = [Item(vendor_id="v-1", product_id="p-1", quantity=2, unit_price=Money("9.99", "EUR"))]
     paid = Money("19.98", "EUR")
     for i in range(n):
-        (order,) = market.place_checkout(
-            buyer=buyer, customer_name="Ada", items=items, paid=paid
-        )
+        (order,) = market.place_checkout(buyer=buyer, customer_name="Ada", items=items, paid=paid)
         oid, line = order.order_id, order.lines[0].line_id
         order = market.ship(oid, by=vendor, items={line: 1}, carrier="DHL", tracking_number=f"A{i}")
         order = market.ship(oid, by=vendor, items={line: 1}, carrier="DHL", tracking_number=f"B{i}")
