@@ -201,9 +201,29 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
     }
 
 
+# ---------------------------------------------------------------------------------------------
+# section: ledger
+# ---------------------------------------------------------------------------------------------
+
+
+def ledger_section(quick: bool) -> dict[str, Json]:
+    """Releases per second of one sweep over 100,000 due orders (5,000 with --quick) on each
+    store, the raw SQLite insert rate of the same journal rows, and one vendor's balance and
+    statement time on a 100,000-entry journal. Single timed runs (a sweep consumes its
+    timers), not calibrated batches; see ``ledger_bench``."""
+    import ledger_bench
+
+    note("ledger:")
+    result: dict[str, Json] = dict(ledger_bench.run(quick))
+    for key, value in result.items():
+        note(f"  {key:<32} {value}")
+    return result
+
+
 # Add a section here: name -> function(quick) -> dict. Each becomes a top-level JSON key.
 SECTIONS: dict[str, Section] = {
     "lifecycle": lifecycle_section,
+    "ledger": ledger_section,
 }
 
 

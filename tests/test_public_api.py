@@ -1,4 +1,4 @@
-"""The public API is what ``asolora_core.__all__`` lists, and all of it is there (house style 11)."""
+"""The public API is what ``asolora_core.__all__`` lists, and all of it is there."""
 
 from __future__ import annotations
 

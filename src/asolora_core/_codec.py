@@ -61,7 +61,7 @@ def decoder(tp: Any) -> Fn:
     return fn
 
 
-def _build(tp: Any, *, encode: bool) -> Fn:  # noqa: C901 - one dispatch over the type forms
+def _build(tp: Any, *, encode: bool) -> Fn:
     get = encoder if encode else decoder
     if tp in (int, str, bool, type(None), Any):
         return _ident

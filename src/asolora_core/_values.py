@@ -31,14 +31,14 @@ _KEEP: Any = _Keep()
 
 
 def _build(cls: type[Any]) -> Callable[..., Any]:
-    fields = [(f.name, f.alias or f.name) for f in attrs.fields(cls) if f.init]  # type: ignore[misc]
+    fields = [(f.name, f.alias or f.name) for f in attrs.fields(cls) if f.init]
     params = ", ".join(f"{alias}=_KEEP" for _, alias in fields)
     args = ", ".join(
         f"{alias}=inst.{name} if {alias} is _KEEP else {alias}" for name, alias in fields
     )
     source = f"def evolve(inst, *, {params}):\n    return cls({args})\n"
     namespace: dict[str, Any] = {"cls": cls, "_KEEP": _KEEP}
-    exec(compile(source, f"<evolve {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<evolve {cls.__qualname__}>", "exec"), namespace)
     fn: Callable[..., Any] = namespace["evolve"]
     return fn
 

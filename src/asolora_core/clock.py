@@ -15,7 +15,7 @@ from asolora_core.errors import InvalidInputError, NaiveDatetimeError
 
 __all__ = ["Clock", "FakeClock", "SystemClock", "utc"]
 
-UTC = _dt.timezone.utc
+UTC = _dt.UTC
 
 
 def utc(value: object, *, field: str = "at") -> _dt.datetime:

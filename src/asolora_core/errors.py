@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 __all__ = [
+    "AmbiguousCustomerError",
     "AsoloraError",
     "CompletionIsAutomaticError",
+    "ContactDetailsRefusedError",
     "ConcurrencyConflictError",
     "CurrencyMismatchError",
     "DisputeWindowClosedError",
@@ -165,6 +167,25 @@ class RefundExceedsPaidError(AsoloraError):
     """Raised when a refund would take the total refunded above the amount paid (R20)."""
 
     code = "refund_exceeds_paid"
+
+
+# --- conversations ---------------------------------------------------------------------
+
+
+class ContactDetailsRefusedError(AsoloraError):
+    """Raised when a message carries contact details (an email address, a phone number, an
+    outside messaging channel) and the contact policy is ``REFUSE`` (R27). Nothing is posted;
+    ``fields["findings"]`` names what was found."""
+
+    code = "contact_details_refused"
+
+
+class AmbiguousCustomerError(InvalidInputError):
+    """Raised when a vendor starts a conversation by customer name and two or more of its
+    customers share that name (R26); ``fields["order_ids"]`` lists candidate orders: pass one
+    as ``order_id``."""
+
+    code = "ambiguous_customer"
 
 
 # --- storage and idempotency -------------------------------------------------------------

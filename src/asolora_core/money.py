@@ -23,8 +23,9 @@ import decimal
 import enum
 from collections.abc import Sequence
 from decimal import Decimal
+from fractions import Fraction
 
-from moneyed import Money
+from moneyed import CurrencyDoesNotExist, Money
 
 from asolora_core._iso4217 import ISO_4217_PUBLISHED, MINOR_UNITS
 from asolora_core.errors import CurrencyMismatchError, InvalidMoneyError, UnknownCurrencyError
@@ -85,8 +86,9 @@ def _minor_from_decimal(amount: Decimal, currency: str, field: str) -> int:
             f"{field} is {amount}, which is not an amount; pass a finite decimal",
             field=field,
         )
-    scaled = amount.scaleb(exponent(currency), context=decimal.Context(prec=80))
-    if scaled != scaled.to_integral_value(rounding=decimal.ROUND_DOWN):
+    # Fraction is exact: a Decimal context (of any precision) would round long inputs.
+    scaled = Fraction(amount) * 10 ** exponent(currency)
+    if scaled.denominator != 1:
         raise InvalidMoneyError(
             f"{field} {amount} {currency} has more decimals than {currency} allows "
             f"({exponent(currency)}); pass an exact amount, it is never rounded for you",
@@ -96,9 +98,7 @@ def _minor_from_decimal(amount: Decimal, currency: str, field: str) -> int:
     return int(scaled)
 
 
-def to_minor(
-    amount: Money, *, currency: str | None = None, field: str = "amount"
-) -> int:
+def to_minor(amount: Money, *, currency: str | None = None, field: str = "amount") -> int:
     """The exact number of minor units in ``amount``.
 
     ``currency``, when given, is the currency the amount must be in. Refuses anything that is
@@ -128,7 +128,7 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
     Money('12.30', 'EUR')
     """
     check_currency(currency, field="currency")
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidMoneyError(
             f"{field} must not be a {type(value).__name__}; pass a string such as '12.30'",
             field=field,
@@ -156,7 +156,15 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
 def from_minor(minor: int, currency: str) -> Money:
     """The ``Money`` for ``minor`` minor units of ``currency`` (exact, with the currency's
     number of decimals)."""
-    return Money(Decimal(minor).scaleb(-exponent(currency)), currency)
+    amount = Decimal(f"{int(minor)}e-{exponent(currency)}")  # exact: scaleb would round
+    try:
+        return Money(amount, currency)
+    except CurrencyDoesNotExist as exc:  # newer ISO codes py-moneyed does not know yet
+        raise UnknownCurrencyError(
+            f"{currency} is in ISO 4217 but py-moneyed cannot represent it as Money",
+            field="currency",
+            currency=currency,
+        ) from exc
 
 
 def format_minor(minor: int, currency: str) -> str:

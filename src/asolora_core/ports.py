@@ -20,13 +20,17 @@ from typing import Any, Protocol, Self
 import attrs
 
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
+from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.model import Order
 
 __all__ = [
+    "ConversationRepository",
     "EventLog",
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotencyStore",
+    "LedgerRepository",
     "Notifier",
     "OrderRepository",
     "Outbox",
@@ -99,6 +103,130 @@ class OrderRepository(Protocol):
         ...
 
 
+class ConversationRepository(Protocol):
+    """Conversations and their messages (R26, R28). A conversation is a small row saved with
+    a version check; each message is its own row keyed by ``(conversation_id, seq)``."""
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation, or :class:`~asolora_core.errors.NotFoundError`."""
+        ...
+
+    def add(self, conversation: Conversation) -> None:
+        """Store a new conversation (version 1)."""
+        ...
+
+    def save(self, conversation: Conversation) -> None:
+        """Store over version ``conversation.version - 1``, else
+        :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing is written."""
+        ...
+
+    def find(self, vendor_id: str, buyer_id: str, order_id: str | None) -> Conversation | None:
+        """The conversation of this vendor and buyer about ``order_id`` (``None``: about no
+        order), if one exists."""
+        ...
+
+    def add_message(self, message: Message) -> None:
+        """Store a new message; its ``seq`` is new in its conversation."""
+        ...
+
+    def messages(self, conversation_id: str, *, after_seq: int, limit: int) -> tuple[Message, ...]:
+        """Up to ``limit`` messages with ``seq > after_seq``, oldest first."""
+        ...
+
+    def for_vendor(
+        self, vendor_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        """A vendor's conversations, most recent activity first (ties: larger id first),
+        strictly after the ``(last_activity_at, conversation_id)`` key ``before``."""
+        ...
+
+    def for_buyer(
+        self, buyer_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        """As :meth:`for_vendor`, for a buyer."""
+        ...
+
+    def awaited_between(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> tuple[Conversation, ...]:
+        """A vendor's conversations whose ``first_awaited_at`` is in ``[since, until)``,
+        oldest first (R28 response-time metrics)."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """The money ledger (R15-R25, R39, R41, R42): the append-only, hash-chained journal, the
+    holds of orders, payouts and vendor accounts. Folds over one vendor read that vendor's
+    rows only (an index on vendor, currency and account kind)."""
+
+    def post(self, txn: JournalTransaction) -> JournalTransaction:
+        """Seal ``txn`` at the end of the journal (next ``seq``, chained to the last hash, see
+        :func:`asolora_core.ledger.model.seal`), append it and return it. A key already in
+        the journal is a :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing
+        is written."""
+        ...
+
+    def by_key(self, key: str) -> JournalTransaction | None: ...
+
+    def journal(self, *, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
+        """Every transaction after ``after_seq``, in journal order."""
+        ...
+
+    def head(self) -> tuple[int, str]:
+        """The last ``seq`` and hash (``0`` and the genesis hash for an empty journal)."""
+        ...
+
+    def fold(self, account: str, currency: str) -> int:
+        """The sum of every entry on ``account`` in ``currency`` (debits positive)."""
+        ...
+
+    def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
+        """The sum of the vendor's entries of account ``kind`` in ``currency``; ``sign`` 1 (or
+        -1) sums only the positive (negative) entries."""
+        ...
+
+    def vendor_transactions(
+        self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0
+    ) -> tuple[JournalTransaction, ...]:
+        """Transactions after ``after_seq`` with an entry on the vendor's ``kind`` account in
+        ``currency``, in journal order."""
+        ...
+
+    def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
+        """Currencies of the vendor's balance accounts, sorted."""
+        ...
+
+    def balance_accounts(self) -> tuple[tuple[str, str], ...]:
+        """Every (vendor id, currency) with a balance account, sorted."""
+        ...
+
+    def get_hold(self, order_id: str) -> Hold | None: ...
+
+    def add_hold(self, hold: Hold) -> None: ...
+
+    def save_hold(self, hold: Hold) -> None:
+        """Store over version ``hold.version - 1``, else ConcurrencyConflictError."""
+        ...
+
+    def holds_for_vendor(self, vendor_id: str) -> tuple[Hold, ...]: ...
+
+    def add_payout(self, payout: Payout) -> None: ...
+
+    def payouts(self, vendor_id: str) -> tuple[Payout, ...]:
+        """The vendor's payouts, oldest first."""
+        ...
+
+    def last_payout_seq(self, vendor_id: str, currency: str) -> int:
+        """The journal position of the vendor's last payout in ``currency`` (0: none)."""
+        ...
+
+    def get_vendor(self, vendor_id: str) -> VendorAccount | None: ...
+
+    def put_vendor(self, account: VendorAccount) -> None:
+        """Add (version 1) or store over version ``account.version - 1``."""
+        ...
+
+
 class EventLog(Protocol):
     def append(self, events: Sequence[DomainEvent]) -> None: ...
 
@@ -141,11 +269,22 @@ class TimerStore(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
-    orders: OrderRepository
-    events: EventLog
-    outbox: Outbox
-    idempotency: IdempotencyStore
-    timers: TimerStore
+    # Read-only members (properties), so that an adapter's own repository classes satisfy
+    # them: a plain attribute in a Protocol is invariant under mypy.
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def timers(self) -> TimerStore: ...
+    @property
+    def conversations(self) -> ConversationRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -35,12 +35,24 @@ from asolora_core.actors import Actor, ActorKind
 from asolora_core.clock import Clock, SystemClock, utc
 from asolora_core.errors import (
     AsoloraError,
+    ConcurrencyConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    InvalidMoneyError,
     NotPermittedError,
     error_from_dict,
 )
-from asolora_core.events import DomainEvent, Notification
+from asolora_core.events import (
+    DomainEvent,
+    IssueClosed,
+    Notification,
+    ReceiptConfirmed,
+    ShipmentDelivered,
+)
+from asolora_core.ledger.model import MoneyConfig
+from asolora_core.ledger.service import _MoneyCommands
+from asolora_core.messaging.contact_policy import ContactPolicy
+from asolora_core.messaging.service import _ChatCommands
 from asolora_core.money import check_currency, to_minor
 from asolora_core.orders import commands as core
 from asolora_core.orders.commands import CheckoutItem, Decision
@@ -116,6 +128,10 @@ class MarketplaceConfig:
       exponential backoff from ``outbox_retry_after`` (doubling, at most one hour), and after
       the last attempt the message is kept as failed for staff to see (R29).
     * ``sweep_batch``: how many timers or messages a sweep claims per transaction.
+    * ``contact_policy`` (R27): what a message carrying contact details gets; default
+      ``ContactPolicy.REDACT_AND_FLAG``. ``message_max_length``: longest message text.
+    * ``money`` (R15-R25, R39, R41): fees, hold period (default 168 hours), payout minimum
+      and quantum, rate provider; ``None`` means ``MoneyConfig()`` (no fees, ECB rates).
     """
 
     auto_confirm_after: _dt.timedelta | None = attrs.field(default=None)
@@ -123,12 +139,23 @@ class MarketplaceConfig:
     outbox_retry_after: _dt.timedelta = _dt.timedelta(seconds=30)
     outbox_lease: _dt.timedelta = _dt.timedelta(minutes=5)
     sweep_batch: int = 200
+    contact_policy: ContactPolicy = ContactPolicy.REDACT_AND_FLAG
+    message_max_length: int = 4000
+    money: MoneyConfig | None = None
 
     def __attrs_post_init__(self) -> None:
         _positive_delta(self.auto_confirm_after, "auto_confirm_after")
         _positive_delta(self.outbox_retry_after, "outbox_retry_after")
         if self.outbox_max_attempts < 1 or self.sweep_batch < 1:
             raise InvalidInputError("attempts and batch sizes must be at least 1", field="config")
+        if not isinstance(self.contact_policy, ContactPolicy):
+            raise InvalidInputError(
+                "contact_policy must be a ContactPolicy", field="contact_policy"
+            )
+        if self.message_max_length < 1:
+            raise InvalidInputError(
+                "message_max_length must be at least 1", field="message_max_length"
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -140,7 +167,7 @@ class Item:
     quantity: int
     unit_price: Money
     title: str = ""
-    policy: ReturnPolicy = ReturnPolicy()
+    policy: ReturnPolicy = attrs.field(factory=ReturnPolicy)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,14 +181,20 @@ class DeliveryReport:
 
 @attrs.frozen(kw_only=True)
 class SweepReport:
-    """What one :meth:`Marketplace.run_due` did: timers run, by kind, and notifications."""
+    """What one :meth:`Marketplace.run_due` did: timers that acted, by kind, and the
+    notifications relayed."""
 
     timers: Mapping[str, int]
     notifications: DeliveryReport
 
 
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
-TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], None]
+#: Runs one due timer inside the sweep's transaction; returns whether it did anything.
+TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
+
+
+def _auto_confirm_id(order_id: str, shipment_id: str) -> str:
+    return f"{AUTO_CONFIRM}:{order_id}:{shipment_id}"
 
 
 def _canon(value: Any) -> Any:
@@ -238,11 +271,14 @@ class _Kernel:
         with self.store.unit_of_work() as uow:
             record = uow.idempotency.get(by.key, idempotency_key)
             if record is not None:
-                return self._replay(record, command, args)
+                replayed: T = self._replay(record, command, args)
+                return replayed
             try:
                 result = work(uow, now)
             except AsoloraError as refusal:
                 uow.rollback()
+                if isinstance(refusal, ConcurrencyConflictError):
+                    raise  # R36: "reload and retry", not a refusal to replay for this key
                 error = refusal
             else:
                 uow.idempotency.put(
@@ -261,7 +297,8 @@ class _Kernel:
         with self.store.unit_of_work() as uow:
             record = uow.idempotency.get(by.key, idempotency_key)
             if record is not None:
-                return self._replay(record, command, args)
+                first: T = self._replay(record, command, args)
+                return first
             uow.idempotency.put(
                 IdempotencyRecord(
                     scope=by.key,
@@ -345,16 +382,28 @@ class _Kernel:
     def _schedule_order_timers(
         self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
     ) -> None:
+        """R10: arm auto-confirmation when a shipment is delivered, re-arm it when an issue
+        closes, and drop it once the shipment is confirmed."""
         after = self.config.auto_confirm_after
         if after is None:
             return
-        for shipment in order.shipments:
-            if shipment.status is ShipmentStatus.DELIVERED and shipment.delivered_at is not None:
-                if not any(e.at == now for e in events):  # pragma: no cover - defensive
+        for event in events:
+            if isinstance(event, ReceiptConfirmed):
+                uow.timers.cancel(_auto_confirm_id(order.order_id, event.shipment_id))
+                continue
+            if isinstance(event, ShipmentDelivered):
+                shipments = [order.shipment(event.shipment_id)]
+            elif isinstance(event, IssueClosed):
+                shipments = list(order.shipments)
+            else:
+                continue
+            for shipment in shipments:
+                if shipment is None or shipment.status is not ShipmentStatus.DELIVERED:
                     continue
+                assert shipment.delivered_at is not None
                 uow.timers.schedule(
                     Timer(
-                        timer_id=f"{AUTO_CONFIRM}:{order.order_id}:{shipment.shipment_id}",
+                        timer_id=_auto_confirm_id(order.order_id, shipment.shipment_id),
                         kind=AUTO_CONFIRM,
                         aggregate_id=order.order_id,
                         ref=shipment.shipment_id,
@@ -362,17 +411,18 @@ class _Kernel:
                     )
                 )
 
-    def _auto_confirm(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> None:
+    def _auto_confirm(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
         """R10: confirm a delivered shipment with no open issue on its items."""
         order = uow.orders.get(timer.aggregate_id)
         shipment = order.shipment(timer.ref)
         if shipment is None or shipment.status is not ShipmentStatus.DELIVERED:
-            return
+            return False
         if any(i.covers(shipment.line_ids) for i in order.open_issues()):
-            return  # re-armed when the issue closes (any later change re-schedules)
+            return False  # re-armed when the issue closes
         new, events = core.confirm_receipt(order, timer.ref, by=Actor.system(), now=now)
         uow.orders.save(new)
         self._record(uow, new, events, now)
+        return True
 
     def run_due(self, now: _dt.datetime | None = None) -> SweepReport:
         """Run every timer due at ``now`` (default: the clock's now), then relay the outbox.
@@ -390,8 +440,8 @@ class _Kernel:
                     if handler is None:
                         log.warning("no handler for timer kind %s; dropped", timer.kind)
                         continue
-                    handler(uow, timer, at)
-                    counts[timer.kind] = counts.get(timer.kind, 0) + 1
+                    if handler(uow, timer, at):
+                        counts[timer.kind] = counts.get(timer.kind, 0) + 1
                 uow.commit()
             if len(timers) < self.config.sweep_batch:
                 break
@@ -421,7 +471,7 @@ class _Kernel:
             attempts = m.attempts + 1
             try:
                 self.notifier.send(m.message_id, m.notification)
-            except Exception as exc:  # noqa: BLE001 - any failure of a plug-in means "retry"
+            except Exception as exc:
                 gave_up = attempts >= self.config.outbox_max_attempts
                 backoff = min(
                     self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
@@ -473,7 +523,7 @@ class _OrderCommands(_Kernel):
         """R3: one order per vendor, sharing a checkout reference, with ``paid`` split exactly
         across them. Each vendor is notified of its new order."""
         if not isinstance(paid, Money):
-            raise InvalidInputError("paid must be a moneyed.Money", field="paid")
+            raise InvalidMoneyError("paid must be a moneyed.Money, not a float", field="paid")
         currency = check_currency(paid.currency.code, field="paid")
         paid_minor = to_minor(paid, field="paid")
         core_items = []
@@ -543,8 +593,12 @@ class _OrderCommands(_Kernel):
             by,
             "ship",
             idempotency_key,
-            {"items": items, "carrier": carrier, "tracking_number": tracking_number,
-             "replacement_for": replacement_for},
+            {
+                "items": items,
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+                "replacement_for": replacement_for,
+            },
             lambda order, now: core.ship(
                 order,
                 shipment_id=shipment_id,
@@ -574,11 +628,20 @@ class _OrderCommands(_Kernel):
             by,
             "update_tracking",
             idempotency_key,
-            {"shipment_id": shipment_id, "note": note, "carrier": carrier,
-             "tracking_number": tracking_number},
+            {
+                "shipment_id": shipment_id,
+                "note": note,
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+            },
             lambda order, now: core.update_tracking(
-                order, shipment_id, note=note, carrier=carrier, tracking_number=tracking_number,
-                by=by, now=now,
+                order,
+                shipment_id,
+                note=note,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                by=by,
+                now=now,
             ),
         )
 
@@ -587,7 +650,11 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R7: the shipment is delivered; the buyer is asked to confirm Order Received."""
         return self._order_command(
-            order_id, by, "mark_delivered", idempotency_key, {"shipment_id": shipment_id},
+            order_id,
+            by,
+            "mark_delivered",
+            idempotency_key,
+            {"shipment_id": shipment_id},
             lambda order, now: core.mark_delivered(order, shipment_id, by=by, now=now),
         )
 
@@ -597,7 +664,11 @@ class _OrderCommands(_Kernel):
         """R9, R14: the buyer confirms Order Received; the last confirmation completes the
         order."""
         return self._order_command(
-            order_id, by, "confirm_receipt", idempotency_key, {"shipment_id": shipment_id},
+            order_id,
+            by,
+            "confirm_receipt",
+            idempotency_key,
+            {"shipment_id": shipment_id},
             lambda order, now: core.confirm_receipt(order, shipment_id, by=by, now=now),
         )
 
@@ -619,8 +690,14 @@ class _OrderCommands(_Kernel):
         """R11: cancel before anything ships, with a full refund to the buyer."""
         refund_id = self.ids.new_id("r")
         return self._order_command(
-            order_id, by, "cancel_order", idempotency_key, {"reason": reason},
-            lambda order, now: core.cancel(order, refund_id=refund_id, reason=reason, by=by, now=now),
+            order_id,
+            by,
+            "cancel_order",
+            idempotency_key,
+            {"reason": reason},
+            lambda order, now: core.cancel(
+                order, refund_id=refund_id, reason=reason, by=by, now=now
+            ),
         )
 
     # --- issues ----------------------------------------------------------------------------
@@ -639,11 +716,19 @@ class _OrderCommands(_Kernel):
         their receipt. The new issue is the last of ``Order.issues``."""
         issue_id = self.ids.new_id("i")
         return self._order_command(
-            order_id, by, "report_issue", idempotency_key,
+            order_id,
+            by,
+            "report_issue",
+            idempotency_key,
             {"kind": kind, "description": description, "line_ids": list(line_ids)},
             lambda order, now: core.report_issue(
-                order, issue_id=issue_id, kind=kind, description=description,
-                line_ids=line_ids, by=by, now=now,
+                order,
+                issue_id=issue_id,
+                kind=kind,
+                description=description,
+                line_ids=line_ids,
+                by=by,
+                now=now,
             ),
         )
 
@@ -658,9 +743,14 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R12: the vendor responds; the first response time is recorded."""
         return self._order_command(
-            order_id, by, "respond_to_issue", idempotency_key,
+            order_id,
+            by,
+            "respond_to_issue",
+            idempotency_key,
             {"issue_id": issue_id, "message": message},
-            lambda order, now: core.respond_to_issue(order, issue_id, message=message, by=by, now=now),
+            lambda order, now: core.respond_to_issue(
+                order, issue_id, message=message, by=by, now=now
+            ),
         )
 
     def offer_settlement(
@@ -679,12 +769,20 @@ class _OrderCommands(_Kernel):
         def decide(order: Order, now: _dt.datetime) -> Decision:
             minor = 0 if amount is None else to_minor(amount, currency=order.currency)
             return core.offer_settlement(
-                order, issue_id, resolution=resolution, amount_minor=minor, message=message,
-                by=by, now=now,
+                order,
+                issue_id,
+                resolution=resolution,
+                amount_minor=minor,
+                message=message,
+                by=by,
+                now=now,
             )
 
         return self._order_command(
-            order_id, by, "offer_settlement", idempotency_key,
+            order_id,
+            by,
+            "offer_settlement",
+            idempotency_key,
             {"issue_id": issue_id, "resolution": resolution, "amount": amount, "message": message},
             decide,
         )
@@ -701,7 +799,10 @@ class _OrderCommands(_Kernel):
         """R38: the buyer accepts (the issue settles; a refund is made) or declines."""
         refund_id = self.ids.new_id("r")
         return self._order_command(
-            order_id, by, "answer_settlement", idempotency_key,
+            order_id,
+            by,
+            "answer_settlement",
+            idempotency_key,
             {"issue_id": issue_id, "accept": accept},
             lambda order, now: core.answer_settlement(
                 order, issue_id, accept=accept, refund_id=refund_id, by=by, now=now
@@ -713,7 +814,11 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R13: the buyer withdraws the issue."""
         return self._order_command(
-            order_id, by, "withdraw_issue", idempotency_key, {"issue_id": issue_id},
+            order_id,
+            by,
+            "withdraw_issue",
+            idempotency_key,
+            {"issue_id": issue_id},
             lambda order, now: core.withdraw_issue(order, issue_id, by=by, now=now),
         )
 
@@ -733,12 +838,20 @@ class _OrderCommands(_Kernel):
         def decide(order: Order, now: _dt.datetime) -> Decision:
             minor = 0 if refund is None else to_minor(refund, currency=order.currency)
             return core.mediate_issue(
-                order, issue_id, outcome=outcome, amount_minor=minor, refund_id=refund_id,
-                by=by, now=now,
+                order,
+                issue_id,
+                outcome=outcome,
+                amount_minor=minor,
+                refund_id=refund_id,
+                by=by,
+                now=now,
             )
 
         return self._order_command(
-            order_id, by, "mediate_issue", idempotency_key,
+            order_id,
+            by,
+            "mediate_issue",
+            idempotency_key,
             {"issue_id": issue_id, "outcome": outcome, "refund": refund},
             decide,
         )
@@ -767,7 +880,8 @@ class _OrderCommands(_Kernel):
                 amount_minor=0 if amount is None else to_minor(amount, currency=order.currency),
                 items=items,
                 shipping_minor=(
-                    0 if shipping is None
+                    0
+                    if shipping is None
                     else to_minor(shipping, currency=order.currency, field="shipping")
                 ),
                 reason=reason,
@@ -776,7 +890,10 @@ class _OrderCommands(_Kernel):
             )
 
         return self._order_command(
-            order_id, by, "refund", idempotency_key,
+            order_id,
+            by,
+            "refund",
+            idempotency_key,
             {"amount": amount, "items": items or {}, "shipping": shipping, "reason": reason},
             decide,
         )
@@ -812,7 +929,7 @@ class _OrderCommands(_Kernel):
         return orders
 
 
-class Marketplace(_OrderCommands):
+class Marketplace(_MoneyCommands, _ChatCommands, _OrderCommands):
     """The marketplace facade. Build one per process around a store:
 
     >>> from asolora_core import InMemoryStore, Marketplace

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent
 from asolora_core.messaging.conversations import Conversation, Message
@@ -57,6 +58,7 @@ class InMemoryStore:
         self.idempotency = _Idempotency(self)
         self.timers = _Timers(self)
         self.conversations = _Conversations(self)
+        self.ledger = InMemoryLedger(self)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -95,6 +97,7 @@ class InMemoryUnitOfWork:
         self.idempotency = store.idempotency
         self.timers = store.timers
         self.conversations = store.conversations
+        self.ledger = store.ledger
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()
@@ -138,6 +141,13 @@ class InMemoryUnitOfWork:
     def table(self, name: str) -> dict[Any, Any]:
         """A named extra table (for the ledger and conversations), created on first use."""
         return self._store.table(name)
+
+
+def _popper(rows: list[DomainEvent]) -> Callable[[], None]:
+    def pop() -> None:
+        rows.pop()
+
+    return pop
 
 
 def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
@@ -199,7 +209,7 @@ class _Events:
         for event in events:
             rows = self._rows.setdefault(event.aggregate_id, [])
             rows.append(event)
-            self._uow.on_rollback(rows.pop)
+            self._uow.on_rollback(_popper(rows))
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         return tuple(self._rows.get(aggregate_id, ()))
@@ -228,8 +238,19 @@ class _Outbox:
 
     def update(self, message: OutboxMessage) -> None:
         self._uow.set(self._rows, message.message_id, message)
-        if message.delivered_at is not None or message.failed:
+        if (message.delivered_at is not None or message.failed) and (
+            message.message_id in self._pending
+        ):
+            # registered first so that it runs after the id is put back (undo runs in reverse)
+            self._uow.on_rollback(self._restore_order)
             self._uow.delete(self._pending, message.message_id)
+
+    def _restore_order(self) -> None:
+        """After a rolled-back delivery: pending ids oldest first again, as SQL's ``seq``
+        keeps them (R33); a plain restore would put the id at the end."""
+        ordered = [k for k in self._rows if k in self._pending]
+        self._pending.clear()
+        self._pending.update(dict.fromkeys(ordered))
 
     def all(self) -> tuple[OutboxMessage, ...]:
         return tuple(self._rows.values())
@@ -340,9 +361,7 @@ class _Conversations:
             )
         self._tx.set(self._messages, key, message)
 
-    def messages(
-        self, conversation_id: str, *, after_seq: int, limit: int
-    ) -> tuple[Message, ...]:
+    def messages(self, conversation_id: str, *, after_seq: int, limit: int) -> tuple[Message, ...]:
         out: list[Message] = []
         seq = after_seq + 1
         while len(out) < limit:

@@ -19,13 +19,16 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from asolora_core import _codec
+from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
+from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 
@@ -91,6 +94,37 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX timers_due ON timers (due_at, timer_id);
     """,
+    # 2: conversations (R26, R28): small versioned rows + one row per message
+    """
+    CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        vendor_id TEXT NOT NULL,
+        buyer_id TEXT NOT NULL,
+        order_id TEXT,
+        last_activity_at INTEGER NOT NULL,
+        first_awaited_at INTEGER,
+        body TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX conversations_pair
+        ON conversations (vendor_id, buyer_id, coalesce(order_id, ''));
+    CREATE INDEX conversations_vendor_activity
+        ON conversations (vendor_id, last_activity_at, conversation_id);
+    CREATE INDEX conversations_buyer_activity
+        ON conversations (buyer_id, last_activity_at, conversation_id);
+    CREATE INDEX conversations_vendor_awaited
+        ON conversations (vendor_id, first_awaited_at) WHERE first_awaited_at IS NOT NULL;
+    CREATE TABLE conversation_messages (
+        conversation_id TEXT NOT NULL REFERENCES conversations (conversation_id),
+        seq INTEGER NOT NULL CHECK (seq >= 1),
+        message_id TEXT NOT NULL UNIQUE,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    ) WITHOUT ROWID;
+    """,
+    # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
+    LEDGER_MIGRATION,
 ]
 
 _enc_order = _codec.encoder(Order)
@@ -99,6 +133,10 @@ _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
 _enc_timer = _codec.encoder(Timer)
 _dec_timer = _codec.decoder(Timer)
+_enc_conversation = _codec.encoder(Conversation)
+_dec_conversation = _codec.decoder(Conversation)
+_enc_message = _codec.encoder(Message)
+_dec_message = _codec.decoder(Message)
 
 
 def _dumps(data: Any) -> str:
@@ -126,11 +164,15 @@ class SqliteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
         self._shared = connection
-        self._cache: dict[str, tuple[int, Order]] = {}
+        self._cache: dict[str, tuple[int, str, Order]] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         if self.path == ":memory:" and connection is None:
             self._shared = self._connect()
+        # One connection shared by every thread holds one transaction at a time: without this
+        # lock a second thread's unit of work would nest as a SAVEPOINT inside the first's
+        # and commit or roll back with it.
+        self._shared_lock = threading.RLock()
         self.migrate()
 
     # connections ---------------------------------------------------------------------------
@@ -139,7 +181,7 @@ class SqliteStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
         if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
+            _set_wal(conn, self._busy_timeout_ms)
         conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._all.append(conn)
@@ -190,21 +232,43 @@ class SqliteStore:
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
 
-    # the decoded-order cache: a decoded order is reused while its version is current
+    # the decoded-order cache: a decoded order is reused while its stored text is the same.
+    # The version alone is not enough (R36): a version read from a transaction that rolled
+    # back can be committed with other content by another connection or process.
     def _decode_order(self, order_id: str, version: int, body: str) -> Order:
         hit = self._cache.get(order_id)
-        if hit is not None and hit[0] == version:
-            return hit[1]
+        if hit is not None and hit[0] == version and hit[1] == body:
+            return hit[2]
         order: Order = _dec_order(json.loads(body))
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[order_id] = (version, order)
+            self._cache[order_id] = (version, body, order)
         return order
 
-    def _remember(self, order: Order) -> None:
+    def _remember(self, order: Order, body: str) -> None:
         with self._cache_lock:
-            self._cache[order.order_id] = (order.version, order)
+            self._cache[order.order_id] = (order.version, body, order)
+
+
+def _set_wal(conn: sqlite3.Connection, timeout_ms: int) -> None:
+    """Switch to WAL, waiting up to ``timeout_ms`` for other connections.
+
+    ``PRAGMA journal_mode`` does not go through the busy handler: while another process is
+    switching or creating a new file's schema it fails at once with "database is locked".
+    Retried with a short backoff so that several processes can open a new file together.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 def _statements(script: str) -> list[str]:
@@ -219,21 +283,36 @@ class SqliteUnitOfWork:
         self.conn = store.connection()
         self._savepoint = False
         self._open = False
+        self._lock: threading.RLock | None = None
         self._after_commit: list[Callable[[], None]] = []
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
         self.idempotency = _Idempotency(self)
         self.timers = _Timers(self)
+        self.conversations = _Conversations(self)
+        self.ledger = SqliteLedger(self)
 
     def __enter__(self) -> Self:
-        if self.conn.in_transaction:
-            self.conn.execute("SAVEPOINT asolora_uow")
-            self._savepoint = True
-        else:
-            self.conn.execute("BEGIN IMMEDIATE")
+        if self.store._shared is not None:
+            self._lock = self.store._shared_lock
+            self._lock.acquire()
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("SAVEPOINT asolora_uow")
+                self._savepoint = True
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
         self._open = True
         return self
+
+    def _unlock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
 
     def __exit__(
         self,
@@ -250,20 +329,26 @@ class SqliteUnitOfWork:
         else:
             self.conn.execute("COMMIT")
         self._open = False
-        for fn in self._after_commit:
-            fn()
-        self._after_commit.clear()
+        try:
+            for fn in self._after_commit:
+                fn()
+            self._after_commit.clear()
+        finally:
+            self._unlock()
 
     def rollback(self) -> None:
         if not self._open:
             return
         self._open = False
         self._after_commit.clear()
-        if self._savepoint:
-            self.conn.execute("ROLLBACK TO SAVEPOINT asolora_uow")
-            self.conn.execute("RELEASE SAVEPOINT asolora_uow")
-        else:
-            self.conn.execute("ROLLBACK")
+        try:
+            if self._savepoint:
+                self.conn.execute("ROLLBACK TO SAVEPOINT asolora_uow")
+                self.conn.execute("RELEASE SAVEPOINT asolora_uow")
+            else:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._unlock()
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
@@ -300,32 +385,34 @@ class _Orders:
         return self._uow.store._decode_order(order_id, row[0], row[1])
 
     def add(self, order: Order) -> None:
+        row = self._row(order)
         try:
             self._uow.execute(
                 "INSERT INTO orders (version, checkout_id, vendor_id, buyer_id, customer_key, "
                 "status, currency, placed_at, completed_at, body, order_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                self._row(order),
+                row,
             )
         except sqlite3.IntegrityError as exc:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} already exists", order_id=order.order_id
             ) from exc
-        self._uow.after_commit(lambda: self._uow.store._remember(order))
+        self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
 
     def save(self, order: Order) -> None:
+        row = self._row(order)
         cur = self._uow.execute(
             "UPDATE orders SET version = ?, checkout_id = ?, vendor_id = ?, buyer_id = ?, "
             "customer_key = ?, status = ?, currency = ?, placed_at = ?, completed_at = ?, "
             "body = ? WHERE order_id = ? AND version = ?",
-            (*self._row(order), order.version - 1),
+            (*row, order.version - 1),
         )
         if cur.rowcount != 1:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} changed since it was read; reload it and retry",
                 order_id=order.order_id,
             )
-        self._uow.after_commit(lambda: self._uow.store._remember(order))
+        self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
 
     def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
         rows = self._uow.execute(
@@ -469,3 +556,133 @@ class _Timers:
         timers = [_dec_timer(json.loads(r[0])) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
+
+
+class _Conversations:
+    """Conversations (R26, R28): one small row per conversation, saved with a version check
+    (R36), with the columns the listing and response-time queries use; one row per message,
+    keyed by ``(conversation_id, seq)``, so posting never rewrites earlier messages."""
+
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _row(c: Conversation) -> tuple[Any, ...]:
+        return (
+            c.version,
+            c.vendor_id,
+            c.buyer_id,
+            c.order_id,
+            micros(c.last_activity_at),
+            None if c.first_awaited_at is None else micros(c.first_awaited_at),
+            _dumps(_enc_conversation(c)),
+            c.conversation_id,
+        )
+
+    def _many(self, where: str, params: Sequence[Any]) -> tuple[Conversation, ...]:
+        rows = self._uow.execute(f"SELECT body FROM conversations WHERE {where}", params)
+        return tuple(_dec_conversation(json.loads(r[0])) for r in rows.fetchall())
+
+    def get(self, conversation_id: str) -> Conversation:
+        found = self._many("conversation_id = ?", (conversation_id,))
+        if not found:
+            raise NotFoundError(
+                f"no conversation {conversation_id!r}", conversation_id=conversation_id
+            )
+        return found[0]
+
+    def add(self, conversation: Conversation) -> None:
+        try:
+            self._uow.execute(
+                "INSERT INTO conversations (version, vendor_id, buyer_id, order_id, "
+                "last_activity_at, first_awaited_at, body, conversation_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._row(conversation),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                f"conversation {conversation.conversation_id} already exists",
+                conversation_id=conversation.conversation_id,
+            ) from exc
+
+    def save(self, conversation: Conversation) -> None:
+        cur = self._uow.execute(
+            "UPDATE conversations SET version = ?, vendor_id = ?, buyer_id = ?, order_id = ?, "
+            "last_activity_at = ?, first_awaited_at = ?, body = ? "
+            "WHERE conversation_id = ? AND version = ?",
+            (*self._row(conversation), conversation.version - 1),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrencyConflictError(
+                f"conversation {conversation.conversation_id} changed since it was read; "
+                "reload it and retry",
+                conversation_id=conversation.conversation_id,
+            )
+
+    def find(self, vendor_id: str, buyer_id: str, order_id: str | None) -> Conversation | None:
+        found = self._many(
+            "vendor_id = ? AND buyer_id = ? AND coalesce(order_id, '') = ?",
+            (vendor_id, buyer_id, order_id or ""),
+        )
+        return found[0] if found else None
+
+    def add_message(self, message: Message) -> None:
+        try:
+            self._uow.execute(
+                "INSERT INTO conversation_messages (conversation_id, seq, message_id, at, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    message.conversation_id,
+                    message.seq,
+                    message.message_id,
+                    micros(message.at),
+                    _dumps(_enc_message(message)),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                f"message {message.seq} of conversation {message.conversation_id} exists",
+                conversation_id=message.conversation_id,
+            ) from exc
+
+    def messages(self, conversation_id: str, *, after_seq: int, limit: int) -> tuple[Message, ...]:
+        rows = self._uow.execute(
+            "SELECT body FROM conversation_messages WHERE conversation_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (conversation_id, after_seq, limit),
+        ).fetchall()
+        return tuple(_dec_message(json.loads(r[0])) for r in rows)
+
+    def _page(
+        self, column: str, party: str, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        # keyset paging on the (party, last_activity_at, conversation_id) index
+        if before is None:
+            return self._many(
+                f"{column} = ? ORDER BY last_activity_at DESC, conversation_id DESC LIMIT ?",
+                (party, limit),
+            )
+        return self._many(
+            f"{column} = ? AND (last_activity_at, conversation_id) < (?, ?) "
+            "ORDER BY last_activity_at DESC, conversation_id DESC LIMIT ?",
+            (party, micros(before[0]), before[1], limit),
+        )
+
+    def for_vendor(
+        self, vendor_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page("vendor_id", vendor_id, limit, before)
+
+    def for_buyer(
+        self, buyer_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page("buyer_id", buyer_id, limit, before)
+
+    def awaited_between(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> tuple[Conversation, ...]:
+        return self._many(
+            "vendor_id = ? AND first_awaited_at >= ? AND first_awaited_at < ? "
+            "ORDER BY first_awaited_at, conversation_id",
+            (vendor_id, micros(since), micros(until)),
+        )

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from asolora_core._values import evolve
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import (
     DisputeWindowClosedError,
@@ -43,7 +44,6 @@ from asolora_core.events import (
     ShipmentDelivered,
     TrackingUpdated,
 )
-from asolora_core._values import evolve
 from asolora_core.money import allocate
 from asolora_core.orders.model import (
     Issue,
@@ -97,7 +97,7 @@ class CheckoutItem:
     title: str
     quantity: int
     unit_price_minor: int
-    policy: ReturnPolicy = ReturnPolicy()
+    policy: ReturnPolicy = attrs.field(factory=ReturnPolicy)
 
 
 # --- small checks ------------------------------------------------------------------------
@@ -358,7 +358,9 @@ def ship(
         items=tuple(clean),
         status=ShipmentStatus.IN_TRANSIT,
         shipped_at=now,
-        tracking=(TrackingEvent(at=now, carrier=carrier, tracking_number=tracking_number, note=""),),
+        tracking=(
+            TrackingEvent(at=now, carrier=carrier, tracking_number=tracking_number, note=""),
+        ),
         replacement_for=replacement_for,
     )
     issues = order.issues
@@ -434,7 +436,9 @@ def mark_delivered(order: Order, shipment_id: str, *, by: Actor, now: _dt.dateti
     status = step(shipment.status, Action.MARK_DELIVERED, by.kind)
     assert isinstance(status, ShipmentStatus)
     new_shipment = evolve(shipment, status=status, delivered_at=now)
-    event = ShipmentDelivered(aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id)
+    event = ShipmentDelivered(
+        aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id
+    )
     return _evolve_shipment(order, shipment, new_shipment), (event,)
 
 
@@ -470,9 +474,7 @@ def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datet
     return new, tuple(events)
 
 
-def cancel(
-    order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.datetime
-) -> Decision:
+def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.datetime) -> Decision:
     """R11: before anything ships, cancel with a full refund; afterwards refunds are the way."""
     status = _authorize(order, by, Action.CANCEL)
     reason = _text(reason, "reason", required=False)
@@ -504,7 +506,11 @@ def cancel(
     )
     events: list[DomainEvent] = [
         OrderCancelled(
-            aggregate_id=order.order_id, at=now, actor=by, reason=reason, refund_minor=amount,
+            aggregate_id=order.order_id,
+            at=now,
+            actor=by,
+            reason=reason,
+            refund_minor=amount,
             currency=order.currency,
         )
     ]
@@ -573,7 +579,11 @@ def report_issue(
         reported_at=now,
     )
     event = IssueReported(
-        aggregate_id=order.order_id, at=now, actor=by, issue_id=issue_id, kind=kind.value,
+        aggregate_id=order.order_id,
+        at=now,
+        actor=by,
+        issue_id=issue_id,
+        kind=kind.value,
         line_ids=ids,
     )
     return _next(order, issues=(*order.issues, issue)), (event,)
@@ -594,7 +604,11 @@ def respond_to_issue(
     first = issue.first_response_at is None
     new_issue = evolve(issue, first_response_at=now) if first else issue
     event = IssueResponded(
-        aggregate_id=order.order_id, at=now, actor=by, issue_id=issue_id, message=message,
+        aggregate_id=order.order_id,
+        at=now,
+        actor=by,
+        issue_id=issue_id,
+        message=message,
         first_response=first,
     )
     return _evolve_issue(order, issue, new_issue), (event,)
@@ -638,8 +652,12 @@ def offer_settlement(
         first_response_at=issue.first_response_at or now,
     )
     event = SettlementOffered(
-        aggregate_id=order.order_id, at=now, actor=by, issue_id=issue_id,
-        resolution=resolution.value, amount_minor=amount_minor,
+        aggregate_id=order.order_id,
+        at=now,
+        actor=by,
+        issue_id=issue_id,
+        resolution=resolution.value,
+        amount_minor=amount_minor,
     )
     return _evolve_issue(order, issue, new_issue), (event,)
 
@@ -681,10 +699,20 @@ def answer_settlement(
     ]
     if not accept:
         return _evolve_issue(order, issue, evolve(issue, offers=offers)), tuple(events)
+    if offer.resolution is Resolution.REFUND:
+        # R20: refunds made since the offer may leave less than it promised.
+        _check_refund_amount(order, offer.amount_minor)
     outcome = _SETTLED[offer.resolution]
     return _close_issue(
-        order, issue, evolve(issue, offers=offers), outcome, offer.amount_minor,
-        refund_id, by, now, events,
+        order,
+        issue,
+        evolve(issue, offers=offers),
+        outcome,
+        offer.amount_minor,
+        refund_id,
+        by,
+        now,
+        events,
     )
 
 
@@ -743,7 +771,10 @@ def _close_issue(
     new = _evolve_issue(order, old, closed)
     events.append(
         IssueClosed(
-            aggregate_id=order.order_id, at=now, actor=by, issue_id=issue.issue_id,
+            aggregate_id=order.order_id,
+            at=now,
+            actor=by,
+            issue_id=issue.issue_id,
             outcome=outcome.value,
         )
     )
@@ -861,7 +892,9 @@ def refund(
         cancels_units = cancels_units or cancelled > 0
         index = lines.index(line)
         lines[index] = evolve(
-            line, refunded_quantity=line.refunded_quantity + qty, cancelled=line.cancelled + cancelled
+            line,
+            refunded_quantity=line.refunded_quantity + qty,
+            cancelled=line.cancelled + cancelled,
         )
         rows.append((line_id, qty))
     _check_refund_amount(order, total)

@@ -313,7 +313,9 @@ class Order:
 
     def unshipped(self) -> dict[str, int]:
         """line_id -> units still to ship (R5, R9)."""
-        return {line.line_id: line.to_ship - self.shipped_quantity(line.line_id) for line in self.lines}
+        return {
+            line.line_id: line.to_ship - self.shipped_quantity(line.line_id) for line in self.lines
+        }
 
     def open_issues(self) -> Iterator[Issue]:
         return (i for i in self.issues if i.status is IssueStatus.OPEN)

@@ -7,7 +7,6 @@ notifications to the outbox in the same transaction as the change.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from functools import lru_cache
 
 from asolora_core.actors import Actor, ActorKind
@@ -89,7 +88,10 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
         for r in recipients:
             out.append(
                 Notification(
-                    recipient=r, kind=kind, subject_id=order.order_id, text=sentence,
+                    recipient=r,
+                    kind=kind,
+                    subject_id=order.order_id,
+                    text=sentence,
                     event_at=event.at,
                 )
             )

@@ -60,7 +60,7 @@ class Action(enum.Enum):
 V, B, S, Y = ActorKind.VENDOR, ActorKind.BUYER, ActorKind.STAFF, ActorKind.SYSTEM
 P, C, X = OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.CANCELLED
 T, D, K = ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED, ShipmentStatus.CONFIRMED
-O, Z = IssueStatus.OPEN, IssueStatus.CLOSED
+OPEN, CLOSED = IssueStatus.OPEN, IssueStatus.CLOSED
 
 
 def _table() -> dict[tuple[State, Action, ActorKind], State]:
@@ -85,11 +85,11 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
         (T, Action.MARK_DELIVERED, (V,), D),
         (D, Action.CONFIRM_RECEIPT, (B, Y), K),
         # an issue
-        (O, Action.RESPOND_TO_ISSUE, (V,), O),
-        (O, Action.OFFER_SETTLEMENT, (V,), O),
-        (O, Action.ANSWER_SETTLEMENT, (B,), O),  # accepted: the command then closes it
-        (O, Action.WITHDRAW_ISSUE, (B,), Z),
-        (O, Action.MEDIATE_ISSUE, (S,), Z),
+        (OPEN, Action.RESPOND_TO_ISSUE, (V,), OPEN),
+        (OPEN, Action.OFFER_SETTLEMENT, (V,), OPEN),
+        (OPEN, Action.ANSWER_SETTLEMENT, (B,), OPEN),  # accepted: the command then closes it
+        (OPEN, Action.WITHDRAW_ISSUE, (B,), CLOSED),
+        (OPEN, Action.MEDIATE_ISSUE, (S,), CLOSED),
     ]
     table: dict[tuple[State, Action, ActorKind], State] = {}
     for state, action, kinds, nxt in rows:
@@ -132,8 +132,7 @@ def step(state: State, action: Action, actor: ActorKind) -> State:
             state=state.value,
         )
     raise InvalidTransitionError(
-        f"cannot {action.value.replace('_', ' ')} while {type(state).__name__} is "
-        f"{state.value}",
+        f"cannot {action.value.replace('_', ' ')} while {type(state).__name__} is {state.value}",
         action=action.value,
         state=state.value,
         actor=actor.value,

@@ -1,0 +1,170 @@
+"""The in-memory ledger repository (R15-R25, R41, R42), attached to
+:class:`~asolora_core.adapters.memory.InMemoryUnitOfWork` as ``uow.ledger``.
+
+Every table is one of the unit of work's undo-logged extra tables, so a rollback undoes the
+journal, the indexes and the folds with the rest of the transaction. The folds kept per
+account are a cache: ``verify_journal`` checks them against a fold of the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from asolora_core.errors import ConcurrencyConflictError
+from asolora_core.ledger.model import (
+    GENESIS_HASH,
+    Hold,
+    JournalTransaction,
+    Payout,
+    VendorAccount,
+    seal,
+)
+
+
+class UndoLog(Protocol):
+    """What the ledger needs of the in-memory store: undo-logged writes and named tables."""
+
+    def set(self, table: dict[Any, Any], key: Any, value: Any) -> None: ...
+
+    def on_rollback(self, fn: Callable[[], None]) -> None: ...
+
+    def table(self, name: str) -> dict[Any, Any]: ...
+
+
+__all__ = ["InMemoryLedger"]
+
+
+class InMemoryLedger:
+    def __init__(self, uow: UndoLog) -> None:
+        self._uow = uow
+        self._journal: dict[int, JournalTransaction] = uow.table("ledger_journal")
+        self._keys: dict[str, int] = uow.table("ledger_keys")
+        self._head: dict[str, tuple[int, str]] = uow.table("ledger_head")
+        self._folds: dict[tuple[str, str], int] = uow.table("ledger_folds")
+        # (vendor, currency, kind) -> [(seq, amount)], append-only
+        self._index: dict[tuple[str, str, str], list[tuple[int, int]]] = uow.table("ledger_index")
+        self._holds: dict[str, Hold] = uow.table("ledger_holds")
+        self._vendor_holds: dict[str, dict[str, None]] = uow.table("ledger_vendor_holds")
+        self._payouts: dict[str, list[Payout]] = uow.table("ledger_payouts")
+        self._vendors: dict[str, VendorAccount] = uow.table("ledger_vendors")
+
+    def _append(self, table: dict[Any, list[Any]], key: Any, item: Any) -> None:
+        rows = table.get(key)
+        if rows is None:
+            self._uow.set(table, key, [item])
+        else:
+            rows.append(item)
+            self._uow.on_rollback(rows.pop)
+
+    # journal ------------------------------------------------------------------------------
+
+    def post(self, txn: JournalTransaction) -> JournalTransaction:
+        if txn.key in self._keys:
+            raise ConcurrencyConflictError(
+                f"journal transaction {txn.key!r} is already posted", key=txn.key
+            )
+        seq, prev = self.head()
+        sealed = seal(txn, seq + 1, prev)
+        uow = self._uow
+        uow.set(self._journal, sealed.seq, sealed)
+        uow.set(self._keys, sealed.key, sealed.seq)
+        uow.set(self._head, "head", (sealed.seq, sealed.hash))
+        for e in sealed.entries:
+            k = (e.account, e.currency)
+            uow.set(self._folds, k, self._folds.get(k, 0) + e.amount_minor)
+            vendor = e.vendor_id
+            if vendor is not None:
+                self._append(
+                    self._index, (vendor, e.currency, e.kind), (sealed.seq, e.amount_minor)
+                )
+        return sealed
+
+    def by_key(self, key: str) -> JournalTransaction | None:
+        seq = self._keys.get(key)
+        return None if seq is None else self._journal[seq]
+
+    def journal(self, *, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
+        last = self.head()[0]
+        return tuple(self._journal[s] for s in range(after_seq + 1, last + 1) if s in self._journal)
+
+    def head(self) -> tuple[int, str]:
+        return self._head.get("head", (0, GENESIS_HASH))
+
+    def fold(self, account: str, currency: str) -> int:
+        return self._folds.get((account, currency), 0)
+
+    def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
+        rows = self._index.get((vendor_id, currency, kind), ())
+        if sign == 0:
+            return sum(a for _, a in rows)
+        return sum(a for _, a in rows if (a > 0) == (sign > 0))
+
+    def vendor_transactions(
+        self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0
+    ) -> tuple[JournalTransaction, ...]:
+        rows = self._index.get((vendor_id, currency, kind), ())
+        seqs = sorted({s for s, _ in rows if s > after_seq})
+        return tuple(self._journal[s] for s in seqs)
+
+    def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
+        return tuple(sorted(c for (v, c, k) in self._index if v == vendor_id and k == "balance"))
+
+    def balance_accounts(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((v, c) for (v, c, k) in self._index if k == "balance"))
+
+    # holds --------------------------------------------------------------------------------
+
+    def get_hold(self, order_id: str) -> Hold | None:
+        return self._holds.get(order_id)
+
+    def add_hold(self, hold: Hold) -> None:
+        if hold.order_id in self._holds:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} already exists", order_id=hold.order_id
+            )
+        self._uow.set(self._holds, hold.order_id, hold)
+        mine = self._vendor_holds.get(hold.vendor_id)
+        if mine is None:
+            self._uow.set(self._vendor_holds, hold.vendor_id, {hold.order_id: None})
+        else:
+            self._uow.set(mine, hold.order_id, None)
+
+    def save_hold(self, hold: Hold) -> None:
+        current = self._holds.get(hold.order_id)
+        if current is None or current.version != hold.version - 1:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} changed since it was read; reload and retry",
+                order_id=hold.order_id,
+            )
+        self._uow.set(self._holds, hold.order_id, hold)
+
+    def holds_for_vendor(self, vendor_id: str) -> tuple[Hold, ...]:
+        return tuple(self._holds[o] for o in self._vendor_holds.get(vendor_id, {}))
+
+    # payouts and vendors ------------------------------------------------------------------
+
+    def add_payout(self, payout: Payout) -> None:
+        self._append(self._payouts, payout.vendor_id, payout)
+
+    def payouts(self, vendor_id: str) -> tuple[Payout, ...]:
+        return tuple(self._payouts.get(vendor_id, ()))
+
+    def last_payout_seq(self, vendor_id: str, currency: str) -> int:
+        for p in reversed(self._payouts.get(vendor_id, ())):
+            if p.currency == currency:
+                return p.seq
+        return 0
+
+    def get_vendor(self, vendor_id: str) -> VendorAccount | None:
+        return self._vendors.get(vendor_id)
+
+    def put_vendor(self, account: VendorAccount) -> None:
+        current = self._vendors.get(account.vendor_id)
+        expected = 0 if current is None else current.version
+        if account.version != expected + 1:
+            raise ConcurrencyConflictError(
+                f"vendor {account.vendor_id} changed since it was read; reload and retry",
+                vendor_id=account.vendor_id,
+            )
+        self._uow.set(self._vendors, account.vendor_id, account)

@@ -1,0 +1,394 @@
+"""The SQLite ledger repository (R15-R25, R41, R42), attached to
+:class:`~asolora_core.adapters.sqlite.SqliteUnitOfWork` as ``uow.ledger``.
+
+The journal is two tables: ``ledger_txns`` (one row per transaction: ``seq``, the UNIQUE
+idempotency ``key``, kind, vendor, order and ref, memo, ``prev_hash`` and ``hash``) and
+``ledger_entries`` (one row per posting, INTEGER minor units, CHECK non-zero). The database
+enforces what is cheap to enforce: a key is posted once (so two workers cannot release an
+order or post one payout twice), ``seq`` is unique, a payout row is positive and points at
+its journal transaction. One vendor's folds and statements read that vendor's rows only,
+through the ``ledger_entries_vendor`` covering index.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from asolora_core import _codec
+from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
+from asolora_core.ledger.model import (
+    GENESIS_HASH,
+    Entry,
+    Hold,
+    JournalTransaction,
+    Payout,
+    VendorAccount,
+    seal,
+)
+
+if TYPE_CHECKING:
+    from asolora_core.adapters.sqlite import SqliteUnitOfWork
+
+__all__ = ["LEDGER_MIGRATION", "SqliteLedger"]
+
+#: The schema step that adds the ledger (appended to ``sqlite.MIGRATIONS``).
+LEDGER_MIGRATION = """
+    CREATE TABLE ledger_txns (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('capture', 'fees', 'refund', 'release', 'chargeback', 'payout')),
+        at INTEGER NOT NULL,
+        vendor_id TEXT NOT NULL,
+        order_id TEXT,
+        ref TEXT,
+        memo TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX ledger_txns_order ON ledger_txns (order_id) WHERE order_id IS NOT NULL;
+    CREATE TABLE ledger_entries (
+        seq INTEGER NOT NULL REFERENCES ledger_txns (seq),
+        n INTEGER NOT NULL CHECK (n >= 0),
+        account TEXT NOT NULL,
+        vendor_id TEXT,
+        kind TEXT NOT NULL,
+        currency TEXT NOT NULL CHECK (length(currency) = 3),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor <> 0),
+        PRIMARY KEY (seq, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX ledger_entries_vendor
+        ON ledger_entries (vendor_id, currency, kind, seq, amount_minor)
+        WHERE vendor_id IS NOT NULL;
+    CREATE INDEX ledger_entries_account ON ledger_entries (account, currency, amount_minor);
+    CREATE TABLE ledger_holds (
+        order_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        vendor_id TEXT NOT NULL,
+        released INTEGER NOT NULL CHECK (released IN (0, 1)),
+        body TEXT NOT NULL
+    );
+    CREATE INDEX ledger_holds_vendor ON ledger_holds (vendor_id, order_id);
+    CREATE TABLE ledger_payouts (
+        payout_id TEXT PRIMARY KEY,
+        vendor_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        seq INTEGER NOT NULL UNIQUE REFERENCES ledger_txns (seq),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        body TEXT NOT NULL
+    );
+    CREATE INDEX ledger_payouts_vendor ON ledger_payouts (vendor_id, currency, seq);
+    CREATE TABLE ledger_vendors (
+        vendor_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        payout_currency TEXT NOT NULL CHECK (length(payout_currency) = 3),
+        body TEXT NOT NULL
+    )
+"""
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+_enc_hold = _codec.encoder(Hold)
+_dec_hold = _codec.decoder(Hold)
+_enc_payout = _codec.encoder(Payout)
+_dec_payout = _codec.decoder(Payout)
+_enc_vendor = _codec.encoder(VendorAccount)
+_dec_vendor = _codec.decoder(VendorAccount)
+
+_TXN_COLUMNS = (
+    "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
+)
+
+
+def _micros(at: _dt.datetime) -> int:
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _instant(micros: int) -> _dt.datetime:
+    return _EPOCH + _dt.timedelta(microseconds=micros)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+class SqliteLedger:
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    # journal ------------------------------------------------------------------------------
+
+    def post(self, txn: JournalTransaction) -> JournalTransaction:
+        seq, prev = self.head()
+        sealed = seal(txn, seq + 1, prev)
+        conn = self._uow.conn
+        try:
+            conn.execute(
+                "INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, memo, "
+                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sealed.seq,
+                    sealed.key,
+                    sealed.kind,
+                    _micros(sealed.at),
+                    sealed.vendor_id,
+                    sealed.order_id,
+                    sealed.ref,
+                    _dumps(sealed.memo),
+                    sealed.prev_hash,
+                    sealed.hash,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                f"journal transaction {txn.key!r} is already posted", key=txn.key
+            ) from exc
+        conn.executemany(
+            "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+            "amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (sealed.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
+                for n, e in enumerate(sealed.entries)
+            ],
+        )
+        return sealed
+
+    def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:
+        rows = self._uow.execute(
+            f"SELECT {_TXN_COLUMNS}, e.account, e.currency, e.amount_minor "
+            f"FROM ledger_txns t JOIN ledger_entries e ON e.seq = t.seq WHERE {where} "
+            "ORDER BY t.seq, e.n",
+            params,
+        ).fetchall()
+        out: list[JournalTransaction] = []
+        current: list[Any] | None = None
+        entries: list[Entry] = []
+
+        def flush() -> None:
+            if current is not None:
+                out.append(
+                    JournalTransaction(
+                        seq=current[0],
+                        key=current[1],
+                        kind=current[2],
+                        at=_instant(current[3]),
+                        vendor_id=current[4],
+                        order_id=current[5],
+                        ref=current[6],
+                        memo=json.loads(current[7]),
+                        prev_hash=current[8],
+                        hash=current[9],
+                        entries=tuple(entries),
+                    )
+                )
+
+        for row in rows:
+            if current is None or row[0] != current[0]:
+                try:
+                    flush()
+                except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
+                    out.append(_unchecked(current, entries))
+                current = list(row[:10])
+                entries = []
+            entries.append(Entry(account=row[10], currency=row[11], amount_minor=row[12]))
+        try:
+            flush()
+        except InvalidInputError:
+            out.append(_unchecked(current, entries))
+        return tuple(out)
+
+    def by_key(self, key: str) -> JournalTransaction | None:
+        found = self._load("t.key = ?", (key,))
+        return found[0] if found else None
+
+    def journal(self, *, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
+        return self._load("t.seq > ?", (after_seq,))
+
+    def head(self) -> tuple[int, str]:
+        row = self._uow.execute(
+            "SELECT seq, hash FROM ledger_txns ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    def fold(self, account: str, currency: str) -> int:
+        row = self._uow.execute(
+            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
+            "WHERE account = ? AND currency = ?",
+            (account, currency),
+        ).fetchone()
+        return int(row[0])
+
+    def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
+        cond = {0: "", 1: " AND amount_minor > 0", -1: " AND amount_minor < 0"}[sign]
+        row = self._uow.execute(
+            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
+            f"WHERE vendor_id = ? AND currency = ? AND kind = ?{cond}",
+            (vendor_id, currency, kind),
+        ).fetchone()
+        return int(row[0])
+
+    def vendor_transactions(
+        self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0
+    ) -> tuple[JournalTransaction, ...]:
+        return self._load(
+            "t.seq IN (SELECT seq FROM ledger_entries WHERE vendor_id = ? AND currency = ? "
+            "AND kind = ? AND seq > ?)",
+            (vendor_id, currency, kind, after_seq),
+        )
+
+    def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
+        rows = self._uow.execute(
+            "SELECT DISTINCT currency FROM ledger_entries WHERE vendor_id = ? AND kind = 'balance' "
+            "ORDER BY currency",
+            (vendor_id,),
+        ).fetchall()
+        return tuple(r[0] for r in rows)
+
+    def balance_accounts(self) -> tuple[tuple[str, str], ...]:
+        rows = self._uow.execute(
+            "SELECT DISTINCT vendor_id, currency FROM ledger_entries "
+            "WHERE vendor_id IS NOT NULL AND kind = 'balance' ORDER BY vendor_id, currency"
+        ).fetchall()
+        return tuple((r[0], r[1]) for r in rows)
+
+    # holds --------------------------------------------------------------------------------
+
+    def get_hold(self, order_id: str) -> Hold | None:
+        row = self._uow.execute(
+            "SELECT body FROM ledger_holds WHERE order_id = ?", (order_id,)
+        ).fetchone()
+        return None if row is None else _dec_hold(json.loads(row[0]))
+
+    def add_hold(self, hold: Hold) -> None:
+        try:
+            self._uow.execute(
+                "INSERT INTO ledger_holds (order_id, version, vendor_id, released, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    hold.order_id,
+                    hold.version,
+                    hold.vendor_id,
+                    int(hold.released_at is not None),
+                    _dumps(_enc_hold(hold)),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} already exists", order_id=hold.order_id
+            ) from exc
+
+    def save_hold(self, hold: Hold) -> None:
+        cur = self._uow.execute(
+            "UPDATE ledger_holds SET version = ?, released = ?, body = ? "
+            "WHERE order_id = ? AND version = ?",
+            (
+                hold.version,
+                int(hold.released_at is not None),
+                _dumps(_enc_hold(hold)),
+                hold.order_id,
+                hold.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} changed since it was read; reload and retry",
+                order_id=hold.order_id,
+            )
+
+    def holds_for_vendor(self, vendor_id: str) -> tuple[Hold, ...]:
+        rows = self._uow.execute(
+            "SELECT body FROM ledger_holds WHERE vendor_id = ? ORDER BY rowid", (vendor_id,)
+        ).fetchall()
+        return tuple(_dec_hold(json.loads(r[0])) for r in rows)
+
+    # payouts and vendors ------------------------------------------------------------------
+
+    def add_payout(self, payout: Payout) -> None:
+        self._uow.execute(
+            "INSERT INTO ledger_payouts (payout_id, vendor_id, currency, seq, amount_minor, body) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                payout.payout_id,
+                payout.vendor_id,
+                payout.currency,
+                payout.seq,
+                payout.amount_minor,
+                _dumps(_enc_payout(payout)),
+            ),
+        )
+
+    def payouts(self, vendor_id: str) -> tuple[Payout, ...]:
+        rows = self._uow.execute(
+            "SELECT body FROM ledger_payouts WHERE vendor_id = ? ORDER BY seq", (vendor_id,)
+        ).fetchall()
+        return tuple(_dec_payout(json.loads(r[0])) for r in rows)
+
+    def last_payout_seq(self, vendor_id: str, currency: str) -> int:
+        row = self._uow.execute(
+            "SELECT max(seq) FROM ledger_payouts WHERE vendor_id = ? AND currency = ?",
+            (vendor_id, currency),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def get_vendor(self, vendor_id: str) -> VendorAccount | None:
+        row = self._uow.execute(
+            "SELECT body FROM ledger_vendors WHERE vendor_id = ?", (vendor_id,)
+        ).fetchone()
+        return None if row is None else _dec_vendor(json.loads(row[0]))
+
+    def put_vendor(self, account: VendorAccount) -> None:
+        body = _dumps(_enc_vendor(account))
+        if account.version == 1:
+            try:
+                self._uow.execute(
+                    "INSERT INTO ledger_vendors (vendor_id, version, payout_currency, body) "
+                    "VALUES (?, 1, ?, ?)",
+                    (account.vendor_id, account.payout_currency, body),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConcurrencyConflictError(
+                    f"vendor {account.vendor_id} already exists", vendor_id=account.vendor_id
+                ) from exc
+            return
+        cur = self._uow.execute(
+            "UPDATE ledger_vendors SET version = ?, payout_currency = ?, body = ? "
+            "WHERE vendor_id = ? AND version = ?",
+            (
+                account.version,
+                account.payout_currency,
+                body,
+                account.vendor_id,
+                account.version - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            raise ConcurrencyConflictError(
+                f"vendor {account.vendor_id} changed since it was read; reload and retry",
+                vendor_id=account.vendor_id,
+            )
+
+
+def _unchecked(row: list[Any] | None, entries: list[Entry]) -> JournalTransaction:
+    """A stored transaction whose entries no longer balance (the journal was tampered with):
+    built without the balance check so that verification can report it."""
+    assert row is not None
+    txn = object.__new__(JournalTransaction)
+    values = {
+        "seq": row[0],
+        "key": row[1],
+        "kind": row[2],
+        "at": _instant(row[3]),
+        "vendor_id": row[4],
+        "order_id": row[5],
+        "ref": row[6],
+        "memo": json.loads(row[7]),
+        "prev_hash": row[8],
+        "hash": row[9],
+        "entries": tuple(entries),
+    }
+    for name, value in values.items():
+        object.__setattr__(txn, name, value)
+    return txn

@@ -1,0 +1,532 @@
+"""The ledger's values: accounts, journal transactions, fees, holds, vendors, payouts and
+statements (R15-R25, R39, R41, R42).
+
+Everything here is a frozen attrs value with integer minor units inside; ``Money`` appears
+only in :class:`MoneyConfig` and :class:`FeeSchedule` (what users configure) and at the facade.
+
+**Sign convention.** An :class:`Entry` amount is positive for a debit and negative for a
+credit; the entries of one :class:`JournalTransaction` sum to zero per currency (R24). What
+the platform owes a vendor (``held``, ``balance``) and what it earned (``commission``, fees) are
+credit accounts, so their *shown* balance is minus the fold (see :func:`shown`).
+
+**Accounts.** Per vendor and currency: ``vendor:<id>:held`` (proceeds held until release,
+R15), ``vendor:<id>:balance`` (released, may go negative, R22), ``vendor:<id>:paid_out``
+(R18). Platform: ``platform:buyer_funds`` (money received from buyers, less refunds),
+``platform:commission``, ``platform:processing_fees``, ``platform:conversion_fees``,
+``platform:fx_position`` (both legs of every conversion, R24).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from moneyed import Money
+
+from asolora_core import money
+from asolora_core.errors import InvalidInputError, InvalidMoneyError
+from asolora_core.fx import RateProvider
+from asolora_core.money import Rounding
+
+__all__ = [
+    "BUYER_FUNDS",
+    "COMMISSION",
+    "CONVERSION_FEES",
+    "FX_POSITION",
+    "GENESIS_HASH",
+    "PROCESSING_FEES",
+    "Chargeback",
+    "Entry",
+    "FeeSchedule",
+    "Hold",
+    "HoldState",
+    "JournalTransaction",
+    "MoneyConfig",
+    "Payout",
+    "Statement",
+    "StatementLine",
+    "VendorAccount",
+    "VendorBalance",
+    "seal",
+    "shown",
+    "vendor_account",
+]
+
+BUYER_FUNDS = "platform:buyer_funds"
+COMMISSION = "platform:commission"
+PROCESSING_FEES = "platform:processing_fees"
+CONVERSION_FEES = "platform:conversion_fees"
+FX_POSITION = "platform:fx_position"
+
+HELD, BALANCE, PAID_OUT = "held", "balance", "paid_out"
+
+GENESIS_HASH = "0" * 64
+
+
+def vendor_account(vendor_id: str, kind: str) -> str:
+    """``vendor:<id>:<kind>`` for kind ``held``, ``balance`` or ``paid_out``."""
+    return f"vendor:{vendor_id}:{kind}"
+
+
+def shown(fold: int) -> int:
+    """The balance a person reads for a credit account (vendor accounts, platform income):
+    minus the fold of its debit-positive entries."""
+    return -fold
+
+
+# --- the journal -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """One posting: ``amount_minor`` of ``currency`` debited (positive) or credited (negative)."""
+
+    account: str
+    currency: str
+    amount_minor: int
+
+    @property
+    def vendor_id(self) -> str | None:
+        """The vendor whose account this is, or None for a platform account."""
+        if not self.account.startswith("vendor:"):
+            return None
+        return self.account[7 : self.account.rindex(":")]
+
+    @property
+    def kind(self) -> str:
+        """``held``, ``balance``, ``paid_out`` or the platform account's name."""
+        return self.account[self.account.rindex(":") + 1 :]
+
+
+def _check_entries(instance: JournalTransaction, attribute: Any, value: tuple[Entry, ...]) -> None:
+    totals: dict[str, int] = {}
+    for e in value:
+        if e.amount_minor.__class__ is not int or e.amount_minor == 0:
+            raise InvalidInputError(f"entry {e} must be a non-zero int", field="entries")
+        totals[e.currency] = totals.get(e.currency, 0) + e.amount_minor
+    unbalanced = {c: t for c, t in totals.items() if t}
+    if unbalanced:
+        raise InvalidInputError(
+            f"a journal transaction must balance per currency; off by {unbalanced}",
+            field="entries",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class JournalTransaction:
+    """One balanced, immutable journal transaction (R24).
+
+    ``key`` is its unique idempotency key (``release:<order>``, ``refund:<refund id>``...);
+    ``order_id`` and ``ref`` (refund, chargeback or payout id) trace it to its cause;
+    ``memo`` keeps the figures behind it (gross, fees, the conversion's rate, source and
+    time) as text. ``seq``, ``prev_hash`` and ``hash`` are set by :func:`seal` when the
+    transaction is appended: ``hash`` covers every field and the previous hash (R42).
+    """
+
+    key: str
+    kind: str  #: capture, fees, refund, release, chargeback, payout
+    at: _dt.datetime
+    vendor_id: str
+    order_id: str | None = None
+    ref: str | None = None
+    entries: tuple[Entry, ...] = attrs.field(validator=_check_entries)
+    memo: dict[str, str] = attrs.field(factory=dict, hash=False)
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+    def entries_for(self, account: str, currency: str) -> int:
+        """The sum of this transaction's entries on ``account`` in ``currency``."""
+        return sum(
+            e.amount_minor for e in self.entries if e.account == account and e.currency == currency
+        )
+
+
+def digest(txn: JournalTransaction, seq: int, prev_hash: str) -> str:
+    """The SHA-256 of a transaction at position ``seq`` after ``prev_hash`` (R42)."""
+    body = [
+        seq,
+        txn.key,
+        txn.kind,
+        txn.at.isoformat(),
+        txn.vendor_id,
+        txn.order_id,
+        txn.ref,
+        [[e.account, e.currency, e.amount_minor] for e in txn.entries],
+        sorted(txn.memo.items()),
+        prev_hash,
+    ]
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seal(txn: JournalTransaction, seq: int, prev_hash: str) -> JournalTransaction:
+    """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed."""
+    return attrs.evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash))
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def _check_bp(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise InvalidInputError(
+            f"{attribute.name} must be a whole number of basis points from 0 to 10,000 "
+            f"(250 = 2.5 %), not {value!r}; a fee is never negative",
+            field=attribute.name,
+        )
+
+
+def _check_fixed(
+    instance: object, attribute: attrs.Attribute[Mapping[str, Money]], value: Mapping[str, Money]
+) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(
+            f"{attribute.name} maps a currency to a Money, e.g. {{'EUR': Money('0.30', 'EUR')}}",
+            field=attribute.name,
+        )
+    for currency, amount in value.items():
+        minor = money.to_minor(amount, currency=currency, field=attribute.name)
+        if minor < 0:
+            raise InvalidMoneyError(
+                f"{attribute.name} for {currency} is negative; a fee is never negative",
+                field=attribute.name,
+            )
+
+
+def _fixed_minor(table: Mapping[str, Money], currency: str) -> int:
+    amount = table.get(currency)
+    return 0 if amount is None else money.to_minor(amount, currency=currency)
+
+
+@attrs.frozen(kw_only=True)
+class FeeSchedule:
+    """What the platform charges (R15, R17, R21, R22). Every fee is ``bp`` basis points of
+    its base, rounded once with its own :class:`~asolora_core.money.Rounding` (half-even by
+    default, R25), plus a fixed amount per currency (``{"EUR": Money("0.30", "EUR")}``;
+    none for a currency not listed). Defaults: no fees at all.
+
+    * commission: of the order's net amount (paid minus refunds and chargebacks), charged at
+      completion; with ``commission_refunded_on_refund`` (default True) it is recomputed on
+      the new net after a refund before release, so the commission on the refunded part comes
+      back (R21). A net of zero carries no commission, fixed part included.
+    * processing fee: of the amount paid, charged at completion; not refunded on a refund
+      (R21) unless ``processing_fee_refunded_on_refund``. A cancelled order (R11) never
+      completes, so it is charged nothing: the platform bears the processor's fee.
+    * refund processing fee: of the converted refund, in the payout currency, on each refund
+      debited after release (R22); default none.
+    * conversion fee: of the converted amount, in the payout currency, on each release or
+      debit that changes currency (R17, R22), booked as its own posting.
+    """
+
+    commission_bp: int = attrs.field(default=0, validator=_check_bp)
+    commission_fixed: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
+    commission_rounding: Rounding = Rounding.HALF_EVEN
+    commission_refunded_on_refund: bool = True
+    processing_bp: int = attrs.field(default=0, validator=_check_bp)
+    processing_fixed: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
+    processing_rounding: Rounding = Rounding.HALF_EVEN
+    processing_fee_refunded_on_refund: bool = False
+    refund_fee_bp: int = attrs.field(default=0, validator=_check_bp)
+    refund_fee_fixed: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
+    refund_fee_rounding: Rounding = Rounding.HALF_EVEN
+    conversion_bp: int = attrs.field(default=0, validator=_check_bp)
+    conversion_rounding: Rounding = Rounding.HALF_EVEN
+
+    def commission(self, net_minor: int, currency: str) -> int:
+        if net_minor <= 0:
+            return 0
+        return money.percent_bp(
+            net_minor, self.commission_bp, self.commission_rounding
+        ) + _fixed_minor(self.commission_fixed, currency)
+
+    def processing_fee(self, base_minor: int, currency: str) -> int:
+        if base_minor <= 0:
+            return 0
+        return money.percent_bp(
+            base_minor, self.processing_bp, self.processing_rounding
+        ) + _fixed_minor(self.processing_fixed, currency)
+
+    def refund_fee(self, converted_minor: int, currency: str) -> int:
+        return money.percent_bp(
+            converted_minor, self.refund_fee_bp, self.refund_fee_rounding
+        ) + _fixed_minor(self.refund_fee_fixed, currency)
+
+    def conversion_fee(self, converted_minor: int) -> int:
+        return money.percent_bp(abs(converted_minor), self.conversion_bp, self.conversion_rounding)
+
+
+def _check_period(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _dt.timedelta) or value < _dt.timedelta(0):
+        raise InvalidInputError("hold_period must be a timedelta of zero or more", field="hold")
+
+
+@attrs.frozen(kw_only=True)
+class MoneyConfig:
+    """Money settings (R15, R17, R18, R22); pass as ``MarketplaceConfig(money=...)``.
+
+    * ``fees``: the :class:`FeeSchedule` (default: no fees).
+    * ``hold_period``: how long proceeds are held after ``completed_at`` (R15; default 168
+      hours, an exact duration in UTC, never a calendar week in some zone).
+    * ``payout_minimum``, ``payout_quantum``: per currency; a payout is the positive balance
+      rounded DOWN to a multiple of the quantum (default 1 minor unit), paid only when it
+      reaches the minimum (default: any positive amount). The remainder stays (R18).
+    * ``rates``: where exchange rates come from (default
+      :class:`~asolora_core.fx.EcbRateProvider`).
+    """
+
+    fees: FeeSchedule = attrs.field(factory=FeeSchedule)
+    hold_period: _dt.timedelta = attrs.field(
+        default=_dt.timedelta(hours=168), validator=_check_period
+    )
+    payout_minimum: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
+    payout_quantum: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
+    rates: RateProvider | None = attrs.field(default=None, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        for currency, amount in self.payout_quantum.items():
+            if money.to_minor(amount, currency=currency) < 1:
+                raise InvalidMoneyError(
+                    f"payout_quantum for {currency} must be at least one minor unit",
+                    field="payout_quantum",
+                )
+
+    def minimum_minor(self, currency: str) -> int:
+        return max(1, _fixed_minor(self.payout_minimum, currency))
+
+    def quantum_minor(self, currency: str) -> int:
+        return max(1, _fixed_minor(self.payout_quantum, currency))
+
+
+# --- vendors ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class VendorAccount:
+    """A vendor as the ledger knows it: the payout (local) currency releases, debits and
+    payouts are in (R17, R18, R22). ``version`` goes up with every change (R36)."""
+
+    vendor_id: str
+    version: int
+    payout_currency: str
+    name: str = ""
+    timezone: str = "UTC"
+    registered_at: _dt.datetime
+    updated_at: _dt.datetime
+
+
+# --- holds -----------------------------------------------------------------------------------
+
+
+class HoldState:
+    """The states of a :class:`Hold` (strings, as ``Hold.state`` returns them)."""
+
+    OPEN = "open"  #: paid, not completed yet
+    HELD = "held"  #: completed, waiting for ``release_at``
+    FROZEN = "frozen"  #: staff or a chargeback stopped the release (R16, R39)
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen(kw_only=True)
+class Chargeback:
+    """A payment dispute the provider reported (R39). ``applied_minor`` is the part that had
+    not already gone back to the buyer as a refund (the rest, ``reported - applied``, is not
+    booked: the same money never reaches the buyer twice); ``fee_minor`` is the provider's
+    fee, in the order currency."""
+
+    chargeback_id: str
+    reported_minor: int
+    applied_minor: int
+    fee_minor: int
+    at: _dt.datetime
+    after_release: bool
+
+
+@attrs.frozen(kw_only=True)
+class Hold:
+    """One order's proceeds as the ledger holds them (R15-R17, R21, R39), in the order
+    currency. Created when the order is placed; ``release_at`` is set at completion.
+
+    ``held_minor`` is what the release would credit before conversion; it equals the fold of
+    the order's entries on ``vendor:<id>:held``.
+    """
+
+    order_id: str
+    vendor_id: str
+    currency: str
+    version: int
+    paid_minor: int
+    placed_at: _dt.datetime
+    refunded_minor: int = 0
+    refunded_before_release_minor: int = 0
+    chargebacks: tuple[Chargeback, ...] = ()
+    commission_minor: int = 0
+    processing_fee_minor: int = 0
+    commission_base_minor: int | None = None
+    completed_at: _dt.datetime | None = None
+    release_at: _dt.datetime | None = None
+    frozen: bool = False
+    frozen_reason: str = ""
+    cancelled: bool = False
+    released_at: _dt.datetime | None = None
+    released_minor: int | None = None  #: credited to the balance, payout currency
+    payout_currency: str | None = None
+
+    @property
+    def chargeback_minor(self) -> int:
+        return sum(c.applied_minor for c in self.chargebacks)
+
+    @property
+    def chargeback_held_minor(self) -> int:
+        """Chargebacks (amount and fee) taken from the held proceeds before release."""
+        return sum(c.applied_minor + c.fee_minor for c in self.chargebacks if not c.after_release)
+
+    @property
+    def net_minor(self) -> int:
+        """Paid minus refunds and chargebacks: what the buyer keeps paid."""
+        return self.paid_minor - self.refunded_minor - self.chargeback_minor
+
+    @property
+    def held_minor(self) -> int:
+        """Proceeds held: paid, less refunds and chargebacks before release, less fees."""
+        if self.released_at is not None:
+            return 0
+        return (
+            self.paid_minor
+            - self.refunded_before_release_minor
+            - self.chargeback_held_minor
+            - self.commission_minor
+            - self.processing_fee_minor
+        )
+
+    @property
+    def state(self) -> str:
+        if self.released_at is not None:
+            return HoldState.RELEASED
+        if self.cancelled:
+            return HoldState.CANCELLED
+        if self.frozen:
+            return HoldState.FROZEN
+        return HoldState.OPEN if self.completed_at is None else HoldState.HELD
+
+    def is_due(self, now: _dt.datetime) -> bool:
+        """Releasable now: completed, ``release_at`` reached, not frozen nor released (R16)."""
+        return (
+            self.release_at is not None
+            and self.release_at <= now
+            and not self.frozen
+            and not self.cancelled
+            and self.released_at is None
+        )
+
+
+# --- balances, payouts, statements -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class VendorBalance:
+    """A vendor's figures in one currency, folded from the journal (minor units)."""
+
+    vendor_id: str
+    currency: str
+    held_minor: int
+    balance_minor: int  #: may be negative (R22)
+    paid_out_minor: int
+    released_minor: int  #: every release credited (net of fees), ever
+    debited_minor: int  #: every refund or chargeback debited after release, ever
+
+    @property
+    def balance(self) -> Money:
+        return money.from_minor(self.balance_minor, self.currency)
+
+    @property
+    def held(self) -> Money:
+        return money.from_minor(self.held_minor, self.currency)
+
+    @property
+    def paid_out(self) -> Money:
+        return money.from_minor(self.paid_out_minor, self.currency)
+
+
+@attrs.frozen(kw_only=True)
+class StatementLine:
+    """One line of a statement (R41). ``amount_minor`` is its effect on the balance, in the
+    payout currency (positive for a release, negative for a debit).
+
+    For a release: ``gross_minor`` (paid less refunds and chargebacks), ``commission_minor``,
+    ``processing_fee_minor``, ``proceeds_minor`` (all in ``order_currency``), then the
+    ``rate`` (with its ``rate_source`` and ``rate_as_of``), ``converted_minor`` and
+    ``conversion_fee_minor`` in the payout currency, and ``offset_minor``: the part of the
+    credit that covered a negative balance (R23). For a refund or chargeback debit:
+    ``gross_minor`` is the amount returned to the buyer, ``processing_fee_minor`` the refund or
+    provider fee, then the conversion as above.
+    """
+
+    kind: str  #: release, refund, chargeback
+    seq: int  #: the journal transaction
+    at: _dt.datetime
+    order_id: str | None
+    ref: str | None
+    amount_minor: int
+    order_currency: str
+    gross_minor: int = 0
+    commission_minor: int = 0
+    processing_fee_minor: int = 0
+    proceeds_minor: int = 0
+    rate: Decimal | None = None
+    rate_source: str = ""
+    rate_as_of: _dt.datetime | None = None
+    converted_minor: int = 0
+    conversion_fee_minor: int = 0
+    offset_minor: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Statement:
+    """What a payout reconciles (R41): ``opening_minor`` (the remainder the previous payout
+    left in the balance, 0 for the first) plus every line since that payout (releases,
+    refund and chargeback debits; a debt shows as its debit lines, and the releases that
+    covered it carry ``offset_minor``), minus ``closing_minor`` (the remainder left now: below
+    the quantum or the minimum), is exactly ``paid_minor``."""
+
+    vendor_id: str
+    currency: str
+    opening_minor: int
+    lines: tuple[StatementLine, ...]
+    paid_minor: int
+    closing_minor: int
+    from_seq: int  #: lines come from journal transactions after this one
+    to_seq: int  #: up to and including this one
+
+    @property
+    def offsets(self) -> tuple[StatementLine, ...]:
+        """The releases that offset a negative balance (R23)."""
+        return tuple(line for line in self.lines if line.offset_minor)
+
+    @property
+    def reconciles(self) -> bool:
+        total = self.opening_minor + sum(line.amount_minor for line in self.lines)
+        return total - self.closing_minor == self.paid_minor
+
+
+@attrs.frozen(kw_only=True)
+class Payout:
+    """Money sent to a vendor in its payout currency (R18), with its statement (R41)."""
+
+    payout_id: str
+    vendor_id: str
+    currency: str
+    amount_minor: int
+    at: _dt.datetime
+    seq: int  #: the journal transaction that paid it
+    statement: Statement
+
+    @property
+    def amount(self) -> Money:
+        return money.from_minor(self.amount_minor, self.currency)

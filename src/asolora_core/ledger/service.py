@@ -1,0 +1,855 @@
+"""The money facade (R15-R25, R39, R41, R42), mixed into ``Marketplace``.
+
+:class:`_MoneyCommands` plugs into the kernel of :mod:`asolora_core.service`:
+
+* a reactor books every order event in the same transaction as the order change: the
+  capture on ``OrderPlaced``, the fees and the hold (with a ``release`` timer at
+  ``release_at``) on ``OrderCompleted``, refunds before or after release on ``RefundIssued``
+  (refused with ``RefundExceedsPaidError`` when a chargeback already returned that money, R39);
+* the ``release`` timer handler releases due, unfrozen holds in ``run_due`` (R16, R17),
+  converting at the rate in force then; a rate that is not available leaves the hold held
+  and retries an hour later;
+* commands for staff and the payment provider (freeze, lift, chargeback, payouts) and
+  queries (balance, statement, holds, payouts, journal verification).
+
+Vendors without a registered payout currency are released in the order currency (their
+balance is then kept per currency; payouts pay each currency's balance).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+from moneyed import Money
+
+from asolora_core import _codec
+from asolora_core import money as _money
+from asolora_core.actors import Actor, ActorKind
+from asolora_core.errors import (
+    InvalidInputError,
+    InvalidMoneyError,
+    InvalidTransitionError,
+    NotFoundError,
+    NotPermittedError,
+    RateUnavailableError,
+    RefundExceedsPaidError,
+)
+from asolora_core.events import (
+    DomainEvent,
+    Notification,
+    OrderCancelled,
+    OrderCompleted,
+    OrderPlaced,
+    RefundIssued,
+)
+from asolora_core.fx import EcbRateProvider, RateProvider, RateSnapshot
+from asolora_core.ledger import core
+from asolora_core.ledger.events import (
+    ChargebackReported,
+    PayoutPaid,
+    ProceedsHeld,
+    ProceedsReleased,
+    RefundDebited,
+    ReleaseFrozen,
+    ReleaseUnfrozen,
+    VendorRegistered,
+)
+from asolora_core.ledger.model import (
+    BALANCE,
+    HELD,
+    PAID_OUT,
+    Hold,
+    JournalTransaction,
+    MoneyConfig,
+    Payout,
+    Statement,
+    VendorAccount,
+    VendorBalance,
+    shown,
+    vendor_account,
+)
+from asolora_core.orders.model import Order
+from asolora_core.ports import Timer, UnitOfWork
+
+if TYPE_CHECKING:
+    from asolora_core.service import _Kernel as _Base
+else:  # the kernel is mixed in by Marketplace; importing it here would be circular
+    _Base = object
+
+__all__ = ["RELEASE", "JournalReport", "_MoneyCommands"]
+
+log = logging.getLogger("asolora_core.ledger")
+
+RELEASE = "release"
+#: How long a release waits before trying again when no exchange rate is available.
+RATE_RETRY = _dt.timedelta(hours=1)
+
+for _cls in (Hold, Payout, VendorAccount):
+    _codec.register(_cls)
+
+
+@attrs.frozen(kw_only=True)
+class JournalReport:
+    """What :meth:`_MoneyCommands.verify_journal` found (R24, R42)."""
+
+    transactions: int
+    head_hash: str  #: anchor it elsewhere to detect a removed tail
+    problems: tuple[core.JournalProblem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _staff(by: Actor, what: str) -> None:
+    if not isinstance(by, Actor):
+        raise InvalidInputError("by must be an Actor, e.g. Actor.staff('s-1')", field="by")
+    if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+        raise NotPermittedError(f"only staff or the system may {what}", actor=by.key)
+
+
+def _reader(by: Actor, vendor_id: str) -> None:
+    if not isinstance(by, Actor):
+        raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
+    if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+        return
+    if by.kind is ActorKind.VENDOR and by.id == vendor_id:
+        return
+    raise NotPermittedError(
+        f"only vendor {vendor_id} or staff may read this vendor's money", actor=by.key
+    )
+
+
+class _MoneyCommands(_Base):
+    """Hold, release, refunds, chargebacks, payouts and statements (R15-R25, R39, R41)."""
+
+    _money: MoneyConfig
+    _rates: RateProvider
+
+    def _install(self) -> None:
+        settings = getattr(self.config, "money", None) or MoneyConfig()
+        self._money = settings
+        self._rates = settings.rates or EcbRateProvider()
+        self._reactors.append(self._book_order_events)
+        self._timer_handlers[RELEASE] = self._release_timer
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _post_txn(
+        self, uow: UnitOfWork, txn: JournalTransaction | None
+    ) -> JournalTransaction | None:
+        return None if txn is None else uow.ledger.post(txn)
+
+    def _hold(self, uow: UnitOfWork, order: Order) -> Hold:
+        hold = uow.ledger.get_hold(order.order_id)
+        if hold is None:  # an order placed before the ledger was installed: capture it now
+            hold, txn = core.capture(
+                order_id=order.order_id,
+                vendor_id=order.vendor_id,
+                currency=order.currency,
+                paid_minor=order.paid_minor,
+                at=order.placed_at,
+            )
+            uow.ledger.add_hold(hold)
+            self._post_txn(uow, txn)
+        return hold
+
+    def _hold_of(self, uow: UnitOfWork, order_id: str) -> Hold:
+        hold = uow.ledger.get_hold(order_id)
+        if hold is None:
+            return self._hold(uow, uow.orders.get(order_id))  # NotFoundError for no order
+        return hold
+
+    def _payout_currency(self, uow: UnitOfWork, hold: Hold) -> str:
+        vendor = uow.ledger.get_vendor(hold.vendor_id)
+        if vendor is not None:
+            return vendor.payout_currency
+        return hold.payout_currency or hold.currency
+
+    def _rate(self, base: str, quote: str, at: _dt.datetime) -> RateSnapshot:
+        return self._rates.rate(base, quote, at)
+
+    def _notify_vendor(
+        self, uow: UnitOfWork, vendor_id: str, kind: str, subject: str, text: str, now: _dt.datetime
+    ) -> None:
+        self._enqueue(
+            uow,
+            [
+                Notification(
+                    recipient=Actor.vendor(vendor_id),
+                    kind=kind,
+                    subject_id=subject,
+                    text=text,
+                    event_at=now,
+                )
+            ],
+            now,
+        )
+
+    def _schedule_release(self, uow: UnitOfWork, hold: Hold, now: _dt.datetime) -> None:
+        if hold.release_at is None:
+            return
+        uow.timers.schedule(
+            Timer(
+                timer_id=f"{RELEASE}:{hold.order_id}",
+                kind=RELEASE,
+                aggregate_id=hold.order_id,
+                ref="",
+                due_at=max(hold.release_at, now),
+            )
+        )
+
+    # --- the reactor: order events -> journal ------------------------------------------------
+
+    def _book_order_events(
+        self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
+    ) -> None:
+        fees = self._money.fees
+        for event in events:
+            if isinstance(event, OrderPlaced):
+                hold, txn = core.capture(
+                    order_id=order.order_id,
+                    vendor_id=order.vendor_id,
+                    currency=order.currency,
+                    paid_minor=event.paid_minor,
+                    at=event.at,
+                )
+                uow.ledger.add_hold(hold)
+                # no event of its own: OrderPlaced already says what was paid, and the
+                # capture transaction is in the journal
+                self._post_txn(uow, txn)
+            elif isinstance(event, OrderCompleted):
+                hold = self._hold(uow, order)
+                new, txn = core.complete(
+                    hold, fees=fees, completed_at=event.at, hold_period=self._money.hold_period
+                )
+                if new is hold:
+                    continue
+                uow.ledger.save_hold(new)
+                self._post_txn(uow, txn)
+                self._schedule_release(uow, new, now)
+                assert new.release_at is not None
+                uow.events.append(
+                    [
+                        ProceedsHeld(
+                            aggregate_id=order.order_id,
+                            at=event.at,
+                            actor=Actor.system(),
+                            vendor_id=order.vendor_id,
+                            currency=order.currency,
+                            held_minor=new.held_minor,
+                            commission_minor=new.commission_minor,
+                            processing_fee_minor=new.processing_fee_minor,
+                            release_at=new.release_at,
+                        )
+                    ]
+                )
+            elif isinstance(event, RefundIssued):
+                self._book_refund(uow, order, event, now)
+            elif isinstance(event, OrderCancelled):
+                hold = self._hold(uow, order)
+                if not hold.cancelled and hold.released_at is None:
+                    uow.ledger.save_hold(
+                        attrs.evolve(hold, version=hold.version + 1, cancelled=True)
+                    )
+                    uow.timers.cancel(f"{RELEASE}:{order.order_id}")
+
+    def _book_refund(
+        self, uow: UnitOfWork, order: Order, event: RefundIssued, now: _dt.datetime
+    ) -> None:
+        """R20-R22, R39: book a refund; refuse it when chargebacks already gave that money
+        back to the buyer."""
+        hold = self._hold(uow, order)
+        if uow.ledger.by_key(f"refund:{event.refund_id}") is not None:
+            return
+        if order.refunded_minor + hold.chargeback_minor > order.paid_minor:
+            left = order.paid_minor - (order.refunded_minor - event.amount_minor)
+            left -= hold.chargeback_minor
+            raise RefundExceedsPaidError(
+                f"the refund would exceed what the buyer paid: chargebacks already returned "
+                f"{_money.format_minor(hold.chargeback_minor, order.currency)} to the buyer, so "
+                f"at most {_money.format_minor(max(left, 0), order.currency)} remain refundable",
+                order_id=order.order_id,
+                refundable_minor=max(left, 0),
+                requested_minor=event.amount_minor,
+            )
+        snapshot = None
+        if hold.released_at is not None:
+            snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+        new, txn = core.refund(
+            hold,
+            refund_id=event.refund_id,
+            amount_minor=event.amount_minor,
+            at=event.at,
+            fees=self._money.fees,
+            snapshot=snapshot,
+        )
+        uow.ledger.save_hold(new)
+        posted = uow.ledger.post(txn)
+        if snapshot is not None:
+            debit = posted.entries_for(vendor_account(hold.vendor_id, BALANCE), snapshot.quote)
+            uow.events.append(
+                [
+                    RefundDebited(
+                        aggregate_id=order.order_id,
+                        at=event.at,
+                        actor=event.actor,
+                        vendor_id=hold.vendor_id,
+                        refund_id=event.refund_id,
+                        currency=snapshot.quote,
+                        amount_minor=debit,
+                        seq=posted.seq,
+                    )
+                ]
+            )
+
+    # --- release (R15-R17, R23) --------------------------------------------------------------
+
+    def _release_timer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
+        """The ``release`` timer (R16, R17); True when it released the order."""
+        hold = uow.ledger.get_hold(timer.aggregate_id)
+        if hold is None or not hold.is_due(now):
+            return False  # frozen (lifting re-schedules), released, cancelled, or unknown
+        try:
+            snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+        except RateUnavailableError as exc:
+            log.warning("release of %s postponed: %s", hold.order_id, exc)
+            uow.timers.schedule(attrs.evolve(timer, due_at=now + RATE_RETRY))
+            return False
+        self._release(uow, hold, snapshot, now, Actor.system())
+        return True
+
+    def _release(
+        self, uow: UnitOfWork, hold: Hold, snapshot: RateSnapshot, now: _dt.datetime, by: Actor
+    ) -> Hold:
+        # no look-up of the release key first: the hold's state says whether it was released,
+        # and the journal's UNIQUE key refuses a second release anyway (R17)
+        currency = snapshot.quote
+        before = shown(uow.ledger.vendor_fold(hold.vendor_id, currency, BALANCE))
+        new, txn, offset = core.release(
+            hold, fees=self._money.fees, snapshot=snapshot, balance_before_minor=before, now=now
+        )
+        uow.ledger.save_hold(new)
+        posted = self._post_txn(uow, txn)
+        credit = new.released_minor or 0
+        uow.events.append(
+            [
+                ProceedsReleased(
+                    aggregate_id=hold.order_id,
+                    at=now,
+                    actor=by,
+                    vendor_id=hold.vendor_id,
+                    currency=currency,
+                    amount_minor=credit,
+                    offset_minor=offset,
+                    seq=0 if posted is None else posted.seq,
+                )
+            ]
+        )
+        text = (
+            f"The proceeds of order {hold.order_id} were released: "
+            f"{_money.format_minor(credit, currency)}"
+        )
+        if offset:
+            text += f", of which {_money.format_minor(offset, currency)} offset a negative balance"
+        self._notify_vendor(
+            uow, hold.vendor_id, "proceeds.released", hold.order_id, text + ".", now
+        )
+        return new
+
+    def release(self, order_id: str, *, by: Actor, idempotency_key: str | None = None) -> Hold:
+        """Release one due order now, without waiting for the sweep (staff or system).
+
+        Refused: ``NotFoundError`` for an unknown order, ``InvalidTransitionError`` when it is
+        not due, frozen, cancelled or already released (R16, R17)."""
+        _staff(by, "release an order")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
+            hold = self._hold_of(uow, order_id)
+            if not hold.is_due(now):
+                raise InvalidTransitionError(
+                    f"order {order_id} cannot be released now: it is {hold.state}"
+                    + (
+                        f", due at {hold.release_at.isoformat()}"
+                        if hold.release_at is not None and hold.state == "held"
+                        else ""
+                    ),
+                    order_id=order_id,
+                    state=hold.state,
+                )
+            snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+            new = self._release(uow, hold, snapshot, now, by)
+            uow.timers.cancel(f"{RELEASE}:{order_id}")
+            return new
+
+        return self._execute(by, "release", idempotency_key, {"order_id": order_id}, work)
+
+    def freeze_release(
+        self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Hold:
+        """R16: staff stop the release of an order (before it is released)."""
+        _staff(by, "freeze a release")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
+            hold = self._hold_of(uow, order_id)
+            if hold.released_at is not None or hold.cancelled or hold.frozen:
+                raise InvalidTransitionError(
+                    f"order {order_id} is {hold.state}: only a hold not yet released and not "
+                    "frozen can be frozen",
+                    order_id=order_id,
+                    state=hold.state,
+                )
+            return self._freeze(uow, hold, reason, by, now)
+
+        return self._execute(
+            by, "freeze_release", idempotency_key, {"order_id": order_id, "reason": reason}, work
+        )
+
+    def _freeze(
+        self, uow: UnitOfWork, hold: Hold, reason: str, by: Actor, now: _dt.datetime
+    ) -> Hold:
+        new = attrs.evolve(hold, version=hold.version + 1, frozen=True, frozen_reason=reason)
+        uow.ledger.save_hold(new)
+        uow.events.append(
+            [ReleaseFrozen(aggregate_id=hold.order_id, at=now, actor=by, reason=reason)]
+        )
+        return new
+
+    def lift_freeze(
+        self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
+    ) -> Hold:
+        """R16: staff lift a freeze; the order is released at the next sweep after its due
+        time."""
+        _staff(by, "lift a freeze")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
+            hold = self._hold_of(uow, order_id)
+            if not hold.frozen or hold.released_at is not None:
+                raise InvalidTransitionError(
+                    f"order {order_id} is {hold.state}, not frozen", order_id=order_id
+                )
+            new = attrs.evolve(hold, version=hold.version + 1, frozen=False, frozen_reason="")
+            uow.ledger.save_hold(new)
+            self._schedule_release(uow, new, now)
+            uow.events.append(
+                [ReleaseUnfrozen(aggregate_id=order_id, at=now, actor=by, reason=reason)]
+            )
+            return new
+
+        return self._execute(
+            by, "lift_freeze", idempotency_key, {"order_id": order_id, "reason": reason}, work
+        )
+
+    # --- chargebacks (R39) -------------------------------------------------------------------
+
+    def report_chargeback(
+        self,
+        order_id: str,
+        *,
+        amount: Money,
+        fee: Money | None = None,
+        by: Actor,
+        reference: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Hold:
+        """R39: the payment provider reports that the buyer disputed the card payment.
+
+        ``amount`` and the provider's ``fee`` are in the order currency. Before release the
+        amount and fee come out of the held proceeds and the release is frozen (R16); after
+        release they are debited from the vendor's balance as in R22. Only the part the buyer
+        has not already been refunded is booked (a refund and a chargeback of the same money
+        never both reach the buyer); a later refund is refused past what remains.
+        ``reference`` (the provider's dispute id) makes a repeated report a no-op."""
+        _staff(by, "report a chargeback")
+        ref = reference if reference is not None else self.ids.new_id("cb")
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidInputError("reference must be a non-empty string", field="reference")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
+            order = uow.orders.get(order_id)
+            amount_minor = _money.to_minor(amount, currency=order.currency, field="amount")
+            fee_minor = (
+                0 if fee is None else _money.to_minor(fee, currency=order.currency, field="fee")
+            )
+            if amount_minor <= 0:
+                raise InvalidMoneyError("a chargeback amount must be positive", field="amount")
+            if fee_minor < 0:
+                raise InvalidMoneyError("a chargeback fee must not be negative", field="fee")
+            hold = self._hold(uow, order)
+            if any(c.chargeback_id == ref for c in hold.chargebacks):
+                return hold
+            snapshot = None
+            if hold.released_at is not None:
+                snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+            new, txn, row = core.chargeback(
+                hold,
+                chargeback_id=ref,
+                reported_minor=amount_minor,
+                fee_minor=fee_minor,
+                at=now,
+                fees=self._money.fees,
+                snapshot=snapshot,
+            )
+            uow.ledger.save_hold(new)
+            self._post_txn(uow, txn)
+            uow.events.append(
+                [
+                    ChargebackReported(
+                        aggregate_id=order_id,
+                        at=now,
+                        actor=by,
+                        chargeback_id=ref,
+                        reported_minor=amount_minor,
+                        applied_minor=row.applied_minor,
+                        fee_minor=fee_minor,
+                        after_release=row.after_release,
+                    )
+                ]
+            )
+            if snapshot is None and not new.frozen and not new.cancelled:
+                new = self._freeze(uow, new, f"chargeback {ref}", by, now)
+            self._notify_vendor(
+                uow,
+                order.vendor_id,
+                "chargeback.reported",
+                order_id,
+                f"The buyer disputed the payment of order {order_id} with the card issuer.",
+                now,
+            )
+            return new
+
+        return self._execute(
+            by,
+            "report_chargeback",
+            idempotency_key,
+            {"order_id": order_id, "amount": amount, "fee": fee, "reference": reference},
+            work,
+        )
+
+    # --- vendors ---------------------------------------------------------------------------
+
+    def register_vendor(
+        self,
+        vendor_id: str,
+        *,
+        payout_currency: str,
+        by: Actor,
+        name: str = "",
+        timezone: str = "UTC",
+        idempotency_key: str | None = None,
+    ) -> VendorAccount:
+        """Set (or change) the vendor's payout currency (R17, R18); staff or system."""
+        _staff(by, "register a vendor")
+        if not isinstance(vendor_id, str) or not vendor_id.strip():
+            raise InvalidInputError("vendor_id must be a non-empty string", field="vendor_id")
+        _money.check_currency(payout_currency, field="payout_currency")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise InvalidInputError(
+                f"timezone {timezone!r} is not an IANA time zone such as 'Europe/Paris'",
+                field="timezone",
+            ) from exc
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> VendorAccount:
+            current = uow.ledger.get_vendor(vendor_id)
+            if current is None:
+                account = VendorAccount(
+                    vendor_id=vendor_id,
+                    version=1,
+                    payout_currency=payout_currency,
+                    name=name,
+                    timezone=timezone,
+                    registered_at=now,
+                    updated_at=now,
+                )
+            else:
+                account = attrs.evolve(
+                    current,
+                    version=current.version + 1,
+                    payout_currency=payout_currency,
+                    name=name,
+                    timezone=timezone,
+                    updated_at=now,
+                )
+            uow.ledger.put_vendor(account)
+            uow.events.append(
+                [
+                    VendorRegistered(
+                        aggregate_id=vendor_id,
+                        at=now,
+                        actor=by,
+                        payout_currency=payout_currency,
+                        vendor_name=name,
+                    )
+                ]
+            )
+            return account
+
+        return self._execute(
+            by,
+            "register_vendor",
+            idempotency_key,
+            {
+                "vendor_id": vendor_id,
+                "payout_currency": payout_currency,
+                "name": name,
+                "timezone": timezone,
+            },
+            work,
+        )
+
+    def get_vendor(self, vendor_id: str, *, by: Actor) -> VendorAccount:
+        """The vendor's account, for itself or staff; ``NotFoundError`` if not registered."""
+        _reader(by, vendor_id)
+        with self.store.unit_of_work() as uow:
+            account = uow.ledger.get_vendor(vendor_id)
+        if account is None:
+            raise NotFoundError(
+                f"vendor {vendor_id!r} is not registered; register_vendor() it first",
+                vendor_id=vendor_id,
+            )
+        return account
+
+    # --- payouts (R18, R41) ------------------------------------------------------------------
+
+    def _pay(
+        self, uow: UnitOfWork, vendor_id: str, currency: str, now: _dt.datetime, by: Actor
+    ) -> Payout | None:
+        ledger = uow.ledger
+        balance = shown(ledger.vendor_fold(vendor_id, currency, BALANCE))
+        amount = core.payout_amount(
+            balance,
+            minimum_minor=self._money.minimum_minor(currency),
+            quantum_minor=self._money.quantum_minor(currency),
+        )
+        if amount <= 0:
+            return None
+        last = ledger.last_payout_seq(vendor_id, currency)
+        txns = ledger.vendor_transactions(vendor_id, currency, BALANCE, after_seq=last)
+        moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), currency) for t in txns)
+        after_seq = max((t.seq for t in txns), default=last)
+        payout_id = self.ids.new_id("p")
+        posted = ledger.post(
+            core.payout(
+                vendor_id=vendor_id,
+                currency=currency,
+                payout_id=payout_id,
+                amount_minor=amount,
+                after_seq=after_seq,
+                at=now,
+            )
+        )
+        statement = core.statement(
+            vendor_id=vendor_id,
+            currency=currency,
+            opening_minor=balance - moved,
+            transactions=txns,
+            paid_minor=amount,
+            from_seq=last,
+        )
+        payout = Payout(
+            payout_id=payout_id,
+            vendor_id=vendor_id,
+            currency=currency,
+            amount_minor=amount,
+            at=now,
+            seq=posted.seq,
+            statement=statement,
+        )
+        ledger.add_payout(payout)
+        uow.events.append(
+            [
+                PayoutPaid(
+                    aggregate_id=vendor_id,
+                    at=now,
+                    actor=by,
+                    payout_id=payout_id,
+                    currency=currency,
+                    amount_minor=amount,
+                    seq=posted.seq,
+                )
+            ]
+        )
+        self._notify_vendor(
+            uow,
+            vendor_id,
+            "payout.paid",
+            payout_id,
+            f"A payout of {_money.format_minor(amount, currency)} is on its way to you.",
+            now,
+        )
+        return payout
+
+    def pay_out(
+        self,
+        vendor_id: str,
+        *,
+        by: Actor,
+        currency: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Payout, ...]:
+        """R18, R41: pay the vendor's positive balance (every currency, or ``currency``),
+        rounded down to the payout quantum, if it reaches the minimum; the remainder stays.
+        A balance at or below zero pays nothing. Repeating pays nothing more."""
+        _staff(by, "pay vendors out")
+        if currency is not None:
+            _money.check_currency(currency)
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> tuple[Payout, ...]:
+            currencies = (currency,) if currency else uow.ledger.vendor_currencies(vendor_id)
+            paid = (self._pay(uow, vendor_id, c, now, by) for c in currencies)
+            return tuple(p for p in paid if p is not None)
+
+        return self._execute(
+            by,
+            "pay_out",
+            idempotency_key,
+            {"vendor_id": vendor_id, "currency": currency},
+            work,
+        )
+
+    def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
+        """R18: pay every vendor's positive balances, each in its own transaction; safe to
+        run from several workers at once and to repeat (nothing is paid twice)."""
+        actor = by or Actor.system()
+        _staff(actor, "run payouts")
+        now = self._now()
+        with self.store.unit_of_work() as uow:
+            accounts = uow.ledger.balance_accounts()
+        out: list[Payout] = []
+        for vendor_id, currency in accounts:
+            with self.store.unit_of_work() as uow:
+                payout = self._pay(uow, vendor_id, currency, now, actor)
+                uow.commit()
+            if payout is not None:
+                out.append(payout)
+        return tuple(out)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def _currency_of(self, uow: UnitOfWork, vendor_id: str, currency: str | None) -> str:
+        if currency is not None:
+            return _money.check_currency(currency)
+        vendor = uow.ledger.get_vendor(vendor_id)
+        if vendor is not None:
+            return vendor.payout_currency
+        found = uow.ledger.vendor_currencies(vendor_id)
+        if len(found) == 1:
+            return found[0]
+        raise InvalidInputError(
+            f"vendor {vendor_id!r} has no payout currency and balances in {list(found)}: "
+            "name the currency",
+            field="currency",
+        )
+
+    def balance(self, vendor_id: str, *, by: Actor, currency: str | None = None) -> VendorBalance:
+        """The vendor's figures in one currency (default: its payout currency), folded from
+        that vendor's journal entries (R22, R23)."""
+        _reader(by, vendor_id)
+        with self.store.unit_of_work() as uow:
+            cur = self._currency_of(uow, vendor_id, currency)
+            return self._balance(uow, vendor_id, cur)
+
+    def _balance(self, uow: UnitOfWork, vendor_id: str, currency: str) -> VendorBalance:
+        ledger = uow.ledger
+        paid_out = shown(ledger.vendor_fold(vendor_id, currency, PAID_OUT))
+        credits = -ledger.vendor_fold(vendor_id, currency, BALANCE, sign=-1)
+        debits = ledger.vendor_fold(vendor_id, currency, BALANCE, sign=1)
+        return VendorBalance(
+            vendor_id=vendor_id,
+            currency=currency,
+            held_minor=shown(ledger.vendor_fold(vendor_id, currency, HELD)),
+            balance_minor=credits - debits,
+            paid_out_minor=paid_out,
+            released_minor=credits,
+            debited_minor=debits - paid_out,
+        )
+
+    def statement(self, vendor_id: str, *, by: Actor, currency: str | None = None) -> Statement:
+        """R41: what the next payout would reconcile: every release, refund and chargeback
+        debit and offset since the last payout; ``paid_minor`` 0, ``closing_minor`` the
+        balance."""
+        _reader(by, vendor_id)
+        with self.store.unit_of_work() as uow:
+            cur = self._currency_of(uow, vendor_id, currency)
+            last = uow.ledger.last_payout_seq(vendor_id, cur)
+            txns = uow.ledger.vendor_transactions(vendor_id, cur, BALANCE, after_seq=last)
+            balance = shown(uow.ledger.vendor_fold(vendor_id, cur, BALANCE))
+        moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), cur) for t in txns)
+        return core.statement(
+            vendor_id=vendor_id,
+            currency=cur,
+            opening_minor=balance - moved,
+            transactions=txns,
+            paid_minor=0,
+            from_seq=last,
+        )
+
+    def get_hold(self, order_id: str, *, by: Actor) -> Hold:
+        """The order's hold: held amount, fees, ``release_at``, state (R15, R16)."""
+        with self.store.unit_of_work() as uow:
+            order = uow.orders.get(order_id)
+            if by.kind is ActorKind.BUYER:
+                raise NotPermittedError("a buyer cannot read the vendor's proceeds")
+            _reader(by, order.vendor_id)
+            hold = uow.ledger.get_hold(order_id)
+        if hold is None:
+            raise NotFoundError(f"order {order_id} has no hold", order_id=order_id)
+        return hold
+
+    def holds(self, vendor_id: str, *, by: Actor) -> tuple[Hold, ...]:
+        """Every hold of the vendor (released ones included)."""
+        _reader(by, vendor_id)
+        with self.store.unit_of_work() as uow:
+            return uow.ledger.holds_for_vendor(vendor_id)
+
+    def payouts(self, vendor_id: str, *, by: Actor) -> tuple[Payout, ...]:
+        """The vendor's payouts, oldest first, each with its statement (R41)."""
+        _reader(by, vendor_id)
+        with self.store.unit_of_work() as uow:
+            return uow.ledger.payouts(vendor_id)
+
+    def journal(self, *, by: Actor, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
+        """The journal after ``after_seq``, for staff (R24)."""
+        _staff(by, "read the journal")
+        with self.store.unit_of_work() as uow:
+            return uow.ledger.journal(after_seq=after_seq)
+
+    def verify_journal(self, *, by: Actor) -> JournalReport:
+        """R24, R42: check the hash chain, that every transaction balances, that every
+        account fold the store keeps matches a fold of the journal, and that every payout's
+        journal transaction is there."""
+        _staff(by, "verify the journal")
+        with self.store.unit_of_work() as uow:
+            txns = uow.ledger.journal()
+            count, head, problems = core.verify(txns)
+            found = list(problems)
+            folds: dict[tuple[str, str], int] = {}
+            for t in txns:
+                for e in t.entries:
+                    k = (e.account, e.currency)
+                    folds[k] = folds.get(k, 0) + e.amount_minor
+            for (account, cur), total in sorted(folds.items()):
+                if uow.ledger.fold(account, cur) != total:
+                    found.append(
+                        core.JournalProblem(
+                            seq=0, problem=f"cached fold of {account} {cur} differs"
+                        )
+                    )
+            seqs = {t.seq for t in txns}
+            vendors = sorted({v for v, _ in uow.ledger.balance_accounts()})
+            for vendor_id in vendors:
+                for p in uow.ledger.payouts(vendor_id):
+                    if p.seq not in seqs:
+                        found.append(
+                            core.JournalProblem(
+                                seq=p.seq, problem=f"payout {p.payout_id} has no transaction"
+                            )
+                        )
+        return JournalReport(transactions=count, head_hash=head, problems=tuple(found))

@@ -1,0 +1,894 @@
+"""The contract every store passes (house style point 8; R2, R29, R33, R35, R36, R40, R42).
+
+Ships in the package so that the author of another adapter (PostgreSQL, say) runs the very
+checks :class:`~asolora_core.adapters.memory.InMemoryStore` and
+:class:`~asolora_core.adapters.sqlite.SqliteStore` pass. Subclass :class:`StoreContract` in a
+test module whose class name pytest collects, and say how to open a fresh, empty store::
+
+    from asolora_core.testing.contract import StoreContract
+
+    class TestMyStore(StoreContract):
+        def make_store(self) -> Store:
+            return MyStore(dsn=...)          # a fresh, empty database each time
+
+        def make_second_store(self) -> Store | None:
+            return MyStore(dsn=...)          # optional: a 2nd handle on the SAME database
+
+The tests are plain methods that call :meth:`StoreContract.make_store` and close what they
+open; no fixture is required. They exercise the Protocols of :mod:`asolora_core.ports`
+directly and through :class:`~asolora_core.service.Marketplace`, and run one end-to-end
+scenario whose every observable result must equal the in-memory reference (R33). Tests that
+need two handles on one database skip when :meth:`StoreContract.make_second_store` returns
+``None``.
+
+Needs the ``testing`` extra (pytest).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import pytest
+from moneyed import Money
+
+from asolora_core.actors import Actor
+from asolora_core.adapters.memory import InMemoryStore
+from asolora_core.adapters.notifiers import RecordingNotifier
+from asolora_core.clock import FakeClock
+from asolora_core.errors import AsoloraError, ConcurrencyConflictError, NotFoundError
+from asolora_core.events import DomainEvent, Notification
+from asolora_core.orders import commands as core
+from asolora_core.orders.commands import CheckoutItem
+from asolora_core.orders.model import IssueKind, Order, Resolution
+from asolora_core.ports import IdempotencyRecord, OutboxMessage, Store, Timer
+from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
+
+__all__ = ["T0", "StoreContract", "lifecycle_scenario", "make_order"]
+
+#: The instant the contract's scenarios start at.
+T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
+
+VENDOR = Actor.vendor("v-1")
+OTHER_VENDOR = Actor.vendor("v-2")
+BUYER = Actor.buyer("b-1")
+STAFF = Actor.staff("staff-1")
+
+
+def make_order(
+    order_id: str,
+    *,
+    vendor_id: str = "v-1",
+    customer_name: str = "Ada Lovelace",
+    checkout_id: str | None = None,
+    placed_at: _dt.datetime = T0,
+    quantity: int = 3,
+) -> tuple[Order, tuple[DomainEvent, ...]]:
+    """A new order (version 1) and its events, built by the pure core: one line of
+    ``quantity`` units at 10.00 EUR."""
+    ((order, events),) = core.place_checkout(
+        checkout_id=checkout_id or f"c-{order_id}",
+        buyer=BUYER,
+        customer_name=customer_name,
+        currency="EUR",
+        items=[
+            CheckoutItem(
+                vendor_id=vendor_id,
+                product_id="p-1",
+                title="Teapot",
+                quantity=quantity,
+                unit_price_minor=1000,
+            )
+        ],
+        shipping_minor={},
+        paid_minor=1000 * quantity,
+        order_ids={vendor_id: order_id},
+        line_ids=[f"{order_id}-l1"],
+        now=placed_at,
+    )
+    return order, events
+
+
+def _shipped(order: Order, n: int = 1) -> tuple[Order, tuple[DomainEvent, ...]]:
+    """``order`` with its ``n``-th shipment of one unit: the next version."""
+    return core.ship(
+        order,
+        shipment_id=f"{order.order_id}-s{n}",
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number=f"TN-{order.order_id}-{n}",
+        by=Actor.vendor(order.vendor_id),
+        now=T0 + _dt.timedelta(hours=n),
+    )
+
+
+def _message(
+    n: int, *, at: _dt.datetime, next_attempt_at: _dt.datetime | None = None
+) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"n-{n:03d}",
+        notification=Notification(
+            recipient=VENDOR, kind="order.placed", subject_id=f"o-{n}", text=f"#{n}", event_at=at
+        ),
+        created_at=at,
+        next_attempt_at=next_attempt_at or at,
+    )
+
+
+def _timer(timer_id: str, due_at: _dt.datetime) -> Timer:
+    return Timer(timer_id=timer_id, kind="test", aggregate_id="o-1", ref=timer_id, due_at=due_at)
+
+
+def _eur(amount: str) -> Money:
+    return Money(Decimal(amount), "EUR")
+
+
+def lifecycle_scenario(store: Store) -> dict[str, Any]:
+    """Run one deterministic marketplace story on ``store`` and return everything it can
+    observe: orders, histories, outbox, notifications sent, sweep reports, refusals and the
+    query results. Two stores agree (R33) when this returns equal values for both.
+
+    The story: a checkout across two vendors; partial shipments, tracking updates, an issue
+    settled by a partial refund, confirmations and automatic completion; a cancellation;
+    an auto-confirmation by the timer sweep (R10); an idempotent replay (R35); refused
+    commands (R2); a notifier that fails and is retried (R29).
+    """
+    clock = FakeClock(T0)
+    notifier = RecordingNotifier()
+    market = Marketplace(
+        store,
+        clock=clock,
+        notifier=notifier,
+        ids=SequentialIds(),
+        config=MarketplaceConfig(auto_confirm_after=_dt.timedelta(days=3)),
+    )
+    refusals: list[str] = []
+
+    def refused(fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except AsoloraError as exc:
+            refusals.append(exc.code)
+        else:  # pragma: no cover - the contract is broken
+            raise AssertionError("the command should have been refused")
+
+    v2 = OTHER_VENDOR
+    first = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada Lovelace",
+        items=[
+            Item(vendor_id="v-1", product_id="p-1", quantity=2, unit_price=_eur("10.00")),
+            Item(vendor_id="v-1", product_id="p-2", quantity=1, unit_price=_eur("5.50")),
+            Item(vendor_id="v-2", product_id="p-3", quantity=1, unit_price=_eur("20.00")),
+        ],
+        paid=_eur("49.50"),
+        shipping={"v-1": _eur("4.00")},
+        idempotency_key="checkout-1",
+    )
+    replay = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada Lovelace",
+        items=[
+            Item(vendor_id="v-1", product_id="p-1", quantity=2, unit_price=_eur("10.00")),
+            Item(vendor_id="v-1", product_id="p-2", quantity=1, unit_price=_eur("5.50")),
+            Item(vendor_id="v-2", product_id="p-3", quantity=1, unit_price=_eur("20.00")),
+        ],
+        paid=_eur("49.50"),
+        shipping={"v-1": _eur("4.00")},
+        idempotency_key="checkout-1",
+    )
+    o1, o2 = first
+    l1, l2 = (line.line_id for line in o1.lines)
+    market.deliver_notifications()
+
+    refused(
+        lambda: market.ship(o1.order_id, by=v2, items={l1: 2}, carrier="X", tracking_number="1")
+    )
+    o = market.ship(o1.order_id, by=VENDOR, items={l1: 2}, carrier="DHL", tracking_number="TN-1")
+    s1 = o.shipments[-1].shipment_id
+    clock.advance(hours=1)
+    market.update_tracking(o1.order_id, s1, by=VENDOR, note="left the depot", idempotency_key="t")
+    market.update_tracking(o1.order_id, s1, by=VENDOR, note="left the depot", idempotency_key="t")
+    refused(lambda: market.update_tracking(o1.order_id, s1, by=VENDOR, note="left the depot"))
+    o = market.ship(o1.order_id, by=VENDOR, items={l2: 1}, carrier="UPS", tracking_number="TN-2")
+    s2 = o.shipments[-1].shipment_id
+    notifier.fail_next = 2
+    market.deliver_notifications()
+    clock.advance(days=1)
+    market.mark_delivered(o1.order_id, s1, by=VENDOR)
+    o = market.report_issue(
+        o1.order_id, by=BUYER, kind=IssueKind.DAMAGED, description="chipped", line_ids=[l2]
+    )
+    issue = o.issues[-1].issue_id
+    clock.advance(hours=5)
+    market.respond_to_issue(o1.order_id, issue, by=VENDOR, message="Sorry! A partial refund?")
+    market.offer_settlement(
+        o1.order_id, issue, by=VENDOR, resolution=Resolution.REFUND, amount=_eur("2.00")
+    )
+    market.answer_settlement(o1.order_id, issue, by=BUYER, accept=True)
+    market.confirm_receipt(o1.order_id, s1, by=BUYER)
+    clock.advance(hours=1)
+    market.mark_delivered(o1.order_id, s2, by=VENDOR)
+    market.confirm_receipt(o1.order_id, s2, by=BUYER)
+    refused(lambda: market.complete_order(o1.order_id, by=STAFF))
+    market.cancel_order(o2.order_id, by=BUYER, reason="changed my mind")
+    refused(lambda: market.cancel_order(o2.order_id, by=BUYER, reason="again"))
+
+    (o3,) = market.place_checkout(
+        buyer=Actor.buyer("b-2"),
+        customer_name="ADA lovelace",
+        items=[Item(vendor_id="v-1", product_id="p-1", quantity=1, unit_price=_eur("10.00"))],
+        paid=_eur("10.00"),
+    )
+    o = market.ship(
+        o3.order_id,
+        by=VENDOR,
+        items={o3.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="TN-3",
+    )
+    market.mark_delivered(o3.order_id, o.shipments[0].shipment_id, by=VENDOR)
+    early = market.run_due()
+    clock.advance(days=3, seconds=1)
+    late = market.run_due()
+    again = market.run_due()
+
+    order_ids = [o1.order_id, o2.order_id, o3.order_id]
+    with store.unit_of_work() as uow:
+        by_vendor = sorted(o.order_id for o in uow.orders.for_vendor("v-1"))
+        by_name = [o.order_id for o in uow.orders.for_customer_name("v-1", " ada LOVELACE ")]
+        by_checkout = sorted(o.order_id for o in uow.orders.for_checkout(o1.checkout_id))
+    return {
+        "first": first,
+        "replay": replay,
+        "orders": [market.get_order(i, by=STAFF) for i in order_ids],
+        "histories": [market.order_history(i, by=STAFF) for i in order_ids],
+        "outbox": market.outbox(by=STAFF),
+        "sent": list(notifier.sent),
+        "sweeps": [early, late, again],
+        "refusals": refusals,
+        "for_vendor": by_vendor,
+        "for_customer_name": by_name,
+        "for_checkout": by_checkout,
+    }
+
+
+class StoreContract:
+    """The contract suite. Subclass it (as ``TestSomething``) and implement
+    :meth:`make_store`; implement :meth:`make_second_store` to run the two-handle tests."""
+
+    # --- what the adapter author provides ------------------------------------------------
+
+    def make_store(self) -> Store:
+        """A new store on a fresh, empty database."""
+        raise NotImplementedError("subclass StoreContract and implement make_store()")
+
+    def make_second_store(self) -> Store | None:
+        """Another handle (its own connections) on the database that the last
+        :meth:`make_store` call opened, or ``None`` when the store cannot have one. Returning
+        the same store is fine for a store meant to be shared between threads: the two-handle
+        tests then run it from two threads at once."""
+        return None
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @contextmanager
+    def opened(self) -> Iterator[Store]:
+        """A fresh store, closed at the end."""
+        store = self.make_store()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @contextmanager
+    def two_handles(self) -> Iterator[tuple[Store, Store]]:
+        """A fresh store and a second handle on it; skips when there is none."""
+        with self.opened() as first:
+            second = self.make_second_store()
+            if second is None:
+                pytest.skip("the store offers no second handle on one database")
+            try:
+                yield first, second
+            finally:
+                second.close()
+
+    @staticmethod
+    def add_order(store: Store, order: Order, events: tuple[DomainEvent, ...] = ()) -> None:
+        with store.unit_of_work() as uow:
+            uow.orders.add(order)
+            uow.events.append(events)
+            uow.commit()
+
+    # --- orders (R36) --------------------------------------------------------------------
+
+    def test_add_then_get_returns_an_equal_order(self) -> None:
+        """R33: what is added is read back equal, in the same and in a later unit of work."""
+        order, _ = make_order("o-1")
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.orders.add(order)
+                assert uow.orders.get("o-1") == order
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == order
+                with pytest.raises(NotFoundError):
+                    uow.orders.get("o-unknown")
+
+    def test_add_of_an_existing_id_is_refused(self) -> None:
+        """R36: adding an order whose id exists is a conflict; the stored one stays."""
+        order, _ = make_order("o-1")
+        other, _ = make_order("o-1", customer_name="Someone Else")
+        with self.opened() as store:
+            self.add_order(store, order)
+            with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
+                uow.orders.add(other)
+            with store.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == order
+
+    def test_save_stores_the_next_version(self) -> None:
+        """R36: saving version n+1 over version n replaces the order."""
+        order, _ = make_order("o-1")
+        v2, _ = _shipped(order, 1)
+        v3, _ = _shipped(v2, 2)
+        assert (v2.version, v3.version) == (2, 3)
+        with self.opened() as store:
+            self.add_order(store, order)
+            for new in (v2, v3):
+                with store.unit_of_work() as uow:
+                    uow.orders.save(new)
+                    uow.commit()
+                with store.unit_of_work() as uow:
+                    assert uow.orders.get("o-1") == new
+
+    def test_save_over_a_newer_version_is_refused_and_writes_nothing(self) -> None:
+        """R36: a stale writer (or one skipping a version, or saving an unknown order) gets
+        ConcurrencyConflictError and the stored order is unchanged."""
+        order, _ = make_order("o-1")
+        v2, _ = _shipped(order, 1)
+        stale_v2 = attrs.evolve(v2, customer_name="Stale Writer")
+        v3, _ = _shipped(v2, 2)
+        v4, _ = _shipped(v3, 3)
+        with self.opened() as store:
+            self.add_order(store, order)
+            with store.unit_of_work() as uow:
+                uow.orders.save(v2)
+                uow.commit()
+            for bad in (stale_v2, order, v4, make_order("o-2")[0]):
+                with store.unit_of_work() as uow:
+                    with pytest.raises(ConcurrencyConflictError):
+                        uow.orders.save(bad)
+                    uow.commit()  # whatever a caller does next, nothing was written
+                with store.unit_of_work() as uow:
+                    assert uow.orders.get("o-1") == v2
+                    with pytest.raises(NotFoundError):
+                        uow.orders.get("o-2")
+
+    def test_rollback_leaves_nothing(self) -> None:
+        """R2, R29: leaving a unit of work by an exception, by rollback() or without commit
+        undoes the order, its events, the outbox, the idempotency record and the timers."""
+        order, events = make_order("o-1")
+        record = IdempotencyRecord(
+            scope="buyer:b-1", key="k", command="c", arguments={}, result=order, at=T0
+        )
+
+        def write_all(uow: Any) -> None:
+            uow.orders.add(order)
+            uow.events.append(events)
+            uow.outbox.add([_message(1, at=T0)])
+            uow.idempotency.put(record)
+            uow.timers.schedule(_timer("t-1", T0))
+
+        class Boom(Exception):
+            pass
+
+        with self.opened() as store:
+
+            def write_then_fail() -> None:
+                with store.unit_of_work() as uow:
+                    write_all(uow)
+                    raise Boom
+
+            with pytest.raises(Boom):
+                write_then_fail()
+            with store.unit_of_work() as uow:
+                write_all(uow)
+                uow.rollback()
+            with store.unit_of_work() as uow:
+                write_all(uow)  # and no commit
+            with store.unit_of_work() as uow:
+                with pytest.raises(NotFoundError):
+                    uow.orders.get("o-1")
+                assert uow.events.history("o-1") == ()
+                assert uow.outbox.all() == ()
+                assert uow.outbox.due(T0, 10) == ()
+                assert uow.idempotency.get("buyer:b-1", "k") is None
+                assert uow.timers.claim_due(T0 + _dt.timedelta(days=1), 10) == ()
+            # the same writes commit cleanly afterwards: nothing half-written was left behind
+            with store.unit_of_work() as uow:
+                write_all(uow)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == order
+                assert uow.events.history("o-1") == events
+                assert uow.idempotency.get("buyer:b-1", "k") == record
+                assert [m.message_id for m in uow.outbox.all()] == ["n-001"]
+
+    # --- history (R42) -------------------------------------------------------------------
+
+    def test_history_is_every_event_in_order_and_decodes_equal(self) -> None:
+        """R42: the history of an aggregate is every appended event, oldest first, equal to
+        what was appended; other aggregates' events are not mixed in."""
+        order, placed = make_order("o-1")
+        _, other_placed = make_order("o-2")
+        v2, shipped = _shipped(order, 1)
+        v3, tracked = core.update_tracking(
+            v2, "o-1-s1", by=VENDOR, now=T0 + _dt.timedelta(hours=2), note="in transit"
+        )
+        v4, delivered = core.mark_delivered(
+            v3, "o-1-s1", by=VENDOR, now=T0 + _dt.timedelta(hours=3)
+        )
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.events.append(placed)
+                uow.events.append(other_placed)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.events.append((*shipped, *tracked))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.events.append(delivered)
+                uow.events.append(())
+                uow.commit()
+            with store.unit_of_work() as uow:
+                history = uow.events.history("o-1")
+                assert history == (*placed, *shipped, *tracked, *delivered)
+                assert [type(e) for e in history] == [
+                    type(e) for e in (*placed, *shipped, *tracked, *delivered)
+                ]
+                assert uow.events.history("o-2") == other_placed
+                assert uow.events.history("o-unknown") == ()
+        assert v4.version == 4
+
+    # --- outbox (R29) --------------------------------------------------------------------
+
+    def test_outbox_due_is_pending_messages_whose_time_has_come_oldest_first(self) -> None:
+        """R29: due() returns undelivered, not failed messages with next_attempt_at <= now,
+        oldest first, at most ``limit``; all() returns every message, equal to what was
+        stored."""
+        minute = _dt.timedelta(minutes=1)
+        messages = [_message(i, at=T0 + i * minute) for i in range(1, 6)]
+        later = _message(6, at=T0 + 6 * minute, next_attempt_at=T0 + _dt.timedelta(hours=1))
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.outbox.add(messages[:2])
+                uow.outbox.add([*messages[2:], later])
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.outbox.due(T0, 10) == ()
+                assert uow.outbox.due(T0 + 3 * minute, 10) == tuple(messages[:3])
+                assert uow.outbox.due(T0 + 10 * minute, 2) == tuple(messages[:2])
+                assert uow.outbox.due(T0 + 10 * minute, 10) == tuple(messages)
+                assert uow.outbox.due(T0 + _dt.timedelta(hours=1), 10) == (*messages, later)
+                assert sorted(uow.outbox.all(), key=lambda m: m.message_id) == [*messages, later]
+
+    def test_outbox_update_moves_messages_out_of_and_back_into_due(self) -> None:
+        """R29: a delivered or failed message is never due again; a rescheduled (leased or
+        backed-off) one is due from its new next_attempt_at; updates are kept."""
+        minute = _dt.timedelta(minutes=1)
+        m1, m2, m3, m4 = (_message(i, at=T0 + i * minute) for i in range(1, 5))
+        now = T0 + 10 * minute
+        delivered = attrs.evolve(m1, attempts=1, delivered_at=now)
+        failed = attrs.evolve(m2, attempts=8, failed=True, last_error="ConnectionError: down")
+        leased = attrs.evolve(m3, next_attempt_at=now + 5 * minute)
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.outbox.add([m1, m2, m3, m4])
+                uow.commit()
+            with store.unit_of_work() as uow:
+                for m in (delivered, failed, leased):
+                    uow.outbox.update(m)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.outbox.due(now, 10) == (m4,)
+                assert uow.outbox.due(now + 5 * minute, 10) == (leased, m4)
+                assert sorted(uow.outbox.all(), key=lambda m: m.message_id) == [
+                    delivered,
+                    failed,
+                    leased,
+                    m4,
+                ]
+            with store.unit_of_work() as uow:  # an update that is rolled back is not kept
+                uow.outbox.update(attrs.evolve(m4, delivered_at=now))
+            with store.unit_of_work() as uow:
+                assert uow.outbox.due(now, 10) == (m4,)
+
+    def test_outbox_rolled_back_delivery_keeps_the_message_in_its_place(self) -> None:
+        """R29, R33: a relay whose "delivered" transaction rolls back leaves every message
+        due in the same order as before (oldest first), not moved to the back."""
+        messages = [_message(i, at=T0 + i * _dt.timedelta(seconds=1)) for i in range(1, 5)]
+        now = T0 + _dt.timedelta(minutes=1)
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.outbox.add(messages)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.outbox.update(attrs.evolve(messages[0], attempts=1, delivered_at=now))
+                uow.outbox.update(attrs.evolve(messages[2], attempts=8, failed=True))
+                uow.rollback()
+            with store.unit_of_work() as uow:
+                assert uow.outbox.due(now, 10) == tuple(messages)
+
+    # --- idempotency (R35) ---------------------------------------------------------------
+
+    def test_idempotency_records_round_trip(self) -> None:
+        """R35: a record comes back equal, whether it holds an Order, a tuple of Orders,
+        nothing, or a refusal; keys are scoped to the actor."""
+        order, _ = make_order("o-1")
+        other, _ = make_order("o-2", vendor_id="v-2")
+        at = T0 + _dt.timedelta(seconds=1, microseconds=7)
+        records = [
+            IdempotencyRecord(
+                scope="vendor:v-1",
+                key="k1",
+                command="ship",
+                arguments={"order_id": '"o-1"'},
+                result=order,
+                at=at,
+            ),
+            IdempotencyRecord(
+                scope="buyer:b-1",
+                key="k1",
+                command="place_checkout",
+                arguments={"paid": '"30.00 EUR"'},
+                result=(order, other),
+                at=at,
+            ),
+            IdempotencyRecord(
+                scope="buyer:b-1",
+                key="k2",
+                command="cancel_order",
+                arguments={},
+                result=None,
+                at=at,
+            ),
+            IdempotencyRecord(
+                scope="buyer:b-2",
+                key="k1",
+                command="cancel_order",
+                arguments={"reason": '""'},
+                error={"code": "not_permitted", "message": "no", "fields": {"actor": "buyer"}},
+                at=at,
+            ),
+        ]
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                for record in records:
+                    uow.idempotency.put(record)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                for record in records:
+                    assert uow.idempotency.get(record.scope, record.key) == record
+                assert uow.idempotency.get("vendor:v-2", "k1") is None
+                assert uow.idempotency.get("vendor:v-1", "k2") is None
+
+    # --- timers (R10, R40) ---------------------------------------------------------------
+
+    def test_timers_are_claimed_earliest_first_up_to_the_limit(self) -> None:
+        """R40: claim_due returns due timers earliest first (ties by id), at most ``limit``,
+        and never one not yet due; claimed timers are gone once committed."""
+        hour = _dt.timedelta(hours=1)
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                for timer in (
+                    _timer("t-c", T0 + 3 * hour),
+                    _timer("t-a", T0 + hour),
+                    _timer("t-b", T0 + hour),
+                    _timer("t-d", T0 + 9 * hour),
+                ):
+                    uow.timers.schedule(timer)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0, 10) == ()
+                claimed = uow.timers.claim_due(T0 + 5 * hour, 2)
+                assert claimed == (_timer("t-a", T0 + hour), _timer("t-b", T0 + hour))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + 5 * hour, 10) == (_timer("t-c", T0 + 3 * hour),)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + 5 * hour, 10) == ()
+                assert uow.timers.claim_due(T0 + 9 * hour, 10) == (_timer("t-d", T0 + 9 * hour),)
+
+    def test_timers_schedule_again_replaces_and_cancel_removes(self) -> None:
+        """R40: scheduling a timer id again replaces it (earlier or later); cancel removes it
+        (and cancelling an unknown id does nothing)."""
+        hour = _dt.timedelta(hours=1)
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.timers.schedule(_timer("t-1", T0 + hour))
+                uow.timers.schedule(_timer("t-2", T0 + hour))
+                uow.timers.schedule(_timer("t-3", T0 + 5 * hour))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.timers.schedule(_timer("t-1", T0 + 4 * hour))  # later
+                uow.timers.schedule(_timer("t-3", T0 + 2 * hour))  # earlier
+                uow.timers.cancel("t-2")
+                uow.timers.cancel("t-unknown")
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + 3 * hour, 10) == (_timer("t-3", T0 + 2 * hour),)
+                assert uow.timers.claim_due(T0 + 9 * hour, 10) == (_timer("t-1", T0 + 4 * hour),)
+
+    def test_claimed_timers_come_back_after_rollback(self) -> None:
+        """R40: a sweep that fails hands its timers to the next one."""
+        hour = _dt.timedelta(hours=1)
+        timers = (_timer("t-1", T0), _timer("t-2", T0 + hour))
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                for timer in timers:
+                    uow.timers.schedule(timer)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + hour, 10) == timers
+                uow.rollback()
+
+            def claim_then_die() -> None:
+                with store.unit_of_work() as uow:
+                    assert uow.timers.claim_due(T0 + hour, 1) == timers[:1]
+                    raise RuntimeError("the sweep died")
+
+            with pytest.raises(RuntimeError):
+                claim_then_die()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + hour, 10) == timers
+
+    # --- queries -------------------------------------------------------------------------
+
+    def test_orders_by_checkout_vendor_and_customer_name(self) -> None:
+        """R26, R33: for_checkout and for_vendor find exactly their orders (latest version);
+        for_customer_name is one vendor's orders under a name, case-insensitive, newest
+        first."""
+        hour = _dt.timedelta(hours=1)
+        a, _ = make_order("o-a", customer_name="Ada Lovelace", checkout_id="c-1")
+        b, _ = make_order("o-b", vendor_id="v-2", customer_name="Ada Lovelace", checkout_id="c-1")
+        c, _ = make_order("o-c", customer_name="ada LOVELACE", placed_at=T0 + 2 * hour)
+        d, _ = make_order("o-d", customer_name="Grace Hopper", placed_at=T0 + hour)
+        e, _ = make_order("o-e", customer_name="ADA Lovelace", placed_at=T0 + hour)
+        with self.opened() as store:
+            for order in (c, a, b, e, d):
+                self.add_order(store, order)
+            a2, _ = _shipped(a)
+            with store.unit_of_work() as uow:
+                uow.orders.save(a2)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert sorted(uow.orders.for_checkout("c-1"), key=_oid) == [a2, b]
+                assert uow.orders.for_checkout("c-unknown") == ()
+                assert sorted(uow.orders.for_vendor("v-1"), key=_oid) == [a2, c, d, e]
+                assert uow.orders.for_vendor("v-2") == (b,)
+                assert uow.orders.for_vendor("v-unknown") == ()
+                assert uow.orders.for_customer_name("v-1", "ADA LOVELACE") == (c, e, a2)
+                assert uow.orders.for_customer_name("v-1", "  ada lovelace ") == (c, e, a2)
+                assert uow.orders.for_customer_name("v-2", "ada lovelace") == (b,)
+                assert uow.orders.for_customer_name("v-1", "Ada") == ()
+
+    # --- through the facade --------------------------------------------------------------
+
+    def test_lifecycle_scenario_matches_the_in_memory_reference(self) -> None:
+        """R33: the whole marketplace story gives identical results on this store and on the
+        in-memory reference (orders, histories, outbox, notifications, sweeps, refusals,
+        queries)."""
+        reference_store = InMemoryStore()
+        reference = lifecycle_scenario(reference_store)
+        with self.opened() as store:
+            result = lifecycle_scenario(store)
+        for key, expected in reference.items():
+            assert result[key] == expected, key
+        # and the story did what it says
+        o1, o2, o3 = result["orders"]
+        assert [o.status.value for o in (o1, o2, o3)] == ["completed", "cancelled", "completed"]
+        assert result["replay"] == result["first"]
+        assert result["sweeps"][1].timers == {"auto_confirm": 1}
+        assert all(m.delivered_at is not None for m in result["outbox"])
+
+    def test_refused_command_changes_nothing(self) -> None:
+        """R1, R2: a refused command leaves the order, its history and the outbox as they
+        were."""
+        with self.opened() as store:
+            market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+            (order,) = market.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[
+                    Item(vendor_id="v-1", product_id="p-1", quantity=1, unit_price=_eur("3.00"))
+                ],
+                paid=_eur("3.00"),
+            )
+
+            def snapshot() -> tuple[object, ...]:
+                return (
+                    market.get_order(order.order_id, by=STAFF),
+                    market.order_history(order.order_id, by=STAFF),
+                    market.outbox(by=STAFF),
+                )
+
+            before = snapshot()
+            with pytest.raises(AsoloraError):
+                market.ship(
+                    order.order_id,
+                    by=OTHER_VENDOR,
+                    items={order.lines[0].line_id: 1},
+                    carrier="DHL",
+                    tracking_number="TN",
+                )
+            with pytest.raises(AsoloraError):
+                market.ship(
+                    order.order_id,
+                    by=VENDOR,
+                    items={order.lines[0].line_id: 2},
+                    carrier="DHL",
+                    tracking_number="TN",
+                    idempotency_key="k",
+                )
+            assert snapshot() == before
+
+    # --- two handles on one database (R36, R40) ----------------------------------------
+
+    def test_second_handle_sees_committed_changes_only(self) -> None:
+        """R33: a change committed on one handle is visible on the other; an open unit of
+        work's changes are not (or the other handle waits for them)."""
+        order, events = make_order("o-1")
+        with self.two_handles() as (first, second):
+            self.add_order(first, order, events)
+            with second.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == order
+                assert uow.events.history("o-1") == events
+
+    def test_stale_writer_on_another_handle_is_refused(self) -> None:
+        """R36: two handles read version 1; the first save wins, the second is a conflict
+        and writes nothing."""
+        order, _ = make_order("o-1")
+        with self.two_handles() as (first, second):
+            self.add_order(first, order)
+            with first.unit_of_work() as uow:
+                read_by_first = uow.orders.get("o-1")
+            with second.unit_of_work() as uow:
+                read_by_second = uow.orders.get("o-1")
+            winner, _ = _shipped(read_by_second, 1)
+            loser = attrs.evolve(_shipped(read_by_first, 1)[0], customer_name="Loser")
+            with second.unit_of_work() as uow:
+                uow.orders.save(winner)
+                uow.commit()
+            with first.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
+                uow.orders.save(loser)
+            with first.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == winner
+
+    def test_a_rolled_back_version_is_never_read_back(self) -> None:
+        """R36: one handle saves version 2, reads it, and rolls back; the other handle then
+        commits a different version 2. The first handle reads the committed one (a cache of
+        decoded orders must not serve the rolled-back one, or the next save would lose the
+        other writer's change)."""
+        order, _ = make_order("o-1")
+        with self.two_handles() as (first, second):
+            self.add_order(first, order)
+            phantom, _ = _shipped(order, 1)
+            with first.unit_of_work() as uow:
+                uow.orders.save(phantom)
+                assert uow.orders.get("o-1") == phantom
+                assert phantom in uow.orders.for_vendor("v-1")
+                uow.rollback()
+            committed, _ = _shipped(order, 2)
+            with second.unit_of_work() as uow:
+                uow.orders.save(committed)
+                uow.commit()
+            with first.unit_of_work() as uow:
+                assert uow.orders.get("o-1") == committed
+                assert uow.orders.for_vendor("v-1") == (committed,)
+
+    def test_concurrent_commands_on_two_handles_lose_no_update(self) -> None:
+        """R36: two threads, one per handle, update the same order through the facade,
+        retrying on conflicts; every update is kept exactly once."""
+        per_worker = 15
+        with self.two_handles() as (first, second):
+            setup = Marketplace(first, clock=FakeClock(T0))
+            (order,) = setup.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[
+                    Item(vendor_id="v-1", product_id="p-1", quantity=1, unit_price=_eur("3.00"))
+                ],
+                paid=_eur("3.00"),
+            )
+            order = setup.ship(
+                order.order_id,
+                by=VENDOR,
+                items={order.lines[0].line_id: 1},
+                carrier="DHL",
+                tracking_number="TN",
+            )
+            shipment_id = order.shipments[0].shipment_id
+            barrier = threading.Barrier(2, timeout=30)
+            errors: list[BaseException] = []
+
+            def worker(store: Store, name: str) -> None:
+                market = Marketplace(store, clock=FakeClock(T0))
+                try:
+                    barrier.wait()
+                    for k in range(per_worker):
+                        for _attempt in range(1000):  # bounded: a broken store fails, not hangs
+                            try:
+                                market.update_tracking(
+                                    order.order_id, shipment_id, by=VENDOR, note=f"{name}-{k}"
+                                )
+                                break
+                            except ConcurrencyConflictError:
+                                continue
+                except BaseException as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+            threads = [
+                threading.Thread(target=worker, args=(s, n), daemon=True)
+                for s, n in ((first, "a"), (second, "b"))
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not any(t.is_alive() for t in threads), "a worker hung"
+            assert errors == []
+            final = setup.get_order(order.order_id, by=STAFF)
+            notes = [e.note for e in final.shipments[0].tracking[1:]]
+            expected = {f"{n}-{k}" for n in "ab" for k in range(per_worker)}
+            assert final.version == order.version + 2 * per_worker
+            assert sorted(notes) == sorted(expected)
+            history = setup.order_history(order.order_id, by=STAFF)
+            assert sorted(getattr(e, "note", "") for e in history[2:]) == sorted(expected)
+
+    def test_concurrent_claims_on_two_handles_hand_out_each_timer_once(self) -> None:
+        """R40: sweeps claiming from two handles at once never both get a timer."""
+        timers = [_timer(f"t-{i:03d}", T0 + _dt.timedelta(seconds=i)) for i in range(60)]
+        with self.two_handles() as (first, second):
+            with first.unit_of_work() as uow:
+                for timer in timers:
+                    uow.timers.schedule(timer)
+                uow.commit()
+            barrier = threading.Barrier(2, timeout=30)
+            claimed: dict[str, list[Timer]] = {"a": [], "b": []}
+            errors: list[BaseException] = []
+
+            def worker(store: Store, name: str) -> None:
+                try:
+                    barrier.wait()
+                    for _round in range(len(timers)):  # bounded: a broken store fails, not hangs
+                        with store.unit_of_work() as uow:
+                            batch = uow.timers.claim_due(T0 + _dt.timedelta(hours=1), 4)
+                            uow.commit()
+                        if not batch:
+                            return
+                        claimed[name].extend(batch)
+                except BaseException as exc:  # pragma: no cover - reported below
+                    errors.append(exc)
+
+            threads = [
+                threading.Thread(target=worker, args=(s, n), daemon=True)
+                for s, n in ((first, "a"), (second, "b"))
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not any(t.is_alive() for t in threads), "a worker hung"
+            assert errors == []
+            everything = claimed["a"] + claimed["b"]
+            assert sorted(everything, key=lambda t: t.timer_id) == timers
+
+
+def _oid(order: Order) -> str:
+    return order.order_id

@@ -1,0 +1,257 @@
+"""The ledger part of the store contract (R17, R18, R24, R33, R36, R42).
+
+Subclass :class:`LedgerContract` next to :class:`~asolora_core.testing.contract.StoreContract`
+with the same two methods (``make_store``, optionally ``make_second_store``) to check an
+adapter's ``uow.ledger`` repository: sealing and chaining, unique keys, rollback, per-vendor
+folds and transactions, holds with version checks, payouts, vendors, and one money scenario
+whose every figure must equal the in-memory reference.
+
+Needs the ``testing`` extra (pytest).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import pytest
+from moneyed import Money
+
+from asolora_core.actors import Actor
+from asolora_core.adapters.memory import InMemoryStore
+from asolora_core.clock import FakeClock
+from asolora_core.errors import ConcurrencyConflictError
+from asolora_core.fx import FixedRateProvider
+from asolora_core.ledger import core
+from asolora_core.ledger.model import (
+    GENESIS_HASH,
+    FeeSchedule,
+    MoneyConfig,
+    Payout,
+    Statement,
+    VendorAccount,
+)
+from asolora_core.ports import Store
+from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
+
+__all__ = ["LedgerContract", "money_scenario"]
+
+T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
+HOLD = _dt.timedelta(hours=168)
+STAFF = Actor.staff("staff-1")
+FEES = FeeSchedule(
+    commission_bp=1000,
+    processing_bp=290,
+    processing_fixed={"EUR": Money("0.30", "EUR")},
+    conversion_bp=200,
+)
+
+
+def _capture(order_id: str, vendor_id: str = "v-1", paid: int = 10_000) -> Any:
+    return core.capture(
+        order_id=order_id, vendor_id=vendor_id, currency="EUR", paid_minor=paid, at=T0
+    )
+
+
+def money_scenario(store: Store) -> dict[str, Any]:
+    """Two vendors (GBP and EUR), sales, a refund before and one after release, a chargeback,
+    a sweep and a payout run; returns every figure a store must agree on (R33)."""
+    clock = FakeClock(T0)
+    rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=T0)
+    market = Marketplace(
+        store,
+        clock=clock,
+        ids=SequentialIds(),
+        config=MarketplaceConfig(money=MoneyConfig(fees=FEES, rates=rates)),
+    )
+    market.register_vendor("v-1", payout_currency="GBP", by=STAFF)
+    market.register_vendor("v-2", payout_currency="EUR", by=STAFF)
+    buyer = Actor.buyer("b-1")
+    orders = []
+    for vendor_id, price in (("v-1", "100.00"), ("v-2", "40.00"), ("v-1", "12.34")):
+        (order,) = market.place_checkout(
+            buyer=buyer,
+            customer_name="Ann",
+            items=[
+                Item(
+                    vendor_id=vendor_id,
+                    product_id="p",
+                    quantity=1,
+                    unit_price=Money(price, "EUR"),
+                )
+            ],
+            paid=Money(price, "EUR"),
+        )
+        vendor = Actor.vendor(vendor_id)
+        line = order.lines[0].line_id
+        order = market.ship(
+            order.order_id, by=vendor, items={line: 1}, carrier="c", tracking_number="t"
+        )
+        shipment = order.shipments[0].shipment_id
+        market.mark_delivered(order.order_id, shipment, by=vendor)
+        orders.append(market.confirm_receipt(order.order_id, shipment, by=buyer))
+    market.refund(orders[0].order_id, by=Actor.vendor("v-1"), amount=Money("20.00", "EUR"))
+    clock.advance(hours=168)
+    market.run_due()
+    market.refund(orders[1].order_id, by=Actor.vendor("v-2"), amount=Money("5.00", "EUR"))
+    market.report_chargeback(
+        orders[2].order_id, amount=Money("12.34", "EUR"), fee=Money("1.00", "EUR"), by=STAFF
+    )
+    payouts = market.run_payouts()
+    journal = market.journal(by=STAFF)
+    return {
+        "journal": [(t.seq, t.key, t.kind, t.entries, t.memo, t.hash) for t in journal],
+        "balances": [market.balance(v, by=STAFF) for v in ("v-1", "v-2")],
+        "payouts": [(p.vendor_id, p.currency, p.amount_minor, p.statement) for p in payouts],
+        "holds": [market.holds(v, by=STAFF) for v in ("v-1", "v-2")],
+        "verified": market.verify_journal(by=STAFF).ok,
+    }
+
+
+class LedgerContract:
+    """The ledger checks every store passes. Subclass and implement :meth:`make_store`."""
+
+    def make_store(self) -> Store:
+        raise NotImplementedError
+
+    def make_second_store(self) -> Store | None:
+        return None
+
+    def test_post_seals_and_chains(self) -> None:
+        """R24, R42: posts get consecutive ``seq`` and chain their hashes."""
+        store = self.make_store()
+        try:
+            with store.unit_of_work() as uow:
+                assert uow.ledger.head() == (0, GENESIS_HASH)
+                first = uow.ledger.post(_capture("o-1")[1])
+                second = uow.ledger.post(_capture("o-2")[1])
+                uow.commit()
+            assert (first.seq, second.seq) == (1, 2)
+            assert first.prev_hash == GENESIS_HASH
+            assert second.prev_hash == first.hash
+            with store.unit_of_work() as uow:
+                assert uow.ledger.head() == (2, second.hash)
+                assert uow.ledger.journal() == (first, second)
+                assert uow.ledger.journal(after_seq=1) == (second,)
+                assert uow.ledger.by_key("capture:o-1") == first
+                assert uow.ledger.by_key("capture:nothing") is None
+            assert core.verify((first, second))[2] == ()
+        finally:
+            store.close()
+
+    def test_a_key_is_posted_once_and_rollback_undoes_posts(self) -> None:
+        """R17, R24: a key already posted is refused; a rolled-back post leaves nothing."""
+        store = self.make_store()
+        try:
+            with store.unit_of_work() as uow:
+                uow.ledger.post(_capture("o-1")[1])
+                uow.commit()
+            with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
+                uow.ledger.post(_capture("o-1")[1])
+            with store.unit_of_work() as uow:
+                uow.ledger.post(_capture("o-2")[1])
+                uow.rollback()
+            with store.unit_of_work() as uow:
+                assert [t.key for t in uow.ledger.journal()] == ["capture:o-1"]
+                assert uow.ledger.fold("platform:buyer_funds", "EUR") == 10_000
+                assert uow.ledger.vendor_fold("v-1", "EUR", "held") == -10_000
+        finally:
+            store.close()
+
+    def test_vendor_folds_read_that_vendors_rows(self) -> None:
+        """R22, R23: per-vendor folds (signed, positive-only, negative-only) and transactions."""
+        store = self.make_store()
+        try:
+            rates = FixedRateProvider({("EUR", "GBP"): "0.85"}, as_of=T0)
+            snap = rates.rate("EUR", "GBP", T0)
+            with store.unit_of_work() as uow:
+                for i, vendor in enumerate(("v-1", "v-2", "v-1")):
+                    hold, txn = _capture(f"o-{i}", vendor)
+                    uow.ledger.post(txn)
+                    hold, fees = core.complete(hold, fees=FEES, completed_at=T0, hold_period=HOLD)
+                    assert fees is not None
+                    uow.ledger.post(fees)
+                    _, rel, _ = core.release(
+                        hold, fees=FEES, snapshot=snap, balance_before_minor=0, now=T0 + HOLD
+                    )
+                    assert rel is not None
+                    uow.ledger.post(rel)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                mine = uow.ledger.vendor_transactions("v-1", "GBP", "balance")
+                assert [t.order_id for t in mine] == ["o-0", "o-2"]
+                assert uow.ledger.vendor_transactions("v-1", "GBP", "balance", after_seq=3) == (
+                    mine[1],
+                )
+                credit = mine[0].entries_for("vendor:v-1:balance", "GBP")
+                assert uow.ledger.vendor_fold("v-1", "GBP", "balance") == 2 * credit
+                assert uow.ledger.vendor_fold("v-1", "GBP", "balance", sign=-1) == 2 * credit
+                assert uow.ledger.vendor_fold("v-1", "GBP", "balance", sign=1) == 0
+                assert uow.ledger.vendor_currencies("v-1") == ("GBP",)
+                assert uow.ledger.balance_accounts() == (("v-1", "GBP"), ("v-2", "GBP"))
+        finally:
+            store.close()
+
+    def test_holds_payouts_and_vendors(self) -> None:
+        """R36: holds and vendor accounts are saved over their previous version only."""
+        store = self.make_store()
+        try:
+            hold, txn = _capture("o-1")
+            with store.unit_of_work() as uow:
+                uow.ledger.add_hold(hold)
+                seq = uow.ledger.post(txn).seq
+                account = VendorAccount(
+                    vendor_id="v-1",
+                    version=1,
+                    payout_currency="GBP",
+                    registered_at=T0,
+                    updated_at=T0,
+                )
+                uow.ledger.put_vendor(account)
+                payout = Payout(
+                    payout_id="p-1",
+                    vendor_id="v-1",
+                    currency="GBP",
+                    amount_minor=5,
+                    at=T0,
+                    seq=seq,
+                    statement=Statement(
+                        vendor_id="v-1",
+                        currency="GBP",
+                        opening_minor=5,
+                        lines=(),
+                        paid_minor=5,
+                        closing_minor=0,
+                        from_seq=0,
+                        to_seq=0,
+                    ),
+                )
+                uow.ledger.add_payout(payout)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.ledger.get_hold("o-1") == hold
+                assert uow.ledger.get_hold("o-2") is None
+                assert uow.ledger.holds_for_vendor("v-1") == (hold,)
+                with pytest.raises(ConcurrencyConflictError):
+                    uow.ledger.save_hold(hold)  # same version: stale
+                with pytest.raises(ConcurrencyConflictError):
+                    uow.ledger.add_hold(hold)
+                with pytest.raises(ConcurrencyConflictError):
+                    uow.ledger.put_vendor(account)
+                assert uow.ledger.get_vendor("v-1") == account
+                assert uow.ledger.get_vendor("v-2") is None
+                assert uow.ledger.payouts("v-1") == (payout,)
+                assert uow.ledger.last_payout_seq("v-1", "GBP") == seq
+                assert uow.ledger.last_payout_seq("v-1", "EUR") == 0
+        finally:
+            store.close()
+
+    def test_money_scenario_matches_the_in_memory_reference(self) -> None:
+        """R33: every journal entry, hash, balance, hold and statement equals the reference."""
+        store = self.make_store()
+        try:
+            got = money_scenario(store)
+        finally:
+            store.close()
+        assert got["verified"]
+        assert got == money_scenario(InMemoryStore())
