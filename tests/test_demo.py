@@ -18,6 +18,9 @@ def test_demo_runs_on_a_sqlite_file(tmp_path: Path) -> None:
     assert "auto-confirmed 1 shipment(s)" in text  # R10
     assert counts["orders"] == 4
     assert counts["notifications"] > 0
+    assert counts["payouts"] >= 1  # R18
+    assert "[contact removed]" in text  # R27
+    assert "reconciles: True" in text  # R41
 
 
 def test_demo_runs_twice_on_the_same_file(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from asolora_core.adapters.notifiers import RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import FakeClock
 from asolora_core.errors import AsoloraError
+from asolora_core.fx import FixedRateProvider
+from asolora_core.ledger.model import FeeSchedule, MoneyConfig
 from asolora_core.money import format_minor
 from asolora_core.orders.model import IssueKind, Order, Resolution, ReturnPolicy
 from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
@@ -54,8 +56,19 @@ def run_demo(db: str = "asolora-demo.db", *, say: Callable[[str], None] = print)
         clock=clock,
         notifier=notifier,
         ids=SequentialIds(),
-        config=MarketplaceConfig(auto_confirm_after=dt.timedelta(days=14)),
+        config=MarketplaceConfig(
+            auto_confirm_after=dt.timedelta(days=14),
+            money=MoneyConfig(
+                fees=FeeSchedule(commission_bp=1000, processing_bp=290, conversion_bp=150),
+                rates=FixedRateProvider(
+                    {("EUR", "GBP"): "0.8675", ("EUR", "JPY"): "162.35"}, as_of=START
+                ),
+            ),
+        ),
     )
+    # Vendors are paid out in their local currency (R17).
+    for vendor, currency in ((ANNA, "EUR"), (KENJI, "JPY"), (OMAR, "GBP")):
+        market.register_vendor(vendor.id, payout_currency=currency, by=STAFF)
     step = 0
 
     def progress(text: str) -> None:
@@ -140,6 +153,13 @@ def run_demo(db: str = "asolora-demo.db", *, say: Callable[[str], None] = print)
     progress(
         f"Ada confirmed both parcels: {order.order_id} is {order.status.value} "
         f"at {order.completed_at:%Y-%m-%d %H:%M}"
+    )
+
+    # Payments are released 7 days (168 h) after completion (R15).
+    hold = market.get_hold(order.order_id, by=STAFF)
+    progress(
+        f"{format_minor(hold.held_minor, 'EUR')} of {order.order_id} is held for Anna after "
+        f"commission and fees, due {hold.release_at:%Y-%m-%d %H:%M}"
     )
 
     # 5. Kenji ships; the parcel arrives damaged; an issue, an offer, a settlement (R12, R38).
@@ -239,7 +259,53 @@ def run_demo(db: str = "asolora-demo.db", *, say: Callable[[str], None] = print)
         f"{report.notifications.delivered} notifications delivered"
     )
 
+    # 8. Released proceeds are converted to the vendor's currency (R17), then paid out (R18).
+    clock.advance(days=8)
+    report = market.run_due()
+    progress(
+        f"8 days later the sweep released {report.timers.get('release', 0)} more order(s) "
+        "to the vendors' balances, in their local currencies"
+    )
+    # A refund after release is debited from the vendor's balance (R22) ...
+    market.refund(kenji.order_id, by=KENJI, amount=_eur("12.60"), reason="goodwill")
+    kenji_balance = market.balance(KENJI.id, by=KENJI)
+    progress(f"Kenji refunded 12.60 EUR after release: his balance is {kenji_balance.balance}")
+    payouts = market.run_payouts()
+    for payout in payouts:
+        st = payout.statement
+        progress(
+            f"Payout {payout.payout_id} to {payout.vendor_id}: {payout.amount} "
+            f"({len(st.lines)} statement lines, reconciles: {st.reconciles})"
+        )
+    journal = market.verify_journal(by=STAFF)
+    progress(f"Journal: {journal.transactions} balanced transactions, hash chain ok={journal.ok}")
+
+    # 9. Chat stays on the platform; contact details are redacted and flagged (R26-R28).
+    started = market.start_conversation(
+        by=ANNA, customer_name="Ada Lovelace", text="Hi Ada, thanks for your order!"
+    )
+    conversation = started.conversation
+    clock.advance(minutes=20)
+    posted = market.post_message(
+        conversation.conversation_id,
+        by=ADA,
+        text="Love the mugs! Call me on +44 7700 900123 for more?",
+    )
+    progress(f"Ada wrote: {posted.message.text!r}")
+    if posted.notice:
+        progress(f"Ada was told: {posted.notice}")
+    clock.advance(minutes=7)
+    market.post_message(
+        conversation.conversation_id,
+        by=ANNA,
+        text="Happy to help here in the chat: order #A-1002 ships Monday.",
+    )
+    times = market.response_times(ANNA.id, by=STAFF, since=START, until=clock.now())
+    progress(f"Anna's median first response: {times.median}")
+    market.run_due()
+
     all_orders: list[Order] = [order, kenji, omar_order, linus_order]
+    all_orders = [market.get_order(o.order_id, by=STAFF) for o in all_orders]
     history = sum(len(market.order_history(o.order_id, by=STAFF)) for o in all_orders)
     say("")
     say("Orders")
@@ -249,6 +315,21 @@ def run_demo(db: str = "asolora-demo.db", *, say: Callable[[str], None] = print)
             f"paid {format_minor(o.paid_minor, o.currency):>11}  "
             f"refunded {format_minor(o.refunded_minor, o.currency):>10}"
         )
-    say(f"{history} events in the order histories; {len(notifier.sent)} notifications sent")
+    say("Vendor balances")
+    for vendor in (ANNA, KENJI, OMAR):
+        b = market.balance(vendor.id, by=STAFF)
+        say(
+            f"  {vendor.id:<14} balance {b.balance!s:>12}  held {b.held!s:>12}  "
+            f"paid out {b.paid_out!s:>12}"
+        )
+    say(
+        f"{history} events in the order histories; {len(notifier.sent)} notifications sent; "
+        f"{len(payouts)} payouts"
+    )
     store.close()
-    return {"orders": len(all_orders), "events": history, "notifications": len(notifier.sent)}
+    return {
+        "orders": len(all_orders),
+        "events": history,
+        "notifications": len(notifier.sent),
+        "payouts": len(payouts),
+    }

@@ -181,7 +181,8 @@ class DeliveryReport:
 
 @attrs.frozen(kw_only=True)
 class SweepReport:
-    """What one :meth:`Marketplace.run_due` did: timers that acted, by kind, and the
+    """What one :meth:`Marketplace.run_due` did: timers that acted, by kind (``"failed"``
+    counts timers whose handler raised: they are retried an hour later), and the
     notifications relayed."""
 
     timers: Mapping[str, int]
@@ -432,20 +433,47 @@ class _Kernel:
         """
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
+        batch = self.config.sweep_batch
         while True:
-            with self.store.unit_of_work() as uow:
-                timers = uow.timers.claim_due(at, self.config.sweep_batch)
-                for timer in timers:
-                    handler = self._timer_handlers.get(timer.kind)
-                    if handler is None:
-                        log.warning("no handler for timer kind %s; dropped", timer.kind)
-                        continue
-                    if handler(uow, timer, at):
-                        counts[timer.kind] = counts.get(timer.kind, 0) + 1
-                uow.commit()
-            if len(timers) < self.config.sweep_batch:
+            try:
+                with self.store.unit_of_work() as uow:
+                    timers = uow.timers.claim_due(at, batch)
+                    done = self._run_timers(uow, timers, at)
+                    uow.commit()
+            except ConcurrencyConflictError:
+                raise  # another worker changed the aggregate: the next sweep retries
+            except Exception as exc:
+                if batch > 1:
+                    batch = 1  # find the failing timer: one timer per transaction from here
+                    continue
+                self._set_aside_failing_timer(at, exc)
+                counts["failed"] = counts.get("failed", 0) + 1
+                continue
+            for kind in done:
+                counts[kind] = counts.get(kind, 0) + 1
+            if len(timers) < batch:
                 break
         return SweepReport(timers=counts, notifications=self.deliver_notifications(now=at))
+
+    def _run_timers(self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime) -> list[str]:
+        done: list[str] = []
+        for timer in timers:
+            handler = self._timer_handlers.get(timer.kind)
+            if handler is None:
+                log.warning("no handler for timer kind %s; dropped", timer.kind)
+                continue
+            if handler(uow, timer, at):
+                done.append(timer.kind)
+        return done
+
+    def _set_aside_failing_timer(self, at: _dt.datetime, exc: Exception) -> None:
+        """A timer whose handler raises is moved an hour later and logged, so one bad timer
+        never blocks the others (the batch it was in is retried one timer at a time)."""
+        with self.store.unit_of_work() as uow:
+            for timer in uow.timers.claim_due(at, 1):
+                log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
+                uow.timers.schedule(attrs.evolve(timer, due_at=at + _dt.timedelta(hours=1)))
+            uow.commit()
 
     def deliver_notifications(
         self, *, now: _dt.datetime | None = None, limit: int = 1000
