@@ -51,7 +51,10 @@ How a message is read
 Detection is English-centred (digit words, keywords) and leans towards letting ordinary
 order talk through; the FLAG policies exist for what slips through either way. Known gaps:
 two phone numbers written back to back with only spaces between them read as one number of
-more than 15 digits (rule b) and pass.
+more than 15 digits (rule b) and pass; digit words and keywords are English only; a 13-14
+digit run with no ``+``, no keyword and a valid barcode check digit is taken for a barcode; a
+7-digit local number with no phone word before it passes; a small number right before a phone
+("need 2 0770 090 0123") is redacted with it; "at amazon. com" is flagged as an email.
 """
 
 from __future__ import annotations
