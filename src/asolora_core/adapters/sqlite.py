@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core import _codec
+from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
@@ -33,15 +34,6 @@ from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 
 __all__ = ["MIGRATIONS", "SqliteStore", "micros"]
-
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-
-
-def micros(at: _dt.datetime) -> int:
-    """An instant as integer microseconds since the epoch: what SQL columns compare."""
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
 
 #: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
 #: add one.

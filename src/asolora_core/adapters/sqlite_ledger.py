@@ -1,5 +1,6 @@
 """The SQLite ledger repository (R15-R25, R41, R42), attached to
-:class:`~asolora_core.adapters.sqlite.SqliteUnitOfWork` as ``uow.ledger``.
+:class:`~asolora_core.adapters.sqlite.SqliteUnitOfWork` as ``uow.ledger`` (it sees the unit of
+work only as :class:`~asolora_core.adapters.sqlite_base.SqliteTransaction`).
 
 The journal is two tables: ``ledger_txns`` (one row per transaction: ``seq``, the UNIQUE
 idempotency ``key``, kind, vendor, order and ref, memo, ``prev_hash`` and ``hash``) and
@@ -12,12 +13,12 @@ through the ``ledger_entries_vendor`` covering index.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asolora_core import _codec
+from asolora_core.adapters.sqlite_base import SqliteTransaction, compact_json, instant, micros
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
 from asolora_core.ledger.model import (
     GENESIS_HASH,
@@ -28,9 +29,6 @@ from asolora_core.ledger.model import (
     VendorAccount,
     seal,
 )
-
-if TYPE_CHECKING:
-    from asolora_core.adapters.sqlite import SqliteUnitOfWork
 
 __all__ = ["LEDGER_MIGRATION", "SqliteLedger"]
 
@@ -89,7 +87,6 @@ LEDGER_MIGRATION = """
     )
 """
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 _enc_hold = _codec.encoder(Hold)
 _dec_hold = _codec.decoder(Hold)
 _enc_payout = _codec.encoder(Payout)
@@ -102,21 +99,12 @@ _TXN_COLUMNS = (
 )
 
 
-def _micros(at: _dt.datetime) -> int:
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _instant(micros: int) -> _dt.datetime:
-    return _EPOCH + _dt.timedelta(microseconds=micros)
-
-
 def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+    return compact_json(data, sort_keys=True)
 
 
 class SqliteLedger:
-    def __init__(self, uow: SqliteUnitOfWork) -> None:
+    def __init__(self, uow: SqliteTransaction) -> None:
         self._uow = uow
 
     # journal ------------------------------------------------------------------------------
@@ -133,7 +121,7 @@ class SqliteLedger:
                     sealed.seq,
                     sealed.key,
                     sealed.kind,
-                    _micros(sealed.at),
+                    micros(sealed.at),
                     sealed.vendor_id,
                     sealed.order_id,
                     sealed.ref,
@@ -174,7 +162,7 @@ class SqliteLedger:
                         seq=current[0],
                         key=current[1],
                         kind=current[2],
-                        at=_instant(current[3]),
+                        at=instant(current[3]),
                         vendor_id=current[4],
                         order_id=current[5],
                         ref=current[6],
@@ -380,7 +368,7 @@ def _unchecked(row: list[Any] | None, entries: list[Entry]) -> JournalTransactio
         "seq": row[0],
         "key": row[1],
         "kind": row[2],
-        "at": _instant(row[3]),
+        "at": instant(row[3]),
         "vendor_id": row[4],
         "order_id": row[5],
         "ref": row[6],

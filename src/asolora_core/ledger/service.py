@@ -1,6 +1,6 @@
 """The money facade (R15-R25, R39, R41, R42), mixed into ``Marketplace``.
 
-:class:`_MoneyCommands` plugs into the kernel of :mod:`asolora_core.service`:
+:class:`_MoneyCommands` plugs into the kernel of :mod:`asolora_core.kernel`:
 
 * a reactor books every order event in the same transaction as the order change: the
   capture on ``OrderPlaced``, the fees and the hold (with a ``release`` timer at
@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -48,6 +47,7 @@ from asolora_core.events import (
     RefundIssued,
 )
 from asolora_core.fx import EcbRateProvider, RateProvider, RateSnapshot
+from asolora_core.kernel import _Kernel
 from asolora_core.ledger import core
 from asolora_core.ledger.events import (
     ChargebackReported,
@@ -75,11 +75,6 @@ from asolora_core.ledger.model import (
 )
 from asolora_core.orders.model import Order
 from asolora_core.ports import Timer, UnitOfWork
-
-if TYPE_CHECKING:
-    from asolora_core.service import _Kernel as _Base
-else:  # the kernel is mixed in by Marketplace; importing it here would be circular
-    _Base = object
 
 __all__ = ["RELEASE", "JournalReport", "_MoneyCommands"]
 
@@ -125,7 +120,7 @@ def _reader(by: Actor, vendor_id: str) -> None:
     )
 
 
-class _MoneyCommands(_Base):
+class _MoneyCommands(_Kernel):
     """Hold, release, refunds, chargebacks, payouts and statements (R15-R25, R39, R41)."""
 
     _money: MoneyConfig

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -31,6 +31,7 @@ from asolora_core.errors import (
     NotPermittedError,
 )
 from asolora_core.events import Notification
+from asolora_core.kernel import _Kernel
 from asolora_core.messaging import conversations as core
 from asolora_core.messaging.contact_policy import ContactPolicy, screen
 from asolora_core.messaging.conversations import Conversation, Message, Side
@@ -45,13 +46,6 @@ __all__ = [
 ]
 
 MAX_PAGE = 200
-
-if TYPE_CHECKING:
-    from asolora_core.service import _Kernel
-else:
-    # At run time the mixin needs no base: ``Marketplace`` puts it before the kernel in its
-    # MRO. Importing the kernel here would make a cycle with service.py, which imports this.
-    _Kernel = object
 
 
 @attrs.frozen(kw_only=True)

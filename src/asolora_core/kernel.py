@@ -1,0 +1,379 @@
+"""The shared machinery below the features: transactions, idempotency, outbox, timers, sweeps.
+
+Every command of every feature runs through :meth:`_Kernel._execute`: one unit of work, an
+optional idempotency record scoped to the actor (R35), commit or nothing (R2). Order changes
+are recorded by :meth:`_Kernel._record` (history, R42) and every reaction a feature registers
+(notifications to the outbox, R29; timers, R10/R40; ledger postings, R15-R24). Sweeps
+(:meth:`_Kernel.run_due`) claim due timers in batches and relay the outbox.
+
+Feature services import this module; it imports no feature service (imports run one way).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+from moneyed import Money
+
+from asolora_core.actors import Actor, ActorKind
+from asolora_core.clock import Clock, SystemClock, utc
+from asolora_core.config import MarketplaceConfig
+from asolora_core.errors import (
+    AsoloraError,
+    ConcurrencyConflictError,
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    NotPermittedError,
+    error_from_dict,
+)
+from asolora_core.events import DomainEvent, Notification
+from asolora_core.orders.model import Order
+from asolora_core.ports import (
+    IdempotencyRecord,
+    IdGenerator,
+    Notifier,
+    OutboxMessage,
+    Store,
+    Timer,
+    UnitOfWork,
+)
+
+__all__ = [
+    "DeliveryReport",
+    "Reactor",
+    "SequentialIds",
+    "SweepReport",
+    "TimerHandler",
+    "UuidIds",
+]
+
+log = logging.getLogger("asolora_core")
+T = TypeVar("T")
+
+
+class UuidIds:
+    """Random ids: ``prefix-<32 hex digits>``. The default."""
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class SequentialIds:
+    """Readable, deterministic ids for tests and demos: ``o-000001``, ``s-000002``, ..."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._counter = itertools.count(start)
+        self._lock = threading.Lock()
+
+    def new_id(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}-{next(self._counter):06d}"
+
+
+@attrs.frozen(kw_only=True)
+class DeliveryReport:
+    """What one outbox relay did."""
+
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class SweepReport:
+    """What one :meth:`Marketplace.run_due` did: timers that acted, by kind (``"failed"``
+    counts timers whose handler raised: they are retried an hour later), and the
+    notifications relayed."""
+
+    timers: Mapping[str, int]
+    notifications: DeliveryReport
+
+
+Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
+#: Runs one due timer inside the sweep's transaction; returns whether it did anything.
+TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
+
+
+def _canon(value: Any) -> Any:
+    """A JSON-ready, order-independent form of a command argument (R35)."""
+    if isinstance(value, Money):
+        return f"{value.amount} {value.currency.code}"
+    if isinstance(value, Actor):
+        return value.key
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if hasattr(value, "value") and hasattr(type(value), "__members__"):
+        return value.value
+    if attrs.has(type(value)):
+        return {f.name: _canon(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [_canon(v) for v in value]
+    return value
+
+
+class _Kernel:
+    """The shared machinery: transactions, idempotency, outbox, timers, sweeps.
+
+    Feature services (orders, ledger, messaging, reports) subclass it and are composed into
+    :class:`~asolora_core.service.Marketplace`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        ids: IdGenerator | None = None,
+        config: MarketplaceConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.notifier = notifier
+        self.ids: IdGenerator = ids or UuidIds()
+        self.config = config or MarketplaceConfig()
+        self._reactors: list[Reactor] = []
+        self._timer_handlers: dict[str, TimerHandler] = {}
+        # Each feature's service registers its reactions and timer handlers in ``_install``,
+        # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
+        for cls in reversed(type(self).__mro__):
+            install = cls.__dict__.get("_install")
+            if install is not None:
+                install(self)
+
+    # --- running commands ----------------------------------------------------------------
+
+    def _now(self) -> _dt.datetime:
+        return utc(self.clock.now(), field="clock.now()")
+
+    def _execute(
+        self,
+        by: Actor,
+        command: str,
+        idempotency_key: str | None,
+        arguments: Mapping[str, Any],
+        work: Callable[[UnitOfWork, _dt.datetime], T],
+    ) -> T:
+        if not isinstance(by, Actor):
+            raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
+        now = self._now()
+        if idempotency_key is None:
+            with self.store.unit_of_work() as uow:
+                result = work(uow, now)
+                uow.commit()
+            return result
+        if not isinstance(idempotency_key, str) or not idempotency_key.strip():
+            raise InvalidInputError(
+                "idempotency_key must be a non-empty string", field="idempotency_key"
+            )
+        args = {k: json.dumps(_canon(v), sort_keys=True) for k, v in arguments.items()}
+        with self.store.unit_of_work() as uow:
+            record = uow.idempotency.get(by.key, idempotency_key)
+            if record is not None:
+                replayed: T = self._replay(record, command, args)
+                return replayed
+            try:
+                result = work(uow, now)
+            except AsoloraError as refusal:
+                uow.rollback()
+                if isinstance(refusal, ConcurrencyConflictError):
+                    raise  # R36: "reload and retry", not a refusal to replay for this key
+                error = refusal
+            else:
+                uow.idempotency.put(
+                    IdempotencyRecord(
+                        scope=by.key,
+                        key=idempotency_key,
+                        command=command,
+                        arguments=args,
+                        result=result,
+                        at=now,
+                    )
+                )
+                uow.commit()
+                return result
+        # R35: a refusal is remembered too, in its own transaction (the command's was undone).
+        with self.store.unit_of_work() as uow:
+            record = uow.idempotency.get(by.key, idempotency_key)
+            if record is not None:
+                first: T = self._replay(record, command, args)
+                return first
+            uow.idempotency.put(
+                IdempotencyRecord(
+                    scope=by.key,
+                    key=idempotency_key,
+                    command=command,
+                    arguments=args,
+                    error=error.to_dict(),
+                    at=now,
+                )
+            )
+            uow.commit()
+        raise error
+
+    @staticmethod
+    def _replay(record: IdempotencyRecord, command: str, args: Mapping[str, str]) -> Any:
+        differs = None
+        if record.command != command:
+            differs = "command"
+        else:
+            for name in sorted(set(record.arguments) | set(args)):
+                if record.arguments.get(name) != args.get(name):
+                    differs = name
+                    break
+        if differs is not None:
+            raise IdempotencyKeyReusedError(
+                f"idempotency key {record.key!r} was used for a different command "
+                f"({differs} differs); use a new key for a new command",
+                field=differs,
+                key=record.key,
+            )
+        if record.error is not None:
+            raise error_from_dict(record.error)
+        return record.result
+
+    def _record(
+        self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
+    ) -> None:
+        """History and every registered reaction of one order change, in its transaction:
+        the order's notifications, its timers, the ledger's postings (see ``_install`` of
+        each feature's service)."""
+        uow.events.append(events)
+        for react in self._reactors:
+            react(uow, order, events, now)
+
+    def _enqueue(
+        self, uow: UnitOfWork, notifications: Sequence[Notification], now: _dt.datetime
+    ) -> None:
+        if notifications:
+            uow.outbox.add(
+                [
+                    OutboxMessage(
+                        message_id=self.ids.new_id("n"),
+                        notification=n,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                    for n in notifications
+                ]
+            )
+
+    # --- timers and sweeps --------------------------------------------------------------
+
+    def run_due(self, now: _dt.datetime | None = None) -> SweepReport:
+        """Run every timer due at ``now`` (default: the clock's now), then relay the outbox.
+
+        Timers are claimed in batches of ``config.sweep_batch``, each batch in one transaction
+        with the work it causes, so a timer runs once however many workers sweep at once.
+        """
+        at = self._now() if now is None else utc(now, field="now")
+        counts: dict[str, int] = {}
+        batch = self.config.sweep_batch
+        while True:
+            try:
+                with self.store.unit_of_work() as uow:
+                    timers = uow.timers.claim_due(at, batch)
+                    done = self._run_timers(uow, timers, at)
+                    uow.commit()
+            except ConcurrencyConflictError:
+                raise  # another worker changed the aggregate: the next sweep retries
+            except Exception as exc:
+                if batch > 1:
+                    batch = 1  # find the failing timer: one timer per transaction from here
+                    continue
+                self._set_aside_failing_timer(at, exc)
+                counts["failed"] = counts.get("failed", 0) + 1
+                continue
+            for kind in done:
+                counts[kind] = counts.get(kind, 0) + 1
+            if len(timers) < batch:
+                break
+        return SweepReport(timers=counts, notifications=self.deliver_notifications(now=at))
+
+    def _run_timers(self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime) -> list[str]:
+        done: list[str] = []
+        for timer in timers:
+            handler = self._timer_handlers.get(timer.kind)
+            if handler is None:
+                log.warning("no handler for timer kind %s; dropped", timer.kind)
+                continue
+            if handler(uow, timer, at):
+                done.append(timer.kind)
+        return done
+
+    def _set_aside_failing_timer(self, at: _dt.datetime, exc: Exception) -> None:
+        """A timer whose handler raises is moved an hour later and logged, so one bad timer
+        never blocks the others (the batch it was in is retried one timer at a time)."""
+        with self.store.unit_of_work() as uow:
+            for timer in uow.timers.claim_due(at, 1):
+                log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
+                uow.timers.schedule(attrs.evolve(timer, due_at=at + _dt.timedelta(hours=1)))
+            uow.commit()
+
+    def deliver_notifications(
+        self, *, now: _dt.datetime | None = None, limit: int = 1000
+    ) -> DeliveryReport:
+        """Relay due outbox messages to the notifier, at least once (R29).
+
+        Messages are leased before sending (another worker skips them until the lease ends),
+        then marked delivered, or rescheduled with backoff when the notifier raises. A failing
+        notifier never loses a message and never undoes the change that produced it.
+        """
+        if self.notifier is None:
+            return DeliveryReport()
+        at = self._now() if now is None else utc(now, field="now")
+        lease_until = at + self.config.outbox_lease
+        with self.store.unit_of_work() as uow:
+            due = uow.outbox.due(at, limit)
+            for m in due:
+                uow.outbox.update(attrs.evolve(m, next_attempt_at=lease_until))
+            uow.commit()
+        delivered = retried = failed = 0
+        outcomes: list[OutboxMessage] = []
+        for m in due:
+            attempts = m.attempts + 1
+            try:
+                self.notifier.send(m.message_id, m.notification)
+            except Exception as exc:
+                gave_up = attempts >= self.config.outbox_max_attempts
+                backoff = min(
+                    self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
+                )
+                outcomes.append(
+                    attrs.evolve(
+                        m,
+                        attempts=attempts,
+                        next_attempt_at=at + backoff,
+                        failed=gave_up,
+                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+                    )
+                )
+                failed += gave_up
+                retried += not gave_up
+            else:
+                outcomes.append(attrs.evolve(m, attempts=attempts, delivered_at=at))
+                delivered += 1
+        if outcomes:
+            with self.store.unit_of_work() as uow:
+                for m in outcomes:
+                    uow.outbox.update(m)
+                uow.commit()
+        return DeliveryReport(delivered=delivered, retried=retried, failed=failed)
+
+    def outbox(self, *, by: Actor) -> tuple[OutboxMessage, ...]:
+        """Every outbox message, for staff and operations."""
+        if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+            raise NotPermittedError("only staff can read the outbox")
+        with self.store.unit_of_work() as uow:
+            return uow.outbox.all()

@@ -1,0 +1,563 @@
+"""The order commands of the facade (R3-R14, R20, R29, R38, R10), mixed into ``Marketplace``.
+
+Each command runs in one unit of work through the kernel (:mod:`asolora_core.kernel`): load ->
+pure core (:mod:`asolora_core.orders.commands`) -> save with a version check (R36) -> history
+(R42) and every registered reaction (the order's notifications, its auto-confirm timer, the
+ledger's postings) -> commit.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
+
+import attrs
+from moneyed import Money
+
+from asolora_core import _codec
+from asolora_core.actors import Actor, ActorKind
+from asolora_core.errors import InvalidInputError, InvalidMoneyError
+from asolora_core.events import DomainEvent, IssueClosed, ReceiptConfirmed, ShipmentDelivered
+from asolora_core.kernel import _Kernel
+from asolora_core.money import check_currency, to_minor
+from asolora_core.orders import commands as core
+from asolora_core.orders.commands import CheckoutItem, Decision
+from asolora_core.orders.model import (
+    IssueKind,
+    IssueOutcome,
+    Order,
+    Resolution,
+    ReturnPolicy,
+    ShipmentStatus,
+)
+from asolora_core.orders.notify import notifications_for
+from asolora_core.orders.transitions import Action, step
+from asolora_core.ports import Timer, UnitOfWork
+
+__all__ = ["AUTO_CONFIRM", "Item"]
+
+_codec.register(Order)
+
+AUTO_CONFIRM = "auto_confirm"
+
+
+def _auto_confirm_id(order_id: str, shipment_id: str) -> str:
+    return f"{AUTO_CONFIRM}:{order_id}:{shipment_id}"
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """One line of a checkout, as the facade takes it (R3, R19)."""
+
+    vendor_id: str
+    product_id: str
+    quantity: int
+    unit_price: Money
+    title: str = ""
+    policy: ReturnPolicy = attrs.field(factory=ReturnPolicy)
+
+
+class _OrderCommands(_Kernel):
+    """The order lifecycle (R3-R14, R20, R38)."""
+
+    def _install(self) -> None:
+        # Registered first, so an order's own notifications precede any other reaction's.
+        self._reactors.append(self._notify_order_events)
+        self._reactors.append(self._schedule_order_timers)
+        self._timer_handlers[AUTO_CONFIRM] = self._auto_confirm
+
+    def _notify_order_events(
+        self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
+    ) -> None:
+        """R29: the notifications an order change derives go to the outbox in its
+        transaction."""
+        self._enqueue(uow, notifications_for(order, events), now)
+
+    def _order_command(
+        self,
+        order_id: str,
+        by: Actor,
+        command: str,
+        idempotency_key: str | None,
+        arguments: Mapping[str, Any],
+        decide: Callable[[Order, _dt.datetime], Decision],
+    ) -> Order:
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
+            order, events = decide(uow.orders.get(order_id), now)
+            uow.orders.save(order)
+            self._record(uow, order, events, now)
+            return order
+
+        return self._execute(
+            by, command, idempotency_key, {"order_id": order_id, **arguments}, work
+        )
+
+    # --- timers and sweeps --------------------------------------------------------------
+
+    # --- timers -----------------------------------------------------------------------------
+
+    def _schedule_order_timers(
+        self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
+    ) -> None:
+        """R10: arm auto-confirmation when a shipment is delivered, re-arm it when an issue
+        closes, and drop it once the shipment is confirmed."""
+        after = self.config.auto_confirm_after
+        if after is None:
+            return
+        for event in events:
+            if isinstance(event, ReceiptConfirmed):
+                uow.timers.cancel(_auto_confirm_id(order.order_id, event.shipment_id))
+                continue
+            if isinstance(event, ShipmentDelivered):
+                shipments = [order.shipment(event.shipment_id)]
+            elif isinstance(event, IssueClosed):
+                shipments = list(order.shipments)
+            else:
+                continue
+            for shipment in shipments:
+                if shipment is None or shipment.status is not ShipmentStatus.DELIVERED:
+                    continue
+                assert shipment.delivered_at is not None
+                uow.timers.schedule(
+                    Timer(
+                        timer_id=_auto_confirm_id(order.order_id, shipment.shipment_id),
+                        kind=AUTO_CONFIRM,
+                        aggregate_id=order.order_id,
+                        ref=shipment.shipment_id,
+                        due_at=max(shipment.delivered_at + after, now),
+                    )
+                )
+
+    def _auto_confirm(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
+        """R10: confirm a delivered shipment with no open issue on its items."""
+        order = uow.orders.get(timer.aggregate_id)
+        shipment = order.shipment(timer.ref)
+        if shipment is None or shipment.status is not ShipmentStatus.DELIVERED:
+            return False
+        if any(i.covers(shipment.line_ids) for i in order.open_issues()):
+            return False  # re-armed when the issue closes
+        new, events = core.confirm_receipt(order, timer.ref, by=Actor.system(), now=now)
+        uow.orders.save(new)
+        self._record(uow, new, events, now)
+        return True
+
+    # --- checkout --------------------------------------------------------------------------
+
+    def place_checkout(
+        self,
+        *,
+        buyer: Actor,
+        customer_name: str,
+        items: Sequence[Item],
+        paid: Money,
+        shipping: Mapping[str, Money] | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Order, ...]:
+        """R3: one order per vendor, sharing a checkout reference, with ``paid`` split exactly
+        across them. Each vendor is notified of its new order."""
+        if not isinstance(paid, Money):
+            raise InvalidMoneyError("paid must be a moneyed.Money, not a float", field="paid")
+        currency = check_currency(paid.currency.code, field="paid")
+        paid_minor = to_minor(paid, field="paid")
+        core_items = []
+        for index, item in enumerate(items):
+            if not isinstance(item, Item):
+                raise InvalidInputError(f"items[{index}] must be an Item", field="items")
+            core_items.append(
+                CheckoutItem(
+                    vendor_id=item.vendor_id,
+                    product_id=item.product_id,
+                    title=item.title or item.product_id,
+                    quantity=item.quantity,
+                    unit_price_minor=to_minor(
+                        item.unit_price, currency=currency, field=f"items[{index}].unit_price"
+                    ),
+                    policy=item.policy,
+                )
+            )
+        shipping_minor = {
+            v: to_minor(m, currency=currency, field="shipping") for v, m in (shipping or {}).items()
+        }
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> tuple[Order, ...]:
+            vendors = list(dict.fromkeys(i.vendor_id for i in core_items))
+            decisions = core.place_checkout(
+                checkout_id=self.ids.new_id("c"),
+                buyer=buyer,
+                customer_name=customer_name,
+                currency=currency,
+                items=core_items,
+                shipping_minor=shipping_minor,
+                paid_minor=paid_minor,
+                order_ids={v: self.ids.new_id("o") for v in vendors},
+                line_ids=[self.ids.new_id("l") for _ in core_items],
+                now=now,
+            )
+            for order, events in decisions:
+                uow.orders.add(order)
+                self._record(uow, order, events, now)
+            return tuple(order for order, _ in decisions)
+
+        arguments = {
+            "customer_name": customer_name,
+            "items": list(items),
+            "paid": paid,
+            "shipping": shipping or {},
+        }
+        return self._execute(buyer, "place_checkout", idempotency_key, arguments, work)
+
+    # --- shipping -------------------------------------------------------------------------
+
+    def ship(
+        self,
+        order_id: str,
+        *,
+        by: Actor,
+        items: Mapping[str, int],
+        carrier: str,
+        tracking_number: str,
+        replacement_for: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R5: create a shipment of ``items`` (line id -> units); the buyer is notified."""
+        shipment_id = self.ids.new_id("s")
+        return self._order_command(
+            order_id,
+            by,
+            "ship",
+            idempotency_key,
+            {
+                "items": items,
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+                "replacement_for": replacement_for,
+            },
+            lambda order, now: core.ship(
+                order,
+                shipment_id=shipment_id,
+                items=items,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                replacement_for=replacement_for,
+                by=by,
+                now=now,
+            ),
+        )
+
+    def update_tracking(
+        self,
+        order_id: str,
+        shipment_id: str,
+        *,
+        by: Actor,
+        note: str = "",
+        carrier: str | None = None,
+        tracking_number: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R6: add a tracking event or correct the number or carrier, until delivered."""
+        return self._order_command(
+            order_id,
+            by,
+            "update_tracking",
+            idempotency_key,
+            {
+                "shipment_id": shipment_id,
+                "note": note,
+                "carrier": carrier,
+                "tracking_number": tracking_number,
+            },
+            lambda order, now: core.update_tracking(
+                order,
+                shipment_id,
+                note=note,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                by=by,
+                now=now,
+            ),
+        )
+
+    def mark_delivered(
+        self, order_id: str, shipment_id: str, *, by: Actor, idempotency_key: str | None = None
+    ) -> Order:
+        """R7: the shipment is delivered; the buyer is asked to confirm Order Received."""
+        return self._order_command(
+            order_id,
+            by,
+            "mark_delivered",
+            idempotency_key,
+            {"shipment_id": shipment_id},
+            lambda order, now: core.mark_delivered(order, shipment_id, by=by, now=now),
+        )
+
+    def confirm_receipt(
+        self, order_id: str, shipment_id: str, *, by: Actor, idempotency_key: str | None = None
+    ) -> Order:
+        """R9, R14: the buyer confirms Order Received; the last confirmation completes the
+        order."""
+        return self._order_command(
+            order_id,
+            by,
+            "confirm_receipt",
+            idempotency_key,
+            {"shipment_id": shipment_id},
+            lambda order, now: core.confirm_receipt(order, shipment_id, by=by, now=now),
+        )
+
+    def complete_order(self, order_id: str, *, by: Actor) -> NoReturn:
+        """R8: always refused. Completion is automatic on the last confirmation."""
+        with self.store.unit_of_work() as uow:
+            order = uow.orders.get(order_id)
+        step(order.status, Action.COMPLETE, by.kind)
+        raise AssertionError("unreachable: COMPLETE has no table entry")  # pragma: no cover
+
+    def cancel_order(
+        self,
+        order_id: str,
+        *,
+        by: Actor,
+        reason: str = "",
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R11: cancel before anything ships, with a full refund to the buyer."""
+        refund_id = self.ids.new_id("r")
+        return self._order_command(
+            order_id,
+            by,
+            "cancel_order",
+            idempotency_key,
+            {"reason": reason},
+            lambda order, now: core.cancel(
+                order, refund_id=refund_id, reason=reason, by=by, now=now
+            ),
+        )
+
+    # --- issues ----------------------------------------------------------------------------
+
+    def report_issue(
+        self,
+        order_id: str,
+        *,
+        by: Actor,
+        kind: IssueKind,
+        description: str,
+        line_ids: Sequence[str] = (),
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R12, R14: report a problem on some lines (or the whole order) before confirming
+        their receipt. The new issue is the last of ``Order.issues``."""
+        issue_id = self.ids.new_id("i")
+        return self._order_command(
+            order_id,
+            by,
+            "report_issue",
+            idempotency_key,
+            {"kind": kind, "description": description, "line_ids": list(line_ids)},
+            lambda order, now: core.report_issue(
+                order,
+                issue_id=issue_id,
+                kind=kind,
+                description=description,
+                line_ids=line_ids,
+                by=by,
+                now=now,
+            ),
+        )
+
+    def respond_to_issue(
+        self,
+        order_id: str,
+        issue_id: str,
+        *,
+        by: Actor,
+        message: str,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R12: the vendor responds; the first response time is recorded."""
+        return self._order_command(
+            order_id,
+            by,
+            "respond_to_issue",
+            idempotency_key,
+            {"issue_id": issue_id, "message": message},
+            lambda order, now: core.respond_to_issue(
+                order, issue_id, message=message, by=by, now=now
+            ),
+        )
+
+    def offer_settlement(
+        self,
+        order_id: str,
+        issue_id: str,
+        *,
+        by: Actor,
+        resolution: Resolution,
+        amount: Money | None = None,
+        message: str = "",
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R13, R38: the vendor offers a refund (partial or full), a replacement or nothing."""
+
+        def decide(order: Order, now: _dt.datetime) -> Decision:
+            minor = 0 if amount is None else to_minor(amount, currency=order.currency)
+            return core.offer_settlement(
+                order,
+                issue_id,
+                resolution=resolution,
+                amount_minor=minor,
+                message=message,
+                by=by,
+                now=now,
+            )
+
+        return self._order_command(
+            order_id,
+            by,
+            "offer_settlement",
+            idempotency_key,
+            {"issue_id": issue_id, "resolution": resolution, "amount": amount, "message": message},
+            decide,
+        )
+
+    def answer_settlement(
+        self,
+        order_id: str,
+        issue_id: str,
+        *,
+        by: Actor,
+        accept: bool,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R38: the buyer accepts (the issue settles; a refund is made) or declines."""
+        refund_id = self.ids.new_id("r")
+        return self._order_command(
+            order_id,
+            by,
+            "answer_settlement",
+            idempotency_key,
+            {"issue_id": issue_id, "accept": accept},
+            lambda order, now: core.answer_settlement(
+                order, issue_id, accept=accept, refund_id=refund_id, by=by, now=now
+            ),
+        )
+
+    def withdraw_issue(
+        self, order_id: str, issue_id: str, *, by: Actor, idempotency_key: str | None = None
+    ) -> Order:
+        """R13: the buyer withdraws the issue."""
+        return self._order_command(
+            order_id,
+            by,
+            "withdraw_issue",
+            idempotency_key,
+            {"issue_id": issue_id},
+            lambda order, now: core.withdraw_issue(order, issue_id, by=by, now=now),
+        )
+
+    def mediate_issue(
+        self,
+        order_id: str,
+        issue_id: str,
+        *,
+        by: Actor,
+        outcome: IssueOutcome,
+        refund: Money | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R13: staff decide: a refund, a replacement, or rejected."""
+        refund_id = self.ids.new_id("r")
+
+        def decide(order: Order, now: _dt.datetime) -> Decision:
+            minor = 0 if refund is None else to_minor(refund, currency=order.currency)
+            return core.mediate_issue(
+                order,
+                issue_id,
+                outcome=outcome,
+                amount_minor=minor,
+                refund_id=refund_id,
+                by=by,
+                now=now,
+            )
+
+        return self._order_command(
+            order_id,
+            by,
+            "mediate_issue",
+            idempotency_key,
+            {"issue_id": issue_id, "outcome": outcome, "refund": refund},
+            decide,
+        )
+
+    # --- refunds --------------------------------------------------------------------------
+
+    def refund(
+        self,
+        order_id: str,
+        *,
+        by: Actor,
+        amount: Money | None = None,
+        items: Mapping[str, int] | None = None,
+        shipping: Money | None = None,
+        reason: str = "",
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """R20: refund an amount, line quantities (line id -> units), shipping, or a mix; in
+        the order currency, never above what was paid."""
+        refund_id = self.ids.new_id("r")
+
+        def decide(order: Order, now: _dt.datetime) -> Decision:
+            return core.refund(
+                order,
+                refund_id=refund_id,
+                amount_minor=0 if amount is None else to_minor(amount, currency=order.currency),
+                items=items,
+                shipping_minor=(
+                    0
+                    if shipping is None
+                    else to_minor(shipping, currency=order.currency, field="shipping")
+                ),
+                reason=reason,
+                by=by,
+                now=now,
+            )
+
+        return self._order_command(
+            order_id,
+            by,
+            "refund",
+            idempotency_key,
+            {"amount": amount, "items": items or {}, "shipping": shipping, "reason": reason},
+            decide,
+        )
+
+    # --- queries ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _may_read(order: Order, by: Actor) -> None:
+        if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+            return
+        core._owner_check(order, by)
+
+    def get_order(self, order_id: str, *, by: Actor) -> Order:
+        """The order, for its vendor, its buyer or staff (R1)."""
+        with self.store.unit_of_work() as uow:
+            order = uow.orders.get(order_id)
+        self._may_read(order, by)
+        return order
+
+    def order_history(self, order_id: str, *, by: Actor) -> tuple[DomainEvent, ...]:
+        """Every event of the order, oldest first: who, what, when (R42)."""
+        with self.store.unit_of_work() as uow:
+            order = uow.orders.get(order_id)
+            self._may_read(order, by)
+            return uow.events.history(order_id)
+
+    def orders_of_checkout(self, checkout_id: str, *, by: Actor) -> tuple[Order, ...]:
+        """The orders a checkout became, for its buyer or staff."""
+        with self.store.unit_of_work() as uow:
+            orders = uow.orders.for_checkout(checkout_id)
+        for order in orders:
+            self._may_read(order, by)
+        return orders
