@@ -68,11 +68,13 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "get_order":         (A,      N,      A,      N,      A,    A),
     "order_history":     (A,      N,      A,      N,      A,    A),
     "outbox":            (N,      N,      N,      N,      A,    A),
+    "list_orders":       (A,      N,      N,      N,      A,    N),  # the vendor dashboard
+    "buyer_orders":      (N,      N,      A,      N,      A,    N),  # "my orders"
 }
 # fmt: on
 
 #: Commands that only read: allowed or not, they change nothing.
-READS = {"get_order", "order_history", "outbox"}
+READS = {"get_order", "order_history", "outbox", "list_orders", "buyer_orders"}
 
 Call = Callable[[Actor], object]
 
@@ -151,6 +153,10 @@ def prepare(command: str, m: Marketplace, o: Order) -> Call:
         return lambda by: m.order_history(oid, by=by)
     if command == "outbox":
         return lambda by: m.outbox(by=by)
+    if command == "list_orders":
+        return lambda by: m.list_orders(by=by, vendor_id="v-1")
+    if command == "buyer_orders":
+        return lambda by: m.buyer_orders(by=by, buyer_id="b-1")
     raise AssertionError(command)  # pragma: no cover
 
 

@@ -33,6 +33,7 @@ from asolora_core import (
 from asolora_core.adapters.sqlite import MIGRATIONS
 from asolora_core.events import ReceiptConfirmed, ShipmentCreated, TrackingUpdated
 from asolora_core.orders import commands as core
+from asolora_core.orders.listing import OrderQuery
 
 T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
 VENDOR = Actor.vendor("v-1")
@@ -358,7 +359,8 @@ def test_two_processes_sending_one_idempotency_key_get_one_effect(tmp_path: Path
     history = market.order_history(order.order_id, by=STAFF)
     assert len(_of_type(history, ShipmentCreated)) == rounds
     with market.store.unit_of_work() as uow:
-        new_orders = [o for o in uow.orders.for_vendor("v-1") if o.order_id != order.order_id]
+        every = uow.orders.page(OrderQuery(vendor_id="v-1"), after=None, limit=1000)
+        new_orders = [o for o in every if o.order_id != order.order_id]
     assert sorted(o.order_id for o in new_orders) == sorted(
         i for ids in out["a"]["checkouts"] for i in ids
     )

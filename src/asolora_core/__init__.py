@@ -19,6 +19,7 @@ from asolora_core.errors import (
     CurrencyMismatchError,
     DisputeWindowClosedError,
     IdempotencyKeyReusedError,
+    InvalidCursorError,
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
@@ -57,6 +58,7 @@ from asolora_core.messaging.service import (
     StartedConversation,
 )
 from asolora_core.money import Rounding, allocate, from_minor, parse_money, to_minor
+from asolora_core.orders.listing import OrderPage
 from asolora_core.orders.model import (
     Fulfilment,
     Issue,
@@ -112,6 +114,7 @@ __all__ = [
     "HoldState",
     "IdempotencyKeyReusedError",
     "InMemoryStore",
+    "InvalidCursorError",
     "InvalidInputError",
     "InvalidMoneyError",
     "InvalidTransitionError",
@@ -135,6 +138,7 @@ __all__ = [
     "NotPermittedError",
     "Notification",
     "Order",
+    "OrderPage",
     "OrderStatus",
     "Payout",
     "PostedMessage",

@@ -23,6 +23,7 @@ __all__ = [
     "CurrencyMismatchError",
     "DisputeWindowClosedError",
     "IdempotencyKeyReusedError",
+    "InvalidCursorError",
     "InvalidInputError",
     "InvalidMoneyError",
     "InvalidTransitionError",
@@ -211,3 +212,14 @@ class RateUnavailableError(AsoloraError):
     """Raised when no exchange rate is known for a currency pair at a date."""
 
     code = "rate_unavailable"
+
+
+# --- order lists (the vendor dashboard) ------------------------------------------------
+
+
+class InvalidCursorError(InvalidInputError):
+    """Raised when a list's ``cursor`` is not one the library returned for the same filters
+    and the same actor: altered, made up, or taken from another list or another actor. Pass
+    a page's ``next_cursor`` back unchanged, or start again without a cursor."""
+
+    code = "invalid_cursor"

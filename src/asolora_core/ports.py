@@ -22,7 +22,9 @@ import attrs
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
 from asolora_core.messaging.conversations import Conversation, Message
+from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
+from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = [
     "ConversationRepository",
@@ -94,9 +96,26 @@ class OrderRepository(Protocol):
         :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing is written."""
         ...
 
-    def for_checkout(self, checkout_id: str) -> tuple[Order, ...]: ...
+    def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
+        """The orders of a checkout (through an index, never a scan of every order)."""
+        ...
 
-    def for_vendor(self, vendor_id: str) -> tuple[Order, ...]: ...
+    # --- the dashboard's lists and store performance -------------------------------------
+
+    def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
+        """Up to ``limit`` orders ``query`` selects (the reference is
+        :func:`asolora_core.orders.listing.matches`), newest first: ``(placed_at, order_id)``
+        descending, strictly below ``after`` when it is given. Reads the query's vendor's or
+        buyer's orders through an index, never every order, and never more of them than the
+        filters make it step over."""
+        ...
+
+    def performance_totals(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> PerformanceTotals:
+        """:func:`asolora_core.reports.performance.fold_performance` over the vendor's orders
+        placed in ``[since, until)``, computed where the data is (in SQL on SQLite)."""
+        ...
 
     def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
         """A vendor's orders placed under ``customer_name`` (case-insensitive), newest first."""

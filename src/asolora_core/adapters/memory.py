@@ -8,7 +8,9 @@ nothing is copied.
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
+import functools
 import heapq
 import threading
 from collections.abc import Callable, Sequence
@@ -19,8 +21,17 @@ from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent
 from asolora_core.messaging.conversations import Conversation, Message
-from asolora_core.orders.model import Order
+from asolora_core.orders.listing import (
+    OrderFacts,
+    OrderKey,
+    OrderQuery,
+    customer_key,
+    matches,
+    order_facts,
+)
+from asolora_core.orders.model import Order, OrderStatus
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
+from asolora_core.reports.performance import PerformanceRow, PerformanceTotals, fold_performance
 
 __all__ = ["InMemoryStore"]
 
@@ -158,9 +169,20 @@ def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
 
 
 class _Orders:
+    """Orders by id, with indexes so that no query scans every order: per checkout (ids in
+    insertion order), and per vendor, per buyer and per (vendor, customer name) the keys
+    ``(placed_at, order_id)`` kept sorted. Every index change is undone with its unit of
+    work."""
+
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.orders
+        self._by_checkout: dict[str, list[str]] = uow.table("orders_by_checkout")
+        self._by_vendor: dict[str, list[OrderKey]] = uow.table("orders_by_vendor")
+        self._by_buyer: dict[str, list[OrderKey]] = uow.table("orders_by_buyer")
+        self._by_customer: dict[tuple[str, str], list[OrderKey]] = uow.table("orders_by_customer")
+        # derived facts of the order object last seen; checked by identity, so never stale
+        self._facts: dict[str, tuple[Order, OrderFacts]] = {}
 
     def get(self, order_id: str) -> Order:
         try:
@@ -174,6 +196,34 @@ class _Orders:
                 f"order {order.order_id} already exists", order_id=order.order_id
             )
         self._uow.set(self._rows, order.order_id, order)
+        self._index(order)
+
+    def _index(self, order: Order) -> None:
+        ids = self._by_checkout.setdefault(order.checkout_id, [])
+        ids.append(order.order_id)
+        self._uow.on_rollback(lambda: ids.remove(order.order_id))
+        key = (order.placed_at, order.order_id)
+        for keys in self._key_lists(order):
+            bisect.insort(keys, key)
+            self._uow.on_rollback(functools.partial(keys.remove, key))
+
+    def _unindex(self, order: Order) -> None:
+        ids = self._by_checkout[order.checkout_id]
+        at = ids.index(order.order_id)
+        del ids[at]
+        self._uow.on_rollback(lambda: ids.insert(at, order.order_id))
+        key = (order.placed_at, order.order_id)
+        for keys in self._key_lists(order):
+            keys.remove(key)
+            self._uow.on_rollback(functools.partial(bisect.insort, keys, key))
+
+    def _key_lists(self, order: Order) -> tuple[list[OrderKey], ...]:
+        name = (order.vendor_id, customer_key(order.customer_name))
+        return (
+            self._by_vendor.setdefault(order.vendor_id, []),
+            self._by_buyer.setdefault(order.buyer_id, []),
+            self._by_customer.setdefault(name, []),
+        )
 
     def save(self, order: Order) -> None:
         current = self._rows.get(order.order_id)
@@ -183,21 +233,89 @@ class _Orders:
                 order_id=order.order_id,
             )
         self._uow.set(self._rows, order.order_id, order)
+        if _indexed(current) != _indexed(order):  # no command does this; a repository may
+            self._unindex(current)
+            self._index(order)
 
     def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
-        return tuple(o for o in self._rows.values() if o.checkout_id == checkout_id)
-
-    def for_vendor(self, vendor_id: str) -> tuple[Order, ...]:
-        return tuple(o for o in self._rows.values() if o.vendor_id == vendor_id)
+        return tuple(self._rows[i] for i in self._by_checkout.get(checkout_id, ()))
 
     def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
-        name = customer_name.strip().casefold()
-        found = [
-            o
-            for o in self._rows.values()
-            if o.vendor_id == vendor_id and o.customer_name.casefold() == name
-        ]
-        return tuple(sorted(found, key=lambda o: (o.placed_at, o.order_id), reverse=True))
+        keys = self._by_customer.get((vendor_id, customer_key(customer_name)), [])
+        return tuple(self._rows[order_id] for _, order_id in reversed(keys))
+
+    def facts(self, order: Order) -> OrderFacts:
+        hit = self._facts.get(order.order_id)
+        if hit is not None and hit[0] is order:
+            return hit[1]
+        facts = order_facts(order)
+        self._facts[order.order_id] = (order, facts)
+        return facts
+
+    def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
+        if query.vendor_id is not None and query.customer is not None:
+            keys = self._by_customer.get((query.vendor_id, query.customer), [])
+        elif query.vendor_id is not None:
+            keys = self._by_vendor.get(query.vendor_id, [])
+        elif query.buyer_id is not None:
+            keys = self._by_buyer.get(query.buyer_id, [])
+        else:
+            return ()
+        lo, hi = _span(keys, query.placed_from, query.placed_until)
+        if after is not None:
+            hi = min(hi, bisect.bisect_left(keys, after))
+        out: list[Order] = []
+        for i in range(hi - 1, lo - 1, -1):
+            order = self._rows[keys[i][1]]
+            if matches(query, order, self.facts(order)):
+                out.append(order)
+                if len(out) >= limit:
+                    break
+        return tuple(out)
+
+    def performance_totals(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> PerformanceTotals:
+        keys = self._by_vendor.get(vendor_id, [])
+        lo, hi = _span(keys, since, until)
+        return fold_performance(self._row(self._rows[keys[i][1]]) for i in range(lo, hi))
+
+    def _row(self, order: Order) -> PerformanceRow:
+        facts = self.facts(order)
+        shipped, delivered = facts.first_shipped_at, facts.delivered_at
+        return PerformanceRow(
+            cancelled=order.status is OrderStatus.CANCELLED,
+            currency=order.currency,
+            paid_minor=order.paid_minor,
+            refunded_minor=facts.refunded_minor,
+            issues=facts.issues,
+            ship_micros=None if shipped is None else _micros(shipped - order.placed_at),
+            delivery_micros=None if delivered is None else _micros(delivered - order.placed_at),
+        )
+
+
+def _indexed(order: Order) -> tuple[object, ...]:
+    """What the order indexes hold of an order."""
+    return (
+        order.placed_at,
+        order.vendor_id,
+        order.buyer_id,
+        order.checkout_id,
+        order.customer_name,
+    )
+
+
+def _micros(delta: _dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _span(
+    keys: list[OrderKey], since: _dt.datetime | None, until: _dt.datetime | None
+) -> tuple[int, int]:
+    """The index range of ``keys`` placed in ``[since, until)``."""
+    lo = 0 if since is None else bisect.bisect_left(keys, (since, ""))
+    hi = len(keys) if until is None else bisect.bisect_left(keys, (until, ""))
+    return lo, max(lo, hi)
 
 
 class _Events:

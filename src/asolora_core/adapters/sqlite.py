@@ -27,11 +27,20 @@ from typing import Any, Self
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
+from asolora_core.adapters.sqlite_orders import (
+    ORDER_FACTS_MIGRATION,
+    backfill_order_facts,
+    fact_columns,
+    order_page,
+    performance_totals,
+)
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.messaging.conversations import Conversation, Message
+from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
+from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = ["MIGRATIONS", "SqliteStore", "micros"]
 
@@ -117,7 +126,14 @@ MIGRATIONS: list[str] = [
     """,
     # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
     LEDGER_MIGRATION,
+    # order lists and store performance (the vendor dashboard): per-order facts as columns
+    ORDER_FACTS_MIGRATION,
 ]
+
+#: Python work a schema step needs, run right after its SQL in the same transaction.
+_MIGRATION_HOOKS: dict[str, Callable[[sqlite3.Connection], None]] = {
+    ORDER_FACTS_MIGRATION: backfill_order_facts,
+}
 
 _enc_order = _codec.encoder(Order)
 _dec_order = _codec.decoder(Order)
@@ -213,6 +229,9 @@ class SqliteStore:
                 if current < target:
                     for statement in _statements(script):
                         conn.execute(statement)
+                    hook = _MIGRATION_HOOKS.get(script)
+                    if hook is not None:
+                        hook(conn)
                     conn.execute(f"PRAGMA user_version = {target}")
                 if owns:
                     conn.execute("COMMIT")
@@ -365,6 +384,7 @@ class _Orders:
             micros(order.placed_at),
             None if order.completed_at is None else micros(order.completed_at),
             _dumps(_enc_order(order)),
+            *fact_columns(order),
             order.order_id,
         )
 
@@ -381,8 +401,10 @@ class _Orders:
         try:
             self._uow.execute(
                 "INSERT INTO orders (version, checkout_id, vendor_id, buyer_id, customer_key, "
-                "status, currency, placed_at, completed_at, body, order_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, currency, placed_at, completed_at, body, paid_minor, refunded_minor, "
+                "needs_shipping, awaiting_confirmation, open_issue, issues, first_shipped_at, "
+                "delivered_at, order_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         except sqlite3.IntegrityError as exc:
@@ -396,7 +418,9 @@ class _Orders:
         cur = self._uow.execute(
             "UPDATE orders SET version = ?, checkout_id = ?, vendor_id = ?, buyer_id = ?, "
             "customer_key = ?, status = ?, currency = ?, placed_at = ?, completed_at = ?, "
-            "body = ? WHERE order_id = ? AND version = ?",
+            "body = ?, paid_minor = ?, refunded_minor = ?, needs_shipping = ?, "
+            "awaiting_confirmation = ?, open_issue = ?, issues = ?, first_shipped_at = ?, "
+            "delivered_at = ? WHERE order_id = ? AND version = ?",
             (*row, order.version - 1),
         )
         if cur.rowcount != 1:
@@ -415,14 +439,20 @@ class _Orders:
     def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
         return self._many("checkout_id = ? ORDER BY rowid", (checkout_id,))
 
-    def for_vendor(self, vendor_id: str) -> tuple[Order, ...]:
-        return self._many("vendor_id = ? ORDER BY placed_at, order_id", (vendor_id,))
-
     def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
         return self._many(
             "vendor_id = ? AND customer_key = ? ORDER BY placed_at DESC, order_id DESC",
             (vendor_id, customer_name.strip().casefold()),
         )
+
+    def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
+        where, params = order_page(query, after, limit)
+        return self._many(where, params)
+
+    def performance_totals(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> PerformanceTotals:
+        return performance_totals(self._uow, vendor_id, since, until)
 
 
 class _Events:

@@ -17,16 +17,33 @@ from moneyed import Money
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.errors import InvalidInputError, InvalidMoneyError
+from asolora_core.clock import utc
+from asolora_core.errors import (
+    InvalidInputError,
+    InvalidMoneyError,
+    NotFoundError,
+    NotPermittedError,
+)
 from asolora_core.events import DomainEvent, IssueClosed, ReceiptConfirmed, ShipmentDelivered
 from asolora_core.kernel import _Kernel
 from asolora_core.money import check_currency, to_minor
 from asolora_core.orders import commands as core
 from asolora_core.orders.commands import CheckoutItem, Decision
+from asolora_core.orders.listing import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    OrderPage,
+    OrderQuery,
+    customer_key,
+    decode_cursor,
+    encode_cursor,
+    order_key,
+)
 from asolora_core.orders.model import (
     IssueKind,
     IssueOutcome,
     Order,
+    OrderStatus,
     Resolution,
     ReturnPolicy,
     ShipmentStatus,
@@ -561,3 +578,197 @@ class _OrderCommands(_Kernel):
         for order in orders:
             self._may_read(order, by)
         return orders
+
+    # --- order lists (the vendor dashboard, the buyer's orders) ----------------------------
+
+    def list_orders(
+        self,
+        *,
+        by: Actor,
+        vendor_id: str,
+        status: OrderStatus | str | None = None,
+        needs_shipping: bool | None = None,
+        awaiting_confirmation: bool | None = None,
+        open_issue: bool | None = None,
+        placed_from: _dt.datetime | None = None,
+        placed_until: _dt.datetime | None = None,
+        customer_name: str | None = None,
+        cursor: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> OrderPage:
+        """A page of the vendor's orders for its dashboard, newest first (``placed_at``, then
+        ``order_id``, descending), for the vendor itself or staff (R1).
+
+        Filters combine (all must hold); each flag is ``True`` (only orders with it),
+        ``False`` (only orders without it) or ``None`` (either):
+
+        * ``status``: ``OrderStatus`` (or its value, ``"processing"``...) (R4);
+        * ``needs_shipping``: processing with units still to ship, a replacement included;
+        * ``awaiting_confirmation``: a delivered shipment the buyer has not confirmed (R7);
+        * ``open_issue``: an issue is open (R12);
+        * ``placed_from`` (inclusive) / ``placed_until`` (exclusive): aware datetimes;
+        * ``customer_name``: the name on the order, case-insensitive, whole name.
+
+        ``page_size`` is 1 to :data:`~asolora_core.orders.listing.MAX_PAGE_SIZE` (200;
+        default 50). Pass the page's ``next_cursor`` back as ``cursor``, with the same
+        filters, for the next page: orders placed meanwhile never shift or repeat later
+        pages. A cursor from other filters or another actor is refused
+        (:class:`~asolora_core.errors.InvalidCursorError`). Staff naming a vendor that is
+        neither registered nor has any order get :class:`~asolora_core.errors.NotFoundError`.
+        """
+        if not isinstance(by, Actor):
+            raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
+        if not isinstance(vendor_id, str) or not vendor_id.strip():
+            raise InvalidInputError("vendor_id must be a non-empty string", field="vendor_id")
+        if by.kind is not ActorKind.STAFF and not (
+            by.kind is ActorKind.VENDOR and by.id == vendor_id
+        ):
+            raise NotPermittedError(
+                f"{by} cannot list the orders of vendor {vendor_id}: only that vendor and "
+                "staff can",
+                vendor_id=vendor_id,
+            )
+        if customer_name is not None and (
+            not isinstance(customer_name, str) or not customer_name.strip()
+        ):
+            raise InvalidInputError(
+                "customer_name must be a non-empty name, as on the order", field="customer_name"
+            )
+        query = _query(
+            vendor_id=vendor_id,
+            status=status,
+            needs_shipping=needs_shipping,
+            awaiting_confirmation=awaiting_confirmation,
+            open_issue=open_issue,
+            placed_from=placed_from,
+            placed_until=placed_until,
+            customer=None if customer_name is None else customer_key(customer_name),
+        )
+        page = self._order_page(query, by, cursor, page_size)
+        if not page.items and cursor is None and by.kind is ActorKind.STAFF:
+            with self.store.unit_of_work() as uow:
+                known = uow.ledger.get_vendor(vendor_id) is not None or bool(
+                    uow.orders.page(OrderQuery(vendor_id=vendor_id), after=None, limit=1)
+                )
+            if not known:
+                raise NotFoundError(
+                    f"vendor {vendor_id!r} has no orders and is not registered; check the id",
+                    vendor_id=vendor_id,
+                )
+        return page
+
+    def buyer_orders(
+        self,
+        *,
+        by: Actor,
+        buyer_id: str | None = None,
+        status: OrderStatus | str | None = None,
+        needs_shipping: bool | None = None,
+        awaiting_confirmation: bool | None = None,
+        open_issue: bool | None = None,
+        placed_from: _dt.datetime | None = None,
+        placed_until: _dt.datetime | None = None,
+        cursor: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> OrderPage:
+        """A page of a buyer's own orders ("my orders"), newest first, paged and filtered
+        as :meth:`list_orders` (``awaiting_confirmation=True``: the orders waiting for the
+        buyer's "Order Received"). ``buyer_id`` defaults to the acting buyer; staff name it
+        (R1)."""
+        if not isinstance(by, Actor):
+            raise InvalidInputError("by must be an Actor, e.g. Actor.buyer('b-1')", field="by")
+        if buyer_id is None and by.kind is ActorKind.BUYER:
+            buyer_id = by.id
+        if not isinstance(buyer_id, str) or not buyer_id.strip():
+            raise InvalidInputError("buyer_id must be a non-empty string", field="buyer_id")
+        if by.kind is not ActorKind.STAFF and not (
+            by.kind is ActorKind.BUYER and by.id == buyer_id
+        ):
+            raise NotPermittedError(
+                f"{by} cannot list the orders of buyer {buyer_id}: only that buyer and staff can",
+                buyer_id=buyer_id,
+            )
+        query = _query(
+            buyer_id=buyer_id,
+            status=status,
+            needs_shipping=needs_shipping,
+            awaiting_confirmation=awaiting_confirmation,
+            open_issue=open_issue,
+            placed_from=placed_from,
+            placed_until=placed_until,
+        )
+        return self._order_page(query, by, cursor, page_size)
+
+    def _order_page(
+        self, query: OrderQuery, by: Actor, cursor: str | None, page_size: int
+    ) -> OrderPage:
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 1 <= page_size <= MAX_PAGE_SIZE
+        ):
+            raise InvalidInputError(
+                f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE} "
+                f"(default {DEFAULT_PAGE_SIZE})",
+                field="page_size",
+            )
+        after = None if cursor is None else decode_cursor(cursor, query=query, actor_key=by.key)
+        with self.store.unit_of_work() as uow:
+            rows = uow.orders.page(query, after=after, limit=page_size + 1)
+        items = rows[:page_size]
+        more = len(rows) > page_size
+        return OrderPage(
+            items=items,
+            next_cursor=(
+                encode_cursor(order_key(items[-1]), query=query, actor_key=by.key) if more else None
+            ),
+        )
+
+
+def _flag(value: object, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidInputError(f"{name} must be True, False or None", field=name)
+
+
+def _query(
+    *,
+    vendor_id: str | None = None,
+    buyer_id: str | None = None,
+    status: object,
+    needs_shipping: object,
+    awaiting_confirmation: object,
+    open_issue: object,
+    placed_from: object,
+    placed_until: object,
+    customer: str | None = None,
+) -> OrderQuery:
+    """The checked :class:`OrderQuery` of a list's arguments."""
+    if status is not None and not isinstance(status, OrderStatus):
+        try:
+            status = OrderStatus(status)
+        except ValueError:
+            raise InvalidInputError(
+                f"status must be an OrderStatus or one of "
+                f"{', '.join(s.value for s in OrderStatus)}, not {status!r}",
+                field="status",
+            ) from None
+    start = None if placed_from is None else utc(placed_from, field="placed_from")
+    end = None if placed_until is None else utc(placed_until, field="placed_until")
+    if start is not None and end is not None and end < start:
+        raise InvalidInputError(
+            f"placed_until ({end.isoformat()}) is before placed_from ({start.isoformat()}); "
+            "swap them or widen the range",
+            field="placed_until",
+        )
+    return OrderQuery(
+        vendor_id=vendor_id,
+        buyer_id=buyer_id,
+        status=status,
+        needs_shipping=_flag(needs_shipping, "needs_shipping"),
+        awaiting_confirmation=_flag(awaiting_confirmation, "awaiting_confirmation"),
+        open_issue=_flag(open_issue, "open_issue"),
+        placed_from=start,
+        placed_until=end,
+        customer=customer,
+    )

@@ -45,8 +45,9 @@ from asolora_core.errors import AsoloraError, ConcurrencyConflictError, NotFound
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.orders import commands as core
 from asolora_core.orders.commands import CheckoutItem
-from asolora_core.orders.model import IssueKind, Order, Resolution
-from asolora_core.ports import IdempotencyRecord, OutboxMessage, Store, Timer
+from asolora_core.orders.listing import OrderQuery, order_key
+from asolora_core.orders.model import IssueKind, Order, OrderStatus, Resolution
+from asolora_core.ports import IdempotencyRecord, OrderRepository, OutboxMessage, Store, Timer
 from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
 
 __all__ = ["T0", "StoreContract", "lifecycle_scenario", "make_order"]
@@ -240,7 +241,7 @@ def lifecycle_scenario(store: Store) -> dict[str, Any]:
 
     order_ids = [o1.order_id, o2.order_id, o3.order_id]
     with store.unit_of_work() as uow:
-        by_vendor = sorted(o.order_id for o in uow.orders.for_vendor("v-1"))
+        by_vendor = sorted(o.order_id for o in _all(uow.orders, OrderQuery(vendor_id="v-1")))
         by_name = [o.order_id for o in uow.orders.for_customer_name("v-1", " ada LOVELACE ")]
         by_checkout = sorted(o.order_id for o in uow.orders.for_checkout(o1.checkout_id))
     return {
@@ -252,7 +253,13 @@ def lifecycle_scenario(store: Store) -> dict[str, Any]:
         "sent": list(notifier.sent),
         "sweeps": [early, late, again],
         "refusals": refusals,
-        "for_vendor": by_vendor,
+        "vendor_orders": by_vendor,
+        "list_orders": [
+            [o.order_id for o in market.list_orders(by=STAFF, vendor_id=v, **f).items]
+            for v in ("v-1", "v-2")
+            for f in _LIST_FILTERS
+        ],
+        "buyer_orders": [o.order_id for o in market.buyer_orders(by=BUYER).items],
         "for_customer_name": by_name,
         "for_checkout": by_checkout,
     }
@@ -670,9 +677,14 @@ class StoreContract:
             with store.unit_of_work() as uow:
                 assert sorted(uow.orders.for_checkout("c-1"), key=_oid) == [a2, b]
                 assert uow.orders.for_checkout("c-unknown") == ()
-                assert sorted(uow.orders.for_vendor("v-1"), key=_oid) == [a2, c, d, e]
-                assert uow.orders.for_vendor("v-2") == (b,)
-                assert uow.orders.for_vendor("v-unknown") == ()
+                assert sorted(_all(uow.orders, OrderQuery(vendor_id="v-1")), key=_oid) == [
+                    a2,
+                    c,
+                    d,
+                    e,
+                ]
+                assert _all(uow.orders, OrderQuery(vendor_id="v-2")) == (b,)
+                assert _all(uow.orders, OrderQuery(vendor_id="v-unknown")) == ()
                 assert uow.orders.for_customer_name("v-1", "ADA LOVELACE") == (c, e, a2)
                 assert uow.orders.for_customer_name("v-1", "  ada lovelace ") == (c, e, a2)
                 assert uow.orders.for_customer_name("v-2", "ada lovelace") == (b,)
@@ -782,7 +794,7 @@ class StoreContract:
             with first.unit_of_work() as uow:
                 uow.orders.save(phantom)
                 assert uow.orders.get("o-1") == phantom
-                assert phantom in uow.orders.for_vendor("v-1")
+                assert phantom in _all(uow.orders, OrderQuery(vendor_id="v-1"))
                 uow.rollback()
             committed, _ = _shipped(order, 2)
             with second.unit_of_work() as uow:
@@ -790,7 +802,7 @@ class StoreContract:
                 uow.commit()
             with first.unit_of_work() as uow:
                 assert uow.orders.get("o-1") == committed
-                assert uow.orders.for_vendor("v-1") == (committed,)
+                assert _all(uow.orders, OrderQuery(vendor_id="v-1")) == (committed,)
 
     def test_concurrent_commands_on_two_handles_lose_no_update(self) -> None:
         """R36: two threads, one per handle, update the same order through the facade,
@@ -892,3 +904,28 @@ class StoreContract:
 
 def _oid(order: Order) -> str:
     return order.order_id
+
+
+def _all(orders: OrderRepository, query: OrderQuery) -> tuple[Order, ...]:
+    """Every order ``query`` selects, read a page of 2 at a time (newest first)."""
+    out: list[Order] = []
+    after = None
+    while True:
+        page = orders.page(query, after=after, limit=2)
+        out.extend(page)
+        if len(page) < 2:
+            return tuple(out)
+        after = order_key(page[-1])
+
+
+#: Filters the lifecycle scenario lists each vendor's orders with.
+_LIST_FILTERS: tuple[dict[str, Any], ...] = (
+    {},
+    {"status": "completed"},
+    {"status": OrderStatus.CANCELLED},
+    {"needs_shipping": True},
+    {"awaiting_confirmation": False},
+    {"open_issue": False},
+    {"customer_name": "ada lovelace", "page_size": 1},
+    {"placed_from": T0, "placed_until": T0 + _dt.timedelta(days=1)},
+)
