@@ -74,6 +74,7 @@ from asolora_core.orders.model import (
     Shipment,
     ShipmentStatus,
 )
+from asolora_core.reports.performance import StorePerformance
 from asolora_core.service import (
     DeliveryReport,
     Item,
@@ -159,6 +160,7 @@ __all__ = [
     "StartedConversation",
     "Statement",
     "StatementLine",
+    "StorePerformance",
     "SweepReport",
     "SystemClock",
     "UnknownCurrencyError",

@@ -29,9 +29,13 @@ from asolora_core.orders.listing import (
     matches,
     order_facts,
 )
-from asolora_core.orders.model import Order, OrderStatus
+from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
-from asolora_core.reports.performance import PerformanceRow, PerformanceTotals, fold_performance
+from asolora_core.reports.performance import (
+    PerformanceTotals,
+    fold_performance,
+    performance_row,
+)
 
 __all__ = ["InMemoryStore"]
 
@@ -278,20 +282,8 @@ class _Orders:
     ) -> PerformanceTotals:
         keys = self._by_vendor.get(vendor_id, [])
         lo, hi = _span(keys, since, until)
-        return fold_performance(self._row(self._rows[keys[i][1]]) for i in range(lo, hi))
-
-    def _row(self, order: Order) -> PerformanceRow:
-        facts = self.facts(order)
-        shipped, delivered = facts.first_shipped_at, facts.delivered_at
-        return PerformanceRow(
-            cancelled=order.status is OrderStatus.CANCELLED,
-            currency=order.currency,
-            paid_minor=order.paid_minor,
-            refunded_minor=facts.refunded_minor,
-            issues=facts.issues,
-            ship_micros=None if shipped is None else _micros(shipped - order.placed_at),
-            delivery_micros=None if delivered is None else _micros(delivered - order.placed_at),
-        )
+        rows = (self._rows[keys[i][1]] for i in range(lo, hi))
+        return fold_performance(performance_row(o, self.facts(o)) for o in rows)
 
 
 def _indexed(order: Order) -> tuple[object, ...]:
@@ -303,10 +295,6 @@ def _indexed(order: Order) -> tuple[object, ...]:
         order.checkout_id,
         order.customer_name,
     )
-
-
-def _micros(delta: _dt.timedelta) -> int:
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _span(

@@ -34,6 +34,8 @@ import attrs
 from moneyed import Money
 
 from asolora_core.money import divide, from_minor
+from asolora_core.orders.listing import OrderFacts, order_facts
+from asolora_core.orders.model import Order, OrderStatus
 
 __all__ = [
     "PerformanceRow",
@@ -41,6 +43,7 @@ __all__ = [
     "StorePerformance",
     "fold_performance",
     "median_micros",
+    "performance_row",
     "store_performance",
 ]
 
@@ -55,6 +58,25 @@ class PerformanceRow(NamedTuple):
     issues: int
     ship_micros: int | None  #: placement to first regular shipment
     delivery_micros: int | None  #: placement to the last unit's delivery
+
+
+def _micros(delta: _dt.timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def performance_row(order: Order, facts: OrderFacts | None = None) -> PerformanceRow:
+    """The :class:`PerformanceRow` of ``order`` (with its ``facts``, when already known)."""
+    f = order_facts(order) if facts is None else facts
+    shipped, delivered = f.first_shipped_at, f.delivered_at
+    return PerformanceRow(
+        cancelled=order.status is OrderStatus.CANCELLED,
+        currency=order.currency,
+        paid_minor=order.paid_minor,
+        refunded_minor=f.refunded_minor,
+        issues=f.issues,
+        ship_micros=None if shipped is None else _micros(shipped - order.placed_at),
+        delivery_micros=None if delivered is None else _micros(delivered - order.placed_at),
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -45,12 +45,19 @@ from asolora_core.errors import AsoloraError, ConcurrencyConflictError, NotFound
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.orders import commands as core
 from asolora_core.orders.commands import CheckoutItem
-from asolora_core.orders.listing import OrderQuery, order_key
+from asolora_core.orders.listing import (
+    OrderQuery,
+    customer_key,
+    matches,
+    order_facts,
+    order_key,
+)
 from asolora_core.orders.model import IssueKind, Order, OrderStatus, Resolution
 from asolora_core.ports import IdempotencyRecord, OrderRepository, OutboxMessage, Store, Timer
+from asolora_core.reports.performance import fold_performance, performance_row
 from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
 
-__all__ = ["T0", "StoreContract", "lifecycle_scenario", "make_order"]
+__all__ = ["T0", "StoreContract", "lifecycle_scenario", "make_order", "order_histories"]
 
 #: The instant the contract's scenarios start at.
 T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
@@ -69,14 +76,16 @@ def make_order(
     checkout_id: str | None = None,
     placed_at: _dt.datetime = T0,
     quantity: int = 3,
+    buyer_id: str = "b-1",
+    currency: str = "EUR",
 ) -> tuple[Order, tuple[DomainEvent, ...]]:
     """A new order (version 1) and its events, built by the pure core: one line of
-    ``quantity`` units at 10.00 EUR."""
+    ``quantity`` units at 10.00 (of ``currency``)."""
     ((order, events),) = core.place_checkout(
         checkout_id=checkout_id or f"c-{order_id}",
-        buyer=BUYER,
+        buyer=Actor.buyer(buyer_id),
         customer_name=customer_name,
-        currency="EUR",
+        currency=currency,
         items=[
             CheckoutItem(
                 vendor_id=vendor_id,
@@ -263,6 +272,76 @@ def lifecycle_scenario(store: Store) -> dict[str, Any]:
         "for_customer_name": by_name,
         "for_checkout": by_checkout,
     }
+
+
+def order_histories(start: _dt.datetime = T0) -> list[list[Order]]:
+    """Orders in every state a dashboard list tells apart, each as the list of its versions
+    (built by the pure core): two vendors, two buyers, placement ties, several days, two
+    currencies; unshipped, partly shipped, delivered, confirmed (completed), cancelled, with
+    an open issue, refunded. Add each first version, then save the others in order."""
+    hour = _dt.timedelta(hours=1)
+    out: list[list[Order]] = []
+
+    def story(order: Order, *steps: str) -> None:
+        versions = [order]
+        at = order.placed_at + _dt.timedelta(minutes=17 * len(out))  # durations differ
+        vendor = Actor.vendor(order.vendor_id)
+        buyer = Actor.buyer(order.buyer_id)
+        line = order.lines[0].line_id
+        for n, step in enumerate(steps, start=1):
+            at += _dt.timedelta(hours=n)
+            o = versions[-1]
+            sid = f"{o.order_id}-s{len(o.shipments)}"
+            last = o.shipments[-1].shipment_id if o.shipments else ""
+            if step == "ship_one":
+                new, _ = core.ship(
+                    o, shipment_id=sid, items={line: 1}, carrier="DHL", tracking_number=sid,
+                    by=vendor, now=at,
+                )  # fmt: skip
+            elif step == "ship_rest":
+                rest = o.unshipped()[line]
+                new, _ = core.ship(
+                    o, shipment_id=sid, items={line: rest}, carrier="DHL", tracking_number=sid,
+                    by=vendor, now=at,
+                )  # fmt: skip
+            elif step == "deliver":
+                new, _ = core.mark_delivered(o, last, by=vendor, now=at)
+            elif step == "confirm":
+                new, _ = core.confirm_receipt(o, last, by=buyer, now=at)
+            elif step == "cancel":
+                new, _ = core.cancel(o, refund_id=f"{o.order_id}-r", reason="", by=buyer, now=at)
+            elif step == "issue":
+                new, _ = core.report_issue(
+                    o, issue_id=f"{o.order_id}-i", kind=IssueKind.DAMAGED, description="chipped",
+                    by=buyer, now=at,
+                )  # fmt: skip
+            elif step == "refund":
+                new, _ = core.refund(
+                    o, refund_id=f"{o.order_id}-r{len(o.refunds)}", amount_minor=250,
+                    items=None, shipping_minor=0, reason="", by=vendor, now=at,
+                )  # fmt: skip
+            else:  # pragma: no cover - a typo in this table
+                raise AssertionError(step)
+            versions.append(new)
+        out.append(versions)
+
+    def placed(i: int, **kw: Any) -> Order:
+        return make_order(f"o-{i:02d}", placed_at=start + (i // 2) * hour, **kw)[0]
+
+    story(placed(1))
+    story(placed(2), "ship_one")
+    story(placed(3), "ship_rest", "deliver")
+    story(placed(4), "ship_rest", "deliver", "confirm")
+    story(placed(5), "cancel")
+    story(placed(6, customer_name="Grace Hopper", buyer_id="b-2"), "ship_rest", "deliver", "issue")
+    story(placed(7, vendor_id="v-2"), "ship_one")
+    story(placed(8, customer_name="ADA lovelace"), "refund")
+    story(placed(9, currency="JPY", quantity=2), "ship_one", "deliver", "ship_rest", "deliver")
+    story(placed(10, buyer_id="b-2", customer_name="Grace Hopper"), "ship_one", "issue")
+    story(placed(11, vendor_id="v-2", buyer_id="b-2"), "cancel")
+    story(placed(31), "ship_rest", "deliver", "refund", "confirm")
+    story(make_order("o-40", placed_at=start + _dt.timedelta(days=2))[0], "ship_one")
+    return out
 
 
 class StoreContract:
@@ -689,6 +768,157 @@ class StoreContract:
                 assert uow.orders.for_customer_name("v-1", "  ada lovelace ") == (c, e, a2)
                 assert uow.orders.for_customer_name("v-2", "ada lovelace") == (b,)
                 assert uow.orders.for_customer_name("v-1", "Ada") == ()
+
+    # --- order lists and store performance (the vendor dashboard) ----------------------
+
+    def stored_histories(self, store: Store) -> list[Order]:
+        """Store every :func:`order_histories` order, version by version; the latest
+        versions."""
+        latest = []
+        for versions in order_histories():
+            self.add_order(store, versions[0])
+            for new in versions[1:]:
+                with store.unit_of_work() as uow:
+                    uow.orders.save(new)
+                    uow.commit()
+            latest.append(versions[-1])
+        return latest
+
+    def test_order_pages_are_the_filtered_orders_newest_first(self) -> None:
+        """R4, R33: for every filter a dashboard uses, paging with any page size gives
+        exactly the orders :func:`~asolora_core.orders.listing.matches` selects, by
+        ``(placed_at, order_id)`` descending, each once."""
+        day = _dt.timedelta(days=1)
+        queries = [
+            OrderQuery(vendor_id="v-1"),
+            OrderQuery(vendor_id="v-2"),
+            OrderQuery(vendor_id="v-unknown"),
+            OrderQuery(buyer_id="b-2"),
+            OrderQuery(vendor_id="v-1", status=OrderStatus.PROCESSING),
+            OrderQuery(vendor_id="v-1", status=OrderStatus.CANCELLED),
+            OrderQuery(vendor_id="v-1", needs_shipping=True),
+            OrderQuery(vendor_id="v-1", needs_shipping=False),
+            OrderQuery(vendor_id="v-1", awaiting_confirmation=True),
+            OrderQuery(vendor_id="v-1", open_issue=True),
+            OrderQuery(vendor_id="v-1", open_issue=False, needs_shipping=False),
+            OrderQuery(vendor_id="v-1", customer=customer_key(" ada LOVELACE")),
+            OrderQuery(vendor_id="v-1", customer="ada lovelace", needs_shipping=True),
+            OrderQuery(vendor_id="v-1", placed_from=T0 + _dt.timedelta(hours=2)),
+            OrderQuery(vendor_id="v-1", placed_until=T0 + _dt.timedelta(hours=2)),
+            OrderQuery(vendor_id="v-1", placed_from=T0 + day, placed_until=T0 + 3 * day),
+            OrderQuery(buyer_id="b-1", awaiting_confirmation=True, status=OrderStatus.PROCESSING),
+        ]
+        with self.opened() as store:
+            latest = self.stored_histories(store)
+            for query in queries:
+                expected = sorted(
+                    (o for o in latest if matches(query, o, order_facts(o))),
+                    key=order_key,
+                    reverse=True,
+                )
+                with store.unit_of_work() as uow:
+                    for size in (1, 2, 3, 100):
+                        got: list[Order] = []
+                        after = None
+                        while True:
+                            page = uow.orders.page(query, after=after, limit=size)
+                            got.extend(page)
+                            if len(page) < size:
+                                break
+                            after = order_key(page[-1])
+                        assert got == expected, (query, size)
+
+    def test_order_facts_follow_every_save(self) -> None:
+        """R33: a list filter sees each saved version at once (the facts are updated in the
+        same transaction as the order), and a rolled-back save changes no list."""
+        order, _ = make_order("o-1")
+        shipped, _ = core.ship(
+            order,
+            shipment_id="s-1",
+            items={order.lines[0].line_id: 3},
+            carrier="DHL",
+            tracking_number="T",
+            by=VENDOR,
+            now=T0,
+        )
+        delivered, _ = core.mark_delivered(shipped, "s-1", by=VENDOR, now=T0)
+        to_ship = OrderQuery(vendor_id="v-1", needs_shipping=True)
+        to_confirm = OrderQuery(vendor_id="v-1", awaiting_confirmation=True)
+        with self.opened() as store:
+            self.add_order(store, order)
+            with store.unit_of_work() as uow:
+                assert uow.orders.page(to_ship, after=None, limit=5) == (order,)
+                uow.orders.save(shipped)
+                assert uow.orders.page(to_ship, after=None, limit=5) == ()
+                uow.rollback()
+            with store.unit_of_work() as uow:
+                assert uow.orders.page(to_ship, after=None, limit=5) == (order,)
+                uow.orders.save(shipped)
+                uow.orders.save(delivered)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.orders.page(to_ship, after=None, limit=5) == ()
+                assert uow.orders.page(to_confirm, after=None, limit=5) == (delivered,)
+
+    def test_performance_totals_equal_the_reference_fold(self) -> None:
+        """R33: the store's performance totals for a vendor and a range equal
+        :func:`~asolora_core.reports.performance.fold_performance` over the orders placed in
+        the range, for several ranges (empty ones included)."""
+        day = _dt.timedelta(days=1)
+        ranges = [
+            ("v-1", T0, T0 + 3 * day),
+            ("v-1", T0 + _dt.timedelta(hours=1), T0 + _dt.timedelta(hours=5)),
+            ("v-1", T0 + day, T0 + 3 * day),
+            ("v-2", T0, T0 + day),
+            ("v-1", T0 - day, T0),
+            ("v-unknown", T0, T0 + day),
+        ]
+        with self.opened() as store:
+            latest = self.stored_histories(store)
+            for vendor_id, since, until in ranges:
+                expected = fold_performance(
+                    performance_row(o)
+                    for o in latest
+                    if o.vendor_id == vendor_id and since <= o.placed_at < until
+                )
+                with store.unit_of_work() as uow:
+                    got = uow.orders.performance_totals(vendor_id, since, until)
+                assert got == expected, (vendor_id, since, until)
+
+    def test_order_lists_through_the_facade_are_stable_under_inserts(self) -> None:
+        """R33: a vendor pages through its orders two at a time while new orders keep
+        arriving between page fetches; it sees every order that existed when it started,
+        once each, newest first, and none of the new ones (they are newer than its
+        cursor)."""
+        with self.opened() as store:
+            clock = FakeClock(T0)
+            market = Marketplace(store, clock=clock, ids=SequentialIds())
+
+            def place(n: int) -> Order:
+                clock.advance(minutes=n % 3)  # some orders share an instant
+                (order,) = market.place_checkout(
+                    buyer=BUYER,
+                    customer_name="Ada",
+                    items=[
+                        Item(vendor_id="v-1", product_id="p", quantity=1, unit_price=_eur("2.00"))
+                    ],
+                    paid=_eur("2.00"),
+                )
+                return order
+
+            existing = [place(n) for n in range(7)]
+            seen: list[Order] = []
+            page = market.list_orders(by=VENDOR, vendor_id="v-1", page_size=2)
+            while True:
+                seen.extend(page.items)
+                place(0)  # same instant as the last one: the order id breaks the tie
+                place(1)
+                if page.next_cursor is None:
+                    break
+                page = market.list_orders(
+                    by=VENDOR, vendor_id="v-1", page_size=2, cursor=page.next_cursor
+                )
+            assert seen == sorted(existing, key=order_key, reverse=True)
 
     # --- through the facade --------------------------------------------------------------
 
