@@ -415,14 +415,28 @@ class _Orders:
 
     def save(self, order: Order) -> None:
         row = self._row(order)
+        # Set only what a command changes, so SQLite leaves the indexes on the fixed columns
+        # alone; the fixed columns are checked in the WHERE instead. A save that changes one
+        # of them (no command does) falls back to setting every column.
+        version, status, currency, placed = row[0], row[5], row[6], row[7]
         cur = self._uow.execute(
-            "UPDATE orders SET version = ?, checkout_id = ?, vendor_id = ?, buyer_id = ?, "
-            "customer_key = ?, status = ?, currency = ?, placed_at = ?, completed_at = ?, "
-            "body = ?, paid_minor = ?, refunded_minor = ?, needs_shipping = ?, "
+            "UPDATE orders SET version = ?, status = ?, completed_at = ?, body = ?, "
+            "paid_minor = ?, refunded_minor = ?, needs_shipping = ?, "
             "awaiting_confirmation = ?, open_issue = ?, issues = ?, first_shipped_at = ?, "
-            "delivered_at = ? WHERE order_id = ? AND version = ?",
-            (*row, order.version - 1),
+            "delivered_at = ? WHERE order_id = ? AND version = ? AND checkout_id = ? AND "
+            "vendor_id = ? AND buyer_id = ? AND customer_key = ? AND currency = ? AND "
+            "placed_at = ?",
+            (version, status, *row[8:], order.version - 1, *row[1:5], currency, placed),
         )
+        if cur.rowcount != 1:
+            cur = self._uow.execute(
+                "UPDATE orders SET version = ?, checkout_id = ?, vendor_id = ?, buyer_id = ?, "
+                "customer_key = ?, status = ?, currency = ?, placed_at = ?, completed_at = ?, "
+                "body = ?, paid_minor = ?, refunded_minor = ?, needs_shipping = ?, "
+                "awaiting_confirmation = ?, open_issue = ?, issues = ?, first_shipped_at = ?, "
+                "delivered_at = ? WHERE order_id = ? AND version = ?",
+                (*row, order.version - 1),
+            )
         if cur.rowcount != 1:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} changed since it was read; reload it and retry",

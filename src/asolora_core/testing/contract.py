@@ -860,6 +860,38 @@ class StoreContract:
                 assert uow.orders.page(to_ship, after=None, limit=5) == ()
                 assert uow.orders.page(to_confirm, after=None, limit=5) == (delivered,)
 
+    def test_a_version_with_other_fixed_fields_is_listed_by_them(self) -> None:
+        """R33, R36: no command changes an order's vendor, buyer, customer name or placement,
+        but a store saves whatever version it is given: the lists then find the order under
+        its new values only, and a stale save is still refused."""
+        hour = _dt.timedelta(hours=1)
+        order, _ = make_order("o-1")
+        moved = attrs.evolve(
+            order,
+            version=2,
+            vendor_id="v-2",
+            buyer_id="b-2",
+            customer_name="Grace Hopper",
+            placed_at=T0 + hour,
+        )
+        with self.opened() as store:
+            self.add_order(store, order)
+            with store.unit_of_work() as uow:
+                uow.orders.save(moved)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                with pytest.raises(ConcurrencyConflictError):
+                    uow.orders.save(attrs.evolve(order, version=2))
+                assert _all(uow.orders, OrderQuery(vendor_id="v-1")) == ()
+                assert _all(uow.orders, OrderQuery(buyer_id="b-1")) == ()
+                assert _all(uow.orders, OrderQuery(vendor_id="v-2")) == (moved,)
+                assert _all(uow.orders, OrderQuery(buyer_id="b-2")) == (moved,)
+                grace = OrderQuery(vendor_id="v-2", customer="grace hopper", placed_from=T0 + hour)
+                assert _all(uow.orders, grace) == (moved,)
+                assert uow.orders.for_customer_name("v-2", "GRACE hopper") == (moved,)
+                assert uow.orders.for_customer_name("v-1", "Ada Lovelace") == ()
+                assert uow.orders.for_checkout(order.checkout_id) == (moved,)
+
     def test_performance_totals_equal_the_reference_fold(self) -> None:
         """R33: the store's performance totals for a vendor and a range equal
         :func:`~asolora_core.reports.performance.fold_performance` over the orders placed in
