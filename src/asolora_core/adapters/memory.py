@@ -32,6 +32,7 @@ from asolora_core.orders.listing import (
 from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 from asolora_core.reports.performance import (
+    PerformanceRow,
     PerformanceTotals,
     fold_performance,
     performance_row,
@@ -187,6 +188,7 @@ class _Orders:
         self._by_customer: dict[tuple[str, str], list[OrderKey]] = uow.table("orders_by_customer")
         # derived facts of the order object last seen; checked by identity, so never stale
         self._facts: dict[str, tuple[Order, OrderFacts]] = {}
+        self._performance: dict[str, tuple[Order, PerformanceRow]] = {}
 
     def get(self, order_id: str) -> Order:
         try:
@@ -282,8 +284,17 @@ class _Orders:
     ) -> PerformanceTotals:
         keys = self._by_vendor.get(vendor_id, [])
         lo, hi = _span(keys, since, until)
-        rows = (self._rows[keys[i][1]] for i in range(lo, hi))
-        return fold_performance(performance_row(o, self.facts(o)) for o in rows)
+        return fold_performance(
+            self._performance_row(self._rows[keys[i][1]]) for i in range(lo, hi)
+        )
+
+    def _performance_row(self, order: Order) -> PerformanceRow:
+        hit = self._performance.get(order.order_id)
+        if hit is not None and hit[0] is order:
+            return hit[1]
+        row = performance_row(order, self.facts(order))
+        self._performance[order.order_id] = (order, row)
+        return row
 
 
 def _indexed(order: Order) -> tuple[object, ...]:

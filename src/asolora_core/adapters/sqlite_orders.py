@@ -5,8 +5,9 @@ the same ``INSERT``/``UPDATE`` that stores the order (so they are never stale), 
 shaped for the lists: ``(vendor_id, placed_at, order_id)`` and the same per buyer, per
 (vendor, status), per (vendor, customer name), and partial ones per vendor for the three
 flags a dashboard filters on. A list walks one of them backwards from its cursor; store
-performance is one pass of SQL over the vendor's orders in the range, medians included
-(window functions), so no order is decoded for either.
+performance is two statements over the vendor's orders in the range (the counts and sums per
+currency; both medians with window functions over one scan), so no order is decoded for
+either.
 """
 
 from __future__ import annotations
@@ -138,20 +139,35 @@ def order_page(
 _RANGE = "vendor_id = ? AND placed_at >= ? AND placed_at < ?"
 
 
-def _median(tx: SqliteTransaction, expr: str, params: tuple[Any, ...]) -> tuple[int, int | None]:
-    """(count, median) of ``expr`` over the kept orders of the range where it is not NULL;
-    the median of an even count is the floor of the mean of the middle two."""
-    rows = tx.execute(
-        f"WITH d AS (SELECT {expr} AS v FROM orders WHERE {_RANGE} AND status != 'cancelled' "
-        f"AND {expr} IS NOT NULL), "
-        "r AS (SELECT v, ROW_NUMBER() OVER (ORDER BY v) AS n, COUNT(*) OVER () AS c FROM d) "
-        "SELECT c, v FROM r WHERE n IN ((c + 1) / 2, (c + 2) / 2) ORDER BY n",
-        params,
-    ).fetchall()
-    if not rows:
-        return 0, None
-    values = [int(v) for _, v in rows]
-    return int(rows[0][0]), sum(values) // len(values)
+_MEDIANS = f"""
+WITH d AS MATERIALIZED (
+    SELECT first_shipped_at - placed_at AS ship, delivered_at - placed_at AS delivery
+    FROM orders WHERE {_RANGE} AND status != 'cancelled' AND first_shipped_at IS NOT NULL
+),
+s AS (SELECT ship AS v, ROW_NUMBER() OVER (ORDER BY ship) AS n, COUNT(*) OVER () AS c FROM d),
+t AS (
+    SELECT delivery AS v, ROW_NUMBER() OVER (ORDER BY delivery) AS n, COUNT(*) OVER () AS c
+    FROM d WHERE delivery IS NOT NULL
+)
+SELECT 0, c, v FROM s WHERE n IN ((c + 1) / 2, (c + 2) / 2)
+UNION ALL
+SELECT 1, c, v FROM t WHERE n IN ((c + 1) / 2, (c + 2) / 2)
+"""
+
+
+def _medians(
+    tx: SqliteTransaction, params: tuple[Any, ...]
+) -> tuple[tuple[int, int | None], tuple[int, int | None]]:
+    """(count, median) of the times to ship and to delivery over the kept orders of the
+    range, from one scan (an order delivered has shipped); the median of an even count is
+    the floor of the mean of the middle two."""
+    middles: tuple[list[int], list[int]] = ([], [])
+    counts = [0, 0]
+    for which, count, value in tx.execute(_MEDIANS, params).fetchall():
+        middles[which].append(int(value))
+        counts[which] = int(count)
+    ship, delivery = ((counts[i], sum(m) // len(m) if m else None) for i, m in enumerate(middles))
+    return ship, delivery
 
 
 def performance_totals(
@@ -159,25 +175,22 @@ def performance_totals(
 ) -> PerformanceTotals:
     """:func:`~asolora_core.reports.performance.fold_performance`, in SQL."""
     params = (vendor_id, micros(since), micros(until))
-    counts = tx.execute(
-        "SELECT coalesce(sum(status != 'cancelled'), 0), coalesce(sum(status = 'cancelled'), 0), "
-        "coalesce(sum(status != 'cancelled' AND refunded_minor > 0), 0), "
-        f"coalesce(sum(status != 'cancelled' AND issues > 0), 0) FROM orders WHERE {_RANGE}",
-        params,
-    ).fetchone()
-    value = tx.execute(
-        "SELECT currency, count(*), sum(paid_minor) FROM orders "
-        f"WHERE {_RANGE} AND status != 'cancelled' GROUP BY currency ORDER BY currency",
+    # one pass for the counts and sums, per currency; then one per median
+    per_currency = tx.execute(
+        "SELECT currency, sum(status = 'cancelled'), sum(status != 'cancelled'), "
+        "sum(CASE WHEN status != 'cancelled' THEN paid_minor ELSE 0 END), "
+        "sum(status != 'cancelled' AND refunded_minor > 0), "
+        f"sum(status != 'cancelled' AND issues > 0) FROM orders WHERE {_RANGE} "
+        "GROUP BY currency ORDER BY currency",
         params,
     ).fetchall()
-    shipped, ship = _median(tx, "first_shipped_at - placed_at", params)
-    delivered, delivery = _median(tx, "delivered_at - placed_at", params)
+    (shipped, ship), (delivered, delivery) = _medians(tx, params)
     return PerformanceTotals(
-        orders=int(counts[0]),
-        cancelled=int(counts[1]),
-        value=tuple((str(c), int(n), int(total)) for c, n, total in value),
-        refunded_orders=int(counts[2]),
-        orders_with_issues=int(counts[3]),
+        orders=sum(int(r[2]) for r in per_currency),
+        cancelled=sum(int(r[1]) for r in per_currency),
+        value=tuple((str(r[0]), int(r[2]), int(r[3])) for r in per_currency if r[2]),
+        refunded_orders=sum(int(r[4]) for r in per_currency),
+        orders_with_issues=sum(int(r[5]) for r in per_currency),
         shipped_orders=shipped,
         median_ship_micros=ship,
         delivered_orders=delivered,
