@@ -52,6 +52,7 @@ from asolora_core.orders.listing import (
 )
 from asolora_core.ports import Store
 from asolora_core.reports.performance import fold_performance, performance_row
+from asolora_core.testing import strategies as ast
 from conftest import START
 
 VENDOR = Actor.vendor("v-1")
@@ -421,6 +422,37 @@ def test_r1_each_actor_lists_only_what_it_may(market: Marketplace, shop: dict[st
         with pytest.raises(NotPermitted) as info:
             call()
         assert info.value.code == "not_permitted"
+
+
+@settings(max_examples=40, deadline=None)
+@given(actor=ast.actors())
+def test_r1_any_other_actor_is_refused_every_list(actor: Actor) -> None:
+    """R1: for any actor, the vendor list of v-1 is open only to v-1 and staff, the buyer
+    list of b-1 only to b-1 and staff, and the store performance of v-1 only to v-1 and
+    staff; every refusal is NotPermitted."""
+    market = Marketplace(InMemoryStore(), clock=FakeClock(START), ids=SequentialIds())
+    place(market)
+    week = (START, START + dt.timedelta(days=7))
+    cases: list[tuple[bool, Callable[[], object]]] = [
+        (
+            actor == VENDOR or actor.kind.value == "staff",
+            lambda: market.list_orders(by=actor, vendor_id="v-1"),
+        ),
+        (
+            actor == BUYER or actor.kind.value == "staff",
+            lambda: market.buyer_orders(by=actor, buyer_id="b-1"),
+        ),
+        (
+            actor == VENDOR or actor.kind.value == "staff",
+            lambda: market.store_performance("v-1", by=actor, since=week[0], until=week[1]),
+        ),
+    ]
+    for allowed, call in cases:
+        if allowed:
+            call()
+        else:
+            with pytest.raises(NotPermitted):
+                call()
 
 
 # --- cursors ---------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ test module whose class name pytest collects, and say how to open a fresh, empty
 The tests are plain methods that call :meth:`StoreContract.make_store` and close what they
 open; no fixture is required. They exercise the Protocols of :mod:`asolora_core.ports`
 directly and through :class:`~asolora_core.service.Marketplace`, and run one end-to-end
-scenario whose every observable result must equal the in-memory reference (R33). Tests that
+scenario whose every observable result must equal the in-memory reference (R33). The
+dashboard's order lists are checked against the reference filter
+(:func:`~asolora_core.orders.listing.matches`) for every filter and several page sizes, and
+the store-performance totals against the reference fold
+(:func:`~asolora_core.reports.performance.fold_performance`), over
+:func:`order_histories`. Tests that
 need two handles on one database skip when :meth:`StoreContract.make_second_store` returns
 ``None``.
 
