@@ -28,7 +28,8 @@ import json
 
 import attrs
 
-from asolora_core.errors import InvalidCursorError
+from asolora_core.clock import utc
+from asolora_core.errors import InvalidCursorError, InvalidInputError
 from asolora_core.orders.model import IssueStatus, Order, OrderStatus, ShipmentStatus
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "OrderKey",
     "OrderPage",
     "OrderQuery",
+    "checked_query",
     "customer_key",
     "decode_cursor",
     "encode_cursor",
@@ -238,3 +240,54 @@ def decode_cursor(cursor: object, *, query: OrderQuery, actor_key: str) -> Order
     except (ValueError, TypeError, OverflowError) as exc:  # pragma: no cover - MAC checked
         raise refusal from exc
     return at, order_id
+
+
+def _flag(value: object, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidInputError(f"{name} must be True, False or None", field=name)
+
+
+def checked_query(
+    *,
+    vendor_id: str | None = None,
+    buyer_id: str | None = None,
+    status: object,
+    needs_shipping: object,
+    awaiting_confirmation: object,
+    open_issue: object,
+    placed_from: object,
+    placed_until: object,
+    customer: str | None = None,
+) -> OrderQuery:
+    """The :class:`OrderQuery` of a list's arguments, checked: an unknown status, a flag that
+    is not a bool, a naive or non-datetime instant (R34), or a range ending before it starts
+    is refused with a clear error."""
+    if status is not None and not isinstance(status, OrderStatus):
+        try:
+            status = OrderStatus(status)
+        except ValueError:
+            raise InvalidInputError(
+                f"status must be an OrderStatus or one of "
+                f"{', '.join(s.value for s in OrderStatus)}, not {status!r}",
+                field="status",
+            ) from None
+    start = None if placed_from is None else utc(placed_from, field="placed_from")
+    end = None if placed_until is None else utc(placed_until, field="placed_until")
+    if start is not None and end is not None and end < start:
+        raise InvalidInputError(
+            f"placed_until ({end.isoformat()}) is before placed_from ({start.isoformat()}); "
+            "swap them or widen the range",
+            field="placed_until",
+        )
+    return OrderQuery(
+        vendor_id=vendor_id,
+        buyer_id=buyer_id,
+        status=status,
+        needs_shipping=_flag(needs_shipping, "needs_shipping"),
+        awaiting_confirmation=_flag(awaiting_confirmation, "awaiting_confirmation"),
+        open_issue=_flag(open_issue, "open_issue"),
+        placed_from=start,
+        placed_until=end,
+        customer=customer,
+    )

@@ -17,7 +17,6 @@ from moneyed import Money
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.clock import utc
 from asolora_core.errors import (
     InvalidInputError,
     InvalidMoneyError,
@@ -34,6 +33,7 @@ from asolora_core.orders.listing import (
     MAX_PAGE_SIZE,
     OrderPage,
     OrderQuery,
+    checked_query,
     customer_key,
     decode_cursor,
     encode_cursor,
@@ -634,7 +634,7 @@ class _OrderCommands(_Kernel):
             raise InvalidInputError(
                 "customer_name must be a non-empty name, as on the order", field="customer_name"
             )
-        query = _query(
+        query = checked_query(
             vendor_id=vendor_id,
             status=status,
             needs_shipping=needs_shipping,
@@ -688,7 +688,7 @@ class _OrderCommands(_Kernel):
                 f"{by} cannot list the orders of buyer {buyer_id}: only that buyer and staff can",
                 buyer_id=buyer_id,
             )
-        query = _query(
+        query = checked_query(
             buyer_id=buyer_id,
             status=status,
             needs_shipping=needs_shipping,
@@ -723,52 +723,3 @@ class _OrderCommands(_Kernel):
                 encode_cursor(order_key(items[-1]), query=query, actor_key=by.key) if more else None
             ),
         )
-
-
-def _flag(value: object, name: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise InvalidInputError(f"{name} must be True, False or None", field=name)
-
-
-def _query(
-    *,
-    vendor_id: str | None = None,
-    buyer_id: str | None = None,
-    status: object,
-    needs_shipping: object,
-    awaiting_confirmation: object,
-    open_issue: object,
-    placed_from: object,
-    placed_until: object,
-    customer: str | None = None,
-) -> OrderQuery:
-    """The checked :class:`OrderQuery` of a list's arguments."""
-    if status is not None and not isinstance(status, OrderStatus):
-        try:
-            status = OrderStatus(status)
-        except ValueError:
-            raise InvalidInputError(
-                f"status must be an OrderStatus or one of "
-                f"{', '.join(s.value for s in OrderStatus)}, not {status!r}",
-                field="status",
-            ) from None
-    start = None if placed_from is None else utc(placed_from, field="placed_from")
-    end = None if placed_until is None else utc(placed_until, field="placed_until")
-    if start is not None and end is not None and end < start:
-        raise InvalidInputError(
-            f"placed_until ({end.isoformat()}) is before placed_from ({start.isoformat()}); "
-            "swap them or widen the range",
-            field="placed_until",
-        )
-    return OrderQuery(
-        vendor_id=vendor_id,
-        buyer_id=buyer_id,
-        status=status,
-        needs_shipping=_flag(needs_shipping, "needs_shipping"),
-        awaiting_confirmation=_flag(awaiting_confirmation, "awaiting_confirmation"),
-        open_issue=_flag(open_issue, "open_issue"),
-        placed_from=start,
-        placed_until=end,
-        customer=customer,
-    )
