@@ -10,7 +10,7 @@ from asolora_core.adapters.memory import InMemoryStore
 from asolora_core.adapters.notifiers import CallableNotifier, LoggingNotifier, RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import Clock, FakeClock, SystemClock
-from asolora_core.errors import (
+from asolora_core.errors import (  # reports (R30-R33)
     AmbiguousCustomerError,
     AsoloraError,
     CompletionIsAutomaticError,
@@ -19,6 +19,7 @@ from asolora_core.errors import (
     CurrencyMismatchError,
     DisputeWindowClosedError,
     IdempotencyKeyReusedError,
+    InvalidDateRangeError,
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
@@ -29,7 +30,11 @@ from asolora_core.errors import (
     NotPermittedError,
     RateUnavailableError,
     RefundExceedsPaidError,
+    ReportsRebuildingError,
     UnknownCurrencyError,
+    UnknownTimeZoneError,
+    UnknownVendorError,
+    UnsupportedReportingCurrencyError,
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.fx import EcbRateProvider, FixedRateProvider, RateProvider, RateSnapshot
@@ -71,6 +76,24 @@ from asolora_core.orders.model import (
     ReturnPolicy,
     Shipment,
     ShipmentStatus,
+)
+from asolora_core.reports import (
+    Bestseller,
+    BestsellersReport,
+    EarningsFigures,
+    EarningsPeriod,
+    EarningsReport,
+    Granularity,
+    HeldPart,
+    Period,
+    RateUsed,
+    RebuildProgress,
+    RollupCheck,
+    RollupDifference,
+    SalesFigures,
+    SalesPeriod,
+    SalesReport,
+    to_csv,
 )
 from asolora_core.service import (
     DeliveryReport,
@@ -166,4 +189,26 @@ __all__ = [
     "from_minor",
     "parse_money",
     "to_minor",
+    # reports (R30-R33)
+    "Bestseller",
+    "BestsellersReport",
+    "EarningsFigures",
+    "EarningsPeriod",
+    "EarningsReport",
+    "Granularity",
+    "HeldPart",
+    "InvalidDateRangeError",
+    "Period",
+    "RateUsed",
+    "RebuildProgress",
+    "ReportsRebuildingError",
+    "RollupCheck",
+    "RollupDifference",
+    "SalesFigures",
+    "SalesPeriod",
+    "SalesReport",
+    "UnknownTimeZoneError",
+    "UnknownVendorError",
+    "UnsupportedReportingCurrencyError",
+    "to_csv",
 ]

@@ -27,6 +27,7 @@ from typing import Any, Self
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
+from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.messaging.conversations import Conversation, Message
@@ -117,6 +118,8 @@ MIGRATIONS: list[str] = [
     """,
     # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
     LEDGER_MIGRATION,
+    # the reports' rollups (R30-R33): sales, products and balance movements per vendor and day
+    REPORTS_MIGRATION,
 ]
 
 _enc_order = _codec.encoder(Order)
@@ -284,6 +287,7 @@ class SqliteUnitOfWork:
         self.timers = _Timers(self)
         self.conversations = _Conversations(self)
         self.ledger = SqliteLedger(self)
+        self.reports = SqliteReports(self, store._decode_order)
 
     def __enter__(self) -> Self:
         if self.store._shared is not None:
