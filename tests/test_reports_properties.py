@@ -43,7 +43,7 @@ CURRENCIES = ("EUR", "GBP")
 
 op = st.one_of(
     st.tuples(
-        st.just("place"),
+        st.sampled_from(["place", "sell"]),  # sell: place, ship, deliver and confirm
         st.sampled_from(sorted(VENDORS)),
         st.sampled_from(CURRENCIES),
         st.lists(
@@ -84,7 +84,7 @@ def _minor(currency: str, cents: int) -> Money:
 def _apply(market: Marketplace, clock: FakeClock, step: tuple[Any, ...], orders: list[str]) -> None:
     kind = step[0]
     try:
-        if kind == "place":
+        if kind in ("place", "sell"):
             _, vendor_id, currency, lines = step
             items = [
                 Item(
@@ -100,6 +100,8 @@ def _apply(market: Marketplace, clock: FakeClock, step: tuple[Any, ...], orders:
                 buyer=BUYER, customer_name="Ann", items=items, paid=paid
             )
             orders.append(order.order_id)
+            if kind == "sell":
+                _complete(market, order)
             return
         if kind == "advance":
             clock.advance(hours=step[1])

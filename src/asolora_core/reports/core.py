@@ -232,11 +232,12 @@ def add_into(
 # --- periods (pendulum, off the hot path) ------------------------------------------------------
 
 
-def _midnight(day: _dt.date, tz_name: str) -> _dt.datetime:
-    """Local midnight of ``day`` in the zone, as a UTC instant (a day that starts in a
-    daylight-saving gap starts at the first instant that exists)."""
-    local = pendulum.datetime(day.year, day.month, day.day, tz=tz_name)
-    return _dt.datetime.fromtimestamp(local.timestamp(), tz=_dt.UTC)
+def _midnight(day: _dt.date, tz: ZoneInfo) -> _dt.datetime:
+    """Local midnight of ``day`` in ``tz`` as a UTC instant. A midnight that falls in a
+    daylight-saving gap is read with the offset before the change, which is the instant the
+    day actually starts (the first local time that exists)."""
+    local = _dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+    return local.astimezone(_dt.UTC)
 
 
 def periods(
@@ -244,33 +245,43 @@ def periods(
 ) -> tuple[Period, ...]:
     """The periods covering ``first_day``..``last_day`` (local dates, both included) in the
     zone: days, ISO weeks (Monday to Sunday) or calendar months, the first and last clipped
-    to the range (R30, R31)."""
+    to the range (R30, R31). Calendar arithmetic (week and month ends) is pendulum's; each
+    boundary's instant is computed once."""
     check_range(first_day, last_day)
-    out: list[Period] = []
-    cursor = pendulum.Date(first_day.year, first_day.month, first_day.day)
-    end = pendulum.Date(last_day.year, last_day.month, last_day.day)
-    while cursor <= end:
-        if granularity is Granularity.DAY:
-            stop = cursor
-            label = cursor.isoformat()
-        elif granularity is Granularity.WEEK:
-            stop = cursor.end_of("week")
-            year, week, _ = cursor.isocalendar()
-            label = f"{year}-W{week:02d}"
-        else:
-            stop = cursor.end_of("month")
-            label = f"{cursor.year}-{cursor.month:02d}"
-        stop = min(stop, end)
-        first = _dt.date(cursor.year, cursor.month, cursor.day)
-        last = _dt.date(stop.year, stop.month, stop.day)
-        out.append(
-            Period(
-                label=label,
-                first_day=first,
-                last_day=last,
-                start_at=_midnight(first, tz_name),
-                end_at=_midnight(last + _dt.timedelta(days=1), tz_name),
+    tz = zone(tz_name)
+    one = _dt.timedelta(days=1)
+    spans: list[tuple[str, _dt.date, _dt.date]] = []
+    if granularity is Granularity.DAY:
+        day = first_day
+        while day <= last_day:
+            spans.append((day.isoformat(), day, day))
+            day += one
+    else:
+        cursor = pendulum.Date(first_day.year, first_day.month, first_day.day)
+        end = pendulum.Date(last_day.year, last_day.month, last_day.day)
+        while cursor <= end:
+            if granularity is Granularity.WEEK:
+                stop = cursor.end_of("week")
+                year, week, _ = cursor.isocalendar()
+                label = f"{year}-W{week:02d}"
+            else:
+                stop = cursor.end_of("month")
+                label = f"{cursor.year}-{cursor.month:02d}"
+            stop = min(stop, end)
+            spans.append(
+                (
+                    label,
+                    _dt.date(cursor.year, cursor.month, cursor.day),
+                    _dt.date(stop.year, stop.month, stop.day),
+                )
             )
+            cursor = stop.add(days=1)
+    out: list[Period] = []
+    start_at = _midnight(first_day, tz)
+    for label, first, last in spans:
+        end_at = _midnight(last + one, tz)
+        out.append(
+            Period(label=label, first_day=first, last_day=last, start_at=start_at, end_at=end_at)
         )
-        cursor = stop.add(days=1)
+        start_at = end_at
     return tuple(out)
