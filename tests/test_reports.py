@@ -419,3 +419,66 @@ def test_rebuild_is_resumable_and_exact_under_concurrent_orders(
         assert market.verify_reports(v, by=STAFF).ok
     (total,) = market.sales_report("v-1", start=D(2026, 3, 2), end=D(2026, 3, 2), by=STAFF).totals
     assert (total.orders, total.gross_minor, total.refunds_minor) == (6, 6000, 300)
+
+
+def test_earnings_with_conversion_payout_debit_and_offset(store: Store, clock: FakeClock) -> None:
+    """R31, R17, R18, R22, R23, R41: a vendor paid in GBP sells in EUR (EUR/GBP 0.8600).
+
+    Week 11 (2026-03-09..15): order A (100.00 EUR, commission 10.00, processing 2.90 + 0.30
+    = 3.20, held 86.80) is released Monday: 86.80 x 0.86 = 74.648 -> 74.65 GBP, conversion
+    fee 2 % = 1.493 -> 1.49, credited 73.16; a payout in whole pounds pays 73.00. Tuesday
+    20.00 EUR of A is refunded: 17.20 GBP + 2 % fee 0.344 -> 0.34 = 17.54 debited. The week
+    closes at 73.16 - 17.54 - 73.00 = -17.38 GBP; its EUR row shows A's commission and
+    processing fee.
+
+    Week 12: order B (50.00 EUR sold Tuesday of week 11: commission 5.00, processing 1.45 +
+    0.30 = 1.75, held 43.25) is released: 43.25 x 0.86 = 37.195 -> 37.20, fee 0.744 -> 0.74,
+    credited 36.46, of which 17.38 offsets the negative balance. It closes at 19.08 GBP,
+    the ledger balance."""
+    rates = FixedRateProvider({("EUR", "GBP"): "0.8600"}, as_of=START)
+    market = money_market(
+        store, clock, rates, fees=FEES, payout_quantum={"GBP": Money("1.00", "GBP")}
+    )
+    market.register_vendor("v-gb", payout_currency="GBP", by=STAFF)
+    vendor = Actor.vendor("v-gb")
+    a = complete(market, place(market, "v-gb", Money("100.00", "EUR")))
+    clock.advance(hours=168)
+    market.run_due()
+    (payout,) = market.run_payouts()
+    assert payout.amount == Money("73.00", "GBP")
+    clock.advance(days=1)
+    market.refund(a.order_id, by=vendor, amount=Money("20.00", "EUR"))
+    complete(market, place(market, "v-gb", Money("50.00", "EUR")))
+    clock.advance(hours=168)
+    market.run_due()
+
+    report = market.earnings_report(
+        "v-gb", start=D(2026, 3, 9), end=D(2026, 3, 22), by=vendor, granularity="week"
+    )
+    w11_eur, w11_gbp = report.periods[0].figures
+    assert (w11_eur.currency, w11_eur.commission_minor, w11_eur.processing_fees_minor) == (
+        "EUR",
+        1000,
+        320,
+    )
+    assert (w11_eur.released_minor, w11_eur.closing_minor) == (0, 0)
+    assert w11_gbp.currency == "GBP"
+    assert (w11_gbp.opening_minor, w11_gbp.released_minor, w11_gbp.conversion_fees_minor) == (
+        0,
+        7316,
+        149 + 34,
+    )
+    assert (w11_gbp.refunds_debited_minor, w11_gbp.payouts_minor) == (1754, 7300)
+    assert (w11_gbp.offsets_minor, w11_gbp.closing_minor) == (0, -1738)
+    w12_eur, w12_gbp = report.periods[1].figures
+    assert (w12_eur.commission_minor, w12_eur.processing_fees_minor) == (500, 175)
+    assert (w12_gbp.opening_minor, w12_gbp.released_minor, w12_gbp.conversion_fees_minor) == (
+        -1738,
+        3646,
+        74,
+    )
+    assert (w12_gbp.offsets_minor, w12_gbp.closing_minor) == (1738, 1908)
+    assert w12_gbp.closing == market.balance("v-gb", by=vendor).balance == Money("19.08", "GBP")
+    assert report.held == ()
+    assert report.to_dict()["periods"][1]["figures"][1]["closing"] == "19.08"
+    assert market.verify_reports("v-gb", by=STAFF).ok

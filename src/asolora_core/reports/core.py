@@ -197,10 +197,10 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
             payouts = fold
         elif txn.kind == "chargeback":
             chargebacks = fold
-        elif txn.kind == "refund" or fold > 0:
-            refunds = fold
+        elif txn.kind == "release" or (txn.kind != "refund" and fold < 0):
+            released = -fold  # a credit (a release whose fees exceed its proceeds: negative)
         else:
-            released = -fold
+            refunds = fold
         offsets = _memo_int(txn, "offset") if txn.kind == "release" else 0
         fees = 0 if txn.kind == "release" else _memo_int(txn, "processing_fee")
         conversion = _memo_int(txn, "conversion_fee")
