@@ -482,3 +482,37 @@ def test_earnings_with_conversion_payout_debit_and_offset(store: Store, clock: F
     assert report.held == ()
     assert report.to_dict()["periods"][1]["figures"][1]["closing"] == "19.08"
     assert market.verify_reports("v-gb", by=STAFF).ok
+
+
+def test_bestsellers_over_whole_and_partial_months(store: Store, clock: FakeClock) -> None:
+    """R32: a range from 2026-03-15 to 2026-05-10 reads April from the monthly rollup and the
+    days 03-15..03-31 and 05-01..05-10 from the daily one: the sales of 03-20 (p-1), 04-15
+    (p-2) and 05-05 (p-2) count; those of 03-10 and 05-20 do not."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FeeSchedule())
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    for month, day, product in (
+        (3, 10, "p-3"),
+        (3, 20, "p-1"),
+        (4, 15, "p-2"),
+        (5, 5, "p-2"),
+        (5, 20, "p-3"),
+    ):
+        clock.set(dt.datetime(2026, month, day, 12, 0, tzinfo=dt.UTC))
+        (_order,) = market.place_checkout(
+            buyer=BUYER,
+            customer_name="Ann",
+            items=[
+                Item(
+                    vendor_id="v-1", product_id=product, quantity=1, unit_price=Money("4.00", "EUR")
+                )
+            ],
+            paid=Money("4.00", "EUR"),
+        )
+    top = market.bestsellers("v-1", start=D(2026, 3, 15), end=D(2026, 5, 10), by=STAFF)
+    assert [(b.product_id, b.units, b.net_revenue_minor, b.share) for b in top.products] == [
+        ("p-2", 2, 800, Decimal("0.6667")),
+        ("p-1", 1, 400, Decimal("0.3333")),
+    ]
+    whole = market.bestsellers("v-1", start=D(2026, 3, 1), end=D(2026, 5, 31), by=STAFF)
+    assert [(b.product_id, b.units) for b in whole.products] == [("p-2", 2), ("p-3", 2), ("p-1", 1)]
+    assert whole.products[1].net_revenue == Money("8.00", "EUR")

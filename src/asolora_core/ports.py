@@ -348,7 +348,8 @@ class ReportRollups(Protocol):
         currency: str,
         deltas: tuple[int, int, int, int],
     ) -> None:
-        """Add ``(units, revenue, refunded_units, refunded_revenue)`` to the product's day."""
+        """Add ``(units, revenue, refunded_units, refunded_revenue)`` to the product's day,
+        and to its month (``month_of(day)``), which long ranges read instead."""
         ...
 
     def add_money(
@@ -370,6 +371,14 @@ class ReportRollups(Protocol):
     ) -> tuple[ProductRow, ...]:
         """The vendor's product rows in the range, summed per (product, currency) (``day``
         0), or per (product, currency, day) with ``by_day``; sorted by those keys."""
+        ...
+
+    def product_months(
+        self, vendor_id: str, first_month: int, last_month: int, *, by_month: bool = False
+    ) -> tuple[ProductRow, ...]:
+        """As :meth:`products`, from the monthly product rollup: months ``first_month`` to
+        ``last_month`` (keys of :func:`~asolora_core.reports.model.month_of`), summed per
+        (product, currency), or per (product, currency, month) with ``by_month``."""
         ...
 
     def money(self, vendor_id: str, first_day: int, last_day: int) -> tuple[MoneyRow, ...]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from asolora_core.orders.model import Order
-from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow
+from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow, month_of
 
 __all__ = ["InMemoryReports"]
 
@@ -42,6 +42,9 @@ class InMemoryReports:
         self._sales: dict[str, dict[tuple[int, str], list[int]]] = uow.table("reports_sales")
         self._products: dict[str, dict[tuple[int, str, str], list[int]]] = uow.table(
             "reports_products"
+        )
+        self._months: dict[str, dict[tuple[int, str, str], list[int]]] = uow.table(
+            "reports_product_months"
         )
         self._money: dict[str, dict[tuple[int, str], list[int]]] = uow.table("reports_money")
         self._checkpoints: dict[str, str] = uow.table("reports_checkpoints")
@@ -82,6 +85,7 @@ class InMemoryReports:
         deltas: tuple[int, int, int, int],
     ) -> None:
         self._add(self._products, vendor_id, (day, product_id, currency), deltas)
+        self._add(self._months, vendor_id, (month_of(day), product_id, currency), deltas)
 
     def add_money(
         self,
@@ -105,7 +109,17 @@ class InMemoryReports:
     def products(
         self, vendor_id: str, first_day: int, last_day: int, *, by_day: bool = False
     ) -> tuple[ProductRow, ...]:
-        rows = self._products.get(vendor_id, {})
+        return self._sum(self._products.get(vendor_id, {}), first_day, last_day, by_day)
+
+    def product_months(
+        self, vendor_id: str, first_month: int, last_month: int, *, by_month: bool = False
+    ) -> tuple[ProductRow, ...]:
+        return self._sum(self._months.get(vendor_id, {}), first_month, last_month, by_month)
+
+    @staticmethod
+    def _sum(
+        rows: dict[tuple[int, str, str], list[int]], first_day: int, last_day: int, by_day: bool
+    ) -> tuple[ProductRow, ...]:
         acc: dict[tuple[str, str, int], list[int]] = {}
         for (day, product, cur), r in rows.items():
             if first_day <= day <= last_day:
@@ -136,7 +150,7 @@ class InMemoryReports:
         return tuple((0, cur, *r) for cur, r in sorted(acc.items()))  # type: ignore[misc]
 
     def clear(self, vendor_id: str) -> None:
-        for tables in (self._sales, self._products, self._money):
+        for tables in (self._sales, self._products, self._months, self._money):
             if vendor_id in tables:
                 self._uow.set(tables, vendor_id, {})
 

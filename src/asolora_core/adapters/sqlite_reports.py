@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from asolora_core.adapters.sqlite_base import SqliteTransaction, micros
 from asolora_core.orders.model import Order
-from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow
+from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow, month_of
 
 __all__ = ["REPORTS_MIGRATION", "SqliteReports"]
 
@@ -41,6 +41,17 @@ REPORTS_MIGRATION = """
         refunded_units INTEGER NOT NULL,
         refunded_revenue INTEGER NOT NULL,
         PRIMARY KEY (vendor_id, day, product_id, currency)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_product_months (
+        vendor_id TEXT NOT NULL,
+        month INTEGER NOT NULL,
+        product_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        units INTEGER NOT NULL,
+        revenue INTEGER NOT NULL,
+        refunded_units INTEGER NOT NULL,
+        refunded_revenue INTEGER NOT NULL,
+        PRIMARY KEY (vendor_id, month, product_id, currency)
     ) WITHOUT ROWID;
     CREATE TABLE report_money (
         vendor_id TEXT NOT NULL,
@@ -75,6 +86,9 @@ _ADD_PRODUCT = (
     "SET units = units + excluded.units, revenue = revenue + excluded.revenue, "
     "refunded_units = refunded_units + excluded.refunded_units, "
     "refunded_revenue = refunded_revenue + excluded.refunded_revenue"
+)
+_ADD_PRODUCT_MONTH = _ADD_PRODUCT.replace("report_products", "report_product_months").replace(
+    "(vendor_id, day,", "(vendor_id, month,"
 )
 _MONEY_COLUMNS = (
     "released",
@@ -115,6 +129,8 @@ class SqliteReports:
         deltas: tuple[int, int, int, int],
     ) -> None:
         self._uow.execute(_ADD_PRODUCT, (vendor_id, day, product_id, currency, *deltas))
+        month = month_of(day)
+        self._uow.execute(_ADD_PRODUCT_MONTH, (vendor_id, month, product_id, currency, *deltas))
 
     def add_money(
         self,
@@ -137,13 +153,25 @@ class SqliteReports:
     def products(
         self, vendor_id: str, first_day: int, last_day: int, *, by_day: bool = False
     ) -> tuple[ProductRow, ...]:
-        keys = "product_id, currency, day" if by_day else "product_id, currency"
+        return self._sum("report_products", "day", vendor_id, first_day, last_day, by_day)
+
+    def product_months(
+        self, vendor_id: str, first_month: int, last_month: int, *, by_month: bool = False
+    ) -> tuple[ProductRow, ...]:
+        return self._sum(
+            "report_product_months", "month", vendor_id, first_month, last_month, by_month
+        )
+
+    def _sum(
+        self, table: str, column: str, vendor_id: str, first: int, last: int, per: bool
+    ) -> tuple[ProductRow, ...]:
+        keys = f"product_id, currency, {column}" if per else "product_id, currency"
         rows = self._uow.execute(
-            f"SELECT product_id, currency, {'day' if by_day else '0'}, SUM(units), "
-            "SUM(revenue), SUM(refunded_units), SUM(refunded_revenue) FROM report_products "
-            "WHERE vendor_id = ? AND day BETWEEN ? AND ? "
+            f"SELECT product_id, currency, {column if per else '0'}, SUM(units), "
+            f"SUM(revenue), SUM(refunded_units), SUM(refunded_revenue) FROM {table} "
+            f"WHERE vendor_id = ? AND {column} BETWEEN ? AND ? "
             f"GROUP BY {keys} ORDER BY {keys}",
-            (vendor_id, first_day, last_day),
+            (vendor_id, first, last),
         ).fetchall()
         return tuple(rows)
 
@@ -164,7 +192,7 @@ class SqliteReports:
         return tuple(rows)
 
     def clear(self, vendor_id: str) -> None:
-        for table in ("report_sales", "report_products", "report_money"):
+        for table in ("report_sales", "report_products", "report_product_months", "report_money"):
             self._uow.execute(f"DELETE FROM {table} WHERE vendor_id = ?", (vendor_id,))
 
     def has_vendor(self, vendor_id: str) -> bool:

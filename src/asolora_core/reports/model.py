@@ -59,6 +59,12 @@ ProductRow = tuple[str, str, int, int, int, int, int]
 MoneyRow = tuple[int, str, int, int, int, int, int, int, int, int]
 
 
+def month_of(day: int) -> int:
+    """The month key of a local day ordinal: ``year * 12 + month - 1``."""
+    date = _dt.date.fromordinal(day)
+    return date.year * 12 + date.month - 1
+
+
 def _amount(minor: int, currency: str) -> str:
     """A JSON-ready amount: the exact decimal string (``"12.30"``)."""
     return str(from_minor(minor, currency).amount)

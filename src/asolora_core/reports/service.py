@@ -51,6 +51,7 @@ from asolora_core.reports.model import (
     EarningsReport,
     Granularity,
     HeldPart,
+    ProductRow,
     RateUsed,
     RebuildProgress,
     RollupCheck,
@@ -58,6 +59,7 @@ from asolora_core.reports.model import (
     SalesFigures,
     SalesPeriod,
     SalesReport,
+    month_of,
 )
 
 __all__ = ["MAX_BESTSELLERS", "_ReportCommands"]
@@ -66,6 +68,7 @@ __all__ = ["MAX_BESTSELLERS", "_ReportCommands"]
 MAX_BESTSELLERS = 1000
 _ALL = "rebuild:*"
 _LAST_DAY = _dt.date.max.toordinal()
+_LAST_MONTH = month_of(_LAST_DAY)
 _SHARE = Decimal("0.0001")
 
 
@@ -414,7 +417,7 @@ class _ReportCommands(_MoneyCommands):
         first, last = start.toordinal(), end.toordinal()
         with self.store.unit_of_work() as uow:
             account, tz_name = self._open(uow, vendor_id)
-            rows = uow.reports.products(vendor_id, first, last)
+            rows = self._product_rows(uow, vendor_id, start, end)
             currencies = sorted({r[1] for r in rows})
             if target is None:
                 if len(currencies) <= 1:
@@ -479,6 +482,30 @@ class _ReportCommands(_MoneyCommands):
             rates=tuple(used[k] for k in sorted(used)),
         )
 
+    @staticmethod
+    def _product_rows(
+        uow: UnitOfWork, vendor_id: str, start: _dt.date, end: _dt.date
+    ) -> list[ProductRow]:
+        """The range's product rows: whole months from the monthly rollup, the days before
+        the first and after the last whole month from the daily one."""
+        one = _dt.timedelta(days=1)
+        first_full = start if start.day == 1 else _next_month(start)
+        last_full = end if _next_month(end) - one == end else end.replace(day=1) - one
+        if first_full > last_full:
+            return list(uow.reports.products(vendor_id, start.toordinal(), end.toordinal()))
+        rows = list(
+            uow.reports.product_months(
+                vendor_id, month_of(first_full.toordinal()), month_of(last_full.toordinal())
+            )
+        )
+        if start < first_full:
+            rows += uow.reports.products(
+                vendor_id, start.toordinal(), (first_full - one).toordinal()
+            )
+        if last_full < end:
+            rows += uow.reports.products(vendor_id, (last_full + one).toordinal(), end.toordinal())
+        return rows
+
     # --- verify and rebuild (R33) -----------------------------------------------------------------
 
     @staticmethod
@@ -536,12 +563,17 @@ class _ReportCommands(_MoneyCommands):
                 (r[2], r[0], r[1]): list(r[3:])
                 for r in uow.reports.products(vendor_id, 0, _LAST_DAY, by_day=True)
             }
+            stored_months = {
+                (-r[2] - 1, r[0], r[1]): list(r[3:])
+                for r in uow.reports.product_months(vendor_id, 0, _LAST_MONTH, by_month=True)
+            }
             stored_money = {
                 (r[0], r[1]): list(r[2:]) for r in uow.reports.money(vendor_id, 0, _LAST_DAY)
             }
         differences = [
             *_compare("sales", stored_sales, sales, 5),  # type: ignore[arg-type]
             *_compare("products", stored_products, products, 4),  # type: ignore[arg-type]
+            *_compare("product_months", stored_months, _by_month(products), 4),  # type: ignore[arg-type]
             *_compare("money", stored_money, money, 8),  # type: ignore[arg-type]
         ]
         return RollupCheck(
@@ -709,6 +741,11 @@ class _ReportCommands(_MoneyCommands):
                 self._rebuild_vendor(vendor_id, 1000, [-1], [0, 0, 0])
 
 
+def _next_month(day: _dt.date) -> _dt.date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=1) + _dt.timedelta(days=32)).replace(day=1)
+
+
 def _sales_figures(currency: str, r: list[int]) -> SalesFigures:
     return SalesFigures(
         currency=currency,
@@ -720,9 +757,25 @@ def _sales_figures(currency: str, r: list[int]) -> SalesFigures:
     )
 
 
+def _by_month(
+    products: dict[tuple[object, ...], list[int]],
+) -> dict[tuple[object, ...], list[int]]:
+    """The daily product fold summed per month: what the monthly rollup must hold."""
+    out: dict[tuple[object, ...], list[int]] = {}
+    for (day, product, cur), row in products.items():
+        assert isinstance(day, int)
+        core.add_into(out, (-month_of(day) - 1, product, cur), row)
+    return out
+
+
 def _render(key: tuple[object, ...]) -> tuple[str, ...]:
+    """A row key for people: the day as an ISO date (a month key, stored negative, as
+    ``YYYY-MM``)."""
     day = key[0]
     assert isinstance(day, int)
+    if day < 0:
+        year, month = divmod(-day - 1, 12)
+        return (f"{year:04d}-{month + 1:02d}", *(str(k) for k in key[1:]))
     return (_dt.date.fromordinal(day).isoformat(), *(str(k) for k in key[1:]))
 
 

@@ -136,6 +136,21 @@ class ReportsContract:
                     ("p-b", "EUR", D1, 2, 300, 0, 0),
                     ("p-b", "EUR", D1 + 1, 1, 100, 1, 100),
                 )
+                march = 2026 * 12 + 2
+                assert r.product_months("v-1", march, march) == (
+                    ("p-a", "EUR", 0, 1, 50, 0, 0),
+                    ("p-b", "EUR", 0, 3, 400, 1, 100),
+                )
+                assert r.product_months("v-1", march, march, by_month=True)[1] == (
+                    "p-b",
+                    "EUR",
+                    march,
+                    3,
+                    400,
+                    1,
+                    100,
+                )
+                assert r.product_months("v-1", march + 1, march + 5) == ()
                 assert r.money("v-1", D1 + 1, D1 + 1) == (
                     (D1 + 1, "EUR", 0, 0, 0, 0, 20, 5, 0, 60),
                 )
