@@ -6,8 +6,9 @@ order change and ledger posting.
   ``to_dict()``), :class:`Granularity`, :class:`Period`, verify/rebuild results, :func:`to_csv`;
 * :mod:`asolora_core.reports.core`: the pure folds (what each change adds to the rollups, the
   same fold over a whole order) and periods in a zone (pendulum, off the hot path);
-* :mod:`asolora_core.reports.service`: the ``Marketplace`` mixin (reactors, reports,
-  ``verify_reports``, ``rebuild_reports``, time-zone changes).
+* :mod:`asolora_core.reports.rollups`: keeping the rollups (the reactors), ``verify_reports``,
+  ``rebuild_reports`` and time-zone changes;
+* :mod:`asolora_core.reports.service`: the ``Marketplace`` mixin with the three reports.
 """
 
 from asolora_core.reports.model import (
