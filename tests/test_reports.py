@@ -22,6 +22,7 @@ from asolora_core import (
     Item,
     Marketplace,
     NotPermittedError,
+    RefundExceedsPaidError,
     ReportsRebuildingError,
     UnknownTimeZoneError,
     UnknownVendorError,
@@ -516,3 +517,18 @@ def test_bestsellers_over_whole_and_partial_months(store: Store, clock: FakeCloc
     whole = market.bestsellers("v-1", start=D(2026, 3, 1), end=D(2026, 5, 31), by=STAFF)
     assert [(b.product_id, b.units) for b in whole.products] == [("p-2", 2), ("p-3", 2), ("p-1", 1)]
     assert whole.products[1].net_revenue == Money("8.00", "EUR")
+
+
+def test_a_refused_refund_leaves_the_rollups_as_they_were(store: Store, clock: FakeClock) -> None:
+    """R2, R39, R33: after a 10.00 chargeback on a 10.00 order, a refund is refused (the money
+    already went back to the buyer); the sales rollup keeps no trace of it."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FeeSchedule())
+    order = place(market, "v-1", Money("10.00", "EUR"))
+    market.report_chargeback(order.order_id, amount=Money("10.00", "EUR"), by=STAFF)
+    before = market.sales_report("v-1", start=D(2026, 3, 2), end=D(2026, 3, 2), by=STAFF)
+    with pytest.raises(RefundExceedsPaidError):
+        market.refund(order.order_id, by=Actor.vendor("v-1"), amount=Money("1.00", "EUR"))
+    after = market.sales_report("v-1", start=D(2026, 3, 2), end=D(2026, 3, 2), by=STAFF)
+    assert after == before
+    assert after.totals[0].refunds_minor == 0
+    assert market.verify_reports("v-1", by=STAFF).ok

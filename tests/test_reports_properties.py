@@ -43,7 +43,7 @@ CURRENCIES = ("EUR", "GBP")
 
 op = st.one_of(
     st.tuples(
-        st.sampled_from(["place", "sell"]),  # sell: place, ship, deliver and confirm
+        st.sampled_from(["place", "sell", "sell"]),  # sell: place, ship, deliver and confirm
         st.sampled_from(sorted(VENDORS)),
         st.sampled_from(CURRENCIES),
         st.lists(
@@ -60,6 +60,7 @@ op = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 20)),
     st.tuples(st.just("chargeback"), st.integers(0, 20), st.integers(1, 3000)),
     st.tuples(st.just("sweep")),
+    st.tuples(st.just("sweep")),  # twice: more releases, offsets and debits after release
     st.tuples(st.just("payout")),
 )
 
@@ -152,7 +153,7 @@ def _complete(market: Marketplace, order: Order) -> None:
 
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 @settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
