@@ -335,7 +335,8 @@ class _RollupUpkeep(_MoneyCommands):
             old = uow.ledger.get_vendor(vendor_id) if isinstance(vendor_id, str) else None
             had = isinstance(vendor_id, str) and uow.reports.has_vendor(vendor_id)
         changed = had and (old.timezone if old is not None else "UTC") != timezone
-        if not changed:
+        staff = isinstance(by, Actor) and by.kind in (ActorKind.STAFF, ActorKind.SYSTEM)
+        if not changed or not staff:  # (a refusal for anyone else comes from the ledger)
             return super().register_vendor(
                 vendor_id,
                 payout_currency=payout_currency,
@@ -344,11 +345,11 @@ class _RollupUpkeep(_MoneyCommands):
                 timezone=timezone,
                 idempotency_key=idempotency_key,
             )
-        if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):  # start the rebuild first (R33)
-            with self.store.unit_of_work() as uow:
-                uow.reports.clear(vendor_id)
-                uow.reports.put_checkpoint(_rebuild_key(vendor_id), _encode_after(None))
-                uow.commit()
+        # start the rebuild first (R33): orders changing meanwhile are left to it
+        with self.store.unit_of_work() as uow:
+            uow.reports.clear(vendor_id)
+            uow.reports.put_checkpoint(_rebuild_key(vendor_id), _encode_after(None))
+            uow.commit()
         try:
             return super().register_vendor(
                 vendor_id,
@@ -359,8 +360,7 @@ class _RollupUpkeep(_MoneyCommands):
                 idempotency_key=idempotency_key,
             )
         finally:
-            if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
-                self._rebuild_vendor(vendor_id, 1000, [-1], [0, 0, 0])
+            self._rebuild_vendor(vendor_id, 1000, [-1], [0, 0, 0])
 
 
 def _by_month(
