@@ -7,6 +7,10 @@ object and nothing else (progress and notes go to stderr):
                    "transitions_per_s": ..., "statemachine_per_s": ...,
                    "ratios": {"memory_vs_transitions": ..., "memory_vs_dict": ...,
                               "sqlite_vs_transitions": ...}},
+     "reports": {"rollup_rebuild_s": ..., "sales_s": ..., "bestsellers_s": ...,
+                 "sales_raw_sql_s": ..., "bestsellers_raw_sql_s": ..., "sales_memory_s": ...,
+                 "sales_python_loop_s": ..., "lifecycle_with_rollups_per_s": ...,
+                 "lifecycle_without_rollups_per_s": ..., "ratios": {...}},
      "import_ms": ..., "python": "3.11.x", "quick": bool}
 
 A figure that cannot be measured (facade not written yet, package not importable) is ``null``.
@@ -220,10 +224,31 @@ def ledger_section(quick: bool) -> dict[str, Json]:
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# section: reports
+# ---------------------------------------------------------------------------------------------
+
+
+def reports_section(quick: bool) -> dict[str, Json]:
+    """One vendor with 1,000,000 order lines over a year (20,000 with --quick) on a SQLite
+    file: the library's rollup rebuild, sales and bestsellers against a hand-written GROUP BY
+    with covering indexes; the in-memory report against a plain loop; the lifecycle with and
+    without rollup upkeep. Single runs and best-of-N, not calibrated batches; see
+    ``reports_bench``."""
+    import reports_bench
+
+    note("reports:")
+    result: dict[str, Json] = dict(reports_bench.run(quick))
+    for key, value in result.items():
+        note(f"  {key:<32} {value}")
+    return result
+
+
 # Add a section here: name -> function(quick) -> dict. Each becomes a top-level JSON key.
 SECTIONS: dict[str, Section] = {
     "lifecycle": lifecycle_section,
     "ledger": ledger_section,
+    "reports": reports_section,
 }
 
 

@@ -10,7 +10,7 @@ from asolora_core.adapters.memory import InMemoryStore
 from asolora_core.adapters.notifiers import CallableNotifier, LoggingNotifier, RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import Clock, FakeClock, SystemClock
-from asolora_core.errors import (
+from asolora_core.errors import (  # reports (R30-R33)
     AmbiguousCustomerError,
     AsoloraError,
     CompletionIsAutomaticError,
@@ -20,6 +20,7 @@ from asolora_core.errors import (
     DisputeWindowClosedError,
     IdempotencyKeyReusedError,
     InvalidCursorError,
+    InvalidDateRangeError,
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
@@ -30,7 +31,11 @@ from asolora_core.errors import (
     NotPermittedError,
     RateUnavailableError,
     RefundExceedsPaidError,
+    ReportsRebuildingError,
     UnknownCurrencyError,
+    UnknownTimeZoneError,
+    UnknownVendorError,
+    UnsupportedReportingCurrencyError,
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.fx import EcbRateProvider, FixedRateProvider, RateProvider, RateSnapshot
@@ -73,6 +78,24 @@ from asolora_core.orders.model import (
     ReturnPolicy,
     Shipment,
     ShipmentStatus,
+)
+from asolora_core.reports import (
+    Bestseller,
+    BestsellersReport,
+    EarningsFigures,
+    EarningsPeriod,
+    EarningsReport,
+    Granularity,
+    HeldPart,
+    Period,
+    RateUsed,
+    RebuildProgress,
+    RollupCheck,
+    RollupDifference,
+    SalesFigures,
+    SalesPeriod,
+    SalesReport,
+    to_csv,
 )
 from asolora_core.reports.performance import StorePerformance
 from asolora_core.service import (
@@ -172,4 +195,26 @@ __all__ = [
     "from_minor",
     "parse_money",
     "to_minor",
+    # reports (R30-R33)
+    "Bestseller",
+    "BestsellersReport",
+    "EarningsFigures",
+    "EarningsPeriod",
+    "EarningsReport",
+    "Granularity",
+    "HeldPart",
+    "InvalidDateRangeError",
+    "Period",
+    "RateUsed",
+    "RebuildProgress",
+    "ReportsRebuildingError",
+    "RollupCheck",
+    "RollupDifference",
+    "SalesFigures",
+    "SalesPeriod",
+    "SalesReport",
+    "UnknownTimeZoneError",
+    "UnknownVendorError",
+    "UnsupportedReportingCurrencyError",
+    "to_csv",
 ]

@@ -36,6 +36,12 @@ __all__ = [
     "RefundExceedsPaidError",
     "UnknownCurrencyError",
     "error_from_dict",
+    # reports (R30-R33)
+    "InvalidDateRangeError",
+    "ReportsRebuildingError",
+    "UnknownTimeZoneError",
+    "UnknownVendorError",
+    "UnsupportedReportingCurrencyError",
 ]
 
 _REGISTRY: dict[str, type[AsoloraError]] = {}
@@ -223,3 +229,38 @@ class InvalidCursorError(InvalidInputError):
     a page's ``next_cursor`` back unchanged, or start again without a cursor."""
 
     code = "invalid_cursor"
+
+
+# --- reports (R30-R33) ----------------------------------------------------------------------
+
+
+class InvalidDateRangeError(InvalidInputError):
+    """Raised when a report's range is not two dates, or ends before it starts."""
+
+    code = "invalid_date_range"
+
+
+class UnknownTimeZoneError(InvalidInputError):
+    """Raised when a time zone is not an IANA name (``Europe/Paris``, ``Asia/Tokyo``)."""
+
+    code = "unknown_time_zone"
+
+
+class UnsupportedReportingCurrencyError(InvalidInputError):
+    """Raised when a report cannot be converted into the reporting currency asked for: not
+    an ISO 4217 currency, or no exchange rate for a day of the range."""
+
+    code = "unsupported_reporting_currency"
+
+
+class UnknownVendorError(NotFoundError):
+    """Raised when a report names a vendor that is neither registered nor has sold anything."""
+
+    code = "unknown_vendor"
+
+
+class ReportsRebuildingError(AsoloraError):
+    """Raised when a report is asked for a vendor whose rollups are being rebuilt; finish
+    with ``rebuild_reports`` (it resumes where it stopped), then ask again."""
+
+    code = "reports_rebuilding"

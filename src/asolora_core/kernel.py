@@ -35,6 +35,7 @@ from asolora_core.errors import (
     error_from_dict,
 )
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.model import JournalTransaction
 from asolora_core.orders.model import Order
 from asolora_core.ports import (
     IdempotencyRecord,
@@ -48,6 +49,7 @@ from asolora_core.ports import (
 
 __all__ = [
     "DeliveryReport",
+    "PostingReactor",
     "Reactor",
     "SequentialIds",
     "SweepReport",
@@ -98,6 +100,8 @@ class SweepReport:
 
 
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
+#: Runs on each journal transaction posted by :meth:`_Kernel._post_journal`, in its transaction.
+PostingReactor = Callable[[UnitOfWork, JournalTransaction], None]
 #: Runs one due timer inside the sweep's transaction; returns whether it did anything.
 TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 
@@ -145,6 +149,7 @@ class _Kernel:
         self.config = config or MarketplaceConfig()
         self._reactors: list[Reactor] = []
         self._timer_handlers: dict[str, TimerHandler] = {}
+        self._posting_reactors: list[PostingReactor] = []
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
         for cls in reversed(type(self).__mro__):
@@ -252,6 +257,14 @@ class _Kernel:
         uow.events.append(events)
         for react in self._reactors:
             react(uow, order, events, now)
+
+    def _post_journal(self, uow: UnitOfWork, txn: JournalTransaction) -> JournalTransaction:
+        """Append ``txn`` to the journal and run every posting reactor on the sealed
+        transaction, in the same unit of work (the reports' rollups, R31)."""
+        posted = uow.ledger.post(txn)
+        for react in self._posting_reactors:
+            react(uow, posted)
+        return posted
 
     def _enqueue(
         self, uow: UnitOfWork, notifications: Sequence[Notification], now: _dt.datetime

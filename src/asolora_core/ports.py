@@ -24,6 +24,7 @@ from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAc
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
+from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow
 from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "OrderRepository",
     "Outbox",
     "OutboxMessage",
+    "ReportRollups",
     "Store",
     "Timer",
     "TimerStore",
@@ -304,6 +306,8 @@ class UnitOfWork(Protocol):
     def conversations(self) -> ConversationRepository: ...
     @property
     def ledger(self) -> LedgerRepository: ...
+    @property
+    def reports(self) -> ReportRollups: ...
 
     def __enter__(self) -> Self: ...
 
@@ -338,3 +342,96 @@ class IdGenerator(Protocol):
     """New ids for orders, shipments, issues, refunds, messages."""
 
     def new_id(self, prefix: str) -> str: ...
+
+
+# --- reports (R30-R33) -------------------------------------------------------------------------
+
+
+class ReportRollups(Protocol):
+    """The reports' rollups (R30-R33): integer totals per vendor, local day and currency (and
+    product), added to in the same transaction as each order change and ledger posting.
+    Writes add deltas (an upsert); reads sum rows over a day range with one indexed query.
+    """
+
+    def add_sales(
+        self, vendor_id: str, day: int, currency: str, deltas: tuple[int, int, int, int, int]
+    ) -> None:
+        """Add ``(orders, items, gross, refunds, refunded_items)`` to the day's row."""
+        ...
+
+    def add_product(
+        self,
+        vendor_id: str,
+        day: int,
+        product_id: str,
+        currency: str,
+        deltas: tuple[int, int, int, int],
+    ) -> None:
+        """Add ``(units, revenue, refunded_units, refunded_revenue)`` to the product's day,
+        and to its month (``month_of(day)``), which long ranges read instead."""
+        ...
+
+    def add_money(
+        self,
+        vendor_id: str,
+        day: int,
+        currency: str,
+        deltas: tuple[int, int, int, int, int, int, int, int],
+    ) -> None:
+        """Add the eight balance-movement columns of :data:`MoneyRow` to the day's row."""
+        ...
+
+    def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
+        """The vendor's sales rows with ``first_day <= day <= last_day``, by day, currency."""
+        ...
+
+    def products(
+        self, vendor_id: str, first_day: int, last_day: int, *, by_day: bool = False
+    ) -> tuple[ProductRow, ...]:
+        """The vendor's product rows in the range, summed per (product, currency) (``day``
+        0), or per (product, currency, day) with ``by_day``; sorted by those keys."""
+        ...
+
+    def product_months(
+        self, vendor_id: str, first_month: int, last_month: int, *, by_month: bool = False
+    ) -> tuple[ProductRow, ...]:
+        """As :meth:`products`, from the monthly product rollup: months ``first_month`` to
+        ``last_month`` (keys of :func:`~asolora_core.reports.model.month_of`), summed per
+        (product, currency), or per (product, currency, month) with ``by_month``."""
+        ...
+
+    def money(self, vendor_id: str, first_day: int, last_day: int) -> tuple[MoneyRow, ...]:
+        """The vendor's balance-movement rows in the range, by day, currency."""
+        ...
+
+    def money_before(self, vendor_id: str, day: int) -> tuple[MoneyRow, ...]:
+        """Per currency, the columns summed over every day before ``day`` (``day`` 0)."""
+        ...
+
+    def clear(self, vendor_id: str) -> None:
+        """Delete every rollup row of the vendor (a rebuild starts here)."""
+        ...
+
+    def has_vendor(self, vendor_id: str) -> bool:
+        """Whether the vendor has any rollup row."""
+        ...
+
+    def vendor_orders(
+        self, vendor_id: str, *, after: tuple[_dt.datetime, str] | None, limit: int
+    ) -> tuple[Order, ...]:
+        """Up to ``limit`` of the vendor's orders strictly after the ``(placed_at,
+        order_id)`` key ``after``, oldest first: the batches a rebuild folds."""
+        ...
+
+    def vendors(self, *, after: str, limit: int) -> tuple[str, ...]:
+        """Up to ``limit`` vendor ids greater than ``after``, sorted: every vendor with an
+        order or a registered account."""
+        ...
+
+    def get_checkpoint(self, name: str) -> str | None:
+        """The saved position of a resumable job (a rebuild), if any."""
+        ...
+
+    def put_checkpoint(self, name: str, value: str | None) -> None:
+        """Save (or with ``None`` forget) the position of a resumable job."""
+        ...

@@ -8,6 +8,7 @@ shape (model, pure core, service):
 * :mod:`asolora_core.ledger.service`: hold, release, refunds after release, payouts;
 * :mod:`asolora_core.messaging.service`: buyer-vendor conversations;
 * :mod:`asolora_core.reports.performance_service`: the dashboard's store performance.
+* :mod:`asolora_core.reports.service`: sales, earnings, bestsellers from rollups.
 
 This module only composes them; nothing below imports it.
 """
@@ -20,6 +21,7 @@ from asolora_core.ledger.service import _MoneyCommands
 from asolora_core.messaging.service import _ChatCommands
 from asolora_core.orders.service import Item, _OrderCommands
 from asolora_core.reports.performance_service import _PerformanceQueries
+from asolora_core.reports.service import _ReportCommands
 
 __all__ = [
     "DeliveryReport",
@@ -32,7 +34,9 @@ __all__ = [
 ]
 
 
-class Marketplace(_PerformanceQueries, _MoneyCommands, _ChatCommands, _OrderCommands):
+class Marketplace(
+    _PerformanceQueries, _ReportCommands, _MoneyCommands, _ChatCommands, _OrderCommands
+):
     """The marketplace facade. Build one per process around a store:
 
     >>> from asolora_core import InMemoryStore, Marketplace

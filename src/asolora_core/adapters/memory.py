@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core.adapters.memory_ledger import InMemoryLedger
+from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent
 from asolora_core.messaging.conversations import Conversation, Message
@@ -75,6 +76,8 @@ class InMemoryStore:
         self.timers = _Timers(self)
         self.conversations = _Conversations(self)
         self.ledger = InMemoryLedger(self)
+        self.reports = InMemoryReports(self)
+        self.reports.bind_orders(self._tables.orders)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -114,6 +117,7 @@ class InMemoryUnitOfWork:
         self.timers = store.timers
         self.conversations = store.conversations
         self.ledger = store.ledger
+        self.reports = store.reports
 
     def __enter__(self) -> Self:
         self._store._lock.acquire()

@@ -34,6 +34,7 @@ from asolora_core.adapters.sqlite_orders import (
     order_page,
     performance_totals,
 )
+from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.messaging.conversations import Conversation, Message
@@ -128,6 +129,8 @@ MIGRATIONS: list[str] = [
     LEDGER_MIGRATION,
     # order lists and store performance (the vendor dashboard): per-order facts as columns
     ORDER_FACTS_MIGRATION,
+    # the reports' rollups (R30-R33): sales, products and balance movements per vendor and day
+    REPORTS_MIGRATION,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.
@@ -303,6 +306,7 @@ class SqliteUnitOfWork:
         self.timers = _Timers(self)
         self.conversations = _Conversations(self)
         self.ledger = SqliteLedger(self)
+        self.reports = SqliteReports(self, store._decode_order)
 
     def __enter__(self) -> Self:
         if self.store._shared is not None:

@@ -138,7 +138,7 @@ class _MoneyCommands(_Kernel):
     def _post_txn(
         self, uow: UnitOfWork, txn: JournalTransaction | None
     ) -> JournalTransaction | None:
-        return None if txn is None else uow.ledger.post(txn)
+        return None if txn is None else self._post_journal(uow, txn)
 
     def _hold(self, uow: UnitOfWork, order: Order) -> Hold:
         hold = uow.ledger.get_hold(order.order_id)
@@ -285,7 +285,7 @@ class _MoneyCommands(_Kernel):
             snapshot=snapshot,
         )
         uow.ledger.save_hold(new)
-        posted = uow.ledger.post(txn)
+        posted = self._post_journal(uow, txn)
         if snapshot is not None:
             debit = posted.entries_for(vendor_account(hold.vendor_id, BALANCE), snapshot.quote)
             uow.events.append(
@@ -630,7 +630,8 @@ class _MoneyCommands(_Kernel):
         moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), currency) for t in txns)
         after_seq = max((t.seq for t in txns), default=last)
         payout_id = self.ids.new_id("p")
-        posted = ledger.post(
+        posted = self._post_journal(
+            uow,
             core.payout(
                 vendor_id=vendor_id,
                 currency=currency,
@@ -638,7 +639,7 @@ class _MoneyCommands(_Kernel):
                 amount_minor=amount,
                 after_seq=after_seq,
                 at=now,
-            )
+            ),
         )
         statement = core.statement(
             vendor_id=vendor_id,

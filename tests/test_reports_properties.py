@@ -1,0 +1,216 @@
+"""Property tests of the reports (R30-R33) over random histories, on every store.
+
+A history is a random sequence of checkouts (two vendors, one west and one east of UTC, two
+currencies, three products), refunds by units and by amount, cancellations, completions,
+chargebacks, clock moves across days and a daylight-saving change, release sweeps and
+payouts. Whatever happened: net sales = payments - refunds; the earnings' closing balance
+is the ledger balance; bestseller units = units sold - units refunded; and ``verify`` finds
+nothing (the rollups equal the fold recomputed from history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from moneyed import Money
+
+from asolora_core import (
+    Actor,
+    AsoloraError,
+    FakeClock,
+    InMemoryStore,
+    Item,
+    Marketplace,
+    Order,
+    SqliteStore,
+)
+from asolora_core.fx import FixedRateProvider
+from asolora_core.ports import Store
+from test_ledger_support import BUYER, FEES, STAFF, money_market
+
+#: A week before Paris and New York change clocks (2026-03-08 US, 2026-03-29 EU).
+T0 = dt.datetime(2026, 3, 6, 20, 0, tzinfo=dt.UTC)
+VENDORS = {"v-ny": "America/New_York", "v-tk": "Asia/Tokyo"}
+CURRENCIES = ("EUR", "GBP")
+
+op = st.one_of(
+    st.tuples(
+        st.sampled_from(["place", "sell", "sell"]),  # sell: place, ship, deliver and confirm
+        st.sampled_from(sorted(VENDORS)),
+        st.sampled_from(CURRENCIES),
+        st.lists(
+            st.tuples(st.integers(0, 2), st.integers(1, 3), st.integers(1, 4000)),
+            min_size=1,
+            max_size=3,
+        ),
+    ),
+    st.tuples(st.just("advance"), st.integers(1, 200)),
+    st.tuples(st.just("complete"), st.integers(0, 20)),
+    st.tuples(st.just("complete"), st.just(-1)),  # the last order placed
+    st.tuples(st.just("refund_units"), st.integers(0, 20), st.integers(0, 2), st.integers(1, 2)),
+    st.tuples(st.just("refund_amount"), st.integers(0, 20), st.integers(1, 3000)),
+    st.tuples(st.just("cancel"), st.integers(0, 20)),
+    st.tuples(st.just("chargeback"), st.integers(0, 20), st.integers(1, 3000)),
+    st.tuples(st.just("sweep")),
+    st.tuples(st.just("sweep")),  # twice: more releases, offsets and debits after release
+    st.tuples(st.just("payout")),
+)
+
+
+@contextmanager
+def opened(kind: str) -> Iterator[Store]:
+    if kind == "memory":
+        yield InMemoryStore()
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        store = SqliteStore(Path(directory) / "p.db")
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _minor(currency: str, cents: int) -> Money:
+    return Money(f"{cents // 100}.{cents % 100:02d}", currency)
+
+
+def _apply(market: Marketplace, clock: FakeClock, step: tuple[Any, ...], orders: list[str]) -> None:
+    kind = step[0]
+    try:
+        if kind in ("place", "sell"):
+            _, vendor_id, currency, lines = step
+            items = [
+                Item(
+                    vendor_id=vendor_id,
+                    product_id=f"p-{product}",
+                    quantity=qty,
+                    unit_price=_minor(currency, price),
+                )
+                for product, qty, price in lines
+            ]
+            paid = sum((i.unit_price * i.quantity for i in items), Money(0, currency))
+            (order,) = market.place_checkout(
+                buyer=BUYER, customer_name="Ann", items=items, paid=paid
+            )
+            orders.append(order.order_id)
+            if kind == "sell":
+                _complete(market, order)
+            return
+        if kind == "advance":
+            clock.advance(hours=step[1])
+            return
+        if kind == "sweep":  # past the 168-hour hold: every completed order is released
+            clock.advance(hours=169)
+            market.run_due()
+            return
+        if kind == "payout":
+            market.run_payouts()
+            return
+        if not orders:
+            return
+        order = market.get_order(orders[step[1] % len(orders)], by=STAFF)
+        vendor = Actor.vendor(order.vendor_id)
+        if kind == "complete":
+            _complete(market, order)
+        elif kind == "refund_units":
+            line = order.lines[int(step[2]) % len(order.lines)]
+            market.refund(order.order_id, by=vendor, items={line.line_id: int(step[3])})
+        elif kind == "refund_amount":
+            market.refund(order.order_id, by=vendor, amount=_minor(order.currency, int(step[2])))
+        elif kind == "cancel":
+            market.cancel_order(order.order_id, by=vendor)
+        elif kind == "chargeback":
+            market.report_chargeback(
+                order.order_id,
+                amount=_minor(order.currency, int(step[2])),
+                by=STAFF,
+            )
+    except AsoloraError:
+        pass  # a refusal changes nothing (R2); the history goes on
+
+
+def _complete(market: Marketplace, order: Order) -> None:
+    vendor = Actor.vendor(order.vendor_id)
+    rest = {k: v for k, v in order.unshipped().items() if v > 0}
+    if rest:
+        order = market.ship(
+            order.order_id, by=vendor, items=rest, carrier="DHL", tracking_number="T"
+        )
+    for s in order.shipments:
+        if s.delivered_at is None:
+            market.mark_delivered(order.order_id, s.shipment_id, by=vendor)
+        if s.confirmed_at is None:
+            market.confirm_receipt(order.order_id, s.shipment_id, by=BUYER)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(steps=st.lists(op, min_size=1, max_size=30))
+def test_reports_agree_with_the_history(kind: str, steps: list[tuple[Any, ...]]) -> None:
+    """R30, R31, R32, R33: for any history, on any store: net sales = payments - refunds per
+    currency; the earnings' closing balance = the ledger balance in each currency;
+    bestseller units = units sold - units refunded per product; ``verify`` finds nothing."""
+    with opened(kind) as store:
+        clock = FakeClock(T0)
+        rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=T0 - dt.timedelta(days=30))
+        market = money_market(store, clock, rates, fees=FEES)
+        for vendor_id, zone in VENDORS.items():
+            market.register_vendor(vendor_id, payout_currency="EUR", by=STAFF, timezone=zone)
+        orders: list[str] = []
+        for step in steps:
+            _apply(market, clock, step, orders)
+        start = (T0 - dt.timedelta(days=1)).date()
+        end = (clock.now() + dt.timedelta(days=1)).date()
+        for vendor_id in VENDORS:
+            mine = [market.get_order(o, by=STAFF) for o in orders]
+            mine = [o for o in mine if o.vendor_id == vendor_id]
+
+            sales = market.sales_report(
+                vendor_id, start=start, end=end, by=STAFF, granularity="week"
+            )
+            got = {
+                t.currency: (t.orders, t.gross_minor, t.refunds_minor, t.net_minor)
+                for t in sales.totals
+            }
+            want: dict[str, tuple[int, int, int, int]] = {}
+            for o in mine:
+                n, g, r, _ = want.get(o.currency, (0, 0, 0, 0))
+                want[o.currency] = (n + 1, g + o.paid_minor, r + o.refunded_minor, 0)
+            assert got == {c: (n, g, r, g - r) for c, (n, g, r, _) in want.items()}
+
+            earnings = market.earnings_report(
+                vendor_id, start=start, end=end, by=STAFF, granularity="month"
+            )
+            moved = [f for p in earnings.periods for f in p.figures]
+            event("released" if any(f.released_minor for f in moved) else "nothing released")
+            event("debited" if any(f.refunds_debited_minor for f in moved) else "no debit")
+            for f in earnings.periods[-1].figures:
+                balance = market.balance(vendor_id, by=STAFF, currency=f.currency)
+                assert f.closing_minor == balance.balance_minor
+
+            top = market.bestsellers(
+                vendor_id, start=start, end=end, by=STAFF, limit=1000, currency="EUR"
+            )
+            units: dict[str, int] = {}
+            for o in mine:
+                for line in o.lines:
+                    units[line.product_id] = (
+                        units.get(line.product_id, 0) + line.quantity - line.refunded_quantity
+                    )
+            assert {b.product_id: b.units for b in top.products} == units
+            assert top.total_units == sum(units.values())
+
+            check = market.verify_reports(vendor_id, by=STAFF)
+            assert check.ok, check.differences
