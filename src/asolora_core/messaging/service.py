@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from asolora_core import _codec
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import (
     AmbiguousCustomerError,
@@ -32,6 +32,7 @@ from asolora_core.errors import (
 )
 from asolora_core.events import Notification
 from asolora_core.kernel import _Kernel
+from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_optional_id, check_text
 from asolora_core.messaging import conversations as core
 from asolora_core.messaging.contact_policy import ContactPolicy, screen
 from asolora_core.messaging.conversations import Conversation, Message, Side
@@ -150,6 +151,7 @@ def _decode_cursor(cursor: str | None) -> tuple[_dt.datetime, str] | None:
     if cursor is None:
         return None
     try:
+        check_text(cursor, "cursor", limit=2 * MAX_NAME_LENGTH)
         at_text, conversation_id = cursor.split("|", 1)
         at = utc(_dt.datetime.fromisoformat(at_text), field="cursor")
     except (ValueError, AttributeError, InvalidInputError) as exc:
@@ -217,6 +219,8 @@ class _ChatCommands(_Kernel):
         return PostedMessage(conversation=new, message=message, notice=notice)
 
     def _load_readable(self, uow: UnitOfWork, conversation_id: str, by: Actor) -> Conversation:
+        check_actor(by)
+        check_id(conversation_id, "conversation_id")
         conversation = uow.conversations.get(conversation_id)
         core.may_read(conversation, by)
         return conversation
@@ -246,6 +250,11 @@ class _ChatCommands(_Kernel):
         The same vendor, buyer and order (or no order) always share one conversation: starting
         it again reuses it (``created`` false) and posts ``text`` in it.
         """
+        check_actor(by)
+        check_optional_id(vendor_id, "vendor_id")
+        check_optional_id(order_id, "order_id")
+        if customer_name is not None:
+            check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH)
         limit = self.config.message_max_length
         body = None if text is None else core.check_text(text, limit=limit)
         refs = core.check_attachments(attachments)
@@ -384,6 +393,7 @@ class _ChatCommands(_Kernel):
         """Post a message (R26) after the contact policy (R27); the other side is notified
         (R29). Only the two participants and staff may post. ``PostedMessage.notice`` tells
         the sender what the policy removed or flagged."""
+        check_id(conversation_id, "conversation_id")
         body = core.check_text(text, limit=self.config.message_max_length)
         refs = core.check_attachments(attachments)
 
@@ -399,6 +409,7 @@ class _ChatCommands(_Kernel):
     ) -> Conversation:
         """R28: the vendor or the buyer has read every message so far; its unread count is
         zero. Reading an already-read conversation changes nothing."""
+        check_id(conversation_id, "conversation_id")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Conversation:
             conversation = self._load_readable(uow, conversation_id, by)
@@ -493,7 +504,10 @@ class _ChatCommands(_Kernel):
 
 
 def _may_list(by: Actor, kind: ActorKind, party_id: str) -> None:
-    if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+    """R1, an allow-list: staff, the system, and the party itself."""
+    check_actor(by)
+    check_id(party_id, f"{kind.value}_id")
+    if by.kind is ActorKind.STAFF or by.kind is ActorKind.SYSTEM:
         return
     if by.kind is kind and by.id == party_id:
         return
