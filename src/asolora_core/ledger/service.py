@@ -729,7 +729,7 @@ class _MoneyCommands(_Kernel):
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
         run from several workers at once and to repeat (nothing is paid twice)."""
-        actor = by or Actor.system()
+        actor = Actor.system() if by is None else by
         _staff(actor, "run payouts")
         now = self._now()
         with self.store.unit_of_work() as uow:
