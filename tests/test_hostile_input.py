@@ -289,6 +289,9 @@ def test_r2_r33_hostile_input_is_refused_with_its_code_and_no_row_changes(
         (lambda: Actor(None, "x"), "invalid_input"),  # type: ignore[arg-type]
         (lambda: Actor.vendor("v" * (MAX_ID_LENGTH + 1)), "invalid_input"),
         (lambda: Actor.vendor(" "), "invalid_input"),
+        (lambda: Marketplace("shop.db"), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Marketplace(InMemoryStore(), config={}), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Marketplace(InMemoryStore(), clock="now"), "invalid_input"),  # type: ignore[arg-type]
     ],
     ids=lambda v: "" if callable(v) else str(v),
 )

@@ -30,6 +30,7 @@ from asolora_core.errors import (
     AsoloraError,
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
+    InvalidInputError,
     NotPermittedError,
     error_from_dict,
 )
@@ -140,6 +141,22 @@ class _Kernel:
         ids: IdGenerator | None = None,
         config: MarketplaceConfig | None = None,
     ) -> None:
+        for name, value, method in (
+            ("store", store, "unit_of_work"),
+            ("clock", clock, "now"),
+            ("notifier", notifier, "send"),
+            ("ids", ids, "new_id"),
+        ):
+            if (value is not None or name == "store") and not callable(
+                getattr(value, method, None)
+            ):
+                raise InvalidInputError(
+                    f"{name} must provide {method}() (see asolora_core.ports), "
+                    f"not {type(value).__name__}",
+                    field=name,
+                )
+        if config is not None and not isinstance(config, MarketplaceConfig):
+            raise InvalidInputError("config must be a MarketplaceConfig", field="config")
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.notifier = notifier

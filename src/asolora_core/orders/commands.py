@@ -332,8 +332,8 @@ def ship(
     (R13): up to the units of that issue's lines, outside the regular quantities.
     """
     _authorize(order, by, Action.SHIP)
-    carrier = _text(carrier, "carrier", limit=100)
-    tracking_number = _text(tracking_number, "tracking_number", limit=100)
+    carrier = _text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+    tracking_number = _text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
     if not items:
         raise InvalidInputError("a shipment needs at least one line", field="items")
     issue: Issue | None = None
@@ -418,11 +418,13 @@ def update_tracking(
     shipment = _shipment(order, shipment_id)
     step(shipment.status, Action.UPDATE_TRACKING, by.kind)
     last = shipment.tracking[-1]
-    new_carrier = last.carrier if carrier is None else _text(carrier, "carrier", limit=100)
+    new_carrier = (
+        last.carrier if carrier is None else _text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+    )
     new_number = (
         last.tracking_number
         if tracking_number is None
-        else _text(tracking_number, "tracking_number", limit=100)
+        else _text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
     )
     note = _text(note, "note", required=False)
     if (new_carrier, new_number, note) == (last.carrier, last.tracking_number, last.note):
