@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -168,19 +168,32 @@ def _check_limit(limit: object) -> int:
     return limit
 
 
+class _Screened(NamedTuple):
+    """A message text after the contact policy (R27), computed before the transaction."""
+
+    stored: str
+    flagged: bool
+    redacted: bool
+    findings: tuple[str, ...]
+    notice: str | None
+    refusal: ContactDetailsRefusedError | None
+
+
 class _ChatCommands(_Kernel):
     """Conversations between buyers and vendors (R26-R29)."""
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _screen(self, text: str) -> tuple[str, bool, bool, tuple[str, ...], str | None]:
-        """R27: the contact policy on ``text``: (stored text, flagged, redacted, findings,
-        notice); ``REFUSE`` raises."""
+    def _screen(self, text: str) -> _Screened:
+        """R27: the contact policy on ``text``. Run before the command's unit of work opens
+        (it is the costliest check of a command); a ``REFUSE`` is raised by :meth:`_post`,
+        after the sender's permission is checked."""
         policy: ContactPolicy = self.config.contact_policy
         screening = screen(text, policy)
         findings = tuple(dict.fromkeys(_finding_kind(f) for f in screening.findings))
+        refusal = None
         if screening.refused:
-            raise ContactDetailsRefusedError(
+            refusal = ContactDetailsRefusedError(
                 screening.notice
                 or "the message carries contact details (an email address, a phone number or "
                 "an outside channel); keep the conversation on the platform and send it "
@@ -188,27 +201,30 @@ class _ChatCommands(_Kernel):
                 findings=list(findings),
             )
         stored = screening.text.strip() or "[removed]"
-        return stored, screening.flagged, screening.redacted, findings, screening.notice
+        return _Screened(
+            stored, screening.flagged, screening.redacted, findings, screening.notice, refusal
+        )
 
     def _post(
         self,
         uow: UnitOfWork,
         conversation: Conversation,
-        text: str,
+        screened: _Screened,
         attachments: tuple[str, ...],
         by: Actor,
         now: _dt.datetime,
     ) -> PostedMessage:
         core.may_post(conversation, by)
-        stored, flagged, redacted, findings, notice = self._screen(text)
+        if screened.refusal is not None:
+            raise screened.refusal
         new, message, events = core.post_message(
             conversation,
             message_id=self.ids.new_id("m"),
-            text=stored,
+            text=screened.stored,
             attachments=attachments,
-            flagged=flagged,
-            redacted=redacted,
-            findings=findings,
+            flagged=screened.flagged,
+            redacted=screened.redacted,
+            findings=screened.findings,
             by=by,
             now=now,
         )
@@ -216,7 +232,7 @@ class _ChatCommands(_Kernel):
         uow.conversations.add_message(message)
         uow.events.append(events)
         self._enqueue(uow, _message_notifications(new, message), now)
-        return PostedMessage(conversation=new, message=message, notice=notice)
+        return PostedMessage(conversation=new, message=message, notice=screened.notice)
 
     def _load_readable(self, uow: UnitOfWork, conversation_id: str, by: Actor) -> Conversation:
         check_actor(by)
@@ -260,6 +276,7 @@ class _ChatCommands(_Kernel):
         refs = core.check_attachments(attachments)
         if refs and body is None:
             raise InvalidInputError("attachments need a message text", field="text")
+        screened = None if body is None else self._screen(body)
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> StartedConversation:
             vendor, buyer, about = self._parties(
@@ -278,9 +295,9 @@ class _ChatCommands(_Kernel):
                 )
                 uow.conversations.add(conversation)
                 uow.events.append(events)
-            if body is None:
+            if screened is None:
                 return StartedConversation(conversation=conversation, created=created)
-            posted = self._post(uow, conversation, body, refs, by, now)
+            posted = self._post(uow, conversation, screened, refs, by, now)
             return StartedConversation(
                 conversation=posted.conversation,
                 created=created,
@@ -396,10 +413,11 @@ class _ChatCommands(_Kernel):
         check_id(conversation_id, "conversation_id")
         body = core.check_text(text, limit=self.config.message_max_length)
         refs = core.check_attachments(attachments)
+        screened = self._screen(body)
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> PostedMessage:
             conversation = uow.conversations.get(conversation_id)
-            return self._post(uow, conversation, body, refs, by, now)
+            return self._post(uow, conversation, screened, refs, by, now)
 
         arguments = {"conversation_id": conversation_id, "text": text, "attachments": list(refs)}
         return self._execute(by, "post_message", idempotency_key, arguments, work)
