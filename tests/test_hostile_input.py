@@ -21,10 +21,13 @@ from asolora_core import (
     Actor,
     AsoloraError,
     FakeClock,
+    FixedRateProvider,
     InMemoryStore,
     IssueKind,
     Item,
     Marketplace,
+    MarketplaceConfig,
+    MoneyConfig,
     Resolution,
     SequentialIds,
     SqliteStore,
@@ -345,3 +348,40 @@ def test_the_digest_sees_every_write(world: World) -> None:
     before = digest(world.store)
     world.m.refund(world.oid, by=VENDOR, amount=eur("1.00"))
     assert digest(world.store) != before
+
+
+def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
+    tmp_path: Path,
+) -> None:
+    """R24, R33 (issue 9 item 2): three checkouts of exactly MAX_AMOUNT_MINOR are held,
+    released into a currency worth more minor units, and folded, on memory and SQLite alike;
+    verify_journal passes and the balance is the exact sum (no 64-bit overflow anywhere)."""
+    top = from_minor(MAX_AMOUNT_MINOR, "EUR")
+    balances = []
+    for store in (InMemoryStore(), SqliteStore(tmp_path / "max.db")):
+        clock = FakeClock(START)
+        rates = FixedRateProvider({("EUR", "JPY"): "160"}, as_of=START)
+        config = MarketplaceConfig(money=MoneyConfig(rates=rates))
+        m = Marketplace(store, clock=clock, ids=SequentialIds(), config=config)
+        m.register_vendor("v-1", payout_currency="JPY", by=STAFF)
+        for _ in range(3):
+            (order,) = m.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[Item(vendor_id="v-1", product_id="p", quantity=1, unit_price=top)],
+                paid=top,
+            )
+            line = order.lines[0].line_id
+            shipped = m.ship(
+                order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1"
+            )
+            sid = shipped.shipments[0].shipment_id
+            m.mark_delivered(order.order_id, sid, by=VENDOR)
+            m.confirm_receipt(order.order_id, sid, by=BUYER)
+        clock.advance(hours=169)
+        m.run_due()
+        assert m.verify_journal(by=STAFF).ok
+        balances.append(m.balance("v-1", by=STAFF).balance_minor)
+        store.close()
+    # 10**12 cents = 10**10 EUR -> 1.6 * 10**12 JPY each
+    assert balances == [3 * MAX_AMOUNT_MINOR * 160 // 100] * 2

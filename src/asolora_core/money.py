@@ -73,11 +73,12 @@ class Rounding(enum.Enum):
 def check_currency(code: object, *, field: str = "currency") -> str:
     """Return ``code`` if it is an ISO 4217 currency with a minor unit, else refuse it."""
     if not isinstance(code, str) or code not in MINOR_UNITS:
+        shown = repr(code)[:20]  # a hostile 10 MB "code" is not copied into the error
         raise UnknownCurrencyError(
-            f"{code!r} is not an ISO 4217 currency code this library knows "
+            f"{shown} is not an ISO 4217 currency code this library knows "
             f"(table of {ISO_4217_PUBLISHED.isoformat()}); use an upper-case code such as 'EUR'",
             field=field,
-            currency=str(code),
+            currency=shown,
         )
     return code
 
