@@ -51,7 +51,7 @@ MAX_QUANTITY: Final = 1_000_000
 MAX_CHECKOUT_ITEMS: Final = 1_000
 #: Longest id of anything: order, line, shipment, issue, conversation, vendor, buyer,
 #: product, actor, chargeback reference, checkout.
-MAX_ID_LENGTH: Final = 128
+MAX_ID_LENGTH: Final = 200
 #: Longest idempotency key (R35).
 MAX_KEY_LENGTH: Final = 255
 #: Longest name: customer name, vendor name, product title, carrier, tracking number, time
