@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from moneyed import Money
 
@@ -385,3 +385,33 @@ def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
         store.close()
     # 10**12 cents = 10**10 EUR -> 1.6 * 10**12 JPY each
     assert balances == [3 * MAX_AMOUNT_MINOR * 160 // 100] * 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    unit_minor=st.integers(min_value=0, max_value=4 * MAX_AMOUNT_MINOR),
+    quantity=st.integers(min_value=1, max_value=4),
+)
+def test_r33_every_store_accepts_and_refuses_the_same_amounts(
+    tmp_path_factory: pytest.TempPathFactory, unit_minor: int, quantity: int
+) -> None:
+    """R33 (issue 9 item 2): around the maximum, memory and SQLite give the same outcome for
+    the same checkout: the same orders, or the same error code."""
+    outcomes = []
+    path = tmp_path_factory.mktemp("agree") / "s.db"
+    for store in (InMemoryStore(), SqliteStore(path)):
+        m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+        price = from_minor(unit_minor, "EUR")
+        try:
+            (order,) = m.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[Item(vendor_id="v-1", product_id="p", quantity=quantity, unit_price=price)],
+                paid=from_minor(min(unit_minor * quantity, MAX_AMOUNT_MINOR), "EUR"),
+            )
+            outcomes.append(("placed", order.paid_minor, order.lines[0].unit_price_minor))
+        except AsoloraError as error:
+            outcomes.append((error.code, 0, 0))
+        store.close()
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0][0] == "placed") == (0 < unit_minor * quantity <= MAX_AMOUNT_MINOR)
