@@ -90,6 +90,22 @@ CONTACTS: list[tuple[str, set[ContactKind]]] = [
     ("let's move to whatsapp", {HANDLE}),
     ("whatsapp me at 555 1234", {HANDLE, PHONE}),
     ("email john@gmail.com or call +33 6 12 34 56 78", {EMAIL, PHONE}),
+    # spelled out with punctuation between the groups (issue 9)
+    ("five five five, one two three - four five six seven", {PHONE}),
+    ("five five five, one two three dash four five six seven", {PHONE}),
+    ("my number: seven seven zero, nine double oh, one two three", {PHONE}),
+    ("five five five; one two three; four five six seven", {PHONE}),
+    ("555 dash 123 dash 4567", {PHONE}),
+    ("Five Five Five , One Two Three , Four Five Six Seven", {PHONE}),
+    # vanity numbers: letters for digits after a toll-free or area prefix (issue 9)
+    ("1-800-FLOWERS", {PHONE}),
+    ("order by phone at 1-800-FLOWERS today", {PHONE}),
+    ("call 0800 CALL NOW", {PHONE}),
+    ("+1 800 GET CASH", {PHONE}),
+    ("1-888-MY-LOANS", {PHONE}),
+    ("(212) MY-PIZZA", {PHONE}),
+    ("dial 555 FLOWERS", {PHONE}),
+    ("800-FLOWERS", {PHONE}),
 ]
 
 #: Legitimate marketplace talk that looks like contact details and must pass untouched.
@@ -168,6 +184,19 @@ INNOCENT: list[str] = [
     "Follow the instructions on the box",
     "Text on the shirt is wrong",
     "Plain www.asolora.com/orders and https://asolora.com/o/123",
+    # order talk next to the disguises above (issue 9): quantities, sizes, product names
+    "I need 800 flowers for the wedding",
+    "We sold 1800 pieces last year",
+    "1 200 pieces in total",
+    "The 800-count sheets are back",
+    "Galaxy S24 Ultra 512GB, 2 of them",
+    "Nike Air Max 270 React, size 42",
+    "I ordered two, got one",
+    "One, two, three, four: all arrived",
+    "Sizes six, eight and ten",
+    "Add one dash of salt",
+    "Call 2 days before delivery",
+    "Pack of 500 - 250 left",
 ]
 
 

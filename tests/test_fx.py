@@ -35,6 +35,7 @@ from asolora_core.fx import (
     convert,
     convert_money,
 )
+from asolora_core.limits import MAX_RATE_MINOR
 from asolora_core.money import Rounding
 
 UTC = dt.UTC
@@ -229,7 +230,21 @@ roundings = st.sampled_from(Rounding)
 def snapshots(draw: st.DrawFn) -> RateSnapshot:
     base = draw(st.sampled_from(CURRENCIES))
     quote = draw(st.sampled_from([c for c in CURRENCIES if c != base]))
-    return RateSnapshot(base, quote, draw(rates), "fixed", T0)
+    # a rate stays within MAX_RATE_MINOR quote minor units per base minor unit
+    shift = money.exponent(quote) - money.exponent(base)
+    # (and so does its inverse)
+    top = min(Decimal("100000"), Decimal(MAX_RATE_MINOR).scaleb(-shift))
+    bottom = max(Decimal("0.000001"), Decimal(1).scaleb(-shift) / MAX_RATE_MINOR)
+    rate = draw(
+        st.decimals(
+            min_value=bottom,
+            max_value=top,
+            places=6,
+            allow_nan=False,
+            allow_infinity=False,
+        )
+    )
+    return RateSnapshot(base, quote, rate, "fixed", T0)
 
 
 _DECIMAL_ROUNDING = {

@@ -13,9 +13,11 @@ from moneyed import Money
 
 from asolora_core.errors import (
     CurrencyMismatchError,
+    InvalidInputError,
     InvalidMoneyError,
     UnknownCurrencyError,
 )
+from asolora_core.limits import MAX_AMOUNT_MINOR
 from asolora_core.money import (
     Rounding,
     allocate,
@@ -107,13 +109,20 @@ def test_r25_allocation_tie_prefers_the_larger_weight() -> None:
     assert allocate(3, [1, 2, 1, 2]) == (1, 1, 0, 1)
 
 
-def test_r25_allocation_refuses_bad_weights() -> None:
-    with pytest.raises(ValueError, match="at least one"):
-        allocate(1, [])
-    with pytest.raises(ValueError, match="negative"):
-        allocate(1, [1, -1])
-    with pytest.raises(ValueError, match="zero"):
-        allocate(1, [0, 0])
+def test_r2_r25_allocation_refuses_bad_weights_inside_the_error_family() -> None:
+    """R2: bad arguments to allocate are InvalidInputError (code invalid_input)."""
+    for total, weights, match in [
+        (1, [], "at least one"),
+        (1, [1, -1], "negative"),
+        (1, [0, 0], "zero"),
+        (10.5, [1, 1], "int"),
+        (1, [1.5, 1], "ints"),
+        (1, "11", "sequence"),
+        (True, [1], "int"),
+    ]:
+        with pytest.raises(InvalidInputError, match=match) as info:
+            allocate(total, weights)  # type: ignore[arg-type]
+        assert info.value.code == "invalid_input"
 
 
 # --- parsing and round trips ----------------------------------------------------------------
@@ -129,9 +138,10 @@ def test_r25_minor_units_round_trip(m: Money) -> None:
     assert back.amount.as_tuple().exponent == -exponent(code)
 
 
-@given(currency=ast.currencies(), minor=st.integers(min_value=-(10**40), max_value=10**40))
+@given(currency=ast.currencies(), minor=st.integers(min_value=0, max_value=MAX_AMOUNT_MINOR))
 def test_r25_parse_money_round_trips_its_string(currency: str, minor: int) -> None:
-    """R25: parse_money(str(amount)) gives the same Money back, for every currency."""
+    """R25: parse_money(str(amount)) gives the same Money back, for every currency, up to
+    the documented maximum amount."""
     m = from_minor(minor, currency)
     assert parse_money(str(m.amount), currency) == m
     assert to_minor(parse_money(str(m.amount), currency)) == minor
@@ -158,27 +168,43 @@ def test_r25_inexact_input_refused_for_every_exponent(
 
 
 @pytest.mark.parametrize(("currency", "exp"), EXPONENT_CURRENCIES)
-def test_r25_trailing_zeros_are_exact(currency: str, exp: int) -> None:
-    """R25: '5.000000' is exactly 5 in any currency: extra zeros are not extra decimals."""
-    assert to_minor(parse_money("5.000000", currency)) == 5 * 10**exp
+def test_r25_more_places_than_the_currency_are_refused_even_as_zeros(
+    currency: str, exp: int
+) -> None:
+    """R25: an amount written with more decimal places than its currency has is refused,
+    zeros included ('5.000000'): such a Decimal comes from arithmetic or from a float
+    (``Money(18.0, "JPY")`` is ``Decimal('18.0')``), and is quantized by the caller, never
+    here. Exactly the currency's places, or fewer, are accepted."""
+    with pytest.raises(InvalidMoneyError):
+        parse_money("5.000000", currency)
+    with pytest.raises(InvalidMoneyError):
+        to_minor(Money(Decimal("5." + "0" * (exp + 1)), currency))
+    assert to_minor(parse_money("5" + ("." + "0" * exp if exp else ""), currency)) == 5 * 10**exp
+    assert to_minor(parse_money("5", currency)) == 5 * 10**exp
 
 
 def test_r25_from_minor_is_exact_beyond_the_default_decimal_precision() -> None:
-    """R25: 10**30 + 1 cents is 10000000000000000000000000000.01 EUR, not rounded to 28 digits."""
+    """R25: 10**30 + 1 cents is 10000000000000000000000000000.01 EUR, not rounded to 28 digits
+    (from_minor renders any size, a balance may exceed one amount); to_minor refuses it, as
+    it is above the maximum amount."""
     big = 10**30 + 1
     assert from_minor(big, "EUR").amount == Decimal("10000000000000000000000000000.01")
-    assert to_minor(from_minor(big, "EUR")) == big
+    with pytest.raises(InvalidMoneyError) as info:
+        to_minor(from_minor(big, "EUR"))
+    assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
 
 
 def test_r25_very_long_inexact_amount_is_refused_not_rounded() -> None:
     """R25: an amount with more significant digits than any decimal context (85 of them, the
-    last a thousandth) is still refused in EUR, not rounded to a whole cent."""
+    last a thousandth) is refused in EUR, not rounded to a whole cent; so is the exact one,
+    as it is above the maximum amount."""
     text = "1" * 83 + ".001"
     with pytest.raises(InvalidMoneyError):
         parse_money(text, "EUR")
     with pytest.raises(InvalidMoneyError):
         to_minor(Money(Decimal(text), "EUR"))
-    assert to_minor(parse_money("1" * 83 + ".01", "EUR")) == int("1" * 83 + "01")
+    with pytest.raises(InvalidMoneyError):
+        to_minor(Money(Decimal("1" * 83 + ".01"), "EUR"))
 
 
 @pytest.mark.parametrize(
@@ -297,9 +323,11 @@ def test_r25_divide_literal_cases(n: int, d: int, rounding: Rounding, expected: 
     assert divide(n, d, rounding) == expected
 
 
-def test_divide_by_zero_is_an_error() -> None:
-    with pytest.raises(ZeroDivisionError):
-        divide(1, 0)
+def test_r2_divide_by_zero_or_by_a_float_is_invalid_input() -> None:
+    """R2: divide refuses a zero denominator and non-int operands inside the error family."""
+    for n, d in [(1, 0), (1.0, 2), (1, 2.0)]:
+        with pytest.raises(InvalidInputError):
+            divide(n, d)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

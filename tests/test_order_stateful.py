@@ -24,6 +24,8 @@ from asolora_core import (
     DisputeWindowClosedError,
     FakeClock,
     InMemoryStore,
+    InvalidInputError,
+    InvalidMoneyError,
     IssueKind,
     IssueOutcome,
     IssueStatus,
@@ -190,7 +192,10 @@ class OrderLifecycle(RuleBasedStateMachine):
             if action is Action.COMPLETE:
                 assert isinstance(refusal, CompletionIsAutomaticError), "R8"
             elif by in (OTHER_VENDOR, OTHER_BUYER):
-                assert isinstance(refusal, NotPermittedError), "R1: not its order"
+                # R1, R2: not its order; a malformed argument (a negative quantity) is refused
+                # as such before the order is read, whoever sends it.
+                malformed = type(refusal) in (InvalidInputError, InvalidMoneyError)
+                assert isinstance(refusal, NotPermittedError) or malformed, "R1: not its order"
             return False
         self.successes += 1
         after, history_after, _ = self._state()

@@ -53,6 +53,14 @@ from asolora_core.ledger.model import (
     VendorBalance,
 )
 from asolora_core.ledger.service import JournalReport
+from asolora_core.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_ID_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_QUANTITY,
+    MAX_TEXT_LENGTH,
+)
 from asolora_core.messaging.contact_policy import ContactPolicy
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.messaging.service import (
@@ -217,4 +225,11 @@ __all__ = [
     "UnknownVendorError",
     "UnsupportedReportingCurrencyError",
     "to_csv",
+    # input limits (docs/limits.md)
+    "MAX_AMOUNT_MINOR",
+    "MAX_ID_LENGTH",
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_QUANTITY",
+    "MAX_TEXT_LENGTH",
 ]

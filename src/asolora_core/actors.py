@@ -1,8 +1,10 @@
 """Who acts (R1).
 
 Every command names an :class:`Actor`: a vendor, a buyer, platform staff (the mediator) or
-the system (timers and sweeps). Ownership checks live with the aggregates; this module only
-says who is who.
+the system (timers and sweeps). An actor is validated when it is built (its kind is an
+:class:`ActorKind`, its id a non-empty string of bounded length), and every public method
+refuses anything else with :func:`check_actor`. Ownership checks live with the aggregates;
+this module only says who is who.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import enum
 import attrs
 
 from asolora_core.errors import InvalidInputError
+from asolora_core.limits import MAX_ID_LENGTH
 
-__all__ = ["Actor", "ActorKind"]
+__all__ = ["Actor", "ActorKind", "check_actor"]
 
 
 class ActorKind(enum.Enum):
@@ -27,11 +30,35 @@ class ActorKind(enum.Enum):
     SYSTEM = "system"
 
 
-def _check_id(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value.strip():
+def _check_kind(instance: object, attribute: attrs.Attribute[ActorKind], value: object) -> None:
+    if type(value) is not ActorKind:
         raise InvalidInputError(
-            "an actor needs a non-empty string id, e.g. Actor.vendor('v-1')", field="actor.id"
+            f"an actor's kind must be an ActorKind (VENDOR, BUYER, STAFF or SYSTEM), not "
+            f"{value!r}; build actors with Actor.vendor('v-1'), Actor.buyer('b-1'), ...",
+            field="actor.kind",
         )
+
+
+def _check_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if type(value) is not str or not 0 < len(value) <= MAX_ID_LENGTH or value.isspace():
+        raise InvalidInputError(
+            f"an actor needs a non-empty string id of at most {MAX_ID_LENGTH} characters, "
+            "e.g. Actor.vendor('v-1')",
+            field="actor.id",
+            limit=MAX_ID_LENGTH,
+        )
+
+
+def check_actor(by: object, field: str = "by") -> Actor:
+    """``by`` if it is an :class:`Actor`; anything else (a string, ``None``, an object that
+    merely looks like an actor) is refused with ``invalid_input``. Permission checks that
+    follow are allow-lists: an actor is let through only by a rule that names its kind."""
+    if type(by) is not Actor or type(by.kind) is not ActorKind:
+        raise InvalidInputError(
+            f"{field} must be an Actor, e.g. Actor.vendor('v-1'), not {type(by).__name__}",
+            field=field,
+        )
+    return by
 
 
 @attrs.frozen
@@ -42,7 +69,7 @@ class Actor:
     Actor(kind=<ActorKind.VENDOR: 'vendor'>, id='v-1')
     """
 
-    kind: ActorKind
+    kind: ActorKind = attrs.field(validator=_check_kind)
     id: str = attrs.field(validator=_check_id)
 
     @classmethod

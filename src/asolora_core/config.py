@@ -12,6 +12,7 @@ import attrs
 
 from asolora_core.errors import InvalidInputError
 from asolora_core.ledger.model import MoneyConfig
+from asolora_core.limits import MAX_TEXT_LENGTH
 from asolora_core.messaging.contact_policy import ContactPolicy
 
 __all__ = ["MarketplaceConfig"]
@@ -56,7 +57,11 @@ class MarketplaceConfig:
             raise InvalidInputError(
                 "contact_policy must be a ContactPolicy", field="contact_policy"
             )
-        if self.message_max_length < 1:
+        if (
+            type(self.message_max_length) is not int
+            or not 1 <= self.message_max_length <= MAX_TEXT_LENGTH
+        ):
             raise InvalidInputError(
-                "message_max_length must be at least 1", field="message_max_length"
+                f"message_max_length must be a whole number from 1 to {MAX_TEXT_LENGTH}",
+                field="message_max_length",
             )

@@ -42,6 +42,7 @@ from moneyed import Money
 from asolora_core import money
 from asolora_core.clock import utc
 from asolora_core.errors import InvalidInputError, RateUnavailableError
+from asolora_core.limits import MAX_AMOUNT_TEXT, MAX_RATE_MINOR
 from asolora_core.money import Rounding
 
 __all__ = [
@@ -103,6 +104,10 @@ def _to_rate(value: Decimal | str | int) -> Decimal:
     elif isinstance(value, int):
         rate = Decimal(value)
     elif isinstance(value, str):
+        if len(value) > MAX_AMOUNT_TEXT:
+            raise InvalidInputError(
+                f"rate {value[:20]!r}... is longer than {MAX_AMOUNT_TEXT} characters", field="rate"
+            )
         try:
             rate = Decimal(value.strip())
         except decimal.InvalidOperation:
@@ -112,6 +117,13 @@ def _to_rate(value: Decimal | str | int) -> Decimal:
     else:
         raise InvalidInputError(
             f"rate must be a Decimal, str or int, not {type(value).__name__}", field="rate"
+        )
+    # bound the digits and the exponent before any arithmetic (``1e-100000000`` as a rate
+    # would otherwise cost minutes in as_integer_ratio)
+    if rate.is_finite() and (len(rate.as_tuple().digits) > 60 or not -30 <= rate.adjusted() <= 30):
+        raise InvalidInputError(
+            f"rate {value!r} is outside any real exchange rate (1e-30 to 1e30, 60 digits)",
+            field="rate",
         )
     if not rate.is_finite() or rate <= 0:
         raise InvalidInputError(
@@ -186,6 +198,13 @@ class RateSnapshot:
             num *= 10**shift
         else:
             den *= 10**-shift
+        if num > MAX_RATE_MINOR * den:
+            raise InvalidInputError(
+                f"a {self.pair} rate of {self.rate} gives more than {MAX_RATE_MINOR} minor units "
+                f"of {self.quote} per minor unit of {self.base}: no real rate does, and a "
+                "converted amount could overflow 64 bits; check the rate",
+                field="rate",
+            )
         object.__setattr__(self, "_num", num)
         object.__setattr__(self, "_den", den)
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import attrs
 from moneyed import Money
 
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import Clock, SystemClock, utc
 from asolora_core.config import MarketplaceConfig
 from asolora_core.errors import (
@@ -36,6 +36,7 @@ from asolora_core.errors import (
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.model import JournalTransaction
+from asolora_core.limits import check_count, check_key
 from asolora_core.orders.model import Order
 from asolora_core.ports import (
     IdempotencyRecord,
@@ -58,6 +59,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("asolora_core")
+#: Most outbox messages one ``deliver_notifications`` call relays.
+MAX_DELIVERY_BATCH = 10_000
 T = TypeVar("T")
 
 
@@ -142,6 +145,22 @@ class _Kernel:
         ids: IdGenerator | None = None,
         config: MarketplaceConfig | None = None,
     ) -> None:
+        for name, value, method in (
+            ("store", store, "unit_of_work"),
+            ("clock", clock, "now"),
+            ("notifier", notifier, "send"),
+            ("ids", ids, "new_id"),
+        ):
+            if (value is not None or name == "store") and not callable(
+                getattr(value, method, None)
+            ):
+                raise InvalidInputError(
+                    f"{name} must provide {method}() (see asolora_core.ports), "
+                    f"not {type(value).__name__}",
+                    field=name,
+                )
+        if config is not None and not isinstance(config, MarketplaceConfig):
+            raise InvalidInputError("config must be a MarketplaceConfig", field="config")
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.notifier = notifier
@@ -170,18 +189,14 @@ class _Kernel:
         arguments: Mapping[str, Any],
         work: Callable[[UnitOfWork, _dt.datetime], T],
     ) -> T:
-        if not isinstance(by, Actor):
-            raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
+        check_actor(by)
         now = self._now()
         if idempotency_key is None:
             with self.store.unit_of_work() as uow:
                 result = work(uow, now)
                 uow.commit()
             return result
-        if not isinstance(idempotency_key, str) or not idempotency_key.strip():
-            raise InvalidInputError(
-                "idempotency_key must be a non-empty string", field="idempotency_key"
-            )
+        check_key(idempotency_key)
         args = {k: json.dumps(_canon(v), sort_keys=True) for k, v in arguments.items()}
         with self.store.unit_of_work() as uow:
             record = uow.idempotency.get(by.key, idempotency_key)
@@ -343,9 +358,10 @@ class _Kernel:
         then marked delivered, or rescheduled with backoff when the notifier raises. A failing
         notifier never loses a message and never undoes the change that produced it.
         """
+        check_count(limit, "limit", low=1, high=MAX_DELIVERY_BATCH)
+        at = self._now() if now is None else utc(now, field="now")
         if self.notifier is None:
             return DeliveryReport()
-        at = self._now() if now is None else utc(now, field="now")
         lease_until = at + self.config.outbox_lease
         with self.store.unit_of_work() as uow:
             due = uow.outbox.due(at, limit)
@@ -386,7 +402,7 @@ class _Kernel:
 
     def outbox(self, *, by: Actor) -> tuple[OutboxMessage, ...]:
         """Every outbox message, for staff and operations."""
-        if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+        if check_actor(by).kind is not ActorKind.STAFF and by.kind is not ActorKind.SYSTEM:
             raise NotPermittedError("only staff can read the outbox")
         with self.store.unit_of_work() as uow:
             return uow.outbox.all()

@@ -23,12 +23,17 @@ import decimal
 import enum
 from collections.abc import Sequence
 from decimal import Decimal
-from fractions import Fraction
 
 from moneyed import CurrencyDoesNotExist, Money
 
 from asolora_core._iso4217 import ISO_4217_PUBLISHED, MINOR_UNITS
-from asolora_core.errors import CurrencyMismatchError, InvalidMoneyError, UnknownCurrencyError
+from asolora_core.errors import (
+    CurrencyMismatchError,
+    InvalidInputError,
+    InvalidMoneyError,
+    UnknownCurrencyError,
+)
+from asolora_core.limits import MAX_AMOUNT_MINOR, MAX_AMOUNT_TEXT, check_amount_minor
 
 __all__ = [
     "ISO_4217_PUBLISHED",
@@ -40,8 +45,10 @@ __all__ = [
     "exponent",
     "format_minor",
     "from_minor",
+    "in_currency",
     "parse_money",
     "percent_bp",
+    "split_money",
     "to_minor",
 ]
 
@@ -66,11 +73,12 @@ class Rounding(enum.Enum):
 def check_currency(code: object, *, field: str = "currency") -> str:
     """Return ``code`` if it is an ISO 4217 currency with a minor unit, else refuse it."""
     if not isinstance(code, str) or code not in MINOR_UNITS:
+        shown = repr(code)[:20]  # a hostile 10 MB "code" is not copied into the error
         raise UnknownCurrencyError(
-            f"{code!r} is not an ISO 4217 currency code this library knows "
+            f"{shown} is not an ISO 4217 currency code this library knows "
             f"(table of {ISO_4217_PUBLISHED.isoformat()}); use an upper-case code such as 'EUR'",
             field=field,
-            currency=str(code),
+            currency=shown,
         )
     return code
 
@@ -81,21 +89,41 @@ def exponent(currency: str) -> int:
 
 
 def _minor_from_decimal(amount: Decimal, currency: str, field: str) -> int:
+    """Exact minor units of ``amount``, with integer arithmetic bounded before it starts.
+
+    A Decimal's exponent can be anything (``1e-100000000``); the exponent and digit count are
+    checked first, so refusing an absurd amount costs the same as accepting a normal one.
+    """
     if not amount.is_finite():
         raise InvalidMoneyError(
             f"{field} is {amount}, which is not an amount; pass a finite decimal",
             field=field,
         )
-    # Fraction is exact: a Decimal context (of any precision) would round long inputs.
-    scaled = Fraction(amount) * 10 ** exponent(currency)
-    if scaled.denominator != 1:
+    places = MINOR_UNITS[currency]
+    _sign, digits, exp = amount.as_tuple()
+    assert isinstance(exp, int)  # finite
+    if exp < -places:
         raise InvalidMoneyError(
-            f"{field} {amount} {currency} has more decimals than {currency} allows "
-            f"({exponent(currency)}); pass an exact amount, it is never rounded for you",
+            f"{field} {amount} {currency} has more decimal places than {currency} allows "
+            f"({places}); pass an exact amount with at most {places}: it is never rounded "
+            "for you (a float-born amount shows up this way too)",
             field=field,
             currency=currency,
         )
-    return int(scaled)
+    # adjusted() is the power of ten of the leading digit: bound it before scaling.
+    if len(digits) + exp + places > _MAX_DIGITS:
+        raise InvalidMoneyError(
+            f"{field} is larger than the largest amount this library takes "
+            f"({MAX_AMOUNT_MINOR} minor units); check it is right",
+            field=field,
+            limit=MAX_AMOUNT_MINOR,
+        )
+    minor = int(amount.scaleb(places, MONEY_CONTEXT))
+    return check_amount_minor(minor, field)
+
+
+#: Digits of the largest amount in minor units: anything longer is refused unscaled.
+_MAX_DIGITS = len(str(MAX_AMOUNT_MINOR))
 
 
 def to_minor(amount: Money, *, currency: str | None = None, field: str = "amount") -> int:
@@ -121,8 +149,40 @@ def to_minor(amount: Money, *, currency: str | None = None, field: str = "amount
     return _minor_from_decimal(amount.amount, code, field)
 
 
+def split_money(amount: Money | None, *, field: str = "amount") -> tuple[int, str] | None:
+    """``(minor units, currency)`` of ``amount`` (``None`` stays ``None``), checked as
+    :func:`to_minor` checks it: done before a command's transaction, so that inside it only
+    the currency is compared (:func:`in_currency`)."""
+    if amount is None:
+        return None
+    minor = to_minor(amount, field=field)
+    return minor, amount.currency.code
+
+
+def in_currency(parsed: tuple[int, str] | None, currency: str, *, field: str = "amount") -> int:
+    """The minor units of an amount :func:`split_money` parsed, which must be in
+    ``currency`` (``None`` is 0)."""
+    if parsed is None:
+        return 0
+    minor, code = parsed
+    if code != currency:
+        raise CurrencyMismatchError(
+            f"{field} is in {code} but must be in {currency}; convert it explicitly first",
+            field=field,
+            expected=currency,
+            got=code,
+        )
+    return minor
+
+
 def parse_money(value: object, currency: str, *, field: str = "amount") -> Money:
-    """Build exact ``Money`` from a ``str``, ``int`` or ``Decimal`` (never a float).
+    """Build exact, non-negative ``Money`` from a ``str``, ``int`` or ``Decimal`` (never a
+    float: a float has already lost the amount's digits before it gets here).
+
+    Text is at most :data:`~asolora_core.limits.MAX_AMOUNT_TEXT` ASCII characters; the amount
+    has at most the currency's decimal places and is at most
+    :data:`~asolora_core.limits.MAX_AMOUNT_MINOR` minor units. Every check runs before any
+    arithmetic, so a hostile ``"1e-100000000"`` is refused at once.
 
     >>> parse_money("12.30", "EUR")
     Money('12.30', 'EUR')
@@ -134,29 +194,52 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
             field=field,
         )
     if isinstance(value, Money):
-        return from_minor(to_minor(value, currency=currency, field=field), currency)
-    if isinstance(value, int):
-        dec = Decimal(value)
-    elif isinstance(value, Decimal):
-        dec = value
-    elif isinstance(value, str):
-        try:
-            dec = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            raise InvalidMoneyError(
-                f"{field} {value!r} is not a decimal number; write it like '12.30'", field=field
-            ) from None
+        minor = to_minor(value, currency=currency, field=field)
     else:
+        if isinstance(value, int):
+            if not -MAX_AMOUNT_MINOR <= value <= MAX_AMOUNT_MINOR:
+                check_amount_minor(value, field)
+            dec = Decimal(value)
+        elif isinstance(value, Decimal):
+            dec = value
+        elif isinstance(value, str):
+            text = value.strip()
+            if len(text) > MAX_AMOUNT_TEXT or not text.isascii() or "_" in text:
+                raise InvalidMoneyError(
+                    f"{field} must be a plain decimal number of at most {MAX_AMOUNT_TEXT} "
+                    "characters, written like '12.30'",
+                    field=field,
+                )
+            try:
+                dec = Decimal(text)
+            except decimal.InvalidOperation:
+                raise InvalidMoneyError(
+                    f"{field} {value!r} is not a decimal number; write it like '12.30'",
+                    field=field,
+                ) from None
+        else:
+            raise InvalidMoneyError(
+                f"{field} must be a str, int or Decimal, not {type(value).__name__}", field=field
+            )
+        minor = _minor_from_decimal(dec, currency, field)
+    if minor < 0:
         raise InvalidMoneyError(
-            f"{field} must be a str, int or Decimal, not {type(value).__name__}", field=field
+            f"{field} must not be negative; amounts are positive and the command says which "
+            "way the money moves",
+            field=field,
         )
-    return from_minor(_minor_from_decimal(dec, currency, field), currency)
+    return from_minor(minor, currency)
 
 
 def from_minor(minor: int, currency: str) -> Money:
     """The ``Money`` for ``minor`` minor units of ``currency`` (exact, with the currency's
-    number of decimals)."""
-    amount = Decimal(f"{int(minor)}e-{exponent(currency)}")  # exact: scaleb would round
+    number of decimals). ``minor`` must be an ``int`` (never a float or a string)."""
+    if type(minor) is not int:
+        raise InvalidMoneyError(
+            f"minor must be a whole number of minor units (an int), not {type(minor).__name__}",
+            field="minor",
+        )
+    amount = Decimal(f"{minor}e-{exponent(currency)}")  # exact: scaleb would round
     try:
         return Money(amount, currency)
     except CurrencyDoesNotExist as exc:  # newer ISO codes py-moneyed does not know yet
@@ -169,6 +252,8 @@ def from_minor(minor: int, currency: str) -> Money:
 
 def format_minor(minor: int, currency: str) -> str:
     """``'12.30 EUR'``: a plain, locale-free rendering for logs, statements and the demo."""
+    if type(minor) is not int:
+        raise InvalidMoneyError("minor must be a whole number of minor units", field="minor")
     exp = exponent(currency)
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exp)
@@ -181,8 +266,12 @@ def divide(numerator: int, denominator: int, rounding: Rounding = Rounding.HALF_
 
     Pure integer arithmetic (exact for any size; no Decimal context involved).
     """
-    if denominator == 0:
-        raise ZeroDivisionError("denominator is zero")
+    if type(numerator) is not int or type(denominator) is not int or denominator == 0:
+        raise InvalidInputError(
+            "divide takes whole numbers (ints) and a non-zero denominator", field="denominator"
+        )
+    if not isinstance(rounding, Rounding):
+        raise InvalidInputError("rounding must be a Rounding", field="rounding")
     if denominator < 0:
         numerator, denominator = -numerator, -denominator
     q, r = divmod(numerator, denominator)  # floor division: 0 <= r < denominator
@@ -216,13 +305,21 @@ def allocate(total: int, weights: Sequence[int]) -> tuple[int, ...]:
     sum to ``total``; a zero weight gets zero. ``total`` may be negative (the split of the
     absolute value, negated).
     """
-    if not weights:
-        raise ValueError("allocate needs at least one weight")
-    if any(w < 0 for w in weights):
-        raise ValueError("weights must not be negative")
+    if type(total) is not int:
+        raise InvalidInputError(
+            f"total must be a whole number of minor units (an int), not {type(total).__name__}",
+            field="total",
+        )
+    if isinstance(weights, str | bytes) or not isinstance(weights, Sequence) or not weights:
+        raise InvalidInputError("allocate needs a sequence of at least one weight", field="weights")
+    for w in weights:
+        if type(w) is not int or w < 0:
+            raise InvalidInputError(
+                "weights must be whole numbers (ints), none negative", field="weights"
+            )
     wsum = sum(weights)
     if wsum == 0:
-        raise ValueError("weights must not all be zero")
+        raise InvalidInputError("weights must not all be zero", field="weights")
     if total < 0:
         return tuple(-p for p in allocate(-total, weights))
     parts = []

@@ -28,7 +28,7 @@ from moneyed import Money
 
 from asolora_core import _codec
 from asolora_core import money as _money
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import (
     InvalidInputError,
     InvalidMoneyError,
@@ -73,6 +73,13 @@ from asolora_core.ledger.model import (
     shown,
     vendor_account,
 )
+from asolora_core.limits import (
+    MAX_NAME_LENGTH,
+    check_count,
+    check_id,
+    check_optional_id,
+    check_text,
+)
 from asolora_core.orders.model import Order
 from asolora_core.ports import Timer, UnitOfWork
 
@@ -102,18 +109,19 @@ class JournalReport:
 
 
 def _staff(by: Actor, what: str) -> None:
-    if not isinstance(by, Actor):
-        raise InvalidInputError("by must be an Actor, e.g. Actor.staff('s-1')", field="by")
-    if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+    """R1, an allow-list: staff and the system only."""
+    kind = check_actor(by).kind
+    if kind is not ActorKind.STAFF and kind is not ActorKind.SYSTEM:
         raise NotPermittedError(f"only staff or the system may {what}", actor=by.key)
 
 
 def _reader(by: Actor, vendor_id: str) -> None:
-    if not isinstance(by, Actor):
-        raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
-    if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+    """R1, an allow-list: staff, the system, and the vendor itself."""
+    kind = check_actor(by).kind
+    check_id(vendor_id, "vendor_id")
+    if kind is ActorKind.STAFF or kind is ActorKind.SYSTEM:
         return
-    if by.kind is ActorKind.VENDOR and by.id == vendor_id:
+    if kind is ActorKind.VENDOR and by.id == vendor_id:
         return
     raise NotPermittedError(
         f"only vendor {vendor_id} or staff may read this vendor's money", actor=by.key
@@ -363,6 +371,7 @@ class _MoneyCommands(_Kernel):
         Refused: ``NotFoundError`` for an unknown order, ``InvalidTransitionError`` when it is
         not due, frozen, cancelled or already released (R16, R17)."""
         _staff(by, "release an order")
+        check_id(order_id, "order_id")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             hold = self._hold_of(uow, order_id)
@@ -389,6 +398,8 @@ class _MoneyCommands(_Kernel):
     ) -> Hold:
         """R16: staff stop the release of an order (before it is released)."""
         _staff(by, "freeze a release")
+        check_id(order_id, "order_id")
+        check_text(reason, "reason")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             hold = self._hold_of(uow, order_id)
@@ -421,6 +432,8 @@ class _MoneyCommands(_Kernel):
         """R16: staff lift a freeze; the order is released at the next sweep after its due
         time."""
         _staff(by, "lift a freeze")
+        check_id(order_id, "order_id")
+        check_text(reason, "reason")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             hold = self._hold_of(uow, order_id)
@@ -461,20 +474,22 @@ class _MoneyCommands(_Kernel):
         never both reach the buyer); a later refund is refused past what remains.
         ``reference`` (the provider's dispute id) makes a repeated report a no-op."""
         _staff(by, "report a chargeback")
+        check_id(order_id, "order_id")
+        check_optional_id(reference, "reference")
         ref = reference if reference is not None else self.ids.new_id("cb")
-        if not isinstance(ref, str) or not ref.strip():
-            raise InvalidInputError("reference must be a non-empty string", field="reference")
+        if not isinstance(amount, Money):
+            raise InvalidMoneyError("amount must be a moneyed.Money", field="amount")
+        parsed_amount = _money.split_money(amount, field="amount")
+        parsed_fee = _money.split_money(fee, field="fee")
+        if parsed_amount is None or parsed_amount[0] <= 0:
+            raise InvalidMoneyError("a chargeback amount must be positive", field="amount")
+        if parsed_fee is not None and parsed_fee[0] < 0:
+            raise InvalidMoneyError("a chargeback fee must not be negative", field="fee")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             order = uow.orders.get(order_id)
-            amount_minor = _money.to_minor(amount, currency=order.currency, field="amount")
-            fee_minor = (
-                0 if fee is None else _money.to_minor(fee, currency=order.currency, field="fee")
-            )
-            if amount_minor <= 0:
-                raise InvalidMoneyError("a chargeback amount must be positive", field="amount")
-            if fee_minor < 0:
-                raise InvalidMoneyError("a chargeback fee must not be negative", field="fee")
+            amount_minor = _money.in_currency(parsed_amount, order.currency, field="amount")
+            fee_minor = _money.in_currency(parsed_fee, order.currency, field="fee")
             hold = self._hold(uow, order)
             if any(c.chargeback_id == ref for c in hold.chargebacks):
                 return hold
@@ -540,8 +555,9 @@ class _MoneyCommands(_Kernel):
     ) -> VendorAccount:
         """Set (or change) the vendor's payout currency (R17, R18); staff or system."""
         _staff(by, "register a vendor")
-        if not isinstance(vendor_id, str) or not vendor_id.strip():
-            raise InvalidInputError("vendor_id must be a non-empty string", field="vendor_id")
+        check_id(vendor_id, "vendor_id")
+        check_text(name, "name", limit=MAX_NAME_LENGTH)
+        check_text(timezone, "timezone", limit=MAX_NAME_LENGTH)
         _money.check_currency(payout_currency, field="payout_currency")
         try:
             ZoneInfo(timezone)
@@ -694,6 +710,7 @@ class _MoneyCommands(_Kernel):
         rounded down to the payout quantum, if it reaches the minimum; the remainder stays.
         A balance at or below zero pays nothing. Repeating pays nothing more."""
         _staff(by, "pay vendors out")
+        check_id(vendor_id, "vendor_id")
         if currency is not None:
             _money.check_currency(currency)
 
@@ -713,7 +730,7 @@ class _MoneyCommands(_Kernel):
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
         run from several workers at once and to repeat (nothing is paid twice)."""
-        actor = by or Actor.system()
+        actor = Actor.system() if by is None else by
         _staff(actor, "run payouts")
         now = self._now()
         with self.store.unit_of_work() as uow:
@@ -736,8 +753,16 @@ class _MoneyCommands(_Kernel):
         if vendor is not None:
             return vendor.payout_currency
         found = uow.ledger.vendor_currencies(vendor_id)
+        if not found:  # nothing released yet: the currency of its holds, if only one
+            found = tuple(dict.fromkeys(h.currency for h in uow.ledger.holds_for_vendor(vendor_id)))
         if len(found) == 1:
             return found[0]
+        if not found:
+            raise NotFoundError(
+                f"vendor {vendor_id!r} is not registered and has no orders; register_vendor() "
+                "it first, or name the currency",
+                vendor_id=vendor_id,
+            )
         raise InvalidInputError(
             f"vendor {vendor_id!r} has no payout currency and balances in {list(found)}: "
             "name the currency",
@@ -789,6 +814,8 @@ class _MoneyCommands(_Kernel):
 
     def get_hold(self, order_id: str, *, by: Actor) -> Hold:
         """The order's hold: held amount, fees, ``release_at``, state (R15, R16)."""
+        check_actor(by)
+        check_id(order_id, "order_id")
         with self.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
             if by.kind is ActorKind.BUYER:
@@ -814,6 +841,7 @@ class _MoneyCommands(_Kernel):
     def journal(self, *, by: Actor, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
         """The journal after ``after_seq``, for staff (R24)."""
         _staff(by, "read the journal")
+        check_count(after_seq, "after_seq", low=0, high=2**63 - 1)
         with self.store.unit_of_work() as uow:
             return uow.ledger.journal(after_seq=after_seq)
 

@@ -19,13 +19,20 @@ How a message is read
    com``, ``john(at)gmail(dot)com``, ``john @ gmail . com``), links (``https://...``,
    ``shop.example.com``, ``wa.me/...``, ``t.me/...``, ``mysite dot com``) and messaging-app
    handles (``telegram: @name``, ``@name on insta``, ``my ig is name``, ``add me on
-   whatsapp``, ``let's move to telegram``). Overlapping matches are merged. The platform's own
-   domain, asolora.com, passes.
+   whatsapp``, ``let's move to telegram``), and vanity numbers, where letters stand for
+   digits after a toll-free or area prefix (``1-800-FLOWERS``, ``call 0800 CALL NOW``,
+   ``(212) MY-PIZZA``, ``dial 555 FLOWERS``): 6 to 8 letters and digits, at least 3 of them
+   letters, after ``+1``/``1-`` and a code, a code in parentheses, ``0800``/``0808``/``0500``,
+   or any 3-4 digit code right after a phone word; a bare toll-free code needs ``-`` or ``.``
+   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. Overlapping
+   matches are merged. The platform's own domain, asolora.com, passes.
 3. **Phone numbers** are read in what is left (addresses already found count as one opaque
    word). Digits and digit words (``zero`` .. ``nine``, ``oh``, ``o`` inside digits,
    ``double``/``triple``) separated only by spaces, ``-``, ``.``, ``/``, ``_`` or parentheses
-   form a *run*. These rules decide whether a run is a phone number; the first that applies
-   wins:
+   form a *run*; between two spelled-out parts a comma or semicolon, and the words
+   ``dash``/``hyphen``/``minus``, join the run too (``five five five, one two three dash four
+   five six seven``), never between plain digits (``sizes 36, 38``). These rules decide
+   whether a run is a phone number; the first that applies wins:
 
    a. Digits in a date (``2026-11-26``, ``26/11/2026``), in an amount with a currency
       (``€1,299.99``, ``12.50 EUR``), in a ZIP+4 code or a year range never join a run, and
@@ -54,7 +61,9 @@ two phone numbers written back to back with only spaces between them read as one
 more than 15 digits (rule b) and pass; digit words and keywords are English only; a 13-14
 digit run with no ``+``, no keyword and a valid barcode check digit is taken for a barcode; a
 7-digit local number with no phone word before it passes; a small number right before a phone
-("need 2 0770 090 0123") is redacted with it; "at amazon. com" is flagged as an email.
+("need 2 0770 090 0123") is redacted with it; "at amazon. com" is flagged as an email; a
+vanity number with a bare area code and no phone word ("555-FLOWERS") passes, and a phone
+word before a 3-4 digit number and a 6-8 letter word ("call 100 florists") is flagged.
 """
 
 from __future__ import annotations
@@ -507,6 +516,69 @@ _HANDLE_MY = re.compile(
 _HANDLE_MENTION = re.compile(rf"@{_HANDLE}\s+(?:on|at|via|in)\s+{_APP_ANY}(?![a-z0-9])")
 
 
+# Vanity numbers: letters standing for digits after a toll-free or area prefix
+# ('1-800-FLOWERS', 'call 0800 CALL NOW', '(212) MY-PIZZA'). The letters and digits after the
+# prefix, one to three groups, are read by _accept_vanity: 6 to 8 characters with 3 letters
+# or more. A bare toll-free code ('800-FLOWERS') counts only when glued by '-' or '.' and
+# followed by exactly 7: 'I need 800 flowers' is a quantity.
+_TOLL_FREE = r"8(?:00|88|77|66|55|44|33)"
+_VANITY_GROUPS = rf"(?P<v>[a-z0-9]+(?:(?:{_SP}|[-.]){_SP}?[a-z0-9]+){{0,2}})(?![a-z0-9@])"
+_VANITY_SEP = rf"{_SP}?[-.]?{_SP}?"
+_VANITY_CUES = (
+    r"call|calls|calling|dial|phone|ring|text|txt|sms|tel|telephone|mobile|cell|whatsapp|"
+    r"hotline|freephone|tollfree|toll-free"
+)
+_AREA = rf"(?:{_TOLL_FREE}|[2-9][0-9]{{2}})"
+_VANITY_STRONG = re.compile(
+    # an optional phone cue ('call', 'dial us on'): then any 3-4 digit code will do
+    rf"(?P<cue>(?<![a-z0-9])(?:{_VANITY_CUES})(?:{_SP}+(?:us|me|now|free|on|at|the|our|"
+    rf"number|no|line))*{_SP}*[:.]?{_SP}*)?"
+    rf"(?P<num>(?(cue)|(?<![a-z0-9+]))(?:"
+    rf"\+{_SP}?1{_VANITY_SEP}\(?{_AREA}\)?"  # +1 212, +1-800
+    rf"|1[-.]\(?{_AREA}\)?|1{_SP}?\({_AREA}\)|1{_SP}{_TOLL_FREE}"  # 1-800, 1 (212), 1 800
+    rf"|\({_AREA}\)"  # (212)
+    r"|0(?:800|808|500)"  # UK freephone
+    r"|(?(cue)\(?[0-9]{3,4}\)?|(?!))"  # after a cue, any code
+    rf")){_VANITY_SEP}{_VANITY_GROUPS}"
+)
+_VANITY_WEAK = re.compile(
+    rf"(?<![a-z0-9+(])(?:{_TOLL_FREE})[-.](?P<v>[a-z0-9]+(?:[-.][a-z0-9]+){{0,2}})(?![a-z0-9@])"
+)
+
+
+def _vanity_end(m: re.Match[str], sizes: range) -> int | None:
+    """Where the vanity part ends: the fewest groups that make ``sizes`` characters with at
+    least three letters, the first group with a letter (the rest of the sentence is not part
+    of the number)."""
+    count = letters = 0
+    pos = m.start("v")
+    if not re.match(r"[0-9]*[a-z]", m["v"]):
+        return None  # '1.299.999 for': digits first are the phone rules' business
+    for group in re.finditer(r"[a-z0-9]+", m["v"]):
+        count += len(group.group())
+        letters += sum(c.isalpha() for c in group.group())
+        end = pos + group.end()
+        if count in sizes and letters >= 3:
+            return end
+        if count > sizes.stop:
+            return None
+    return None
+
+
+def _accept_vanity_strong(m: re.Match[str]) -> _Hit | None:
+    end = _vanity_end(m, range(6, 9))
+    if end is None:
+        return None
+    return _Hit(m.start("num"), end, ContactKind.PHONE, "phone number with letters for digits")
+
+
+def _accept_vanity_weak(m: re.Match[str]) -> _Hit | None:
+    end = _vanity_end(m, range(7, 8))
+    if end is None or end != m.end("v"):
+        return None
+    return _Hit(m.start(), end, ContactKind.PHONE, "phone number with letters for digits")
+
+
 def _host_is_ours(host: str) -> bool:
     return host == _OWN_DOMAIN or host.endswith("." + _OWN_DOMAIN)
 
@@ -646,6 +718,8 @@ _ADDRESS_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], _Hit |
     (_HANDLE_AT, _handle_acceptor("messaging-app handle", with_at=True)),
     (_HANDLE_MY, _handle_acceptor("messaging-app handle", with_at=False)),
     (_HANDLE_MENTION, _handle_acceptor("messaging-app handle", with_at=True)),
+    (_VANITY_STRONG, _accept_vanity_strong),
+    (_VANITY_WEAK, _accept_vanity_weak),
 )
 
 
@@ -685,12 +759,17 @@ _DIGIT_VALUES = {
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 _MULTIPLIERS = {"double": 2, "triple": 3, "treble": 3}
+#: Words written between the groups of a spelled-out number ('five five five dash ...').
+_DASH_WORDS = frozenset({"dash", "hyphen", "minus"})
 
 # What may sit between two parts of one phone number: a few spaces, one dash, slash,
 # underscore or tight dot, or the parentheses of an area code. Never a new line or ', '.
 _GAP = re.compile(
     r"[^\S\n]{1,3}|[^\S\n]?[-/_][^\S\n]?|\.|[^\S\n]?\([^\S\n]?|[^\S\n]?\)[^\S\n]?[-.]?[^\S\n]?"
 )
+# Between two spelled-out parts of one number, also a comma or a semicolon ('five five five,
+# one two three'), or spaces around a spelled-out dash.
+_SPELLED_GAP = re.compile(r"[^\S\n]{0,2}[,;:]?[^\S\n]{1,3}|[^\S\n]?[-,;:][^\S\n]?")
 # '+', '(+', '+(' or '(' just before a run: part of the number, and '+' marks it as one.
 _RUN_PREFIX = re.compile(r"(?:\([^\S\n]?)?\+[^\S\n]?(?:\([^\S\n]?)?$|\($")
 
@@ -904,6 +983,44 @@ def _phone_reason(run: Sequence[_Token]) -> str:
     return "phone number"
 
 
+def _is_spelled(token: _Token) -> bool:
+    return token.kind is _T.DIGITS and not token.text.isdigit()
+
+
+def _joins(text: str, left: _Token, right: _Token) -> bool:
+    """Whether ``left`` and ``right`` are two parts of one number: a phone gap, or, between
+    two spelled-out parts, a comma too ('five five five, one two three')."""
+    if _GAP.fullmatch(text, left.end, right.start):
+        return True
+    return (
+        _is_spelled(left)
+        and _is_spelled(right)
+        and _SPELLED_GAP.fullmatch(text, left.end, right.start) is not None
+    )
+
+
+def _run_end(text: str, tokens: Sequence[_Token], i: int) -> int:
+    """The last token of the run starting at ``tokens[i]``: digits and digit words joined by
+    gaps, and by a spelled-out dash ('four five six dash seven eight')."""
+    runnable = (_T.DIGITS, _T.MULTIPLIER)
+    j = i
+    while j + 1 < len(tokens):
+        nxt = tokens[j + 1]
+        if nxt.kind in runnable and _joins(text, tokens[j], nxt):
+            j += 1
+        elif (
+            nxt.text in _DASH_WORDS
+            and j + 2 < len(tokens)
+            and tokens[j + 2].kind in runnable
+            and _SPELLED_GAP.fullmatch(text, tokens[j].end, nxt.start)
+            and _SPELLED_GAP.fullmatch(text, nxt.end, tokens[j + 2].start)
+        ):
+            j += 2
+        else:
+            break
+    return j
+
+
 def _phone_hits(text: str) -> list[_Hit]:
     tokens = _tokens(text)
     phones: set[int] = set()  # token indexes inside phone numbers found so far
@@ -914,13 +1031,7 @@ def _phone_hits(text: str) -> list[_Hit]:
         if tokens[i].kind not in runnable:
             i += 1
             continue
-        j = i
-        while (
-            j + 1 < len(tokens)
-            and tokens[j + 1].kind in runnable
-            and _GAP.fullmatch(text, tokens[j].end, tokens[j + 1].start)
-        ):
-            j += 1
+        j = _run_end(text, tokens, i)
         last = j
         while last >= i and tokens[last].kind is _T.MULTIPLIER:
             last -= 1  # 'double' with nothing after it is a word

@@ -29,6 +29,7 @@ import attrs
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import InvalidInputError, NotPermittedError
 from asolora_core.events import DomainEvent
+from asolora_core.limits import MAX_REFERENCE_LENGTH, MAX_TEXT_LENGTH
 
 __all__ = [
     "MAX_ATTACHMENTS",
@@ -51,10 +52,10 @@ __all__ = [
 ]
 
 #: Default longest message text, in characters (configurable on ``MarketplaceConfig``).
-MAX_MESSAGE_LENGTH = 4000
+MAX_MESSAGE_LENGTH = MAX_TEXT_LENGTH
 #: Most attachment references one message may carry.
 MAX_ATTACHMENTS = 10
-_MAX_REFERENCE = 500
+_MAX_REFERENCE = MAX_REFERENCE_LENGTH
 
 
 class Side:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
 from asolora_core import _codec
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import (
     AmbiguousCustomerError,
@@ -32,6 +32,7 @@ from asolora_core.errors import (
 )
 from asolora_core.events import Notification
 from asolora_core.kernel import _Kernel
+from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_optional_id, check_text
 from asolora_core.messaging import conversations as core
 from asolora_core.messaging.contact_policy import ContactPolicy, screen
 from asolora_core.messaging.conversations import Conversation, Message, Side
@@ -150,6 +151,7 @@ def _decode_cursor(cursor: str | None) -> tuple[_dt.datetime, str] | None:
     if cursor is None:
         return None
     try:
+        check_text(cursor, "cursor", limit=2 * MAX_NAME_LENGTH)
         at_text, conversation_id = cursor.split("|", 1)
         at = utc(_dt.datetime.fromisoformat(at_text), field="cursor")
     except (ValueError, AttributeError, InvalidInputError) as exc:
@@ -166,19 +168,32 @@ def _check_limit(limit: object) -> int:
     return limit
 
 
+class _Screened(NamedTuple):
+    """A message text after the contact policy (R27), computed before the transaction."""
+
+    stored: str
+    flagged: bool
+    redacted: bool
+    findings: tuple[str, ...]
+    notice: str | None
+    refusal: ContactDetailsRefusedError | None
+
+
 class _ChatCommands(_Kernel):
     """Conversations between buyers and vendors (R26-R29)."""
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _screen(self, text: str) -> tuple[str, bool, bool, tuple[str, ...], str | None]:
-        """R27: the contact policy on ``text``: (stored text, flagged, redacted, findings,
-        notice); ``REFUSE`` raises."""
+    def _screen(self, text: str) -> _Screened:
+        """R27: the contact policy on ``text``. Run before the command's unit of work opens
+        (it is the costliest check of a command); a ``REFUSE`` is raised by :meth:`_post`,
+        after the sender's permission is checked."""
         policy: ContactPolicy = self.config.contact_policy
         screening = screen(text, policy)
         findings = tuple(dict.fromkeys(_finding_kind(f) for f in screening.findings))
+        refusal = None
         if screening.refused:
-            raise ContactDetailsRefusedError(
+            refusal = ContactDetailsRefusedError(
                 screening.notice
                 or "the message carries contact details (an email address, a phone number or "
                 "an outside channel); keep the conversation on the platform and send it "
@@ -186,27 +201,30 @@ class _ChatCommands(_Kernel):
                 findings=list(findings),
             )
         stored = screening.text.strip() or "[removed]"
-        return stored, screening.flagged, screening.redacted, findings, screening.notice
+        return _Screened(
+            stored, screening.flagged, screening.redacted, findings, screening.notice, refusal
+        )
 
     def _post(
         self,
         uow: UnitOfWork,
         conversation: Conversation,
-        text: str,
+        screened: _Screened,
         attachments: tuple[str, ...],
         by: Actor,
         now: _dt.datetime,
     ) -> PostedMessage:
         core.may_post(conversation, by)
-        stored, flagged, redacted, findings, notice = self._screen(text)
+        if screened.refusal is not None:
+            raise screened.refusal
         new, message, events = core.post_message(
             conversation,
             message_id=self.ids.new_id("m"),
-            text=stored,
+            text=screened.stored,
             attachments=attachments,
-            flagged=flagged,
-            redacted=redacted,
-            findings=findings,
+            flagged=screened.flagged,
+            redacted=screened.redacted,
+            findings=screened.findings,
             by=by,
             now=now,
         )
@@ -214,9 +232,11 @@ class _ChatCommands(_Kernel):
         uow.conversations.add_message(message)
         uow.events.append(events)
         self._enqueue(uow, _message_notifications(new, message), now)
-        return PostedMessage(conversation=new, message=message, notice=notice)
+        return PostedMessage(conversation=new, message=message, notice=screened.notice)
 
     def _load_readable(self, uow: UnitOfWork, conversation_id: str, by: Actor) -> Conversation:
+        check_actor(by)
+        check_id(conversation_id, "conversation_id")
         conversation = uow.conversations.get(conversation_id)
         core.may_read(conversation, by)
         return conversation
@@ -246,11 +266,17 @@ class _ChatCommands(_Kernel):
         The same vendor, buyer and order (or no order) always share one conversation: starting
         it again reuses it (``created`` false) and posts ``text`` in it.
         """
+        check_actor(by)
+        check_optional_id(vendor_id, "vendor_id")
+        check_optional_id(order_id, "order_id")
+        if customer_name is not None:
+            check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH)
         limit = self.config.message_max_length
         body = None if text is None else core.check_text(text, limit=limit)
         refs = core.check_attachments(attachments)
         if refs and body is None:
             raise InvalidInputError("attachments need a message text", field="text")
+        screened = None if body is None else self._screen(body)
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> StartedConversation:
             vendor, buyer, about = self._parties(
@@ -269,9 +295,9 @@ class _ChatCommands(_Kernel):
                 )
                 uow.conversations.add(conversation)
                 uow.events.append(events)
-            if body is None:
+            if screened is None:
                 return StartedConversation(conversation=conversation, created=created)
-            posted = self._post(uow, conversation, body, refs, by, now)
+            posted = self._post(uow, conversation, screened, refs, by, now)
             return StartedConversation(
                 conversation=posted.conversation,
                 created=created,
@@ -384,12 +410,14 @@ class _ChatCommands(_Kernel):
         """Post a message (R26) after the contact policy (R27); the other side is notified
         (R29). Only the two participants and staff may post. ``PostedMessage.notice`` tells
         the sender what the policy removed or flagged."""
+        check_id(conversation_id, "conversation_id")
         body = core.check_text(text, limit=self.config.message_max_length)
         refs = core.check_attachments(attachments)
+        screened = self._screen(body)
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> PostedMessage:
             conversation = uow.conversations.get(conversation_id)
-            return self._post(uow, conversation, body, refs, by, now)
+            return self._post(uow, conversation, screened, refs, by, now)
 
         arguments = {"conversation_id": conversation_id, "text": text, "attachments": list(refs)}
         return self._execute(by, "post_message", idempotency_key, arguments, work)
@@ -399,6 +427,7 @@ class _ChatCommands(_Kernel):
     ) -> Conversation:
         """R28: the vendor or the buyer has read every message so far; its unread count is
         zero. Reading an already-read conversation changes nothing."""
+        check_id(conversation_id, "conversation_id")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Conversation:
             conversation = self._load_readable(uow, conversation_id, by)
@@ -493,7 +522,10 @@ class _ChatCommands(_Kernel):
 
 
 def _may_list(by: Actor, kind: ActorKind, party_id: str) -> None:
-    if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
+    """R1, an allow-list: staff, the system, and the party itself."""
+    check_actor(by)
+    check_id(party_id, f"{kind.value}_id")
+    if by.kind is ActorKind.STAFF or by.kind is ActorKind.SYSTEM:
         return
     if by.kind is kind and by.id == party_id:
         return

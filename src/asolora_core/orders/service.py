@@ -16,7 +16,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import _codec
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import (
     InvalidInputError,
     InvalidMoneyError,
@@ -25,7 +25,16 @@ from asolora_core.errors import (
 )
 from asolora_core.events import DomainEvent, IssueClosed, ReceiptConfirmed, ShipmentDelivered
 from asolora_core.kernel import _Kernel
-from asolora_core.money import check_currency, to_minor
+from asolora_core.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_CHECKOUT_ITEMS,
+    MAX_NAME_LENGTH,
+    check_id,
+    check_optional_id,
+    check_quantity,
+    check_text,
+)
+from asolora_core.money import check_currency, in_currency, split_money, to_minor
 from asolora_core.orders import commands as core
 from asolora_core.orders.commands import CheckoutItem, Decision
 from asolora_core.orders.listing import (
@@ -75,6 +84,19 @@ class Item:
     policy: ReturnPolicy = attrs.field(factory=ReturnPolicy)
 
 
+def _quantities(items: object, field: str = "items") -> dict[str, int]:
+    """A copy of ``items`` (line id -> units), every id and quantity within its limit."""
+    if not isinstance(items, Mapping) or len(items) > MAX_CHECKOUT_ITEMS:
+        raise InvalidInputError(
+            f"{field} must be a mapping of line id to units, at most {MAX_CHECKOUT_ITEMS} lines",
+            field=field,
+        )
+    return {
+        check_id(line_id, field): check_quantity(qty, f"{field}[{line_id}]")
+        for line_id, qty in items.items()
+    }
+
+
 class _OrderCommands(_Kernel):
     """The order lifecycle (R3-R14, R20, R38)."""
 
@@ -100,6 +122,8 @@ class _OrderCommands(_Kernel):
         arguments: Mapping[str, Any],
         decide: Callable[[Order, _dt.datetime], Decision],
     ) -> Order:
+        check_id(order_id, "order_id")
+
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
             order, events = decide(uow.orders.get(order_id), now)
             uow.orders.save(order)
@@ -173,29 +197,55 @@ class _OrderCommands(_Kernel):
     ) -> tuple[Order, ...]:
         """R3: one order per vendor, sharing a checkout reference, with ``paid`` split exactly
         across them. Each vendor is notified of its new order."""
+        check_actor(buyer, "buyer")
+        check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH)
         if not isinstance(paid, Money):
             raise InvalidMoneyError("paid must be a moneyed.Money, not a float", field="paid")
         currency = check_currency(paid.currency.code, field="paid")
         paid_minor = to_minor(paid, field="paid")
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise InvalidInputError("items must be a list of Item", field="items")
+        if len(items) > MAX_CHECKOUT_ITEMS:
+            raise InvalidInputError(
+                f"a checkout may have at most {MAX_CHECKOUT_ITEMS} items", field="items"
+            )
         core_items = []
+        gross = 0
         for index, item in enumerate(items):
             if not isinstance(item, Item):
                 raise InvalidInputError(f"items[{index}] must be an Item", field="items")
+            field = f"items[{index}]"
+            quantity = check_quantity(item.quantity, f"{field}.quantity")
+            unit_price_minor = to_minor(
+                item.unit_price, currency=currency, field=f"{field}.unit_price"
+            )
+            if not isinstance(item.policy, ReturnPolicy):
+                raise InvalidInputError(f"{field}.policy must be a ReturnPolicy", field=field)
             core_items.append(
                 CheckoutItem(
-                    vendor_id=item.vendor_id,
-                    product_id=item.product_id,
-                    title=item.title or item.product_id,
-                    quantity=item.quantity,
-                    unit_price_minor=to_minor(
-                        item.unit_price, currency=currency, field=f"items[{index}].unit_price"
-                    ),
+                    vendor_id=check_id(item.vendor_id, f"{field}.vendor_id"),
+                    product_id=check_id(item.product_id, f"{field}.product_id"),
+                    title=check_text(item.title, f"{field}.title", limit=MAX_NAME_LENGTH)
+                    or item.product_id,
+                    quantity=quantity,
+                    unit_price_minor=unit_price_minor,
                     policy=item.policy,
                 )
             )
+            gross += quantity * max(unit_price_minor, 0)
+        if shipping is not None and not isinstance(shipping, Mapping):
+            raise InvalidInputError("shipping must map vendor ids to Money", field="shipping")
         shipping_minor = {
-            v: to_minor(m, currency=currency, field="shipping") for v, m in (shipping or {}).items()
+            check_id(v, "shipping"): to_minor(m, currency=currency, field="shipping")
+            for v, m in (shipping or {}).items()
         }
+        gross += sum(max(m, 0) for m in shipping_minor.values())
+        if gross > MAX_AMOUNT_MINOR:
+            raise InvalidMoneyError(
+                f"a checkout may cost at most {MAX_AMOUNT_MINOR} minor units in all; split it",
+                field="items",
+                limit=MAX_AMOUNT_MINOR,
+            )
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> tuple[Order, ...]:
             vendors = list(dict.fromkeys(i.vendor_id for i in core_items))
@@ -238,6 +288,10 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R5: create a shipment of ``items`` (line id -> units); the buyer is notified."""
+        items = _quantities(items)
+        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
+        check_optional_id(replacement_for, "replacement_for")
         shipment_id = self.ids.new_id("s")
         return self._order_command(
             order_id,
@@ -274,6 +328,12 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R6: add a tracking event or correct the number or carrier, until delivered."""
+        check_id(shipment_id, "shipment_id")
+        check_text(note, "note")
+        if carrier is not None:
+            check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+        if tracking_number is not None:
+            check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
         return self._order_command(
             order_id,
             by,
@@ -300,6 +360,7 @@ class _OrderCommands(_Kernel):
         self, order_id: str, shipment_id: str, *, by: Actor, idempotency_key: str | None = None
     ) -> Order:
         """R7: the shipment is delivered; the buyer is asked to confirm Order Received."""
+        check_id(shipment_id, "shipment_id")
         return self._order_command(
             order_id,
             by,
@@ -314,6 +375,7 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R9, R14: the buyer confirms Order Received; the last confirmation completes the
         order."""
+        check_id(shipment_id, "shipment_id")
         return self._order_command(
             order_id,
             by,
@@ -325,6 +387,8 @@ class _OrderCommands(_Kernel):
 
     def complete_order(self, order_id: str, *, by: Actor) -> NoReturn:
         """R8: always refused. Completion is automatic on the last confirmation."""
+        check_actor(by)
+        check_id(order_id, "order_id")
         with self.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
         step(order.status, Action.COMPLETE, by.kind)
@@ -339,6 +403,7 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R11: cancel before anything ships, with a full refund to the buyer."""
+        check_text(reason, "reason")
         refund_id = self.ids.new_id("r")
         return self._order_command(
             order_id,
@@ -365,6 +430,12 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R12, R14: report a problem on some lines (or the whole order) before confirming
         their receipt. The new issue is the last of ``Order.issues``."""
+        check_text(description, "description")
+        if isinstance(line_ids, str | bytes) or not isinstance(line_ids, Sequence):
+            raise InvalidInputError("line_ids must be a list of line ids", field="line_ids")
+        if len(line_ids) > MAX_CHECKOUT_ITEMS:
+            raise InvalidInputError("too many line_ids", field="line_ids")
+        line_ids = [check_id(line_id, "line_ids") for line_id in line_ids]
         issue_id = self.ids.new_id("i")
         return self._order_command(
             order_id,
@@ -393,6 +464,8 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R12: the vendor responds; the first response time is recorded."""
+        check_id(issue_id, "issue_id")
+        check_text(message, "message")
         return self._order_command(
             order_id,
             by,
@@ -416,9 +489,12 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R13, R38: the vendor offers a refund (partial or full), a replacement or nothing."""
+        check_id(issue_id, "issue_id")
+        check_text(message, "message")
+        parsed = split_money(amount)
 
         def decide(order: Order, now: _dt.datetime) -> Decision:
-            minor = 0 if amount is None else to_minor(amount, currency=order.currency)
+            minor = in_currency(parsed, order.currency)
             return core.offer_settlement(
                 order,
                 issue_id,
@@ -448,6 +524,7 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R38: the buyer accepts (the issue settles; a refund is made) or declines."""
+        check_id(issue_id, "issue_id")
         refund_id = self.ids.new_id("r")
         return self._order_command(
             order_id,
@@ -464,6 +541,7 @@ class _OrderCommands(_Kernel):
         self, order_id: str, issue_id: str, *, by: Actor, idempotency_key: str | None = None
     ) -> Order:
         """R13: the buyer withdraws the issue."""
+        check_id(issue_id, "issue_id")
         return self._order_command(
             order_id,
             by,
@@ -484,10 +562,12 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R13: staff decide: a refund, a replacement, or rejected."""
+        check_id(issue_id, "issue_id")
+        parsed = split_money(refund, field="amount")
         refund_id = self.ids.new_id("r")
 
         def decide(order: Order, now: _dt.datetime) -> Decision:
-            minor = 0 if refund is None else to_minor(refund, currency=order.currency)
+            minor = in_currency(parsed, order.currency)
             return core.mediate_issue(
                 order,
                 issue_id,
@@ -522,19 +602,19 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R20: refund an amount, line quantities (line id -> units), shipping, or a mix; in
         the order currency, never above what was paid."""
+        parsed_amount = split_money(amount)
+        parsed_shipping = split_money(shipping, field="shipping")
+        quantities = None if items is None else _quantities(items)
+        check_text(reason, "reason")
         refund_id = self.ids.new_id("r")
 
         def decide(order: Order, now: _dt.datetime) -> Decision:
             return core.refund(
                 order,
                 refund_id=refund_id,
-                amount_minor=0 if amount is None else to_minor(amount, currency=order.currency),
-                items=items,
-                shipping_minor=(
-                    0
-                    if shipping is None
-                    else to_minor(shipping, currency=order.currency, field="shipping")
-                ),
+                amount_minor=in_currency(parsed_amount, order.currency),
+                items=quantities,
+                shipping_minor=in_currency(parsed_shipping, order.currency, field="shipping"),
                 reason=reason,
                 by=by,
                 now=now,
@@ -553,12 +633,13 @@ class _OrderCommands(_Kernel):
 
     @staticmethod
     def _may_read(order: Order, by: Actor) -> None:
-        if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
-            return
+        """R1: an allow-list: staff and the system, the order's vendor, the order's buyer."""
         core._owner_check(order, by)
 
     def get_order(self, order_id: str, *, by: Actor) -> Order:
         """The order, for its vendor, its buyer or staff (R1)."""
+        check_actor(by)
+        check_id(order_id, "order_id")
         with self.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
         self._may_read(order, by)
@@ -566,6 +647,8 @@ class _OrderCommands(_Kernel):
 
     def order_history(self, order_id: str, *, by: Actor) -> tuple[DomainEvent, ...]:
         """Every event of the order, oldest first: who, what, when (R42)."""
+        check_actor(by)
+        check_id(order_id, "order_id")
         with self.store.unit_of_work() as uow:
             order = uow.orders.get(order_id)
             self._may_read(order, by)
@@ -573,6 +656,8 @@ class _OrderCommands(_Kernel):
 
     def orders_of_checkout(self, checkout_id: str, *, by: Actor) -> tuple[Order, ...]:
         """The orders a checkout became, for its buyer or staff."""
+        check_actor(by)
+        check_id(checkout_id, "checkout_id")
         with self.store.unit_of_work() as uow:
             orders = uow.orders.for_checkout(checkout_id)
         for order in orders:

@@ -19,13 +19,14 @@ from moneyed import CurrencyDoesNotExist, Money, get_currency
 
 from asolora_core._iso4217 import MINOR_UNITS
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.limits import MAX_AMOUNT_MINOR
 from asolora_core.money import from_minor
 from asolora_core.service import Item
 
 __all__ = ["actors", "currencies", "items", "minor_units", "money"]
 
-#: Large enough for any real basket, small enough to keep examples readable.
-MAX_MINOR = 10**12
+#: The largest amount the library takes (``asolora_core.limits.MAX_AMOUNT_MINOR``).
+MAX_MINOR = MAX_AMOUNT_MINOR
 
 
 def _money_can_hold(code: str) -> bool:

@@ -1,0 +1,140 @@
+"""The documented limits on every input, in one place (R2, R25, R33).
+
+Every amount, quantity, id and text a caller passes is checked against these limits before
+any store is touched, so the in-memory store, SQLite and every other store accept exactly the
+same inputs (R33), and no sum the library computes can overflow a signed 64-bit integer:
+
+* an amount (a price, a payment, a refund, a fee, a shipping charge) is at most
+  :data:`MAX_AMOUNT_MINOR` minor units, and so is the gross of one order (lines plus
+  shipping) and of one checkout;
+* a balance or a fold over the journal is a sum of such amounts: it stays below ``2**63``
+  until more than nine million orders of the maximum size have been booked to one account;
+* a converted amount is the order amount times a rate: rates up to ``10**6`` minor units per
+  minor unit (far above any real pair) keep it below ``2**63``.
+
+The checks are type and length comparisons only (no regular expressions): they run on every
+command.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from asolora_core.errors import InvalidInputError, InvalidMoneyError
+
+__all__ = [
+    "MAX_AMOUNT_MINOR",
+    "MAX_AMOUNT_TEXT",
+    "MAX_CHECKOUT_ITEMS",
+    "MAX_ID_LENGTH",
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_QUANTITY",
+    "MAX_RATE_MINOR",
+    "MAX_REFERENCE_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "check_amount_minor",
+    "check_count",
+    "check_id",
+    "check_key",
+    "check_optional_id",
+    "check_quantity",
+    "check_text",
+]
+
+#: Largest amount, in minor units, of any single amount and of one order's or checkout's
+#: gross: 10,000,000,000.00 EUR, 1,000,000,000,000 JPY, 1,000,000,000.000 KWD.
+MAX_AMOUNT_MINOR: Final = 10**12
+#: Largest quantity of one line (items ordered, shipped or refunded).
+MAX_QUANTITY: Final = 1_000_000
+#: Most items in one checkout.
+MAX_CHECKOUT_ITEMS: Final = 1_000
+#: Longest id of anything: order, line, shipment, issue, conversation, vendor, buyer,
+#: product, actor, chargeback reference, checkout.
+MAX_ID_LENGTH: Final = 200
+#: Longest idempotency key (R35).
+MAX_KEY_LENGTH: Final = 255
+#: Longest name: customer name, vendor name, product title, carrier, tracking number, time
+#: zone, currency code.
+MAX_NAME_LENGTH: Final = 200
+#: Longest free text: issue descriptions, responses, settlement messages, tracking notes,
+#: reasons (messages in conversations: ``MarketplaceConfig.message_max_length``, at most this).
+MAX_TEXT_LENGTH: Final = 4000
+#: Longest attachment reference (a file id or URL) of a message.
+MAX_REFERENCE_LENGTH: Final = 500
+#: Largest exchange rate in minor units (quote minor units one base minor unit buys):
+#: a converted amount stays below ``MAX_AMOUNT_MINOR * MAX_RATE_MINOR = 10**18 < 2**63``.
+MAX_RATE_MINOR: Final = 10**6
+#: Longest amount written as text (``parse_money``), before any arithmetic.
+MAX_AMOUNT_TEXT: Final = 64
+
+
+def check_id(value: object, field: str) -> str:
+    """``value`` if it is a non-blank string of at most :data:`MAX_ID_LENGTH` characters."""
+    if type(value) is not str or not 0 < len(value) <= MAX_ID_LENGTH or value.isspace():
+        raise InvalidInputError(
+            f"{field} must be a non-empty string of at most {MAX_ID_LENGTH} characters",
+            field=field,
+            limit=MAX_ID_LENGTH,
+        )
+    return value
+
+
+def check_optional_id(value: object, field: str) -> str | None:
+    """``None``, or an id as :func:`check_id` accepts it."""
+    return None if value is None else check_id(value, field)
+
+
+def check_key(value: object) -> str:
+    """An idempotency key: a non-blank string of at most :data:`MAX_KEY_LENGTH` characters."""
+    if type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH or value.isspace():
+        raise InvalidInputError(
+            f"idempotency_key must be a non-empty string of at most {MAX_KEY_LENGTH} "
+            "characters; a UUID is a good key",
+            field="idempotency_key",
+            limit=MAX_KEY_LENGTH,
+        )
+    return value
+
+
+def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> str:
+    """``value`` if it is a string (possibly empty) of at most ``limit`` characters."""
+    if type(value) is not str:
+        raise InvalidInputError(f"{field} must be a string", field=field)
+    if len(value) > limit:
+        raise InvalidInputError(
+            f"{field} may have at most {limit} characters (it has {len(value)})",
+            field=field,
+            limit=limit,
+        )
+    return value
+
+
+def check_quantity(value: object, field: str) -> int:
+    """A whole number of units from 1 to :data:`MAX_QUANTITY`."""
+    if type(value) is not int or not 1 <= value <= MAX_QUANTITY:
+        raise InvalidInputError(
+            f"{field} must be a whole number from 1 to {MAX_QUANTITY}",
+            field=field,
+            limit=MAX_QUANTITY,
+        )
+    return value
+
+
+def check_count(value: object, field: str, *, low: int, high: int) -> int:
+    """A whole number (never a bool or a float) from ``low`` to ``high``."""
+    if type(value) is not int or not low <= value <= high:
+        raise InvalidInputError(f"{field} must be a whole number from {low} to {high}", field=field)
+    return value
+
+
+def check_amount_minor(value: int, field: str) -> int:
+    """``value`` (minor units) if its size is at most :data:`MAX_AMOUNT_MINOR`."""
+    if not -MAX_AMOUNT_MINOR <= value <= MAX_AMOUNT_MINOR:
+        raise InvalidMoneyError(
+            f"{field} is larger than the largest amount this library takes "
+            f"({MAX_AMOUNT_MINOR} minor units); split it or check it is right",
+            field=field,
+            limit=MAX_AMOUNT_MINOR,
+        )
+    return value

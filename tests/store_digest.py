@@ -1,0 +1,68 @@
+"""A digest of every row a store holds, for tests that a refusal wrote nothing (R2, R33).
+
+``digest(store)`` reads the whole store: every SQLite table through its own connection, or
+every table of the in-memory store. Two digests are equal exactly when no row was added,
+changed or removed in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any
+
+from asolora_core import InMemoryStore, SqliteStore
+from asolora_core.ports import Store, UnitOfWork
+
+
+def _rows(value: Any) -> Any:
+    if isinstance(value, dict):
+        return sorted((repr(k), _rows(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return sorted(repr(v) for v in value)
+    return repr(value)
+
+
+def digest(store: Store) -> str:
+    """SHA-256 over every row of ``store`` (an InMemoryStore or SqliteStore, or a
+    :class:`CountingStore` around one)."""
+    if isinstance(store, CountingStore):
+        store = store.inner
+    h = hashlib.sha256()
+    if isinstance(store, SqliteStore):
+        conn = sqlite3.connect(store.path)
+        try:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            for table in tables:
+                h.update(table.encode())
+                for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1'):
+                    h.update(repr(row).encode())
+        finally:
+            conn.close()
+        return h.hexdigest()
+    assert isinstance(store, InMemoryStore)
+    for name, table in sorted(vars(store._tables).items()):
+        h.update(name.encode())
+        h.update(repr(_rows(table)).encode())
+    return h.hexdigest()
+
+
+class CountingStore:
+    """A store that counts the units of work opened on it: input refused before any store
+    is touched opens none."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.opened = 0
+
+    def unit_of_work(self) -> UnitOfWork:
+        self.opened += 1
+        return self.inner.unit_of_work()
+
+    def close(self) -> None:
+        self.inner.close()

@@ -1,0 +1,417 @@
+"""Hostile input at the public API (R2, R25, R33, R35): each case is refused inside the error
+family with its stable code, quickly, and leaves every row of the store as it was, on every
+store. Input that can be judged without the store is refused before any unit of work opens
+(so no parsing or validation runs inside a write transaction, and the stores cannot disagree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from moneyed import Money
+
+from asolora_core import (
+    Actor,
+    AsoloraError,
+    FakeClock,
+    FixedRateProvider,
+    InMemoryStore,
+    IssueKind,
+    Item,
+    Marketplace,
+    MarketplaceConfig,
+    MoneyConfig,
+    Resolution,
+    SequentialIds,
+    SqliteStore,
+    allocate,
+    from_minor,
+    parse_money,
+    to_minor,
+)
+from asolora_core.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_ID_LENGTH,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_QUANTITY,
+    MAX_TEXT_LENGTH,
+)
+from asolora_core.ports import Store
+from conftest import START
+from store_digest import CountingStore, digest
+
+VENDOR = Actor.vendor("v-1")
+BUYER = Actor.buyer("b-1")
+STAFF = Actor.staff("st-1")
+BOMB = "1e-100000000"  # a minute of CPU for Fraction/as_integer_ratio before the fix
+HUGE = "x" * 10_000_000  # 10 MB
+
+
+def eur(amount: str) -> Money:
+    return Money(amount, "EUR")
+
+
+class LooksLikeAnActor(NamedTuple):
+    kind: str
+    id: str
+
+
+@attrs.frozen
+class World:
+    """A placed order (one line of 2 x 10.00 EUR, paid 20.00) of vendor v-1 (registered,
+    payout in EUR) for buyer b-1, with one shipment, one open issue and a conversation."""
+
+    m: Marketplace
+    store: CountingStore
+    oid: str
+    line: str
+    sid: str
+    iid: str
+    cid: str
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    inner: Store = InMemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "h.db")
+    store = CountingStore(inner)
+    m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+    m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    (order,) = m.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada",
+        items=[Item(vendor_id="v-1", product_id="p", quantity=2, unit_price=eur("10.00"))],
+        paid=eur("20.00"),
+    )
+    line = order.lines[0].line_id
+    shipped = m.ship(order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1")
+    issue = m.report_issue(order.order_id, by=BUYER, kind=IssueKind.OTHER, description="late")
+    cid = m.start_conversation(by=BUYER, vendor_id="v-1").conversation.conversation_id
+    yield World(
+        m,
+        store,
+        order.order_id,
+        line,
+        shipped.shipments[0].shipment_id,
+        issue.issues[0].issue_id,
+        cid,
+    )
+    inner.close()
+
+
+def _checkout(w: World, **change: Any) -> object:
+    args: dict[str, Any] = {
+        "buyer": BUYER,
+        "customer_name": "Ada",
+        "items": [Item(vendor_id="v-1", product_id="p", quantity=1, unit_price=eur("4.00"))],
+        "paid": eur("4.00"),
+    }
+    args.update(change)
+    return w.m.place_checkout(**args)
+
+
+def _item(**change: Any) -> Item:
+    args: dict[str, Any] = {
+        "vendor_id": "v-1",
+        "product_id": "p",
+        "quantity": 1,
+        "unit_price": eur("4.00"),
+    }
+    args.update(change)
+    return Item(**args)
+
+
+class Case(NamedTuple):
+    name: str
+    call: Callable[[World], object]
+    code: str
+    #: refused before any unit of work opens (judged on the arguments alone)
+    early: bool = True
+
+
+BIG = Money(Decimal(10**30), "EUR")
+HALF_MAX = from_minor(2**62, "EUR")
+
+# fmt: off
+CASES: list[Case] = [
+    # 1. amounts are parsed with bounded work, before the transaction
+    Case("refund: exponent bomb", lambda w: w.m.refund(w.oid, by=VENDOR,
+         amount=Money(Decimal(BOMB), "EUR")), "invalid_money"),
+    Case("refund: huge exponent", lambda w: w.m.refund(w.oid, by=VENDOR,
+         amount=Money(Decimal("1e100000000"), "EUR")), "invalid_money"),
+    Case("offer: exponent bomb", lambda w: w.m.offer_settlement(w.oid, w.iid, by=VENDOR,
+         resolution=Resolution.REFUND, amount=Money(Decimal(BOMB), "EUR")), "invalid_money"),
+    Case("chargeback: exponent bomb", lambda w: w.m.report_chargeback(w.oid, by=STAFF,
+         amount=Money(Decimal(BOMB), "EUR")), "invalid_money"),
+    Case("checkout: exponent bomb", lambda w: _checkout(w, paid=Money(Decimal(BOMB), "EUR")),
+         "invalid_money"),
+    # 2. one maximum amount and quantity, the same on every store
+    Case("checkout: unit price 10**30", lambda w: _checkout(
+        w, items=[_item(unit_price=BIG)], paid=BIG), "invalid_money"),
+    Case("checkout: unit price 2**62 cents", lambda w: _checkout(
+        w, items=[_item(unit_price=HALF_MAX)], paid=HALF_MAX), "invalid_money"),
+    Case("checkout: total above the maximum", lambda w: _checkout(
+        w, items=[_item(unit_price=from_minor(MAX_AMOUNT_MINOR, "EUR"), quantity=2)],
+        paid=eur("1.00")), "invalid_money"),
+    Case("checkout: quantity above the maximum", lambda w: _checkout(
+        w, items=[_item(quantity=MAX_QUANTITY + 1, unit_price=eur("0.01"))]), "invalid_input"),
+    Case("ship: quantity above the maximum", lambda w: w.m.ship(
+        w.oid, by=VENDOR, items={w.line: MAX_QUANTITY + 1}, carrier="DHL", tracking_number="2"),
+        "invalid_input"),
+    Case("refund: amount above the maximum", lambda w: w.m.refund(
+        w.oid, by=VENDOR, amount=from_minor(MAX_AMOUNT_MINOR + 1, "EUR")), "invalid_money"),
+    # 3. every argument checked, inside the family
+    Case("deliver: limit not a number", lambda w: w.m.deliver_notifications(limit="x"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("deliver: limit zero", lambda w: w.m.deliver_notifications(limit=0), "invalid_input"),
+    Case("deliver: limit a float", lambda w: w.m.deliver_notifications(limit=1.5),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("run_due: now a string", lambda w: w.m.run_due("2026-03-09"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("journal: after_seq a string", lambda w: w.m.journal(by=STAFF, after_seq="0"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("messages: limit a string", lambda w: w.m.messages(w.cid, by=BUYER, limit="9"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("get_order: by is a string", lambda w: w.m.get_order(w.oid, by="staff:st-1"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("order_history: by looks like an actor", lambda w: w.m.order_history(
+        w.oid, by=LooksLikeAnActor("staff", "x")), "invalid_input"),  # type: ignore[arg-type]
+    Case("orders_of_checkout: by is None", lambda w: w.m.orders_of_checkout(
+        "c-000001", by=None), "invalid_input"),  # type: ignore[arg-type]
+    Case("checkout: buyer looks like an actor", lambda w: _checkout(
+        w, buyer=LooksLikeAnActor("buyer", "b-1")), "invalid_input"),
+    Case("balance: by is a dict", lambda w: w.m.balance(
+        "v-1", by={"kind": "staff", "id": "x"}), "invalid_input"),  # type: ignore[arg-type]
+    Case("checkout: items a dict", lambda w: _checkout(w, items={"a": 1}), "invalid_input"),
+    Case("checkout: shipping a list", lambda w: _checkout(w, shipping=[1]), "invalid_input"),
+    Case("refund: items a list", lambda w: w.m.refund(w.oid, by=VENDOR, items=[w.line]),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("report: line_ids a string", lambda w: w.m.report_issue(
+        w.oid, by=BUYER, kind=IssueKind.OTHER, description="x", line_ids="l-1"), "invalid_input"),
+    # 4. one limit per kind of id and text
+    Case("idempotency key of 10 MB", lambda w: w.m.refund(
+        w.oid, by=VENDOR, amount=eur("1.00"), idempotency_key=HUGE), "invalid_input"),
+    Case("idempotency key one too long", lambda w: w.m.mark_read(
+        w.cid, by=BUYER, idempotency_key="k" * (MAX_KEY_LENGTH + 1)), "invalid_input"),
+    Case("register_vendor: vendor id of 10 MB", lambda w: w.m.register_vendor(
+        HUGE, payout_currency="EUR", by=STAFF), "invalid_input"),
+    Case("register_vendor: name too long", lambda w: w.m.register_vendor(
+        "v-9", payout_currency="EUR", by=STAFF, name="n" * (MAX_NAME_LENGTH + 1)),
+        "invalid_input"),
+    Case("start_conversation: vendor id of 10 MB", lambda w: w.m.start_conversation(
+        by=BUYER, vendor_id=HUGE), "invalid_input"),
+    Case("start_conversation: customer name of 10 MB", lambda w: w.m.start_conversation(
+        by=VENDOR, customer_name=HUGE), "invalid_input"),
+    Case("checkout: customer name too long", lambda w: _checkout(
+        w, customer_name="a" * (MAX_NAME_LENGTH + 1)), "invalid_input"),
+    Case("checkout: product id too long", lambda w: _checkout(
+        w, items=[_item(product_id="p" * (MAX_ID_LENGTH + 1))]), "invalid_input"),
+    Case("checkout: vendor id not a string", lambda w: _checkout(
+        w, items=[_item(vendor_id=7)]), "invalid_input"),
+    Case("report: description too long", lambda w: w.m.report_issue(
+        w.oid, by=BUYER, kind=IssueKind.OTHER, description="d" * (MAX_TEXT_LENGTH + 1)),
+        "invalid_input"),
+    Case("tracking: note too long", lambda w: w.m.update_tracking(
+        w.oid, w.sid, by=VENDOR, note="n" * (MAX_TEXT_LENGTH + 1)), "invalid_input"),
+    Case("ship: carrier too long", lambda w: w.m.ship(
+        w.oid, by=VENDOR, items={w.line: 1}, carrier="c" * (MAX_NAME_LENGTH + 1),
+        tracking_number="2"), "invalid_input"),
+    Case("get_order: order id of 10 MB", lambda w: w.m.get_order(HUGE, by=STAFF),
+         "invalid_input"),
+    Case("chargeback: reference too long", lambda w: w.m.report_chargeback(
+        w.oid, by=STAFF, amount=eur("1.00"), reference="r" * (MAX_ID_LENGTH + 1)),
+        "invalid_input"),
+    Case("post: conversation id too long", lambda w: w.m.post_message(
+        "c" * (MAX_ID_LENGTH + 1), by=BUYER, text="hi"), "invalid_input"),
+    Case("cancel: reason too long", lambda w: w.m.cancel_order(
+        w.oid, by=BUYER, reason="r" * (MAX_TEXT_LENGTH + 1)), "invalid_input"),
+    # 5. float-born and over-precise Money
+    Case("refund: float-born Money with more places", lambda w: w.m.refund(
+        w.oid, by=VENDOR, amount=Money(1.50000001, "EUR")), "invalid_money"),
+    Case("refund: more places than EUR, even zeros", lambda w: w.m.refund(
+        w.oid, by=VENDOR, amount=eur("1.000")), "invalid_money"),
+    Case("refund: a float, not Money", lambda w: w.m.refund(w.oid, by=VENDOR, amount=1.5),  # type: ignore[arg-type]
+         "invalid_money"),
+    # judged against the order, inside the transaction (a string compare), still nothing written
+    Case("refund: amount in USD", lambda w: w.m.refund(
+        w.oid, by=VENDOR, amount=Money("1.00", "USD")), "currency_mismatch", early=False),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_r2_r33_hostile_input_is_refused_with_its_code_and_no_row_changes(
+    world: World, case: Case
+) -> None:
+    """R2, R33: the case's stable code; every row of the store identical before and after;
+    refused before any unit of work when the arguments alone say it is wrong (R25: parsing
+    is bounded and never runs inside a write transaction)."""
+    before = digest(world.store)
+    opened = world.store.opened
+    with pytest.raises(AsoloraError) as info:
+        case.call(world)
+    assert info.value.code == case.code, repr(info.value)
+    assert str(info.value)
+    assert digest(world.store) == before
+    if case.early:
+        assert world.store.opened == opened, "validated inside a unit of work"
+
+
+# --- the module-level functions --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda: allocate(10.5, [1, 1]), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: allocate(100, []), "invalid_input"),
+        (lambda: from_minor(1.9, "EUR"), "invalid_money"),  # type: ignore[arg-type]
+        (lambda: from_minor("12", "EUR"), "invalid_money"),  # type: ignore[arg-type]
+        (lambda: from_minor(True, "EUR"), "invalid_money"),
+        (lambda: parse_money("-5.00", "EUR"), "invalid_money"),
+        (lambda: parse_money(BOMB, "EUR"), "invalid_money"),
+        (lambda: parse_money("1e100000000", "EUR"), "invalid_money"),
+        (lambda: parse_money("9" * 100, "EUR"), "invalid_money"),
+        (lambda: parse_money("١٢", "EUR"), "invalid_money"),  # Arabic-Indic digits
+        (lambda: parse_money("1_000", "EUR"), "invalid_money"),
+        (lambda: parse_money(18.0, "EUR"), "invalid_money"),
+        (lambda: parse_money(Decimal(BOMB), "EUR"), "invalid_money"),
+        (lambda: parse_money(10**30, "EUR"), "invalid_money"),
+        (lambda: to_minor(Money(Decimal(BOMB), "EUR")), "invalid_money"),
+        (lambda: to_minor(Money(10**30, "EUR")), "invalid_money"),
+        (lambda: to_minor(Money(18.0, "JPY")), "invalid_money"),  # Decimal('18.0'): a float
+        (lambda: to_minor(Money(70368744177664.01, "EUR")), "invalid_money"),
+        (lambda: Actor("buyer", "eve"), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Actor(None, "x"), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Actor.vendor("v" * (MAX_ID_LENGTH + 1)), "invalid_input"),
+        (lambda: Actor.vendor(" "), "invalid_input"),
+        (lambda: Marketplace("shop.db"), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Marketplace(InMemoryStore(), config={}), "invalid_input"),  # type: ignore[arg-type]
+        (lambda: Marketplace(InMemoryStore(), clock="now"), "invalid_input"),  # type: ignore[arg-type]
+    ],
+    ids=lambda v: "" if callable(v) else str(v),
+)
+def test_r2_public_functions_refuse_inside_the_error_family(
+    call: Callable[[], object], code: str
+) -> None:
+    """R2: every public function validates its arguments and raises an AsoloraError with a
+    stable code (never TypeError, ValueError, OverflowError or a silent truncation)."""
+    with pytest.raises(AsoloraError) as info:
+        call()
+    assert info.value.code == code
+
+
+@given(
+    minor=st.integers(min_value=0, max_value=MAX_AMOUNT_MINOR),
+    currency=st.sampled_from(["EUR", "JPY", "KWD"]),
+)
+def test_r25_every_amount_up_to_the_maximum_round_trips(minor: int, currency: str) -> None:
+    """R25: the maximum is inclusive; every amount up to it is accepted exactly."""
+    assert to_minor(parse_money(str(from_minor(minor, currency).amount), currency)) == minor
+
+
+@given(cents=st.integers(min_value=0, max_value=MAX_AMOUNT_MINOR))
+def test_r25_a_float_literal_within_the_maximum_is_never_a_cent_off(cents: int) -> None:
+    """R25, documented in docs/money.md: py-moneyed builds Money from a float through its
+    shortest repr, and a float keeps 15 significant digits; every amount up to the maximum
+    (13 digits) written as a float literal is the amount written, so ``Money(x, "EUR")``
+    with a float is either exact or refused as having too many places, never a cent off."""
+    text = f"{cents // 100}.{cents % 100:02d}"
+    assert to_minor(Money(float(text), "EUR")) == cents
+
+
+def test_r13_balance_of_a_registered_vendor_with_nothing_released_is_zero(world: World) -> None:
+    """Issue 9 item 13 (R22): a registered vendor with nothing released has a zero balance
+    in its payout currency; an unregistered one with a held order, in the order's currency;
+    one the store knows nothing of is not_found."""
+    w = world
+    w.m.register_vendor("v-new", payout_currency="GBP", by=STAFF)
+    balance = w.m.balance("v-new", by=STAFF)
+    assert (balance.currency, balance.balance_minor, balance.held_minor) == ("GBP", 0, 0)
+    _checkout(w, items=[_item(vendor_id="v-unreg")])
+    unregistered = w.m.balance("v-unreg", by=STAFF)
+    assert (unregistered.currency, unregistered.balance_minor) == ("EUR", 0)
+    with pytest.raises(AsoloraError) as info:
+        w.m.balance("v-unknown", by=STAFF)
+    assert info.value.code == "not_found"
+
+
+def test_the_digest_sees_every_write(world: World) -> None:
+    """The table above is only as good as its digest: an accepted command changes it."""
+    before = digest(world.store)
+    world.m.refund(world.oid, by=VENDOR, amount=eur("1.00"))
+    assert digest(world.store) != before
+
+
+def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
+    tmp_path: Path,
+) -> None:
+    """R24, R33 (issue 9 item 2): three checkouts of exactly MAX_AMOUNT_MINOR are held,
+    released into a currency worth more minor units, and folded, on memory and SQLite alike;
+    verify_journal passes and the balance is the exact sum (no 64-bit overflow anywhere)."""
+    top = from_minor(MAX_AMOUNT_MINOR, "EUR")
+    balances = []
+    for store in (InMemoryStore(), SqliteStore(tmp_path / "max.db")):
+        clock = FakeClock(START)
+        rates = FixedRateProvider({("EUR", "JPY"): "160"}, as_of=START)
+        config = MarketplaceConfig(money=MoneyConfig(rates=rates))
+        m = Marketplace(store, clock=clock, ids=SequentialIds(), config=config)
+        m.register_vendor("v-1", payout_currency="JPY", by=STAFF)
+        for _ in range(3):
+            (order,) = m.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[Item(vendor_id="v-1", product_id="p", quantity=1, unit_price=top)],
+                paid=top,
+            )
+            line = order.lines[0].line_id
+            shipped = m.ship(
+                order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1"
+            )
+            sid = shipped.shipments[0].shipment_id
+            m.mark_delivered(order.order_id, sid, by=VENDOR)
+            m.confirm_receipt(order.order_id, sid, by=BUYER)
+        clock.advance(hours=169)
+        m.run_due()
+        assert m.verify_journal(by=STAFF).ok
+        balances.append(m.balance("v-1", by=STAFF).balance_minor)
+        store.close()
+    # 10**12 cents = 10**10 EUR -> 1.6 * 10**12 JPY each
+    assert balances == [3 * MAX_AMOUNT_MINOR * 160 // 100] * 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    unit_minor=st.integers(min_value=0, max_value=4 * MAX_AMOUNT_MINOR),
+    quantity=st.integers(min_value=1, max_value=4),
+)
+def test_r33_every_store_accepts_and_refuses_the_same_amounts(
+    tmp_path_factory: pytest.TempPathFactory, unit_minor: int, quantity: int
+) -> None:
+    """R33 (issue 9 item 2): around the maximum, memory and SQLite give the same outcome for
+    the same checkout: the same orders, or the same error code."""
+    outcomes = []
+    path = tmp_path_factory.mktemp("agree") / "s.db"
+    for store in (InMemoryStore(), SqliteStore(path)):
+        m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+        price = from_minor(unit_minor, "EUR")
+        try:
+            (order,) = m.place_checkout(
+                buyer=BUYER,
+                customer_name="Ada",
+                items=[Item(vendor_id="v-1", product_id="p", quantity=quantity, unit_price=price)],
+                paid=from_minor(min(unit_minor * quantity, MAX_AMOUNT_MINOR), "EUR"),
+            )
+            outcomes.append(("placed", order.paid_minor, order.lines[0].unit_price_minor))
+        except AsoloraError as error:
+            outcomes.append((error.code, 0, 0))
+        store.close()
+    assert outcomes[0] == outcomes[1]
+    assert (outcomes[0][0] == "placed") == (0 < unit_minor * quantity <= MAX_AMOUNT_MINOR)
