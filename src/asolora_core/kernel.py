@@ -375,5 +375,5 @@ class _Kernel:
         """Every outbox message, for staff and operations."""
         if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
             raise NotPermittedError("only staff can read the outbox")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.outbox.all()

@@ -308,6 +308,12 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def reader(self) -> UnitOfWork:
+        """A read-only unit of work for queries: it sees one consistent snapshot, takes no
+        write lock and never waits behind a writer where the database allows it (SQLite WAL:
+        ``BEGIN DEFERRED``). Leave it without writing; committing or rolling back ends it."""
+        ...
+
 
 class Notifier(Protocol):
     """Delivers one notification (R29). Raising means "not delivered": it is retried."""

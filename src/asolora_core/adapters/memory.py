@@ -66,6 +66,10 @@ class InMemoryStore:
     def close(self) -> None:
         """Nothing to release."""
 
+    def reader(self) -> InMemoryUnitOfWork:
+        """A unit of work for queries (in memory, a plain unit of work: reads are fast)."""
+        return InMemoryUnitOfWork(self)
+
     # the undo log of the running unit of work --------------------------------------------
 
     def set(self, table: dict[Any, Any], key: Any, value: Any) -> None:

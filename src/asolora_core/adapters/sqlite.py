@@ -2,7 +2,10 @@
 
 * One connection per thread, in autocommit mode; each unit of work is ``BEGIN IMMEDIATE`` ...
   ``COMMIT``. ``IMMEDIATE`` takes the write lock up front: with Python's default deferred
-  transactions two writers could both pass a read-then-write check.
+  transactions two writers could both pass a read-then-write check. Writers queue for it
+  fairly (:mod:`asolora_core.adapters.sqlite_gate`).
+* Queries run in :meth:`SqliteStore.reader`: ``BEGIN DEFERRED``, a WAL snapshot that never
+  waits behind a writer and never blocks one.
 * WAL journal, ``synchronous=NORMAL`` by default (durable across a crash of the process; a
   power cut may lose the last commits), or ``FULL`` with ``durable=True``.
 * The schema migrates itself by version (``PRAGMA user_version``), in one transaction per step.
@@ -26,6 +29,7 @@ from typing import Any, Self
 
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
+from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
@@ -150,8 +154,11 @@ class SqliteStore:
         durable: bool = False,
         busy_timeout_ms: int = 30_000,
         connection: sqlite3.Connection | None = None,
+        on_write_wait: Callable[[float], None] | None = None,
     ) -> None:
         self.path = str(path)
+        #: Called with the seconds each writer waited for the write lock (for metrics).
+        self.on_write_wait = on_write_wait
         self._durable = durable
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
@@ -165,6 +172,10 @@ class SqliteStore:
         # lock a second thread's unit of work would nest as a SAVEPOINT inside the first's
         # and commit or roll back with it.
         self._shared_lock = threading.RLock()
+        self._gate = WriteGate(
+            None if self.path == ":memory:" or connection is not None else self.path,
+            busy_timeout_ms / 1000,
+        )
         self.migrate()
 
     # connections ---------------------------------------------------------------------------
@@ -194,6 +205,7 @@ class SqliteStore:
             conn.close()
         self._all.clear()
         self._local = threading.local()
+        self._gate.close()
 
     # schema ------------------------------------------------------------------------------
 
@@ -204,6 +216,8 @@ class SqliteStore:
     def migrate(self) -> None:
         """Bring the schema up to date, one transaction per step (safe from many processes)."""
         conn = self.connection()
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= len(MIGRATIONS):
+            return  # up to date: opening a store takes no write lock
         owns = not conn.in_transaction
         for target, script in enumerate(MIGRATIONS, start=1):
             if owns:
@@ -223,6 +237,11 @@ class SqliteStore:
 
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
+
+    def reader(self) -> SqliteUnitOfWork:
+        """A read transaction (``BEGIN DEFERRED``) for queries: in WAL mode it reads one
+        snapshot, takes no write lock and never waits behind a writer."""
+        return SqliteUnitOfWork(self, read_only=True)
 
     # the decoded-order cache: a decoded order is reused while its stored text is the same.
     # The version alone is not enough (R36): a version read from a transaction that rolled
@@ -270,11 +289,13 @@ def _statements(script: str) -> list[str]:
 class SqliteUnitOfWork:
     """One SQLite transaction (see :class:`SqliteStore`)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, *, read_only: bool = False) -> None:
         self.store = store
         self.conn = store.connection()
+        self.read_only = read_only
         self._savepoint = False
         self._open = False
+        self._gated = False
         self._lock: threading.RLock | None = None
         self._after_commit: list[Callable[[], None]] = []
         self.orders = _Orders(self)
@@ -293,15 +314,35 @@ class SqliteUnitOfWork:
             if self.conn.in_transaction:
                 self.conn.execute("SAVEPOINT asolora_uow")
                 self._savepoint = True
+            elif self.read_only:
+                self.conn.execute("BEGIN DEFERRED")
             else:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._begin_immediate()
         except BaseException:
             self._unlock()
             raise
         self._open = True
         return self
 
+    def _begin_immediate(self) -> None:
+        if self.store._shared is not None:  # the shared lock already orders this store's writers
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        started = time.monotonic()
+        try:
+            self.store._gate.acquire()
+        except TimeoutError as exc:
+            raise sqlite3.OperationalError("database is locked") from exc
+        self._gated = True
+        self.conn.execute("BEGIN IMMEDIATE")
+        observe = self.store.on_write_wait
+        if observe is not None:
+            observe(time.monotonic() - started)
+
     def _unlock(self) -> None:
+        if self._gated:
+            self._gated = False
+            self.store._gate.release()
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.release()

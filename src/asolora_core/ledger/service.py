@@ -602,7 +602,7 @@ class _MoneyCommands(_Kernel):
     def get_vendor(self, vendor_id: str, *, by: Actor) -> VendorAccount:
         """The vendor's account, for itself or staff; ``NotFoundError`` if not registered."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             account = uow.ledger.get_vendor(vendor_id)
         if account is None:
             raise NotFoundError(
@@ -715,7 +715,7 @@ class _MoneyCommands(_Kernel):
         actor = by or Actor.system()
         _staff(actor, "run payouts")
         now = self._now()
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             accounts = uow.ledger.balance_accounts()
         out: list[Payout] = []
         for vendor_id, currency in accounts:
@@ -747,7 +747,7 @@ class _MoneyCommands(_Kernel):
         """The vendor's figures in one currency (default: its payout currency), folded from
         that vendor's journal entries (R22, R23)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             cur = self._currency_of(uow, vendor_id, currency)
             return self._balance(uow, vendor_id, cur)
 
@@ -771,7 +771,7 @@ class _MoneyCommands(_Kernel):
         debit and offset since the last payout; ``paid_minor`` 0, ``closing_minor`` the
         balance."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             cur = self._currency_of(uow, vendor_id, currency)
             last = uow.ledger.last_payout_seq(vendor_id, cur)
             txns = uow.ledger.vendor_transactions(vendor_id, cur, BALANCE, after_seq=last)
@@ -788,7 +788,7 @@ class _MoneyCommands(_Kernel):
 
     def get_hold(self, order_id: str, *, by: Actor) -> Hold:
         """The order's hold: held amount, fees, ``release_at``, state (R15, R16)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
             if by.kind is ActorKind.BUYER:
                 raise NotPermittedError("a buyer cannot read the vendor's proceeds")
@@ -801,19 +801,19 @@ class _MoneyCommands(_Kernel):
     def holds(self, vendor_id: str, *, by: Actor) -> tuple[Hold, ...]:
         """Every hold of the vendor (released ones included)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.holds_for_vendor(vendor_id)
 
     def payouts(self, vendor_id: str, *, by: Actor) -> tuple[Payout, ...]:
         """The vendor's payouts, oldest first, each with its statement (R41)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.payouts(vendor_id)
 
     def journal(self, *, by: Actor, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
         """The journal after ``after_seq``, for staff (R24)."""
         _staff(by, "read the journal")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
 
     def verify_journal(self, *, by: Actor) -> JournalReport:
@@ -821,7 +821,7 @@ class _MoneyCommands(_Kernel):
         account fold the store keeps matches a fold of the journal, and that every payout's
         journal transaction is there."""
         _staff(by, "verify the journal")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             txns = uow.ledger.journal()
             count, head, problems = core.verify(txns)
             found = list(problems)

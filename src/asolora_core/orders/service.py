@@ -308,7 +308,7 @@ class _OrderCommands(_Kernel):
 
     def complete_order(self, order_id: str, *, by: Actor) -> NoReturn:
         """R8: always refused. Completion is automatic on the last confirmation."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
         step(order.status, Action.COMPLETE, by.kind)
         raise AssertionError("unreachable: COMPLETE has no table entry")  # pragma: no cover
@@ -542,21 +542,21 @@ class _OrderCommands(_Kernel):
 
     def get_order(self, order_id: str, *, by: Actor) -> Order:
         """The order, for its vendor, its buyer or staff (R1)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
         self._may_read(order, by)
         return order
 
     def order_history(self, order_id: str, *, by: Actor) -> tuple[DomainEvent, ...]:
         """Every event of the order, oldest first: who, what, when (R42)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
             self._may_read(order, by)
             return uow.events.history(order_id)
 
     def orders_of_checkout(self, checkout_id: str, *, by: Actor) -> tuple[Order, ...]:
         """The orders a checkout became, for its buyer or staff."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             orders = uow.orders.for_checkout(checkout_id)
         for order in orders:
             self._may_read(order, by)
