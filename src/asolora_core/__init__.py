@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything else may change. Start with
 """
 
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.checkpoints import FileCheckpointSink, RecordingCheckpointSink
 from asolora_core.adapters.memory import InMemoryStore
 from asolora_core.adapters.notifiers import CallableNotifier, LoggingNotifier, RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
@@ -23,6 +24,7 @@ from asolora_core.errors import (
     InvalidMoneyError,
     InvalidTransitionError,
     IssueOpenError,
+    LedgerIntegrityError,
     NaiveDatetimeError,
     NotFoundError,
     NotPermitted,
@@ -33,6 +35,7 @@ from asolora_core.errors import (
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.fx import EcbRateProvider, FixedRateProvider, RateProvider, RateSnapshot
+from asolora_core.ledger.integrity import Checkpoint
 from asolora_core.ledger.model import (
     Chargeback,
     FeeSchedule,
@@ -72,6 +75,7 @@ from asolora_core.orders.model import (
     Shipment,
     ShipmentStatus,
 )
+from asolora_core.ports import CheckpointSink
 from asolora_core.service import (
     DeliveryReport,
     Item,
@@ -166,4 +170,10 @@ __all__ = [
     "from_minor",
     "parse_money",
     "to_minor",
+    # ledger integrity (R42)
+    "Checkpoint",
+    "CheckpointSink",
+    "FileCheckpointSink",
+    "LedgerIntegrityError",
+    "RecordingCheckpointSink",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "InvalidMoneyError",
     "InvalidTransitionError",
     "IssueOpenError",
+    "LedgerIntegrityError",
     "NaiveDatetimeError",
     "NotFoundError",
     "NotPermitted",
@@ -211,3 +212,15 @@ class RateUnavailableError(AsoloraError):
     """Raised when no exchange rate is known for a currency pair at a date."""
 
     code = "rate_unavailable"
+
+
+# --- integrity ---------------------------------------------------------------------------
+
+
+class LedgerIntegrityError(AsoloraError):
+    """Raised when money would be computed from stored data that fails its integrity check
+    (R24, R42): a hold or vendor account whose seal does not match, or a hold that disagrees
+    with the journal. Nothing is released or paid from it; staff run ``verify_journal`` and
+    restore the store from a backup (see docs/ledger-integrity.md)."""
+
+    code = "ledger_integrity"

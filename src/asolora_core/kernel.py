@@ -144,6 +144,8 @@ class _Kernel:
         self.ids: IdGenerator = ids or UuidIds()
         self.config = config or MarketplaceConfig()
         self._reactors: list[Reactor] = []
+        #: Run after every command's or sweep batch's commit (e.g. publish a checkpoint).
+        self._after_commit: list[Callable[[], None]] = []
         self._timer_handlers: dict[str, TimerHandler] = {}
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
@@ -172,6 +174,7 @@ class _Kernel:
             with self.store.unit_of_work() as uow:
                 result = work(uow, now)
                 uow.commit()
+            self._committed()
             return result
         if not isinstance(idempotency_key, str) or not idempotency_key.strip():
             raise InvalidInputError(
@@ -202,6 +205,7 @@ class _Kernel:
                     )
                 )
                 uow.commit()
+                self._committed()
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:
@@ -221,6 +225,10 @@ class _Kernel:
             )
             uow.commit()
         raise error
+
+    def _committed(self) -> None:
+        for hook in self._after_commit:
+            hook()
 
     @staticmethod
     def _replay(record: IdempotencyRecord, command: str, args: Mapping[str, str]) -> Any:
@@ -286,6 +294,7 @@ class _Kernel:
                     timers = uow.timers.claim_due(at, batch)
                     done = self._run_timers(uow, timers, at)
                     uow.commit()
+                self._committed()
             except ConcurrencyConflictError:
                 raise  # another worker changed the aggregate: the next sweep retries
             except Exception as exc:

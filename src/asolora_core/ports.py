@@ -20,11 +20,13 @@ from typing import Any, Protocol, Self
 import attrs
 
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.integrity import Checkpoint
 from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.model import Order
 
 __all__ = [
+    "CheckpointSink",
     "ConversationRepository",
     "EventLog",
     "IdGenerator",
@@ -157,13 +159,15 @@ class ConversationRepository(Protocol):
 class LedgerRepository(Protocol):
     """The money ledger (R15-R25, R39, R41, R42): the append-only, hash-chained journal, the
     holds of orders, payouts and vendor accounts. Folds over one vendor read that vendor's
-    rows only (an index on vendor, currency and account kind)."""
+    rows only. Everything money is computed from is read from what the hash chain covers:
+    an entry's ``account``, ``currency`` and amount (never a denormalised copy of them), and
+    the journal's payout transactions (never the payout rows)."""
 
-    def post(self, txn: JournalTransaction) -> JournalTransaction:
+    def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         """Seal ``txn`` at the end of the journal (next ``seq``, chained to the last hash, see
-        :func:`asolora_core.ledger.model.seal`), append it and return it. A key already in
-        the journal is a :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing
-        is written."""
+        :func:`asolora_core.ledger.model.seal`; an HMAC under ``key`` when given), append it
+        and return it. A key already in the journal is a
+        :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing is written."""
         ...
 
     def by_key(self, key: str) -> JournalTransaction | None: ...
@@ -224,6 +228,11 @@ class LedgerRepository(Protocol):
 
     def put_vendor(self, account: VendorAccount) -> None:
         """Add (version 1) or store over version ``account.version - 1``."""
+        ...
+
+    def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
+        """The order's transactions (``order_id``), in journal order: what a hold is
+        cross-checked against before a release (R42)."""
         ...
 
 
@@ -325,3 +334,11 @@ class IdGenerator(Protocol):
     """New ids for orders, shipments, issues, refunds, messages."""
 
     def new_id(self, prefix: str) -> str: ...
+
+
+class CheckpointSink(Protocol):
+    """Where journal checkpoints go (R42): somewhere an intruder in the database cannot
+    rewrite (another system, an append-only log, a write-once bucket). Raising means "not
+    published": the command that triggered it stands, the next checkpoint tries again."""
+
+    def publish(self, checkpoint: Checkpoint) -> None: ...

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import threading
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,7 @@ from asolora_core.errors import (
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
+    LedgerIntegrityError,
     NotFoundError,
     NotPermittedError,
     RateUnavailableError,
@@ -58,6 +60,14 @@ from asolora_core.ledger.events import (
     ReleaseFrozen,
     ReleaseUnfrozen,
     VendorRegistered,
+)
+from asolora_core.ledger.integrity import (
+    Checkpoint,
+    checkpoint_problems,
+    hold_problems,
+    seal_ok,
+    sealed,
+    sign_checkpoint,
 )
 from asolora_core.ledger.model import (
     BALANCE,
@@ -130,6 +140,9 @@ class _MoneyCommands(_Kernel):
         settings = getattr(self.config, "money", None) or MoneyConfig()
         self._money = settings
         self._rates = settings.rates or EcbRateProvider()
+        self._key = self.config.ledger_key
+        self._checkpoint_due = threading.local()
+        self._after_commit.append(self._publish_due_checkpoint)
         self._reactors.append(self._book_order_events)
         self._timer_handlers[RELEASE] = self._release_timer
 
@@ -138,10 +151,81 @@ class _MoneyCommands(_Kernel):
     def _post_txn(
         self, uow: UnitOfWork, txn: JournalTransaction | None
     ) -> JournalTransaction | None:
-        return None if txn is None else uow.ledger.post(txn)
+        return None if txn is None else self._post_journal(uow, txn)
+
+    # --- integrity (R24, R42): every post, hold and vendor write goes through these ----------
+
+    def _post_journal(self, uow: UnitOfWork, txn: JournalTransaction) -> JournalTransaction:
+        posted = uow.ledger.post(txn, key=self._key)
+        if posted.seq % self.config.checkpoint_every == 0:
+            self._checkpoint_due.flag = True  # published once the transaction commits
+        return posted
+
+    def _add_hold(self, uow: UnitOfWork, hold: Hold) -> None:
+        uow.ledger.add_hold(sealed(hold, self._key))
+
+    def _save_hold(self, uow: UnitOfWork, hold: Hold) -> None:
+        uow.ledger.save_hold(sealed(hold, self._key))
+
+    def _get_hold(self, uow: UnitOfWork, order_id: str) -> Hold | None:
+        """The hold, refused with ``LedgerIntegrityError`` if its seal does not match."""
+        hold = uow.ledger.get_hold(order_id)
+        if hold is not None and (hold.order_id != order_id or not seal_ok(hold, self._key)):
+            raise LedgerIntegrityError(
+                f"the hold of order {order_id} was changed outside the library (its seal does "
+                "not match); nothing is computed from it: run verify_journal and restore it",
+                order_id=order_id,
+            )
+        return hold
+
+    def _get_vendor(self, uow: UnitOfWork, vendor_id: str) -> VendorAccount | None:
+        account = uow.ledger.get_vendor(vendor_id)
+        if account is not None and not seal_ok(account, self._key):
+            raise LedgerIntegrityError(
+                f"vendor {vendor_id}'s account was changed outside the library (its seal does "
+                "not match); nothing is computed from it: run verify_journal and restore it",
+                vendor_id=vendor_id,
+            )
+        return account
+
+    def _check_against_journal(self, uow: UnitOfWork, hold: Hold) -> None:
+        """Before a release: the hold must agree with the order's journal transactions."""
+        problems = hold_problems(hold, uow.ledger.for_order(hold.order_id))
+        if problems:
+            raise LedgerIntegrityError(
+                f"the hold of order {hold.order_id} disagrees with the journal "
+                f"({'; '.join(problems)}); it is not released: run verify_journal",
+                order_id=hold.order_id,
+            )
+
+    def _publish_due_checkpoint(self) -> None:
+        """After a commit: publish the checkpoint a post asked for (see ``_post``)."""
+        if not getattr(self._checkpoint_due, "flag", False):
+            return
+        self._checkpoint_due.flag = False
+        try:
+            self.publish_checkpoint(by=Actor.system())
+        except Exception:  # the commit stands; the next checkpoint covers it
+            log.exception("publishing a journal checkpoint failed")
+
+    def publish_checkpoint(self, *, by: Actor) -> Checkpoint:
+        """R42: the journal's position and head hash now, signed with ``ledger_key``, sent to
+        ``config.checkpoint_sink`` (if any) and returned. Run by itself after every payout
+        run and every ``checkpoint_every`` transactions; staff or system may run it any
+        time. Keep checkpoints outside the database: ``verify_journal(checkpoint=...)``
+        then finds a removed tail."""
+        _staff(by, "publish a checkpoint")
+        now = self._now()
+        with self.store.reader() as uow:
+            seq, head = uow.ledger.head()
+        checkpoint = sign_checkpoint(seq, head, now, self._key)
+        sink = self.config.checkpoint_sink
+        if sink is not None:
+            sink.publish(checkpoint)
+        return checkpoint
 
     def _hold(self, uow: UnitOfWork, order: Order) -> Hold:
-        hold = uow.ledger.get_hold(order.order_id)
+        hold = self._get_hold(uow, order.order_id)
         if hold is None:  # an order placed before the ledger was installed: capture it now
             hold, txn = core.capture(
                 order_id=order.order_id,
@@ -150,18 +234,18 @@ class _MoneyCommands(_Kernel):
                 paid_minor=order.paid_minor,
                 at=order.placed_at,
             )
-            uow.ledger.add_hold(hold)
+            self._add_hold(uow, hold)
             self._post_txn(uow, txn)
         return hold
 
     def _hold_of(self, uow: UnitOfWork, order_id: str) -> Hold:
-        hold = uow.ledger.get_hold(order_id)
+        hold = self._get_hold(uow, order_id)
         if hold is None:
             return self._hold(uow, uow.orders.get(order_id))  # NotFoundError for no order
         return hold
 
     def _payout_currency(self, uow: UnitOfWork, hold: Hold) -> str:
-        vendor = uow.ledger.get_vendor(hold.vendor_id)
+        vendor = self._get_vendor(uow, hold.vendor_id)
         if vendor is not None:
             return vendor.payout_currency
         return hold.payout_currency or hold.currency
@@ -214,7 +298,7 @@ class _MoneyCommands(_Kernel):
                     paid_minor=event.paid_minor,
                     at=event.at,
                 )
-                uow.ledger.add_hold(hold)
+                self._add_hold(uow, hold)
                 # no event of its own: OrderPlaced already says what was paid, and the
                 # capture transaction is in the journal
                 self._post_txn(uow, txn)
@@ -225,7 +309,7 @@ class _MoneyCommands(_Kernel):
                 )
                 if new is hold:
                     continue
-                uow.ledger.save_hold(new)
+                self._save_hold(uow, new)
                 self._post_txn(uow, txn)
                 self._schedule_release(uow, new, now)
                 assert new.release_at is not None
@@ -249,8 +333,8 @@ class _MoneyCommands(_Kernel):
             elif isinstance(event, OrderCancelled):
                 hold = self._hold(uow, order)
                 if not hold.cancelled and hold.released_at is None:
-                    uow.ledger.save_hold(
-                        attrs.evolve(hold, version=hold.version + 1, cancelled=True)
+                    self._save_hold(
+                        uow, attrs.evolve(hold, version=hold.version + 1, cancelled=True)
                     )
                     uow.timers.cancel(f"{RELEASE}:{order.order_id}")
 
@@ -284,8 +368,8 @@ class _MoneyCommands(_Kernel):
             fees=self._money.fees,
             snapshot=snapshot,
         )
-        uow.ledger.save_hold(new)
-        posted = uow.ledger.post(txn)
+        self._save_hold(uow, new)
+        posted = self._post_journal(uow, txn)
         if snapshot is not None:
             debit = posted.entries_for(vendor_account(hold.vendor_id, BALANCE), snapshot.quote)
             uow.events.append(
@@ -307,7 +391,7 @@ class _MoneyCommands(_Kernel):
 
     def _release_timer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
         """The ``release`` timer (R16, R17); True when it released the order."""
-        hold = uow.ledger.get_hold(timer.aggregate_id)
+        hold = self._get_hold(uow, timer.aggregate_id)
         if hold is None or not hold.is_due(now):
             return False  # frozen (lifting re-schedules), released, cancelled, or unknown
         try:
@@ -324,12 +408,13 @@ class _MoneyCommands(_Kernel):
     ) -> Hold:
         # no look-up of the release key first: the hold's state says whether it was released,
         # and the journal's UNIQUE key refuses a second release anyway (R17)
+        self._check_against_journal(uow, hold)
         currency = snapshot.quote
         before = shown(uow.ledger.vendor_fold(hold.vendor_id, currency, BALANCE))
         new, txn, offset = core.release(
             hold, fees=self._money.fees, snapshot=snapshot, balance_before_minor=before, now=now
         )
-        uow.ledger.save_hold(new)
+        self._save_hold(uow, new)
         posted = self._post_txn(uow, txn)
         credit = new.released_minor or 0
         uow.events.append(
@@ -409,7 +494,7 @@ class _MoneyCommands(_Kernel):
         self, uow: UnitOfWork, hold: Hold, reason: str, by: Actor, now: _dt.datetime
     ) -> Hold:
         new = attrs.evolve(hold, version=hold.version + 1, frozen=True, frozen_reason=reason)
-        uow.ledger.save_hold(new)
+        self._save_hold(uow, new)
         uow.events.append(
             [ReleaseFrozen(aggregate_id=hold.order_id, at=now, actor=by, reason=reason)]
         )
@@ -429,7 +514,7 @@ class _MoneyCommands(_Kernel):
                     f"order {order_id} is {hold.state}, not frozen", order_id=order_id
                 )
             new = attrs.evolve(hold, version=hold.version + 1, frozen=False, frozen_reason="")
-            uow.ledger.save_hold(new)
+            self._save_hold(uow, new)
             self._schedule_release(uow, new, now)
             uow.events.append(
                 [ReleaseUnfrozen(aggregate_id=order_id, at=now, actor=by, reason=reason)]
@@ -490,7 +575,7 @@ class _MoneyCommands(_Kernel):
                 fees=self._money.fees,
                 snapshot=snapshot,
             )
-            uow.ledger.save_hold(new)
+            self._save_hold(uow, new)
             self._post_txn(uow, txn)
             uow.events.append(
                 [
@@ -552,7 +637,7 @@ class _MoneyCommands(_Kernel):
             ) from exc
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> VendorAccount:
-            current = uow.ledger.get_vendor(vendor_id)
+            current = self._get_vendor(uow, vendor_id)
             if current is None:
                 account = VendorAccount(
                     vendor_id=vendor_id,
@@ -572,7 +657,7 @@ class _MoneyCommands(_Kernel):
                     timezone=timezone,
                     updated_at=now,
                 )
-            uow.ledger.put_vendor(account)
+            uow.ledger.put_vendor(sealed(account, self._key))
             uow.events.append(
                 [
                     VendorRegistered(
@@ -630,7 +715,8 @@ class _MoneyCommands(_Kernel):
         moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), currency) for t in txns)
         after_seq = max((t.seq for t in txns), default=last)
         payout_id = self.ids.new_id("p")
-        posted = ledger.post(
+        posted = self._post_journal(
+            uow,
             core.payout(
                 vendor_id=vendor_id,
                 currency=currency,
@@ -638,7 +724,7 @@ class _MoneyCommands(_Kernel):
                 amount_minor=amount,
                 after_seq=after_seq,
                 at=now,
-            )
+            ),
         )
         statement = core.statement(
             vendor_id=vendor_id,
@@ -701,13 +787,16 @@ class _MoneyCommands(_Kernel):
             paid = (self._pay(uow, vendor_id, c, now, by) for c in currencies)
             return tuple(p for p in paid if p is not None)
 
-        return self._execute(
+        paid = self._execute(
             by,
             "pay_out",
             idempotency_key,
             {"vendor_id": vendor_id, "currency": currency},
             work,
         )
+        self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
+        self._publish_due_checkpoint()
+        return paid
 
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
@@ -724,6 +813,8 @@ class _MoneyCommands(_Kernel):
                 uow.commit()
             if payout is not None:
                 out.append(payout)
+        self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
+        self._publish_due_checkpoint()
         return tuple(out)
 
     # --- queries ---------------------------------------------------------------------------
@@ -816,35 +907,78 @@ class _MoneyCommands(_Kernel):
         with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
 
-    def verify_journal(self, *, by: Actor) -> JournalReport:
-        """R24, R42: check the hash chain, that every transaction balances, that every
-        account fold the store keeps matches a fold of the journal, and that every payout's
-        journal transaction is there."""
+    def verify_journal(self, *, by: Actor, checkpoint: Checkpoint | None = None) -> JournalReport:
+        """R24, R42: check everything money is computed from.
+
+        * the hash chain (HMAC under ``ledger_key`` when configured), that every transaction
+          balances, and that every account fold the store keeps matches a fold of the journal;
+        * every hold: its seal, and its vendor, paid and held amounts and released state
+          against the order's journal transactions; every order in the journal has its hold;
+        * every vendor account's seal;
+        * every payout row against its journal transaction (vendor, currency, amount), and
+          every payout transaction has its row;
+        * with ``checkpoint`` (one published earlier, see :meth:`publish_checkpoint`): its
+          signature, and that the journal still holds it (a removed tail is found).
+        """
         _staff(by, "verify the journal")
+        key = self._key
         with self.store.reader() as uow:
-            txns = uow.ledger.journal()
-            count, head, problems = core.verify(txns)
+            ledger = uow.ledger
+            txns = ledger.journal()
+            count, head, problems = core.verify(txns, key)
             found = list(problems)
+
+            def problem(seq: int, text: str) -> None:
+                found.append(core.JournalProblem(seq=seq, problem=text))
+
             folds: dict[tuple[str, str], int] = {}
+            by_order: dict[str, list[JournalTransaction]] = {}
+            by_seq: dict[int, JournalTransaction] = {}
+            vendors: set[str] = set()
             for t in txns:
+                by_seq[t.seq] = t
+                vendors.add(t.vendor_id)
+                if t.order_id is not None:
+                    by_order.setdefault(t.order_id, []).append(t)
                 for e in t.entries:
                     k = (e.account, e.currency)
                     folds[k] = folds.get(k, 0) + e.amount_minor
             for (account, cur), total in sorted(folds.items()):
-                if uow.ledger.fold(account, cur) != total:
-                    found.append(
-                        core.JournalProblem(
-                            seq=0, problem=f"cached fold of {account} {cur} differs"
-                        )
-                    )
-            seqs = {t.seq for t in txns}
-            vendors = sorted({v for v, _ in uow.ledger.balance_accounts()})
-            for vendor_id in vendors:
-                for p in uow.ledger.payouts(vendor_id):
-                    if p.seq not in seqs:
-                        found.append(
-                            core.JournalProblem(
-                                seq=p.seq, problem=f"payout {p.payout_id} has no transaction"
-                            )
-                        )
+                if ledger.fold(account, cur) != total:
+                    problem(0, f"cached fold of {account} {cur} differs")
+            holds = {h.order_id: h for v in sorted(vendors) for h in ledger.holds_for_vendor(v)}
+            for order_id in sorted(by_order):
+                if order_id not in holds:
+                    hold = ledger.get_hold(order_id)
+                    if hold is None:
+                        problem(by_order[order_id][0].seq, f"order {order_id} has no hold")
+                        continue
+                    holds[order_id] = hold
+            for order_id, hold in sorted(holds.items()):
+                if not seal_ok(hold, key):
+                    problem(0, f"hold of order {order_id}: seal does not match (altered)")
+                for text in hold_problems(hold, by_order.get(order_id, ())):
+                    problem(0, f"hold of order {order_id}: {text}")
+            for vendor_id in sorted(vendors):
+                registered = ledger.get_vendor(vendor_id)
+                if registered is not None and not seal_ok(registered, key):
+                    problem(0, f"vendor {vendor_id}: seal does not match (altered)")
+            rows = {p.payout_id: p for v in sorted(vendors) for p in ledger.payouts(v)}
+            for p in rows.values():
+                txn = by_seq.get(p.seq)
+                paid = (
+                    None
+                    if txn is None
+                    else -txn.entries_for(vendor_account(p.vendor_id, PAID_OUT), p.currency)
+                )
+                if txn is None or txn.kind != "payout" or txn.ref != p.payout_id:
+                    problem(p.seq, f"payout {p.payout_id} has no transaction")
+                elif txn.vendor_id != p.vendor_id or paid != p.amount_minor:
+                    problem(p.seq, f"payout {p.payout_id} differs from its transaction")
+            for t in txns:
+                if t.kind == "payout" and t.ref not in rows:
+                    problem(t.seq, f"payout transaction {t.seq} has no payout {t.ref}")
+            if checkpoint is not None:
+                for text in checkpoint_problems(checkpoint, txns, key):
+                    problem(checkpoint.seq, text)
         return JournalReport(transactions=count, head_hash=head, problems=tuple(found))

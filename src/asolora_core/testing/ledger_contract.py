@@ -199,7 +199,17 @@ class LedgerContract:
             hold, txn = _capture("o-1")
             with store.unit_of_work() as uow:
                 uow.ledger.add_hold(hold)
-                seq = uow.ledger.post(txn).seq
+                uow.ledger.post(txn)
+                seq = uow.ledger.post(
+                    core.payout(
+                        vendor_id="v-1",
+                        currency="GBP",
+                        payout_id="p-1",
+                        amount_minor=5,
+                        after_seq=1,
+                        at=T0,
+                    )
+                ).seq
                 account = VendorAccount(
                     vendor_id="v-1",
                     version=1,
