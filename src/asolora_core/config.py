@@ -45,6 +45,12 @@ class MarketplaceConfig:
     * ``checkpoint_sink``, ``checkpoint_every`` (R42): publish a checkpoint (journal position,
       head hash, time; signed with ``ledger_key``) after every payout run and every
       ``checkpoint_every`` journal transactions (default 1000).
+    * ``idempotency_ttl`` (R35): how long an idempotency key is remembered (default 24
+      hours, as long as a client keeps retrying one request); after it, the same key is a new
+      key, and the sweep (``run_due``) deletes the record. ``None`` keeps keys forever.
+    * ``delivered_retention`` (R29): how long a delivered notification stays in the outbox
+      (default 7 days) before the sweep deletes it; failed ones are kept for staff. ``None``
+      keeps them forever.
     """
 
     auto_confirm_after: _dt.timedelta | None = attrs.field(default=None)
@@ -58,6 +64,8 @@ class MarketplaceConfig:
     ledger_key: bytes | None = attrs.field(default=None, repr=False)
     checkpoint_sink: CheckpointSink | None = attrs.field(default=None, eq=False)
     checkpoint_every: int = 1000
+    idempotency_ttl: _dt.timedelta | None = _dt.timedelta(hours=24)
+    delivered_retention: _dt.timedelta | None = _dt.timedelta(days=7)
 
     def __attrs_post_init__(self) -> None:
         if self.ledger_key is not None and (
@@ -73,6 +81,8 @@ class MarketplaceConfig:
             raise InvalidInputError("checkpoint_every must be at least 1", field="config")
         _positive_delta(self.auto_confirm_after, "auto_confirm_after")
         _positive_delta(self.outbox_retry_after, "outbox_retry_after")
+        _positive_delta(self.idempotency_ttl, "idempotency_ttl")
+        _positive_delta(self.delivered_retention, "delivered_retention")
         if self.outbox_max_attempts < 1 or self.sweep_batch < 1:
             raise InvalidInputError("attempts and batch sizes must be at least 1", field="config")
         if not isinstance(self.contact_policy, ContactPolicy):

@@ -49,6 +49,9 @@ class AsoloraError(Exception):
     """
 
     code: ClassVar[str] = "asolora_error"
+    #: True for a transient refusal (a conflict, a rate not available yet): the same command
+    #: may succeed if retried, so it is never stored under an idempotency key (R35).
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, **fields: Any) -> None:
         super().__init__(message)
@@ -196,6 +199,7 @@ class ConcurrencyConflictError(AsoloraError):
     """Raised when saving over a newer version of an aggregate (R36). Reload and retry."""
 
     code = "version_conflict"
+    retryable = True
 
 
 class IdempotencyKeyReusedError(AsoloraError):
@@ -212,6 +216,7 @@ class RateUnavailableError(AsoloraError):
     """Raised when no exchange rate is known for a currency pair at a date."""
 
     code = "rate_unavailable"
+    retryable = True
 
 
 # --- integrity ---------------------------------------------------------------------------

@@ -255,11 +255,23 @@ class Outbox(Protocol):
 
     def all(self) -> tuple[OutboxMessage, ...]: ...
 
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` delivered messages whose ``delivered_at`` is before
+        ``before`` (retention, R29); failed and pending ones are kept. Returns how many."""
+        ...
+
 
 class IdempotencyStore(Protocol):
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
 
-    def put(self, record: IdempotencyRecord) -> None: ...
+    def put(self, record: IdempotencyRecord) -> None:
+        """Store ``record``, replacing an (expired) record under the same scope and key."""
+        ...
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` records whose ``at`` is before ``before`` (key expiry,
+        R35). Returns how many."""
+        ...
 
 
 class TimerStore(Protocol):

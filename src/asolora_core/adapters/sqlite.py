@@ -121,6 +121,14 @@ MIGRATIONS: list[str] = [
     """,
     # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
     LEDGER_MIGRATION,
+    # retention (R29, R35): idempotency records by age (backfilled from the body); delivered
+    # outbox rows keep their delivery instant in next_attempt_at, so both purge by index
+    """
+    ALTER TABLE idempotency ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+    UPDATE idempotency SET at = CAST(
+        (julianday(json_extract(body, '$.at')) - 2440587.5) * 86400000000 AS INTEGER);
+    CREATE INDEX idempotency_at ON idempotency (at);
+    """,
 ]
 
 _enc_order = _codec.encoder(Order)
@@ -517,11 +525,13 @@ class _Outbox:
         return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
 
     def update(self, message: OutboxMessage) -> None:
+        # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
+        at = message.delivered_at or message.next_attempt_at
         self._uow.execute(
             "UPDATE outbox SET state = ?, next_attempt_at = ?, body = ? WHERE message_id = ?",
             (
                 self._state(message),
-                micros(message.next_attempt_at),
+                micros(at),
                 _dumps(_enc_outbox(message)),
                 message.message_id,
             ),
@@ -530,6 +540,14 @@ class _Outbox:
     def all(self) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute("SELECT body FROM outbox ORDER BY seq").fetchall()
         return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        cur = self._uow.execute(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE state = 'delivered' "
+            "AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)",
+            (micros(before), limit),
+        )
+        return cur.rowcount
 
 
 class _Idempotency:
@@ -562,9 +580,17 @@ class _Idempotency:
             "at": record.at.isoformat(),
         }
         self._uow.execute(
-            "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?, ?, ?)",
-            (record.scope, record.key, _dumps(body)),
+            "INSERT OR REPLACE INTO idempotency (scope, key, body, at) VALUES (?, ?, ?, ?)",
+            (record.scope, record.key, _dumps(body), micros(record.at)),
         )
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        cur = self._uow.execute(
+            "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
+            "WHERE at < ? ORDER BY at LIMIT ?)",
+            (micros(before), limit),
+        )
+        return cur.rowcount
 
 
 class _Timers:

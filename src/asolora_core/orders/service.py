@@ -84,7 +84,10 @@ class _OrderCommands(_Kernel):
         decide: Callable[[Order, _dt.datetime], Decision],
     ) -> Order:
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
-            order, events = decide(uow.orders.get(order_id), now)
+            current = uow.orders.get(order_id)
+            order, events = decide(current, now)
+            if order is current and not events:
+                return order  # nothing to do (e.g. confirming what was auto-confirmed, R10)
             uow.orders.save(order)
             self._record(uow, order, events, now)
             return order
