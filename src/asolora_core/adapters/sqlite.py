@@ -150,6 +150,10 @@ def _dumps(data: Any) -> str:
 class SqliteStore:
     """A store in one SQLite file (or ``":memory:"`` for a private, single-connection one).
 
+    ``fair_writers`` (default True) queues writers fairly (FIFO within the process, a polled
+    file lock ``<path>-writer`` across processes; see docs/storage.md); ``on_write_wait`` is
+    called with the seconds each writer waited for the write lock.
+
     >>> store = SqliteStore(":memory:")
     >>> store.schema_version() == len(MIGRATIONS)
     True
@@ -163,6 +167,7 @@ class SqliteStore:
         busy_timeout_ms: int = 30_000,
         connection: sqlite3.Connection | None = None,
         on_write_wait: Callable[[float], None] | None = None,
+        fair_writers: bool = True,
     ) -> None:
         self.path = str(path)
         #: Called with the seconds each writer waited for the write lock (for metrics).
@@ -180,10 +185,12 @@ class SqliteStore:
         # lock a second thread's unit of work would nest as a SAVEPOINT inside the first's
         # and commit or roll back with it.
         self._shared_lock = threading.RLock()
-        self._gate = WriteGate(
-            None if self.path == ":memory:" or connection is not None else self.path,
-            busy_timeout_ms / 1000,
-        )
+        self._gate: WriteGate | None = None
+        if fair_writers:
+            self._gate = WriteGate(
+                None if self.path == ":memory:" or connection is not None else self.path,
+                busy_timeout_ms / 1000,
+            )
         self.migrate()
 
     # connections ---------------------------------------------------------------------------
@@ -213,7 +220,8 @@ class SqliteStore:
             conn.close()
         self._all.clear()
         self._local = threading.local()
-        self._gate.close()
+        if self._gate is not None:
+            self._gate.close()
 
     # schema ------------------------------------------------------------------------------
 
@@ -337,18 +345,20 @@ class SqliteUnitOfWork:
             self.conn.execute("BEGIN IMMEDIATE")
             return
         started = time.monotonic()
-        try:
-            self.store._gate.acquire()
-        except TimeoutError as exc:
-            raise sqlite3.OperationalError("database is locked") from exc
-        self._gated = True
+        gate = self.store._gate
+        if gate is not None:
+            try:
+                gate.acquire()
+            except TimeoutError as exc:
+                raise sqlite3.OperationalError("database is locked") from exc
+            self._gated = True
         self.conn.execute("BEGIN IMMEDIATE")
         observe = self.store.on_write_wait
         if observe is not None:
             observe(time.monotonic() - started)
 
     def _unlock(self) -> None:
-        if self._gated:
+        if self._gated and self.store._gate is not None:
             self._gated = False
             self.store._gate.release()
         lock, self._lock = self._lock, None
