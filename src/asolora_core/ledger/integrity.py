@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 import attrs
 
-from asolora_core import _codec
 from asolora_core.ledger.model import (
     HELD,
     Hold,
@@ -47,12 +46,37 @@ __all__ = [
 R = TypeVar("R", Hold, VendorAccount)
 
 
+_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _names(cls: type[Any]) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = tuple(f.name for f in attrs.fields(cls) if f.name != "seal")
+        _NAMES[cls] = names
+    return names
+
+
+_SCALARS = (int, str, bool, type(None))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of a field: instants as ISO 8601, attrs values as field lists."""
+    cls = value.__class__
+    if cls in _SCALARS:
+        return value
+    if cls is _dt.datetime:
+        return value.isoformat()
+    if cls is tuple:
+        return [_plain(v) for v in value]
+    return [_plain(getattr(value, n)) for n in _names(cls)]  # an attrs value (Chargeback)
+
+
 def record_seal(value: Hold | VendorAccount, key: bytes | None) -> str:
-    """The seal of a hold or vendor account: a hash of every field but ``seal``."""
-    data: dict[str, Any] = _codec.encoder(type(value))(value)
-    data.pop("seal", None)
-    text = json.dumps([type(value).__name__, data], sort_keys=True, separators=(",", ":"))
-    return keyed_hash(text, key)
+    """The seal of a hold or vendor account: a hash of every field but ``seal`` (in field
+    order, under the class name)."""
+    body = [type(value).__name__, *(_plain(getattr(value, n)) for n in _names(type(value)))]
+    return keyed_hash(json.dumps(body, separators=(",", ":")), key)
 
 
 def sealed(value: R, key: bytes | None) -> R:
