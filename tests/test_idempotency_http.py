@@ -14,6 +14,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from moneyed import Money
 
 from asolora_core import (
@@ -28,7 +30,7 @@ from asolora_core import (
     SequentialIds,
 )
 from asolora_core.fx import FixedRateProvider
-from asolora_core.kernel import OrderResult
+from asolora_core.kernel import OrderResult, _canon
 from asolora_core.ports import Store
 from test_ledger_support import BUYER, STAFF, START, complete, place, sell
 
@@ -181,3 +183,15 @@ def test_r29_r35_the_sweep_purges_expired_keys_and_delivered_notifications(
     assert all(m.delivered_at is None or m.delivered_at >= clock.now() for m in left)
     with store.reader() as uow:
         assert uow.idempotency.get(VENDOR.key, "cancel-1") is None
+
+
+@given(
+    st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False),
+    st.integers(min_value=0, max_value=6),
+)
+def test_r35_the_canonical_amount_ignores_trailing_zeros(amount: Decimal, zeros: int) -> None:
+    """R35 (property): an amount written with more trailing zeros is the same argument, and
+    two different amounts never are."""
+    padded = amount.quantize(Decimal(1).scaleb(-(4 + zeros)))
+    assert _canon(Money(padded, "EUR")) == _canon(Money(amount, "EUR"))
+    assert _canon(Money(amount + Decimal("0.0001"), "EUR")) != _canon(Money(amount, "EUR"))
