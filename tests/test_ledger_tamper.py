@@ -22,6 +22,7 @@ import pytest
 from moneyed import Money
 
 from asolora_core import (
+    Actor,
     FakeClock,
     LedgerIntegrityError,
     Marketplace,
@@ -241,6 +242,29 @@ def test_an_edited_vendor_currency_stops_the_release(tmp_path: Path) -> None:
     market.run_due()
     assert market.get_hold(held, by=STAFF).state == "held"
     assert not market.verify_journal(by=STAFF).ok
+
+
+@pytest.mark.parametrize("field", ["paid_minor", "refunds"])
+def test_an_order_edited_to_allow_a_larger_refund_books_none(tmp_path: Path, field: str) -> None:
+    """R20, R42: the order document is not sealed, so the refund limit is checked again
+    against the sealed hold: an order whose paid amount was raised, or whose refunds were
+    erased, cannot refund more than the buyer paid."""
+    path = tmp_path / "m.db"
+    market, _, held = _scene(path)
+    market.refund(held, by=Actor.vendor("v-1"), amount=Money("15.00", "EUR"))
+
+    def edit(order: Any) -> None:
+        if field == "paid_minor":
+            order["paid_minor"] += 10_000
+            order["lines"][0]["paid_minor"] += 10_000
+        else:
+            order["refunds"] = []
+
+    _edit_body(path, "orders", "order_id", held, edit)
+    before = _money(market)
+    with pytest.raises(LedgerIntegrityError):
+        market.refund(held, by=Actor.vendor("v-1"), amount=Money("10.00", "EUR"))
+    assert _money(market) == before
 
 
 # --- with a secret key: re-sealing is found; checkpoints find a removed tail ----------------

@@ -357,6 +357,17 @@ class _MoneyCommands(_Kernel):
                 refundable_minor=max(left, 0),
                 requested_minor=event.amount_minor,
             )
+        if (
+            order.paid_minor != hold.paid_minor
+            or hold.refunded_minor + event.amount_minor + hold.chargeback_minor > hold.paid_minor
+        ):
+            # the order document is not sealed: the refund limit is checked again against the
+            # sealed hold, which agrees with the journal (R20, R42)
+            raise LedgerIntegrityError(
+                f"order {order.order_id} disagrees with its hold (paid or refunded amounts); "
+                "the refund is not booked: run verify_journal",
+                order_id=order.order_id,
+            )
         snapshot = None
         if hold.released_at is not None:
             snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
