@@ -27,6 +27,7 @@ from asolora_core import (
     LedgerIntegrityError,
     Marketplace,
     MarketplaceConfig,
+    NotPermittedError,
     RecordingCheckpointSink,
     SequentialIds,
     SqliteStore,
@@ -267,6 +268,25 @@ def test_an_order_edited_to_allow_a_larger_refund_books_none(tmp_path: Path, fie
     assert _money(market) == before
 
 
+def test_rows_stored_before_seals_are_refused_until_sealed(tmp_path: Path) -> None:
+    """R42, upgrading: a hold or vendor account stored without a seal (by an earlier version)
+    is refused at release until staff run ``seal_ledger``, which seals only rows that agree
+    with the journal."""
+    path = tmp_path / "m.db"
+    market, clock, held = _scene(path)
+    _edit_body(path, "ledger_holds", "order_id", held, lambda h: h.update(seal=""))
+    _edit_body(path, "ledger_vendors", "vendor_id", "v-1", lambda v: v.update(seal=""))
+    clock.advance(hours=168)
+    market.run_due()
+    assert market.get_hold(held, by=STAFF).state == "held"
+    assert market.seal_ledger(by=STAFF) == 2
+    assert market.seal_ledger(by=STAFF) == 0
+    assert market.verify_journal(by=STAFF).ok
+    clock.advance(hours=1)  # the failed timer was moved an hour later
+    market.run_due()
+    assert market.get_hold(held, by=STAFF).state == "released"
+
+
 # --- with a secret key: re-sealing is found; checkpoints find a removed tail ----------------
 
 
@@ -379,3 +399,15 @@ def test_a_forged_checkpoint_is_found(tmp_path: Path) -> None:
     forged = type(real)(seq=real.seq, head=real.head, at=real.at + HOUR, signature=real.signature)
     assert market.verify_journal(by=STAFF, checkpoint=real).ok
     assert not market.verify_journal(by=STAFF, checkpoint=forged).ok
+
+
+@pytest.mark.parametrize("who", [Actor.vendor("v-1"), Actor.buyer("b-1")])
+def test_only_staff_publish_checkpoints_and_seal(tmp_path: Path, who: Actor) -> None:
+    """R1, R42: checkpoints, sealing and verification are staff (or system) operations."""
+    market, _, _ = _scene(tmp_path / "m.db")
+    with pytest.raises(NotPermittedError):
+        market.publish_checkpoint(by=who)
+    with pytest.raises(NotPermittedError):
+        market.seal_ledger(by=who)
+    with pytest.raises(NotPermittedError):
+        market.verify_journal(by=who, checkpoint=market.publish_checkpoint(by=STAFF))

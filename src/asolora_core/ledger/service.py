@@ -208,6 +208,33 @@ class _MoneyCommands(_Kernel):
         except Exception:  # the commit stands; the next checkpoint covers it
             log.exception("publishing a journal checkpoint failed")
 
+    def seal_ledger(self, *, by: Actor) -> int:
+        """R42, once after upgrading from a version without seals: seal every hold and vendor
+        account stored without one (``seal == ""``), if it agrees with the journal; returns
+        how many were sealed. Until then such a row is refused at release like an altered
+        one. A hold that disagrees with the journal is left unsealed (and reported by
+        ``verify_journal``)."""
+        _staff(by, "seal the ledger")
+        done = 0
+        with self.store.unit_of_work() as uow:
+            ledger = uow.ledger
+            txns = ledger.journal()
+            vendors = sorted({t.vendor_id for t in txns})
+            for vendor_id in vendors:
+                account = ledger.get_vendor(vendor_id)
+                if account is not None and not account.seal:
+                    ledger.put_vendor(
+                        sealed(attrs.evolve(account, version=account.version + 1), self._key)
+                    )
+                    done += 1
+                for hold in ledger.holds_for_vendor(vendor_id):
+                    if hold.seal or hold_problems(hold, ledger.for_order(hold.order_id)):
+                        continue
+                    self._save_hold(uow, attrs.evolve(hold, version=hold.version + 1))
+                    done += 1
+            uow.commit()
+        return done
+
     def publish_checkpoint(self, *, by: Actor) -> Checkpoint:
         """R42: the journal's position and head hash now, signed with ``ledger_key``, sent to
         ``config.checkpoint_sink`` (if any) and returned. Run by itself after every payout
