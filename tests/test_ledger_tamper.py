@@ -100,7 +100,8 @@ def _edit_body(path: Path, table: str, key: str, value: str, edit: Callable[[Any
 
 
 # Journal columns: every one a balance, a release or a payout reads is hashed (so verification
-# finds it), and the denormalised ones (entries' vendor_id and kind) are read by nothing.
+# finds it), and the denormalised ones (entries' vendor_id and kind) are read by nothing. A
+# payout row moved to another vendor leaves a payout transaction without its row.
 JOURNAL = {
     "entry amount": "UPDATE ledger_entries SET amount_minor = amount_minor - 500 "
     "WHERE account = 'vendor:v-1:balance' AND amount_minor < 0",
@@ -115,6 +116,11 @@ JOURNAL = {
     "transaction time": "UPDATE ledger_txns SET at = at - 1 WHERE kind = 'payout'",
     "a removed entry": "DELETE FROM ledger_entries WHERE account = 'platform:commission' "
     "AND seq = (SELECT max(seq) FROM ledger_entries WHERE account = 'platform:commission')",
+    "entry moved to another transaction": "UPDATE ledger_entries SET seq = seq + 1, n = n + 50 "
+    "WHERE account = 'vendor:v-1:balance' AND seq = (SELECT min(seq) FROM ledger_entries "
+    "WHERE account = 'vendor:v-1:balance')",
+    "transaction hash": "UPDATE ledger_txns SET hash = upper(hash) WHERE kind = 'payout'",
+    "payout row's vendor_id": "UPDATE ledger_payouts SET vendor_id = 'v-9' WHERE vendor_id = 'v-1'",
 }
 UNREAD = {
     "entry vendor_id": "UPDATE ledger_entries SET vendor_id = 'v-2' WHERE vendor_id = 'v-1'",
@@ -123,6 +129,7 @@ UNREAD = {
     "hold released column": "UPDATE ledger_holds SET released = 1 - released",
     "payout amount column": "UPDATE ledger_payouts SET amount_minor = 1",
     "payout seq column": "UPDATE ledger_payouts SET seq = seq + 1000",
+    "payout currency column": "UPDATE ledger_payouts SET currency = 'GBP'",
     "vendor payout_currency column": "UPDATE ledger_vendors SET payout_currency = 'GBP'",
 }
 
@@ -222,6 +229,24 @@ def test_an_edited_payout_is_found(tmp_path: Path, edit: Callable[[Any], None]) 
     payout_id = market.payouts("v-1", by=STAFF)[0].payout_id
     _edit_body(path, "ledger_payouts", "payout_id", payout_id, edit)
     assert not market.verify_journal(by=STAFF).ok
+
+
+def test_a_hold_row_swapped_for_another_orders_is_not_released(tmp_path: Path) -> None:
+    """R15, R42: a hold's body replaced by another order's (validly sealed) body is refused."""
+    path = tmp_path / "m.db"
+    market, clock, held = _scene(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    (other,) = conn.execute(
+        "SELECT body FROM ledger_holds WHERE order_id <> ? AND vendor_id = 'v-1' LIMIT 1", (held,)
+    ).fetchone()
+    conn.execute("UPDATE ledger_holds SET body = ? WHERE order_id = ?", (other, held))
+    conn.close()
+    with pytest.raises(LedgerIntegrityError):
+        market.release(held, by=STAFF)
+    clock.advance(hours=168)
+    before = _money(market)
+    market.run_due()
+    assert _money(market) == before
 
 
 def test_a_removed_payout_row_is_found(tmp_path: Path) -> None:
