@@ -24,6 +24,7 @@ from moneyed import Money
 from asolora_core import (
     Actor,
     FakeClock,
+    InvalidInputError,
     LedgerIntegrityError,
     Marketplace,
     MarketplaceConfig,
@@ -436,3 +437,27 @@ def test_only_staff_publish_checkpoints_and_seal(tmp_path: Path, who: Actor) -> 
         market.seal_ledger(by=who)
     with pytest.raises(NotPermittedError):
         market.verify_journal(by=who, checkpoint=market.publish_checkpoint(by=STAFF))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"ledger_key": b"too short"},
+        {"ledger_key": "a text, not bytes, of some length"},
+        {"checkpoint_sink": object()},
+        {"checkpoint_every": 0},
+        {"checkpoint_every": True},
+    ],
+    ids=["short key", "text key", "sink without publish", "every 0", "every bool"],
+)
+def test_integrity_settings_are_checked(config: dict[str, Any]) -> None:
+    """R2, R42: a key, sink or checkpoint interval that cannot work is refused up front."""
+    with pytest.raises(InvalidInputError):
+        MarketplaceConfig(**config)
+
+
+def test_verify_refuses_what_is_not_a_checkpoint(tmp_path: Path) -> None:
+    """R2: ``checkpoint=`` takes a Checkpoint."""
+    market, _, _ = _scene(tmp_path / "m.db")
+    with pytest.raises(InvalidInputError):
+        market.verify_journal(by=STAFF, checkpoint="12:abc")  # type: ignore[arg-type]

@@ -75,6 +75,14 @@ class MarketplaceConfig:
                 "ledger_key must be a secret of at least 16 bytes, e.g. os.urandom(32)",
                 field="ledger_key",
             )
+        if self.checkpoint_sink is not None and not callable(
+            getattr(self.checkpoint_sink, "publish", None)
+        ):
+            raise InvalidInputError(
+                "checkpoint_sink must have a publish(checkpoint) method, e.g. "
+                "FileCheckpointSink(path)",
+                field="checkpoint_sink",
+            )
         if isinstance(self.checkpoint_every, bool) or not isinstance(self.checkpoint_every, int):
             raise InvalidInputError("checkpoint_every must be a whole number", field="config")
         if self.checkpoint_every < 1:

@@ -183,6 +183,11 @@ class _IntegrityCommands(_Kernel):
           signature, and that the journal still holds it (a removed tail is found).
         """
         _staff(by, "verify the journal")
+        if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+            raise InvalidInputError(
+                "checkpoint must be a Checkpoint (as publish_checkpoint returns it)",
+                field="checkpoint",
+            )
         key = self._key
         with self.store.reader() as uow:
             ledger = uow.ledger
