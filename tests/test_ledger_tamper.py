@@ -24,6 +24,7 @@ from moneyed import Money
 from asolora_core import (
     Actor,
     FakeClock,
+    FileCheckpointSink,
     InvalidInputError,
     LedgerIntegrityError,
     Marketplace,
@@ -461,3 +462,16 @@ def test_verify_refuses_what_is_not_a_checkpoint(tmp_path: Path) -> None:
     market, _, _ = _scene(tmp_path / "m.db")
     with pytest.raises(InvalidInputError):
         market.verify_journal(by=STAFF, checkpoint="12:abc")  # type: ignore[arg-type]
+
+
+def test_a_file_sink_keeps_every_checkpoint_and_reads_the_last_back(tmp_path: Path) -> None:
+    """R42: ``FileCheckpointSink`` appends one JSON line per checkpoint; the last one read
+    back verifies the journal it came from."""
+    sink = FileCheckpointSink(tmp_path / "checkpoints.jsonl")
+    assert sink.latest() is None
+    market, _, _ = _scene(tmp_path / "m.db", ledger_key=KEY, checkpoint_sink=sink)
+    published = market.publish_checkpoint(by=STAFF)
+    assert sink.latest() == published
+    lines = (tmp_path / "checkpoints.jsonl").read_text().splitlines()
+    assert len(lines) == 2  # the scene's payout run, then ours
+    assert market.verify_journal(by=STAFF, checkpoint=sink.latest()).ok
