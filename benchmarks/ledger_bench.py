@@ -36,6 +36,7 @@ from asolora_core import (
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger import core
+from asolora_core.ledger.integrity import sealed
 from asolora_core.ledger.model import (
     GENESIS_HASH,
     FeeSchedule,
@@ -68,12 +69,15 @@ def seed_due_orders(store: Store, n: int, *, vendors: int = VENDORS) -> None:
     with store.unit_of_work() as uow:
         for v in range(vendors):
             uow.ledger.put_vendor(
-                VendorAccount(
-                    vendor_id=f"v-{v}",
-                    version=1,
-                    payout_currency="GBP" if v % 2 else "EUR",
-                    registered_at=START,
-                    updated_at=START,
+                sealed(
+                    VendorAccount(
+                        vendor_id=f"v-{v}",
+                        version=1,
+                        payout_currency="GBP" if v % 2 else "EUR",
+                        registered_at=START,
+                        updated_at=START,
+                    ),
+                    None,
                 )
             )
         uow.commit()
@@ -88,7 +92,7 @@ def seed_due_orders(store: Store, n: int, *, vendors: int = VENDORS) -> None:
                     at=START,
                 )
                 hold, fees = core.complete(hold, fees=FEES, completed_at=START, hold_period=HOLD)
-                uow.ledger.add_hold(hold)
+                uow.ledger.add_hold(sealed(hold, None))  # sealed as the facade stores it (R42)
                 for txn in (capture, fees):
                     if txn is not None:
                         uow.ledger.post(txn)

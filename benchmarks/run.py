@@ -11,6 +11,10 @@ object and nothing else (progress and notes go to stderr):
                  "sales_raw_sql_s": ..., "bestsellers_raw_sql_s": ..., "sales_memory_s": ...,
                  "sales_python_loop_s": ..., "lifecycle_with_rollups_per_s": ...,
                  "lifecycle_without_rollups_per_s": ..., "ratios": {...}},
+     "ledger": {...},
+     "web": {"commands_per_s": ..., "lock_wait_p50_ms": ..., "lock_wait_p99_ms": ...,
+             "lock_wait_max_ms": ..., "unfair_lock_wait_p99_ms": ...,
+             "bytes_per_lifecycle": ..., "bytes_per_lifecycle_before_retention": ..., ...},
      "import_ms": ..., "python": "3.11.x", "quick": bool}
 
 A figure that cannot be measured (facade not written yet, package not importable) is ``null``.
@@ -244,11 +248,30 @@ def reports_section(quick: bool) -> dict[str, Json]:
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# section: web
+# ---------------------------------------------------------------------------------------------
+
+
+def web_section(quick: bool) -> dict[str, Json]:
+    """SQLite under a web server's load: 4 processes x 8 threads on one file, lock waits
+    (p50/p99/max) and commands per second, with and without the fair writer queue; then bytes
+    per lifecycle before and after retention. See ``web_bench``."""
+    import web_bench
+
+    note("web:")
+    result: dict[str, Json] = dict(web_bench.run(quick))
+    for key, value in result.items():
+        note(f"  {key:<40} {value}")
+    return result
+
+
 # Add a section here: name -> function(quick) -> dict. Each becomes a top-level JSON key.
 SECTIONS: dict[str, Section] = {
     "lifecycle": lifecycle_section,
     "ledger": ledger_section,
     "reports": reports_section,
+    "web": web_section,
 }
 
 

@@ -64,5 +64,9 @@ class CountingStore:
         self.opened += 1
         return self.inner.unit_of_work()
 
+    def reader(self) -> UnitOfWork:
+        self.opened += 1
+        return self.inner.reader()
+
     def close(self) -> None:
         self.inner.close()

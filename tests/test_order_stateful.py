@@ -19,6 +19,7 @@ from moneyed import Money
 
 from asolora_core import (
     Actor,
+    ActorKind,
     AsoloraError,
     CompletionIsAutomaticError,
     DisputeWindowClosedError,
@@ -197,8 +198,16 @@ class OrderLifecycle(RuleBasedStateMachine):
                 malformed = type(refusal) in (InvalidInputError, InvalidMoneyError)
                 assert isinstance(refusal, NotPermittedError) or malformed, "R1: not its order"
             return False
-        self.successes += 1
         after, history_after, _ = self._state()
+        if after == before:
+            # R10: a buyer confirming what the system already auto-confirmed gets the order
+            # back; nothing changes
+            assert action is Action.CONFIRM_RECEIPT, f"{action} succeeded and changed nothing"
+            assert by.kind is ActorKind.BUYER
+            assert any(s.confirmed_automatically for s in after.shipments)
+            assert history_after == history_before
+            return False
+        self.successes += 1
         assert after.version == before.version + 1, "R36: one version per command"
         assert history_after > history_before, "R42: every change is in the history"
         assert by not in (OTHER_VENDOR, OTHER_BUYER), "R1: only owners act on an order"

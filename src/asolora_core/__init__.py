@@ -6,6 +6,7 @@ The public API is what ``__all__`` lists; everything else may change. Start with
 """
 
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.checkpoints import FileCheckpointSink, RecordingCheckpointSink
 from asolora_core.adapters.memory import InMemoryStore
 from asolora_core.adapters.notifiers import CallableNotifier, LoggingNotifier, RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
@@ -25,6 +26,7 @@ from asolora_core.errors import (  # reports (R30-R33)
     InvalidMoneyError,
     InvalidTransitionError,
     IssueOpenError,
+    LedgerIntegrityError,
     NaiveDatetimeError,
     NotFoundError,
     NotPermitted,
@@ -39,6 +41,7 @@ from asolora_core.errors import (  # reports (R30-R33)
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.fx import EcbRateProvider, FixedRateProvider, RateProvider, RateSnapshot
+from asolora_core.ledger.integrity import Checkpoint
 from asolora_core.ledger.model import (
     Chargeback,
     FeeSchedule,
@@ -87,6 +90,7 @@ from asolora_core.orders.model import (
     Shipment,
     ShipmentStatus,
 )
+from asolora_core.ports import CheckpointSink
 from asolora_core.reports import (
     Bestseller,
     BestsellersReport,
@@ -232,4 +236,10 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_QUANTITY",
     "MAX_TEXT_LENGTH",
+    # ledger integrity (R42)
+    "Checkpoint",
+    "CheckpointSink",
+    "FileCheckpointSink",
+    "LedgerIntegrityError",
+    "RecordingCheckpointSink",
 ]

@@ -14,6 +14,7 @@ from asolora_core.errors import InvalidInputError
 from asolora_core.ledger.model import MoneyConfig
 from asolora_core.limits import MAX_TEXT_LENGTH
 from asolora_core.messaging.contact_policy import ContactPolicy
+from asolora_core.ports import CheckpointSink
 
 __all__ = ["MarketplaceConfig"]
 
@@ -37,6 +38,20 @@ class MarketplaceConfig:
       ``ContactPolicy.REDACT_AND_FLAG``. ``message_max_length``: longest message text.
     * ``money`` (R15-R25, R39, R41): fees, hold period (default 168 hours), payout minimum
       and quantum, rate provider; ``None`` means ``MoneyConfig()`` (no fees, ECB rates).
+    * ``ledger_key`` (R42): a secret key (at least 16 bytes); with it the journal chain, the
+      hold and vendor seals and the checkpoints are HMAC-SHA-256, so whoever can write the
+      database but does not hold the key cannot re-seal what they changed. Keep it out of
+      the database. ``None`` (default): plain SHA-256, which finds accidents and edits made
+      without the library, not a determined intruder (docs/ledger-integrity.md).
+    * ``checkpoint_sink``, ``checkpoint_every`` (R42): publish a checkpoint (journal position,
+      head hash, time; signed with ``ledger_key``) after every payout run and every
+      ``checkpoint_every`` journal transactions (default 1000).
+    * ``idempotency_ttl`` (R35): how long an idempotency key is remembered (default 24
+      hours, as long as a client keeps retrying one request); after it, the same key is a new
+      key, and the sweep (``run_due``) deletes the record. ``None`` keeps keys forever.
+    * ``delivered_retention`` (R29): how long a delivered notification stays in the outbox
+      (default 7 days) before the sweep deletes it; failed ones are kept for staff. ``None``
+      keeps them forever.
     """
 
     auto_confirm_after: _dt.timedelta | None = attrs.field(default=None)
@@ -47,10 +62,36 @@ class MarketplaceConfig:
     contact_policy: ContactPolicy = ContactPolicy.REDACT_AND_FLAG
     message_max_length: int = 4000
     money: MoneyConfig | None = None
+    ledger_key: bytes | None = attrs.field(default=None, repr=False)
+    checkpoint_sink: CheckpointSink | None = attrs.field(default=None, eq=False)
+    checkpoint_every: int = 1000
+    idempotency_ttl: _dt.timedelta | None = _dt.timedelta(hours=24)
+    delivered_retention: _dt.timedelta | None = _dt.timedelta(days=7)
 
     def __attrs_post_init__(self) -> None:
+        if self.ledger_key is not None and (
+            not isinstance(self.ledger_key, bytes) or len(self.ledger_key) < 16
+        ):
+            raise InvalidInputError(
+                "ledger_key must be a secret of at least 16 bytes, e.g. os.urandom(32)",
+                field="ledger_key",
+            )
+        if self.checkpoint_sink is not None and not callable(
+            getattr(self.checkpoint_sink, "publish", None)
+        ):
+            raise InvalidInputError(
+                "checkpoint_sink must have a publish(checkpoint) method, e.g. "
+                "FileCheckpointSink(path)",
+                field="checkpoint_sink",
+            )
+        if isinstance(self.checkpoint_every, bool) or not isinstance(self.checkpoint_every, int):
+            raise InvalidInputError("checkpoint_every must be a whole number", field="config")
+        if self.checkpoint_every < 1:
+            raise InvalidInputError("checkpoint_every must be at least 1", field="config")
         _positive_delta(self.auto_confirm_after, "auto_confirm_after")
         _positive_delta(self.outbox_retry_after, "outbox_retry_after")
+        _positive_delta(self.idempotency_ttl, "idempotency_ttl")
+        _positive_delta(self.delivered_retention, "delivered_retention")
         if self.outbox_max_attempts < 1 or self.sweep_batch < 1:
             raise InvalidInputError("attempts and batch sizes must be at least 1", field="config")
         if not isinstance(self.contact_policy, ContactPolicy):

@@ -28,6 +28,7 @@ __all__ = [
     "InvalidMoneyError",
     "InvalidTransitionError",
     "IssueOpenError",
+    "LedgerIntegrityError",
     "NaiveDatetimeError",
     "NotFoundError",
     "NotPermitted",
@@ -55,6 +56,9 @@ class AsoloraError(Exception):
     """
 
     code: ClassVar[str] = "asolora_error"
+    #: True for a transient refusal (a conflict, a rate not available yet): the same command
+    #: may succeed if retried, so it is never stored under an idempotency key (R35).
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, **fields: Any) -> None:
         super().__init__(message)
@@ -202,6 +206,7 @@ class ConcurrencyConflictError(AsoloraError):
     """Raised when saving over a newer version of an aggregate (R36). Reload and retry."""
 
     code = "version_conflict"
+    retryable = True
 
 
 class IdempotencyKeyReusedError(AsoloraError):
@@ -218,6 +223,7 @@ class RateUnavailableError(AsoloraError):
     """Raised when no exchange rate is known for a currency pair at a date."""
 
     code = "rate_unavailable"
+    retryable = True
 
 
 # --- order lists (the vendor dashboard) ------------------------------------------------
@@ -264,3 +270,16 @@ class ReportsRebuildingError(AsoloraError):
     with ``rebuild_reports`` (it resumes where it stopped), then ask again."""
 
     code = "reports_rebuilding"
+    retryable = True
+
+
+# --- integrity ---------------------------------------------------------------------------
+
+
+class LedgerIntegrityError(AsoloraError):
+    """Raised when money would be computed from stored data that fails its integrity check
+    (R24, R42): a hold or vendor account whose seal does not match, or a hold that disagrees
+    with the journal. Nothing is released or paid from it; staff run ``verify_journal`` and
+    restore the store from a backup (see docs/ledger-integrity.md)."""
+
+    code = "ledger_integrity"

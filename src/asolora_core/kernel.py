@@ -12,17 +12,20 @@ Feature services import this module; it imports no feature service (imports run 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import itertools
 import json
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 from moneyed import Money
 
+from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import Clock, SystemClock, utc
 from asolora_core.config import MarketplaceConfig
@@ -100,7 +103,12 @@ class SweepReport:
 
     timers: Mapping[str, int]
     notifications: DeliveryReport
+    #: rows deleted by retention: ``"idempotency"`` (expired keys), ``"outbox"`` (delivered)
+    purged: Mapping[str, int] = attrs.field(factory=dict)
 
+
+#: A sweep runs retention (:meth:`_Kernel.purge`) at most this often per process.
+PURGE_EVERY = _dt.timedelta(minutes=1)
 
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
 #: Runs on each journal transaction posted by :meth:`_Kernel._post_journal`, in its transaction.
@@ -109,10 +117,40 @@ PostingReactor = Callable[[UnitOfWork, JournalTransaction], None]
 TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 
 
+def _plain(amount: Decimal) -> str:
+    """A decimal by value: ``10``, ``10.0`` and ``10.00`` are all ``"10"`` (R35)."""
+    if not amount.is_finite():
+        return str(amount)
+    return format(amount.normalize(), "f")
+
+
+#: Argument texts longer than this are kept in an idempotency record as a digest (R35).
+_ARG_TEXT_MAX = 40
+
+
+def _slim(text: str) -> str:
+    if len(text) <= _ARG_TEXT_MAX:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@attrs.frozen(kw_only=True)
+class OrderResult:
+    """What an idempotency record keeps of a command that returned orders (R35): their ids
+    and versions. A replay returns the orders as they are now (the same as the first time
+    unless they changed since)."""
+
+    order_ids: tuple[str, ...]
+    versions: tuple[int, ...]
+    many: bool
+
+
 def _canon(value: Any) -> Any:
-    """A JSON-ready, order-independent form of a command argument (R35)."""
+    """A JSON-ready, order-independent form of a command argument (R35); amounts by value."""
     if isinstance(value, Money):
-        return f"{value.amount} {value.currency.code}"
+        return f"{_plain(value.amount)} {value.currency.code}"
+    if isinstance(value, Decimal):
+        return _plain(value)
     if isinstance(value, Actor):
         return value.key
     if isinstance(value, _dt.datetime):
@@ -128,6 +166,22 @@ def _canon(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_canon(v) for v in value]
     return value
+
+
+def _by_reference(result: Any) -> Any:
+    """What an idempotency record keeps of a result: orders by id and version (R35)."""
+    if isinstance(result, Order):
+        return OrderResult(order_ids=(result.order_id,), versions=(result.version,), many=False)
+    if isinstance(result, tuple) and result and all(isinstance(o, Order) for o in result):
+        return OrderResult(
+            order_ids=tuple(o.order_id for o in result),
+            versions=tuple(o.version for o in result),
+            many=True,
+        )
+    return result
+
+
+_codec.register(OrderResult)
 
 
 class _Kernel:
@@ -167,6 +221,9 @@ class _Kernel:
         self.ids: IdGenerator = ids or UuidIds()
         self.config = config or MarketplaceConfig()
         self._reactors: list[Reactor] = []
+        #: Run after every command's or sweep batch's commit (e.g. publish a checkpoint).
+        self._after_commit: list[Callable[[], None]] = []
+        self._last_purge: _dt.datetime | None = None
         self._timer_handlers: dict[str, TimerHandler] = {}
         self._posting_reactors: list[PostingReactor] = []
         # Each feature's service registers its reactions and timer handlers in ``_install``,
@@ -195,20 +252,21 @@ class _Kernel:
             with self.store.unit_of_work() as uow:
                 result = work(uow, now)
                 uow.commit()
+            self._committed()
             return result
         check_key(idempotency_key)
-        args = {k: json.dumps(_canon(v), sort_keys=True) for k, v in arguments.items()}
+        args = {k: _slim(json.dumps(_canon(v), sort_keys=True)) for k, v in arguments.items()}
         with self.store.unit_of_work() as uow:
-            record = uow.idempotency.get(by.key, idempotency_key)
+            record = self._live_record(uow, by.key, idempotency_key, now)
             if record is not None:
-                replayed: T = self._replay(record, command, args)
+                replayed: T = self._replay(uow, record, command, args)
                 return replayed
             try:
                 result = work(uow, now)
             except AsoloraError as refusal:
                 uow.rollback()
-                if isinstance(refusal, ConcurrencyConflictError):
-                    raise  # R36: "reload and retry", not a refusal to replay for this key
+                if refusal.retryable:
+                    raise  # R35, R36: transient ("retry"), not a final outcome for this key
                 error = refusal
             else:
                 uow.idempotency.put(
@@ -217,17 +275,18 @@ class _Kernel:
                         key=idempotency_key,
                         command=command,
                         arguments=args,
-                        result=result,
+                        result=_by_reference(result),
                         at=now,
                     )
                 )
                 uow.commit()
+                self._committed()
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:
-            record = uow.idempotency.get(by.key, idempotency_key)
+            record = self._live_record(uow, by.key, idempotency_key, now)
             if record is not None:
-                first: T = self._replay(record, command, args)
+                first: T = self._replay(uow, record, command, args)
                 return first
             uow.idempotency.put(
                 IdempotencyRecord(
@@ -242,8 +301,25 @@ class _Kernel:
             uow.commit()
         raise error
 
+    def _committed(self) -> None:
+        for hook in self._after_commit:
+            hook()
+
+    def _live_record(
+        self, uow: UnitOfWork, scope: str, key: str, now: _dt.datetime
+    ) -> IdempotencyRecord | None:
+        """The key's record, unless it expired (``config.idempotency_ttl``): an expired key
+        is a new key, whether or not the sweep has purged it yet."""
+        record = uow.idempotency.get(scope, key)
+        ttl = self.config.idempotency_ttl
+        if record is not None and ttl is not None and record.at + ttl <= now:
+            return None
+        return record
+
     @staticmethod
-    def _replay(record: IdempotencyRecord, command: str, args: Mapping[str, str]) -> Any:
+    def _replay(
+        uow: UnitOfWork, record: IdempotencyRecord, command: str, args: Mapping[str, str]
+    ) -> Any:
         differs = None
         if record.command != command:
             differs = "command"
@@ -261,7 +337,11 @@ class _Kernel:
             )
         if record.error is not None:
             raise error_from_dict(record.error)
-        return record.result
+        result = record.result
+        if isinstance(result, OrderResult):
+            orders = tuple(uow.orders.get(order_id) for order_id in result.order_ids)
+            return orders if result.many else orders[0]
+        return result
 
     def _record(
         self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
@@ -274,9 +354,10 @@ class _Kernel:
             react(uow, order, events, now)
 
     def _post_journal(self, uow: UnitOfWork, txn: JournalTransaction) -> JournalTransaction:
-        """Append ``txn`` to the journal and run every posting reactor on the sealed
-        transaction, in the same unit of work (the reports' rollups, R31)."""
-        posted = uow.ledger.post(txn)
+        """Append ``txn`` to the journal, sealed with ``config.ledger_key`` (R42), and run every
+        posting reactor on the sealed transaction, in the same unit of work (the reports'
+        rollups, R31; the checkpoint schedule)."""
+        posted = uow.ledger.post(txn, key=self.config.ledger_key)
         for react in self._posting_reactors:
             react(uow, posted)
         return posted
@@ -314,6 +395,7 @@ class _Kernel:
                     timers = uow.timers.claim_due(at, batch)
                     done = self._run_timers(uow, timers, at)
                     uow.commit()
+                self._committed()
             except ConcurrencyConflictError:
                 raise  # another worker changed the aggregate: the next sweep retries
             except Exception as exc:
@@ -327,7 +409,38 @@ class _Kernel:
                 counts[kind] = counts.get(kind, 0) + 1
             if len(timers) < batch:
                 break
-        return SweepReport(timers=counts, notifications=self.deliver_notifications(now=at))
+        delivered = self.deliver_notifications(now=at)
+        purged: dict[str, int] = {}
+        if self._last_purge is None or at - self._last_purge >= PURGE_EVERY:
+            self._last_purge = at
+            purged = self.purge(at)
+        return SweepReport(timers=counts, notifications=delivered, purged=purged)
+
+    def purge(self, now: _dt.datetime) -> dict[str, int]:
+        """Retention (R29, R35), run by :meth:`run_due`: delete idempotency records older than
+        ``config.idempotency_ttl`` and delivered notifications older than
+        ``config.delivered_retention``, ``sweep_batch`` rows per transaction."""
+        at = utc(now, field="now")
+        done: dict[str, int] = {}
+        for name, keep in (
+            ("idempotency", self.config.idempotency_ttl),
+            ("outbox", self.config.delivered_retention),
+        ):
+            if keep is None:
+                continue
+            total = 0
+            while True:
+                with self.store.unit_of_work() as uow:
+                    if name == "idempotency":
+                        n = uow.idempotency.purge(at - keep, self.config.sweep_batch)
+                    else:
+                        n = uow.outbox.purge_delivered(at - keep, self.config.sweep_batch)
+                    uow.commit()
+                total += n
+                if n < self.config.sweep_batch:
+                    break
+            done[name] = total
+        return done
 
     def _run_timers(self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime) -> list[str]:
         done: list[str] = []
@@ -404,5 +517,5 @@ class _Kernel:
         """Every outbox message, for staff and operations."""
         if check_actor(by).kind is not ActorKind.STAFF and by.kind is not ActorKind.SYSTEM:
             raise NotPermittedError("only staff can read the outbox")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.outbox.all()

@@ -20,6 +20,7 @@ from typing import Any, Protocol, Self
 import attrs
 
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.integrity import Checkpoint
 from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
@@ -28,6 +29,7 @@ from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow
 from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = [
+    "CheckpointSink",
     "ConversationRepository",
     "EventLog",
     "IdGenerator",
@@ -178,13 +180,15 @@ class ConversationRepository(Protocol):
 class LedgerRepository(Protocol):
     """The money ledger (R15-R25, R39, R41, R42): the append-only, hash-chained journal, the
     holds of orders, payouts and vendor accounts. Folds over one vendor read that vendor's
-    rows only (an index on vendor, currency and account kind)."""
+    rows only. Everything money is computed from is read from what the hash chain covers:
+    an entry's ``account``, ``currency`` and amount (never a denormalised copy of them), and
+    the journal's payout transactions (never the payout rows)."""
 
-    def post(self, txn: JournalTransaction) -> JournalTransaction:
+    def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         """Seal ``txn`` at the end of the journal (next ``seq``, chained to the last hash, see
-        :func:`asolora_core.ledger.model.seal`), append it and return it. A key already in
-        the journal is a :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing
-        is written."""
+        :func:`asolora_core.ledger.model.seal`; an HMAC under ``key`` when given), append it
+        and return it. A key already in the journal is a
+        :class:`~asolora_core.errors.ConcurrencyConflictError` and nothing is written."""
         ...
 
     def by_key(self, key: str) -> JournalTransaction | None: ...
@@ -247,6 +251,11 @@ class LedgerRepository(Protocol):
         """Add (version 1) or store over version ``account.version - 1``."""
         ...
 
+    def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
+        """The order's transactions (``order_id``), in journal order: what a hold is
+        cross-checked against before a release (R42)."""
+        ...
+
 
 class EventLog(Protocol):
     def append(self, events: Sequence[DomainEvent]) -> None: ...
@@ -267,11 +276,23 @@ class Outbox(Protocol):
 
     def all(self) -> tuple[OutboxMessage, ...]: ...
 
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` delivered messages whose ``delivered_at`` is before
+        ``before`` (retention, R29); failed and pending ones are kept. Returns how many."""
+        ...
+
 
 class IdempotencyStore(Protocol):
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
 
-    def put(self, record: IdempotencyRecord) -> None: ...
+    def put(self, record: IdempotencyRecord) -> None:
+        """Store ``record``, replacing an (expired) record under the same scope and key."""
+        ...
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` records whose ``at`` is before ``before`` (key expiry,
+        R35). Returns how many."""
+        ...
 
 
 class TimerStore(Protocol):
@@ -330,6 +351,12 @@ class Store(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
 
     def close(self) -> None: ...
+
+    def reader(self) -> UnitOfWork:
+        """A read-only unit of work for queries: it sees one consistent snapshot, takes no
+        write lock and never waits behind a writer where the database allows it (SQLite WAL:
+        ``BEGIN DEFERRED``). Leave it without writing; committing or rolling back ends it."""
+        ...
 
 
 class Notifier(Protocol):
@@ -435,3 +462,11 @@ class ReportRollups(Protocol):
     def put_checkpoint(self, name: str, value: str | None) -> None:
         """Save (or with ``None`` forget) the position of a resumable job."""
         ...
+
+
+class CheckpointSink(Protocol):
+    """Where journal checkpoints go (R42): somewhere an intruder in the database cannot
+    rewrite (another system, an append-only log, a write-once bucket). Raising means "not
+    published": the command that triggered it stands, the next checkpoint tries again."""
+
+    def publish(self, checkpoint: Checkpoint) -> None: ...

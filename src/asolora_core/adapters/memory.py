@@ -9,6 +9,7 @@ nothing is copied.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as _dt
 import functools
 import heapq
@@ -54,6 +55,11 @@ class _Tables:
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
+        # retention queues, oldest first: (delivered_at, message id), (at, (scope, key))
+        self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
+        self.keys_by_age: collections.deque[tuple[_dt.datetime, tuple[str, str]]] = (
+            collections.deque()
+        )
 
 
 class InMemoryStore:
@@ -84,6 +90,10 @@ class InMemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def reader(self) -> InMemoryUnitOfWork:
+        """A unit of work for queries (in memory, a plain unit of work: reads are fast)."""
+        return InMemoryUnitOfWork(self)
 
     # the undo log of the running unit of work --------------------------------------------
 
@@ -359,6 +369,10 @@ class _Outbox:
 
     def update(self, message: OutboxMessage) -> None:
         self._uow.set(self._rows, message.message_id, message)
+        if message.delivered_at is not None and message.message_id in self._pending:
+            _queue(
+                self._uow, self._uow._tables.delivered, (message.delivered_at, message.message_id)
+            )
         if (message.delivered_at is not None or message.failed) and (
             message.message_id in self._pending
         ):
@@ -376,6 +390,13 @@ class _Outbox:
     def all(self) -> tuple[OutboxMessage, ...]:
         return tuple(self._rows.values())
 
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        def still(message_id: str, at: _dt.datetime) -> bool:
+            m = self._rows.get(message_id)
+            return m is not None and m.delivered_at == at
+
+        return _purge(self._uow, self._uow._tables.delivered, self._rows, before, limit, still)
+
 
 class _Idempotency:
     def __init__(self, uow: InMemoryStore) -> None:
@@ -387,6 +408,40 @@ class _Idempotency:
 
     def put(self, record: IdempotencyRecord) -> None:
         self._uow.set(self._rows, (record.scope, record.key), record)
+        _queue(self._uow, self._uow._tables.keys_by_age, (record.at, (record.scope, record.key)))
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        def still(key: tuple[str, str], at: _dt.datetime) -> bool:
+            record = self._rows.get(key)
+            return record is not None and record.at == at
+
+        return _purge(self._uow, self._uow._tables.keys_by_age, self._rows, before, limit, still)
+
+
+def _queue(store: InMemoryStore, queue: collections.deque[Any], item: Any) -> None:
+    queue.append(item)
+    store.on_rollback(queue.pop)
+
+
+def _purge(
+    store: InMemoryStore,
+    queue: collections.deque[tuple[_dt.datetime, Any]],
+    rows: dict[Any, Any],
+    before: _dt.datetime,
+    limit: int,
+    still: Callable[[Any, _dt.datetime], bool],
+) -> int:
+    """Delete rows queued (oldest first) before ``before``, skipping queue entries whose row
+    changed since it was queued; undone with the unit of work."""
+    done = 0
+    while queue and done < limit and queue[0][0] < before:
+        item = queue.popleft()
+        store.on_rollback(functools.partial(queue.appendleft, item))
+        at, key = item
+        if still(key, at):
+            store.delete(rows, key)
+            done += 1
+    return done
 
 
 class _Timers:

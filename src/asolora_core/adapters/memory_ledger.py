@@ -48,6 +48,7 @@ class InMemoryLedger:
         self._vendor_holds: dict[str, dict[str, None]] = uow.table("ledger_vendor_holds")
         self._payouts: dict[str, list[Payout]] = uow.table("ledger_payouts")
         self._vendors: dict[str, VendorAccount] = uow.table("ledger_vendors")
+        self._orders: dict[str, list[int]] = uow.table("ledger_orders")
 
     def _append(self, table: dict[Any, list[Any]], key: Any, item: Any) -> None:
         rows = table.get(key)
@@ -59,17 +60,19 @@ class InMemoryLedger:
 
     # journal ------------------------------------------------------------------------------
 
-    def post(self, txn: JournalTransaction) -> JournalTransaction:
+    def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         if txn.key in self._keys:
             raise ConcurrencyConflictError(
                 f"journal transaction {txn.key!r} is already posted", key=txn.key
             )
         seq, prev = self.head()
-        sealed = seal(txn, seq + 1, prev)
+        sealed = seal(txn, seq + 1, prev, key)
         uow = self._uow
         uow.set(self._journal, sealed.seq, sealed)
         uow.set(self._keys, sealed.key, sealed.seq)
         uow.set(self._head, "head", (sealed.seq, sealed.hash))
+        if sealed.order_id is not None:
+            self._append(self._orders, sealed.order_id, sealed.seq)
         for e in sealed.entries:
             k = (e.account, e.currency)
             uow.set(self._folds, k, self._folds.get(k, 0) + e.amount_minor)
@@ -151,10 +154,9 @@ class InMemoryLedger:
         return tuple(self._payouts.get(vendor_id, ()))
 
     def last_payout_seq(self, vendor_id: str, currency: str) -> int:
-        for p in reversed(self._payouts.get(vendor_id, ())):
-            if p.currency == currency:
-                return p.seq
-        return 0
+        # from the journal's payout postings, like every other store (R42)
+        rows = self._index.get((vendor_id, currency, "paid_out"), ())
+        return rows[-1][0] if rows else 0
 
     def get_vendor(self, vendor_id: str) -> VendorAccount | None:
         return self._vendors.get(vendor_id)
@@ -168,3 +170,6 @@ class InMemoryLedger:
                 vendor_id=account.vendor_id,
             )
         self._uow.set(self._vendors, account.vendor_id, account)
+
+    def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
+        return tuple(self._journal[s] for s in self._orders.get(order_id, ()))

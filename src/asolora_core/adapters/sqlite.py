@@ -2,7 +2,10 @@
 
 * One connection per thread, in autocommit mode; each unit of work is ``BEGIN IMMEDIATE`` ...
   ``COMMIT``. ``IMMEDIATE`` takes the write lock up front: with Python's default deferred
-  transactions two writers could both pass a read-then-write check.
+  transactions two writers could both pass a read-then-write check. Writers queue for it
+  fairly (:mod:`asolora_core.adapters.sqlite_gate`).
+* Queries run in :meth:`SqliteStore.reader`: ``BEGIN DEFERRED``, a WAL snapshot that never
+  waits behind a writer and never blocks one.
 * WAL journal, ``synchronous=NORMAL`` by default (durable across a crash of the process; a
   power cut may lose the last commits), or ``FULL`` with ``durable=True``.
 * The schema migrates itself by version (``PRAGMA user_version``), in one transaction per step.
@@ -26,6 +29,7 @@ from typing import Any, Self
 
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
+from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
 from asolora_core.adapters.sqlite_orders import (
     ORDER_FACTS_MIGRATION,
@@ -131,6 +135,14 @@ MIGRATIONS: list[str] = [
     ORDER_FACTS_MIGRATION,
     # the reports' rollups (R30-R33): sales, products and balance movements per vendor and day
     REPORTS_MIGRATION,
+    # retention (R29, R35): idempotency records by age (backfilled from the body); delivered
+    # outbox rows keep their delivery instant in next_attempt_at, so both purge by index
+    """
+    ALTER TABLE idempotency ADD COLUMN at INTEGER NOT NULL DEFAULT 0;
+    UPDATE idempotency SET at = CAST(
+        (julianday(json_extract(body, '$.at')) - 2440587.5) * 86400000000 AS INTEGER);
+    CREATE INDEX idempotency_at ON idempotency (at);
+    """,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.
@@ -157,6 +169,10 @@ def _dumps(data: Any) -> str:
 class SqliteStore:
     """A store in one SQLite file (or ``":memory:"`` for a private, single-connection one).
 
+    ``fair_writers`` (default True) queues writers fairly (FIFO within the process, a polled
+    file lock ``<path>-writer`` across processes; see docs/storage.md); ``on_write_wait`` is
+    called with the seconds each writer waited for the write lock.
+
     >>> store = SqliteStore(":memory:")
     >>> store.schema_version() == len(MIGRATIONS)
     True
@@ -169,8 +185,12 @@ class SqliteStore:
         durable: bool = False,
         busy_timeout_ms: int = 30_000,
         connection: sqlite3.Connection | None = None,
+        on_write_wait: Callable[[float], None] | None = None,
+        fair_writers: bool = True,
     ) -> None:
         self.path = str(path)
+        #: Called with the seconds each writer waited for the write lock (for metrics).
+        self.on_write_wait = on_write_wait
         self._durable = durable
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
@@ -184,6 +204,12 @@ class SqliteStore:
         # lock a second thread's unit of work would nest as a SAVEPOINT inside the first's
         # and commit or roll back with it.
         self._shared_lock = threading.RLock()
+        self._gate: WriteGate | None = None
+        if fair_writers:
+            self._gate = WriteGate(
+                None if self.path == ":memory:" or connection is not None else self.path,
+                busy_timeout_ms / 1000,
+            )
         self.migrate()
 
     # connections ---------------------------------------------------------------------------
@@ -213,6 +239,8 @@ class SqliteStore:
             conn.close()
         self._all.clear()
         self._local = threading.local()
+        if self._gate is not None:
+            self._gate.close()
 
     # schema ------------------------------------------------------------------------------
 
@@ -223,6 +251,8 @@ class SqliteStore:
     def migrate(self) -> None:
         """Bring the schema up to date, one transaction per step (safe from many processes)."""
         conn = self.connection()
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= len(MIGRATIONS):
+            return  # up to date: opening a store takes no write lock
         owns = not conn.in_transaction
         for target, script in enumerate(MIGRATIONS, start=1):
             if owns:
@@ -245,6 +275,11 @@ class SqliteStore:
 
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
+
+    def reader(self) -> SqliteUnitOfWork:
+        """A read transaction (``BEGIN DEFERRED``) for queries: in WAL mode it reads one
+        snapshot, takes no write lock and never waits behind a writer."""
+        return SqliteUnitOfWork(self, read_only=True)
 
     # the decoded-order cache: a decoded order is reused while its stored text is the same.
     # The version alone is not enough (R36): a version read from a transaction that rolled
@@ -292,11 +327,13 @@ def _statements(script: str) -> list[str]:
 class SqliteUnitOfWork:
     """One SQLite transaction (see :class:`SqliteStore`)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, *, read_only: bool = False) -> None:
         self.store = store
         self.conn = store.connection()
+        self.read_only = read_only
         self._savepoint = False
         self._open = False
+        self._gated = False
         self._lock: threading.RLock | None = None
         self._after_commit: list[Callable[[], None]] = []
         self.orders = _Orders(self)
@@ -316,15 +353,37 @@ class SqliteUnitOfWork:
             if self.conn.in_transaction:
                 self.conn.execute("SAVEPOINT asolora_uow")
                 self._savepoint = True
+            elif self.read_only:
+                self.conn.execute("BEGIN DEFERRED")
             else:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._begin_immediate()
         except BaseException:
             self._unlock()
             raise
         self._open = True
         return self
 
+    def _begin_immediate(self) -> None:
+        if self.store._shared is not None:  # the shared lock already orders this store's writers
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        started = time.monotonic()
+        gate = self.store._gate
+        if gate is not None:
+            try:
+                gate.acquire()
+            except TimeoutError as exc:
+                raise sqlite3.OperationalError("database is locked") from exc
+            self._gated = True
+        self.conn.execute("BEGIN IMMEDIATE")
+        observe = self.store.on_write_wait
+        if observe is not None:
+            observe(time.monotonic() - started)
+
     def _unlock(self) -> None:
+        if self._gated and self.store._gate is not None:
+            self._gated = False
+            self.store._gate.release()
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.release()
@@ -524,11 +583,13 @@ class _Outbox:
         return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
 
     def update(self, message: OutboxMessage) -> None:
+        # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
+        at = message.delivered_at or message.next_attempt_at
         self._uow.execute(
             "UPDATE outbox SET state = ?, next_attempt_at = ?, body = ? WHERE message_id = ?",
             (
                 self._state(message),
-                micros(message.next_attempt_at),
+                micros(at),
                 _dumps(_enc_outbox(message)),
                 message.message_id,
             ),
@@ -537,6 +598,14 @@ class _Outbox:
     def all(self) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute("SELECT body FROM outbox ORDER BY seq").fetchall()
         return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        cur = self._uow.execute(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE state = 'delivered' "
+            "AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)",
+            (micros(before), limit),
+        )
+        return cur.rowcount
 
 
 class _Idempotency:
@@ -569,9 +638,17 @@ class _Idempotency:
             "at": record.at.isoformat(),
         }
         self._uow.execute(
-            "INSERT OR REPLACE INTO idempotency (scope, key, body) VALUES (?, ?, ?)",
-            (record.scope, record.key, _dumps(body)),
+            "INSERT OR REPLACE INTO idempotency (scope, key, body, at) VALUES (?, ?, ?, ?)",
+            (record.scope, record.key, _dumps(body), micros(record.at)),
         )
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        cur = self._uow.execute(
+            "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
+            "WHERE at < ? ORDER BY at LIMIT ?)",
+            (micros(before), limit),
+        )
+        return cur.rowcount
 
 
 class _Timers:

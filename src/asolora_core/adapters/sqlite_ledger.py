@@ -21,13 +21,16 @@ from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import SqliteTransaction, compact_json, instant, micros
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
 from asolora_core.ledger.model import (
+    BALANCE,
     GENESIS_HASH,
+    PAID_OUT,
     Entry,
     Hold,
     JournalTransaction,
     Payout,
     VendorAccount,
     seal,
+    vendor_account,
 )
 
 __all__ = ["LEDGER_MIGRATION", "SqliteLedger"]
@@ -109,9 +112,9 @@ class SqliteLedger:
 
     # journal ------------------------------------------------------------------------------
 
-    def post(self, txn: JournalTransaction) -> JournalTransaction:
+    def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         seq, prev = self.head()
-        sealed = seal(txn, seq + 1, prev)
+        sealed = seal(txn, seq + 1, prev, key)
         conn = self._uow.conn
         try:
             conn.execute(
@@ -209,12 +212,15 @@ class SqliteLedger:
         ).fetchone()
         return int(row[0])
 
+    # The vendor folds read the hashed ``account`` column (R42), through the covering
+    # ``ledger_entries_account`` index, never the denormalised ``vendor_id`` / ``kind``.
+
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
         cond = {0: "", 1: " AND amount_minor > 0", -1: " AND amount_minor < 0"}[sign]
         row = self._uow.execute(
             "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
-            f"WHERE vendor_id = ? AND currency = ? AND kind = ?{cond}",
-            (vendor_id, currency, kind),
+            f"WHERE account = ? AND currency = ?{cond}",
+            (vendor_account(vendor_id, kind), currency),
         ).fetchone()
         return int(row[0])
 
@@ -222,25 +228,28 @@ class SqliteLedger:
         self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0
     ) -> tuple[JournalTransaction, ...]:
         return self._load(
-            "t.seq IN (SELECT seq FROM ledger_entries WHERE vendor_id = ? AND currency = ? "
-            "AND kind = ? AND seq > ?)",
-            (vendor_id, currency, kind, after_seq),
+            "t.seq IN (SELECT seq FROM ledger_entries WHERE account = ? AND currency = ? "
+            "AND seq > ?)",
+            (vendor_account(vendor_id, kind), currency, after_seq),
         )
 
     def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
         rows = self._uow.execute(
-            "SELECT DISTINCT currency FROM ledger_entries WHERE vendor_id = ? AND kind = 'balance' "
-            "ORDER BY currency",
-            (vendor_id,),
+            "SELECT DISTINCT currency FROM ledger_entries WHERE account = ? ORDER BY currency",
+            (vendor_account(vendor_id, BALANCE),),
         ).fetchall()
         return tuple(r[0] for r in rows)
 
     def balance_accounts(self) -> tuple[tuple[str, str], ...]:
         rows = self._uow.execute(
-            "SELECT DISTINCT vendor_id, currency FROM ledger_entries "
-            "WHERE vendor_id IS NOT NULL AND kind = 'balance' ORDER BY vendor_id, currency"
+            "SELECT DISTINCT account, currency FROM ledger_entries "
+            "WHERE account >= 'vendor:' AND account < 'vendor;' AND account LIKE '%:balance'"
         ).fetchall()
-        return tuple((r[0], r[1]) for r in rows)
+        found = {(Entry(account=a, currency=c, amount_minor=1).vendor_id, c) for a, c in rows}
+        return tuple(sorted((str(v), c) for v, c in found))
+
+    def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
+        return self._load("t.order_id = ?", (order_id,))
 
     # holds --------------------------------------------------------------------------------
 
@@ -310,14 +319,15 @@ class SqliteLedger:
 
     def payouts(self, vendor_id: str) -> tuple[Payout, ...]:
         rows = self._uow.execute(
-            "SELECT body FROM ledger_payouts WHERE vendor_id = ? ORDER BY seq", (vendor_id,)
+            "SELECT body FROM ledger_payouts WHERE vendor_id = ? ORDER BY rowid", (vendor_id,)
         ).fetchall()
         return tuple(_dec_payout(json.loads(r[0])) for r in rows)
 
     def last_payout_seq(self, vendor_id: str, currency: str) -> int:
+        # from the journal's payout postings (hashed), not from the payout rows (R42)
         row = self._uow.execute(
-            "SELECT max(seq) FROM ledger_payouts WHERE vendor_id = ? AND currency = ?",
-            (vendor_id, currency),
+            "SELECT max(seq) FROM ledger_entries WHERE account = ? AND currency = ?",
+            (vendor_account(vendor_id, PAID_OUT), currency),
         ).fetchone()
         return int(row[0] or 0)
 

@@ -511,11 +511,12 @@ class JournalProblem:
 
 
 def verify(
-    transactions: Iterable[JournalTransaction],
+    transactions: Iterable[JournalTransaction], key: bytes | None = None
 ) -> tuple[int, str, tuple[JournalProblem, ...]]:
     """R24, R42: walk the journal in order, recomputing the hash chain. An altered, removed or
     inserted entry changes its transaction's hash; a removed or inserted transaction breaks
-    the sequence or the chain. Returns (count, head hash, problems)."""
+    the sequence or the chain; with the HMAC ``key``, a chain re-sealed without it fails
+    everywhere. Returns (count, head hash, problems)."""
     problems: list[JournalProblem] = []
     expected_prev = GENESIS_HASH
     expected_seq = 1
@@ -528,7 +529,7 @@ def verify(
             )
         if txn.prev_hash != expected_prev:
             problems.append(JournalProblem(seq=txn.seq, problem="chain broken: previous hash"))
-        if digest(txn, txn.seq, txn.prev_hash) != txn.hash:
+        if digest(txn, txn.seq, txn.prev_hash, key) != txn.hash:
             problems.append(JournalProblem(seq=txn.seq, problem="hash mismatch: altered"))
         totals: dict[str, int] = {}
         for e in txn.entries:

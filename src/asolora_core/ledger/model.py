@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -147,8 +148,17 @@ class JournalTransaction:
         )
 
 
-def digest(txn: JournalTransaction, seq: int, prev_hash: str) -> str:
-    """The SHA-256 of a transaction at position ``seq`` after ``prev_hash`` (R42)."""
+def keyed_hash(text: str, key: bytes | None) -> str:
+    """SHA-256 of ``text`` (hex), or its HMAC-SHA-256 under ``key`` when one is configured:
+    without the key nobody can compute it, so nobody can re-seal what it covers (R42)."""
+    if key is None:
+        return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None) -> str:
+    """The SHA-256 (HMAC-SHA-256 under ``key``) of a transaction at position ``seq`` after
+    ``prev_hash`` (R42)."""
     body = [
         seq,
         txn.key,
@@ -162,12 +172,15 @@ def digest(txn: JournalTransaction, seq: int, prev_hash: str) -> str:
         prev_hash,
     ]
     text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return keyed_hash(text, key)
 
 
-def seal(txn: JournalTransaction, seq: int, prev_hash: str) -> JournalTransaction:
-    """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed."""
-    return attrs.evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash))
+def seal(
+    txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None
+) -> JournalTransaction:
+    """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
+    HMAC ``key`` when the marketplace configures one)."""
+    return attrs.evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash, key))
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -318,6 +331,8 @@ class VendorAccount:
     timezone: str = "UTC"
     registered_at: _dt.datetime
     updated_at: _dt.datetime
+    #: The account's seal (R42), set when it is stored: see ``asolora_core.ledger.integrity``.
+    seal: str = attrs.field(default="", eq=False, repr=False)
 
 
 # --- holds -----------------------------------------------------------------------------------
@@ -377,6 +392,10 @@ class Hold:
     released_at: _dt.datetime | None = None
     released_minor: int | None = None  #: credited to the balance, payout currency
     payout_currency: str | None = None
+    #: The hold's seal (R42), set when it is stored: a hash (HMAC under the marketplace's
+    #: key) of every other field, checked before the hold is used; see
+    #: ``asolora_core.ledger.integrity``. Not part of equality.
+    seal: str = attrs.field(default="", eq=False, repr=False)
 
     @property
     def chargeback_minor(self) -> int:

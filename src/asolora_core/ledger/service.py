@@ -10,7 +10,11 @@
   converting at the rate in force then; a rate that is not available leaves the hold held
   and retries an hour later;
 * commands for staff and the payment provider (freeze, lift, chargeback, payouts) and
-  queries (balance, statement, holds, payouts, journal verification).
+  queries (balance, statement, holds, payouts, the journal).
+
+Every post, hold and vendor-account write goes through the sealing helpers of
+:class:`~asolora_core.ledger.integrity_service._IntegrityCommands` (its base class), which
+also owns checkpoints and ``verify_journal`` (R42).
 
 Vendors without a registered payout currency are released in the order currency (their
 balance is then kept per currency; payouts pay each currency's balance).
@@ -33,6 +37,7 @@ from asolora_core.errors import (
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
+    LedgerIntegrityError,
     NotFoundError,
     NotPermittedError,
     RateUnavailableError,
@@ -47,7 +52,6 @@ from asolora_core.events import (
     RefundIssued,
 )
 from asolora_core.fx import EcbRateProvider, RateProvider, RateSnapshot
-from asolora_core.kernel import _Kernel
 from asolora_core.ledger import core
 from asolora_core.ledger.events import (
     ChargebackReported,
@@ -59,6 +63,10 @@ from asolora_core.ledger.events import (
     ReleaseUnfrozen,
     VendorRegistered,
 )
+from asolora_core.ledger.integrity import (
+    sealed,
+)
+from asolora_core.ledger.integrity_service import JournalReport, _IntegrityCommands, _staff
 from asolora_core.ledger.model import (
     BALANCE,
     HELD,
@@ -95,26 +103,6 @@ for _cls in (Hold, Payout, VendorAccount):
     _codec.register(_cls)
 
 
-@attrs.frozen(kw_only=True)
-class JournalReport:
-    """What :meth:`_MoneyCommands.verify_journal` found (R24, R42)."""
-
-    transactions: int
-    head_hash: str  #: anchor it elsewhere to detect a removed tail
-    problems: tuple[core.JournalProblem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def _staff(by: Actor, what: str) -> None:
-    """R1, an allow-list: staff and the system only."""
-    kind = check_actor(by).kind
-    if kind is not ActorKind.STAFF and kind is not ActorKind.SYSTEM:
-        raise NotPermittedError(f"only staff or the system may {what}", actor=by.key)
-
-
 def _reader(by: Actor, vendor_id: str) -> None:
     """R1, an allow-list: staff, the system, and the vendor itself."""
     kind = check_actor(by).kind
@@ -128,7 +116,7 @@ def _reader(by: Actor, vendor_id: str) -> None:
     )
 
 
-class _MoneyCommands(_Kernel):
+class _MoneyCommands(_IntegrityCommands):
     """Hold, release, refunds, chargebacks, payouts and statements (R15-R25, R39, R41)."""
 
     _money: MoneyConfig
@@ -149,7 +137,7 @@ class _MoneyCommands(_Kernel):
         return None if txn is None else self._post_journal(uow, txn)
 
     def _hold(self, uow: UnitOfWork, order: Order) -> Hold:
-        hold = uow.ledger.get_hold(order.order_id)
+        hold = self._get_hold(uow, order.order_id)
         if hold is None:  # an order placed before the ledger was installed: capture it now
             hold, txn = core.capture(
                 order_id=order.order_id,
@@ -158,18 +146,18 @@ class _MoneyCommands(_Kernel):
                 paid_minor=order.paid_minor,
                 at=order.placed_at,
             )
-            uow.ledger.add_hold(hold)
+            self._add_hold(uow, hold)
             self._post_txn(uow, txn)
         return hold
 
     def _hold_of(self, uow: UnitOfWork, order_id: str) -> Hold:
-        hold = uow.ledger.get_hold(order_id)
+        hold = self._get_hold(uow, order_id)
         if hold is None:
             return self._hold(uow, uow.orders.get(order_id))  # NotFoundError for no order
         return hold
 
     def _payout_currency(self, uow: UnitOfWork, hold: Hold) -> str:
-        vendor = uow.ledger.get_vendor(hold.vendor_id)
+        vendor = self._get_vendor(uow, hold.vendor_id)
         if vendor is not None:
             return vendor.payout_currency
         return hold.payout_currency or hold.currency
@@ -222,7 +210,7 @@ class _MoneyCommands(_Kernel):
                     paid_minor=event.paid_minor,
                     at=event.at,
                 )
-                uow.ledger.add_hold(hold)
+                self._add_hold(uow, hold)
                 # no event of its own: OrderPlaced already says what was paid, and the
                 # capture transaction is in the journal
                 self._post_txn(uow, txn)
@@ -233,7 +221,7 @@ class _MoneyCommands(_Kernel):
                 )
                 if new is hold:
                     continue
-                uow.ledger.save_hold(new)
+                self._save_hold(uow, new)
                 self._post_txn(uow, txn)
                 self._schedule_release(uow, new, now)
                 assert new.release_at is not None
@@ -257,8 +245,8 @@ class _MoneyCommands(_Kernel):
             elif isinstance(event, OrderCancelled):
                 hold = self._hold(uow, order)
                 if not hold.cancelled and hold.released_at is None:
-                    uow.ledger.save_hold(
-                        attrs.evolve(hold, version=hold.version + 1, cancelled=True)
+                    self._save_hold(
+                        uow, attrs.evolve(hold, version=hold.version + 1, cancelled=True)
                     )
                     uow.timers.cancel(f"{RELEASE}:{order.order_id}")
 
@@ -281,6 +269,17 @@ class _MoneyCommands(_Kernel):
                 refundable_minor=max(left, 0),
                 requested_minor=event.amount_minor,
             )
+        if (
+            order.paid_minor != hold.paid_minor
+            or hold.refunded_minor + event.amount_minor + hold.chargeback_minor > hold.paid_minor
+        ):
+            # the order document is not sealed: the refund limit is checked again against the
+            # sealed hold, which agrees with the journal (R20, R42)
+            raise LedgerIntegrityError(
+                f"order {order.order_id} disagrees with its hold (paid or refunded amounts); "
+                "the refund is not booked: run verify_journal",
+                order_id=order.order_id,
+            )
         snapshot = None
         if hold.released_at is not None:
             snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
@@ -292,7 +291,7 @@ class _MoneyCommands(_Kernel):
             fees=self._money.fees,
             snapshot=snapshot,
         )
-        uow.ledger.save_hold(new)
+        self._save_hold(uow, new)
         posted = self._post_journal(uow, txn)
         if snapshot is not None:
             debit = posted.entries_for(vendor_account(hold.vendor_id, BALANCE), snapshot.quote)
@@ -315,7 +314,7 @@ class _MoneyCommands(_Kernel):
 
     def _release_timer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
         """The ``release`` timer (R16, R17); True when it released the order."""
-        hold = uow.ledger.get_hold(timer.aggregate_id)
+        hold = self._get_hold(uow, timer.aggregate_id)
         if hold is None or not hold.is_due(now):
             return False  # frozen (lifting re-schedules), released, cancelled, or unknown
         try:
@@ -332,12 +331,13 @@ class _MoneyCommands(_Kernel):
     ) -> Hold:
         # no look-up of the release key first: the hold's state says whether it was released,
         # and the journal's UNIQUE key refuses a second release anyway (R17)
+        self._check_against_journal(uow, hold)
         currency = snapshot.quote
         before = shown(uow.ledger.vendor_fold(hold.vendor_id, currency, BALANCE))
         new, txn, offset = core.release(
             hold, fees=self._money.fees, snapshot=snapshot, balance_before_minor=before, now=now
         )
-        uow.ledger.save_hold(new)
+        self._save_hold(uow, new)
         posted = self._post_txn(uow, txn)
         credit = new.released_minor or 0
         uow.events.append(
@@ -420,7 +420,7 @@ class _MoneyCommands(_Kernel):
         self, uow: UnitOfWork, hold: Hold, reason: str, by: Actor, now: _dt.datetime
     ) -> Hold:
         new = attrs.evolve(hold, version=hold.version + 1, frozen=True, frozen_reason=reason)
-        uow.ledger.save_hold(new)
+        self._save_hold(uow, new)
         uow.events.append(
             [ReleaseFrozen(aggregate_id=hold.order_id, at=now, actor=by, reason=reason)]
         )
@@ -442,7 +442,7 @@ class _MoneyCommands(_Kernel):
                     f"order {order_id} is {hold.state}, not frozen", order_id=order_id
                 )
             new = attrs.evolve(hold, version=hold.version + 1, frozen=False, frozen_reason="")
-            uow.ledger.save_hold(new)
+            self._save_hold(uow, new)
             self._schedule_release(uow, new, now)
             uow.events.append(
                 [ReleaseUnfrozen(aggregate_id=order_id, at=now, actor=by, reason=reason)]
@@ -505,7 +505,7 @@ class _MoneyCommands(_Kernel):
                 fees=self._money.fees,
                 snapshot=snapshot,
             )
-            uow.ledger.save_hold(new)
+            self._save_hold(uow, new)
             self._post_txn(uow, txn)
             uow.events.append(
                 [
@@ -568,7 +568,7 @@ class _MoneyCommands(_Kernel):
             ) from exc
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> VendorAccount:
-            current = uow.ledger.get_vendor(vendor_id)
+            current = self._get_vendor(uow, vendor_id)
             if current is None:
                 account = VendorAccount(
                     vendor_id=vendor_id,
@@ -588,7 +588,7 @@ class _MoneyCommands(_Kernel):
                     timezone=timezone,
                     updated_at=now,
                 )
-            uow.ledger.put_vendor(account)
+            uow.ledger.put_vendor(sealed(account, self._key))
             uow.events.append(
                 [
                     VendorRegistered(
@@ -618,7 +618,7 @@ class _MoneyCommands(_Kernel):
     def get_vendor(self, vendor_id: str, *, by: Actor) -> VendorAccount:
         """The vendor's account, for itself or staff; ``NotFoundError`` if not registered."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             account = uow.ledger.get_vendor(vendor_id)
         if account is None:
             raise NotFoundError(
@@ -719,13 +719,16 @@ class _MoneyCommands(_Kernel):
             paid = (self._pay(uow, vendor_id, c, now, by) for c in currencies)
             return tuple(p for p in paid if p is not None)
 
-        return self._execute(
+        paid = self._execute(
             by,
             "pay_out",
             idempotency_key,
             {"vendor_id": vendor_id, "currency": currency},
             work,
         )
+        self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
+        self._publish_due_checkpoint()
+        return paid
 
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
@@ -733,7 +736,7 @@ class _MoneyCommands(_Kernel):
         actor = Actor.system() if by is None else by
         _staff(actor, "run payouts")
         now = self._now()
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             accounts = uow.ledger.balance_accounts()
         out: list[Payout] = []
         for vendor_id, currency in accounts:
@@ -742,6 +745,8 @@ class _MoneyCommands(_Kernel):
                 uow.commit()
             if payout is not None:
                 out.append(payout)
+        self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
+        self._publish_due_checkpoint()
         return tuple(out)
 
     # --- queries ---------------------------------------------------------------------------
@@ -773,7 +778,7 @@ class _MoneyCommands(_Kernel):
         """The vendor's figures in one currency (default: its payout currency), folded from
         that vendor's journal entries (R22, R23)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             cur = self._currency_of(uow, vendor_id, currency)
             return self._balance(uow, vendor_id, cur)
 
@@ -797,7 +802,7 @@ class _MoneyCommands(_Kernel):
         debit and offset since the last payout; ``paid_minor`` 0, ``closing_minor`` the
         balance."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             cur = self._currency_of(uow, vendor_id, currency)
             last = uow.ledger.last_payout_seq(vendor_id, cur)
             txns = uow.ledger.vendor_transactions(vendor_id, cur, BALANCE, after_seq=last)
@@ -816,7 +821,7 @@ class _MoneyCommands(_Kernel):
         """The order's hold: held amount, fees, ``release_at``, state (R15, R16)."""
         check_actor(by)
         check_id(order_id, "order_id")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
             if by.kind is ActorKind.BUYER:
                 raise NotPermittedError("a buyer cannot read the vendor's proceeds")
@@ -829,51 +834,18 @@ class _MoneyCommands(_Kernel):
     def holds(self, vendor_id: str, *, by: Actor) -> tuple[Hold, ...]:
         """Every hold of the vendor (released ones included)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.holds_for_vendor(vendor_id)
 
     def payouts(self, vendor_id: str, *, by: Actor) -> tuple[Payout, ...]:
         """The vendor's payouts, oldest first, each with its statement (R41)."""
         _reader(by, vendor_id)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.payouts(vendor_id)
 
     def journal(self, *, by: Actor, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
         """The journal after ``after_seq``, for staff (R24)."""
         _staff(by, "read the journal")
         check_count(after_seq, "after_seq", low=0, high=2**63 - 1)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
-
-    def verify_journal(self, *, by: Actor) -> JournalReport:
-        """R24, R42: check the hash chain, that every transaction balances, that every
-        account fold the store keeps matches a fold of the journal, and that every payout's
-        journal transaction is there."""
-        _staff(by, "verify the journal")
-        with self.store.unit_of_work() as uow:
-            txns = uow.ledger.journal()
-            count, head, problems = core.verify(txns)
-            found = list(problems)
-            folds: dict[tuple[str, str], int] = {}
-            for t in txns:
-                for e in t.entries:
-                    k = (e.account, e.currency)
-                    folds[k] = folds.get(k, 0) + e.amount_minor
-            for (account, cur), total in sorted(folds.items()):
-                if uow.ledger.fold(account, cur) != total:
-                    found.append(
-                        core.JournalProblem(
-                            seq=0, problem=f"cached fold of {account} {cur} differs"
-                        )
-                    )
-            seqs = {t.seq for t in txns}
-            vendors = sorted({v for v, _ in uow.ledger.balance_accounts()})
-            for vendor_id in vendors:
-                for p in uow.ledger.payouts(vendor_id):
-                    if p.seq not in seqs:
-                        found.append(
-                            core.JournalProblem(
-                                seq=p.seq, problem=f"payout {p.payout_id} has no transaction"
-                            )
-                        )
-        return JournalReport(transactions=count, head_hash=head, problems=tuple(found))

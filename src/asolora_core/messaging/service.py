@@ -445,7 +445,7 @@ class _ChatCommands(_Kernel):
 
     def get_conversation(self, conversation_id: str, *, by: Actor) -> Conversation:
         """The conversation, for its vendor, its buyer or staff (R26)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             return self._load_readable(uow, conversation_id, by)
 
     def messages(
@@ -459,13 +459,13 @@ class _ChatCommands(_Kernel):
             isinstance(after, bool) or not isinstance(after, int) or after < 0
         ):
             raise InvalidInputError("after must be a message seq (0 or more)", field="after")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             self._load_readable(uow, conversation_id, by)
             return uow.conversations.messages(conversation_id, after_seq=after or 0, limit=limit)
 
     def conversation_history(self, conversation_id: str, *, by: Actor) -> tuple[Any, ...]:
         """Every event of the conversation, oldest first (R42)."""
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             self._load_readable(uow, conversation_id, by)
             return uow.events.history(conversation_id)
 
@@ -476,7 +476,7 @@ class _ChatCommands(_Kernel):
         _may_list(by, ActorKind.VENDOR, vendor_id)
         limit = _check_limit(limit)
         before = _decode_cursor(cursor)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             rows = uow.conversations.for_vendor(vendor_id, limit=limit + 1, before=before)
         return _page(rows, limit)
 
@@ -487,7 +487,7 @@ class _ChatCommands(_Kernel):
         _may_list(by, ActorKind.BUYER, buyer_id)
         limit = _check_limit(limit)
         before = _decode_cursor(cursor)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             rows = uow.conversations.for_buyer(buyer_id, limit=limit + 1, before=before)
         return _page(rows, limit)
 
@@ -500,7 +500,7 @@ class _ChatCommands(_Kernel):
         start, end = utc(since, field="since"), utc(until, field="until")
         if end <= start:
             raise InvalidInputError("until must be after since", field="until")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             rows = uow.conversations.awaited_between(vendor_id, start, end)
         items = tuple(
             ConversationResponse(

@@ -464,6 +464,17 @@ def mark_delivered(order: Order, shipment_id: str, *, by: Actor, now: _dt.dateti
 def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datetime) -> Decision:
     """R9, R14: the buyer (or the system, R10) confirms "Order Received" for a delivered
     shipment; on the last confirmation the order completes by itself."""
+    current = order.shipment(shipment_id)
+    if (
+        by.kind is ActorKind.BUYER
+        and current is not None
+        and current.status is ShipmentStatus.CONFIRMED
+        and current.confirmed_automatically
+    ):
+        # R10: the system confirmed it first; the buyer's confirmation has nothing left to
+        # do, so the buyer gets the order back rather than an error
+        _owner_check(order, by)
+        return order, ()
     _authorize(order, by, Action.CONFIRM_RECEIPT)
     shipment = _shipment(order, shipment_id)
     status = step(shipment.status, Action.CONFIRM_RECEIPT, by.kind)

@@ -125,7 +125,10 @@ class _OrderCommands(_Kernel):
         check_id(order_id, "order_id")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
-            order, events = decide(uow.orders.get(order_id), now)
+            current = uow.orders.get(order_id)
+            order, events = decide(current, now)
+            if order is current and not events:
+                return order  # nothing to do (e.g. confirming what was auto-confirmed, R10)
             uow.orders.save(order)
             self._record(uow, order, events, now)
             return order
@@ -389,7 +392,7 @@ class _OrderCommands(_Kernel):
         """R8: always refused. Completion is automatic on the last confirmation."""
         check_actor(by)
         check_id(order_id, "order_id")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
         step(order.status, Action.COMPLETE, by.kind)
         raise AssertionError("unreachable: COMPLETE has no table entry")  # pragma: no cover
@@ -640,7 +643,7 @@ class _OrderCommands(_Kernel):
         """The order, for its vendor, its buyer or staff (R1)."""
         check_actor(by)
         check_id(order_id, "order_id")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
         self._may_read(order, by)
         return order
@@ -649,7 +652,7 @@ class _OrderCommands(_Kernel):
         """Every event of the order, oldest first: who, what, when (R42)."""
         check_actor(by)
         check_id(order_id, "order_id")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             order = uow.orders.get(order_id)
             self._may_read(order, by)
             return uow.events.history(order_id)
@@ -658,7 +661,7 @@ class _OrderCommands(_Kernel):
         """The orders a checkout became, for its buyer or staff."""
         check_actor(by)
         check_id(checkout_id, "checkout_id")
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:
             orders = uow.orders.for_checkout(checkout_id)
         for order in orders:
             self._may_read(order, by)

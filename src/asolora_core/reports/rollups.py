@@ -23,11 +23,12 @@ import json
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import InvalidInputError, NotPermittedError
 from asolora_core.events import DomainEvent, OrderCancelled, OrderPlaced, RefundIssued
 from asolora_core.ledger.model import BALANCE, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
+from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_text
 from asolora_core.orders.model import Order
 from asolora_core.ports import UnitOfWork
 from asolora_core.reports import core
@@ -330,10 +331,15 @@ class _RollupUpkeep(_MoneyCommands):
         """Set (or change) the vendor's payout currency (R17, R18) and time zone (an IANA
         name, default UTC: the zone its reports' days, weeks and months are in, R30); staff
         or system. Changing the zone of a vendor with rollups rebuilds them in the new zone."""
+        # every argument is checked before any store is touched (R2)
+        check_actor(by)
+        check_id(vendor_id, "vendor_id")
+        check_text(name, "name", limit=MAX_NAME_LENGTH)
+        check_text(timezone, "timezone", limit=MAX_NAME_LENGTH)
         core.zone(timezone)  # UnknownTimeZoneError before anything changes
-        with self.store.unit_of_work() as uow:
-            old = uow.ledger.get_vendor(vendor_id) if isinstance(vendor_id, str) else None
-            had = isinstance(vendor_id, str) and uow.reports.has_vendor(vendor_id)
+        with self.store.reader() as uow:
+            old = uow.ledger.get_vendor(vendor_id)
+            had = uow.reports.has_vendor(vendor_id)
         changed = had and (old.timezone if old is not None else "UTC") != timezone
         staff = isinstance(by, Actor) and by.kind in (ActorKind.STAFF, ActorKind.SYSTEM)
         if not changed or not staff:  # (a refusal for anyone else comes from the ledger)

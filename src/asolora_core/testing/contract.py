@@ -668,6 +668,67 @@ class StoreContract:
                 assert uow.idempotency.get("vendor:v-2", "k1") is None
                 assert uow.idempotency.get("vendor:v-1", "k2") is None
 
+    def test_idempotency_purge_deletes_records_older_than_the_instant(self) -> None:
+        """R35: retention deletes records whose ``at`` is before the instant, up to the limit;
+        a record put again under the same key is as new as its new ``at``."""
+        hour = _dt.timedelta(hours=1)
+        records = [
+            IdempotencyRecord(
+                scope="vendor:v-1", key=f"k{i}", command="c", arguments={}, at=T0 + i * hour
+            )
+            for i in range(4)
+        ]
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                for record in records:
+                    uow.idempotency.put(record)
+                uow.idempotency.put(attrs.evolve(records[0], at=T0 + 5 * hour))  # renewed
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.idempotency.purge(T0 + 3 * hour, 1) == 1
+                assert uow.idempotency.purge(T0 + 3 * hour, 10) == 1
+                assert uow.idempotency.purge(T0 + 3 * hour, 10) == 0
+                uow.commit()
+            with store.reader() as uow:
+                left = [r.key for r in records if uow.idempotency.get(r.scope, r.key)]
+            assert left == ["k0", "k3"]
+
+    def test_outbox_purge_deletes_only_delivered_messages_past_the_instant(self) -> None:
+        """R29: retention deletes delivered messages delivered before the instant; pending
+        and failed ones stay."""
+        hour = _dt.timedelta(hours=1)
+        with self.opened() as store:
+            messages = [_message(i, at=T0) for i in range(4)]
+            with store.unit_of_work() as uow:
+                uow.outbox.add(messages)
+                uow.outbox.update(attrs.evolve(messages[0], delivered_at=T0 + hour))
+                uow.outbox.update(attrs.evolve(messages[1], delivered_at=T0 + 3 * hour))
+                uow.outbox.update(attrs.evolve(messages[2], failed=True))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.outbox.purge_delivered(T0 + 2 * hour, 10) == 1
+                uow.commit()
+            with store.reader() as uow:
+                assert [m.message_id for m in uow.outbox.all()] == ["n-001", "n-002", "n-003"]
+
+    def test_reader_sees_committed_data_and_leaves_nothing_open(self) -> None:
+        """R33: a reader (the queries' unit of work) sees what was committed; after it, a
+        command's unit of work runs as usual."""
+        order, events = make_order("o-1")
+        with self.opened() as store:
+            self.add_order(store, order, events)
+            with store.reader() as uow:
+                assert uow.orders.get("o-1") == order
+                assert uow.events.history("o-1") == events
+            with store.reader() as uow:
+                assert uow.orders.for_checkout(order.checkout_id) == (order,)
+                uow.commit()  # ending a reader either way is fine
+            with store.unit_of_work() as uow:
+                uow.orders.save(attrs.evolve(order, version=2))
+                uow.commit()
+            with store.reader() as uow:
+                assert uow.orders.get("o-1").version == 2
+
     # --- timers (R10, R40) ---------------------------------------------------------------
 
     def test_timers_are_claimed_earliest_first_up_to_the_limit(self) -> None:

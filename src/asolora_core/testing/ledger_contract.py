@@ -192,6 +192,38 @@ class LedgerContract:
         finally:
             store.close()
 
+    def test_keyed_posts_and_transactions_of_an_order(self) -> None:
+        """R42: with a key, ``post`` seals with the HMAC; ``for_order`` returns the order's
+        transactions in journal order, and ``last_payout_seq`` comes from the journal's
+        payout postings."""
+        key = b"contract-key-0123456789"
+        store = self.make_store()
+        try:
+            with store.unit_of_work() as uow:
+                first = uow.ledger.post(_capture("o-1")[1], key=key)
+                uow.ledger.post(_capture("o-2")[1], key=key)
+                payout = uow.ledger.post(
+                    core.payout(
+                        vendor_id="v-1",
+                        currency="GBP",
+                        payout_id="p-1",
+                        amount_minor=5,
+                        after_seq=2,
+                        at=T0,
+                    ),
+                    key=key,
+                )
+                uow.commit()
+            assert core.verify((first,), key)[2] == ()
+            assert core.verify((first,))[2] != ()  # not the key-less digest
+            with store.reader() as uow:
+                assert uow.ledger.for_order("o-1") == (first,)
+                assert uow.ledger.for_order("o-9") == ()
+                assert uow.ledger.last_payout_seq("v-1", "GBP") == payout.seq
+                assert uow.ledger.last_payout_seq("v-1", "EUR") == 0
+        finally:
+            store.close()
+
     def test_holds_payouts_and_vendors(self) -> None:
         """R36: holds and vendor accounts are saved over their previous version only."""
         store = self.make_store()
@@ -199,7 +231,17 @@ class LedgerContract:
             hold, txn = _capture("o-1")
             with store.unit_of_work() as uow:
                 uow.ledger.add_hold(hold)
-                seq = uow.ledger.post(txn).seq
+                uow.ledger.post(txn)
+                seq = uow.ledger.post(
+                    core.payout(
+                        vendor_id="v-1",
+                        currency="GBP",
+                        payout_id="p-1",
+                        amount_minor=5,
+                        after_seq=1,
+                        at=T0,
+                    )
+                ).seq
                 account = VendorAccount(
                     vendor_id="v-1",
                     version=1,

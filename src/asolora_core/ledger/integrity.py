@@ -1,0 +1,165 @@
+"""Tamper evidence for everything money is computed from (R24, R42): pure functions, no I/O.
+
+* The journal is a hash chain (:func:`asolora_core.ledger.model.seal`); with a secret key
+  each link is an HMAC-SHA-256, so whoever edits the database without the key cannot re-seal
+  it.
+* Holds and vendor accounts are mutable rows, so they carry a *seal*: a hash (HMAC under the
+  key) of every other field (:func:`sealed`, :func:`seal_ok`). A hold is also cross-checked
+  against the journal before it is released (:func:`hold_problems`): its vendor, what was
+  paid and what it holds must be what the order's journal transactions say.
+* A :class:`Checkpoint` (journal position, head hash, time; signed with the key) is published
+  outside the database (:class:`~asolora_core.ports.CheckpointSink`); checking the journal
+  against it (:func:`checkpoint_problems`) finds a removed tail.
+
+The threat model (what is detected, with what, and what is not) is in docs/ledger-integrity.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hmac
+import json
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from asolora_core.ledger.model import (
+    HELD,
+    Hold,
+    JournalTransaction,
+    VendorAccount,
+    keyed_hash,
+    vendor_account,
+)
+
+__all__ = [
+    "Checkpoint",
+    "checkpoint_problems",
+    "hold_problems",
+    "record_seal",
+    "seal_ok",
+    "sealed",
+    "sign_checkpoint",
+]
+
+R = TypeVar("R", Hold, VendorAccount)
+
+
+_GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}
+_SCALARS = (int, str, bool, type(None))
+
+
+def _fields(value: Any) -> tuple[Any, ...]:
+    """Every field of an attrs value but ``seal``, in field order (one C-level getter)."""
+    cls = value.__class__
+    get = _GETTERS.get(cls)
+    if get is None:
+        names = [f.name for f in attrs.fields(cls) if f.name != "seal"]
+        getter = operator.attrgetter(*names)
+        get = (lambda v: (getter(v),)) if len(names) == 1 else getter
+        _GETTERS[cls] = get
+    return get(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of a field: instants as ISO 8601, attrs values as field lists."""
+    cls = value.__class__
+    if cls in _SCALARS:
+        return value
+    if cls is _dt.datetime:
+        return value.isoformat()
+    if cls is tuple:
+        return [_plain(v) for v in value]
+    return [_plain(v) for v in _fields(value)]  # an attrs value (a Chargeback)
+
+
+def record_seal(value: Hold | VendorAccount, key: bytes | None) -> str:
+    """The seal of a hold or vendor account: a hash of every field but ``seal`` (in field
+    order, under the class name)."""
+    body = [type(value).__name__]
+    for v in _fields(value):
+        cls = v.__class__
+        body.append(v if cls in _SCALARS else _plain(v))
+    return keyed_hash(json.dumps(body, separators=(",", ":")), key)
+
+
+def sealed(value: R, key: bytes | None) -> R:
+    """``value`` with its seal set, as it is stored."""
+    return attrs.evolve(value, seal=record_seal(value, key))
+
+
+def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:
+    """Whether ``value`` is as it was sealed (under ``key``)."""
+    return hmac.compare_digest(value.seal, record_seal(value, key))
+
+
+def hold_problems(hold: Hold, txns: Sequence[JournalTransaction]) -> list[str]:
+    """What disagrees between a hold and its order's journal transactions (R15, R42): the
+    vendor, the amount paid (the capture), the amount held (the fold of the order's entries on
+    the vendor's ``held`` account) and whether it was released."""
+    found: list[str] = []
+    for t in txns:
+        if t.vendor_id != hold.vendor_id:
+            found.append(f"journal transaction {t.seq} belongs to vendor {t.vendor_id!r}")
+    capture = next((t for t in txns if t.kind == "capture"), None)
+    paid = 0 if capture is None else int(capture.memo.get("paid", "0"))
+    if paid != hold.paid_minor:
+        found.append(f"paid {hold.paid_minor}, the capture in the journal says {paid}")
+    account = vendor_account(hold.vendor_id, HELD)
+    held = -sum(t.entries_for(account, hold.currency) for t in txns)
+    if held != hold.held_minor:
+        found.append(f"holds {hold.held_minor}, the journal holds {held}")
+    released = any(t.kind == "release" for t in txns)
+    if released != (hold.released_at is not None):
+        found.append("released state differs from the journal")
+    return found
+
+
+@attrs.frozen(kw_only=True)
+class Checkpoint:
+    """The journal's position and head hash at an instant, published outside the database
+    (R42). ``signature`` is an HMAC of the three under the marketplace's key (empty without
+    a key: then keep checkpoints where an intruder cannot rewrite them)."""
+
+    seq: int
+    head: str
+    at: _dt.datetime
+    signature: str = ""
+
+
+def _checkpoint_text(seq: int, head: str, at: _dt.datetime) -> str:
+    return f"asolora-checkpoint:{seq}:{head}:{at.isoformat()}"
+
+
+def sign_checkpoint(seq: int, head: str, at: _dt.datetime, key: bytes | None) -> Checkpoint:
+    """A checkpoint, signed when a key is configured."""
+    signature = "" if key is None else keyed_hash(_checkpoint_text(seq, head, at), key)
+    return Checkpoint(seq=seq, head=head, at=at, signature=signature)
+
+
+def checkpoint_problems(
+    checkpoint: Checkpoint, txns: Sequence[JournalTransaction], key: bytes | None
+) -> list[str]:
+    """What contradicts ``checkpoint`` in the journal ``txns`` (all of them, in order): a
+    forged checkpoint (with a key), a journal that ends before it (a removed tail) or a
+    different transaction at its position (a rewritten history)."""
+    found: list[str] = []
+    if key is not None:
+        expected = keyed_hash(_checkpoint_text(checkpoint.seq, checkpoint.head, checkpoint.at), key)
+        if not hmac.compare_digest(checkpoint.signature, expected):
+            found.append("checkpoint signature does not match the key")
+    if checkpoint.seq == 0:
+        return found
+    last = txns[-1].seq if txns else 0
+    if last < checkpoint.seq:
+        found.append(
+            f"the journal ends at {last}, before the checkpoint at {checkpoint.seq}: "
+            "transactions were removed"
+        )
+        return found
+    at_seq = next((t for t in txns if t.seq == checkpoint.seq), None)
+    if at_seq is None or at_seq.hash != checkpoint.head:
+        found.append(f"transaction {checkpoint.seq} differs from the checkpoint's head")
+    return found
