@@ -5,6 +5,7 @@ Every command runs: load -> pure core -> save + history + outbox -> commit, in o
 shape (model, pure core, service):
 
 * :mod:`asolora_core.orders.service`: checkout, shipping, confirmation, issues, refunds;
+* :mod:`asolora_core.orders.endings_service`: returns, the R40 timers, staff powers;
 * :mod:`asolora_core.ledger.service`: hold, release, refunds after release, payouts;
 * :mod:`asolora_core.messaging.service`: buyer-vendor conversations.
 
@@ -17,7 +18,8 @@ from asolora_core.config import MarketplaceConfig
 from asolora_core.kernel import DeliveryReport, SequentialIds, SweepReport, UuidIds
 from asolora_core.ledger.service import _MoneyCommands
 from asolora_core.messaging.service import _ChatCommands
-from asolora_core.orders.service import Item, _OrderCommands
+from asolora_core.orders.endings_service import _OrderEndings
+from asolora_core.orders.service import Item
 
 __all__ = [
     "DeliveryReport",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class Marketplace(_MoneyCommands, _ChatCommands, _OrderCommands):
+class Marketplace(_MoneyCommands, _ChatCommands, _OrderEndings):
     """The marketplace facade. Build one per process around a store:
 
     >>> from asolora_core import InMemoryStore, Marketplace
