@@ -7,6 +7,7 @@ shape (model, pure core, service):
 * :mod:`asolora_core.orders.service`: checkout, shipping, confirmation, issues, refunds;
 * :mod:`asolora_core.orders.endings_service`: returns, the R40 timers, staff powers;
 * :mod:`asolora_core.ledger.service`: hold, release, refunds after release, payouts;
+* :mod:`asolora_core.ledger.endings_service`: won chargebacks, adjustments, payout terms;
 * :mod:`asolora_core.messaging.service`: buyer-vendor conversations.
 
 This module only composes them; nothing below imports it.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from asolora_core.config import MarketplaceConfig
 from asolora_core.kernel import DeliveryReport, SequentialIds, SweepReport, UuidIds
-from asolora_core.ledger.service import _MoneyCommands
+from asolora_core.ledger.endings_service import _MoneyEndings
 from asolora_core.messaging.service import _ChatCommands
 from asolora_core.orders.endings_service import _OrderEndings
 from asolora_core.orders.service import Item
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class Marketplace(_MoneyCommands, _ChatCommands, _OrderEndings):
+class Marketplace(_MoneyEndings, _ChatCommands, _OrderEndings):
     """The marketplace facade. Build one per process around a store:
 
     >>> from asolora_core import InMemoryStore, Marketplace
