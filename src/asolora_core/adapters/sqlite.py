@@ -26,7 +26,11 @@ from typing import Any, Self
 
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
-from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
+from asolora_core.adapters.sqlite_ledger import (
+    LEDGER_KINDS_MIGRATION,
+    LEDGER_MIGRATION,
+    SqliteLedger,
+)
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.messaging.conversations import Conversation, Message
@@ -117,6 +121,8 @@ MIGRATIONS: list[str] = [
     """,
     # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
     LEDGER_MIGRATION,
+    # the endings' journal kinds: won chargebacks, adjustments, rolling reserve (R39, R41)
+    LEDGER_KINDS_MIGRATION,
 ]
 
 _enc_order = _codec.encoder(Order)
