@@ -90,8 +90,9 @@ LEDGER_MIGRATION = """
 #: The schema step that lets the journal hold the endings' kinds (won chargebacks, staff
 #: adjustments, the rolling reserve; R39, R41). SQLite cannot alter a CHECK constraint and
 #: ``ledger_entries`` and ``ledger_payouts`` reference ``ledger_txns``, so the three tables
-#: are rebuilt (children dropped first, so no foreign key is ever violated) and their rows
-#: copied as they are: every hash stays valid.
+#: are rebuilt: the new children reference the new journal (renaming it rewrites their
+#: references), the old children are dropped before the old journal, so no foreign key is
+#: ever violated; every row is copied as it is, so every hash stays valid.
 LEDGER_KINDS_MIGRATION = """
     CREATE TABLE ledger_txns_v2 (
         seq INTEGER PRIMARY KEY CHECK (seq >= 1),
@@ -109,7 +110,7 @@ LEDGER_KINDS_MIGRATION = """
     );
     INSERT INTO ledger_txns_v2 SELECT * FROM ledger_txns;
     CREATE TABLE ledger_entries_v2 (
-        seq INTEGER NOT NULL REFERENCES ledger_txns (seq),
+        seq INTEGER NOT NULL REFERENCES ledger_txns_v2 (seq),
         n INTEGER NOT NULL CHECK (n >= 0),
         account TEXT NOT NULL,
         vendor_id TEXT,
@@ -123,7 +124,7 @@ LEDGER_KINDS_MIGRATION = """
         payout_id TEXT PRIMARY KEY,
         vendor_id TEXT NOT NULL,
         currency TEXT NOT NULL,
-        seq INTEGER NOT NULL UNIQUE REFERENCES ledger_txns (seq),
+        seq INTEGER NOT NULL UNIQUE REFERENCES ledger_txns_v2 (seq),
         amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
         body TEXT NOT NULL
     );
