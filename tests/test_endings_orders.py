@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moneyed import Money
 
 from asolora_core import (
@@ -496,3 +498,94 @@ def test_sqlite_step_3_keeps_an_existing_journal(
     assert market.verify_journal(by=STAFF).ok
     assert market.get_order(order.order_id, by=STAFF).status is OrderStatus.COMPLETED
     store.close()
+
+
+# --- R37 property: the return's money ---------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    price=st.integers(min_value=1, max_value=100_000),
+    quantity=st.integers(min_value=1, max_value=6),
+    discount=st.integers(min_value=0, max_value=99),
+    fee_bp=st.integers(min_value=0, max_value=10_000),
+    data=st.data(),
+)
+def test_r37_r25_a_return_refund_plus_its_fee_is_exactly_the_units_share(
+    price: int, quantity: int, discount: int, fee_bp: int, data: st.DataObject
+) -> None:
+    """R25, R37: on the pure core, for any price, discount and restocking fee, a return's
+    refund plus its fee is exactly the units' share of what was paid (no minor unit lost or
+    invented), the fee is the policy's share rounded once, and returning every unit in turn
+    never refunds more than the line's paid amount."""
+    from asolora_core.money import percent_bp
+    from asolora_core.orders import commands as core
+    from asolora_core.orders import returns as rcore
+
+    now = START
+    policy = ReturnPolicy(returns_accepted=True, window_days=30, restocking_fee_bp=fee_bp)
+    gross = price * quantity
+    paid = gross - gross * discount // 100
+    ((order, _),) = core.place_checkout(
+        checkout_id="c",
+        buyer=BUYER,
+        customer_name="Ada",
+        currency="EUR",
+        items=[
+            core.CheckoutItem(
+                vendor_id="v-1",
+                product_id="p",
+                title="p",
+                quantity=quantity,
+                unit_price_minor=price,
+                policy=policy,
+            )
+        ],
+        shipping_minor={},
+        paid_minor=paid,
+        order_ids={"v-1": "o"},
+        line_ids=["l"],
+        now=now,
+    )
+    order, _ = core.ship(
+        order,
+        shipment_id="s",
+        items={"l": quantity},
+        carrier="c",
+        tracking_number="t",
+        by=VENDOR,
+        now=now,
+    )
+    order, _ = core.mark_delivered(order, "s", by=VENDOR, now=now)
+    order, _ = core.confirm_receipt(order, "s", by=BUYER, now=now)
+    refunded = 0
+    left = quantity
+    n = 0
+    while left:
+        units = data.draw(st.integers(min_value=1, max_value=left))
+        share = core.unit_share(order.lines[0], order.lines[0].refunded_quantity, units)
+        rid = f"ret-{n}"
+        order, _ = rcore.request_return(
+            order,
+            return_id=rid,
+            kind=ReturnKind.RETURN,
+            items={"l": units},
+            reason="r",
+            by=BUYER,
+            now=now,
+        )
+        order, _ = rcore.accept_return(order, rid, by=VENDOR, now=now)
+        order, _ = rcore.ship_return(
+            order, rid, carrier="c", tracking_number="r", by=BUYER, now=now
+        )
+        order, _ = rcore.receive_return(order, rid, by=VENDOR, now=now)
+        order, _ = rcore.refund_return(order, rid, refund_id=f"r-{n}", by=VENDOR, now=now)
+        request = order.return_request(rid)
+        assert request is not None
+        assert request.refund_minor + request.restocking_fee_minor == share
+        assert request.restocking_fee_minor == percent_bp(share, fee_bp)
+        refunded += request.refund_minor
+        left -= units
+        n += 1
+    assert order.refunded_minor == refunded <= paid
+    assert order.lines[0].refunded_quantity == quantity

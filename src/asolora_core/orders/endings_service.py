@@ -55,7 +55,18 @@ class _OrderEndings(_OrderCommands):
     """R37 returns, R40 timers and the staff powers."""
 
     def _install(self) -> None:
-        self._reactors.append(self._schedule_ending_timers)
+        config = self.config
+        if any(
+            after is not None
+            for after in (
+                config.remind_vendor_to_ship_after,
+                config.cancel_unshipped_after,
+                config.remind_buyer_to_confirm_after,
+                config.escalate_issue_after,
+                config.expire_return_after,
+            )
+        ):  # with every R40 timer off (the default) nothing is armed: no reaction at all
+            self._reactors.append(self._schedule_ending_timers)
         self._timer_handlers[REMIND_VENDOR] = self._remind_vendor
         self._timer_handlers[CANCEL_UNSHIPPED] = self._cancel_unshipped
         self._timer_handlers[REMIND_BUYER] = self._remind_buyer
