@@ -283,6 +283,12 @@ def test_r41_adjustments_reserve_and_minimum_balance_on_the_statement(
 
     clock.advance(days=30)
     assert market.run_due().timers == {"reserve_release": 1}
+    (note,) = [
+        m.notification
+        for m in market.outbox(by=STAFF)
+        if m.notification.kind == ("reserve.released")
+    ]
+    assert note.text.endswith("came back to your balance: 8.68 EUR.")
     balance = market.balance("v-eu", by=vendor)
     assert (balance.balance_minor, balance.reserved_minor) == (1368, 0)
     (second,) = market.run_payouts()

@@ -418,7 +418,17 @@ class _MoneyCommands(_Kernel):
         kept = uow.ledger.by_key(f"reserve:{timer.aggregate_id}")
         if kept is None or uow.ledger.by_key(f"reserve_released:{timer.aggregate_id}"):
             return False
-        uow.ledger.post(core.reserve_release(kept, at=now))
+        back = uow.ledger.post(core.reserve_release(kept, at=now))
+        (entry,) = [e for e in back.entries if e.kind == BALANCE]
+        self._notify_vendor(
+            uow,
+            back.vendor_id,
+            "reserve.released",
+            timer.aggregate_id,
+            f"The rolling reserve of order {timer.aggregate_id} came back to your balance: "
+            f"{_money.format_minor(-entry.amount_minor, entry.currency)}.",
+            now,
+        )
         return True
 
     def release(self, order_id: str, *, by: Actor, idempotency_key: str | None = None) -> Hold:
