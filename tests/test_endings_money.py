@@ -200,9 +200,11 @@ def test_r39_chargeback_won_before_release_is_reinstated_and_released(
 def test_r39_chargeback_won_after_release_credits_the_balance_again(
     store: Store, clock: FakeClock
 ) -> None:
-    """R22, R39: 100.00 EUR released (86.80). A chargeback of 40.00 with a 15.00 fee after
-    release debits 55.00: balance 31.80. Won, with the fee returned by this marketplace's
-    provider (``chargeback_fee_returned_on_win``): 55.00 is credited back, balance 86.80,
+    """R21, R22, R39: 100.00 EUR released (86.80). A chargeback of 40.00 with a 15.00 fee
+    after release is debited as a refund is: the commission on the 40.00 (4.00) comes back,
+    so 55.00 - 4.00 = 51.00 is debited: balance 35.80. Won, with the fee returned by this
+    marketplace's provider (``chargeback_fee_returned_on_win``): 55.00 comes back and the
+    restored net carries its 4.00 commission again, so 51.00 is credited: balance 86.80,
     and the statement shows both lines."""
     rates = FixedRateProvider(as_of=START)
     market = money_market(store, clock, rates, chargeback_fee_returned_on_win=True)
@@ -218,11 +220,11 @@ def test_r39_chargeback_won_after_release_credits_the_balance_again(
         by=STAFF,
         reference="dp_2",
     )
-    assert market.balance("v-eu", by=vendor).balance_minor == 3180
+    assert market.balance("v-eu", by=vendor).balance_minor == 3580
     market.chargeback_won(order.order_id, reference="dp_2", by=STAFF)
     assert market.balance("v-eu", by=vendor).balance_minor == 8680
     kinds = [(ln.kind, ln.amount_minor) for ln in market.statement("v-eu", by=vendor).lines]
-    assert kinds == [("release", 8680), ("chargeback", -5500), ("chargeback_won", 5500)]
+    assert kinds == [("release", 8680), ("chargeback", -5100), ("chargeback_won", 5100)]
     with pytest.raises(Exception, match="already won"):
         market.chargeback_won(order.order_id, reference="dp_2", by=STAFF)
 

@@ -404,9 +404,21 @@ def chargeback(
     else:
         if snapshot is None:  # pragma: no cover - the facade always passes one
             raise ValueError("a chargeback after release needs a rate snapshot")
-        debit, _, conv_memo = _debit_postings(hold, total, snapshot, fees)
-        postings += debit
+        # the one fee rule of refunds (R21, R22): the commission on what the buyer took
+        # back comes back to the vendor, netted from the debit
+        commission, processing = _fees_now(new, fees)
+        commission_back = hold.commission_minor - commission
+        processing_back = hold.processing_fee_minor - processing
+        debit_minor = total - commission_back - processing_back
+        debit, _, conv_memo = _debit_postings(hold, debit_minor, snapshot, fees)
+        postings += [
+            (COMMISSION, hold.currency, commission_back),
+            (PROCESSING_FEES, hold.currency, processing_back),
+            *debit,
+        ]
+        conv_memo["commission"] = str(commission_back)
         memo.update(conv_memo)
+        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)
     if not entries:
@@ -466,12 +478,21 @@ def chargeback_won(
     else:
         if snapshot is None:  # pragma: no cover - the facade always passes one
             raise ValueError("a chargeback won after release needs a rate snapshot")
-        legs, converted, fee, conv_memo = _conversion_postings(amount, snapshot, fees)
+        # the fee rule again: the restored net carries its commission again
+        commission, processing = _fees_now(new, fees)
+        commission_up = commission - hold.commission_minor
+        processing_up = processing - hold.processing_fee_minor
+        credit_minor = amount - commission_up - processing_up
+        legs, converted, fee, conv_memo = _conversion_postings(credit_minor, snapshot, fees)
         postings += [
+            (COMMISSION, hold.currency, -commission_up),
+            (PROCESSING_FEES, hold.currency, -processing_up),
             *legs,
             (vendor_account(hold.vendor_id, BALANCE), snapshot.quote, -(converted - fee)),
         ]
+        conv_memo["commission"] = str(commission_up)
         memo.update(conv_memo)
+        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)
     if not entries:
