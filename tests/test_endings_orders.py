@@ -589,3 +589,28 @@ def test_r37_r25_a_return_refund_plus_its_fee_is_exactly_the_units_share(
         n += 1
     assert order.refunded_minor == refunded <= paid
     assert order.lines[0].refunded_quantity == quantity
+
+
+def test_r35_a_staff_power_replayed_with_its_key_changes_nothing_more(
+    market: Marketplace, snapshot: SnapshotOf
+) -> None:
+    """R35: cancel_after_shipping retried with the same key returns the first result and
+    refunds nothing twice; the same key with another reason is refused, naming it."""
+    from asolora_core import IdempotencyKeyReusedError
+
+    order = place(market)
+    ship(market, order)
+    first = market.cancel_after_shipping(
+        order.order_id, by=STAFF, reason="lost", idempotency_key="k-1"
+    )
+    after = snapshot(order.order_id)
+    again = market.cancel_after_shipping(
+        order.order_id, by=STAFF, reason="lost", idempotency_key="k-1"
+    )
+    assert again == first
+    assert snapshot(order.order_id) == after
+    with pytest.raises(IdempotencyKeyReusedError) as info:
+        market.cancel_after_shipping(
+            order.order_id, by=STAFF, reason="stolen", idempotency_key="k-1"
+        )
+    assert info.value.fields["field"] == "reason"

@@ -221,8 +221,9 @@ class FeeSchedule:
 
     * commission: of the order's net amount (paid minus refunds and chargebacks), charged at
       completion; with ``commission_refunded_on_refund`` (default True) it is recomputed on
-      the new net after a refund before release, so the commission on the refunded part comes
-      back (R21). A net of zero carries no commission, fixed part included.
+      the new net after a refund or chargeback, so the commission on the refunded part comes
+      back (R21): the same rule before release (the held proceeds) and after it (netted from
+      the balance debit, R22). A net of zero carries no commission, fixed part included.
     * processing fee: of the amount paid, charged at completion; not refunded on a refund
       (R21) unless ``processing_fee_refunded_on_refund``. A cancelled order (R11) never
       completes, so it is charged nothing: the platform bears the processor's fee.
