@@ -134,6 +134,8 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
                 (Action.SHIP_EXCHANGE, (V,)),
             )
         ),
+        # a request left unanswered on an order cancelled meanwhile still expires
+        (X, Action.EXPIRE_RETURN, (Y,), X),
         # a shipment
         (T, Action.UPDATE_TRACKING, (V,), T),
         (T, Action.MARK_DELIVERED, (V, S), D),
