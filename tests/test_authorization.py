@@ -23,6 +23,8 @@ from asolora_core import (
     NotPermitted,
     Order,
     Resolution,
+    ReturnKind,
+    ReturnPolicy,
     SequentialIds,
 )
 from asolora_core.testing import strategies as ast
@@ -54,8 +56,8 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "place_checkout":    (N,      N,      A,      A,      N,    N),
     "ship":              (A,      N,      N,      N,      N,    N),
     "update_tracking":   (A,      N,      N,      N,      N,    N),
-    "mark_delivered":    (A,      N,      N,      N,      N,    N),
-    "confirm_receipt":   (N,      N,      A,      N,      N,    A),  # system: R10
+    "mark_delivered":    (A,      N,      N,      N,      A,    N),  # staff: carrier proof
+    "confirm_receipt":   (N,      N,      A,      N,      A,    A),  # system: R10
     "cancel_order":      (A,      N,      A,      N,      A,    A),  # staff/system: R40
     "report_issue":      (N,      N,      A,      N,      N,    N),
     "respond_to_issue":  (A,      N,      N,      N,      N,    N),
@@ -63,7 +65,11 @@ MATRIX: dict[str, tuple[str, str, str, str, str, str]] = {
     "answer_settlement": (N,      N,      A,      N,      N,    N),
     "withdraw_issue":    (N,      N,      A,      N,      N,    N),
     "mediate_issue":     (N,      N,      N,      N,      A,    N),
-    "refund":            (A,      N,      N,      N,      N,    N),
+    "refund":            (A,      N,      N,      N,      A,    A),  # system: R40 timer
+    "resolve_for_vendor": (N,     N,      N,      N,      A,    N),
+    "cancel_after_shipping": (N,  N,      N,      N,      A,    N),
+    "request_return":    (N,      N,      A,      N,      N,    N),  # R37
+    "accept_return":     (A,      N,      N,      N,      N,    N),  # R37
     "complete_order":    (AUTO,   AUTO,   AUTO,   AUTO,   AUTO, AUTO),
     "get_order":         (A,      N,      A,      N,      A,    A),
     "order_history":     (A,      N,      A,      N,      A,    A),
@@ -120,10 +126,45 @@ def prepare(command: str, m: Marketplace, o: Order) -> Call:
         return lambda by: m.update_tracking(oid, sid, by=by, note="in hub")
     if command == "mark_delivered":
         sid = _shipped(m, o)
-        return lambda by: m.mark_delivered(oid, sid, by=by)
+        return lambda by: m.mark_delivered(oid, sid, by=by, reason="carrier proof")
     if command == "confirm_receipt":
         sid = _shipped(m, o, delivered=True)
-        return lambda by: m.confirm_receipt(oid, sid, by=by)
+        return lambda by: m.confirm_receipt(oid, sid, by=by, reason="buyer confirmed by phone")
+    if command == "resolve_for_vendor":
+        _shipped(m, o, delivered=True)
+        iid = _issue(m, o)
+        return lambda by: m.resolve_for_vendor(oid, iid, by=by, reason="tracking shows delivery")
+    if command == "cancel_after_shipping":
+        _shipped(m, o)
+        return lambda by: m.cancel_after_shipping(oid, by=by, reason="lost by the carrier")
+    if command in ("request_return", "accept_return"):
+        policy = ReturnPolicy(returns_accepted=True, window_days=30)
+        item = Item(
+            vendor_id="v-1",
+            product_id="p-cup",
+            quantity=1,
+            unit_price=Money("4.00", "EUR"),
+            policy=policy,
+        )
+        (o,) = m.place_checkout(
+            buyer=OWNER_BUYER, customer_name="Ada Buyer", items=[item], paid=Money("4.00", "EUR")
+        )
+        oid = o.order_id
+        sid = _shipped(m, o, delivered=True)
+        m.confirm_receipt(oid, sid, by=OWNER_BUYER)
+        line = o.lines[0].line_id
+        if command == "request_return":
+            return lambda by: m.request_return(
+                oid, by=by, kind=ReturnKind.RETURN, items={line: 1}, reason="too small"
+            )
+        rid = (
+            m.request_return(
+                oid, by=OWNER_BUYER, kind=ReturnKind.RETURN, items={line: 1}, reason="too small"
+            )
+            .returns[-1]
+            .return_id
+        )
+        return lambda by: m.accept_return(oid, rid, by=by)
     if command == "cancel_order":
         return lambda by: m.cancel_order(oid, by=by)
     if command == "report_issue":
@@ -144,7 +185,9 @@ def prepare(command: str, m: Marketplace, o: Order) -> Call:
         iid = _issue(m, o)
         return lambda by: m.mediate_issue(oid, iid, by=by, outcome=IssueOutcome.REJECTED)
     if command == "refund":
-        return lambda by: m.refund(oid, by=by, amount=Money("1.00", "EUR"))
+        return lambda by: m.refund(
+            oid, by=by, amount=Money("1.00", "EUR"), reason="goodwill for a late parcel"
+        )
     if command == "complete_order":
         return lambda by: m.complete_order(oid, by=by)
     if command == "get_order":

@@ -272,9 +272,10 @@ def test_a_cancelled_order_holds_nothing_and_is_never_released(
 def test_chargeback_after_release_is_debited_like_a_refund(
     market: Marketplace, clock: FakeClock
 ) -> None:
-    """R22, R39: after release a chargeback of 40.00 EUR with a 15.00 EUR fee debits the
-    vendor: 55.00 x 0.85 = 46.75 GBP plus the 2 % conversion fee 0.935 -> 0.94 (half-even:
-    93.5 -> 94 hundredths) = 47.69 GBP."""
+    """R21, R22, R39: after release a chargeback of 40.00 EUR with a 15.00 EUR fee debits
+    the vendor as a refund is: the net drops to 60.00, so the commission is 6.00 and 4.00
+    comes back; 55.00 - 4.00 = 51.00 x 0.85 = 43.35 GBP plus the 2 % conversion fee 0.867
+    -> 0.87 = 44.22 GBP."""
     order = sell(market, "v-1", Money("100.00", "EUR"))
     clock.advance(hours=168)
     market.run_due()
@@ -284,8 +285,8 @@ def test_chargeback_after_release_is_debited_like_a_refund(
     )
     assert hold.state == HoldState.RELEASED  # nothing to freeze any more
     after = market.balance("v-1", by=STAFF)
-    assert before - after.balance_minor == 4769
-    assert after.debited_minor == 4769
+    assert before - after.balance_minor == 4422
+    assert after.debited_minor == 4422
     # the remaining refundable amount is 60.00: a refund of 60.01 is refused
     with pytest.raises(RefundExceedsPaidError):
         market.refund(order.order_id, by=Actor.vendor("v-1"), amount=Money("60.01", "EUR"))

@@ -104,13 +104,16 @@ def test_partial_refund_before_release(store: Store, clock: FakeClock) -> None:
 def test_full_refund_after_release_offset_by_next_two_releases(
     store: Store, clock: FakeClock
 ) -> None:
-    """R18, R22, R23, R41: order A 100.00 EUR is released (86.80) and paid out. A full
-    refund of A after release debits 100.00: the balance is -100.00 and a payout run pays
-    nothing. Order B (60.00: commission 6.00, processing 1.74 + 0.30 = 2.04, proceeds 51.96)
-    is released: balance -48.04, all 51.96 offset. Order C (80.00: commission 8.00,
-    processing 2.32 + 0.30 = 2.62, proceeds 69.38): balance +21.34, 48.04 offset. The payout
-    of 21.34 carries a statement: opening 0.00, refund -100.00, release +51.96 (offset
-    51.96), release +69.38 (offset 48.04), paid 21.34, closing 0.00."""
+    """R18, R21, R22, R23, R41: order A 100.00 EUR is released (86.80) and paid out. A full
+    refund of A after release: the net is 0.00, so the commission is 0.00 and its 10.00
+    comes back exactly as it would before release (the one commission rule); the processing
+    fee 3.20 is kept. The balance is debited 100.00 - 10.00 = 90.00: -90.00, and a payout
+    run pays nothing. Order B (60.00: commission 6.00, processing 1.74 + 0.30 = 2.04,
+    proceeds 51.96) is released: balance -38.04, all 51.96 offset. Order C (80.00:
+    commission 8.00, processing 2.32 + 0.30 = 2.62, proceeds 69.38): balance +31.34, 38.04
+    offset. The payout of 31.34 carries a statement: opening 0.00, refund -90.00 (commission
+    10.00 back), release +51.96 (offset 51.96), release +69.38 (offset 38.04), paid 31.34,
+    closing 0.00."""
     rates = FixedRateProvider(as_of=START)
     market = money_market(store, clock, rates)
     market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
@@ -125,8 +128,8 @@ def test_full_refund_after_release_offset_by_next_two_releases(
     market.refund(a.order_id, by=vendor, amount=Money("100.00", "EUR"))
     balance = market.balance("v-eu", by=vendor)
     assert (balance.balance_minor, balance.debited_minor, balance.paid_out_minor) == (
-        -10000,
-        10000,
+        -9000,
+        9000,
         8680,
     )
     assert market.run_payouts() == ()  # R18: a negative balance pays nothing
@@ -135,30 +138,31 @@ def test_full_refund_after_release_offset_by_next_two_releases(
     clock.advance(hours=168)
     market.run_due()
     assert market.get_hold(b.order_id, by=vendor).released_minor == 5196
-    assert market.balance("v-eu", by=vendor).balance_minor == -4804
+    assert market.balance("v-eu", by=vendor).balance_minor == -3804
     assert market.run_payouts() == ()
 
     c = sell(market, "v-eu", Money("80.00", "EUR"))
     clock.advance(hours=168)
     market.run_due()
     assert market.get_hold(c.order_id, by=vendor).released_minor == 6938
-    assert market.balance("v-eu", by=vendor).balance_minor == 2134
+    assert market.balance("v-eu", by=vendor).balance_minor == 3134
 
     (payout,) = market.run_payouts()
     statement = payout.statement
-    assert payout.amount_minor == 2134
+    assert payout.amount_minor == 3134
     assert statement.opening_minor == 0
     assert [(ln.kind, ln.amount_minor, ln.offset_minor) for ln in statement.lines] == [
-        ("refund", -10000, 0),
+        ("refund", -9000, 0),
         ("release", 5196, 5196),
-        ("release", 6938, 4804),
+        ("release", 6938, 3804),
     ]
+    assert (statement.lines[0].gross_minor, statement.lines[0].commission_minor) == (10000, 1000)
     assert [ln.order_id for ln in statement.offsets] == [b.order_id, c.order_id]
-    assert (statement.paid_minor, statement.closing_minor) == (2134, 0)
+    assert (statement.paid_minor, statement.closing_minor) == (3134, 0)
     assert statement.reconciles
     final = market.balance("v-eu", by=vendor)
     # paid out = released - debited - balance (R18, R22)
-    assert final.paid_out_minor == 8680 + 2134
+    assert final.paid_out_minor == 8680 + 3134
     assert final.released_minor == 8680 + 5196 + 6938
     assert final.paid_out_minor == final.released_minor - final.debited_minor - final.balance_minor
 

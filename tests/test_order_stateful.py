@@ -1,5 +1,11 @@
 """Random command sequences by random actors against one order, through the facade on the
-in-memory store (R1, R2, R4, R8, R9, R14, R20, R36, R42).
+in-memory store (R1, R2, R4, R8, R9, R14, R20, R36, R37, R40, R42).
+
+The machine also drives the staff powers (with and without their mandatory reason), returns
+and exchanges (R37), and the R40 timers through ``run_due``. At the end of every run the
+buyer goes silent: the vendor only marks its parcels delivered and ships owed replacements,
+staff only resolve escalated issues, and the clock runs past every configured timer; the
+order must then be completed or cancelled (every order reaches an ending).
 
 After every step: the status moved only along TRANSITIONS; a refused command changed nothing
 (order, history, outbox); a successful one bumped the version by exactly one; the order is
@@ -32,15 +38,29 @@ from asolora_core import (
     IssueStatus,
     Item,
     Marketplace,
+    MarketplaceConfig,
     NotPermittedError,
     Order,
     OrderStatus,
+    ReasonRequiredError,
     Resolution,
+    ReturnKind,
+    ReturnNotAllowedError,
+    ReturnPolicy,
+    ReturnStatus,
     SequentialIds,
     ShipmentStatus,
 )
 from asolora_core.money import from_minor
 from asolora_core.orders.transitions import TRANSITIONS, Action
+
+STAFF_POWERS = {
+    Action.MARK_DELIVERED,
+    Action.CONFIRM_RECEIPT,
+    Action.REFUND,
+    Action.RESOLVE_FOR_VENDOR,
+    Action.CANCEL_AFTER_SHIPPING,
+}
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 OWNER_VENDOR = Actor.vendor("v-1")
@@ -52,6 +72,21 @@ SYSTEM = Actor.system()
 ACTORS = [OWNER_VENDOR, OTHER_VENDOR, OWNER_BUYER, OTHER_BUYER, STAFF, SYSTEM]
 P, C, X = OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.CANCELLED
 REPLACEMENTS = (IssueOutcome.SETTLED_REPLACEMENT, IssueOutcome.MEDIATED_REPLACEMENT)
+DAY = dt.timedelta(days=1)
+#: R40: every timer on, short enough for a run to cross them.
+CONFIG = MarketplaceConfig(
+    remind_vendor_to_ship_after=2 * DAY,
+    cancel_unshipped_after=5 * DAY,
+    auto_confirm_after=4 * DAY,
+    remind_buyer_to_confirm_after=2 * DAY,
+    escalate_issue_after=3 * DAY,
+    expire_return_after=3 * DAY,
+)
+#: The longest configured timer: after it, everything the timers can do is done.
+HORIZON = 5 * DAY
+MUG_POLICY = ReturnPolicy(returns_accepted=True, window_days=10, restocking_fee_bp=1000)
+TEA_POLICY = ReturnPolicy(exchanges_accepted=True, window_days=5, condition="unopened")
+reasons = st.sampled_from(["carrier proof", "buyer called", "", ""])
 
 actors = st.sampled_from(ACTORS)
 
@@ -124,16 +159,26 @@ class OrderLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock(START)
-        self.market = Marketplace(InMemoryStore(), clock=self.clock, ids=SequentialIds())
+        self.market = Marketplace(
+            InMemoryStore(), clock=self.clock, ids=SequentialIds(), config=CONFIG
+        )
         (order,) = self.market.place_checkout(
             buyer=OWNER_BUYER,
             customer_name="Ada Buyer",
             items=[
                 Item(
-                    vendor_id="v-1", product_id="mug", quantity=3, unit_price=Money("2.00", "EUR")
+                    vendor_id="v-1",
+                    product_id="mug",
+                    quantity=3,
+                    unit_price=Money("2.00", "EUR"),
+                    policy=MUG_POLICY,
                 ),
                 Item(
-                    vendor_id="v-1", product_id="tea", quantity=2, unit_price=Money("3.50", "EUR")
+                    vendor_id="v-1",
+                    product_id="tea",
+                    quantity=2,
+                    unit_price=Money("3.50", "EUR"),
+                    policy=TEA_POLICY,
                 ),
             ],
             paid=Money("13.50", "EUR"),  # gross 14.00, a 0.50 discount
@@ -141,9 +186,10 @@ class OrderLifecycle(RuleBasedStateMachine):
         )
         self.order_id = order.order_id
         self.lines = [ln.line_id for ln in order.lines]
-        self.successes = 0
+        self.successes = 0  #: versions added by commands and by timers
         self.tracking_serial = 0
         self.last_refusal: AsoloraError | None = None
+        self.last_reason = ""
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -207,6 +253,8 @@ class OrderLifecycle(RuleBasedStateMachine):
             assert any(s.confirmed_automatically for s in after.shipments)
             assert history_after == history_before
             return False
+        if by.kind is ActorKind.STAFF and action in STAFF_POWERS:
+            assert self.last_reason, "a staff power is refused without a reason"
         self.successes += 1
         assert after.version == before.version + 1, "R36: one version per command"
         assert history_after > history_before, "R42: every change is in the history"
@@ -214,20 +262,31 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert (before.status, action, by.kind) in TRANSITIONS
         if after.status is not before.status:
             via_table = TRANSITIONS[(before.status, action, by.kind)] is after.status
-            automatic = (before.status, after.status) == (P, C)
+            automatic = (before.status, after.status) == (P, C) or (
+                (before.status, after.status) == (P, X)
+                and after.refundable_minor == 0
+                and TRANSITIONS[(P, Action.CLOSE_REFUNDED, ActorKind.SYSTEM)] is X
+            )
             assert via_table or automatic, f"{before.status} -> {after.status} by {action}"
         if after.status is C and before.status is P:
             assert after.completed_at == self.clock.now(), "R9: completed_at is that moment"
         for old in before.shipments:
             new = after.shipment(old.shipment_id)
             assert new is not None
-            if new.status is not old.status:
+            if new.status is not old.status and action is Action.RESOLVE_FOR_VENDOR:
+                assert new.status is ShipmentStatus.CONFIRMED  # delivered, then confirmed
+            elif new.status is not old.status:
                 assert TRANSITIONS.get((old.status, action, by.kind)) is new.status
         for old_issue in before.issues:
             new_issue = after.issue(old_issue.issue_id)
             assert new_issue is not None
             if old_issue.status is IssueStatus.CLOSED:
                 assert new_issue == old_issue, "a closed issue never changes"
+        for old_return in before.returns:
+            new_return = after.return_request(old_return.return_id)
+            assert new_return is not None
+            if new_return.status is not old_return.status:
+                assert TRANSITIONS.get((old_return.status, action, by.kind)) is new_return.status
         return True
 
     # --- rules ------------------------------------------------------------------------------
@@ -472,6 +531,270 @@ class OrderLifecycle(RuleBasedStateMachine):
             Action.COMPLETE, by, lambda: self.market.complete_order(self.order_id, by=by)
         ), "R8: never by hand"
 
+    @rule(by=buyer_mostly, ship_rest=st.booleans())
+    def deliver_and_confirm_everything(self, by: Actor, ship_rest: bool) -> None:
+        """The happy path in one go, so that runs reach confirmed lines (and returns)."""
+        if ship_rest:
+            self.ship_everything_left(OWNER_VENDOR)
+        for shipment in self.current().shipments:
+            if shipment.status is ShipmentStatus.IN_TRANSIT:
+                sid = shipment.shipment_id
+                self.run(
+                    Action.MARK_DELIVERED,
+                    OWNER_VENDOR,
+                    lambda sid=sid: self.market.mark_delivered(  # type: ignore[misc]
+                        self.order_id, sid, by=OWNER_VENDOR
+                    ),
+                )
+        for shipment in self.current().shipments:
+            if shipment.status is ShipmentStatus.DELIVERED:
+                sid = shipment.shipment_id
+                self.run(
+                    Action.CONFIRM_RECEIPT,
+                    by,
+                    lambda sid=sid: self.market.confirm_receipt(  # type: ignore[misc]
+                        self.order_id, sid, by=by
+                    ),
+                )
+
+    # --- staff powers (each with a mandatory reason) ----------------------------------------
+
+    @rule(by=mostly(STAFF), pick=picks, reason=reasons)
+    def staff_mark_delivered(self, by: Actor, pick: int, reason: str) -> None:
+        sid = self.shipment_id(pick, ShipmentStatus.IN_TRANSIT)
+        self.last_reason = reason
+        ok = self.run(
+            Action.MARK_DELIVERED,
+            by,
+            lambda: self.market.mark_delivered(self.order_id, sid, by=by, reason=reason),
+        )
+        if by == STAFF and not reason:
+            assert not ok
+            if self.current().status is P and sid != "s-missing":
+                assert isinstance(self.last_refusal, ReasonRequiredError) or (
+                    self.last_refusal is not None and self.last_refusal.code == "invalid_transition"
+                )
+
+    @rule(by=mostly(STAFF), pick=picks, reason=reasons)
+    def staff_confirm(self, by: Actor, pick: int, reason: str) -> None:
+        sid = self.shipment_id(pick, ShipmentStatus.DELIVERED)
+        self.last_reason = reason
+        self.run(
+            Action.CONFIRM_RECEIPT,
+            by,
+            lambda: self.market.confirm_receipt(self.order_id, sid, by=by, reason=reason),
+        )
+
+    @rule(by=mostly(STAFF), pick=picks, reason=reasons)
+    def resolve_for_vendor(self, by: Actor, pick: int, reason: str) -> None:
+        iid = self.issue_id(pick)
+        self.last_reason = reason
+        self.run(
+            Action.RESOLVE_FOR_VENDOR,
+            by,
+            lambda: self.market.resolve_for_vendor(self.order_id, iid, by=by, reason=reason),
+        )
+
+    @rule(by=mostly(STAFF), amount=cents, reason=reasons)
+    def staff_refund(self, by: Actor, amount: int, reason: str) -> None:
+        self.last_reason = reason
+        self.run(
+            Action.REFUND,
+            by,
+            lambda: self.market.refund(
+                self.order_id,
+                by=by,
+                amount=None if amount == 0 else cents_to_eur(amount),
+                reason=reason,
+            ),
+        )
+
+    @precondition(lambda self: self.successes % 7 == 6)  # rarely, or nothing else runs
+    @rule(by=mostly(STAFF), reason=reasons)
+    def cancel_after_shipping(self, by: Actor, reason: str) -> None:
+        before = self.current()
+        self.last_reason = reason
+        ok = self.run(
+            Action.CANCEL_AFTER_SHIPPING,
+            by,
+            lambda: self.market.cancel_after_shipping(self.order_id, by=by, reason=reason),
+        )
+        if ok:
+            after = self.current()
+            assert before.shipments, "only after something shipped"
+            assert after.refunded_minor == after.paid_minor, "everything refunded"
+
+    # --- R37 returns and exchanges ----------------------------------------------------------
+
+    def return_id(self, pick: int) -> str:
+        requests = self.current().returns
+        if pick == 7 or not requests:
+            return "ret-missing"
+        return requests[pick % len(requests)].return_id
+
+    @precondition(
+        lambda self: any(s.status is ShipmentStatus.CONFIRMED for s in self.current().shipments)
+    )
+    @rule(
+        by=buyer_mostly,
+        kind_line=st.sampled_from(
+            [(ReturnKind.RETURN, 0)] * 2
+            + [(ReturnKind.EXCHANGE, 1)] * 2
+            + [(ReturnKind.RETURN, 1), (ReturnKind.EXCHANGE, 0)]
+        ),
+        units=st.sampled_from([1, 1, 2, 4]),
+    )
+    def request_return(self, by: Actor, kind_line: tuple[ReturnKind, int], units: int) -> None:
+        kind, line = kind_line
+        before = self.current()
+        lid = self.lines[line]
+        ok = self.run(
+            Action.REQUEST_RETURN,
+            by,
+            lambda: self.market.request_return(
+                self.order_id,
+                by=by,
+                kind=kind,
+                items={lid: units},
+                reason="changed my mind",
+                condition="unopened",
+            ),
+        )
+        if ok:
+            confirmed, last = before.confirmed_quantity(lid)
+            policy = before.line(lid).policy  # type: ignore[union-attr]
+            accepted = (
+                policy.returns_accepted
+                if kind is ReturnKind.RETURN
+                else (policy.exchanges_accepted)
+            )
+            assert accepted, "R37: only what the line's policy accepts"
+            assert last is not None
+            assert self.clock.now() <= last + dt.timedelta(days=policy.window_days), "R37"
+            assert units <= confirmed, "R37: never more units than delivered"
+        elif by == OWNER_BUYER and before.status is not X and kind is ReturnKind.RETURN and line:
+            assert isinstance(self.last_refusal, ReturnNotAllowedError), "R19: tea: no returns"
+
+    @precondition(lambda self: bool(self.current().returns))
+    @rule(
+        vendor=vendor_mostly,
+        buyer=buyer_mostly,
+        pick=picks,
+        step=st.sampled_from(["accept", "accept", "decline", "ship", "receive", "settle"]),
+    )
+    def return_step(self, vendor: Actor, buyer: Actor, pick: int, step: str) -> None:
+        """R37: one step of a return request: the vendor answers, the buyer ships it back,
+        the vendor receives it, then refunds it (a return) or ships the exchange."""
+        rid = self.return_id(pick)
+        oid, market = self.order_id, self.market
+        request = self.current().return_request(rid)
+        exchange = request is not None and request.kind is ReturnKind.EXCHANGE
+        steps: dict[str, tuple[Action, Actor, Callable[[], object]]] = {
+            "accept": (
+                Action.ACCEPT_RETURN,
+                vendor,
+                lambda: market.accept_return(oid, rid, by=vendor),
+            ),
+            "decline": (
+                Action.DECLINE_RETURN,
+                vendor,
+                lambda: market.decline_return(oid, rid, by=vendor, reason="worn"),
+            ),
+            "ship": (
+                Action.SHIP_RETURN,
+                buyer,
+                lambda: market.ship_return(
+                    oid, rid, by=buyer, carrier="DHL", tracking_number="RET-1"
+                ),
+            ),
+            "receive": (
+                Action.RECEIVE_RETURN,
+                vendor,
+                lambda: market.receive_return(oid, rid, by=vendor),
+            ),
+            "settle": (
+                (
+                    Action.SHIP_EXCHANGE,
+                    vendor,
+                    lambda: market.ship_exchange(
+                        oid, rid, by=vendor, carrier="UPS", tracking_number="EX-1"
+                    ),
+                )
+                if exchange
+                else (
+                    Action.REFUND_RETURN,
+                    vendor,
+                    lambda: market.refund_return(oid, rid, by=vendor),
+                )
+            ),
+        }
+        action, by, command = steps[step]
+        before = self.current()
+        if self.run(action, by, command) and action is Action.REFUND_RETURN:
+            after = self.current()
+            done = after.return_request(rid)
+            assert done is not None
+            paid = {ln.line_id: ln.paid_minor for ln in before.lines}
+            share = sum(paid[lid] for lid, _ in done.items)
+            assert done.refund_minor + done.restocking_fee_minor <= share, "R37: the share"
+
+    # --- R40 timers ----------------------------------------------------------------------------
+
+    @rule(days=st.sampled_from([0, 0, 1, 1, 2, 3, 6]))
+    def sweep(self, days: int) -> None:
+        """R40: the clock moves and the timers run; whatever they change follows the table."""
+        self.clock.advance(days=days)
+        before = self.current()
+        self.market.run_due()
+        after = self.current()
+        self.successes += after.version - before.version
+        if after.status is not before.status:
+            assert (before.status, after.status) in {(P, C), (P, X)}, "R40: only endings"
+        if after.status is X and before.status is P and not before.shipments:
+            assert after.refunded_minor == after.paid_minor, "R11, R40: full refund"
+
+    def teardown(self) -> None:
+        """R40: the buyer goes silent. The vendor only marks its parcels delivered and ships
+        replacements it owes, staff only resolve escalated issues; past the timers every
+        order is completed or cancelled."""
+        market, vendor = self.market, OWNER_VENDOR
+        for _ in range(8):
+            order = self.current()
+            if order.status is not P:
+                break
+            for issue in order.issues:
+                if issue.awaits_replacement:
+                    lines = issue.line_ids or (self.lines[0],)
+                    self.tracking_serial += 1
+                    market.ship(
+                        self.order_id,
+                        by=vendor,
+                        items=dict.fromkeys(lines, 1),
+                        carrier="DHL",
+                        tracking_number=f"T-{self.tracking_serial}",
+                        replacement_for=issue.issue_id,
+                    )
+            for shipment in self.current().shipments:
+                if shipment.status is ShipmentStatus.IN_TRANSIT:
+                    market.mark_delivered(self.order_id, shipment.shipment_id, by=vendor)
+            self.clock.advance(days=HORIZON.days + 1)
+            market.run_due()
+            for issue in self.current().open_issues():
+                if issue.escalated_at is not None and self.current().status is P:
+                    market.resolve_for_vendor(
+                        self.order_id, issue.issue_id, by=STAFF, reason="no reply from buyer"
+                    )
+            market.run_due()
+        self.clock.advance(days=HORIZON.days + 1)
+        market.run_due()
+        order = self.current()
+        assert order.status in (C, X), f"R40: no ending: {order}"
+        if order.status is C:
+            assert completion_expected(order), "R9"
+        for request in order.returns:
+            if request.status is ReturnStatus.REQUESTED:
+                raise AssertionError("R40: an unanswered return request expires")
+
     # --- invariants -----------------------------------------------------------------------
 
     @invariant()
@@ -492,6 +815,14 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert self.current().version == 1 + self.successes, "R36"
 
     @invariant()
+    def returns_never_exceed_confirmed_units(self) -> None:
+        """R37: units in returns never exceed the confirmed units of their line."""
+        order = self.current()
+        for line in order.lines:
+            confirmed, _ = order.confirmed_quantity(line.line_id)
+            assert order.returned_quantity(line.line_id) <= confirmed, "R37"
+
+    @invariant()
     def no_open_issue_on_a_closed_order(self) -> None:
         order = self.current()
         if order.status is C:
@@ -499,8 +830,8 @@ class OrderLifecycle(RuleBasedStateMachine):
 
 
 OrderLifecycle.TestCase.settings = settings(
-    max_examples=100,
-    stateful_step_count=50,
+    max_examples=300,
+    stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

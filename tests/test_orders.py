@@ -113,9 +113,16 @@ def test_r3_checkout_split_across_three_vendors_with_a_discount(
     placed = [(n.recipient.key, n.kind, n.subject_id) for _, n in notifier.sent]
     assert placed == [
         ("vendor:v-a", "order.placed", orders[0].order_id),
+        ("buyer:b-1", "order.receipt", orders[0].order_id),
         ("vendor:v-b", "order.placed", orders[1].order_id),
+        ("buyer:b-1", "order.receipt", orders[1].order_id),
         ("vendor:v-c", "order.placed", orders[2].order_id),
+        ("buyer:b-1", "order.receipt", orders[2].order_id),
     ]
+    receipt = notifier.sent[1][1]
+    assert receipt.text == (
+        f"Thank you for your order {orders[0].order_id}: 42.91 EUR paid. This is your receipt."
+    )
 
 
 # --- R5-R9 shipping, delivery, confirmation, completion ------------------------------------
@@ -400,10 +407,27 @@ def test_r14_reporting_on_confirmed_items_is_refused(
 # --- R10 auto-confirmation --------------------------------------------------------------------
 
 
-def test_r10_auto_confirm_is_off_by_default(
+def test_r10_r40_auto_confirm_defaults_to_14_days(
     market: Marketplace, clock: FakeClock, order: Order
 ) -> None:
-    """R10: with the default configuration a delivered shipment waits for the buyer forever."""
+    """R10, R40: by default a delivered shipment the buyer neither confirms nor disputes is
+    confirmed by the system 14 days after delivery, so a silent buyer never holds the
+    vendor's money forever."""
+    o = ship_all_in_one(market, order)
+    market.mark_delivered(order.order_id, o.shipments[0].shipment_id, by=VENDOR)
+    clock.advance(days=14, seconds=-1)
+    assert "auto_confirm" not in market.run_due().timers
+    clock.advance(seconds=1)
+    assert market.run_due().timers["auto_confirm"] == 1
+    o = market.get_order(order.order_id, by=STAFF)
+    assert (o.shipments[0].status, o.status) == (ShipmentStatus.CONFIRMED, OrderStatus.COMPLETED)
+
+
+def test_r10_auto_confirm_can_be_switched_off(
+    make_market: MarketFactory, clock: FakeClock, order: Order
+) -> None:
+    """R10: ``auto_confirm_after=None`` lets a delivered shipment wait for the buyer."""
+    market = make_market(MarketplaceConfig(auto_confirm_after=None))
     o = ship_all_in_one(market, order)
     market.mark_delivered(order.order_id, o.shipments[0].shipment_id, by=VENDOR)
     clock.advance(days=365)
@@ -558,7 +582,7 @@ def test_r35_checkout_replay_places_no_second_order(
     again = market.place_checkout(**kwargs)  # type: ignore[arg-type]
     assert again == first
     market.deliver_notifications()
-    assert notifier.kinds() == ["order.placed"]
+    assert notifier.kinds() == ["order.placed", "order.receipt"]
 
 
 # --- R42 history, R29 notifications -------------------------------------------------------------
@@ -601,9 +625,10 @@ def test_r29_notifications_go_to_the_right_side(
     market.mark_delivered(oid, sid, by=VENDOR)
     market.report_issue(oid, by=BUYER, kind=IssueKind.DAMAGED, description="cracked")
     report = market.deliver_notifications()
-    assert (report.delivered, report.retried, report.failed) == (5, 0, 0)
+    assert (report.delivered, report.retried, report.failed) == (6, 0, 0)
     assert [(n.recipient.key, n.kind, n.subject_id) for _, n in notifier.sent] == [
         ("vendor:v-1", "order.placed", oid),
+        ("buyer:b-1", "order.receipt", oid),
         ("buyer:b-1", "shipment.created", oid),
         ("buyer:b-1", "shipment.tracking_updated", oid),
         ("buyer:b-1", "shipment.delivered", oid),

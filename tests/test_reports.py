@@ -64,8 +64,9 @@ def test_refund_after_release(store: Store, clock: FakeClock) -> None:
     Fees at completion: commission 10 % of 28.00 = 2.80; processing 2.9 % of 28.00 = 0.812
     -> 0.81, + 0.30 = 1.11; held 28.00 - 2.80 - 1.11 = 24.09, released 168 hours later
     (Monday 2026-03-09). On Tuesday 2026-03-10 the vendor refunds the tea (5.00): after
-    release it is debited from the balance (same currency: no conversion fee): 24.09 - 5.00
-    = 19.09, the ledger balance.
+    release it is debited from the balance (same currency: no conversion fee) less the
+    commission on the refunded part, which comes back as it would before release (10 % of
+    5.00 = 0.50): 5.00 - 0.50 = 4.50 debited; 24.09 - 4.50 = 19.59, the ledger balance.
     """
     market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FEES)
     market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
@@ -118,11 +119,11 @@ def test_refund_after_release(store: Store, clock: FakeClock) -> None:
     assert (w11.opening_minor, w11.released_minor, w11.commission_minor) == (0, 2409, 280)
     assert (w11.processing_fees_minor, w11.conversion_fees_minor) == (111, 0)
     assert (w11.refunds_debited_minor, w11.chargebacks_debited_minor, w11.payouts_minor) == (
-        500,
+        450,
         0,
         0,
     )
-    assert w11.closing == Money("19.09", "EUR") == market.balance("v-eu", by=vendor).balance
+    assert w11.closing == Money("19.59", "EUR") == market.balance("v-eu", by=vendor).balance
     assert earnings.held == ()
 
     top = market.bestsellers("v-eu", start=D(2026, 3, 1), end=D(2026, 3, 31), by=vendor)
@@ -428,13 +429,13 @@ def test_earnings_with_conversion_payout_debit_and_offset(store: Store, clock: F
     Week 11 (2026-03-09..15): order A (100.00 EUR, commission 10.00, processing 2.90 + 0.30
     = 3.20, held 86.80) is released Monday: 86.80 x 0.86 = 74.648 -> 74.65 GBP, conversion
     fee 2 % = 1.493 -> 1.49, credited 73.16; a payout in whole pounds pays 73.00. Tuesday
-    20.00 EUR of A is refunded: 17.20 GBP + 2 % fee 0.344 -> 0.34 = 17.54 debited. The week
-    closes at 73.16 - 17.54 - 73.00 = -17.38 GBP; its EUR row shows A's commission and
-    processing fee.
+    20.00 EUR of A is refunded; the commission on it (10 % = 2.00) comes back, so 18.00 EUR
+    is debited: 15.48 GBP + 2 % fee 0.3096 -> 0.31 = 15.79. The week closes at
+    73.16 - 15.79 - 73.00 = -15.63 GBP; its EUR row shows A's commission and processing fee.
 
     Week 12: order B (50.00 EUR sold Tuesday of week 11: commission 5.00, processing 1.45 +
     0.30 = 1.75, held 43.25) is released: 43.25 x 0.86 = 37.195 -> 37.20, fee 0.744 -> 0.74,
-    credited 36.46, of which 17.38 offsets the negative balance. It closes at 19.08 GBP,
+    credited 36.46, of which 15.63 offsets the negative balance. It closes at 20.83 GBP,
     the ledger balance."""
     rates = FixedRateProvider({("EUR", "GBP"): "0.8600"}, as_of=START)
     market = money_market(
@@ -467,21 +468,21 @@ def test_earnings_with_conversion_payout_debit_and_offset(store: Store, clock: F
     assert (w11_gbp.opening_minor, w11_gbp.released_minor, w11_gbp.conversion_fees_minor) == (
         0,
         7316,
-        149 + 34,
+        149 + 31,
     )
-    assert (w11_gbp.refunds_debited_minor, w11_gbp.payouts_minor) == (1754, 7300)
-    assert (w11_gbp.offsets_minor, w11_gbp.closing_minor) == (0, -1738)
+    assert (w11_gbp.refunds_debited_minor, w11_gbp.payouts_minor) == (1579, 7300)
+    assert (w11_gbp.offsets_minor, w11_gbp.closing_minor) == (0, -1563)
     w12_eur, w12_gbp = report.periods[1].figures
     assert (w12_eur.commission_minor, w12_eur.processing_fees_minor) == (500, 175)
     assert (w12_gbp.opening_minor, w12_gbp.released_minor, w12_gbp.conversion_fees_minor) == (
-        -1738,
+        -1563,
         3646,
         74,
     )
-    assert (w12_gbp.offsets_minor, w12_gbp.closing_minor) == (1738, 1908)
-    assert w12_gbp.closing == market.balance("v-gb", by=vendor).balance == Money("19.08", "GBP")
+    assert (w12_gbp.offsets_minor, w12_gbp.closing_minor) == (1563, 2083)
+    assert w12_gbp.closing == market.balance("v-gb", by=vendor).balance == Money("20.83", "GBP")
     assert report.held == ()
-    assert report.to_dict()["periods"][1]["figures"][1]["closing"] == "19.08"
+    assert report.to_dict()["periods"][1]["figures"][1]["closing"] == "20.83"
     assert market.verify_reports("v-gb", by=STAFF).ok
 
 
@@ -531,4 +532,50 @@ def test_a_refused_refund_leaves_the_rollups_as_they_were(store: Store, clock: F
     after = market.sales_report("v-1", start=D(2026, 3, 2), end=D(2026, 3, 2), by=STAFF)
     assert after == before
     assert after.totals[0].refunds_minor == 0
+    assert market.verify_reports("v-1", by=STAFF).ok
+
+
+def test_r31_adjustments_reserve_and_won_chargebacks_keep_the_closing_balance(
+    store: Store, clock: FakeClock
+) -> None:
+    """R31, R33, R39, R41: the endings' money moves (a 10 % rolling reserve kept for 7 days,
+    a goodwill credit of 3.00 and a fine of 1.00, a chargeback of 10.00 after release that
+    the platform wins) all land in the earnings rollup: the closing balance is the ledger's
+    at every step, the won chargeback nets the chargeback column to zero, and verify finds
+    nothing.
+
+    A 100.00 EUR order (commission 10.00, processing 3.20, held 86.80) is released: 10 % of
+    86.80 = 8.68 is kept in reserve, 78.12 reaches the balance. +3.00 - 1.00 = 80.12. The
+    chargeback debits 10.00 (commission on it comes back, 1.00: 9.00 debited, 71.12); won,
+    it is reinstated (80.12). Seven days later the reserve comes back: 88.80."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FEES)
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    market.set_payout_terms("v-1", by=STAFF, reason="new vendor", reserve_bp=1000, reserve_days=7)
+    vendor = Actor.vendor("v-1")
+    order = complete(market, place(market, "v-1", Money("100.00", "EUR")))
+    clock.advance(hours=168)
+    market.run_due()
+    market.adjust_balance("v-1", amount=Money("3.00", "EUR"), reason="goodwill", by=STAFF)
+    market.adjust_balance("v-1", amount=Money("-1.00", "EUR"), reason="late shipping", by=STAFF)
+    market.report_chargeback(
+        order.order_id, amount=Money("10.00", "EUR"), by=STAFF, reference="cb-1"
+    )
+    after_chargeback = market.balance("v-1", by=vendor).balance
+    market.chargeback_won(order.order_id, reference="cb-1", by=STAFF)
+    won = market.balance("v-1", by=vendor).balance
+    clock.advance(days=8)
+    market.run_due()
+    final = market.balance("v-1", by=vendor).balance
+    assert (after_chargeback, won, final) == (
+        Money("71.12", "EUR"),
+        Money("80.12", "EUR"),
+        Money("88.80", "EUR"),
+    )
+
+    report = market.earnings_report(
+        "v-1", start=D(2026, 3, 2), end=D(2026, 3, 31), by=vendor, granularity="month"
+    )
+    (march,) = report.periods[0].figures
+    assert march.closing == final
+    assert march.chargebacks_debited_minor == 0  # debited 9.00, reinstated 9.00
     assert market.verify_reports("v-1", by=STAFF).ok

@@ -29,13 +29,23 @@ class MarketplaceConfig:
     """What a marketplace configures. Every default is the one domain-rules.md gives.
 
     * ``auto_confirm_after`` (R10): confirm a delivered shipment with no open issue after this
-      long; ``None`` (default) never does.
+      long. Default 14 days (as Sharetribe's default process): a marketplace that holds its
+      vendors' money must not let a silent buyer hold it forever. ``None`` never does.
+    * the other R40 timers, each off (``None``) by default: ``remind_vendor_to_ship_after``
+      (placement -> a reminder to the vendor while units are unshipped),
+      ``cancel_unshipped_after`` (placement -> nothing shipped: cancelled with a full refund;
+      partly shipped: the unshipped rest refunded), ``remind_buyer_to_confirm_after``
+      (delivery -> a reminder to the buyer), ``escalate_issue_after`` (report -> an issue
+      still open goes to staff), ``expire_return_after`` (request -> an unanswered return
+      request expires).
     * ``outbox_max_attempts``, ``outbox_retry_after``: a failing notifier is retried with
       exponential backoff from ``outbox_retry_after`` (doubling, at most one hour), and after
       the last attempt the message is kept as failed for staff to see (R29).
     * ``sweep_batch``: how many timers or messages a sweep claims per transaction.
     * ``contact_policy`` (R27): what a message carrying contact details gets; default
       ``ContactPolicy.REDACT_AND_FLAG``. ``message_max_length``: longest message text.
+    * ``order_receipts`` (R29): the buyer is sent an ``order.receipt`` notification when its
+      order is placed (default True; False when the host sends its own receipts).
     * ``money`` (R15-R25, R39, R41): fees, hold period (default 168 hours), payout minimum
       and quantum, rate provider; ``None`` means ``MoneyConfig()`` (no fees, ECB rates).
     * ``ledger_key`` (R42): a secret key (at least 16 bytes); with it the journal chain, the
@@ -54,7 +64,7 @@ class MarketplaceConfig:
       keeps them forever.
     """
 
-    auto_confirm_after: _dt.timedelta | None = attrs.field(default=None)
+    auto_confirm_after: _dt.timedelta | None = attrs.field(default=_dt.timedelta(days=14))
     outbox_max_attempts: int = 8
     outbox_retry_after: _dt.timedelta = _dt.timedelta(seconds=30)
     outbox_lease: _dt.timedelta = _dt.timedelta(minutes=5)
@@ -67,6 +77,13 @@ class MarketplaceConfig:
     checkpoint_every: int = 1000
     idempotency_ttl: _dt.timedelta | None = _dt.timedelta(hours=24)
     delivered_retention: _dt.timedelta | None = _dt.timedelta(days=7)
+    # --- R40 timers (issue: every order reaches an ending) ---------------------------------
+    remind_vendor_to_ship_after: _dt.timedelta | None = None
+    cancel_unshipped_after: _dt.timedelta | None = None
+    remind_buyer_to_confirm_after: _dt.timedelta | None = None
+    escalate_issue_after: _dt.timedelta | None = None
+    expire_return_after: _dt.timedelta | None = None
+    order_receipts: bool = True
 
     def __attrs_post_init__(self) -> None:
         if self.ledger_key is not None and (
@@ -89,6 +106,14 @@ class MarketplaceConfig:
         if self.checkpoint_every < 1:
             raise InvalidInputError("checkpoint_every must be at least 1", field="config")
         _positive_delta(self.auto_confirm_after, "auto_confirm_after")
+        for name in (
+            "remind_vendor_to_ship_after",
+            "cancel_unshipped_after",
+            "remind_buyer_to_confirm_after",
+            "escalate_issue_after",
+            "expire_return_after",
+        ):
+            _positive_delta(getattr(self, name), name)
         _positive_delta(self.outbox_retry_after, "outbox_retry_after")
         _positive_delta(self.idempotency_ttl, "idempotency_ttl")
         _positive_delta(self.delivered_retention, "delivered_retention")

@@ -34,7 +34,9 @@ __all__ = [
     "NotPermitted",
     "NotPermittedError",
     "RateUnavailableError",
+    "ReasonRequiredError",
     "RefundExceedsPaidError",
+    "ReturnNotAllowedError",
     "UnknownCurrencyError",
     "error_from_dict",
     # reports (R30-R33)
@@ -178,6 +180,21 @@ class RefundExceedsPaidError(AsoloraError):
     """Raised when a refund would take the total refunded above the amount paid (R20)."""
 
     code = "refund_exceeds_paid"
+
+
+class ReturnNotAllowedError(InvalidTransitionError):
+    """Raised when a return or exchange request falls outside the line's policy snapshot
+    (R19, R37): ``fields["reason"]`` is ``returns_not_accepted``, ``exchanges_not_accepted``,
+    ``not_confirmed``, ``window_closed`` or ``too_many_units``."""
+
+    code = "return_not_allowed"
+
+
+class ReasonRequiredError(InvalidInputError):
+    """Raised when a staff power (or a staff adjustment) is used without a reason: every
+    staff action is recorded with the reason it was taken."""
+
+    code = "reason_required"
 
 
 # --- conversations ---------------------------------------------------------------------

@@ -19,8 +19,11 @@ import attrs
 from asolora_core.actors import Actor
 
 __all__ = [
+    "ConfirmationReminded",
     "DomainEvent",
+    "ExchangeShipped",
     "IssueClosed",
+    "IssueEscalated",
     "IssueReported",
     "IssueResponded",
     "Notification",
@@ -29,6 +32,15 @@ __all__ = [
     "OrderPlaced",
     "ReceiptConfirmed",
     "RefundIssued",
+    "ReturnAnswered",
+    "ReturnExpired",
+    "ReturnReceived",
+    "ReturnRefunded",
+    "ReturnRequested",
+    "ReturnShippedBack",
+    "ShippingCancelled",
+    "ShippingReminded",
+    "StaffActionTaken",
     "SettlementAnswered",
     "SettlementOffered",
     "ShipmentCreated",
@@ -169,3 +181,102 @@ class RefundIssued(DomainEvent):
     before_shipping: bool
     issue_id: str | None
     reason: str
+
+
+# --- R40 timers and staff powers -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ShippingReminded(DomainEvent):
+    """R40: the vendor was reminded that units of the order are still unshipped."""
+
+    units_unshipped: int
+
+
+@attrs.frozen(kw_only=True)
+class ShippingCancelled(DomainEvent):
+    """R40: units still unshipped when the cancel timer fired (some had shipped) will not
+    ship: they are refunded (a ``RefundIssued`` follows when anything is left to refund)."""
+
+    items: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmationReminded(DomainEvent):
+    """R40: the buyer was reminded to confirm a delivered shipment."""
+
+    shipment_id: str
+
+
+@attrs.frozen(kw_only=True)
+class IssueEscalated(DomainEvent):
+    """R40: an issue still open after the configured time was handed to staff;
+    ``unanswered`` says whether the vendor never responded."""
+
+    issue_id: str
+    unanswered: bool
+
+
+@attrs.frozen(kw_only=True)
+class StaffActionTaken(DomainEvent):
+    """A staff power was used (mark delivered, confirm for the buyer, resolve for the vendor,
+    refund outside an issue, cancel after shipping), with its mandatory reason. It comes
+    with the ordinary events of the change (``ShipmentDelivered``, ``RefundIssued``...)."""
+
+    action: str
+    reason: str
+    ref: str  #: the shipment, issue or refund acted on ("" for the whole order)
+
+
+# --- R37 returns and exchanges --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ReturnRequested(DomainEvent):
+    return_id: str
+    kind: str
+    items: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen(kw_only=True)
+class ReturnAnswered(DomainEvent):
+    return_id: str
+    accepted: bool
+    message: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnExpired(DomainEvent):
+    """R40: the vendor did not answer the request in time."""
+
+    return_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnShippedBack(DomainEvent):
+    return_id: str
+    carrier: str
+    tracking_number: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnReceived(DomainEvent):
+    return_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnRefunded(DomainEvent):
+    """R37: the returned units were refunded (a ``RefundIssued`` books it), less the
+    restocking fee of the policy snapshot."""
+
+    return_id: str
+    refund_id: str
+    refund_minor: int
+    restocking_fee_minor: int
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeShipped(DomainEvent):
+    return_id: str
+    carrier: str
+    tracking_number: str

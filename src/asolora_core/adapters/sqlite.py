@@ -30,7 +30,11 @@ from typing import Any, Self
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_gate import WriteGate
-from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
+from asolora_core.adapters.sqlite_ledger import (
+    LEDGER_KINDS_MIGRATION,
+    LEDGER_MIGRATION,
+    SqliteLedger,
+)
 from asolora_core.adapters.sqlite_orders import (
     ORDER_FACTS_MIGRATION,
     backfill_order_facts,
@@ -143,6 +147,8 @@ MIGRATIONS: list[str] = [
         (julianday(json_extract(body, '$.at')) - 2440587.5) * 86400000000 AS INTEGER);
     CREATE INDEX idempotency_at ON idempotency (at);
     """,
+    # the endings' journal kinds: won chargebacks, adjustments, rolling reserve (R39, R41)
+    LEDGER_KINDS_MIGRATION,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.

@@ -33,7 +33,7 @@ from asolora_core.ledger.model import (
     vendor_account,
 )
 
-__all__ = ["LEDGER_MIGRATION", "SqliteLedger"]
+__all__ = ["LEDGER_KINDS_MIGRATION", "LEDGER_MIGRATION", "SqliteLedger"]
 
 #: The schema step that adds the ledger (appended to ``sqlite.MIGRATIONS``).
 LEDGER_MIGRATION = """
@@ -88,6 +88,62 @@ LEDGER_MIGRATION = """
         payout_currency TEXT NOT NULL CHECK (length(payout_currency) = 3),
         body TEXT NOT NULL
     )
+"""
+
+#: The schema step that lets the journal hold the endings' kinds (won chargebacks, staff
+#: adjustments, the rolling reserve; R39, R41). SQLite cannot alter a CHECK constraint and
+#: ``ledger_entries`` and ``ledger_payouts`` reference ``ledger_txns``, so the three tables
+#: are rebuilt: the new children reference the new journal (renaming it rewrites their
+#: references), the old children are dropped before the old journal, so no foreign key is
+#: ever violated; every row is copied as it is, so every hash stays valid.
+LEDGER_KINDS_MIGRATION = """
+    CREATE TABLE ledger_txns_v2 (
+        seq INTEGER PRIMARY KEY CHECK (seq >= 1),
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL
+            CHECK (kind IN ('capture', 'fees', 'refund', 'release', 'chargeback', 'payout',
+                            'chargeback_won', 'adjustment', 'reserve', 'reserve_released')),
+        at INTEGER NOT NULL,
+        vendor_id TEXT NOT NULL,
+        order_id TEXT,
+        ref TEXT,
+        memo TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO ledger_txns_v2 SELECT * FROM ledger_txns;
+    CREATE TABLE ledger_entries_v2 (
+        seq INTEGER NOT NULL REFERENCES ledger_txns_v2 (seq),
+        n INTEGER NOT NULL CHECK (n >= 0),
+        account TEXT NOT NULL,
+        vendor_id TEXT,
+        kind TEXT NOT NULL,
+        currency TEXT NOT NULL CHECK (length(currency) = 3),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor <> 0),
+        PRIMARY KEY (seq, n)
+    ) WITHOUT ROWID;
+    INSERT INTO ledger_entries_v2 SELECT * FROM ledger_entries;
+    CREATE TABLE ledger_payouts_v2 (
+        payout_id TEXT PRIMARY KEY,
+        vendor_id TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        seq INTEGER NOT NULL UNIQUE REFERENCES ledger_txns_v2 (seq),
+        amount_minor INTEGER NOT NULL CHECK (amount_minor > 0),
+        body TEXT NOT NULL
+    );
+    INSERT INTO ledger_payouts_v2 SELECT * FROM ledger_payouts;
+    DROP TABLE ledger_payouts;
+    DROP TABLE ledger_entries;
+    DROP TABLE ledger_txns;
+    ALTER TABLE ledger_txns_v2 RENAME TO ledger_txns;
+    ALTER TABLE ledger_entries_v2 RENAME TO ledger_entries;
+    ALTER TABLE ledger_payouts_v2 RENAME TO ledger_payouts;
+    CREATE INDEX ledger_txns_order ON ledger_txns (order_id) WHERE order_id IS NOT NULL;
+    CREATE INDEX ledger_entries_vendor
+        ON ledger_entries (vendor_id, currency, kind, seq, amount_minor)
+        WHERE vendor_id IS NOT NULL;
+    CREATE INDEX ledger_entries_account ON ledger_entries (account, currency, amount_minor);
+    CREATE INDEX ledger_payouts_vendor ON ledger_payouts (vendor_id, currency, seq);
 """
 
 _enc_hold = _codec.encoder(Hold)

@@ -19,9 +19,10 @@ from decimal import Decimal
 import attrs
 
 from asolora_core import fx
-from asolora_core.errors import InvalidTransitionError
+from asolora_core.errors import InvalidTransitionError, NotFoundError
 from asolora_core.fx import RateSnapshot
 from asolora_core.ledger.model import (
+    ADJUSTMENTS,
     BALANCE,
     BUYER_FUNDS,
     COMMISSION,
@@ -31,6 +32,7 @@ from asolora_core.ledger.model import (
     HELD,
     PAID_OUT,
     PROCESSING_FEES,
+    RESERVE,
     Chargeback,
     Entry,
     FeeSchedule,
@@ -44,15 +46,20 @@ from asolora_core.ledger.model import (
 
 __all__ = [
     "JournalProblem",
+    "adjustment",
     "capture",
     "chargeback",
+    "chargeback_won",
     "complete",
     "payout",
     "payout_amount",
     "refund",
     "release",
+    "reserve",
+    "reserve_release",
     "statement",
     "verify",
+    "with_minimum_balance",
 ]
 
 Posting = tuple[str, str, int]
@@ -105,16 +112,24 @@ def capture(
     return hold, txn
 
 
-def _fee_postings(hold: Hold, fees: FeeSchedule) -> tuple[Hold, list[Posting]]:
-    """Bring the booked commission and processing fee to what the schedule says they are now
-    (R15, R21): both are recomputed on the current net while the order is held."""
-    if hold.completed_at is None or hold.released_at is not None:
-        return hold, []
+def _fees_now(hold: Hold, fees: FeeSchedule) -> tuple[int, int]:
+    """The commission and processing fee the schedule gives the order's current net: the
+    one rule for refunds before and after release (R21, and ``commission_refunded_on_refund``
+    applied the same once released)."""
     net = max(hold.net_minor, 0)
     base = net if fees.commission_refunded_on_refund else (hold.commission_base_minor or 0)
     commission = fees.commission(base, hold.currency) if net else 0
     processing_base = net if fees.processing_fee_refunded_on_refund else hold.paid_minor
     processing = fees.processing_fee(processing_base, hold.currency)
+    return commission, processing
+
+
+def _fee_postings(hold: Hold, fees: FeeSchedule) -> tuple[Hold, list[Posting]]:
+    """Bring the booked commission and processing fee to what the schedule says they are now
+    (R15, R21): both are recomputed on the current net while the order is held."""
+    if hold.completed_at is None or hold.released_at is not None:
+        return hold, []
+    commission, processing = _fees_now(hold, fees)
     held = vendor_account(hold.vendor_id, HELD)
     dc = commission - hold.commission_minor
     dp = processing - hold.processing_fee_minor
@@ -307,17 +322,29 @@ def refund(
     else:
         if snapshot is None:  # pragma: no cover - the facade always passes one
             raise ValueError("a refund after release needs a rate snapshot")
-        debit, _, conv_memo = _debit_postings(hold, amount_minor, snapshot, fees)
-        converted = int(conv_memo["converted"])
-        refund_fee = fees.refund_fee(converted, snapshot.quote)
+        # The same fee rule as before release: the fees are recomputed on the new net, and
+        # what they drop by goes back to the vendor, netted from the debit.
+        hold = attrs.evolve(hold, refunded_minor=hold.refunded_minor + amount_minor)
+        commission, processing = _fees_now(hold, fees)
+        commission_back = hold.commission_minor - commission
+        processing_back = hold.processing_fee_minor - processing
+        debit_minor = amount_minor - commission_back - processing_back
+        debit, _, conv_memo = _debit_postings(hold, debit_minor, snapshot, fees)
+        # the refund processing fee stays a fee on the converted refund itself (R22)
+        refund_fee = fees.refund_fee(fx.convert(amount_minor, snapshot), snapshot.quote)
         postings += [
+            (COMMISSION, hold.currency, commission_back),
+            (PROCESSING_FEES, hold.currency, processing_back),
             *debit,
             (PROCESSING_FEES, snapshot.quote, -refund_fee),
             (vendor_account(hold.vendor_id, BALANCE), snapshot.quote, refund_fee),
         ]
         conv_memo["processing_fee"] = str(refund_fee)
+        conv_memo["commission"] = str(commission_back)
+        conv_memo["processing_fee_back"] = str(processing_back)
+        conv_memo["debited"] = str(debit_minor)
         memo.update(conv_memo)
-        hold = attrs.evolve(hold, refunded_minor=hold.refunded_minor + amount_minor)
+        hold = attrs.evolve(hold, commission_minor=commission, processing_fee_minor=processing)
     hold = _next(hold)
     txn = JournalTransaction(
         key=f"refund:{refund_id}",
@@ -377,9 +404,21 @@ def chargeback(
     else:
         if snapshot is None:  # pragma: no cover - the facade always passes one
             raise ValueError("a chargeback after release needs a rate snapshot")
-        debit, _, conv_memo = _debit_postings(hold, total, snapshot, fees)
-        postings += debit
+        # the one fee rule of refunds (R21, R22): the commission on what the buyer took
+        # back comes back to the vendor, netted from the debit
+        commission, processing = _fees_now(new, fees)
+        commission_back = hold.commission_minor - commission
+        processing_back = hold.processing_fee_minor - processing
+        debit_minor = total - commission_back - processing_back
+        debit, _, conv_memo = _debit_postings(hold, debit_minor, snapshot, fees)
+        postings += [
+            (COMMISSION, hold.currency, commission_back),
+            (PROCESSING_FEES, hold.currency, processing_back),
+            *debit,
+        ]
+        conv_memo["commission"] = str(commission_back)
         memo.update(conv_memo)
+        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)
     if not entries:
@@ -395,6 +434,144 @@ def chargeback(
         memo=memo,
     )
     return new, txn, row
+
+
+def chargeback_won(
+    hold: Hold,
+    *,
+    chargeback_id: str,
+    at: _dt.datetime,
+    fees: FeeSchedule,
+    snapshot: RateSnapshot | None,
+    fee_returned: bool,
+) -> tuple[Hold, JournalTransaction | None]:
+    """R39: the platform won the dispute; the provider gave the money back, and it is
+    reinstated to the vendor: the applied amount, and the provider's fee when
+    ``fee_returned``. Before release it goes back into the held proceeds (the fees are
+    recomputed on the restored net); after release it is credited to the balance, converted
+    at ``snapshot`` less the conversion fee, as a release is (R17). Winning twice is refused.
+    """
+    row = next((c for c in hold.chargebacks if c.chargeback_id == chargeback_id), None)
+    if row is None:
+        raise NotFoundError(
+            f"order {hold.order_id} has no chargeback {chargeback_id!r}",
+            order_id=hold.order_id,
+            chargeback_id=chargeback_id,
+        )
+    if row.won_at is not None:
+        raise InvalidTransitionError(
+            f"chargeback {chargeback_id} was already won on {row.won_at.isoformat()}",
+            chargeback_id=chargeback_id,
+        )
+    amount = row.applied_minor + (row.fee_minor if fee_returned else 0)
+    won = attrs.evolve(row, won_at=at, reinstated_minor=amount)
+    new = attrs.evolve(hold, chargebacks=tuple(won if c is row else c for c in hold.chargebacks))
+    postings: list[Posting] = [(BUYER_FUNDS, hold.currency, amount)]
+    memo = {
+        "gross": str(amount),
+        "reported": str(row.reported_minor),
+        "order_currency": hold.currency,
+    }
+    if hold.released_at is None:
+        new, fee_postings = _fee_postings(new, fees)
+        postings += [(vendor_account(hold.vendor_id, HELD), hold.currency, -amount), *fee_postings]
+    else:
+        if snapshot is None:  # pragma: no cover - the facade always passes one
+            raise ValueError("a chargeback won after release needs a rate snapshot")
+        # the fee rule again: the restored net carries its commission again
+        commission, processing = _fees_now(new, fees)
+        commission_up = commission - hold.commission_minor
+        processing_up = processing - hold.processing_fee_minor
+        credit_minor = amount - commission_up - processing_up
+        legs, converted, fee, conv_memo = _conversion_postings(credit_minor, snapshot, fees)
+        postings += [
+            (COMMISSION, hold.currency, -commission_up),
+            (PROCESSING_FEES, hold.currency, -processing_up),
+            *legs,
+            (vendor_account(hold.vendor_id, BALANCE), snapshot.quote, -(converted - fee)),
+        ]
+        conv_memo["commission"] = str(commission_up)
+        memo.update(conv_memo)
+        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
+    new = _next(new)
+    entries = _entries(postings)
+    if not entries:
+        return new, None
+    txn = JournalTransaction(
+        key=f"chargeback_won:{hold.order_id}:{chargeback_id}",
+        kind="chargeback_won",
+        at=at,
+        vendor_id=hold.vendor_id,
+        order_id=hold.order_id,
+        ref=chargeback_id,
+        entries=entries,
+        memo=memo,
+    )
+    return new, txn
+
+
+def adjustment(
+    *,
+    vendor_id: str,
+    currency: str,
+    amount_minor: int,
+    adjustment_id: str,
+    reason: str,
+    at: _dt.datetime,
+) -> JournalTransaction:
+    """A staff adjustment of the vendor's balance: a credit (positive, e.g. a goodwill
+    credit) or a debit (negative, e.g. a fine), against ``platform:adjustments``, with its
+    reason in the memo; a line of the next statement (R41)."""
+    return JournalTransaction(
+        key=f"adjustment:{adjustment_id}",
+        kind="adjustment",
+        at=at,
+        vendor_id=vendor_id,
+        ref=adjustment_id,
+        entries=_entries(
+            [
+                (vendor_account(vendor_id, BALANCE), currency, -amount_minor),
+                (ADJUSTMENTS, currency, amount_minor),
+            ]
+        ),
+        memo={"gross": str(amount_minor), "reason": reason},
+    )
+
+
+def reserve(
+    *, vendor_id: str, order_id: str, currency: str, amount_minor: int, at: _dt.datetime
+) -> JournalTransaction:
+    """The rolling reserve: part of a release moves from the balance to
+    ``vendor:<id>:reserve`` until it is released back (R41 shows both moves)."""
+    return JournalTransaction(
+        key=f"reserve:{order_id}",
+        kind="reserve",
+        at=at,
+        vendor_id=vendor_id,
+        order_id=order_id,
+        entries=_entries(
+            [
+                (vendor_account(vendor_id, BALANCE), currency, amount_minor),
+                (vendor_account(vendor_id, RESERVE), currency, -amount_minor),
+            ]
+        ),
+        memo={"gross": str(amount_minor), "reason": "rolling reserve kept back"},
+    )
+
+
+def reserve_release(kept: JournalTransaction, *, at: _dt.datetime) -> JournalTransaction:
+    """The reserve ``kept`` back from a release comes back to the balance."""
+    assert kept.order_id is not None
+    (entry,) = [e for e in kept.entries if e.kind == BALANCE]
+    return JournalTransaction(
+        key=f"reserve_released:{kept.order_id}",
+        kind="reserve_released",
+        at=at,
+        vendor_id=kept.vendor_id,
+        order_id=kept.order_id,
+        entries=tuple(attrs.evolve(e, amount_minor=-e.amount_minor) for e in kept.entries),
+        memo={"gross": str(entry.amount_minor), "reason": "rolling reserve released"},
+    )
 
 
 # --- payouts and statements ------------------------------------------------------------------
@@ -463,6 +640,7 @@ def statement_line(txn: JournalTransaction, currency: str, running_minor: int) -
         converted_minor=_int(m, "converted"),
         conversion_fee_minor=_int(m, "conversion_fee"),
         offset_minor=offset,
+        reason=m.get("reason", ""),
     )
 
 
@@ -497,6 +675,23 @@ def statement(
         from_seq=from_seq,
         to_seq=to_seq,
     )
+
+
+def with_minimum_balance(statement: Statement, kept_minor: int, at: _dt.datetime) -> Statement:
+    """R41: the payout left the vendor's minimum balance in place: an informational line
+    (amount 0, ``gross_minor`` the amount kept) so the statement says why it paid less."""
+    line = StatementLine(
+        kind="minimum_balance",
+        seq=statement.to_seq,
+        at=at,
+        order_id=None,
+        ref=None,
+        amount_minor=0,
+        order_currency=statement.currency,
+        gross_minor=kept_minor,
+        reason="minimum balance kept for refunds and debits",
+    )
+    return attrs.evolve(statement, lines=(*statement.lines, line))
 
 
 # --- verification ----------------------------------------------------------------------------

@@ -11,8 +11,11 @@ import attrs
 from asolora_core.events import DomainEvent
 
 __all__ = [
+    "BalanceAdjusted",
     "ChargebackReported",
+    "ChargebackWon",
     "PayoutPaid",
+    "PayoutTermsSet",
     "ProceedsHeld",
     "ProceedsReleased",
     "RefundDebited",
@@ -97,3 +100,36 @@ class VendorRegistered(DomainEvent):
 
     payout_currency: str
     vendor_name: str
+
+
+@attrs.frozen(kw_only=True)
+class ChargebackWon(DomainEvent):
+    """R39: the platform won the dispute; ``reinstated_minor`` (order currency) went back to
+    the vendor, into the held proceeds or, after release, its balance."""
+
+    chargeback_id: str
+    reinstated_minor: int
+    after_release: bool
+
+
+@attrs.frozen(kw_only=True)
+class BalanceAdjusted(DomainEvent):
+    """Staff credited (positive) or debited (negative) the vendor's balance, with a reason
+    (``aggregate_id`` is the vendor id)."""
+
+    adjustment_id: str
+    currency: str
+    amount_minor: int
+    reason: str
+    seq: int
+
+
+@attrs.frozen(kw_only=True)
+class PayoutTermsSet(DomainEvent):
+    """Staff set the vendor's rolling reserve and minimum balance (R41; ``aggregate_id`` is
+    the vendor id)."""
+
+    reserve_bp: int
+    reserve_days: int
+    minimum_balance_minor: int
+    reason: str

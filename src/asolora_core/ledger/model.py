@@ -13,12 +13,15 @@ credit accounts, so their *shown* balance is minus the fold (see :func:`shown`).
 R15), ``vendor:<id>:balance`` (released, may go negative, R22), ``vendor:<id>:paid_out``
 (R18). Platform: ``platform:buyer_funds`` (money received from buyers, less refunds),
 ``platform:commission``, ``platform:processing_fees``, ``platform:conversion_fees``,
-``platform:fx_position`` (both legs of every conversion, R24).
+``platform:fx_position`` (both legs of every conversion, R24), ``platform:adjustments`` (the
+other side of every staff adjustment); per vendor also ``vendor:<id>:reserve`` (the rolling
+reserve kept back from releases, R41).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import hashlib
 import hmac
 import json
@@ -35,12 +38,14 @@ from asolora_core.fx import RateProvider
 from asolora_core.money import Rounding
 
 __all__ = [
+    "ADJUSTMENTS",
     "BUYER_FUNDS",
     "COMMISSION",
     "CONVERSION_FEES",
     "FX_POSITION",
     "GENESIS_HASH",
     "PROCESSING_FEES",
+    "RESERVE",
     "Chargeback",
     "Entry",
     "FeeSchedule",
@@ -49,6 +54,7 @@ __all__ = [
     "JournalTransaction",
     "MoneyConfig",
     "Payout",
+    "RefundRate",
     "Statement",
     "StatementLine",
     "VendorAccount",
@@ -63,8 +69,10 @@ COMMISSION = "platform:commission"
 PROCESSING_FEES = "platform:processing_fees"
 CONVERSION_FEES = "platform:conversion_fees"
 FX_POSITION = "platform:fx_position"
+ADJUSTMENTS = "platform:adjustments"
 
 HELD, BALANCE, PAID_OUT = "held", "balance", "paid_out"
+RESERVE = "reserve"
 
 GENESIS_HASH = "0" * 64
 
@@ -226,8 +234,9 @@ class FeeSchedule:
 
     * commission: of the order's net amount (paid minus refunds and chargebacks), charged at
       completion; with ``commission_refunded_on_refund`` (default True) it is recomputed on
-      the new net after a refund before release, so the commission on the refunded part comes
-      back (R21). A net of zero carries no commission, fixed part included.
+      the new net after a refund or chargeback, so the commission on the refunded part comes
+      back (R21): the same rule before release (the held proceeds) and after it (netted from
+      the balance debit, R22). A net of zero carries no commission, fixed part included.
     * processing fee: of the amount paid, charged at completion; not refunded on a refund
       (R21) unless ``processing_fee_refunded_on_refund``. A cancelled order (R11) never
       completes, so it is charged nothing: the platform bears the processor's fee.
@@ -274,6 +283,17 @@ class FeeSchedule:
         return money.percent_bp(abs(converted_minor), self.conversion_bp, self.conversion_rounding)
 
 
+class RefundRate(enum.Enum):
+    """Who bears the currency remainder of a refund after release (R22, R25): the vendor was
+    credited at the rate in force at release, and the refund is debited from its balance at
+    some rate; the difference between the two rates is the remainder. The buyer never bears
+    it: it is always refunded exactly what it paid, in its own currency (R25)."""
+
+    VENDOR_BEARS = "vendor_bears"  #: debited at the rate in force at the refund (default)
+    PLATFORM_BEARS = "platform_bears"  #: debited at the release's rate; the FX position
+    #: (the platform) takes the difference
+
+
 def _check_period(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, _dt.timedelta) or value < _dt.timedelta(0):
         raise InvalidInputError("hold_period must be a timedelta of zero or more", field="hold")
@@ -291,6 +311,11 @@ class MoneyConfig:
       reaches the minimum (default: any positive amount). The remainder stays (R18).
     * ``rates``: where exchange rates come from (default
       :class:`~asolora_core.fx.EcbRateProvider`).
+    * ``refund_rate``: who bears the currency remainder of a refund after release
+      (:class:`RefundRate`; default ``VENDOR_BEARS``, R22).
+    * ``chargeback_fee_returned_on_win``: when the platform wins a chargeback (R39) the
+      amount is reinstated to the vendor; the provider's fee too only when True (default
+      False: providers such as Stripe keep the dispute fee).
     """
 
     fees: FeeSchedule = attrs.field(factory=FeeSchedule)
@@ -300,8 +325,12 @@ class MoneyConfig:
     payout_minimum: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
     payout_quantum: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
     rates: RateProvider | None = attrs.field(default=None, eq=False)
+    refund_rate: RefundRate = RefundRate.VENDOR_BEARS
+    chargeback_fee_returned_on_win: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.refund_rate, RefundRate):
+            raise InvalidInputError("refund_rate must be a RefundRate", field="refund_rate")
         for currency, amount in self.payout_quantum.items():
             if money.to_minor(amount, currency=currency) < 1:
                 raise InvalidMoneyError(
@@ -333,6 +362,12 @@ class VendorAccount:
     updated_at: _dt.datetime
     #: The account's seal (R42), set when it is stored: see ``asolora_core.ledger.integrity``.
     seal: str = attrs.field(default="", eq=False, repr=False)
+    #: R41 payout terms (see ``set_payout_terms``): the rolling reserve keeps ``reserve_bp``
+    #: of each release back for ``reserve_days``; the payout leaves ``minimum_balance_minor``
+    #: (payout currency) in the balance.
+    reserve_bp: int = 0
+    reserve_days: int = 0
+    minimum_balance_minor: int = 0
 
 
 # --- holds -----------------------------------------------------------------------------------
@@ -361,6 +396,13 @@ class Chargeback:
     fee_minor: int
     at: _dt.datetime
     after_release: bool
+    won_at: _dt.datetime | None = None  #: the platform won the dispute (R39)
+    reinstated_minor: int = 0  #: given back to the vendor on the win (amount, maybe fee)
+
+    @property
+    def open_applied_minor(self) -> int:
+        """What this chargeback still takes from the buyer's payment (0 once won)."""
+        return 0 if self.won_at is not None else self.applied_minor
 
 
 @attrs.frozen(kw_only=True)
@@ -399,12 +441,18 @@ class Hold:
 
     @property
     def chargeback_minor(self) -> int:
-        return sum(c.applied_minor for c in self.chargebacks)
+        """Chargebacks not won: what they took back for the buyer."""
+        return sum(c.open_applied_minor for c in self.chargebacks)
 
     @property
     def chargeback_held_minor(self) -> int:
-        """Chargebacks (amount and fee) taken from the held proceeds before release."""
-        return sum(c.applied_minor + c.fee_minor for c in self.chargebacks if not c.after_release)
+        """Chargebacks (amount and fee) taken from the held proceeds before release, less
+        what a win reinstated."""
+        return sum(
+            c.applied_minor + c.fee_minor - c.reinstated_minor
+            for c in self.chargebacks
+            if not c.after_release
+        )
 
     @property
     def net_minor(self) -> int:
@@ -459,6 +507,7 @@ class VendorBalance:
     paid_out_minor: int
     released_minor: int  #: every release credited (net of fees), ever
     debited_minor: int  #: every refund or chargeback debited after release, ever
+    reserved_minor: int = 0  #: kept back in the rolling reserve now (R41)
 
     @property
     def balance(self) -> Money:
@@ -484,10 +533,16 @@ class StatementLine:
     ``conversion_fee_minor`` in the payout currency, and ``offset_minor``: the part of the
     credit that covered a negative balance (R23). For a refund or chargeback debit:
     ``gross_minor`` is the amount returned to the buyer, ``processing_fee_minor`` the refund or
-    provider fee, then the conversion as above.
+    provider fee, ``commission_minor`` the commission given back with it (the same rule
+    before and after release), then the conversion as above. For a won chargeback:
+    ``gross_minor`` is the amount reinstated. For an adjustment: ``reason``. For the rolling
+    reserve: ``reserve`` (negative) when kept back, ``reserve_released`` when it comes back.
+    For the minimum balance: ``minimum_balance``, amount 0, ``gross_minor`` what the payout
+    left in the balance.
     """
 
-    kind: str  #: release, refund, chargeback
+    kind: str  #: release, refund, chargeback, chargeback_won, adjustment, reserve,
+    #: reserve_released, minimum_balance (informational: amount 0, ``gross_minor`` kept)
     seq: int  #: the journal transaction
     at: _dt.datetime
     order_id: str | None
@@ -504,6 +559,7 @@ class StatementLine:
     converted_minor: int = 0
     conversion_fee_minor: int = 0
     offset_minor: int = 0
+    reason: str = ""  #: a staff adjustment's reason; what a reserve or minimum balance is
 
 
 @attrs.frozen(kw_only=True)

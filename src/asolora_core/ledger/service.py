@@ -71,10 +71,12 @@ from asolora_core.ledger.model import (
     BALANCE,
     HELD,
     PAID_OUT,
+    RESERVE,
     Hold,
     JournalTransaction,
     MoneyConfig,
     Payout,
+    RefundRate,
     Statement,
     VendorAccount,
     VendorBalance,
@@ -91,11 +93,12 @@ from asolora_core.limits import (
 from asolora_core.orders.model import Order
 from asolora_core.ports import Timer, UnitOfWork
 
-__all__ = ["RELEASE", "JournalReport", "_MoneyCommands"]
+__all__ = ["RELEASE", "RESERVE_RELEASE", "JournalReport", "_MoneyCommands"]
 
 log = logging.getLogger("asolora_core.ledger")
 
 RELEASE = "release"
+RESERVE_RELEASE = "reserve_release"
 #: How long a release waits before trying again when no exchange rate is available.
 RATE_RETRY = _dt.timedelta(hours=1)
 
@@ -128,6 +131,7 @@ class _MoneyCommands(_IntegrityCommands):
         self._rates = settings.rates or EcbRateProvider()
         self._reactors.append(self._book_order_events)
         self._timer_handlers[RELEASE] = self._release_timer
+        self._timer_handlers[RESERVE_RELEASE] = self._reserve_release_timer
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -282,7 +286,7 @@ class _MoneyCommands(_IntegrityCommands):
             )
         snapshot = None
         if hold.released_at is not None:
-            snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+            snapshot = self._refund_rate(uow, hold, now)
         new, txn = core.refund(
             hold,
             refund_id=event.refund_id,
@@ -309,6 +313,24 @@ class _MoneyCommands(_IntegrityCommands):
                     )
                 ]
             )
+
+    def _refund_rate(self, uow: UnitOfWork, hold: Hold, now: _dt.datetime) -> RateSnapshot:
+        """R22, R25: the rate a refund after release is debited at: the rate in force now
+        (the vendor bears the currency remainder), or with ``RefundRate.PLATFORM_BEARS`` the
+        rate of the order's release (the platform's FX position bears it)."""
+        payout_currency = self._payout_currency(uow, hold)
+        if self._money.refund_rate is RefundRate.PLATFORM_BEARS:
+            released = uow.ledger.by_key(f"release:{hold.order_id}")
+            if released is not None and released.memo.get("payout_currency") == payout_currency:
+                m = released.memo
+                return RateSnapshot(
+                    hold.currency,
+                    payout_currency,
+                    m["rate"],
+                    f"release:{released.seq}",
+                    _dt.datetime.fromisoformat(m["rate_as_of"]),
+                )
+        return self._rate(hold.currency, payout_currency, now)
 
     # --- release (R15-R17, R23) --------------------------------------------------------------
 
@@ -360,10 +382,63 @@ class _MoneyCommands(_IntegrityCommands):
         )
         if offset:
             text += f", of which {_money.format_minor(offset, currency)} offset a negative balance"
+        kept = self._keep_reserve(uow, hold, currency, credit, now)
+        if kept:
+            text += f"; {_money.format_minor(kept, currency)} kept in your rolling reserve"
         self._notify_vendor(
             uow, hold.vendor_id, "proceeds.released", hold.order_id, text + ".", now
         )
         return new
+
+    def _keep_reserve(
+        self, uow: UnitOfWork, hold: Hold, currency: str, credit: int, now: _dt.datetime
+    ) -> int:
+        """R41: the vendor's rolling reserve keeps ``reserve_bp`` of a release back for
+        ``reserve_days`` (a ``reserve_release`` timer brings it back)."""
+        vendor = self._get_vendor(uow, hold.vendor_id)
+        if vendor is None or not vendor.reserve_bp or credit <= 0:
+            return 0
+        kept = _money.percent_bp(credit, vendor.reserve_bp)
+        if kept <= 0:
+            return 0
+        self._post_journal(
+            uow,
+            core.reserve(
+                vendor_id=hold.vendor_id,
+                order_id=hold.order_id,
+                currency=currency,
+                amount_minor=kept,
+                at=now,
+            ),
+        )
+        uow.timers.schedule(
+            Timer(
+                timer_id=f"{RESERVE_RELEASE}:{hold.order_id}",
+                kind=RESERVE_RELEASE,
+                aggregate_id=hold.order_id,
+                ref=hold.vendor_id,
+                due_at=now + _dt.timedelta(days=vendor.reserve_days),
+            )
+        )
+        return kept
+
+    def _reserve_release_timer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
+        """R41: the reserve kept back from an order's release comes back to the balance."""
+        kept = uow.ledger.by_key(f"reserve:{timer.aggregate_id}")
+        if kept is None or uow.ledger.by_key(f"reserve_released:{timer.aggregate_id}"):
+            return False
+        back = self._post_journal(uow, core.reserve_release(kept, at=now))
+        (entry,) = [e for e in back.entries if e.kind == BALANCE]
+        self._notify_vendor(
+            uow,
+            back.vendor_id,
+            "reserve.released",
+            timer.aggregate_id,
+            f"The rolling reserve of order {timer.aggregate_id} came back to your balance: "
+            f"{_money.format_minor(-entry.amount_minor, entry.currency)}.",
+            now,
+        )
+        return True
 
     def release(self, order_id: str, *, by: Actor, idempotency_key: str | None = None) -> Hold:
         """Release one due order now, without waiting for the sweep (staff or system).
@@ -634,8 +709,9 @@ class _MoneyCommands(_IntegrityCommands):
     ) -> Payout | None:
         ledger = uow.ledger
         balance = shown(ledger.vendor_fold(vendor_id, currency, BALANCE))
+        keep = self._minimum_balance(uow, vendor_id, currency)
         amount = core.payout_amount(
-            balance,
+            balance - keep,
             minimum_minor=self._money.minimum_minor(currency),
             quantum_minor=self._money.quantum_minor(currency),
         )
@@ -665,6 +741,8 @@ class _MoneyCommands(_IntegrityCommands):
             paid_minor=amount,
             from_seq=last,
         )
+        if keep:
+            statement = core.with_minimum_balance(statement, keep, now)
         payout = Payout(
             payout_id=payout_id,
             vendor_id=vendor_id,
@@ -697,6 +775,13 @@ class _MoneyCommands(_IntegrityCommands):
             now,
         )
         return payout
+
+    @staticmethod
+    def _minimum_balance(uow: UnitOfWork, vendor_id: str, currency: str) -> int:
+        vendor = uow.ledger.get_vendor(vendor_id)
+        if vendor is None or vendor.payout_currency != currency:
+            return 0
+        return vendor.minimum_balance_minor
 
     def pay_out(
         self,
@@ -795,6 +880,7 @@ class _MoneyCommands(_IntegrityCommands):
             paid_out_minor=paid_out,
             released_minor=credits,
             debited_minor=debits - paid_out,
+            reserved_minor=shown(ledger.vendor_fold(vendor_id, currency, RESERVE)),
         )
 
     def statement(self, vendor_id: str, *, by: Actor, currency: str | None = None) -> Statement:

@@ -26,6 +26,7 @@ from asolora_core.errors import (
     IssueOpenError,
     NotFoundError,
     NotPermittedError,
+    ReasonRequiredError,
     RefundExceedsPaidError,
 )
 from asolora_core.events import (
@@ -42,6 +43,7 @@ from asolora_core.events import (
     SettlementOffered,
     ShipmentCreated,
     ShipmentDelivered,
+    StaffActionTaken,
     TrackingUpdated,
 )
 from asolora_core.limits import MAX_AMOUNT_MINOR, MAX_NAME_LENGTH, MAX_QUANTITY, MAX_TEXT_LENGTH
@@ -184,6 +186,83 @@ def _with_completion(order: Order, now: _dt.datetime, events: list[DomainEvent])
         order = evolve(order, status=OrderStatus.COMPLETED, completed_at=now)
         events.append(OrderCompleted(aggregate_id=order.order_id, at=now, actor=SYSTEM))
     return order
+
+
+def staff_reason(by: Actor, reason: object, what: str) -> str:
+    """Every staff power carries a reason, recorded with it; refused without one."""
+    if by.kind is not ActorKind.STAFF:
+        return _text(reason, "reason", required=False)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReasonRequiredError(
+            f"staff must give a reason to {what}; "
+            "it is recorded with the action and sent to both sides",
+            field="reason",
+        )
+    return _text(reason, "reason")
+
+
+def staff_event(
+    order: Order, by: Actor, action: Action, reason: str, ref: str, now: _dt.datetime
+) -> list[DomainEvent]:
+    """The record of a staff power, when ``by`` is staff."""
+    if by.kind is not ActorKind.STAFF:
+        return []
+    return [
+        StaffActionTaken(
+            aggregate_id=order.order_id,
+            at=now,
+            actor=by,
+            action=action.value,
+            reason=reason,
+            ref=ref,
+        )
+    ]
+
+
+def close_open_issues(
+    order: Order, now: _dt.datetime, by: Actor, events: list[DomainEvent]
+) -> tuple[Issue, ...]:
+    """The order ends (cancelled or fully refunded): its open issues close with it."""
+    issues = []
+    for issue in order.issues:
+        if issue.status is IssueStatus.OPEN:
+            issue = evolve(
+                issue, status=IssueStatus.CLOSED, outcome=IssueOutcome.ORDER_ENDED, closed_at=now
+            )
+            events.append(
+                IssueClosed(
+                    aggregate_id=order.order_id,
+                    at=now,
+                    actor=by,
+                    issue_id=issue.issue_id,
+                    outcome=IssueOutcome.ORDER_ENDED.value,
+                )
+            )
+        issues.append(issue)
+    return tuple(issues)
+
+
+def with_ending(order: Order, now: _dt.datetime, events: list[DomainEvent]) -> Order:
+    """A processing order whose every paid minor unit went back to the buyer ends by itself:
+    cancelled, its open issues closed, nothing owed to the vendor. This is how a fully
+    refunded disputed order reaches a final state."""
+    if order.status is not OrderStatus.PROCESSING or order.paid_minor <= 0:
+        return order
+    if order.refundable_minor > 0:
+        return order
+    status = step(order.status, Action.CLOSE_REFUNDED, ActorKind.SYSTEM)
+    issues = close_open_issues(order, now, SYSTEM, events)
+    events.append(
+        OrderCancelled(
+            aggregate_id=order.order_id,
+            at=now,
+            actor=SYSTEM,
+            reason="fully refunded",
+            refund_minor=0,
+            currency=order.currency,
+        )
+    )
+    return evolve(order, status=status, cancelled_at=now, issues=issues)
 
 
 # --- checkout -----------------------------------------------------------------------------
@@ -448,22 +527,30 @@ def update_tracking(
     return _evolve_shipment(order, shipment, new_shipment), (event,)
 
 
-def mark_delivered(order: Order, shipment_id: str, *, by: Actor, now: _dt.datetime) -> Decision:
-    """R7: the vendor marks a shipment delivered; the buyer is asked to confirm receipt."""
+def mark_delivered(
+    order: Order, shipment_id: str, *, by: Actor, now: _dt.datetime, reason: str = ""
+) -> Decision:
+    """R7: the vendor marks a shipment delivered; the buyer is asked to confirm receipt.
+    Staff may do it on the carrier's proof, with a ``reason`` (recorded and notified)."""
     _authorize(order, by, Action.MARK_DELIVERED)
+    reason = staff_reason(by, reason, "mark a shipment delivered")
     shipment = _shipment(order, shipment_id)
     status = step(shipment.status, Action.MARK_DELIVERED, by.kind)
     assert isinstance(status, ShipmentStatus)
     new_shipment = evolve(shipment, status=status, delivered_at=now)
-    event = ShipmentDelivered(
-        aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id
-    )
-    return _evolve_shipment(order, shipment, new_shipment), (event,)
+    events: list[DomainEvent] = [
+        ShipmentDelivered(aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id)
+    ]
+    events += staff_event(order, by, Action.MARK_DELIVERED, reason, shipment_id, now)
+    return _evolve_shipment(order, shipment, new_shipment), tuple(events)
 
 
-def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datetime) -> Decision:
+def confirm_receipt(
+    order: Order, shipment_id: str, *, by: Actor, now: _dt.datetime, reason: str = ""
+) -> Decision:
     """R9, R14: the buyer (or the system, R10) confirms "Order Received" for a delivered
-    shipment; on the last confirmation the order completes by itself."""
+    shipment; on the last confirmation the order completes by itself. Staff may confirm on
+    the buyer's behalf, with a ``reason``."""
     current = order.shipment(shipment_id)
     if (
         by.kind is ActorKind.BUYER
@@ -476,6 +563,7 @@ def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datet
         _owner_check(order, by)
         return order, ()
     _authorize(order, by, Action.CONFIRM_RECEIPT)
+    reason = staff_reason(by, reason, "confirm receipt on the buyer's behalf")
     shipment = _shipment(order, shipment_id)
     status = step(shipment.status, Action.CONFIRM_RECEIPT, by.kind)
     assert isinstance(status, ShipmentStatus)
@@ -500,6 +588,7 @@ def confirm_receipt(order: Order, shipment_id: str, *, by: Actor, now: _dt.datet
             automatic=automatic,
         )
     ]
+    events += staff_event(order, by, Action.CONFIRM_RECEIPT, reason, shipment_id, now)
     new = _with_completion(_evolve_shipment(order, shipment, new_shipment), now, events)
     return new, tuple(events)
 
@@ -527,14 +616,17 @@ def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.dat
     lines = tuple(
         evolve(ln, cancelled=ln.quantity, refunded_quantity=ln.quantity) for ln in order.lines
     )
+    closing: list[DomainEvent] = []  # an issue reported before anything shipped ends too
     new = _next(
         order,
         status=status,
         cancelled_at=now,
         lines=lines,
         refunds=(*order.refunds, refund_row) if amount else order.refunds,
+        issues=close_open_issues(order, now, by, closing),
     )
     events: list[DomainEvent] = [
+        *closing,
         OrderCancelled(
             aggregate_id=order.order_id,
             at=now,
@@ -542,7 +634,7 @@ def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.dat
             reason=reason,
             refund_minor=amount,
             currency=order.currency,
-        )
+        ),
     ]
     if amount:
         events.append(_refund_event(order, refund_row, by))
@@ -821,6 +913,7 @@ def _close_issue(
         )
         new = evolve(new, refunds=(*new.refunds, refund_row))
         events.append(_refund_event(new, refund_row, by))
+        new = with_ending(new, now, events)
     return _with_completion(new, now, events), tuple(events)
 
 
@@ -885,10 +978,12 @@ def refund(
     shipping, or a mix. The total refunded never exceeds what was paid.
 
     Refunded units come out of a line's unshipped units first: those are no longer to be
-    shipped, which may complete the order (R9).
+    shipped, which may complete the order (R9). Staff may refund outside an issue, with a
+    ``reason``; a refund that gives back everything paid ends a processing order
+    (:func:`with_ending`).
     """
     _authorize(order, by, Action.REFUND)
-    reason = _text(reason, "reason", required=False)
+    reason = staff_reason(by, reason, "refund outside an issue")
     if isinstance(amount_minor, bool) or amount_minor < 0:
         raise InvalidMoneyError("amount must not be negative", field="amount")
     if shipping_minor < 0:
@@ -946,6 +1041,8 @@ def refund(
     )
     new = _next(order, lines=tuple(lines), refunds=(*order.refunds, refund_row))
     events: list[DomainEvent] = [_refund_event(new, refund_row, by)]
+    events += staff_event(order, by, Action.REFUND, reason, refund_id, now)
+    new = with_ending(new, now, events)
     if cancels_units:
         new = _with_completion(new, now, events)
     return new, tuple(events)

@@ -28,7 +28,10 @@ __all__ = [
     "OrderStatus",
     "Refund",
     "Resolution",
+    "ReturnKind",
     "ReturnPolicy",
+    "ReturnRequest",
+    "ReturnStatus",
     "SettlementOffer",
     "Shipment",
     "ShipmentStatus",
@@ -93,7 +96,30 @@ class IssueOutcome(enum.Enum):
     SETTLED_NO_ACTION = "settled_no_action"
     MEDIATED_REFUND = "mediated_refund"
     MEDIATED_REPLACEMENT = "mediated_replacement"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  #: staff ruled for the vendor (mediation or resolve_for_vendor)
+    ORDER_ENDED = "order_ended"  #: the order was cancelled or fully refunded while it was open
+
+
+class ReturnStatus(enum.Enum):
+    """A return or exchange request after confirmation (R37)."""
+
+    __hash__ = object.__hash__  # members are singletons: identity hash, C speed
+
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"  #: the vendor did not answer in time (R40)
+    SHIPPED_BACK = "shipped_back"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    EXCHANGED = "exchanged"
+
+
+class ReturnKind(enum.Enum):
+    """What the buyer asks for (R37)."""
+
+    RETURN = "return"  #: money back, less any restocking fee
+    EXCHANGE = "exchange"  #: the same items again
 
 
 @attrs.frozen(kw_only=True)
@@ -196,6 +222,7 @@ class Issue:
     outcome: IssueOutcome | None = None
     closed_at: _dt.datetime | None = None
     replacement_shipped: bool = False
+    escalated_at: _dt.datetime | None = None  #: handed to staff by the R40 timer
 
     @property
     def pending_offer(self) -> SettlementOffer | None:
@@ -213,6 +240,45 @@ class Issue:
     def covers(self, line_ids: frozenset[str]) -> bool:
         """Whether this issue is about any of ``line_ids`` (a whole-order issue covers all)."""
         return not self.line_ids or not line_ids.isdisjoint(self.line_ids)
+
+
+@attrs.frozen(kw_only=True)
+class ReturnRequest:
+    """A buyer's return or exchange of confirmed line units (R37), checked against each
+    line's policy snapshot (R19). The terms (who pays return shipping, the restocking fee)
+    are copied from the snapshot when the request is made."""
+
+    return_id: str
+    kind: ReturnKind
+    items: tuple[tuple[str, int], ...]  #: (line_id, units)
+    reason: str
+    condition: str  #: the buyer's description of the items' condition
+    status: ReturnStatus
+    requested_at: _dt.datetime
+    buyer_pays_return_shipping: bool
+    restocking_fee_bp: int
+    answered_at: _dt.datetime | None = None
+    answer: str = ""  #: the vendor's message (a decline's reason)
+    carrier: str = ""  #: the buyer's return shipment
+    tracking_number: str = ""
+    shipped_back_at: _dt.datetime | None = None
+    received_at: _dt.datetime | None = None
+    closed_at: _dt.datetime | None = None
+    refund_id: str | None = None
+    refund_minor: int = 0
+    restocking_fee_minor: int = 0
+    replacement_carrier: str = ""
+    replacement_tracking_number: str = ""
+
+    @property
+    def holds_units(self) -> bool:
+        """Its units cannot be asked for again: not declined nor expired, and not refunded
+        (refunded units count in the line's ``refunded_quantity`` instead)."""
+        return self.status not in (
+            ReturnStatus.DECLINED,
+            ReturnStatus.EXPIRED,
+            ReturnStatus.REFUNDED,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -267,6 +333,7 @@ class Order:
     refunds: tuple[Refund, ...] = ()
     completed_at: _dt.datetime | None = None
     cancelled_at: _dt.datetime | None = None
+    returns: tuple[ReturnRequest, ...] = ()
 
     # --- derived views -------------------------------------------------------------------
 
@@ -300,6 +367,32 @@ class Order:
             if issue.issue_id == issue_id:
                 return issue
         return None
+
+    def return_request(self, return_id: str) -> ReturnRequest | None:
+        for request in self.returns:
+            if request.return_id == return_id:
+                return request
+        return None
+
+    def confirmed_quantity(self, line_id: str) -> tuple[int, _dt.datetime | None]:
+        """Units of the line in confirmed regular shipments, and the latest confirmation
+        (R37: the return window counts from it)."""
+        units, last = 0, None
+        for s in self.shipments:
+            if s.replacement_for is not None or s.status is not ShipmentStatus.CONFIRMED:
+                continue
+            for lid, qty in s.items:
+                if lid == line_id:
+                    units += qty
+                    assert s.confirmed_at is not None
+                    last = s.confirmed_at if last is None else max(last, s.confirmed_at)
+        return units, last
+
+    def returned_quantity(self, line_id: str) -> int:
+        """Units of the line held by return or exchange requests (R37)."""
+        return sum(
+            qty for r in self.returns if r.holds_units for lid, qty in r.items if lid == line_id
+        )
 
     def shipped_quantity(self, line_id: str) -> int:
         """Units of the line in regular (not replacement) shipments."""

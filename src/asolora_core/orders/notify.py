@@ -11,8 +11,11 @@ from functools import lru_cache
 
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.events import (
+    ConfirmationReminded,
     DomainEvent,
+    ExchangeShipped,
     IssueClosed,
+    IssueEscalated,
     IssueReported,
     IssueResponded,
     Notification,
@@ -21,17 +24,30 @@ from asolora_core.events import (
     OrderPlaced,
     ReceiptConfirmed,
     RefundIssued,
+    ReturnAnswered,
+    ReturnExpired,
+    ReturnReceived,
+    ReturnRefunded,
+    ReturnRequested,
+    ReturnShippedBack,
     SettlementAnswered,
     SettlementOffered,
     ShipmentCreated,
     ShipmentDelivered,
+    ShippingCancelled,
+    ShippingReminded,
+    StaffActionTaken,
     TrackingUpdated,
 )
+from asolora_core.money import format_minor
 from asolora_core.orders.model import Order
 
-__all__ = ["NOTIFICATIONS", "notifications_for"]
+__all__ = ["ALSO", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
 VENDOR, BUYER, BOTH, OTHER = "vendor", "buyer", "both", "other"
+STAFF = "staff"  #: the staff desk (:data:`STAFF_DESK`)
+#: Who hears of what is handed to staff (R40's escalation).
+STAFF_DESK = Actor(ActorKind.STAFF, "desk")
 
 #: event class -> (who hears of it, kind, text); OTHER is the side that did not act.
 NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
@@ -56,6 +72,55 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
     ),
     IssueClosed: (BOTH, "issue.closed", "The issue on order {order} is closed."),
     RefundIssued: (BUYER, "refund.issued", "A refund was issued on order {order}."),
+    # R40 timers and staff powers
+    ShippingReminded: (
+        VENDOR,
+        "order.ship_reminder",
+        "Order {order} still has {event.units_unshipped} unit(s) to ship.",
+    ),
+    ShippingCancelled: (
+        BOTH,
+        "order.unshipped_cancelled",
+        "Units of order {order} were not shipped in time: they are cancelled and refunded.",
+    ),
+    ConfirmationReminded: (
+        BUYER,
+        "shipment.confirm_reminder",
+        "Order {order} was delivered: please confirm Order Received or report an issue.",
+    ),
+    IssueEscalated: (
+        BOTH,
+        "issue.escalated",
+        "The issue on order {order} was handed to the marketplace's staff.",
+    ),
+    StaffActionTaken: (
+        BOTH,
+        "order.staff_action",
+        "Staff acted on order {order} ({event.action}): {event.reason}",
+    ),
+    # R37 returns and exchanges
+    ReturnRequested: (
+        VENDOR,
+        "return.requested",
+        "The buyer asked for a {event.kind} on order {order}: accept or decline it.",
+    ),
+    ReturnAnswered: (BUYER, "return.answered", "The vendor answered your request on {order}."),
+    ReturnExpired: (BOTH, "return.expired", "The return request on {order} expired unanswered."),
+    ReturnShippedBack: (VENDOR, "return.shipped", "The buyer shipped the return of {order}."),
+    ReturnReceived: (BUYER, "return.received", "The vendor received your return of {order}."),
+    ReturnRefunded: (BUYER, "return.refunded", "Your return of order {order} was refunded."),
+    ExchangeShipped: (BUYER, "return.exchange_shipped", "Your exchange on {order} has shipped."),
+}
+
+#: A second notification some events produce: the buyer's receipt on placement (R29), and
+#: the staff desk's copy of an escalation (R40).
+ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
+    OrderPlaced: (
+        BUYER,
+        "order.receipt",
+        "Thank you for your order {order}: {paid} paid. This is your receipt.",
+    ),
+    IssueEscalated: (STAFF, "issue.escalated", "An issue on order {order} needs a decision."),
 }
 
 
@@ -68,31 +133,35 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
     """The notifications the events of one command on ``order`` produce."""
     out: list[Notification] = []
     for event in events:
-        entry = NOTIFICATIONS.get(type(event))
-        if entry is None:
-            continue
-        side, kind, text = entry
-        vendor, buyer = (
-            _party(ActorKind.VENDOR, order.vendor_id),
-            _party(ActorKind.BUYER, order.buyer_id),
-        )
-        if side == VENDOR:
-            recipients = [vendor]
-        elif side == BUYER:
-            recipients = [buyer]
-        elif side == BOTH:
-            recipients = [vendor, buyer]
-        else:
-            recipients = [r for r in (vendor, buyer) if r != event.actor]
-        sentence = text.format(order=order.order_id)
-        for r in recipients:
-            out.append(
-                Notification(
-                    recipient=r,
-                    kind=kind,
-                    subject_id=order.order_id,
-                    text=sentence,
-                    event_at=event.at,
-                )
-            )
+        for entry in (NOTIFICATIONS.get(type(event)), ALSO.get(type(event))):
+            if entry is not None:
+                out += _notifications(order, event, *entry)
     return out
+
+
+def _notifications(
+    order: Order, event: DomainEvent, side: str, kind: str, text: str
+) -> list[Notification]:
+    vendor = _party(ActorKind.VENDOR, order.vendor_id)
+    buyer = _party(ActorKind.BUYER, order.buyer_id)
+    if side == STAFF:
+        recipients = [STAFF_DESK]
+    elif side == VENDOR:
+        recipients = [vendor]
+    elif side == BUYER:
+        recipients = [buyer]
+    elif side == BOTH:
+        recipients = [vendor, buyer]
+    else:
+        recipients = [r for r in (vendor, buyer) if r != event.actor]
+    if "{event." in text or "{paid}" in text:
+        paid = format_minor(order.paid_minor, order.currency) if "{paid}" in text else ""
+        sentence = text.format(order=order.order_id, event=event, paid=paid)
+    else:
+        sentence = text.format(order=order.order_id)
+    return [
+        Notification(
+            recipient=r, kind=kind, subject_id=order.order_id, text=sentence, event_at=event.at
+        )
+        for r in recipients
+    ]

@@ -111,7 +111,10 @@ class _OrderCommands(_Kernel):
     ) -> None:
         """R29: the notifications an order change derives go to the outbox in its
         transaction."""
-        self._enqueue(uow, notifications_for(order, events), now)
+        notes = notifications_for(order, events)
+        if not self.config.order_receipts:
+            notes = [n for n in notes if n.kind != "order.receipt"]
+        self._enqueue(uow, notes, now)
 
     def _order_command(
         self,
@@ -177,6 +180,8 @@ class _OrderCommands(_Kernel):
         """R10: confirm a delivered shipment with no open issue on its items."""
         order = uow.orders.get(timer.aggregate_id)
         shipment = order.shipment(timer.ref)
+        if order.status is not OrderStatus.PROCESSING:
+            return False  # ended meanwhile (cancelled after shipping, fully refunded)
         if shipment is None or shipment.status is not ShipmentStatus.DELIVERED:
             return False
         if any(i.covers(shipment.line_ids) for i in order.open_issues()):
@@ -360,32 +365,49 @@ class _OrderCommands(_Kernel):
         )
 
     def mark_delivered(
-        self, order_id: str, shipment_id: str, *, by: Actor, idempotency_key: str | None = None
+        self,
+        order_id: str,
+        shipment_id: str,
+        *,
+        by: Actor,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> Order:
-        """R7: the shipment is delivered; the buyer is asked to confirm Order Received."""
+        """R7: the shipment is delivered; the buyer is asked to confirm Order Received.
+        Staff may mark it on the carrier's proof, with a mandatory ``reason``."""
         check_id(shipment_id, "shipment_id")
         return self._order_command(
             order_id,
             by,
             "mark_delivered",
             idempotency_key,
-            {"shipment_id": shipment_id},
-            lambda order, now: core.mark_delivered(order, shipment_id, by=by, now=now),
+            {"shipment_id": shipment_id, **({"reason": reason} if reason else {})},
+            lambda order, now: core.mark_delivered(
+                order, shipment_id, by=by, now=now, reason=reason
+            ),
         )
 
     def confirm_receipt(
-        self, order_id: str, shipment_id: str, *, by: Actor, idempotency_key: str | None = None
+        self,
+        order_id: str,
+        shipment_id: str,
+        *,
+        by: Actor,
+        reason: str = "",
+        idempotency_key: str | None = None,
     ) -> Order:
         """R9, R14: the buyer confirms Order Received; the last confirmation completes the
-        order."""
+        order. Staff may confirm on the buyer's behalf, with a mandatory ``reason``."""
         check_id(shipment_id, "shipment_id")
         return self._order_command(
             order_id,
             by,
             "confirm_receipt",
             idempotency_key,
-            {"shipment_id": shipment_id},
-            lambda order, now: core.confirm_receipt(order, shipment_id, by=by, now=now),
+            {"shipment_id": shipment_id, **({"reason": reason} if reason else {})},
+            lambda order, now: core.confirm_receipt(
+                order, shipment_id, by=by, now=now, reason=reason
+            ),
         )
 
     def complete_order(self, order_id: str, *, by: Actor) -> NoReturn:
@@ -604,7 +626,9 @@ class _OrderCommands(_Kernel):
         idempotency_key: str | None = None,
     ) -> Order:
         """R20: refund an amount, line quantities (line id -> units), shipping, or a mix; in
-        the order currency, never above what was paid."""
+        the order currency, never above what was paid. Staff may refund outside an issue,
+        with a mandatory ``reason``. A refund of everything paid ends a processing order
+        (cancelled, its open issues closed)."""
         parsed_amount = split_money(amount)
         parsed_shipping = split_money(shipping, field="shipping")
         quantities = None if items is None else _quantities(items)

@@ -1,9 +1,16 @@
-"""The lifecycle table: (state, action, actor kind) -> next state (R1, R4-R14).
+"""The lifecycle table: (state, action, actor kind) -> next state (R1, R4-R14, R37, R40).
 
-One table for the order, its shipments and its issues. The three state enums are distinct
+One table for the order, its shipments, its issues and its return requests. The four state
+enums are distinct
 types, so their members never collide as keys. A command first checks the order's own entry
-(the order must be in a state where the action is possible) and then, for shipment and issue
-actions, the entry of the shipment or issue it acts on.
+(the order must be in a state where the action is possible) and then, for shipment, issue and
+return actions, the entry of the shipment, issue or return request it acts on.
+
+Staff powers (R40's "every order reaches an ending") are entries for ``STAFF``: mark delivered
+on carrier proof, confirm receipt on the buyer's behalf, resolve an issue for the vendor,
+refund outside an issue, cancel after shipping. The system's own steps are entries for
+``SYSTEM``: the R40 timers (remind, cancel or refund the unshipped rest, escalate, expire a
+return request) and closing a fully refunded order.
 
 :func:`step` is the only way to read the table. A missing entry is a named error:
 
@@ -29,11 +36,11 @@ from asolora_core.errors import (
     InvalidTransitionError,
     NotPermittedError,
 )
-from asolora_core.orders.model import IssueStatus, OrderStatus, ShipmentStatus
+from asolora_core.orders.model import IssueStatus, OrderStatus, ReturnStatus, ShipmentStatus
 
 __all__ = ["TRANSITIONS", "Action", "State", "step"]
 
-State = OrderStatus | ShipmentStatus | IssueStatus
+State = OrderStatus | ShipmentStatus | IssueStatus | ReturnStatus
 
 
 class Action(enum.Enum):
@@ -55,12 +62,39 @@ class Action(enum.Enum):
     WITHDRAW_ISSUE = "withdraw_issue"
     MEDIATE_ISSUE = "mediate_issue"
     REFUND = "refund"
+    # --- R40 timers and the endings -------------------------------------------------------
+    REMIND = "remind"  #: a reminder timer (vendor to ship, buyer to confirm)
+    ESCALATE_ISSUE = "escalate_issue"  #: an issue still open after N days goes to staff
+    RESOLVE_FOR_VENDOR = "resolve_for_vendor"  #: staff close an issue for the vendor
+    CANCEL_AFTER_SHIPPING = "cancel_after_shipping"  #: staff end a shipped order, refunded
+    CLOSE_REFUNDED = "close_refunded"  #: the system ends a fully refunded order
+    # --- R37 returns and exchanges ----------------------------------------------------------
+    REQUEST_RETURN = "request_return"
+    ACCEPT_RETURN = "accept_return"
+    DECLINE_RETURN = "decline_return"
+    EXPIRE_RETURN = "expire_return"
+    SHIP_RETURN = "ship_return"
+    RECEIVE_RETURN = "receive_return"
+    REFUND_RETURN = "refund_return"
+    SHIP_EXCHANGE = "ship_exchange"
 
 
 V, B, S, Y = ActorKind.VENDOR, ActorKind.BUYER, ActorKind.STAFF, ActorKind.SYSTEM
 P, C, X = OrderStatus.PROCESSING, OrderStatus.COMPLETED, OrderStatus.CANCELLED
 T, D, K = ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELIVERED, ShipmentStatus.CONFIRMED
 OPEN, CLOSED = IssueStatus.OPEN, IssueStatus.CLOSED
+RQ, RA, RD, RE = (
+    ReturnStatus.REQUESTED,
+    ReturnStatus.ACCEPTED,
+    ReturnStatus.DECLINED,
+    ReturnStatus.EXPIRED,
+)
+RS, RR, RF, RX = (
+    ReturnStatus.SHIPPED_BACK,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.REFUNDED,
+    ReturnStatus.EXCHANGED,
+)
 
 
 def _table() -> dict[tuple[State, Action, ActorKind], State]:
@@ -68,8 +102,8 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
         # the order
         (P, Action.SHIP, (V,), P),
         (P, Action.UPDATE_TRACKING, (V,), P),
-        (P, Action.MARK_DELIVERED, (V,), P),
-        (P, Action.CONFIRM_RECEIPT, (B, Y), P),
+        (P, Action.MARK_DELIVERED, (V, S), P),  # staff: on the carrier's proof
+        (P, Action.CONFIRM_RECEIPT, (B, Y, S), P),  # staff: on the buyer's behalf
         (P, Action.AUTO_COMPLETE, (Y,), C),
         (P, Action.CANCEL, (B, V, S, Y), X),
         (P, Action.REPORT_ISSUE, (B,), P),
@@ -78,18 +112,50 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
         (P, Action.ANSWER_SETTLEMENT, (B,), P),
         (P, Action.WITHDRAW_ISSUE, (B,), P),
         (P, Action.MEDIATE_ISSUE, (S,), P),
-        (P, Action.REFUND, (V,), P),
-        (C, Action.REFUND, (V,), C),  # R20: the vendor may refund at any time
+        (P, Action.REFUND, (V, S, Y), P),  # staff: outside an issue; system: unshipped rest
+        (C, Action.REFUND, (V, S), C),  # R20: the vendor may refund at any time
+        (P, Action.REMIND, (Y,), P),  # R40
+        (P, Action.ESCALATE_ISSUE, (Y,), P),  # R40
+        (P, Action.RESOLVE_FOR_VENDOR, (S,), P),
+        (P, Action.CANCEL_AFTER_SHIPPING, (S,), X),
+        (P, Action.CLOSE_REFUNDED, (Y,), X),
+        # R37: returns live on confirmed items, while the order is processing or completed
+        *(
+            (state, action, kinds, state)
+            for state in (P, C)
+            for action, kinds in (
+                (Action.REQUEST_RETURN, (B,)),
+                (Action.ACCEPT_RETURN, (V,)),
+                (Action.DECLINE_RETURN, (V,)),
+                (Action.EXPIRE_RETURN, (Y,)),
+                (Action.SHIP_RETURN, (B,)),
+                (Action.RECEIVE_RETURN, (V,)),
+                (Action.REFUND_RETURN, (V,)),
+                (Action.SHIP_EXCHANGE, (V,)),
+            )
+        ),
+        # a request left unanswered on an order cancelled meanwhile still expires
+        (X, Action.EXPIRE_RETURN, (Y,), X),
         # a shipment
         (T, Action.UPDATE_TRACKING, (V,), T),
-        (T, Action.MARK_DELIVERED, (V,), D),
-        (D, Action.CONFIRM_RECEIPT, (B, Y), K),
+        (T, Action.MARK_DELIVERED, (V, S), D),
+        (D, Action.CONFIRM_RECEIPT, (B, Y, S), K),
         # an issue
         (OPEN, Action.RESPOND_TO_ISSUE, (V,), OPEN),
         (OPEN, Action.OFFER_SETTLEMENT, (V,), OPEN),
         (OPEN, Action.ANSWER_SETTLEMENT, (B,), OPEN),  # accepted: the command then closes it
         (OPEN, Action.WITHDRAW_ISSUE, (B,), CLOSED),
         (OPEN, Action.MEDIATE_ISSUE, (S,), CLOSED),
+        (OPEN, Action.ESCALATE_ISSUE, (Y,), OPEN),
+        (OPEN, Action.RESOLVE_FOR_VENDOR, (S,), CLOSED),
+        # a return or exchange request (R37)
+        (RQ, Action.ACCEPT_RETURN, (V,), RA),
+        (RQ, Action.DECLINE_RETURN, (V,), RD),
+        (RQ, Action.EXPIRE_RETURN, (Y,), RE),
+        (RA, Action.SHIP_RETURN, (B,), RS),
+        (RS, Action.RECEIVE_RETURN, (V,), RR),
+        (RR, Action.REFUND_RETURN, (V,), RF),
+        (RR, Action.SHIP_EXCHANGE, (V,), RX),
     ]
     table: dict[tuple[State, Action, ActorKind], State] = {}
     for state, action, kinds, nxt in rows:

@@ -181,7 +181,11 @@ def _memo_int(txn: JournalTransaction, key: str) -> int:
 def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
     """R31: a journal transaction's effect on the vendor's earnings rollup. Only
     transactions that move the vendor's balance count (releases, refund and chargeback
-    debits after release, payouts); each column in the currency it is in."""
+    debits after release, won chargebacks, payouts, staff adjustments, the rolling reserve);
+    each column in the currency it is in. A won chargeback is a negative chargeback debit;
+    other credits (a goodwill adjustment, a reserve coming back) count as released and other
+    debits (a fine, a reserve kept back) as debited, so the closing balance is always the
+    ledger's."""
     account = vendor_account(txn.vendor_id, BALANCE)
     moved: dict[str, int] = {}
     for e in txn.entries:
@@ -195,7 +199,7 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
         released = refunds = chargebacks = payouts = 0
         if txn.kind == "payout":
             payouts = fold
-        elif txn.kind == "chargeback":
+        elif txn.kind in ("chargeback", "chargeback_won"):
             chargebacks = fold
         elif txn.kind == "release" or (txn.kind != "refund" and fold < 0):
             released = -fold  # a credit (a release whose fees exceed its proceeds: negative)

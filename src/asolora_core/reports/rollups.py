@@ -121,7 +121,7 @@ class _RollupUpkeep(_MoneyCommands):
             rollups.add_product(vendor_id, day, product, cur, pdeltas)
 
     def _roll_up_posting(self, uow: UnitOfWork, txn: JournalTransaction) -> None:
-        if txn.kind not in ("release", "refund", "chargeback", "payout"):
+        if txn.kind in ("capture", "fees"):
             return  # captures and fees move held proceeds only, not the balance
         if uow.reports.get_checkpoint(_rebuild_key(txn.vendor_id)) is not None:
             return  # the rebuild folds the journal in its last batch

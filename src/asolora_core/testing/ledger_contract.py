@@ -34,7 +34,7 @@ from asolora_core.ledger.model import (
 from asolora_core.ports import Store
 from asolora_core.service import Item, Marketplace, MarketplaceConfig, SequentialIds
 
-__all__ = ["LedgerContract", "money_scenario"]
+__all__ = ["LedgerContract", "endings_money_scenario", "money_scenario"]
 
 T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
 HOLD = _dt.timedelta(hours=168)
@@ -104,6 +104,82 @@ def money_scenario(store: Store) -> dict[str, Any]:
         "balances": [market.balance(v, by=STAFF) for v in ("v-1", "v-2")],
         "payouts": [(p.vendor_id, p.currency, p.amount_minor, p.statement) for p in payouts],
         "holds": [market.holds(v, by=STAFF) for v in ("v-1", "v-2")],
+        "verified": market.verify_journal(by=STAFF).ok,
+    }
+
+
+def endings_money_scenario(store: Store) -> dict[str, Any]:
+    """The journal kinds of an order's endings (R37, R39, R41): a vendor with a rolling
+    reserve and a minimum balance, a chargeback won before release, a return refunded after
+    release less its restocking fee, a staff adjustment, two payouts around the reserve's
+    return; returns every figure a store must agree on (R33)."""
+    from asolora_core.orders.model import ReturnKind, ReturnPolicy
+
+    clock = FakeClock(T0)
+    rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=T0)
+    market = Marketplace(
+        store,
+        clock=clock,
+        ids=SequentialIds(),
+        config=MarketplaceConfig(money=MoneyConfig(fees=FEES, rates=rates)),
+    )
+    market.register_vendor("v-3", payout_currency="GBP", by=STAFF)
+    market.set_payout_terms(
+        "v-3",
+        by=STAFF,
+        reason="contract",
+        reserve_bp=500,
+        reserve_days=10,
+        minimum_balance=Money("2.00", "GBP"),
+    )
+    buyer, vendor = Actor.buyer("b-1"), Actor.vendor("v-3")
+    policy = ReturnPolicy(returns_accepted=True, window_days=30, restocking_fee_bp=1250)
+    (order,) = market.place_checkout(
+        buyer=buyer,
+        customer_name="Ann",
+        items=[
+            Item(
+                vendor_id="v-3",
+                product_id="p",
+                quantity=3,
+                unit_price=Money("33.33", "EUR"),
+                policy=policy,
+            )
+        ],
+        paid=Money("99.99", "EUR"),
+    )
+    oid, line = order.order_id, order.lines[0].line_id
+    order = market.ship(oid, by=vendor, items={line: 3}, carrier="c", tracking_number="t")
+    shipment = order.shipments[0].shipment_id
+    market.mark_delivered(oid, shipment, by=vendor)
+    market.confirm_receipt(oid, shipment, by=buyer)
+    market.report_chargeback(
+        oid, amount=Money("50.00", "EUR"), fee=Money("1.50", "EUR"), by=STAFF, reference="cb"
+    )
+    market.chargeback_won(oid, reference="cb", by=STAFF)
+    clock.advance(hours=168)
+    market.run_due()
+    rid = (
+        market.request_return(oid, by=buyer, kind=ReturnKind.RETURN, items={line: 2}, reason="r")
+        .returns[-1]
+        .return_id
+    )
+    market.accept_return(oid, rid, by=vendor)
+    market.ship_return(oid, rid, by=buyer, carrier="c", tracking_number="r")
+    market.receive_return(oid, rid, by=vendor)
+    market.refund_return(oid, rid, by=vendor)
+    market.adjust_balance("v-3", amount=Money("-1.23", "GBP"), reason="fine", by=STAFF)
+    payouts = list(market.run_payouts())
+    clock.advance(days=10)
+    market.run_due()
+    payouts += market.run_payouts()
+    journal = market.journal(by=STAFF)
+    return {
+        "journal": [(t.seq, t.key, t.kind, t.entries, t.memo, t.hash) for t in journal],
+        "balance": market.balance("v-3", by=STAFF),
+        "payouts": [(p.currency, p.amount_minor, p.statement) for p in payouts],
+        "holds": market.holds("v-3", by=STAFF),
+        "order": market.get_order(oid, by=STAFF),
         "verified": market.verify_journal(by=STAFF).ok,
     }
 
@@ -297,3 +373,14 @@ class LedgerContract:
             store.close()
         assert got["verified"]
         assert got == money_scenario(InMemoryStore())
+
+    def test_endings_money_scenario_matches_the_in_memory_reference(self) -> None:
+        """R33, R37, R39, R41: won chargebacks, returns, adjustments and the rolling reserve
+        give the same journal, balances and statements on every store."""
+        store = self.make_store()
+        try:
+            got = endings_money_scenario(store)
+        finally:
+            store.close()
+        assert got["verified"]
+        assert got == endings_money_scenario(InMemoryStore())

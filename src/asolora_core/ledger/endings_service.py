@@ -1,0 +1,278 @@
+"""The money paths around an order's endings (R22, R39, R41), mixed into ``Marketplace`` on
+top of :class:`~asolora_core.ledger.service._MoneyCommands`:
+
+* a chargeback the platform wins is reinstated to the vendor (R39);
+* staff adjustments: a credit or a debit of a vendor's balance with a reason (a goodwill
+  credit, a fine), a line of the next statement (R41);
+* per-vendor payout terms: a rolling reserve (a share of each release kept back for some
+  days) and a minimum balance a payout leaves in place; each shows on the statement (R41).
+
+Every one is staff-only, recorded, notified to the vendor and a journal transaction (R24).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import attrs
+from moneyed import Money
+
+from asolora_core import money as _money
+from asolora_core.actors import Actor
+from asolora_core.errors import (
+    InvalidInputError,
+    InvalidMoneyError,
+    NotFoundError,
+    ReasonRequiredError,
+)
+from asolora_core.ledger import core
+from asolora_core.ledger.events import BalanceAdjusted, ChargebackWon, PayoutTermsSet
+from asolora_core.ledger.integrity import sealed
+from asolora_core.ledger.integrity_service import _staff
+from asolora_core.ledger.model import Hold, JournalTransaction, VendorAccount
+from asolora_core.ledger.service import _MoneyCommands
+from asolora_core.ports import UnitOfWork
+
+__all__: list[str] = []
+
+
+def _reason(reason: object, what: str) -> str:
+    """Money moved by hand always says why (staff, or the system acting for them)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReasonRequiredError(
+            f"give a reason to {what}; it is recorded, sent to the vendor and shown on its "
+            "statement",
+            field="reason",
+        )
+    if len(reason.strip()) > 4000:
+        raise InvalidInputError("reason is longer than 4000 characters", field="reason")
+    return reason.strip()
+
+
+class _MoneyEndings(_MoneyCommands):
+    """Won chargebacks, staff adjustments, rolling reserves and minimum balances."""
+
+    def chargeback_won(
+        self,
+        order_id: str,
+        *,
+        reference: str,
+        by: Actor,
+        idempotency_key: str | None = None,
+    ) -> Hold:
+        """R39: the payment provider decided the dispute ``reference`` for the platform: the
+        amount goes back to the vendor (the provider's fee too when
+        ``MoneyConfig.chargeback_fee_returned_on_win``). Before release it returns to the
+        held proceeds and the freeze the chargeback put on the order is lifted; after release
+        it is credited to the balance at the rate in force now, less the conversion fee."""
+        _staff(by, "record a won chargeback")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
+            order = uow.orders.get(order_id)
+            hold = self._hold(uow, order)
+            snapshot = None
+            if hold.released_at is not None:
+                snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+            new, txn = core.chargeback_won(
+                hold,
+                chargeback_id=reference,
+                at=now,
+                fees=self._money.fees,
+                snapshot=snapshot,
+                fee_returned=self._money.chargeback_fee_returned_on_win,
+            )
+            if new.frozen and new.frozen_reason == f"chargeback {reference}":
+                new = attrs.evolve(new, frozen=False, frozen_reason="")
+                self._schedule_release(uow, new, now)
+            self._save_hold(uow, new)
+            self._post_txn(uow, txn)
+            row = next(c for c in new.chargebacks if c.chargeback_id == reference)
+            uow.events.append(
+                [
+                    ChargebackWon(
+                        aggregate_id=order_id,
+                        at=now,
+                        actor=by,
+                        chargeback_id=reference,
+                        reinstated_minor=row.reinstated_minor,
+                        after_release=snapshot is not None,
+                    )
+                ]
+            )
+            self._notify_vendor(
+                uow,
+                order.vendor_id,
+                "chargeback.won",
+                order_id,
+                f"The payment dispute on order {order_id} was decided in your favour: "
+                f"{_money.format_minor(row.reinstated_minor, order.currency)} reinstated.",
+                now,
+            )
+            return new
+
+        return self._execute(
+            by,
+            "chargeback_won",
+            idempotency_key,
+            {"order_id": order_id, "reference": reference},
+            work,
+        )
+
+    def adjust_balance(
+        self,
+        vendor_id: str,
+        *,
+        amount: Money,
+        reason: str,
+        by: Actor,
+        idempotency_key: str | None = None,
+    ) -> JournalTransaction:
+        """Staff credit (a positive ``amount``, e.g. a goodwill credit) or debit (negative,
+        e.g. a fine) the vendor's balance in ``amount``'s currency, with a mandatory
+        ``reason``; a line of the next payout statement (R41). The balance may go negative
+        and is then offset against the next releases (R23)."""
+        _staff(by, "adjust a vendor's balance")
+        reason = _reason(reason, "adjust a vendor's balance")
+        if not isinstance(amount, Money):
+            raise InvalidMoneyError("amount must be a moneyed.Money", field="amount")
+        currency = _money.check_currency(amount.currency.code, field="amount")
+        minor = _money.to_minor(amount, field="amount")
+        if minor == 0:
+            raise InvalidMoneyError("an adjustment must not be zero", field="amount")
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> JournalTransaction:
+            adjustment_id = self.ids.new_id("adj")
+            posted = self._post_journal(
+                uow,
+                core.adjustment(
+                    vendor_id=vendor_id,
+                    currency=currency,
+                    amount_minor=minor,
+                    adjustment_id=adjustment_id,
+                    reason=reason,
+                    at=now,
+                ),
+            )
+            uow.events.append(
+                [
+                    BalanceAdjusted(
+                        aggregate_id=vendor_id,
+                        at=now,
+                        actor=by,
+                        adjustment_id=adjustment_id,
+                        currency=currency,
+                        amount_minor=minor,
+                        reason=reason,
+                        seq=posted.seq,
+                    )
+                ]
+            )
+            what = "credited to" if minor > 0 else "debited from"
+            self._notify_vendor(
+                uow,
+                vendor_id,
+                "balance.adjusted",
+                adjustment_id,
+                f"{_money.format_minor(abs(minor), currency)} was {what} your balance: {reason}",
+                now,
+            )
+            return posted
+
+        return self._execute(
+            by,
+            "adjust_balance",
+            idempotency_key,
+            {"vendor_id": vendor_id, "amount": amount, "reason": reason},
+            work,
+        )
+
+    def set_payout_terms(
+        self,
+        vendor_id: str,
+        *,
+        by: Actor,
+        reason: str,
+        reserve_bp: int = 0,
+        reserve_days: int = 0,
+        minimum_balance: Money | None = None,
+        idempotency_key: str | None = None,
+    ) -> VendorAccount:
+        """R41: the vendor's rolling reserve (``reserve_bp`` basis points of each release
+        kept back for ``reserve_days``) and minimum balance (left in the balance by every
+        payout, in the payout currency); zero turns each off. Staff only, with a reason."""
+        _staff(by, "set payout terms")
+        reason = _reason(reason, "set a vendor's payout terms")
+        if isinstance(reserve_bp, bool) or not isinstance(reserve_bp, int):
+            raise InvalidInputError("reserve_bp must be a whole number", field="reserve_bp")
+        if not 0 <= reserve_bp <= 10_000:
+            raise InvalidInputError(
+                "reserve_bp is basis points from 0 to 10,000 (1,000 = 10 %)", field="reserve_bp"
+            )
+        if isinstance(reserve_days, bool) or not isinstance(reserve_days, int):
+            raise InvalidInputError("reserve_days must be a whole number", field="reserve_days")
+        if reserve_days < 0 or (reserve_bp and reserve_days < 1):
+            raise InvalidInputError(
+                "reserve_days must be at least 1 when a reserve is kept", field="reserve_days"
+            )
+
+        def work(uow: UnitOfWork, now: _dt.datetime) -> VendorAccount:
+            current = self._get_vendor(uow, vendor_id)
+            if current is None:
+                raise NotFoundError(
+                    f"vendor {vendor_id!r} is not registered; register_vendor() it first",
+                    vendor_id=vendor_id,
+                )
+            keep = 0
+            if minimum_balance is not None:
+                keep = _money.to_minor(
+                    minimum_balance, currency=current.payout_currency, field="minimum_balance"
+                )
+                if keep < 0:
+                    raise InvalidMoneyError(
+                        "minimum_balance must not be negative", field="minimum_balance"
+                    )
+            account = attrs.evolve(
+                current,
+                version=current.version + 1,
+                reserve_bp=reserve_bp,
+                reserve_days=reserve_days,
+                minimum_balance_minor=keep,
+                updated_at=now,
+            )
+            uow.ledger.put_vendor(sealed(account, self._key))
+            uow.events.append(
+                [
+                    PayoutTermsSet(
+                        aggregate_id=vendor_id,
+                        at=now,
+                        actor=by,
+                        reserve_bp=reserve_bp,
+                        reserve_days=reserve_days,
+                        minimum_balance_minor=keep,
+                        reason=reason,
+                    )
+                ]
+            )
+            self._notify_vendor(
+                uow,
+                vendor_id,
+                "payout.terms",
+                vendor_id,
+                f"Your payout terms changed: {reason}",
+                now,
+            )
+            return account
+
+        return self._execute(
+            by,
+            "set_payout_terms",
+            idempotency_key,
+            {
+                "vendor_id": vendor_id,
+                "reserve_bp": reserve_bp,
+                "reserve_days": reserve_days,
+                "minimum_balance": minimum_balance,
+                "reason": reason,
+            },
+            work,
+        )
