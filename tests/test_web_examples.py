@@ -282,7 +282,6 @@ def test_uvicorn_with_several_worker_processes_on_one_sqlite_file(tmp_path: Path
         ],
         env=env,
         stderr=subprocess.PIPE,
-        text=True,
     )  # fmt: skip
     try:
         _wait_for_startup(proc, workers)
@@ -320,18 +319,18 @@ def test_uvicorn_with_several_worker_processes_on_one_sqlite_file(tmp_path: Path
         proc.communicate(timeout=60)
 
 
-def _wait_for_startup(proc: subprocess.Popen[str], workers: int) -> None:
-    """Read uvicorn's log until every worker said it started (no sleeping)."""
+def _wait_for_startup(proc: subprocess.Popen[bytes], workers: int) -> None:
+    """Read uvicorn's log until every worker said it started (no sleeping). Reads the raw
+    pipe: a buffered reader could hold lines that select() no longer sees."""
     assert proc.stderr is not None
-    started = 0
-    seen: list[str] = []
+    fd = proc.stderr.fileno()
+    log = b""
     with selectors.DefaultSelector() as selector:
-        selector.register(proc.stderr, selectors.EVENT_READ)
-        while started < workers:
-            if not selector.select(timeout=60):
-                pytest.fail("uvicorn did not start: " + "".join(seen))
-            line = proc.stderr.readline()
-            if not line:
-                pytest.fail("uvicorn exited: " + "".join(seen))
-            seen.append(line)
-            started += "Application startup complete" in line
+        selector.register(fd, selectors.EVENT_READ)
+        while log.count(b"Application startup complete") < workers:
+            if not selector.select(timeout=120):
+                pytest.fail("uvicorn did not start: " + log.decode())
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                pytest.fail("uvicorn exited: " + log.decode())
+            log += chunk
