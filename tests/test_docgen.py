@@ -43,3 +43,13 @@ def test_the_lifecycle_diagram_shows_no_manual_completion() -> None:
     diagram = _docgen.lifecycle_diagrams()
     assert "complete (" not in diagram.replace("auto_complete (", "")
     assert "processing --> completed: auto_complete (system)" in diagram
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    """The site (mkdocs.yml) shows every page of docs/, and no page points outside the
+    package's own docs (the rules are written out in docs/rules.md)."""
+    nav = (DOCS.parent / "mkdocs.yml").read_text()
+    pages = sorted(p.name for p in DOCS.glob("*.md"))
+    assert [p for p in pages if f": {p}" not in nav] == []
+    for page in [*DOCS.glob("*.md"), DOCS.parent / "README.md"]:
+        assert "domain-rules" not in page.read_text(), page.name
