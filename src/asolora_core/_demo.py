@@ -591,7 +591,8 @@ def _statement_rows(statement: Statement) -> list[list[str]]:
                 line.kind,
                 line.order_id or "-",
                 format_minor(line.gross_minor, oc),
-                format_minor(line.commission_minor + line.processing_fee_minor, oc),
+                f"{line.commission.amount + line.processing_fee.amount} "
+                f"{line.processing_fee.currency.code}",
                 f"{line.rate}" if line.rate is not None else "-",
                 format_minor(line.conversion_fee_minor, cur),
                 format_minor(line.offset_minor, cur) if line.offset_minor else "",

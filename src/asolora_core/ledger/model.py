@@ -604,8 +604,11 @@ class StatementLine:
 
     @property
     def processing_fee(self) -> Money:
-        """Order currency."""
-        return money.from_minor(self.processing_fee_minor, self.order_currency)
+        """The processing fee of a release or the provider fee of a chargeback (order
+        currency), or the refund processing fee of a refund (payout currency: it is computed
+        on the converted refund, R22)."""
+        currency = self.currency if self.kind == "refund" else self.order_currency
+        return money.from_minor(self.processing_fee_minor, currency)
 
     @property
     def proceeds(self) -> Money:
