@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import attrs
 from moneyed import Money
 
-from asolora_core.errors import InvalidInputError
+from asolora_core.errors import AsoloraError, InvalidInputError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.money import exponent, from_minor, parse_money, to_minor
 
@@ -93,20 +93,23 @@ def _attrs_out(value: Any) -> dict[str, Any]:
         out["type"] = cls.__name__
     for field in attrs.fields(cls):
         name = field.name
-        if not field.eq and not field.init:
+        if not field.eq:  # not part of the value (a live rate provider, say)
             continue
         raw = getattr(value, name)
         if name.endswith("_minor") and (raw is None or isinstance(raw, int)):
             short = name.removesuffix("_minor")
             shown = getattr(cls, short, None)
             if isinstance(shown, property):
-                amount = getattr(value, short)
+                try:
+                    amount = getattr(value, short)
+                except AsoloraError:  # no currency known (a value built by hand): keep minor
+                    amount = raw
                 if amount is None or isinstance(amount, Money):
                     out[short] = None if amount is None else _money(amount)
                     continue
             currency = _currency_of(value)
-            if currency is not None and not hasattr(cls, short):
-                out[short] = None if raw is None else _money(from_minor(raw, currency))
+            if currency is not None and not hasattr(cls, short) and raw is not None:
+                out[short] = _money(from_minor(raw, currency))
                 continue
         out[name] = to_json(raw)
     for name in _VIEWS.get(cls, ()):
