@@ -109,8 +109,12 @@ def _attrs_out(value: Any) -> dict[str, Any]:
                     continue
             currency = _currency_of(value)
             if currency is not None and not hasattr(cls, short) and raw is not None:
-                out[short] = _money(from_minor(raw, currency))
-                continue
+                try:
+                    out[short] = _money(from_minor(raw, currency))
+                except AsoloraError:  # not a currency this library knows: keep minor units
+                    pass
+                else:
+                    continue
         out[name] = to_json(raw)
     for name in _VIEWS.get(cls, ()):
         out[name] = to_json(getattr(value, name))
