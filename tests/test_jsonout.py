@@ -244,3 +244,97 @@ def test_bad_json_is_refused_with_a_library_error() -> None:
         from_json(dt.datetime, "2026-03-02T09:00:00")
     with pytest.raises(InvalidInputError):
         from_json(Actor, {"kind": "buyer"})
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is in ``actual``: same values, where ``actual`` may have more keys."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and _contains(actual[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_contains(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+def test_the_format_is_stable() -> None:
+    """Issue 11: the JSON of a shipped order, as version 1 wrote it. A later version may add
+    keys, never change or remove these."""
+    market = asolora_core.Marketplace(
+        asolora_core.InMemoryStore(),
+        clock=asolora_core.FakeClock(dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)),
+        ids=asolora_core.SequentialIds(),
+        notifier=asolora_core.RecordingNotifier(),
+    )
+    (order,) = market.place_checkout(
+        buyer=Actor.buyer("ada"),
+        customer_name="Ada",
+        items=[
+            Item(vendor_id="anna", product_id="mug", quantity=2, unit_price=Money("0.10", "EUR"))
+        ],
+        paid=Money("0.20", "EUR"),
+    )
+    order = market.ship(
+        order.order_id,
+        by=Actor.vendor("anna"),
+        items={order.lines[0].line_id: 2},
+        carrier="DHL",
+        tracking_number="T1",
+    )
+    eur = {"currency": "EUR"}
+    expected = {
+        "order_id": order.order_id,
+        "version": 2,
+        "checkout_id": order.checkout_id,
+        "vendor_id": "anna",
+        "buyer_id": "ada",
+        "customer_name": "Ada",
+        "currency": "EUR",
+        "lines": [
+            {
+                "line_id": order.lines[0].line_id,
+                "product_id": "mug",
+                "quantity": 2,
+                "unit_price": {"amount": "0.10", **eur},
+                "paid": {"amount": "0.20", **eur},
+                "policy": {"returns_accepted": False, "window_days": 0},
+            }
+        ],
+        "shipping_paid": {"amount": "0.00", **eur},
+        "paid": {"amount": "0.20", **eur},
+        "placed_at": "2026-10-01T09:00:00Z",
+        "status": "processing",
+        "shipments": [
+            {
+                "shipment_id": order.shipments[0].shipment_id,
+                "items": [[order.lines[0].line_id, 2]],
+                "status": "in_transit",
+                "shipped_at": "2026-10-01T09:00:00Z",
+                "tracking": [
+                    {
+                        "at": "2026-10-01T09:00:00Z",
+                        "carrier": "DHL",
+                        "tracking_number": "T1",
+                        "note": "",
+                    }
+                ],
+                "delivered_at": None,
+                "confirmed_at": None,
+                "carrier": "DHL",
+                "tracking_number": "T1",
+            }
+        ],
+        "issues": [],
+        "refunds": [],
+        "completed_at": None,
+        "cancelled_at": None,
+        "fulfilment": {"state": "shipped", "units_to_ship": 2, "units_shipped": 2},
+        "refunded": {"amount": "0.00", **eur},
+        "refundable": {"amount": "0.20", **eur},
+    }
+    assert _contains(to_json(order), expected)
+    assert asolora_core.jsonout.FORMAT_VERSION == 1
