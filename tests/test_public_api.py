@@ -36,10 +36,12 @@ def test_all_is_complete() -> None:
 
 
 def test_import_writes_nothing_and_loads_no_test_tools(tmp_path: Path) -> None:
-    """No import-time side effects: no file appears, hypothesis and pytest are not loaded."""
+    """No import-time side effects: no file appears, hypothesis and pytest are not loaded, and
+    no web framework or docs tool either (those live in examples/ and docs/)."""
     code = (
         "import sys, asolora_core; "
-        "print(sorted(m for m in ('hypothesis', 'pytest') if m in sys.modules))"
+        "print(sorted(m for m in ('hypothesis', 'pytest', 'fastapi', 'flask', 'starlette', "
+        "'uvicorn', 'httpx', 'mkdocs') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
