@@ -78,7 +78,9 @@ def _endpoint(market: Marketplace, route: Route) -> Callable[[Request], Awaitabl
         value = await run_in_threadpool(route.handler, market, call)
         return JSONResponse(to_json(value), status_code=route.status)
 
-    endpoint.__name__ = route.handler.__name__
+    # a unique, readable operation id for the OpenAPI schema: "post_vendor_orders_shipments"
+    words = [w for w in route.path.split("/") if w and not w.startswith("{")]
+    endpoint.__name__ = "_".join([route.method.lower(), *words]).replace("-", "_")
     return endpoint
 
 
@@ -131,6 +133,7 @@ async def _self_check() -> None:
     transport = httpx.ASGITransport(app=create_app(build_market()))
     async with httpx.AsyncClient(transport=transport, base_url="http://example") as client:
         assert (await client.get("/health")).status_code == 200
+        assert len((await client.get("/openapi.json")).json()["paths"]) > 10
         refused = await client.get("/vendor/orders")
         assert refused.status_code == 401
         assert refused.json()["code"] == "not_permitted"
