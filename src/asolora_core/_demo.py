@@ -19,7 +19,6 @@ import datetime as dt
 import functools
 import heapq
 import json
-import os
 import random
 import sys
 from collections.abc import Callable
@@ -29,14 +28,15 @@ from typing import Any, TextIO
 import attrs
 from moneyed import Money
 
+from asolora_core._demo_report import render
 from asolora_core.actors import Actor
 from asolora_core.adapters.notifiers import RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import FakeClock
 from asolora_core.errors import AsoloraError
 from asolora_core.fx import FixedRateProvider
-from asolora_core.ledger.model import FeeSchedule, MoneyConfig, Payout, Statement
-from asolora_core.money import format_minor, from_minor
+from asolora_core.ledger.model import FeeSchedule, MoneyConfig, Payout
+from asolora_core.money import from_minor
 from asolora_core.orders.model import (
     IssueKind,
     IssueOutcome,
@@ -569,39 +569,6 @@ class _Month:
             self.note(f"marking {order.order_id} completed by hand is refused ({refusal.code})")
 
 
-def _table(rows: list[list[str]], header: list[str], say: Callable[[str], None]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    say("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    say("  " + "  ".join("-" * w for w in widths))
-    for row in rows:
-        cells = [
-            c.rjust(w) if i else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        say("  " + "  ".join(cells))
-
-
-def _statement_rows(statement: Statement) -> list[list[str]]:
-    rows = []
-    cur = statement.currency
-    for line in statement.lines:
-        oc = line.order_currency
-        rows.append(
-            [
-                line.kind,
-                line.order_id or "-",
-                format_minor(line.gross_minor, oc),
-                f"{line.commission.amount + line.processing_fee.amount} "
-                f"{line.processing_fee.currency.code}",
-                f"{line.rate}" if line.rate is not None else "-",
-                format_minor(line.conversion_fee_minor, cur),
-                format_minor(line.offset_minor, cur) if line.offset_minor else "",
-                format_minor(line.amount_minor, cur),
-            ]
-        )
-    return rows
-
-
 def run_demo(
     db: str = "asolora-demo.db",
     *,
@@ -627,6 +594,7 @@ def run_demo(
 
 
 def _report(month: _Month, db: str, say: Callable[[str], None]) -> dict[str, Any]:
+    """The month's figures (what ``--json`` prints), after printing the report."""
     market, tally = month.market, month.tally
     with month.store.unit_of_work() as uow:
         all_orders = [o for v in sorted(VENDORS) for o in uow.orders.for_vendor(v)]
@@ -663,68 +631,18 @@ def _report(month: _Month, db: str, say: Callable[[str], None]) -> dict[str, Any
         "journal_balanced": balanced,
     }
 
-    path = os.path.abspath(db) if db != ":memory:" else db
-    say(f"asolora_core demo: a month of a marketplace on SQLite ({path})")
-    say("")
-    say("What happened")
-    for line in month.story:
-        say(f"  {line}")
-    say("")
-    say("The month in figures")
-    _table(
-        [[k.replace("_", " "), str(v)] for k, v in figures.items() if not isinstance(v, dict)],
-        ["figure", "value"],
-        say,
-    )
     vendor = month.story_vendor
-    account = market.get_vendor(vendor, by=STAFF)
-    mine = [o for o in all_orders if o.vendor_id == vendor]
-    say("")
-    say(f"{account.name} ({vendor}), paid out in {account.payout_currency}")
-    by_currency: dict[str, list[Order]] = {}
-    for o in mine:
-        by_currency.setdefault(o.currency, []).append(o)
-    _table(
-        [
-            [
-                currency,
-                str(len(os_)),
-                str(sum(o.status is OrderStatus.COMPLETED for o in os_)),
-                format_minor(sum(o.paid_minor for o in os_), currency),
-                format_minor(sum(o.refunded_minor for o in os_), currency),
-                format_minor(sum(o.paid_minor - o.refunded_minor for o in os_), currency),
-            ]
-            for currency, os_ in sorted(by_currency.items())
-        ],
-        ["sales in", "orders", "completed", "gross", "refunds", "net"],
+    render(
         say,
-    )
-    balance = market.balance(vendor, by=STAFF)
-    say(
-        f"  balance {balance.balance}, still held {balance.held} "
-        "(released 168 hours after completion), "
-        f"paid out {balance.paid_out}"
-    )
-    payouts = [p for p in month.payouts if p.vendor_id == vendor]
-    if payouts:
-        last = payouts[-1]
-        say("")
-        say(f"Payout {last.payout_id} of {last.at:%Y-%m-%d}: statement (R41)")
-        _table(
-            _statement_rows(last.statement),
-            ["line", "order", "gross", "fees", "rate", "conv. fee", "offset", "amount"],
-            say,
-        )
-        st = last.statement
-        say(
-            f"  opening {format_minor(st.opening_minor, st.currency)} + lines - closing "
-            f"{format_minor(st.closing_minor, st.currency)} = paid "
-            f"{format_minor(st.paid_minor, st.currency)}; reconciles: {st.reconciles}"
-        )
-    say("")
-    say(
-        f"Journal: {journal.transactions} transactions, hash chain verified: {journal.ok}, "
-        f"balanced in every currency: {balanced}"
+        db=db,
+        figures=figures,
+        story=month.story,
+        account=market.get_vendor(vendor, by=STAFF),
+        orders=[o for o in all_orders if o.vendor_id == vendor],
+        balance=market.balance(vendor, by=STAFF),
+        payouts=[p for p in month.payouts if p.vendor_id == vendor],
+        journal=journal,
+        balanced=balanced,
     )
     return figures
 
