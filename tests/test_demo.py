@@ -46,6 +46,7 @@ def test_a_month_on_a_sqlite_file(tmp_path: Path) -> None:
     assert "[contact removed]" in text  # R27
     assert "reconciles: True" in text  # R41
     assert "hash chain verified: True" in text
+    assert "Earnings, payout by payout (R31)" in text
 
 
 def test_the_same_seed_gives_byte_identical_json(

@@ -48,6 +48,26 @@ def _statement_rows(statement: Statement) -> list[list[str]]:
     return rows
 
 
+EARNINGS = ["payout", "paid on", "releases", "released", "debits", "debited", "offset", "paid"]
+
+
+def _earnings_row(payout: Payout) -> list[str]:
+    """One payout's statement folded into an earnings line."""
+    lines, cur = payout.statement.lines, payout.currency
+    credits = [line for line in lines if line.amount_minor > 0]
+    debits = [line for line in lines if line.amount_minor < 0]
+    return [
+        payout.payout_id,
+        f"{payout.at:%Y-%m-%d}",
+        str(len(credits)),
+        format_minor(sum(line.amount_minor for line in credits), cur),
+        str(len(debits)),
+        format_minor(sum(line.amount_minor for line in debits), cur),
+        format_minor(sum(line.offset_minor for line in lines), cur),
+        format_minor(payout.amount_minor, cur),
+    ]
+
+
 def render(
     say: Callable[[str], None],
     *,
@@ -102,6 +122,9 @@ def render(
         f"paid out {balance.paid_out}"
     )
     if payouts:
+        say("")
+        say("Earnings, payout by payout (R31)")
+        _table([_earnings_row(p) for p in payouts], EARNINGS, say)
         last = payouts[-1]
         say("")
         say(f"Payout {last.payout_id} of {last.at:%Y-%m-%d}: statement (R41)")
