@@ -50,6 +50,8 @@ def benchmarks(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Every ```python snippet in README.md and docs/ runs (tests/test_docs.py)."""
+    """Every ```python snippet in README.md and docs/ runs (tests/test_docs.py), the generated
+    parts are up to date, and the site builds with no warning (mkdocs --strict)."""
     session.install("-e", DEV)
-    session.run("pytest", "tests/test_docs.py", "-q")
+    session.run("pytest", "tests/test_docs.py", "tests/test_docgen.py", "-q")
+    session.run("mkdocs", "build", "--strict")

@@ -1,34 +1,80 @@
-"""The demo (`python -m asolora_core demo`) runs the guide's lifecycle end to end on SQLite."""
+"""The demo (`python -m asolora_core demo`): a month of a marketplace on SQLite (issue 11).
+
+It is the README's first command, so it must run quickly, end with a verified journal, and
+give byte-identical ``--json`` for a seed.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
 from asolora_core.__main__ import main
-from asolora_core._demo import run_demo
+from asolora_core._demo import DEFAULT_ORDERS, run_demo
+
+KEYS = {
+    "orders",
+    "completed",
+    "released",
+    "refunds_after_release",
+    "negative_balances_offset",
+    "journal_verified",
+    "journal_balanced",
+}
 
 
-def test_demo_runs_on_a_sqlite_file(tmp_path: Path) -> None:
+def test_a_month_on_a_sqlite_file(tmp_path: Path) -> None:
+    """R8, R14, R22-R24, R27, R39, R41, R42: the month's story and its figures."""
     lines: list[str] = []
-    counts = run_demo(str(tmp_path / "demo.db"), say=lines.append)
+    figures = run_demo(str(tmp_path / "demo.db"), say=lines.append)
     text = "\n".join(lines)
     assert (tmp_path / "demo.db").exists()
+    assert set(figures) >= KEYS
+    assert figures["orders"] == DEFAULT_ORDERS
+    assert 0 < figures["released"] <= figures["completed"] <= figures["orders"]
+    assert figures["refunds_after_release"] >= 1  # R22
+    assert figures["negative_balances_offset"] >= 1  # R23
+    assert figures["chargebacks"] == 1  # R39
+    assert figures["multi_shipment_orders"] >= 1  # R5
+    assert figures["auto_confirmed"] >= 1  # R10
+    assert figures["journal_verified"] is True  # R42
+    assert figures["journal_balanced"] is True  # R24
     assert "completion_is_automatic" in text  # R8
     assert "issue_open" in text  # R14
-    assert "auto-confirmed 1 shipment(s)" in text  # R10
-    assert counts["orders"] == 4
-    assert counts["notifications"] > 0
-    assert counts["payouts"] >= 1  # R18
     assert "[contact removed]" in text  # R27
     assert "reconciles: True" in text  # R41
+    assert "hash chain verified: True" in text
+    assert "Earnings, payout by payout (R31)" in text
 
 
-def test_demo_runs_twice_on_the_same_file(tmp_path: Path) -> None:
-    """The demo replaces its previous database instead of failing on old ids."""
+def test_the_same_seed_gives_byte_identical_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deterministic: FakeClock, sequential ids and one seeded random source."""
+    outputs = []
+    for n, seed in enumerate((3, 3, 4)):
+        db = str(tmp_path / f"demo{n}.db")
+        assert main(["demo", "--db", db, "--json", "--seed", str(seed), "--orders", "40"]) == 0
+        captured = capsys.readouterr()
+        outputs.append(captured.out)
+        assert "day 30/30" in captured.err  # the progress bar is on stderr
+    assert outputs[0] == outputs[1]
+    assert outputs[0] != outputs[2]
+    figures = json.loads(outputs[0])
+    assert set(figures) >= KEYS
+    assert figures["orders"] == 40
+
+
+def test_the_demo_replaces_its_previous_database(tmp_path: Path) -> None:
+    """Running twice on one file starts afresh instead of failing on old ids."""
     db = str(tmp_path / "demo.db")
-    first = run_demo(db, say=lambda _: None)
-    assert run_demo(db, say=lambda _: None) == first
+    first = run_demo(db, orders=12, say=lambda _: None)
+    assert run_demo(db, orders=12, say=lambda _: None) == first
 
 
-def test_cli_entry_point(tmp_path: Path, capsys: object) -> None:
-    assert main(["demo", "--db", str(tmp_path / "cli.db")]) == 0
+def test_orders_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--orders", "0", "--db", ":memory:"])
+    assert "--orders" in capsys.readouterr().err

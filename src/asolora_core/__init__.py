@@ -255,3 +255,85 @@ __all__ = [
     "LedgerIntegrityError",
     "RecordingCheckpointSink",
 ]
+
+# --- issue 11: every returned type, JSON out, notification kinds --------------------------
+from asolora_core.events import (
+    IssueClosed,
+    IssueReported,
+    IssueResponded,
+    OrderCancelled,
+    OrderCompleted,
+    OrderPlaced,
+    ReceiptConfirmed,
+    RefundIssued,
+    SettlementAnswered,
+    SettlementOffered,
+    ShipmentCreated,
+    ShipmentDelivered,
+    TrackingUpdated,
+)
+from asolora_core.jsonout import from_json, to_json
+from asolora_core.ledger.core import JournalProblem
+from asolora_core.ledger.events import (
+    ChargebackReported,
+    PayoutPaid,
+    ProceedsHeld,
+    ProceedsReleased,
+    RefundDebited,
+    ReleaseFrozen,
+    ReleaseUnfrozen,
+    VendorRegistered,
+)
+from asolora_core.ledger.model import Entry
+from asolora_core.messaging.conversations import (
+    ConversationRead,
+    ConversationStarted,
+    MessageFlagged,
+    MessagePosted,
+)
+from asolora_core.notification_kinds import (
+    NOTIFICATION_KINDS,
+    KindInfo,
+    NotificationKind,
+)
+from asolora_core.orders.model import SettlementOffer, TrackingEvent
+from asolora_core.ports import OutboxMessage
+
+__all__ += [
+    "NOTIFICATION_KINDS",
+    "ChargebackReported",
+    "ConversationRead",
+    "ConversationStarted",
+    "Entry",
+    "IssueClosed",
+    "IssueReported",
+    "IssueResponded",
+    "JournalProblem",
+    "KindInfo",
+    "MessageFlagged",
+    "MessagePosted",
+    "NotificationKind",
+    "OrderCancelled",
+    "OrderCompleted",
+    "OrderPlaced",
+    "OutboxMessage",
+    "PayoutPaid",
+    "ProceedsHeld",
+    "ProceedsReleased",
+    "ReceiptConfirmed",
+    "RefundDebited",
+    "RefundIssued",
+    "ReleaseFrozen",
+    "ReleaseUnfrozen",
+    "SettlementAnswered",
+    "SettlementOffer",
+    "SettlementOffered",
+    "ShipmentCreated",
+    "ShipmentDelivered",
+    "TrackingEvent",
+    "TrackingUpdated",
+    "VendorRegistered",
+    "from_json",
+    "to_json",
+]
+# --- end issue 11 ---------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""``python -m asolora_core demo [--db PATH]``: run the demo (see :mod:`asolora_core._demo`)."""
+"""``python -m asolora_core demo``: a month of a marketplace (see :mod:`asolora_core._demo`).
+
+Options: ``--orders N`` (default 80), ``--seed S`` (default 7; the same seed gives the same
+month), ``--db PATH`` (the SQLite file, replaced; ``:memory:`` for none) and ``--json``
+(print the figures as JSON instead of the report). The progress bar goes to stderr.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,44 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from asolora_core._demo import DEFAULT_ORDERS, DEFAULT_SEED
+
     parser = argparse.ArgumentParser(prog="python -m asolora_core")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="simulate a store's orders through the whole lifecycle")
+    demo = sub.add_parser("demo", help="simulate a month of a marketplace on a SQLite file")
     demo.add_argument(
         "--db",
         default="asolora-demo.db",
         help="SQLite file to write (replaced if it exists; ':memory:' for none)",
     )
+    demo.add_argument(
+        "--orders",
+        type=int,
+        default=DEFAULT_ORDERS,
+        help="orders to simulate (default %(default)s)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)"
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print the month's figures as JSON (stable bytes)"
+    )
+    demo.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     args = parser.parse_args(argv)
-    from asolora_core._demo import run_demo
+    if args.orders < 1:
+        parser.error("--orders must be at least 1")
+    from asolora_core._demo import main_json, run_demo
 
-    run_demo(args.db)
+    lines: list[str] = []
+    figures = run_demo(
+        args.db,
+        orders=args.orders,
+        seed=args.seed,
+        say=lines.append if args.json else print,
+        progress=None if args.quiet else sys.stderr,
+    )
+    if args.json:
+        print(main_json(figures))
     return 0
 
 

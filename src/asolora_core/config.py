@@ -26,7 +26,7 @@ def _positive_delta(value: _dt.timedelta | None, name: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class MarketplaceConfig:
-    """What a marketplace configures. Every default is the one domain-rules.md gives.
+    """What a marketplace configures. Every default is the one the rules (docs/rules.md) give.
 
     * ``auto_confirm_after`` (R10): confirm a delivered shipment with no open issue after this
       long. Default 14 days (as Sharetribe's default process): a marketplace that holds its

@@ -5,6 +5,12 @@ stable, machine-readable ``code`` (part of the public API: never renamed), struc
 ``fields`` for programs, and a message for people that says what was refused, why, and what
 to do instead. A refused command leaves every aggregate, ledger and outbox as it was.
 
+Every class also says how it maps to HTTP: ``http_status`` (the status a web handler should
+answer with) and ``retryable`` (whether sending the same request again, unchanged, can
+succeed: true only for a version conflict and a missing exchange rate). Both are inherited, so
+a new leaf gets its parent's values unless it sets its own; :func:`error_classes` lists them
+all (the docs' table is generated from it).
+
 Errors round-trip through :meth:`AsoloraError.to_dict` / :func:`error_from_dict`, which is how
 a refusal stored under an idempotency key (R35) is raised again on replay.
 """
@@ -38,6 +44,7 @@ __all__ = [
     "RefundExceedsPaidError",
     "ReturnNotAllowedError",
     "UnknownCurrencyError",
+    "error_classes",
     "error_from_dict",
     # reports (R30-R33)
     "InvalidDateRangeError",
@@ -58,8 +65,10 @@ class AsoloraError(Exception):
     """
 
     code: ClassVar[str] = "asolora_error"
-    #: True for a transient refusal (a conflict, a rate not available yet): the same command
-    #: may succeed if retried, so it is never stored under an idempotency key (R35).
+    #: The HTTP status a web handler answers with (inherited; leaves override).
+    http_status: ClassVar[int] = 400
+    #: Whether the same request, sent again unchanged, can succeed (a conflict, an outage):
+    #: a retryable refusal is never stored under an idempotency key (R35).
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, **fields: Any) -> None:
@@ -78,8 +87,39 @@ class AsoloraError(Exception):
         """A JSON-ready form: ``{"code", "message", "fields"}``."""
         return {"code": self.code, "message": self.message, "fields": dict(self.fields)}
 
+    def to_problem(self) -> dict[str, Any]:
+        """An RFC 9457 problem body for an HTTP response (``application/problem+json``):
+        ``type`` (``urn:asolora:error:<code>``), ``title``, ``status``, ``detail``, plus
+        ``code``, ``retryable`` and ``fields`` (JSON-ready: text, numbers, lists)."""
+        return {
+            "type": f"urn:asolora:error:{self.code}",
+            "title": type(self).__name__,
+            "status": self.http_status,
+            "detail": self.message,
+            "code": self.code,
+            "retryable": self.retryable,
+            "fields": {str(k): _plain(v) for k, v in self.fields.items()},
+        }
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def error_classes() -> tuple[type[AsoloraError], ...]:
+    """Every error class with a code (the root first), as registered: the source of the HTTP
+    table in the docs."""
+    return (AsoloraError, *_REGISTRY.values())
 
 
 def error_from_dict(data: Mapping[str, Any]) -> AsoloraError:
@@ -98,6 +138,7 @@ class InvalidInputError(AsoloraError):
     """
 
     code = "invalid_input"
+    http_status = 422
 
 
 class InvalidMoneyError(InvalidInputError):
@@ -134,6 +175,7 @@ class NotPermittedError(AsoloraError):
     an action its kind of actor can take (R1)."""
 
     code = "not_permitted"
+    http_status = 403
 
 
 #: The rules' name for :class:`NotPermittedError` (R1).
@@ -144,6 +186,7 @@ class NotFoundError(AsoloraError):
     """Raised when an id names nothing the store holds."""
 
     code = "not_found"
+    http_status = 404
 
 
 # --- lifecycle -------------------------------------------------------------------------
@@ -154,6 +197,7 @@ class InvalidTransitionError(AsoloraError):
     is not possible in the current state."""
 
     code = "invalid_transition"
+    http_status = 409
 
 
 class CompletionIsAutomaticError(InvalidTransitionError):
@@ -180,6 +224,7 @@ class RefundExceedsPaidError(AsoloraError):
     """Raised when a refund would take the total refunded above the amount paid (R20)."""
 
     code = "refund_exceeds_paid"
+    http_status = 422
 
 
 class ReturnNotAllowedError(InvalidTransitionError):
@@ -206,6 +251,7 @@ class ContactDetailsRefusedError(AsoloraError):
     ``fields["findings"]`` names what was found."""
 
     code = "contact_details_refused"
+    http_status = 422
 
 
 class AmbiguousCustomerError(InvalidInputError):
@@ -223,6 +269,7 @@ class ConcurrencyConflictError(AsoloraError):
     """Raised when saving over a newer version of an aggregate (R36). Reload and retry."""
 
     code = "version_conflict"
+    http_status = 409
     retryable = True
 
 
@@ -231,6 +278,7 @@ class IdempotencyKeyReusedError(AsoloraError):
     ``fields["field"]`` names the first argument that differs."""
 
     code = "idempotency_key_reused"
+    http_status = 422
 
 
 # --- outside world ---------------------------------------------------------------------
@@ -240,6 +288,7 @@ class RateUnavailableError(AsoloraError):
     """Raised when no exchange rate is known for a currency pair at a date."""
 
     code = "rate_unavailable"
+    http_status = 503
     retryable = True
 
 
@@ -287,6 +336,7 @@ class ReportsRebuildingError(AsoloraError):
     with ``rebuild_reports`` (it resumes where it stopped), then ask again."""
 
     code = "reports_rebuilding"
+    http_status = 503
     retryable = True
 
 
@@ -300,3 +350,4 @@ class LedgerIntegrityError(AsoloraError):
     restore the store from a backup (see docs/ledger-integrity.md)."""
 
     code = "ledger_integrity"
+    http_status = 500

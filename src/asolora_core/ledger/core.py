@@ -388,6 +388,7 @@ def chargeback(
         fee_minor=fee_minor,
         at=at,
         after_release=after,
+        currency=hold.currency,
     )
     total = applied + fee_minor
     postings: list[Posting] = [(BUYER_FUNDS, hold.currency, -total)]
@@ -641,6 +642,7 @@ def statement_line(txn: JournalTransaction, currency: str, running_minor: int) -
         conversion_fee_minor=_int(m, "conversion_fee"),
         offset_minor=offset,
         reason=m.get("reason", ""),
+        currency=currency,
     )
 
 

@@ -100,6 +100,11 @@ class Entry:
     amount_minor: int
 
     @property
+    def amount(self) -> Money:
+        """The posting as ``Money`` (positive: debit, negative: credit)."""
+        return money.from_minor(self.amount_minor, self.currency)
+
+    @property
     def vendor_id(self) -> str | None:
         """The vendor whose account this is, or None for a platform account."""
         if not self.account.startswith("vendor:"):
@@ -404,6 +409,23 @@ class Chargeback:
         """What this chargeback still takes from the buyer's payment (0 once won)."""
         return 0 if self.won_at is not None else self.applied_minor
 
+    currency: str = ""  #: the order's currency
+
+    @property
+    def reported(self) -> Money:
+        """What the provider reported."""
+        return money.from_minor(self.reported_minor, self.currency)
+
+    @property
+    def applied(self) -> Money:
+        """The part booked (not already refunded)."""
+        return money.from_minor(self.applied_minor, self.currency)
+
+    @property
+    def fee(self) -> Money:
+        """The provider's fee."""
+        return money.from_minor(self.fee_minor, self.currency)
+
 
 @attrs.frozen(kw_only=True)
 class Hold:
@@ -438,6 +460,60 @@ class Hold:
     #: key) of every other field, checked before the hold is used; see
     #: ``asolora_core.ledger.integrity``. Not part of equality.
     seal: str = attrs.field(default="", eq=False, repr=False)
+
+    @property
+    def paid(self) -> Money:
+        """What the buyer paid for the order."""
+        return money.from_minor(self.paid_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        """Everything refunded."""
+        return money.from_minor(self.refunded_minor, self.currency)
+
+    @property
+    def refunded_before_release(self) -> Money:
+        """Refunded while held (R21)."""
+        return money.from_minor(self.refunded_before_release_minor, self.currency)
+
+    @property
+    def commission(self) -> Money:
+        """The platform commission (R15)."""
+        return money.from_minor(self.commission_minor, self.currency)
+
+    @property
+    def processing_fee(self) -> Money:
+        """The payment processing fee (R15)."""
+        return money.from_minor(self.processing_fee_minor, self.currency)
+
+    @property
+    def commission_base(self) -> Money | None:
+        """What the commission was computed on, once completed."""
+        if self.commission_base_minor is None:
+            return None
+        return money.from_minor(self.commission_base_minor, self.currency)
+
+    @property
+    def chargeback(self) -> Money:
+        """Chargebacks booked (R39)."""
+        return money.from_minor(self.chargeback_minor, self.currency)
+
+    @property
+    def net(self) -> Money:
+        """Paid minus refunds and chargebacks."""
+        return money.from_minor(self.net_minor, self.currency)
+
+    @property
+    def held(self) -> Money:
+        """Proceeds held: what the release would credit before conversion (R15)."""
+        return money.from_minor(self.held_minor, self.currency)
+
+    @property
+    def released(self) -> Money | None:
+        """What the release credited, in the payout currency (R17); None until released."""
+        if self.released_minor is None or self.payout_currency is None:
+            return None
+        return money.from_minor(self.released_minor, self.payout_currency)
 
     @property
     def chargeback_minor(self) -> int:
@@ -521,6 +597,16 @@ class VendorBalance:
     def paid_out(self) -> Money:
         return money.from_minor(self.paid_out_minor, self.currency)
 
+    @property
+    def released(self) -> Money:
+        """Every release credited (net of fees), ever."""
+        return money.from_minor(self.released_minor, self.currency)
+
+    @property
+    def debited(self) -> Money:
+        """Every refund or chargeback debited after release, ever (R22)."""
+        return money.from_minor(self.debited_minor, self.currency)
+
 
 @attrs.frozen(kw_only=True)
 class StatementLine:
@@ -560,6 +646,50 @@ class StatementLine:
     conversion_fee_minor: int = 0
     offset_minor: int = 0
     reason: str = ""  #: a staff adjustment's reason; what a reserve or minimum balance is
+    currency: str = ""  #: the payout currency (``amount``, ``converted``, ``offset``...)
+
+    @property
+    def amount(self) -> Money:
+        """The effect on the balance, payout currency."""
+        return money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def converted(self) -> Money:
+        """The converted amount, payout currency."""
+        return money.from_minor(self.converted_minor, self.currency)
+
+    @property
+    def conversion_fee(self) -> Money:
+        """The conversion fee, payout currency."""
+        return money.from_minor(self.conversion_fee_minor, self.currency)
+
+    @property
+    def offset(self) -> Money:
+        """The part that covered a negative balance (R23)."""
+        return money.from_minor(self.offset_minor, self.currency)
+
+    @property
+    def gross(self) -> Money:
+        """Order currency: paid less refunds and chargebacks (or the amount returned)."""
+        return money.from_minor(self.gross_minor, self.order_currency)
+
+    @property
+    def commission(self) -> Money:
+        """Order currency."""
+        return money.from_minor(self.commission_minor, self.order_currency)
+
+    @property
+    def processing_fee(self) -> Money:
+        """The processing fee of a release or the provider fee of a chargeback (order
+        currency), or the refund processing fee of a refund (payout currency: it is computed
+        on the converted refund, R22)."""
+        currency = self.currency if self.kind == "refund" else self.order_currency
+        return money.from_minor(self.processing_fee_minor, currency)
+
+    @property
+    def proceeds(self) -> Money:
+        """Order currency."""
+        return money.from_minor(self.proceeds_minor, self.order_currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -578,6 +708,21 @@ class Statement:
     closing_minor: int
     from_seq: int  #: lines come from journal transactions after this one
     to_seq: int  #: up to and including this one
+
+    @property
+    def opening(self) -> Money:
+        """The remainder the previous payout left."""
+        return money.from_minor(self.opening_minor, self.currency)
+
+    @property
+    def paid(self) -> Money:
+        """What this payout paid."""
+        return money.from_minor(self.paid_minor, self.currency)
+
+    @property
+    def closing(self) -> Money:
+        """The remainder left in the balance."""
+        return money.from_minor(self.closing_minor, self.currency)
 
     @property
     def offsets(self) -> tuple[StatementLine, ...]:

@@ -351,6 +351,7 @@ def place_checkout(
                 unit_price_minor=item.unit_price_minor,
                 paid_minor=part,
                 policy=item.policy,
+                currency=currency,
             )
             for (line_id, item), part in zip(rows, parts[:-1], strict=True)
         )
@@ -612,6 +613,7 @@ def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.dat
         reason=reason or "order cancelled",
         issue_id=None,
         at=now,
+        currency=order.currency,
     )
     lines = tuple(
         evolve(ln, cancelled=ln.quantity, refunded_quantity=ln.quantity) for ln in order.lines
@@ -767,6 +769,7 @@ def offer_settlement(
         amount_minor=amount_minor,
         offered_at=now,
         message=_text(message, "message", required=False),
+        currency=order.currency,
     )
     new_issue = evolve(
         issue,
@@ -910,6 +913,7 @@ def _close_issue(
             reason=f"issue {issue.issue_id}: {outcome.value}",
             issue_id=issue.issue_id,
             at=now,
+            currency=order.currency,
         )
         new = evolve(new, refunds=(*new.refunds, refund_row))
         events.append(_refund_event(new, refund_row, by))
@@ -1038,6 +1042,7 @@ def refund(
         reason=reason,
         issue_id=None,
         at=now,
+        currency=order.currency,
     )
     new = _next(order, lines=tuple(lines), refunds=(*order.refunds, refund_row))
     events: list[DomainEvent] = [_refund_event(new, refund_row, by)]

@@ -16,6 +16,9 @@ import enum
 from collections.abc import Iterator
 
 import attrs
+from moneyed import Money
+
+from asolora_core.money import from_minor
 
 __all__ = [
     "Fulfilment",
@@ -152,6 +155,17 @@ class Line:
     policy: ReturnPolicy
     cancelled: int = 0
     refunded_quantity: int = 0
+    currency: str = ""  #: the order's currency (set by checkout)
+
+    @property
+    def unit_price(self) -> Money:
+        """The unit price, as ``Money`` (R25)."""
+        return from_minor(self.unit_price_minor, self.currency)
+
+    @property
+    def paid(self) -> Money:
+        """This line's share of the payment (R3)."""
+        return from_minor(self.paid_minor, self.currency)
 
     @property
     def to_ship(self) -> int:
@@ -205,6 +219,12 @@ class SettlementOffer:
     offered_at: _dt.datetime
     message: str
     accepted: bool | None = None  #: None while pending
+    currency: str = ""  #: the order's currency
+
+    @property
+    def amount(self) -> Money:
+        """The refund offered, as ``Money`` (zero for other resolutions)."""
+        return from_minor(self.amount_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -293,6 +313,17 @@ class Refund:
     reason: str
     issue_id: str | None
     at: _dt.datetime
+    currency: str = ""  #: the order's currency
+
+    @property
+    def amount(self) -> Money:
+        """Everything refunded, shipping included."""
+        return from_minor(self.amount_minor, self.currency)
+
+    @property
+    def shipping(self) -> Money:
+        """The shipping part of the refund."""
+        return from_minor(self.shipping_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -340,6 +371,33 @@ class Order:
     @property
     def refunded_minor(self) -> int:
         return sum(r.amount_minor for r in self.refunds)
+
+    # --- amounts as Money (R25) -----------------------------------------------------------
+
+    @property
+    def paid(self) -> Money:
+        """What the buyer paid for this order."""
+        return from_minor(self.paid_minor, self.currency)
+
+    @property
+    def shipping_paid(self) -> Money:
+        """The shipping part of :attr:`paid`."""
+        return from_minor(self.shipping_paid_minor, self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        """Everything refunded so far."""
+        return from_minor(self.refunded_minor, self.currency)
+
+    @property
+    def refundable(self) -> Money:
+        """What may still be refunded (R20)."""
+        return from_minor(self.refundable_minor, self.currency)
+
+    @property
+    def shipping_refunded(self) -> Money:
+        """The shipping refunded so far."""
+        return from_minor(self.shipping_refunded_minor, self.currency)
 
     @property
     def refundable_minor(self) -> int:

@@ -1,0 +1,397 @@
+"""What every web framework example shares: one route table over ``Marketplace``.
+
+The FastAPI app (``fastapi_app.py``) and the Flask app (``flask_app.py``) are thin adapters
+around the table below; each route is a plain function ``(market, call) -> value``, and the
+adapter does the four web-specific things:
+
+1. **who acts** comes from the request (:func:`actor_from_header`; here an ``X-Actor: kind:id``
+   header stands in for your session or token check: never trust it from a browser as is);
+2. the ``Idempotency-Key`` header goes to the command's ``idempotency_key`` (R35), so a retried
+   POST returns the first result (or the first refusal) and changes nothing more;
+3. the value returned goes out through :func:`asolora_core.to_json` (amounts as decimal
+   strings with their currency, instants in ISO 8601 UTC);
+4. an :class:`~asolora_core.AsoloraError` becomes its ``http_status`` with
+   ``error.to_problem()`` as an ``application/problem+json`` body.
+
+:func:`sweep_forever` is the worker loop that runs the timers and relays notifications
+(``python examples/sweep_worker.py`` runs it on its own).
+
+Run as a script, this module checks its route table against a marketplace in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+from moneyed import Money
+
+from asolora_core import (
+    Actor,
+    ActorKind,
+    FakeClock,
+    FeeSchedule,
+    FixedRateProvider,
+    InMemoryStore,
+    InvalidInputError,
+    IssueKind,
+    Item,
+    Marketplace,
+    MarketplaceConfig,
+    MoneyConfig,
+    NotPermittedError,
+    RecordingNotifier,
+    Resolution,
+    SequentialIds,
+    from_json,
+)
+from asolora_core.ports import Notifier, Store
+
+__all__ = ["ROUTES", "Call", "Route", "actor_from_header", "build_market", "sweep_forever"]
+
+log = logging.getLogger("asolora_core.examples")
+START = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
+PROBLEM_JSON = "application/problem+json"
+
+
+class MissingActorError(NotPermittedError):
+    """Raised when a request names no actor: 401, sign in first (code ``not_permitted``)."""
+
+    http_status = 401
+
+
+def actor_from_header(value: str | None) -> Actor:
+    """``"vendor:anna"`` -> ``Actor.vendor("anna")``. In a real app, derive the actor from the
+    authenticated session instead; the library then checks what that actor may do (R1)."""
+    if not value or ":" not in value:
+        raise MissingActorError("send X-Actor: <vendor|buyer|staff>:<id> (your login)")
+    kind, _, actor_id = value.partition(":")
+    if kind not in {k.value for k in ActorKind} or kind == ActorKind.SYSTEM.value:
+        raise MissingActorError(f"unknown actor kind {kind!r}: use vendor, buyer or staff")
+    return Actor(ActorKind(kind), actor_id)
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """One request as the route functions see it, whatever the framework."""
+
+    actor: Actor
+    path: Mapping[str, str]
+    body: Mapping[str, Any]
+    query: Mapping[str, str]
+    idempotency_key: str | None
+
+
+Handler = Callable[[Marketplace, Call], Any]
+
+
+@attrs.frozen
+class Route:
+    method: str
+    path: str  #: ``{name}`` segments are path parameters (both frameworks' syntax)
+    handler: Handler
+    status: int = 200
+
+
+def _money(call: Call, name: str) -> Money | None:
+    value = call.body.get(name)
+    return None if value is None else from_json(Money, value)
+
+
+def _required(call: Call, name: str) -> Any:
+    if name not in call.body:
+        raise InvalidInputError(f"the JSON body needs {name!r}", field=name)
+    return call.body[name]
+
+
+def _vendor_orders(market: Marketplace, call: Call) -> Any:
+    """The vendor dashboard's order list, one page (R1: only the actor's own orders):
+    ``?cursor=`` from the previous page's ``next_cursor``, ``?page_size=`` up to 200."""
+    if call.actor.kind is not ActorKind.VENDOR:
+        raise NotPermittedError("only a vendor has a vendor dashboard")
+    return market.list_orders(
+        by=call.actor,
+        vendor_id=call.actor.id,
+        cursor=call.query.get("cursor"),
+        page_size=_page_size(call.query.get("page_size")),
+    )
+
+
+def _page_size(text: str | None) -> Any:
+    """A whole number as an int; anything else is passed on for the library to refuse."""
+    if text is None:
+        return 50
+    return int(text) if text.isdigit() else text
+
+
+def _checkout(market: Marketplace, call: Call) -> Any:
+    items = [from_json(Item, item) for item in _required(call, "items")]
+    shipping = {k: from_json(Money, v) for k, v in call.body.get("shipping", {}).items()}
+    return market.place_checkout(
+        buyer=call.actor,
+        customer_name=str(_required(call, "customer_name")),
+        items=items,
+        paid=from_json(Money, _required(call, "paid")),
+        shipping=shipping or None,
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _ship(market: Marketplace, call: Call) -> Any:
+    return market.ship(
+        call.path["order_id"],
+        by=call.actor,
+        items={str(k): int(v) for k, v in _required(call, "items").items()},
+        carrier=str(_required(call, "carrier")),
+        tracking_number=str(_required(call, "tracking_number")),
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _tracking(market: Marketplace, call: Call) -> Any:
+    return market.update_tracking(
+        call.path["order_id"],
+        call.path["shipment_id"],
+        by=call.actor,
+        note=str(call.body.get("note", "")),
+        carrier=call.body.get("carrier"),
+        tracking_number=call.body.get("tracking_number"),
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _refund(market: Marketplace, call: Call) -> Any:
+    items = call.body.get("items")
+    return market.refund(
+        call.path["order_id"],
+        by=call.actor,
+        amount=_money(call, "amount"),
+        items=None if items is None else {str(k): int(v) for k, v in items.items()},
+        shipping=_money(call, "shipping"),
+        reason=str(call.body.get("reason", "")),
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _report_issue(market: Marketplace, call: Call) -> Any:
+    return market.report_issue(
+        call.path["order_id"],
+        by=call.actor,
+        kind=from_json(IssueKind, _required(call, "kind")),
+        description=str(_required(call, "description")),
+        line_ids=[str(x) for x in call.body.get("line_ids", [])],
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _offer(market: Marketplace, call: Call) -> Any:
+    return market.offer_settlement(
+        call.path["order_id"],
+        call.path["issue_id"],
+        by=call.actor,
+        resolution=from_json(Resolution, _required(call, "resolution")),
+        amount=_money(call, "amount"),
+        message=str(call.body.get("message", "")),
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _start_conversation(market: Marketplace, call: Call) -> Any:
+    return market.start_conversation(
+        by=call.actor,
+        vendor_id=call.body.get("vendor_id"),
+        customer_name=call.body.get("customer_name"),
+        order_id=call.body.get("order_id"),
+        text=call.body.get("text"),
+        idempotency_key=call.idempotency_key,
+    )
+
+
+def _conversations(market: Marketplace, call: Call) -> Any:
+    if call.actor.kind is ActorKind.VENDOR:
+        return market.conversations_for_vendor(
+            call.actor.id, by=call.actor, cursor=call.query.get("cursor")
+        )
+    return market.conversations_for_buyer(
+        call.actor.id, by=call.actor, cursor=call.query.get("cursor")
+    )
+
+
+ORDER, SHIP, ISSUE = "/orders/{order_id}", "/shipments/{shipment_id}", "/issues/{issue_id}"
+
+#: Every route both apps expose. Vendor dashboard under /vendor, the buyer's side under
+#: /orders and /checkout, chat under /conversations (either side).
+ROUTES: Sequence[Route] = (
+    # -- the vendor dashboard ------------------------------------------------------------
+    Route("GET", "/vendor/orders", _vendor_orders),
+    Route("GET", "/vendor" + ORDER, lambda m, c: m.get_order(c.path["order_id"], by=c.actor)),
+    Route("POST", "/vendor" + ORDER + "/shipments", _ship, 201),
+    Route("POST", "/vendor" + ORDER + SHIP + "/tracking", _tracking),
+    Route(
+        "POST",
+        "/vendor" + ORDER + SHIP + "/delivered",
+        lambda m, c: m.mark_delivered(
+            c.path["order_id"],
+            c.path["shipment_id"],
+            by=c.actor,
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    Route("POST", "/vendor" + ORDER + "/refunds", _refund, 201),
+    Route(
+        "POST",
+        "/vendor" + ORDER + ISSUE + "/responses",
+        lambda m, c: m.respond_to_issue(
+            c.path["order_id"],
+            c.path["issue_id"],
+            by=c.actor,
+            message=str(_required(c, "message")),
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    Route("POST", "/vendor" + ORDER + ISSUE + "/offers", _offer, 201),
+    Route("GET", "/vendor/balance", lambda m, c: m.balance(c.actor.id, by=c.actor)),
+    Route("GET", "/vendor/statement", lambda m, c: m.statement(c.actor.id, by=c.actor)),
+    Route("GET", "/vendor/payouts", lambda m, c: m.payouts(c.actor.id, by=c.actor)),
+    Route("GET", "/vendor/holds", lambda m, c: m.holds(c.actor.id, by=c.actor)),
+    # -- the buyer's side ----------------------------------------------------------------
+    Route("POST", "/checkout", _checkout, 201),
+    Route("GET", ORDER, lambda m, c: m.get_order(c.path["order_id"], by=c.actor)),
+    Route(
+        "POST",
+        ORDER + SHIP + "/received",  # the guide's "Order Received" (R7, R9)
+        lambda m, c: m.confirm_receipt(
+            c.path["order_id"],
+            c.path["shipment_id"],
+            by=c.actor,
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    Route("POST", ORDER + "/issues", _report_issue, 201),
+    Route(
+        "POST",
+        ORDER + ISSUE + "/answer",
+        lambda m, c: m.answer_settlement(
+            c.path["order_id"],
+            c.path["issue_id"],
+            by=c.actor,
+            accept=bool(_required(c, "accept")),
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    Route(
+        "POST",
+        ORDER + "/cancel",
+        lambda m, c: m.cancel_order(
+            c.path["order_id"],
+            by=c.actor,
+            reason=str(c.body.get("reason", "")),
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    # -- staff -----------------------------------------------------------------------------
+    Route("GET", "/staff/journal/verify", lambda m, c: m.verify_journal(by=c.actor)),
+    Route(
+        "POST",
+        "/staff" + ORDER + "/freeze",
+        lambda m, c: m.freeze_release(
+            c.path["order_id"],
+            by=c.actor,
+            reason=str(c.body.get("reason", "")),
+            idempotency_key=c.idempotency_key,
+        ),
+    ),
+    # -- chat, either side (R26-R28) -----------------------------------------------------
+    Route("GET", "/conversations", _conversations),
+    Route("POST", "/conversations", _start_conversation, 201),
+    Route(
+        "GET",
+        "/conversations/{cid}/messages",
+        lambda m, c: m.messages(c.path["cid"], by=c.actor),
+    ),
+    Route(
+        "POST",
+        "/conversations/{cid}/messages",
+        lambda m, c: m.post_message(
+            c.path["cid"],
+            by=c.actor,
+            text=str(_required(c, "text")),
+            idempotency_key=c.idempotency_key,
+        ),
+        201,
+    ),
+)
+
+
+def build_market(
+    store: Store | None = None,
+    *,
+    clock: FakeClock | None = None,
+    notifier: Notifier | None = None,
+) -> Marketplace:
+    """The example's marketplace: fees, fixed rates, three vendors in their payout currencies.
+
+    One per process (it holds the store's connections and caches); every request thread
+    shares it. Registering the vendors again is a no-op, so each worker process may run this
+    at start-up on the same database file.
+    """
+    market = Marketplace(
+        store or InMemoryStore(),
+        clock=clock,
+        notifier=notifier or RecordingNotifier(),
+        ids=None if clock is None else SequentialIds(),
+        config=MarketplaceConfig(
+            money=MoneyConfig(
+                fees=FeeSchedule(commission_bp=1000, processing_bp=290, conversion_bp=150),
+                rates=FixedRateProvider(
+                    {("EUR", "GBP"): "0.8675", ("EUR", "JPY"): "162.35"}, as_of=START
+                ),
+            )
+        ),
+    )
+    staff = Actor.staff("setup")
+    for vendor, currency in (("anna", "EUR"), ("kenji", "JPY"), ("omar", "GBP")):
+        market.register_vendor(
+            vendor, payout_currency=currency, by=staff, idempotency_key=f"register-{vendor}"
+        )
+    return market
+
+
+def sweep_forever(market: Marketplace, *, every: float, stop: threading.Event) -> int:
+    """The worker: run the due timers (releases, auto-confirmations) and relay notifications
+    every ``every`` seconds until ``stop`` is set. Safe to run in several processes at once:
+    each timer is claimed by one sweep (R17, R40). Returns the number of sweeps run."""
+    sweeps = 0
+    while not stop.is_set():
+        try:
+            report = market.run_due()
+        except Exception:  # a conflict with another worker: the next sweep picks it up
+            log.exception("sweep failed; retrying at the next tick")
+        else:
+            sweeps += 1
+            if report.timers:
+                log.info("sweep: %s", dict(report.timers))
+        stop.wait(every)
+    return sweeps
+
+
+def _self_check() -> None:
+    """Every route's path names the parameters its handler reads; the actor header parses."""
+    assert actor_from_header("vendor:anna") == Actor.vendor("anna")
+    for route in ROUTES:
+        assert route.method in {"GET", "POST"}
+        assert route.path.startswith("/")
+    assert len({(r.method, r.path) for r in ROUTES}) == len(ROUTES)
+    market = build_market(clock=FakeClock(START))
+    stop = threading.Event()
+    stop.set()
+    assert sweep_forever(market, every=0, stop=stop) == 0
+    print(f"{len(ROUTES)} routes")
+
+
+if __name__ == "__main__":
+    _self_check()
