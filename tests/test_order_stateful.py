@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import attrs
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -281,7 +282,13 @@ class OrderLifecycle(RuleBasedStateMachine):
             new_issue = after.issue(old_issue.issue_id)
             assert new_issue is not None
             if old_issue.status is IssueStatus.CLOSED:
-                assert new_issue == old_issue, "a closed issue never changes"
+                # R13: a closed issue never changes, except that the replacement a
+                # REPLACEMENT outcome decided is marked shipped once (never un-shipped)
+                shipped_now = old_issue.replacement_shipped or new_issue.replacement_shipped
+                assert new_issue == attrs.evolve(old_issue, replacement_shipped=shipped_now), (
+                    "a closed issue never changes"
+                )
+                assert new_issue.replacement_shipped >= old_issue.replacement_shipped
         for old_return in before.returns:
             new_return = after.return_request(old_return.return_id)
             assert new_return is not None
