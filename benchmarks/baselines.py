@@ -25,6 +25,7 @@ __all__ = [
     "run_dict_baseline",
     "run_statemachine",
     "run_transitions",
+    "run_transitions_shared",
 ]
 
 SHIPMENTS_PER_ORDER = 2
@@ -177,6 +178,54 @@ def run_transitions(n: int) -> None:
             _fail("transitions", order.state)
 
 
+def _shared_machines() -> tuple[Machine, Machine]:
+    order_machine = Machine(
+        model=None,
+        states=_T_ORDER_STATES,
+        transitions=_T_ORDER_TRANSITIONS,
+        initial="new",
+        auto_transitions=False,
+        send_event=False,
+    )
+    shipment_machine = Machine(
+        model=None,
+        states=_T_SHIPMENT_STATES,
+        transitions=_T_SHIPMENT_TRANSITIONS,
+        initial=_IN_TRANSIT,
+        auto_transitions=False,
+        send_event=False,
+    )
+    return order_machine, shipment_machine
+
+
+def run_transitions_shared(n: int) -> None:
+    """``n`` lifecycles on two ``transitions.Machine`` objects built once and shared: each
+    order and shipment joins with ``add_model`` and leaves with ``remove_model`` (the fair
+    way to use the library for many aggregates)."""
+    order_machine, shipment_machine = _shared_machines()
+    for _ in range(n):
+        order = _TOrder()
+        order_machine.add_model(order)
+        order.place()
+        for _ in range(SHIPMENTS_PER_ORDER):
+            order.ship()
+            shipment = _TShipment(order)
+            shipment_machine.add_model(shipment)
+            order.shipments.append(shipment)
+        for shipment in order.shipments:
+            for _ in range(TRACKING_UPDATES_PER_SHIPMENT):
+                shipment.update_tracking()
+        for shipment in order.shipments:
+            shipment.deliver()
+        for shipment in order.shipments:
+            shipment.confirm()
+        if order.state != _COMPLETED:
+            _fail("transitions_shared", order.state)
+        for shipment in order.shipments:
+            shipment_machine.remove_model(shipment)
+        order_machine.remove_model(order)
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. python-statemachine 3.x: one StateMachine instance per order + one per shipment
 # ---------------------------------------------------------------------------------------------
@@ -241,5 +290,6 @@ def run_statemachine(n: int) -> None:
 BASELINES: dict[str, Callable[[int], None]] = {
     "dict_baseline": run_dict_baseline,
     "transitions": run_transitions,
+    "transitions_shared": run_transitions_shared,
     "statemachine": run_statemachine,
 }

@@ -191,19 +191,29 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
 
         return _sqlite_run(facade_lifecycle.run_sqlite)
 
+    def memory_idem() -> TimedRun:
+        import facade_lifecycle
+
+        return timed(facade_lifecycle.run_memory_idem)
+
     memory_per_s = _facade_rate("memory", memory, budget)
+    memory_idem_per_s = _facade_rate("memory_idem", memory_idem, budget)
     sqlite_per_s = _facade_rate("sqlite", sqlite, budget)
     base: dict[str, float] = {
         name: _rate(name, timed(fn), budget) for name, fn in baselines.BASELINES.items()
     }
     return {
         "memory_per_s": memory_per_s,
+        "memory_idem_per_s": memory_idem_per_s,
         "sqlite_per_s": sqlite_per_s,
         "dict_baseline_per_s": base["dict_baseline"],
         "transitions_per_s": base["transitions"],
+        "transitions_shared_per_s": base["transitions_shared"],
         "statemachine_per_s": base["statemachine"],
         "ratios": {
             "memory_vs_transitions": _ratio(memory_per_s, base["transitions"]),
+            "memory_vs_transitions_shared": _ratio(memory_per_s, base["transitions_shared"]),
+            "memory_idem_vs_memory": _ratio(memory_idem_per_s, memory_per_s),
             "memory_vs_dict": _ratio(memory_per_s, base["dict_baseline"]),
             "sqlite_vs_transitions": _ratio(sqlite_per_s, base["transitions"]),
         },
