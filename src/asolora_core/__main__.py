@@ -1,4 +1,6 @@
-"""``python -m asolora_core demo [--db PATH]``: run the demo (see :mod:`asolora_core._demo`)."""
+"""``python -m asolora_core demo [--db PATH]``: run the demo (see :mod:`asolora_core._demo`).
+``python -m asolora_core migrate --dsn DSN``: bring a database's schema up to date (see
+:func:`asolora_core.migrations.migrate`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="asolora-demo.db",
         help="SQLite file to write (replaced if it exists; ':memory:' for none)",
     )
+    mig = sub.add_parser("migrate", help="apply the schema steps a database has not had yet")
+    mig.add_argument(
+        "--dsn", required=True, help="postgresql://user@host/db, or a SQLite file path"
+    )
+    mig.add_argument("--schema", default=None, help="PostgreSQL schema (default: search_path)")
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        from asolora_core.migrations import migrate
+
+        version = migrate(args.dsn, schema=args.schema)
+        print(f"schema at version {version}")
+        return 0
     from asolora_core._demo import run_demo
 
     run_demo(args.db)

@@ -280,6 +280,8 @@ class _Kernel:
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
         batch = self.config.sweep_batch
+        if getattr(self.store, "claims_one_item_per_transaction", False):
+            batch = 1  # a server store: one short transaction per timer (PostgresStore)
         while True:
             try:
                 with self.store.unit_of_work() as uow:

@@ -26,7 +26,11 @@ from typing import Any, Self
 
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
-from asolora_core.adapters.sqlite_ledger import LEDGER_MIGRATION, SqliteLedger
+from asolora_core.adapters.sqlite_ledger import (
+    LEDGER_MIGRATION,
+    LEDGER_TOTALS_MIGRATION,
+    SqliteLedger,
+)
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.messaging.conversations import Conversation, Message
@@ -117,6 +121,8 @@ MIGRATIONS: list[str] = [
     """,
     # the money ledger (R15-R25, R41, R42): journal, entries, holds, payouts, vendors
     LEDGER_MIGRATION,
+    # running per-account totals, filled from the journal: balances in O(1) (R22, R23)
+    LEDGER_TOTALS_MIGRATION,
 ]
 
 _enc_order = _codec.encoder(Order)
@@ -201,8 +207,11 @@ class SqliteStore:
         row = self.connection().execute("PRAGMA user_version").fetchone()
         return int(row[0])
 
-    def migrate(self) -> None:
-        """Bring the schema up to date, one transaction per step (safe from many processes)."""
+    def migrate(self) -> int:
+        """Bring the schema up to date, one transaction per step (safe from many processes:
+        ``BEGIN IMMEDIATE`` holds the write lock while a step runs). Each step applied is
+        recorded in ``asolora_schema_version`` (and ``PRAGMA user_version``). Returns the
+        schema version."""
         conn = self.connection()
         owns = not conn.in_transaction
         for target, script in enumerate(MIGRATIONS, start=1):
@@ -213,6 +222,7 @@ class SqliteStore:
                 if current < target:
                     for statement in _statements(script):
                         conn.execute(statement)
+                    _record_version(conn, target)
                     conn.execute(f"PRAGMA user_version = {target}")
                 if owns:
                     conn.execute("COMMIT")
@@ -220,6 +230,7 @@ class SqliteStore:
                 if owns:
                     conn.execute("ROLLBACK")
                 raise
+        return len(MIGRATIONS)
 
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
@@ -261,6 +272,19 @@ def _set_wal(conn: sqlite3.Connection, timeout_ms: int) -> None:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+
+
+def _record_version(conn: sqlite3.Connection, version: int) -> None:
+    """Record that the schema is at ``version`` (steps before it too: a database made before
+    the table existed gets its earlier steps recorded with the first step applied after)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS asolora_schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO asolora_schema_version (version) VALUES (?)",
+        [(v,) for v in range(1, version + 1)],
+    )
 
 
 def _statements(script: str) -> list[str]:

@@ -30,7 +30,7 @@ from asolora_core.ledger.model import (
     seal,
 )
 
-__all__ = ["LEDGER_MIGRATION", "SqliteLedger"]
+__all__ = ["LEDGER_MIGRATION", "LEDGER_TOTALS_MIGRATION", "SqliteLedger"]
 
 #: The schema step that adds the ledger (appended to ``sqlite.MIGRATIONS``).
 LEDGER_MIGRATION = """
@@ -87,6 +87,28 @@ LEDGER_MIGRATION = """
     )
 """
 
+#: The schema step that adds running totals per (account, currency), filled from the journal
+#: already there: a balance is one row read however long the vendor's history (R22, R23).
+LEDGER_TOTALS_MIGRATION = """
+    CREATE TABLE ledger_totals (
+        account TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        vendor_id TEXT,
+        kind TEXT NOT NULL,
+        total_minor INTEGER NOT NULL,
+        debits_minor INTEGER NOT NULL CHECK (debits_minor >= 0),
+        credits_minor INTEGER NOT NULL CHECK (credits_minor <= 0),
+        PRIMARY KEY (account, currency)
+    ) WITHOUT ROWID;
+    CREATE INDEX ledger_totals_vendor ON ledger_totals (vendor_id, currency, kind)
+        WHERE vendor_id IS NOT NULL;
+    INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, debits_minor,
+        credits_minor)
+        SELECT account, currency, vendor_id, kind, sum(amount_minor),
+            sum(max(amount_minor, 0)), sum(min(amount_minor, 0))
+        FROM ledger_entries GROUP BY account, currency
+"""
+
 _enc_hold = _codec.encoder(Hold)
 _dec_hold = _codec.decoder(Hold)
 _enc_payout = _codec.encoder(Payout)
@@ -140,6 +162,19 @@ class SqliteLedger:
             [
                 (sealed.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
                 for n, e in enumerate(sealed.entries)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+            "debits_minor, credits_minor) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = total_minor + excluded.total_minor, "
+            "debits_minor = debits_minor + excluded.debits_minor, "
+            "credits_minor = credits_minor + excluded.credits_minor",
+            [
+                (e.account, e.currency, e.vendor_id, e.kind, e.amount_minor)
+                + ((e.amount_minor, 0) if e.amount_minor > 0 else (0, e.amount_minor))
+                for e in sealed.entries
             ],
         )
         return sealed
@@ -203,17 +238,17 @@ class SqliteLedger:
 
     def fold(self, account: str, currency: str) -> int:
         row = self._uow.execute(
-            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
-            "WHERE account = ? AND currency = ?",
+            "SELECT total_minor FROM ledger_totals WHERE account = ? AND currency = ?",
             (account, currency),
         ).fetchone()
-        return int(row[0])
+        return 0 if row is None else int(row[0])
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
-        cond = {0: "", 1: " AND amount_minor > 0", -1: " AND amount_minor < 0"}[sign]
+        # the running totals (ledger_totals), one row: O(1) however long the history
+        column = {0: "total_minor", 1: "debits_minor", -1: "credits_minor"}[sign]
         row = self._uow.execute(
-            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
-            f"WHERE vendor_id = ? AND currency = ? AND kind = ?{cond}",
+            f"SELECT coalesce(sum({column}), 0) FROM ledger_totals "
+            "WHERE vendor_id = ? AND currency = ? AND kind = ?",
             (vendor_id, currency, kind),
         ).fetchone()
         return int(row[0])
