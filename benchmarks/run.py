@@ -220,10 +220,29 @@ def ledger_section(quick: bool) -> dict[str, Json]:
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# section: postgres
+# ---------------------------------------------------------------------------------------------
+
+
+def postgres_section(quick: bool) -> dict[str, Json]:
+    """The release sweep on PostgreSQL with 1, 2 and 4 worker processes over 100,000 due
+    orders (2,000 with --quick) next to a plain COPY of the same journal rows, and the facade
+    lifecycle next to the server's raw one-row commit rate; see ``postgres_bench``."""
+    import postgres_bench
+
+    note("postgres:")
+    result: dict[str, Json] = dict(postgres_bench.run(quick))
+    for key, value in result.items():
+        note(f"  {key:<32} {value}")
+    return result
+
+
 # Add a section here: name -> function(quick) -> dict. Each becomes a top-level JSON key.
 SECTIONS: dict[str, Section] = {
     "lifecycle": lifecycle_section,
     "ledger": ledger_section,
+    "postgres": postgres_section,
 }
 
 

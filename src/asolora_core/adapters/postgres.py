@@ -421,15 +421,14 @@ class PostgresUnitOfWork:
         return self._cursor(sql, params).rowcount
 
     def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """Run ``INSERT ... VALUES (%s, ...) [ON CONFLICT ...]`` for every row of ``params``
+        as ONE multi-row statement: one round trip to the server, not one per row."""
         if not params:
             return
-        try:
-            with self._conn().cursor() as cur:
-                cur.executemany(sql, params)
-        except _CONFLICTS as exc:
-            raise ConcurrencyConflictError(
-                f"the transaction lost a race ({exc.sqlstate}); reload and retry"
-            ) from exc
+        head, _, tail = sql.partition("VALUES (")
+        group, _, rest = tail.partition(")")
+        rows = ", ".join([f"({group})"] * len(params))
+        self.run(f"{head}VALUES {rows}{rest}", [v for row in params for v in row])
 
 
 class _Orders:

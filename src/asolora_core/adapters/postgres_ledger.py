@@ -205,24 +205,55 @@ def _utc(at: _dt.datetime) -> _dt.datetime:
 class PostgresLedger:
     def __init__(self, uow: PgTransaction) -> None:
         self._uow = uow
-        self._head_locked = False
+        self._head: tuple[int, str] | None = None  # (seq, hash) once this transaction locked it
 
     # journal ------------------------------------------------------------------------------
 
     def _lock_head(self) -> tuple[int, str]:
-        row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
-        assert row is not None, "ledger_head has no row: run migrate()"
-        self._head_locked = True
-        return int(row[0]), str(row[1])
+        # once locked, only this transaction moves the head: keep it instead of reading again
+        if self._head is None:
+            row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
+            assert row is not None, "ledger_head has no row: run migrate()"
+            self._head = (int(row[0]), str(row[1]))
+        return self._head
 
     def post(self, txn: JournalTransaction) -> JournalTransaction:
         seq, prev = self._lock_head()
         sealed = seal(txn, seq + 1, prev)
-        uow = self._uow
-        inserted = uow.run(
-            "INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, memo, "
-            "prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (key) DO NOTHING",
+        entries = [
+            (n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
+            for n, e in enumerate(sealed.entries)
+        ]
+        # running totals, one row per (account, currency): balances are O(1) (R22, R23)
+        totals: dict[tuple[str, str], list[Any]] = {}
+        for _, account, vendor_id, kind, currency, amount in entries:
+            t = totals.setdefault((account, currency), [vendor_id, kind, 0, 0, 0])
+            t[2] += amount
+            t[3 if amount > 0 else 4] += amount
+        entry_values = ", ".join(
+            ["(%s::int, %s::text, %s::text, %s::text, %s::text, %s::bigint)"] * len(entries)
+        )
+        total_values = ", ".join(
+            ["(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::bigint, %s::bigint)"]
+            * len(totals)
+        )
+        # one statement, one round trip: the transaction, its entries, the totals, the head
+        inserted = self._uow.fetchone(
+            "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
+            "memo, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (key) DO NOTHING RETURNING seq), "
+            "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+            f"amount_minor) SELECT t.seq, v.* FROM t, (VALUES {entry_values}) AS v), "
+            "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
+            "total_minor, debits_minor, credits_minor) "
+            f"SELECT v.* FROM t, (VALUES {total_values}) AS v "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = x.total_minor + excluded.total_minor, "
+            "debits_minor = x.debits_minor + excluded.debits_minor, "
+            "credits_minor = x.credits_minor + excluded.credits_minor), "
+            "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
+            "WHERE id = 1 AND EXISTS (SELECT 1 FROM t)) "
+            "SELECT count(*) FROM t",
             (
                 sealed.seq,
                 sealed.key,
@@ -234,42 +265,17 @@ class PostgresLedger:
                 Jsonb(sealed.memo),
                 sealed.prev_hash,
                 sealed.hash,
+                *(v for row in entries for v in row),
+                *(v for (a, c), t in sorted(totals.items()) for v in (a, c, *t)),
+                sealed.seq,
+                sealed.hash,
             ),
         )
-        if inserted != 1:
+        if inserted is None or inserted[0] != 1:
             raise ConcurrencyConflictError(
                 f"journal transaction {txn.key!r} is already posted", key=txn.key
             )
-        rows = [
-            (sealed.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
-            for n, e in enumerate(sealed.entries)
-        ]
-        uow.run_many(
-            "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            rows,
-        )
-        # running totals, one row per (account, currency): balances are O(1) (R22, R23)
-        totals: dict[tuple[str, str], list[Any]] = {}
-        for _, _, account, vendor_id, kind, currency, amount in rows:
-            t = totals.setdefault((account, currency), [vendor_id, kind, 0, 0, 0])
-            t[2] += amount
-            if amount > 0:
-                t[3] += amount
-            else:
-                t[4] += amount
-        uow.run_many(
-            "INSERT INTO ledger_totals AS t (account, currency, vendor_id, kind, total_minor, "
-            "debits_minor, credits_minor) VALUES (%s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (account, currency) DO UPDATE SET "
-            "total_minor = t.total_minor + excluded.total_minor, "
-            "debits_minor = t.debits_minor + excluded.debits_minor, "
-            "credits_minor = t.credits_minor + excluded.credits_minor",
-            [(a, c, *v) for (a, c), v in sorted(totals.items())],
-        )
-        uow.run(
-            "UPDATE ledger_head SET seq = %s, hash = %s WHERE id = 1", (sealed.seq, sealed.hash)
-        )
+        self._head = (sealed.seq, sealed.hash)
         return sealed
 
     def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:
@@ -308,6 +314,8 @@ class PostgresLedger:
         return self._load("t.seq > %s", (after_seq,))
 
     def head(self) -> tuple[int, str]:
+        if self._head is not None:
+            return self._head
         row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1")
         return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
@@ -319,7 +327,7 @@ class PostgresLedger:
         return 0 if row is None else int(row[0])
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
-        if sign == 0 and kind == "balance" and not self._head_locked:
+        if sign == 0 and kind == "balance":
             self._lock_head()  # a balance about to be acted on: see the module docstring
         column = {0: "total_minor", 1: "debits_minor", -1: "credits_minor"}[sign]
         row = self._uow.fetchone(
