@@ -354,6 +354,8 @@ def _tamper_memory(store: InMemoryStore, how: str) -> None:
 
 def _tamper_sqlite(store: SqliteStore, how: str) -> None:
     conn = sqlite3.connect(store.path)
+    for name in ("ledger_entries_no_update", "ledger_entries_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")  # what a tamperer with the file can do
     with conn:
         if how == "alter":
             conn.execute(

@@ -12,7 +12,7 @@ from pathlib import Path
 from moneyed import Money
 
 from asolora_core import FakeClock, FixedRateProvider, Marketplace, SqliteStore, migrate
-from asolora_core.adapters.sqlite import MIGRATIONS
+from asolora_core.adapters.sqlite import MIGRATIONS, _statements
 from pg_support import dsn, new_schema, postgres
 from test_ledger_support import STAFF, START, money_market, place, sell
 
@@ -47,11 +47,24 @@ def _old_schema_with_data(path: Path) -> tuple[object, ...]:
     market.run_due()
     figures = _figures(market)
     store.close()
+    # back to schema 3: drop whatever later steps created (names found by building schema 3
+    # alone), so the upgrade runs every later step on this data
+    old = sqlite3.connect(":memory:")
+    for script in MIGRATIONS[:BEFORE_TOTALS]:
+        for statement in _statements(script):
+            old.execute(statement)
+    kept = {r[0] for r in old.execute("SELECT name FROM sqlite_master")}
+    old.close()
     conn = sqlite3.connect(path)
-    conn.executescript(
-        "DROP TABLE ledger_totals; DROP TABLE asolora_schema_version; "
-        f"PRAGMA user_version = {BEFORE_TOTALS};"
-    )
+    later = conn.execute(
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+        "ORDER BY type = 'table'"
+    ).fetchall()
+    for kind, name in later:
+        if name not in kept:
+            conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")
+    conn.execute(f"PRAGMA user_version = {BEFORE_TOTALS}")
+    conn.commit()
     conn.close()
     return figures
 

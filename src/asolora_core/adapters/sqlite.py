@@ -27,6 +27,7 @@ from typing import Any, Self
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_ledger import (
+    LEDGER_INVARIANTS_MIGRATION,
     LEDGER_MIGRATION,
     LEDGER_TOTALS_MIGRATION,
     SqliteLedger,
@@ -123,6 +124,8 @@ MIGRATIONS: list[str] = [
     LEDGER_MIGRATION,
     # running per-account totals, filled from the journal: balances in O(1) (R22, R23)
     LEDGER_TOTALS_MIGRATION,
+    # what the database itself refuses, as far as SQLite allows (R17, R20, R24, R42)
+    LEDGER_INVARIANTS_MIGRATION,
 ]
 
 _enc_order = _codec.encoder(Order)
@@ -288,7 +291,19 @@ def _record_version(conn: sqlite3.Connection, version: int) -> None:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of a schema step; a trigger's ``BEGIN ... END`` body keeps its own
+    semicolons (pieces are joined until SQLite says the statement is complete)."""
+    out: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer.strip().removesuffix(";").strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        out.append(buffer.strip().removesuffix(";").strip())
+    return out
 
 
 class SqliteUnitOfWork:

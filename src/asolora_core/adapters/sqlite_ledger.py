@@ -30,7 +30,12 @@ from asolora_core.ledger.model import (
     seal,
 )
 
-__all__ = ["LEDGER_MIGRATION", "LEDGER_TOTALS_MIGRATION", "SqliteLedger"]
+__all__ = [
+    "LEDGER_INVARIANTS_MIGRATION",
+    "LEDGER_MIGRATION",
+    "LEDGER_TOTALS_MIGRATION",
+    "SqliteLedger",
+]
 
 #: The schema step that adds the ledger (appended to ``sqlite.MIGRATIONS``).
 LEDGER_MIGRATION = """
@@ -107,6 +112,33 @@ LEDGER_TOTALS_MIGRATION = """
         SELECT account, currency, vendor_id, kind, sum(amount_minor),
             sum(max(amount_minor, 0)), sum(min(amount_minor, 0))
         FROM ledger_entries GROUP BY account, currency
+"""
+
+#: The schema step that makes SQLite refuse, whoever writes: updates and deletes of journal
+#: and payout rows (R24, R42), a second release of an order (R17), a hold recording more
+#: refunded than paid (R20). SQLite has no deferred constraints, so a journal transaction's
+#: balance is checked by the library (and by ``verify_journal``), not at COMMIT.
+LEDGER_INVARIANTS_MIGRATION = """
+    CREATE TRIGGER ledger_txns_no_update BEFORE UPDATE ON ledger_txns
+    BEGIN SELECT RAISE(ABORT, 'ledger_txns is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_txns_no_delete BEFORE DELETE ON ledger_txns
+    BEGIN SELECT RAISE(ABORT, 'ledger_txns is append-only: DELETE refused'); END;
+    CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE refused'); END;
+    CREATE TRIGGER ledger_payouts_no_update BEFORE UPDATE ON ledger_payouts
+    BEGIN SELECT RAISE(ABORT, 'ledger_payouts is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_payouts_no_delete BEFORE DELETE ON ledger_payouts
+    BEGIN SELECT RAISE(ABORT, 'ledger_payouts is append-only: DELETE refused'); END;
+    CREATE UNIQUE INDEX ledger_one_release_per_order ON ledger_txns (order_id)
+        WHERE kind = 'release';
+    CREATE TRIGGER ledger_holds_refunds_within_paid_insert BEFORE INSERT ON ledger_holds
+    WHEN json_extract(NEW.body, '$.refunded_minor') > json_extract(NEW.body, '$.paid_minor')
+    BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END;
+    CREATE TRIGGER ledger_holds_refunds_within_paid_update BEFORE UPDATE ON ledger_holds
+    WHEN json_extract(NEW.body, '$.refunded_minor') > json_extract(NEW.body, '$.paid_minor')
+    BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END
 """
 
 _enc_hold = _codec.encoder(Hold)
