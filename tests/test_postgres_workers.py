@@ -10,7 +10,10 @@ import datetime as dt
 import multiprocessing as mp
 import os
 import random
+import shutil
 import signal
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -199,22 +202,32 @@ class _TableNotifier:
     def __init__(self, schema: str) -> None:
         import psycopg
 
-        self._conn = psycopg.connect(dsn(), autocommit=True, options=f"-c search_path={schema}")
+        self._dsn, self._options = dsn(), f"-c search_path={schema}"
+        self._conn = psycopg.connect(self._dsn, autocommit=True, options=self._options)
 
     def close(self) -> None:
         self._conn.close()
 
     def send(self, message_id: str, notification: Notification) -> None:
+        import psycopg
+
+        if self._conn.broken or self._conn.closed:  # the server restarted: a new connection
+            self._conn = psycopg.connect(self._dsn, autocommit=True, options=self._options)
         self._conn.execute("INSERT INTO sent (message_id) VALUES (%s)", (message_id,))
 
 
 def _sweeper(schema: str, at: dt.datetime) -> None:
+    import psycopg
+
     market = _market(schema, FakeClock(at), notifier=_TableNotifier(schema))
     while True:
         try:
             report = market.run_due()
             paid = market.run_payouts()
         except ConcurrencyConflictError:
+            continue
+        except psycopg.OperationalError:  # the server is restarting: try again shortly
+            time.sleep(0.2)
             continue
         if not report.timers and not paid and not report.notifications.delivered:
             return
@@ -242,19 +255,64 @@ def _placed_and_completed(market: Marketplace, n: int) -> None:
         market.confirm_receipt(order.order_id, shipment, by=BUYER)
 
 
+def _seeded(market: Marketplace, orders: int) -> dt.datetime:
+    """``orders`` completed orders and the ``sent`` table; the instant they are all due."""
+    _placed_and_completed(market, orders)
+    with market.store.unit_of_work() as uow:
+        uow.run("CREATE TABLE IF NOT EXISTS sent (message_id text NOT NULL)")  # type: ignore[attr-defined]
+        uow.commit()
+    return START + dt.timedelta(hours=169)
+
+
+def _check_released_and_paid_once(
+    market: Marketplace, schema: str, due: dt.datetime, orders: int
+) -> None:
+    """Every due order released once, every balance paid once, the journal verifies, every
+    notification in the outbox once and delivered under its key."""
+    # messages leased by a killed worker come back when the lease ends (R29): a relay
+    # after it delivers them
+    relay = _TableNotifier(schema)
+    later = _market(schema, FakeClock(due), notifier=relay)
+    while later.deliver_notifications(now=due + dt.timedelta(minutes=6)).delivered:
+        pass
+    later.store.close()
+    relay.close()
+
+    journal = market.journal(by=STAFF)
+    releases = [t.order_id for t in journal if t.kind == "release"]
+    assert len(releases) == len(set(releases)) == orders
+    payouts = [t for t in journal if t.kind == "payout"]
+    for vendor in VENDORS:
+        balance = market.balance(vendor, by=STAFF)
+        assert balance.balance_minor == 0
+        paid = [p.amount_minor for p in market.payouts(vendor, by=STAFF)]
+        assert sum(paid) == balance.paid_out_minor == balance.released_minor
+    assert len(payouts) == sum(len(market.payouts(v, by=STAFF)) for v in VENDORS)
+    report = market.verify_journal(by=STAFF)
+    assert report.ok, report.problems
+    outbox = market.outbox(by=STAFF)
+    money = [
+        (m.notification.kind, m.notification.subject_id)
+        for m in outbox
+        if m.notification.kind in ("proceeds.released", "payout.paid")
+    ]
+    assert len(money) == len(set(money))
+    assert sum(k == "proceeds.released" for k, _ in money) == orders
+    assert sum(k == "payout.paid" for k, _ in money) == len(payouts)
+    with market.store.unit_of_work() as uow:
+        sent = {r[0] for r in uow.fetchall("SELECT message_id FROM sent")}  # type: ignore[attr-defined]
+    assert sent == {m.message_id for m in outbox}
+    assert all(m.delivered_at is not None for m in outbox)
+
+
 def test_four_workers_killed_at_random_release_and_pay_exactly_once(schema: str) -> None:
     """R17, R18, R24, R29, R40: four worker processes sweep due releases and run payouts at
     once while the test SIGKILLs random workers (mid-transaction) and starts new ones. Every
     due order is released once, every vendor paid once per balance, the journal verifies,
     every notification is in the outbox once and delivered under its key."""
-    clock = FakeClock(START)
-    market = _market(schema, clock)
+    market = _market(schema, FakeClock(START))
     try:
-        _placed_and_completed(market, ORDERS)
-        with market.store.unit_of_work() as uow:
-            uow.run("CREATE TABLE sent (message_id text NOT NULL)")  # type: ignore[attr-defined]
-            uow.commit()
-        due = START + dt.timedelta(hours=169)
+        due = _seeded(market, ORDERS)
         rng = random.Random(7)
         workers = [FORK.Process(target=_sweeper, args=(schema, due)) for _ in range(4)]
         for w in workers:
@@ -273,39 +331,39 @@ def test_four_workers_killed_at_random_release_and_pay_exactly_once(schema: str)
             w.join(timeout=300)
         assert all(w.exitcode == 0 for w in workers)
         assert kills > 0  # the faults did happen
-        # messages leased by a killed worker come back when the lease ends (R29): a relay
-        # after it delivers them
-        relay = _TableNotifier(schema)
-        later = _market(schema, FakeClock(due), notifier=relay)
-        while later.deliver_notifications(now=due + dt.timedelta(minutes=6)).delivered:
-            pass
-        later.store.close()
-        relay.close()
+        _check_released_and_paid_once(market, schema, due, ORDERS)
+    finally:
+        market.store.close()
 
-        journal = market.journal(by=STAFF)
-        releases = [t.order_id for t in journal if t.kind == "release"]
-        assert len(releases) == len(set(releases)) == ORDERS
-        payouts = [t for t in journal if t.kind == "payout"]
-        for vendor in VENDORS:
-            balance = market.balance(vendor, by=STAFF)
-            assert balance.balance_minor == 0
-            paid = [p.amount_minor for p in market.payouts(vendor, by=STAFF)]
-            assert sum(paid) == balance.paid_out_minor == balance.released_minor
-        assert len(payouts) == sum(len(market.payouts(v, by=STAFF)) for v in VENDORS)
-        report = market.verify_journal(by=STAFF)
-        assert report.ok, report.problems
-        outbox = market.outbox(by=STAFF)
-        money = [
-            (m.notification.kind, m.notification.subject_id)
-            for m in outbox
-            if m.notification.kind in ("proceeds.released", "payout.paid")
-        ]
-        assert len(money) == len(set(money))
-        assert sum(k == "proceeds.released" for k, _ in money) == ORDERS
-        assert sum(k == "payout.paid" for k, _ in money) == len(payouts)
-        with market.store.unit_of_work() as uow:
-            sent = {r[0] for r in uow.fetchall("SELECT message_id FROM sent")}  # type: ignore[attr-defined]
-        assert sent == {m.message_id for m in outbox}
-        assert all(m.delivered_at is not None for m in outbox)
+
+def _local_cluster() -> list[str] | None:
+    """The command that restarts the local PostgreSQL server the DSN names, if this process
+    may run it (root, Debian's pg_ctlcluster, a 127.0.0.1/localhost DSN)."""
+    local = any(h in dsn() for h in ("@127.0.0.1", "@localhost", "host=127.0.0.1"))
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if not local or not versions or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        return None
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+
+
+def test_workers_reconnect_and_finish_when_the_server_restarts(schema: str) -> None:
+    """R17, R18, R24, R40: the PostgreSQL server restarts while four workers sweep: they
+    reconnect and finish; every order is still released once and paid once."""
+    restart = _local_cluster()
+    if restart is None:
+        pytest.skip("needs root and a local Debian PostgreSQL cluster to restart")
+    market = _market(schema, FakeClock(START))
+    try:
+        due = _seeded(market, ORDERS // 2)
+        workers = [FORK.Process(target=_sweeper, args=(schema, due)) for _ in range(4)]
+        for w in workers:
+            w.start()
+        workers[0].join(timeout=0.3)  # let them get going
+        assert all(w.is_alive() for w in workers)  # the restart lands mid-run
+        subprocess.run(restart, check=True, capture_output=True, timeout=120)
+        for w in workers:
+            w.join(timeout=300)
+        assert all(w.exitcode == 0 for w in workers)
+        _check_released_and_paid_once(market, schema, due, ORDERS // 2)
     finally:
         market.store.close()

@@ -321,23 +321,33 @@ class PostgresUnitOfWork:
         self.ledger = PostgresLedger(self)
 
     def __enter__(self) -> Self:
-        self._context = self.store.connection()
-        conn = self._context.__enter__()
-        try:
-            status = conn.info.transaction_status
-            if status == TransactionStatus.INTRANS:
-                conn.execute("SAVEPOINT asolora_uow")
-                self._savepoint = True
-            elif conn.autocommit:
-                conn.execute("BEGIN")
-                self._explicit = True
-            # else: a connection not in autocommit mode begins on the first statement
-        except BaseException as exc:
-            self._release(exc)
-            raise
-        self.conn = conn
-        self._open = True
-        return self
+        # A connection of the store's own (DSN) that the server dropped since its last use (a
+        # restart, a failover) fails at BEGIN, before anything was done: it is replaced once.
+        attempts = 2 if self.store.dsn is not None else 1
+        for attempt in range(attempts):
+            self._context = self.store.connection()
+            conn = self._context.__enter__()
+            try:
+                status = conn.info.transaction_status
+                if status == TransactionStatus.INTRANS:
+                    conn.execute("SAVEPOINT asolora_uow")
+                    self._savepoint = True
+                elif conn.autocommit:
+                    conn.execute("BEGIN")
+                    self._explicit = True
+                # else: a connection not in autocommit mode begins on the first statement
+            except psycopg.OperationalError as exc:
+                self._release(exc)
+                if attempt + 1 < attempts and conn.broken:
+                    continue
+                raise
+            except BaseException as exc:
+                self._release(exc)
+                raise
+            self.conn = conn
+            self._open = True
+            return self
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _release(self, exc: BaseException | None = None) -> None:
         context, self._context = self._context, None
