@@ -26,6 +26,7 @@ from typing import Any
 
 from asolora_core import FakeClock
 from asolora_core.ledger import core
+from asolora_core.ledger.integrity import sealed as sealed_record
 from asolora_core.ledger.model import GENESIS_HASH, VendorAccount, seal
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -88,6 +89,7 @@ def seed(schema: str, n: int, vendors: int = 1_000) -> None:
             at=START,
         )
         hold, fees = core.complete(hold, fees=FEES, completed_at=START, hold_period=HOLD)
+        hold = sealed_record(hold, None)  # sealed as the facade stores it (R42)
         for txn in (capture, fees):
             if txn is None:
                 continue
@@ -139,12 +141,15 @@ def seed(schema: str, n: int, vendors: int = 1_000) -> None:
         timer_rows.append((timer.timer_id, timer.kind, timer.due_at, Jsonb(_enc_timer(timer))))
     vendor_rows = []
     for v in range(vendors):
-        account = VendorAccount(
-            vendor_id=f"v-{v}",
-            version=1,
-            payout_currency="GBP" if v % 2 else "EUR",
-            registered_at=START,
-            updated_at=START,
+        account = sealed_record(
+            VendorAccount(
+                vendor_id=f"v-{v}",
+                version=1,
+                payout_currency="GBP" if v % 2 else "EUR",
+                registered_at=START,
+                updated_at=START,
+            ),
+            None,
         )
         vendor_rows.append(
             (account.vendor_id, 1, account.payout_currency, Jsonb(pl._enc_vendor(account)))
