@@ -84,7 +84,43 @@ def _replay(store: Store, script: list[Command]) -> dict[str, Any]:
         ],
         "notifications": [m.notification for m in market.outbox(by=STAFF)],
         "verified": market.verify_journal(by=STAFF).ok,
+        **_views(market, clock, {market.get_order(o, by=STAFF).vendor_id for o in orders}),
     }
+
+
+def _views(market: Marketplace, clock: FakeClock, sellers: set[str]) -> dict[str, Any]:
+    """What the dashboard and the reports read (order facts columns, rollups, statements),
+    for each vendor that has orders or is registered."""
+    since, until = START - dt.timedelta(days=1), clock.now() + dt.timedelta(days=1)
+    first, last = since.date(), until.date()
+    views: dict[str, Any] = {}
+    for v in sorted(sellers | {"v-2"}):
+        lists = {}
+        for name, flags in (
+            ("all", {}),
+            ("to_ship", {"needs_shipping": True}),
+            ("shipped", {"needs_shipping": False}),
+            ("to_confirm", {"awaiting_confirmation": True}),
+            ("completed", {"status": "completed"}),
+        ):
+            page = market.list_orders(by=STAFF, vendor_id=v, page_size=5, **flags)
+            ids = [o.order_id for o in page.items]
+            while page.next_cursor is not None:  # walk the cursor to the end
+                page = market.list_orders(
+                    by=STAFF, vendor_id=v, page_size=5, cursor=page.next_cursor, **flags
+                )
+                ids += [o.order_id for o in page.items]
+            lists[name] = ids
+        views[f"lists {v}"] = lists
+        if lists["all"]:
+            views[f"performance {v}"] = market.store_performance(
+                v, by=STAFF, since=since, until=until
+            )
+            views[f"sales {v}"] = market.sales_report(v, start=first, end=last, by=STAFF)
+            views[f"earnings {v}"] = market.earnings_report(v, start=first, end=last, by=STAFF)
+            views[f"bestsellers {v}"] = market.bestsellers(v, start=first, end=last, by=STAFF)
+            views[f"statement {v}"] = market.statement(v, by=STAFF, currency="EUR")
+    return views
 
 
 def _step(market: Marketplace, clock: FakeClock, orders: list[str], command: Command) -> Any:
@@ -145,8 +181,10 @@ def _step(market: Marketplace, clock: FakeClock, orders: list[str], command: Com
 def test_one_command_sequence_gives_the_same_results_on_every_store(
     script: list[Command], tmp_path_factory: Any
 ) -> None:
-    """R33: memory, SQLite and (with a DSN) PostgreSQL agree on every outcome, order, journal
-    transaction (hashes included), balance and notification."""
+    """R30-R33: memory, SQLite and (with a DSN) PostgreSQL agree on every outcome, order,
+    journal transaction (hashes included), balance and notification, and on what the
+    dashboard and reports read: every order list (walked page by page), store performance,
+    sales, earnings, bestsellers and the next statement."""
     results = []
     stores: list[Store] = [InMemoryStore(), SqliteStore(":memory:")]
     if DSN is not None:

@@ -14,6 +14,9 @@ R35, R36, R40, R42). Needs the ``postgres`` extra (``pip install 'asolora-core[p
   ``FOR UPDATE SKIP LOCKED`` (a worker never waits for, nor takes, what another holds), one
   timer per transaction (``claims_one_item_per_transaction``), so a failing item never rolls
   back others and a crashed worker's claim returns the moment its connection drops.
+* Queries run in :meth:`PostgresStore.reader`: a ``REPEATABLE READ READ ONLY`` transaction,
+  one snapshot that takes no row lock (a balance read there never waits for the journal
+  head) and can write nothing.
 * An idempotency key (R35) is serialized by a transaction-scoped advisory lock on
   (actor scope, key): sixteen processes sending one key run the command once; the others
   wait and replay the stored outcome.

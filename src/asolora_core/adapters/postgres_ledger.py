@@ -202,14 +202,17 @@ INVARIANTS_MIGRATION = """
 #: The schema step for the endings' journal kinds (won chargebacks, staff adjustments, the
 #: rolling reserve; R39, R41) and for the reads that follow the hashed ``account`` column
 #: (R42): a vendor's balances, statements and payout starts are found by account, never by
-#: the denormalised ``vendor_id`` / ``kind`` columns. PostgreSQL alters the CHECK in place.
+#: the denormalised ``vendor_id`` / ``kind`` columns (their indexes go: no read uses them,
+#: and every posting paid for them). PostgreSQL alters the CHECK in place.
 LEDGER_KINDS_MIGRATION = """
     ALTER TABLE ledger_txns DROP CONSTRAINT ledger_txns_kind_check;
     ALTER TABLE ledger_txns ADD CONSTRAINT ledger_txns_kind_check
         CHECK (kind IN ('capture', 'fees', 'refund', 'release', 'chargeback', 'payout',
                         'chargeback_won', 'adjustment', 'reserve', 'reserve_released'));
     CREATE INDEX ledger_entries_account ON ledger_entries (account, currency, seq)
-        INCLUDE (amount_minor)
+        INCLUDE (amount_minor);
+    DROP INDEX ledger_entries_vendor;
+    DROP INDEX ledger_totals_vendor
 """
 
 _enc_hold = _codec.encoder(Hold)
