@@ -221,6 +221,13 @@ def _bulk_journal(store: SqliteStore, entries: int, *, target: str, target_txns:
             for n, e in enumerate(t.entries)
         ],
     )
+    # the running totals a posting keeps (ledger_totals), filled the way the migration does
+    conn.execute(
+        "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+        "debits_minor, credits_minor) SELECT account, currency, vendor_id, kind, "
+        "sum(amount_minor), sum(max(amount_minor, 0)), sum(min(amount_minor, 0)) "
+        "FROM ledger_entries GROUP BY account, currency"
+    )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
 

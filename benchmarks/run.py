@@ -260,6 +260,24 @@ def reports_section(quick: bool) -> dict[str, Json]:
 
 
 # ---------------------------------------------------------------------------------------------
+# section: postgres
+# ---------------------------------------------------------------------------------------------
+
+
+def postgres_section(quick: bool) -> dict[str, Json]:
+    """The release sweep on PostgreSQL with 1, 2 and 4 worker processes over 100,000 due
+    orders (2,000 with --quick) next to a plain COPY of the same journal rows, and the facade
+    lifecycle next to the server's raw one-row commit rate; see ``postgres_bench``."""
+    import postgres_bench
+
+    note("postgres:")
+    result: dict[str, Json] = dict(postgres_bench.run(quick))
+    for key, value in result.items():
+        note(f"  {key:<32} {value}")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
 # section: web
 # ---------------------------------------------------------------------------------------------
 
@@ -283,6 +301,7 @@ SECTIONS: dict[str, Section] = {
     "ledger": ledger_section,
     "reports": reports_section,
     "web": web_section,
+    "postgres": postgres_section,
 }
 
 

@@ -4,8 +4,10 @@ run once on each repository (R33: the same scenarios hold whatever store holds t
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moneyed import Money
@@ -24,6 +26,7 @@ from asolora_core import (
     SqliteStore,
 )
 from asolora_core.ports import OutboxMessage, Store
+from pg_support import DSN, HOW_TO_ENABLE, drop_schemas, make_store
 
 #: Where every test's FakeClock starts: a Monday morning, UTC.
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -48,10 +51,51 @@ def ids() -> SequentialIds:
     return SequentialIds()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` skip without ``ASOLORA_TEST_POSTGRES_DSN``; CI sets
+    ``ASOLORA_REQUIRE_POSTGRES=1`` so that they can never skip there."""
+    if DSN is not None:
+        return
+    if os.environ.get("ASOLORA_REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError(f"ASOLORA_REQUIRE_POSTGRES=1 but {HOW_TO_ENABLE}")
+    skip = pytest.mark.skip(reason=HOW_TO_ENABLE)
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line, not one per test, when the PostgreSQL tests were skipped."""
+    if DSN is None:
+        terminalreporter.write_line(HOW_TO_ENABLE)
+
+
+_skipped_postgres: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgres" in report.keywords:
+        _skipped_postgres.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_schemas()
+    if _skipped_postgres and os.environ.get("ASOLORA_REQUIRE_POSTGRES") == "1":
+        print(f"\n{len(_skipped_postgres)} PostgreSQL tests skipped, e.g. {_skipped_postgres[0]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """Each repository in turn: InMemoryStore, then SqliteStore on a file."""
-    made: Store = InMemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "m.db")
+    """Each repository in turn: InMemoryStore, SqliteStore on a file, PostgresStore on a
+    fresh schema (when ``ASOLORA_TEST_POSTGRES_DSN`` is set)."""
+    made: Store
+    if request.param == "memory":
+        made = InMemoryStore()
+    elif request.param == "sqlite":
+        made = SqliteStore(tmp_path / "m.db")
+    else:
+        made = make_store()
     yield made
     made.close()
 

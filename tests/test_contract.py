@@ -24,6 +24,8 @@ from asolora_core import (
 )
 from asolora_core.ports import Store
 from asolora_core.testing.contract import T0, StoreContract
+from pg_support import make_store as make_pg_store
+from pg_support import new_schema, postgres
 
 
 class TestInMemoryStore(StoreContract):
@@ -159,3 +161,18 @@ def test_a_version_conflict_is_not_remembered_under_the_idempotency_key() -> Non
     shipped = ship()
     assert len(shipped.shipments) == 1
     assert ship() == shipped
+
+
+@postgres
+class TestPostgresStore(StoreContract):
+    """R33: PostgreSQL on a fresh schema, with a second store (its own connections) on the
+    same schema."""
+
+    def make_store(self) -> Store:
+        self.schema = new_schema()
+        store: Store = make_pg_store(self.schema)
+        return store
+
+    def make_second_store(self) -> Store:
+        store: Store = make_pg_store(self.schema)
+        return store

@@ -9,6 +9,8 @@ import pytest
 from asolora_core import InMemoryStore, SqliteStore
 from asolora_core.ports import Store
 from asolora_core.testing.ledger_contract import LedgerContract
+from pg_support import make_store as make_pg_store
+from pg_support import postgres
 
 
 class TestInMemoryLedger(LedgerContract):
@@ -29,3 +31,12 @@ class TestSqliteLedger(LedgerContract):
     def make_store(self) -> Store:
         self.files += 1
         return SqliteStore(self.directory / f"ledger-{self.files}.db")
+
+
+@postgres
+class TestPostgresLedger(LedgerContract):
+    """R33: PostgreSQL passes the ledger contract."""
+
+    def make_store(self) -> Store:
+        store: Store = make_pg_store()
+        return store

@@ -355,6 +355,8 @@ def _tamper_memory(store: InMemoryStore, how: str) -> None:
 
 def _tamper_sqlite(store: SqliteStore, how: str) -> None:
     conn = sqlite3.connect(store.path)
+    for name in ("ledger_entries_no_update", "ledger_entries_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {name}")  # what a tamperer with the file can do
     with conn:
         if how == "alter":
             conn.execute(
@@ -370,6 +372,23 @@ def _tamper_sqlite(store: SqliteStore, how: str) -> None:
     conn.close()
 
 
+def _tamper_postgres(store: Store, how: str) -> None:
+    """Raw SQL with the journal's triggers switched off (what only a superuser can do)."""
+    with store.unit_of_work() as uow:
+        run = uow.run  # type: ignore[attr-defined]
+        run("SET LOCAL session_replication_role = replica")
+        if how == "alter":
+            run("UPDATE ledger_entries SET amount_minor = amount_minor + 1 WHERE seq = 2 AND n = 0")
+        elif how == "remove":
+            run("DELETE FROM ledger_entries WHERE seq = 2 AND n = 0")
+        else:
+            run(
+                "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+                "amount_minor) VALUES (2, 9, 'platform:commission', NULL, 'commission', 'EUR', 1)"
+            )
+        uow.commit()
+
+
 @pytest.mark.parametrize("how", ["alter", "remove", "insert"])
 def test_verify_journal_finds_tampering(
     market: Marketplace, store: Store, clock: FakeClock, how: str
@@ -383,9 +402,10 @@ def test_verify_journal_finds_tampering(
     assert report.transactions == 3
     if isinstance(store, InMemoryStore):
         _tamper_memory(store, how)
-    else:
-        assert isinstance(store, SqliteStore)
+    elif isinstance(store, SqliteStore):
         _tamper_sqlite(store, how)
+    else:
+        _tamper_postgres(store, how)
     assert not market.verify_journal(by=STAFF).ok
 
 

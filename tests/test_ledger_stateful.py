@@ -40,6 +40,9 @@ from asolora_core import (
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger.model import FeeSchedule, HoldState, JournalTransaction
 from asolora_core.money import from_minor
+from asolora_core.ports import Store
+from pg_support import make_store as make_pg_store
+from pg_support import postgres
 from test_ledger_support import STAFF, START, SYSTEM, money_market, place
 from test_ledger_support import complete as complete_order
 
@@ -78,9 +81,11 @@ class LedgerMachine(RuleBasedStateMachine):
             as_of=START,
         )
         if self.store_kind == "memory":
-            self.store: InMemoryStore | SqliteStore = InMemoryStore()
-        else:
+            self.store: Store = InMemoryStore()
+        elif self.store_kind == "sqlite":
             self.store = SqliteStore(":memory:")
+        else:
+            self.store = make_pg_store()
         self.market: Marketplace = money_market(
             self.store,
             self.clock,
@@ -252,6 +257,10 @@ class SqliteLedgerMachine(LedgerMachine):
     store_kind = "sqlite"
 
 
+class PostgresLedgerMachine(LedgerMachine):
+    store_kind = "postgres"
+
+
 TestLedgerMachine = LedgerMachine.TestCase
 TestLedgerMachine.settings = settings(
     max_examples=80,
@@ -262,6 +271,13 @@ TestLedgerMachine.settings = settings(
 TestSqliteLedgerMachine = SqliteLedgerMachine.TestCase
 TestSqliteLedgerMachine.settings = settings(
     max_examples=15,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestPostgresLedgerMachine = postgres(PostgresLedgerMachine.TestCase)
+TestPostgresLedgerMachine.settings = settings(
+    max_examples=10,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -85,15 +85,41 @@ def _money(market: Marketplace) -> tuple[Any, ...]:
     )
 
 
-def _sql(path: Path, *statements: str) -> None:
+def _intruder(path: Path) -> sqlite3.Connection:
+    """A raw connection to the file, as an intruder with write access has: the schema's
+    append-only triggers stop mistakes and careless scripts, not someone who can write the
+    file, so the intruder drops them first (what follows must hold without them)."""
     conn = sqlite3.connect(path, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP INDEX IF EXISTS ledger_one_release_per_order")
+    return conn
+
+
+def _unpost_totals(seq: int) -> str:
+    """The statement that takes transaction ``seq``'s entries back out of the running
+    totals (an intruder removing a transaction does this too, or the totals betray it)."""
+    part = "FROM ledger_entries e WHERE e.seq = {seq} AND e.account = ledger_totals.account "
+    part += "AND e.currency = ledger_totals.currency"
+    part = part.format(seq=seq)
+    return (
+        f"UPDATE ledger_totals SET total_minor = total_minor - (SELECT sum(amount_minor) {part}), "
+        f"debits_minor = debits_minor - (SELECT sum(max(amount_minor, 0)) {part}), "
+        f"credits_minor = credits_minor - (SELECT sum(min(amount_minor, 0)) {part}) "
+        f"WHERE (account, currency) IN (SELECT account, currency FROM ledger_entries "
+        f"WHERE seq = {seq})"
+    )
+
+
+def _sql(path: Path, *statements: str) -> None:
+    conn = _intruder(path)
     for statement in statements:
         assert conn.execute(statement).rowcount >= 1, statement
     conn.close()
 
 
 def _edit_body(path: Path, table: str, key: str, value: str, edit: Callable[[Any], None]) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = _intruder(path)
     (body,) = conn.execute(f"SELECT body FROM {table} WHERE {key} = ?", (value,)).fetchone()
     data = json.loads(body)
     edit(data)
@@ -237,7 +263,7 @@ def test_a_hold_row_swapped_for_another_orders_is_not_released(tmp_path: Path) -
     """R15, R42: a hold's body replaced by another order's (validly sealed) body is refused."""
     path = tmp_path / "m.db"
     market, clock, held = _scene(path)
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = _intruder(path)
     (other,) = conn.execute(
         "SELECT body FROM ledger_holds WHERE order_id <> ? AND vendor_id = 'v-1' LIMIT 1", (held,)
     ).fetchone()
@@ -319,12 +345,13 @@ def test_rows_stored_before_seals_are_refused_until_sealed(tmp_path: Path) -> No
 
 def _reseal_without_key(path: Path) -> None:
     """Add 5.00 to v-1's last balance credit and to the buyer funds, then re-seal the whole
-    chain with the library's own (key-less) digest: every hash and link is self-consistent."""
+    chain with the library's own (key-less) digest: every hash and link is self-consistent,
+    and the running totals are moved to match."""
     store = SqliteStore(path)
     with store.reader() as uow:
         txns = uow.ledger.journal()
     store.close()
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = _intruder(path)
     target = max(t.seq for t in txns if t.kind == "release" and t.vendor_id == "v-1")
     prev = "0" * 64
     conn.execute("BEGIN")
@@ -340,6 +367,18 @@ def _reseal_without_key(path: Path) -> None:
             richer.append(Entry(account="platform:fx_position", currency="EUR", amount_minor=500))
             entries = tuple(richer)
             conn.execute("DELETE FROM ledger_entries WHERE seq = ?", (t.seq,))
+            conn.execute(
+                "UPDATE ledger_totals SET total_minor = total_minor - 500, "
+                "credits_minor = credits_minor - 500 "
+                "WHERE account = 'vendor:v-1:balance' AND currency = 'EUR'"
+            )
+            conn.execute(
+                "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+                "debits_minor, credits_minor) "
+                "VALUES ('platform:fx_position', 'EUR', NULL, 'fx_position', 500, 500, 0) "
+                "ON CONFLICT DO UPDATE SET total_minor = total_minor + 500, "
+                "debits_minor = debits_minor + 500"
+            )
             conn.executemany(
                 "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
                 "amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -392,7 +431,8 @@ def test_without_a_key_a_resealed_chain_passes_the_chain_check(tmp_path: Path) -
 
 def test_a_removed_tail_is_found_against_a_published_checkpoint(tmp_path: Path) -> None:
     """R42: checkpoints are published after every payout run and every N transactions. An
-    intruder deletes the last payout (its transaction, entries and row): the journal is
+    intruder deletes the last payout (its transaction, entries and row, and takes it out of
+    the running totals): the journal is
     consistent in itself and the vendor could be paid that money again, but verification
     against the last published checkpoint finds the removed tail."""
     path = tmp_path / "m.db"
@@ -409,6 +449,7 @@ def test_a_removed_tail_is_found_against_a_published_checkpoint(tmp_path: Path) 
     _sql(
         path,
         f"DELETE FROM ledger_payouts WHERE seq = {payout.seq}",
+        _unpost_totals(payout.seq),
         f"DELETE FROM ledger_entries WHERE seq = {payout.seq}",
         f"DELETE FROM ledger_txns WHERE seq = {payout.seq}",
     )

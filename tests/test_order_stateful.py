@@ -54,6 +54,9 @@ from asolora_core import (
 )
 from asolora_core.money import from_minor
 from asolora_core.orders.transitions import TRANSITIONS, Action
+from asolora_core.ports import Store
+from pg_support import make_store as make_pg_store
+from pg_support import postgres
 
 STAFF_POWERS = {
     Action.MARK_DELIVERED,
@@ -157,12 +160,14 @@ def confirmed_lines(order: Order) -> set[str]:
 
 
 class OrderLifecycle(RuleBasedStateMachine):
+    def make_store(self) -> Store:
+        return InMemoryStore()
+
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock(START)
-        self.market = Marketplace(
-            InMemoryStore(), clock=self.clock, ids=SequentialIds(), config=CONFIG
-        )
+        self.store = self.make_store()
+        self.market = Marketplace(self.store, clock=self.clock, ids=SequentialIds(), config=CONFIG)
         (order,) = self.market.place_checkout(
             buyer=OWNER_BUYER,
             customer_name="Ada Buyer",
@@ -843,3 +848,23 @@ OrderLifecycle.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestOrderLifecycle = OrderLifecycle.TestCase
+
+
+class PostgresOrderLifecycle(OrderLifecycle):
+    """R33: the same machine on PostgreSQL (a fresh schema per example)."""
+
+    def make_store(self) -> Store:
+        store: Store = make_pg_store()
+        return store
+
+    def teardown(self) -> None:
+        self.store.close()
+
+
+PostgresOrderLifecycle.TestCase.settings = settings(
+    max_examples=10,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestPostgresOrderLifecycle = postgres(PostgresOrderLifecycle.TestCase)

@@ -34,6 +34,8 @@ from asolora_core import (
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ports import Store
+from pg_support import make_store as make_pg_store
+from pg_support import postgres
 from test_ledger_support import BUYER, FEES, STAFF, money_market
 
 #: A week before Paris and New York change clocks (2026-03-08 US, 2026-03-29 EU).
@@ -69,6 +71,13 @@ op = st.one_of(
 def opened(kind: str) -> Iterator[Store]:
     if kind == "memory":
         yield InMemoryStore()
+        return
+    if kind == "postgres":
+        pg = make_pg_store()
+        try:
+            yield pg
+        finally:
+            pg.close()
         return
     with tempfile.TemporaryDirectory() as directory:
         store = SqliteStore(Path(directory) / "p.db")
@@ -151,7 +160,7 @@ def _complete(market: Marketplace, order: Order) -> None:
             market.confirm_receipt(order.order_id, s.shipment_id, by=BUYER)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", ["memory", "sqlite", pytest.param("postgres", marks=postgres)])
 @settings(
     max_examples=60,
     deadline=None,

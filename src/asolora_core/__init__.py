@@ -76,6 +76,7 @@ from asolora_core.messaging.service import (
     ResponseTimes,
     StartedConversation,
 )
+from asolora_core.migrations import migrate
 from asolora_core.money import Rounding, allocate, from_minor, parse_money, to_minor
 from asolora_core.orders.listing import OrderPage
 from asolora_core.orders.model import (
@@ -204,6 +205,8 @@ __all__ = [
     "Shipment",
     "ShipmentStatus",
     "SqliteStore",
+    "PostgresStore",
+    "migrate",
     "StartedConversation",
     "Statement",
     "StatementLine",
@@ -337,3 +340,16 @@ __all__ += [
     "to_json",
 ]
 # --- end issue 11 ---------------------------------------------------------------------------
+
+
+def __getattr__(name: str) -> object:
+    # PostgresStore needs the optional ``postgres`` extra (psycopg): imported on first use
+    if name == "PostgresStore":
+        try:
+            from asolora_core.adapters.postgres import PostgresStore
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "PostgresStore needs psycopg: pip install 'asolora-core[postgres]'"
+            ) from exc
+        return PostgresStore
+    raise AttributeError(f"module 'asolora_core' has no attribute {name!r}")

@@ -3,6 +3,9 @@
 Options: ``--orders N`` (default 80), ``--seed S`` (default 7; the same seed gives the same
 month), ``--db PATH`` (the SQLite file, replaced; ``:memory:`` for none) and ``--json``
 (print the figures as JSON instead of the report). The progress bar goes to stderr.
+
+``python -m asolora_core migrate --dsn DSN``: bring a database's schema up to date (see
+:func:`asolora_core.migrations.migrate`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--json", action="store_true", help="print the month's figures as JSON (stable bytes)"
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    mig = sub.add_parser("migrate", help="apply the schema steps a database has not had yet")
+    mig.add_argument(
+        "--dsn", required=True, help="postgresql://user@host/db, or a SQLite file path"
+    )
+    mig.add_argument("--schema", default=None, help="PostgreSQL schema (default: search_path)")
     args = parser.parse_args(argv)
+    if args.command == "migrate":
+        from asolora_core.migrations import migrate
+
+        version = migrate(args.dsn, schema=args.schema)
+        print(f"schema at version {version}")
+        return 0
     if args.orders < 1:
         parser.error("--orders must be at least 1")
     from asolora_core._demo import main_json, run_demo

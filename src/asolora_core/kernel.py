@@ -394,10 +394,13 @@ class _Kernel:
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
         batch = self.config.sweep_batch
+        if getattr(self.store, "claims_one_item_per_transaction", False):
+            batch = 1  # a server store: one short transaction per timer (PostgresStore)
         while True:
+            claimed: Sequence[Timer] = ()
             try:
                 with self.store.unit_of_work() as uow:
-                    timers = uow.timers.claim_due(at, batch)
+                    timers = claimed = uow.timers.claim_due(at, batch)
                     done = self._run_timers(uow, timers, at)
                     uow.commit()
                 self._committed()
@@ -407,7 +410,7 @@ class _Kernel:
                 if batch > 1:
                     batch = 1  # find the failing timer: one timer per transaction from here
                     continue
-                self._set_aside_failing_timer(at, exc)
+                self._set_aside_failing_timer(at, exc, claimed)
                 counts["failed"] = counts.get("failed", 0) + 1
                 continue
             for kind in done:
@@ -458,11 +461,15 @@ class _Kernel:
                 done.append(timer.kind)
         return done
 
-    def _set_aside_failing_timer(self, at: _dt.datetime, exc: Exception) -> None:
+    def _set_aside_failing_timer(
+        self, at: _dt.datetime, exc: Exception, failing: Sequence[Timer] = ()
+    ) -> None:
         """A timer whose handler raises is moved an hour later and logged, so one bad timer
-        never blocks the others (the batch it was in is retried one timer at a time)."""
+        never blocks the others (the batch it was in is retried one timer at a time). The
+        timer is the one that failed, when known: with other workers sweeping at once, the
+        next due timer may be another one."""
         with self.store.unit_of_work() as uow:
-            for timer in uow.timers.claim_due(at, 1):
+            for timer in failing or uow.timers.claim_due(at, 1):
                 log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
                 uow.timers.schedule(attrs.evolve(timer, due_at=at + _dt.timedelta(hours=1)))
             uow.commit()

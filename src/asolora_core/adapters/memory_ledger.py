@@ -44,6 +44,11 @@ class InMemoryLedger:
         self._folds: dict[tuple[str, str], int] = uow.table("ledger_folds")
         # (vendor, currency, kind) -> [(seq, amount)], append-only
         self._index: dict[tuple[str, str, str], list[tuple[int, int]]] = uow.table("ledger_index")
+        # (vendor, currency, kind) -> (total, debits, credits): running totals, so that a
+        # balance is one look-up however long the vendor's history (R22, R23)
+        self._totals: dict[tuple[str, str, str], tuple[int, int, int]] = uow.table(
+            "ledger_vendor_totals"
+        )
         self._holds: dict[str, Hold] = uow.table("ledger_holds")
         self._vendor_holds: dict[str, dict[str, None]] = uow.table("ledger_vendor_holds")
         self._payouts: dict[str, list[Payout]] = uow.table("ledger_payouts")
@@ -78,8 +83,14 @@ class InMemoryLedger:
             uow.set(self._folds, k, self._folds.get(k, 0) + e.amount_minor)
             vendor = e.vendor_id
             if vendor is not None:
-                self._append(
-                    self._index, (vendor, e.currency, e.kind), (sealed.seq, e.amount_minor)
+                vk = (vendor, e.currency, e.kind)
+                self._append(self._index, vk, (sealed.seq, e.amount_minor))
+                total, debits, credits = self._totals.get(vk, (0, 0, 0))
+                a = e.amount_minor
+                uow.set(
+                    self._totals,
+                    vk,
+                    (total + a, debits + a, credits) if a > 0 else (total + a, debits, credits + a),
                 )
         return sealed
 
@@ -98,10 +109,8 @@ class InMemoryLedger:
         return self._folds.get((account, currency), 0)
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
-        rows = self._index.get((vendor_id, currency, kind), ())
-        if sign == 0:
-            return sum(a for _, a in rows)
-        return sum(a for _, a in rows if (a > 0) == (sign > 0))
+        total, debits, credits = self._totals.get((vendor_id, currency, kind), (0, 0, 0))
+        return total if sign == 0 else debits if sign > 0 else credits
 
     def vendor_transactions(
         self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0

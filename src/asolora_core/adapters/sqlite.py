@@ -31,8 +31,10 @@ from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
+    LEDGER_INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
+    LEDGER_TOTALS_MIGRATION,
     SqliteLedger,
 )
 from asolora_core.adapters.sqlite_orders import (
@@ -149,6 +151,10 @@ MIGRATIONS: list[str] = [
     """,
     # the endings' journal kinds: won chargebacks, adjustments, rolling reserve (R39, R41)
     LEDGER_KINDS_MIGRATION,
+    # running per-account totals, filled from the journal: balances in O(1) (R22, R23)
+    LEDGER_TOTALS_MIGRATION,
+    # what the database itself refuses, as far as SQLite allows (R17, R20, R24, R42)
+    LEDGER_INVARIANTS_MIGRATION,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.
@@ -254,11 +260,14 @@ class SqliteStore:
         row = self.connection().execute("PRAGMA user_version").fetchone()
         return int(row[0])
 
-    def migrate(self) -> None:
-        """Bring the schema up to date, one transaction per step (safe from many processes)."""
+    def migrate(self) -> int:
+        """Bring the schema up to date, one transaction per step (safe from many processes:
+        ``BEGIN IMMEDIATE`` holds the write lock while a step runs). Each step applied is
+        recorded in ``asolora_schema_version`` (and ``PRAGMA user_version``). Returns the
+        schema version."""
         conn = self.connection()
         if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= len(MIGRATIONS):
-            return  # up to date: opening a store takes no write lock
+            return len(MIGRATIONS)  # up to date: opening a store takes no write lock
         owns = not conn.in_transaction
         for target, script in enumerate(MIGRATIONS, start=1):
             if owns:
@@ -271,6 +280,7 @@ class SqliteStore:
                     hook = _MIGRATION_HOOKS.get(script)
                     if hook is not None:
                         hook(conn)
+                    _record_version(conn, target)
                     conn.execute(f"PRAGMA user_version = {target}")
                 if owns:
                     conn.execute("COMMIT")
@@ -278,6 +288,7 @@ class SqliteStore:
                 if owns:
                     conn.execute("ROLLBACK")
                 raise
+        return len(MIGRATIONS)
 
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
@@ -326,8 +337,33 @@ def _set_wal(conn: sqlite3.Connection, timeout_ms: int) -> None:
         delay = min(delay * 2, 0.05)
 
 
+def _record_version(conn: sqlite3.Connection, version: int) -> None:
+    """Record that the schema is at ``version`` (steps before it too: a database made before
+    the table existed gets its earlier steps recorded with the first step applied after)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS asolora_schema_version (version INTEGER PRIMARY KEY, "
+        "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO asolora_schema_version (version) VALUES (?)",
+        [(v,) for v in range(1, version + 1)],
+    )
+
+
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of a schema step; a trigger's ``BEGIN ... END`` body keeps its own
+    semicolons (pieces are joined until SQLite says the statement is complete)."""
+    out: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n;"):
+                out.append(buffer.strip().removesuffix(";").strip())
+            buffer = ""
+    if buffer.strip(" \n;"):
+        out.append(buffer.strip().removesuffix(";").strip())
+    return out
 
 
 class SqliteUnitOfWork:

@@ -33,7 +33,13 @@ from asolora_core.ledger.model import (
     vendor_account,
 )
 
-__all__ = ["LEDGER_KINDS_MIGRATION", "LEDGER_MIGRATION", "SqliteLedger"]
+__all__ = [
+    "LEDGER_INVARIANTS_MIGRATION",
+    "LEDGER_KINDS_MIGRATION",
+    "LEDGER_MIGRATION",
+    "LEDGER_TOTALS_MIGRATION",
+    "SqliteLedger",
+]
 
 #: The schema step that adds the ledger (appended to ``sqlite.MIGRATIONS``).
 LEDGER_MIGRATION = """
@@ -146,6 +152,55 @@ LEDGER_KINDS_MIGRATION = """
     CREATE INDEX ledger_payouts_vendor ON ledger_payouts (vendor_id, currency, seq);
 """
 
+#: The schema step that adds running totals per (account, currency), filled from the journal
+#: already there: a balance is one row read however long the vendor's history (R22, R23).
+LEDGER_TOTALS_MIGRATION = """
+    CREATE TABLE ledger_totals (
+        account TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        vendor_id TEXT,
+        kind TEXT NOT NULL,
+        total_minor INTEGER NOT NULL,
+        debits_minor INTEGER NOT NULL CHECK (debits_minor >= 0),
+        credits_minor INTEGER NOT NULL CHECK (credits_minor <= 0),
+        PRIMARY KEY (account, currency)
+    ) WITHOUT ROWID;
+    CREATE INDEX ledger_totals_vendor ON ledger_totals (vendor_id, currency, kind)
+        WHERE vendor_id IS NOT NULL;
+    INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, debits_minor,
+        credits_minor)
+        SELECT account, currency, vendor_id, kind, sum(amount_minor),
+            sum(max(amount_minor, 0)), sum(min(amount_minor, 0))
+        FROM ledger_entries GROUP BY account, currency
+"""
+
+#: The schema step that makes SQLite refuse, whoever writes: updates and deletes of journal
+#: and payout rows (R24, R42), a second release of an order (R17), a hold recording more
+#: refunded than paid (R20). SQLite has no deferred constraints, so a journal transaction's
+#: balance is checked by the library (and by ``verify_journal``), not at COMMIT.
+LEDGER_INVARIANTS_MIGRATION = """
+    CREATE TRIGGER ledger_txns_no_update BEFORE UPDATE ON ledger_txns
+    BEGIN SELECT RAISE(ABORT, 'ledger_txns is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_txns_no_delete BEFORE DELETE ON ledger_txns
+    BEGIN SELECT RAISE(ABORT, 'ledger_txns is append-only: DELETE refused'); END;
+    CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+    BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE refused'); END;
+    CREATE TRIGGER ledger_payouts_no_update BEFORE UPDATE ON ledger_payouts
+    BEGIN SELECT RAISE(ABORT, 'ledger_payouts is append-only: UPDATE refused'); END;
+    CREATE TRIGGER ledger_payouts_no_delete BEFORE DELETE ON ledger_payouts
+    BEGIN SELECT RAISE(ABORT, 'ledger_payouts is append-only: DELETE refused'); END;
+    CREATE UNIQUE INDEX ledger_one_release_per_order ON ledger_txns (order_id)
+        WHERE kind = 'release';
+    CREATE TRIGGER ledger_holds_refunds_within_paid_insert BEFORE INSERT ON ledger_holds
+    WHEN json_extract(NEW.body, '$.refunded_minor') > json_extract(NEW.body, '$.paid_minor')
+    BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END;
+    CREATE TRIGGER ledger_holds_refunds_within_paid_update BEFORE UPDATE ON ledger_holds
+    WHEN json_extract(NEW.body, '$.refunded_minor') > json_extract(NEW.body, '$.paid_minor')
+    BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END
+"""
+
 _enc_hold = _codec.encoder(Hold)
 _dec_hold = _codec.decoder(Hold)
 _enc_payout = _codec.encoder(Payout)
@@ -199,6 +254,19 @@ class SqliteLedger:
             [
                 (sealed.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
                 for n, e in enumerate(sealed.entries)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+            "debits_minor, credits_minor) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = total_minor + excluded.total_minor, "
+            "debits_minor = debits_minor + excluded.debits_minor, "
+            "credits_minor = credits_minor + excluded.credits_minor",
+            [
+                (e.account, e.currency, e.vendor_id, e.kind, e.amount_minor)
+                + ((e.amount_minor, 0) if e.amount_minor > 0 else (0, e.amount_minor))
+                for e in sealed.entries
             ],
         )
         return sealed
@@ -262,23 +330,22 @@ class SqliteLedger:
 
     def fold(self, account: str, currency: str) -> int:
         row = self._uow.execute(
-            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
-            "WHERE account = ? AND currency = ?",
+            "SELECT total_minor FROM ledger_totals WHERE account = ? AND currency = ?",
             (account, currency),
         ).fetchone()
-        return int(row[0])
+        return 0 if row is None else int(row[0])
 
-    # The vendor folds read the hashed ``account`` column (R42), through the covering
-    # ``ledger_entries_account`` index, never the denormalised ``vendor_id`` / ``kind``.
+    # The vendor folds read the running totals keyed by the hashed ``account`` column (R42),
+    # never the denormalised ``vendor_id`` / ``kind``.
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
-        cond = {0: "", 1: " AND amount_minor > 0", -1: " AND amount_minor < 0"}[sign]
+        # the running totals (ledger_totals), one row: O(1) however long the history
+        column = {0: "total_minor", 1: "debits_minor", -1: "credits_minor"}[sign]
         row = self._uow.execute(
-            "SELECT coalesce(sum(amount_minor), 0) FROM ledger_entries "
-            f"WHERE account = ? AND currency = ?{cond}",
+            f"SELECT {column} FROM ledger_totals WHERE account = ? AND currency = ?",
             (vendor_account(vendor_id, kind), currency),
         ).fetchone()
-        return int(row[0])
+        return 0 if row is None else int(row[0])
 
     def vendor_transactions(
         self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0

@@ -1,0 +1,851 @@
+"""PostgreSQL storage with psycopg 3: the store for marketplaces on many machines (R24, R33,
+R35, R36, R40, R42). Needs the ``postgres`` extra (``pip install 'asolora-core[postgres]'``).
+
+* Three ways in: a DSN (the store keeps one connection per thread and reconnects after the
+  server went away), a ``psycopg_pool.ConnectionPool`` (a connection per unit of work), or a
+  ``psycopg.Connection`` you own: a unit of work then joins your open transaction as a
+  ``SAVEPOINT`` and leaves the commit to you.
+* ``READ COMMITTED``, the server's default. Aggregates are saved with
+  ``UPDATE ... WHERE version = %s`` (a stale writer changes nothing, R36); new rows are
+  ``INSERT ... ON CONFLICT DO NOTHING`` and a row count, so a refused write never aborts the
+  transaction. A deadlock or serialization failure is a
+  :class:`~asolora_core.errors.ConcurrencyConflictError`: reload and retry.
+* Sweeps for many workers: due timers and outbox rows are claimed with
+  ``FOR UPDATE SKIP LOCKED`` (a worker never waits for, nor takes, what another holds), one
+  timer per transaction (``claims_one_item_per_transaction``), so a failing item never rolls
+  back others and a crashed worker's claim returns the moment its connection drops.
+* Queries run in :meth:`PostgresStore.reader`: a ``REPEATABLE READ READ ONLY`` transaction,
+  one snapshot that takes no row lock (a balance read there never waits for the journal
+  head) and can write nothing.
+* An idempotency key (R35) is serialized by a transaction-scoped advisory lock on
+  (actor scope, key): sixteen processes sending one key run the command once; the others
+  wait and replay the stored outcome.
+* Typed columns where queries need them (``bigint`` minor units, ``timestamptz`` instants),
+  ``jsonb`` bodies for the rest. The schema is versioned (:data:`MIGRATIONS`, recorded in
+  ``asolora_schema_version``) and :meth:`PostgresStore.migrate` applies missing steps under
+  an advisory lock, so two processes can migrate at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+from psycopg.types.json import Jsonb
+
+from asolora_core import _codec
+from asolora_core.adapters.postgres_ledger import (
+    INVARIANTS_MIGRATION,
+    LEDGER_KINDS_MIGRATION,
+    LEDGER_MIGRATION,
+    PostgresLedger,
+)
+from asolora_core.adapters.postgres_orders import (
+    ORDER_FACTS_MIGRATION,
+    backfill_order_facts,
+    fact_columns,
+    order_page,
+    performance_totals,
+)
+from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
+from asolora_core.errors import ConcurrencyConflictError, NotFoundError
+from asolora_core.events import DomainEvent, event_type
+from asolora_core.messaging.conversations import Conversation, Message
+from asolora_core.orders.listing import OrderKey, OrderQuery
+from asolora_core.orders.model import Order
+from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
+from asolora_core.reports.performance import PerformanceTotals
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["MIGRATIONS", "PostgresStore", "PostgresUnitOfWork"]
+
+#: Schema steps; step N brings the database to version N (a row in ``asolora_schema_version``).
+#: Never edit a released step: append one.
+MIGRATIONS: list[str] = [
+    # 1: orders, history, outbox, idempotency, timers
+    """
+    CREATE TABLE orders (
+        order_id text PRIMARY KEY,
+        version integer NOT NULL CHECK (version >= 1),
+        checkout_id text NOT NULL,
+        vendor_id text NOT NULL,
+        buyer_id text NOT NULL,
+        customer_key text NOT NULL,
+        status text NOT NULL CHECK (status IN ('processing', 'completed', 'cancelled')),
+        currency text NOT NULL CHECK (length(currency) = 3),
+        paid_minor bigint NOT NULL CHECK (paid_minor >= 0),
+        refunded_minor bigint NOT NULL CHECK (refunded_minor >= 0),
+        placed_at timestamptz NOT NULL,
+        completed_at timestamptz,
+        body jsonb NOT NULL,
+        seq bigserial NOT NULL,
+        CONSTRAINT order_refunds_within_paid CHECK (refunded_minor <= paid_minor)
+    );
+    CREATE INDEX orders_checkout ON orders (checkout_id, seq);
+    CREATE INDEX orders_vendor ON orders (vendor_id, placed_at, order_id);
+    CREATE INDEX orders_customer ON orders (vendor_id, customer_key, placed_at);
+    CREATE TABLE events (
+        seq bigserial PRIMARY KEY,
+        aggregate_id text NOT NULL,
+        type text NOT NULL,
+        at timestamptz NOT NULL,
+        body jsonb NOT NULL
+    );
+    CREATE INDEX events_aggregate ON events (aggregate_id, seq);
+    CREATE TABLE outbox (
+        seq bigserial PRIMARY KEY,
+        message_id text NOT NULL UNIQUE,
+        state text NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        next_attempt_at timestamptz NOT NULL,
+        body jsonb NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (next_attempt_at, seq) WHERE state = 'pending';
+    CREATE TABLE idempotency (
+        scope text NOT NULL,
+        key text NOT NULL,
+        command text NOT NULL,
+        at timestamptz NOT NULL,
+        body jsonb NOT NULL,
+        CONSTRAINT idempotency_key_per_actor PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE timers (
+        timer_id text PRIMARY KEY,
+        kind text NOT NULL,
+        due_at timestamptz NOT NULL,
+        body jsonb NOT NULL
+    );
+    CREATE INDEX timers_due ON timers (due_at, timer_id);
+    """,
+    # 2: conversations (R26, R28): small versioned rows + one row per message
+    """
+    CREATE TABLE conversations (
+        conversation_id text PRIMARY KEY,
+        version integer NOT NULL CHECK (version >= 1),
+        vendor_id text NOT NULL,
+        buyer_id text NOT NULL,
+        order_id text,
+        last_activity_at timestamptz NOT NULL,
+        first_awaited_at timestamptz,
+        body jsonb NOT NULL
+    );
+    CREATE UNIQUE INDEX conversations_pair
+        ON conversations (vendor_id, buyer_id, coalesce(order_id, ''));
+    CREATE INDEX conversations_vendor_activity
+        ON conversations (vendor_id, last_activity_at, conversation_id);
+    CREATE INDEX conversations_buyer_activity
+        ON conversations (buyer_id, last_activity_at, conversation_id);
+    CREATE INDEX conversations_vendor_awaited
+        ON conversations (vendor_id, first_awaited_at) WHERE first_awaited_at IS NOT NULL;
+    CREATE TABLE conversation_messages (
+        conversation_id text NOT NULL REFERENCES conversations (conversation_id),
+        seq integer NOT NULL CHECK (seq >= 1),
+        message_id text NOT NULL UNIQUE,
+        at timestamptz NOT NULL,
+        body jsonb NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    );
+    """,
+    # 3: the money ledger (R15-R25, R41, R42): journal, running totals, holds, payouts, vendors
+    LEDGER_MIGRATION,
+    # 4: what the database itself refuses, whoever writes (R17, R20, R24, R35, R42)
+    INVARIANTS_MIGRATION,
+    # 5: order lists and store performance (the vendor dashboard): per-order facts as columns
+    ORDER_FACTS_MIGRATION,
+    # 6: the reports' rollups (R30-R33): sales, products and balance movements per vendor/day
+    REPORTS_MIGRATION,
+    # 7: the endings' journal kinds (R39, R41); vendor reads by the hashed account (R42)
+    LEDGER_KINDS_MIGRATION,
+    # 8: retention (R29, R35): idempotency records by age; a delivered outbox row keeps its
+    # delivery instant in next_attempt_at, so both purge by index
+    """
+    CREATE INDEX idempotency_at ON idempotency (at);
+    UPDATE outbox SET next_attempt_at = (body ->> 'delivered_at')::timestamptz
+        WHERE state = 'delivered' AND body ->> 'delivered_at' IS NOT NULL;
+    CREATE INDEX outbox_delivered ON outbox (next_attempt_at) WHERE state = 'delivered';
+    """,
+]
+
+#: Python work a schema step needs, run right after its SQL in the same transaction.
+_MIGRATION_HOOKS: dict[str, Callable[[PostgresUnitOfWork], None]] = {
+    ORDER_FACTS_MIGRATION: backfill_order_facts,
+}
+
+_enc_order = _codec.encoder(Order)
+_dec_order = _codec.decoder(Order)
+_enc_outbox = _codec.encoder(OutboxMessage)
+_dec_outbox = _codec.decoder(OutboxMessage)
+_enc_timer = _codec.encoder(Timer)
+_dec_timer = _codec.decoder(Timer)
+_enc_conversation = _codec.encoder(Conversation)
+_dec_conversation = _codec.decoder(Conversation)
+_enc_message = _codec.encoder(Message)
+_dec_message = _codec.decoder(Message)
+
+_READ_ONLY_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+_READ_ONLY_SET = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+#: Errors that mean "another transaction got in the way": reload and retry (R36).
+_CONFLICTS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a schema step (split on ``;`` at the end of a line, so function
+    bodies in ``$$ ... $$`` may hold their own semicolons)."""
+    out: list[str] = []
+    current: list[str] = []
+    in_body = False
+    for line in script.splitlines():
+        current.append(line)
+        if line.count("$$") % 2 == 1:
+            in_body = not in_body
+        if not in_body and line.rstrip().endswith(";"):
+            out.append("\n".join(current).strip().rstrip(";"))
+            current = []
+    tail = "\n".join(current).strip()
+    if tail:
+        out.append(tail)
+    return [s for s in out if s.strip()]
+
+
+class PostgresStore:
+    """A store in one PostgreSQL database (one schema of it).
+
+    Give exactly one of ``dsn`` (e.g. ``"postgresql://app@db.internal/shop"``), ``pool`` (a
+    ``psycopg_pool.ConnectionPool``) or ``connection`` (a ``psycopg.Connection`` you own).
+    ``schema`` (DSN only) puts the tables in that schema, created if missing. The schema is
+    migrated on open unless ``migrate=False`` (then call :meth:`migrate` yourself, e.g. from
+    ``python -m asolora_core migrate --dsn ...`` at deploy time).
+    """
+
+    #: The kernel's sweep runs each due timer in its own transaction on this store.
+    claims_one_item_per_transaction = True
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        pool: ConnectionPool[Any] | None = None,
+        connection: psycopg.Connection[Any] | None = None,
+        schema: str | None = None,
+        migrate: bool = True,
+    ) -> None:
+        if sum(x is not None for x in (dsn, pool, connection)) != 1:
+            raise ValueError("PostgresStore needs exactly one of dsn, pool or connection")
+        if schema is not None and dsn is None:
+            raise ValueError("schema= works with dsn= only: set search_path on your connections")
+        self.dsn = dsn
+        self.schema = schema
+        self._pool = pool
+        self._shared = connection
+        self._shared_lock = threading.RLock()
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._all_lock = threading.Lock()
+        if migrate:
+            try:
+                self.migrate()
+            except BaseException:
+                self.close()
+                raise
+
+    # connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        assert self.dsn is not None
+        options = "-c timezone=UTC"
+        if self.schema is not None:
+            options += f" -c search_path={self.schema}"
+        conn = psycopg.connect(self.dsn, autocommit=True, options=options)
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection for one unit of work: this thread's, the pool's, or yours."""
+        if self._shared is not None:
+            with self._shared_lock:
+                yield self._shared
+            return
+        if self._pool is not None:
+            with self._pool.connection() as pooled:
+                yield pooled
+            return
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                with self._all_lock:
+                    if conn in self._all:
+                        self._all.remove(conn)
+                conn.close()
+            conn = self._connect()
+            self._local.conn = conn
+        yield conn
+
+    def close(self) -> None:
+        """Close the connections this store opened (never a pool or connection you passed)."""
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # schema ------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        """The number of :data:`MIGRATIONS` steps applied (0 for an empty database)."""
+        with self.unit_of_work() as uow:
+            row = uow.fetchone("SELECT to_regclass('asolora_schema_version') IS NOT NULL")
+            if row is None or not row[0]:
+                return 0
+            found = uow.fetchone("SELECT coalesce(max(version), 0) FROM asolora_schema_version")
+            return 0 if found is None else int(found[0])
+
+    def migrate(self) -> int:
+        """Apply every missing :data:`MIGRATIONS` step in one transaction, under an advisory
+        lock (two processes migrating at once: the second waits, then finds nothing to do).
+        Returns the schema version."""
+        with self.unit_of_work() as uow:
+            uow.run("SELECT pg_advisory_xact_lock(hashtext('asolora_core:migrate'))")
+            if self.schema is not None:
+                uow.run(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            uow.run(
+                "CREATE TABLE IF NOT EXISTS asolora_schema_version ("
+                "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = uow.fetchone("SELECT coalesce(max(version), 0) FROM asolora_schema_version")
+            current = 0 if row is None else int(row[0])
+            for target, script in enumerate(MIGRATIONS, start=1):
+                if target <= current:
+                    continue
+                for statement in _statements(script):
+                    uow.run(statement)
+                hook = _MIGRATION_HOOKS.get(script)
+                if hook is not None:
+                    hook(uow)
+                uow.run("INSERT INTO asolora_schema_version (version) VALUES (%s)", (target,))
+            uow.commit()
+        return len(MIGRATIONS)
+
+    def unit_of_work(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self)
+
+    def reader(self) -> PostgresUnitOfWork:
+        """A unit of work for queries: a ``REPEATABLE READ READ ONLY`` transaction, one
+        snapshot of the database that takes no row lock and writes nothing (inside a
+        caller's open transaction: a savepoint of it)."""
+        return PostgresUnitOfWork(self, read_only=True)
+
+
+class PostgresUnitOfWork:
+    """One PostgreSQL transaction (see :class:`PostgresStore`)."""
+
+    def __init__(self, store: PostgresStore, *, read_only: bool = False) -> None:
+        self.store = store
+        self._read_only = read_only
+        self._context: Any = None
+        self.conn: psycopg.Connection[Any] | None = None
+        self._savepoint = False
+        self._explicit = False
+        self._open = False
+        self.orders = _Orders(self)
+        self.events = _Events(self)
+        self.outbox = _Outbox(self)
+        self.idempotency = _Idempotency(self)
+        self.timers = _Timers(self)
+        self.conversations = _Conversations(self)
+        self.ledger = PostgresLedger(self)
+        self.reports = PostgresReports(self)
+
+    @property
+    def read_only(self) -> bool:
+        """True for a reader (:meth:`PostgresStore.reader`)."""
+        return self._read_only
+
+    def __enter__(self) -> Self:
+        # A connection of the store's own (DSN) that the server dropped since its last use (a
+        # restart, a failover) fails at BEGIN, before anything was done: it is replaced once.
+        attempts = 2 if self.store.dsn is not None else 1
+        for attempt in range(attempts):
+            self._context = self.store.connection()
+            conn = self._context.__enter__()
+            try:
+                status = conn.info.transaction_status
+                if status == TransactionStatus.INTRANS:
+                    conn.execute("SAVEPOINT asolora_uow")
+                    self._savepoint = True
+                elif conn.autocommit:
+                    conn.execute(_READ_ONLY_BEGIN if self._read_only else "BEGIN")
+                    self._explicit = True
+                elif self._read_only:
+                    # a connection not in autocommit mode begins on this first statement
+                    conn.execute(_READ_ONLY_SET)
+                # else: a connection not in autocommit mode begins on the first statement
+            except psycopg.OperationalError as exc:
+                self._release(exc)
+                if attempt + 1 < attempts and conn.broken:
+                    continue
+                raise
+            except BaseException as exc:
+                self._release(exc)
+                raise
+            self.conn = conn
+            self._open = True
+            return self
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _release(self, exc: BaseException | None = None) -> None:
+        context, self._context = self._context, None
+        if context is not None:
+            context.__exit__(
+                None if exc is None else type(exc), exc, None if exc is None else exc.__traceback__
+            )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._open:
+            # a connection that is gone was rolled back by the server
+            with contextlib.suppress(psycopg.Error):
+                self.rollback()
+        self._release()
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        if self.conn is None or not self._open:
+            raise RuntimeError("the unit of work is not open: use it in a with block")
+        return self.conn
+
+    def commit(self) -> None:
+        conn = self._conn()
+        self._open = False
+        try:
+            if self._savepoint:
+                conn.execute("RELEASE SAVEPOINT asolora_uow")
+            elif self._explicit:
+                conn.execute("COMMIT")
+            else:
+                conn.commit()
+        except _CONFLICTS as exc:
+            raise ConcurrencyConflictError(
+                f"the transaction lost a race ({exc.sqlstate}); reload and retry"
+            ) from exc
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        conn = self._conn_unchecked()
+        try:
+            if self._savepoint:
+                conn.execute("ROLLBACK TO SAVEPOINT asolora_uow")
+                conn.execute("RELEASE SAVEPOINT asolora_uow")
+            elif self._explicit:
+                conn.execute("ROLLBACK")
+            else:
+                conn.rollback()
+        finally:
+            self._release()
+
+    def _conn_unchecked(self) -> psycopg.Connection[Any]:
+        assert self.conn is not None
+        return self.conn
+
+    # statement runners (the ledger sees the unit of work as a PgTransaction) ---------------
+
+    def _cursor(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+        try:
+            return self._conn().execute(sql, params or None)
+        except _CONFLICTS as exc:
+            raise ConcurrencyConflictError(
+                f"the transaction lost a race ({exc.sqlstate}); reload and retry"
+            ) from exc
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cursor(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._cursor(sql, params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._cursor(sql, params).rowcount
+
+    def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """Run ``INSERT ... VALUES (%s, ...) [ON CONFLICT ...]`` for every row of ``params``
+        as ONE multi-row statement: one round trip to the server, not one per row."""
+        if not params:
+            return
+        head, _, tail = sql.partition("VALUES (")
+        group, _, rest = tail.partition(")")
+        rows = ", ".join([f"({group})"] * len(params))
+        self.run(f"{head}VALUES {rows}{rest}", [v for row in params for v in row])
+
+
+class _Orders:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _row(order: Order) -> tuple[Any, ...]:
+        return (
+            order.version,
+            order.checkout_id,
+            order.vendor_id,
+            order.buyer_id,
+            order.customer_name.casefold(),
+            order.status.value,
+            order.currency,
+            order.paid_minor,
+            order.refunded_minor,
+            order.placed_at,
+            order.completed_at,
+            Jsonb(_enc_order(order)),
+            *fact_columns(order),
+            order.order_id,
+        )
+
+    def get(self, order_id: str) -> Order:
+        row = self._uow.fetchone("SELECT body FROM orders WHERE order_id = %s", (order_id,))
+        if row is None:
+            raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
+        order: Order = _dec_order(row[0])
+        return order
+
+    def add(self, order: Order) -> None:
+        inserted = self._uow.run(
+            "INSERT INTO orders (version, checkout_id, vendor_id, buyer_id, customer_key, "
+            "status, currency, paid_minor, refunded_minor, placed_at, completed_at, body, "
+            "needs_shipping, awaiting_confirmation, open_issue, issues, first_shipped_at, "
+            "delivered_at, order_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+            "%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (order_id) DO NOTHING",
+            self._row(order),
+        )
+        if inserted != 1:
+            raise ConcurrencyConflictError(
+                f"order {order.order_id} already exists", order_id=order.order_id
+            )
+
+    def save(self, order: Order) -> None:
+        changed = self._uow.run(
+            "UPDATE orders SET version = %s, checkout_id = %s, vendor_id = %s, buyer_id = %s, "
+            "customer_key = %s, status = %s, currency = %s, paid_minor = %s, refunded_minor = %s, "
+            "placed_at = %s, completed_at = %s, body = %s, needs_shipping = %s, "
+            "awaiting_confirmation = %s, open_issue = %s, issues = %s, first_shipped_at = %s, "
+            "delivered_at = %s WHERE order_id = %s AND version = %s",
+            (*self._row(order), order.version - 1),
+        )
+        if changed != 1:
+            raise ConcurrencyConflictError(
+                f"order {order.order_id} changed since it was read; reload it and retry",
+                order_id=order.order_id,
+            )
+
+    def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
+        rows = self._uow.fetchall(f"SELECT body FROM orders WHERE {where}", params)
+        return tuple(_dec_order(r[0]) for r in rows)
+
+    def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
+        return self._many("checkout_id = %s ORDER BY seq", (checkout_id,))
+
+    def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
+        return self._many(
+            "vendor_id = %s AND customer_key = %s ORDER BY placed_at DESC, order_id DESC",
+            (vendor_id, customer_name.strip().casefold()),
+        )
+
+    def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
+        where, params = order_page(query, after, limit)
+        return self._many(where, params)
+
+    def performance_totals(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> PerformanceTotals:
+        return performance_totals(self._uow, vendor_id, since, until)
+
+
+class _Events:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def append(self, events: Sequence[DomainEvent]) -> None:
+        self._uow.run_many(
+            "INSERT INTO events (aggregate_id, type, at, body) VALUES (%s, %s, %s, %s)",
+            [(e.aggregate_id, e.name, e.at, Jsonb(_codec.encoder(type(e))(e))) for e in events],
+        )
+
+    def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
+        rows = self._uow.fetchall(
+            "SELECT type, body FROM events WHERE aggregate_id = %s ORDER BY seq", (aggregate_id,)
+        )
+        return tuple(_codec.decoder(event_type(name))(body) for name, body in rows)
+
+
+class _Outbox:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _state(m: OutboxMessage) -> str:
+        if m.delivered_at is not None:
+            return "delivered"
+        return "failed" if m.failed else "pending"
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        self._uow.run_many(
+            "INSERT INTO outbox (message_id, state, next_attempt_at, body) VALUES (%s, %s, %s, %s)",
+            [
+                (m.message_id, self._state(m), m.next_attempt_at, Jsonb(_enc_outbox(m)))
+                for m in messages
+            ],
+        )
+
+    def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
+        # SKIP LOCKED: a relay never waits for, nor leases, messages another relay holds
+        rows = self._uow.fetchall(
+            "SELECT body FROM outbox WHERE state = 'pending' AND next_attempt_at <= %s "
+            "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+            (now, limit),
+        )
+        return tuple(_dec_outbox(r[0]) for r in rows)
+
+    def update(self, message: OutboxMessage) -> None:
+        # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
+        self._uow.run(
+            "UPDATE outbox SET state = %s, next_attempt_at = %s, body = %s WHERE message_id = %s",
+            (
+                self._state(message),
+                message.delivered_at or message.next_attempt_at,
+                Jsonb(_enc_outbox(message)),
+                message.message_id,
+            ),
+        )
+
+    def all(self) -> tuple[OutboxMessage, ...]:
+        rows = self._uow.fetchall("SELECT body FROM outbox ORDER BY seq")
+        return tuple(_dec_outbox(r[0]) for r in rows)
+
+    def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
+        return self._uow.run(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE state = 'delivered' "
+            "AND next_attempt_at < %s ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)",
+            (before, limit),
+        )
+
+
+class _Idempotency:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        # R35: concurrent commands with one key queue here; the first one's outcome is
+        # committed (or rolled back) before the next one looks.
+        self._uow.run(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{scope}\x1f{key}",)
+        )
+        row = self._uow.fetchone(
+            "SELECT body FROM idempotency WHERE scope = %s AND key = %s", (scope, key)
+        )
+        if row is None:
+            return None
+        data = row[0]
+        return IdempotencyRecord(
+            scope=scope,
+            key=key,
+            command=data["command"],
+            arguments=data["arguments"],
+            result=_codec.load_any(data["result"]),
+            error=data["error"],
+            at=_dt.datetime.fromisoformat(data["at"]),
+        )
+
+    def put(self, record: IdempotencyRecord) -> None:
+        body = {
+            "command": record.command,
+            "arguments": record.arguments,
+            "result": _codec.dump_any(record.result),
+            "error": record.error,
+            "at": record.at.isoformat(),
+        }
+        self._uow.run(
+            "INSERT INTO idempotency (scope, key, command, at, body) VALUES (%s, %s, %s, %s, %s) "
+            "ON CONFLICT (scope, key) DO UPDATE SET command = excluded.command, "
+            "at = excluded.at, body = excluded.body",
+            (record.scope, record.key, record.command, record.at, Jsonb(body)),
+        )
+
+    def purge(self, before: _dt.datetime, limit: int) -> int:
+        return self._uow.run(
+            "DELETE FROM idempotency WHERE (scope, key) IN (SELECT scope, key FROM idempotency "
+            "WHERE at < %s ORDER BY at LIMIT %s FOR UPDATE SKIP LOCKED)",
+            (before, limit),
+        )
+
+
+class _Timers:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    def schedule(self, timer: Timer) -> None:
+        self._uow.run(
+            "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (timer_id) DO UPDATE SET kind = excluded.kind, "
+            "due_at = excluded.due_at, body = excluded.body",
+            (timer.timer_id, timer.kind, timer.due_at, Jsonb(_enc_timer(timer))),
+        )
+
+    def cancel(self, timer_id: str) -> None:
+        self._uow.run("DELETE FROM timers WHERE timer_id = %s", (timer_id,))
+
+    def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:
+        # SKIP LOCKED: timers another sweep holds are left to it; the delete commits (or rolls
+        # back, when the worker dies) with the unit of work (R40)
+        rows = self._uow.fetchall(
+            "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers "
+            "WHERE due_at <= %s ORDER BY due_at, timer_id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "RETURNING body",
+            (now, limit),
+        )
+        timers = [_dec_timer(r[0]) for r in rows]
+        timers.sort(key=lambda t: (t.due_at, t.timer_id))
+        return tuple(timers)
+
+
+class _Conversations:
+    """Conversations (R26, R28): one small versioned row each (R36), one row per message."""
+
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self._uow = uow
+
+    @staticmethod
+    def _row(c: Conversation) -> tuple[Any, ...]:
+        return (
+            c.version,
+            c.vendor_id,
+            c.buyer_id,
+            c.order_id,
+            c.last_activity_at,
+            c.first_awaited_at,
+            Jsonb(_enc_conversation(c)),
+            c.conversation_id,
+        )
+
+    def _many(self, where: str, params: Sequence[Any]) -> tuple[Conversation, ...]:
+        rows = self._uow.fetchall(f"SELECT body FROM conversations WHERE {where}", params)
+        return tuple(_dec_conversation(r[0]) for r in rows)
+
+    def get(self, conversation_id: str) -> Conversation:
+        found = self._many("conversation_id = %s", (conversation_id,))
+        if not found:
+            raise NotFoundError(
+                f"no conversation {conversation_id!r}", conversation_id=conversation_id
+            )
+        return found[0]
+
+    def add(self, conversation: Conversation) -> None:
+        inserted = self._uow.run(
+            "INSERT INTO conversations (version, vendor_id, buyer_id, order_id, "
+            "last_activity_at, first_awaited_at, body, conversation_id) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            self._row(conversation),
+        )
+        if inserted != 1:
+            raise ConcurrencyConflictError(
+                f"conversation {conversation.conversation_id} already exists",
+                conversation_id=conversation.conversation_id,
+            )
+
+    def save(self, conversation: Conversation) -> None:
+        changed = self._uow.run(
+            "UPDATE conversations SET version = %s, vendor_id = %s, buyer_id = %s, "
+            "order_id = %s, last_activity_at = %s, first_awaited_at = %s, body = %s "
+            "WHERE conversation_id = %s AND version = %s",
+            (*self._row(conversation), conversation.version - 1),
+        )
+        if changed != 1:
+            raise ConcurrencyConflictError(
+                f"conversation {conversation.conversation_id} changed since it was read; "
+                "reload it and retry",
+                conversation_id=conversation.conversation_id,
+            )
+
+    def find(self, vendor_id: str, buyer_id: str, order_id: str | None) -> Conversation | None:
+        found = self._many(
+            "vendor_id = %s AND buyer_id = %s AND coalesce(order_id, '') = %s",
+            (vendor_id, buyer_id, order_id or ""),
+        )
+        return found[0] if found else None
+
+    def add_message(self, message: Message) -> None:
+        inserted = self._uow.run(
+            "INSERT INTO conversation_messages (conversation_id, seq, message_id, at, body) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (
+                message.conversation_id,
+                message.seq,
+                message.message_id,
+                message.at,
+                Jsonb(_enc_message(message)),
+            ),
+        )
+        if inserted != 1:
+            raise ConcurrencyConflictError(
+                f"message {message.seq} of conversation {message.conversation_id} exists",
+                conversation_id=message.conversation_id,
+            )
+
+    def messages(self, conversation_id: str, *, after_seq: int, limit: int) -> tuple[Message, ...]:
+        rows = self._uow.fetchall(
+            "SELECT body FROM conversation_messages WHERE conversation_id = %s AND seq > %s "
+            "ORDER BY seq LIMIT %s",
+            (conversation_id, after_seq, limit),
+        )
+        return tuple(_dec_message(r[0]) for r in rows)
+
+    def _page(
+        self, column: str, party: str, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        if before is None:
+            return self._many(
+                f"{column} = %s ORDER BY last_activity_at DESC, conversation_id DESC LIMIT %s",
+                (party, limit),
+            )
+        return self._many(
+            f"{column} = %s AND (last_activity_at, conversation_id) < (%s, %s) "
+            "ORDER BY last_activity_at DESC, conversation_id DESC LIMIT %s",
+            (party, before[0], before[1], limit),
+        )
+
+    def for_vendor(
+        self, vendor_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page("vendor_id", vendor_id, limit, before)
+
+    def for_buyer(
+        self, buyer_id: str, *, limit: int, before: tuple[_dt.datetime, str] | None
+    ) -> tuple[Conversation, ...]:
+        return self._page("buyer_id", buyer_id, limit, before)
+
+    def awaited_between(
+        self, vendor_id: str, since: _dt.datetime, until: _dt.datetime
+    ) -> tuple[Conversation, ...]:
+        return self._many(
+            "vendor_id = %s AND first_awaited_at >= %s AND first_awaited_at < %s "
+            "ORDER BY first_awaited_at, conversation_id",
+            (vendor_id, since, until),
+        )

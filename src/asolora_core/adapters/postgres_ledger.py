@@ -1,0 +1,533 @@
+"""The PostgreSQL ledger repository (R15-R25, R41, R42), attached to
+:class:`~asolora_core.adapters.postgres.PostgresUnitOfWork` as ``uow.ledger`` (it sees the unit
+of work only as :class:`PgTransaction`).
+
+* The journal is ``ledger_txns`` (one row per transaction) and ``ledger_entries`` (one row per
+  posting, ``bigint`` minor units), chained by hash. ``ledger_head`` is one row holding the
+  last ``seq`` and hash: a posting locks it (``FOR UPDATE``), so postings from any number of
+  connections are appended one after the other and the chain never forks.
+* ``ledger_totals`` keeps a running total per (account, currency), with its positive and
+  negative parts, updated in the same transaction as each posting: balances and folds are
+  one row read, however long a vendor's history is.
+* A balance read meant to be acted on (``vendor_fold(..., sign=0)`` on a vendor's balance:
+  a release's offset, a payout's amount) first takes the head lock, so no two transactions
+  pay or offset the same money (they would otherwise both read the balance before either
+  posts).
+* The database itself refuses what must never happen (see ``LEDGER_MIGRATION`` and
+  ``INVARIANTS_MIGRATION`` in :mod:`asolora_core.adapters.postgres`): unbalanced
+  transactions (checked at commit), updates and deletes of journal rows, a second release of
+  an order, refunds above the paid amount.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from psycopg.types.json import Jsonb
+
+from asolora_core import _codec
+from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
+from asolora_core.ledger.model import (
+    BALANCE,
+    GENESIS_HASH,
+    PAID_OUT,
+    Entry,
+    Hold,
+    JournalTransaction,
+    Payout,
+    VendorAccount,
+    seal,
+    vendor_account,
+)
+
+__all__ = [
+    "INVARIANTS_MIGRATION",
+    "LEDGER_KINDS_MIGRATION",
+    "LEDGER_MIGRATION",
+    "PgTransaction",
+    "PostgresLedger",
+]
+
+
+class PgTransaction(Protocol):
+    """An open PostgreSQL transaction: a statement runner."""
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None: ...
+
+    @property
+    def read_only(self) -> bool:
+        """True in a reader (a ``READ ONLY`` transaction: no row locks, no writes)."""
+        ...
+
+
+#: The schema step that adds the ledger (see ``postgres.MIGRATIONS``).
+LEDGER_MIGRATION = f"""
+    CREATE TABLE ledger_head (
+        id smallint PRIMARY KEY CHECK (id = 1),
+        seq bigint NOT NULL CHECK (seq >= 0),
+        hash text NOT NULL
+    );
+    INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}');
+    CREATE TABLE ledger_txns (
+        seq bigint PRIMARY KEY CHECK (seq >= 1),
+        key text NOT NULL UNIQUE,
+        kind text NOT NULL
+            CHECK (kind IN ('capture', 'fees', 'refund', 'release', 'chargeback', 'payout')),
+        at timestamptz NOT NULL,
+        vendor_id text NOT NULL,
+        order_id text,
+        ref text,
+        memo jsonb NOT NULL,
+        prev_hash text NOT NULL,
+        hash text NOT NULL UNIQUE
+    );
+    CREATE INDEX ledger_txns_order ON ledger_txns (order_id) WHERE order_id IS NOT NULL;
+    CREATE TABLE ledger_entries (
+        seq bigint NOT NULL REFERENCES ledger_txns (seq),
+        n integer NOT NULL CHECK (n >= 0),
+        account text NOT NULL,
+        vendor_id text,
+        kind text NOT NULL,
+        currency text NOT NULL CHECK (length(currency) = 3),
+        amount_minor bigint NOT NULL CHECK (amount_minor <> 0),
+        PRIMARY KEY (seq, n)
+    );
+    CREATE INDEX ledger_entries_vendor
+        ON ledger_entries (vendor_id, currency, kind, seq) INCLUDE (amount_minor)
+        WHERE vendor_id IS NOT NULL;
+    CREATE TABLE ledger_totals (
+        account text NOT NULL,
+        currency text NOT NULL,
+        vendor_id text,
+        kind text NOT NULL,
+        total_minor bigint NOT NULL,
+        debits_minor bigint NOT NULL CHECK (debits_minor >= 0),
+        credits_minor bigint NOT NULL CHECK (credits_minor <= 0),
+        PRIMARY KEY (account, currency)
+    );
+    CREATE INDEX ledger_totals_vendor ON ledger_totals (vendor_id, currency, kind)
+        WHERE vendor_id IS NOT NULL;
+    CREATE TABLE ledger_holds (
+        order_id text PRIMARY KEY,
+        version integer NOT NULL CHECK (version >= 1),
+        vendor_id text NOT NULL,
+        currency text NOT NULL,
+        paid_minor bigint NOT NULL CHECK (paid_minor >= 0),
+        refunded_minor bigint NOT NULL CHECK (refunded_minor >= 0),
+        released boolean NOT NULL,
+        release_at timestamptz,
+        body jsonb NOT NULL,
+        seq bigserial NOT NULL,
+        CONSTRAINT refunds_within_paid CHECK (refunded_minor <= paid_minor)
+    );
+    CREATE INDEX ledger_holds_vendor ON ledger_holds (vendor_id, seq);
+    CREATE TABLE ledger_payouts (
+        payout_id text PRIMARY KEY,
+        vendor_id text NOT NULL,
+        currency text NOT NULL,
+        seq bigint NOT NULL UNIQUE REFERENCES ledger_txns (seq),
+        amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+        body jsonb NOT NULL
+    );
+    CREATE INDEX ledger_payouts_vendor ON ledger_payouts (vendor_id, currency, seq);
+    CREATE TABLE ledger_vendors (
+        vendor_id text PRIMARY KEY,
+        version integer NOT NULL CHECK (version >= 1),
+        payout_currency text NOT NULL CHECK (length(payout_currency) = 3),
+        body jsonb NOT NULL
+    )
+"""
+
+#: The schema step that makes the database refuse what must never happen, whoever writes:
+#: * a journal transaction that does not balance per currency, or has no entries, is refused
+#:   at COMMIT (deferred constraint triggers: the entries of one transaction are inserted one
+#:   by one, so the check waits for the end of the transaction) (R24);
+#: * journal rows and payout rows are never updated, deleted or truncated (R24, R42);
+#: * one release per order (R17); refunds never above the paid amount (R20; the CHECKs
+#:   ``refunds_within_paid`` on holds and ``order_refunds_within_paid`` on orders);
+#: * an idempotency key once per actor scope (R35; the primary key
+#:   ``idempotency_key_per_actor``).
+INVARIANTS_MIGRATION = """
+    CREATE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        bad record;
+    BEGIN
+        SELECT currency, sum(amount_minor) AS off INTO bad FROM ledger_entries
+            WHERE seq = NEW.seq GROUP BY currency HAVING sum(amount_minor) <> 0 LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                NEW.seq, bad.currency, bad.off USING ERRCODE = 'check_violation';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM ledger_entries WHERE seq = NEW.seq) THEN
+            RAISE EXCEPTION 'journal transaction % has no entries', NEW.seq
+                USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+    CREATE CONSTRAINT TRIGGER ledger_txns_balanced AFTER INSERT ON ledger_txns
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION asolora_journal_balanced();
+    CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION asolora_journal_balanced();
+    CREATE FUNCTION asolora_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+            USING ERRCODE = 'restrict_violation';
+    END
+    $$;
+    CREATE TRIGGER ledger_txns_append_only BEFORE UPDATE OR DELETE ON ledger_txns
+        FOR EACH ROW EXECUTE FUNCTION asolora_append_only();
+    CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+        FOR EACH ROW EXECUTE FUNCTION asolora_append_only();
+    CREATE TRIGGER ledger_payouts_append_only BEFORE UPDATE OR DELETE ON ledger_payouts
+        FOR EACH ROW EXECUTE FUNCTION asolora_append_only();
+    CREATE TRIGGER ledger_txns_no_truncate BEFORE TRUNCATE ON ledger_txns
+        FOR EACH STATEMENT EXECUTE FUNCTION asolora_append_only();
+    CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION asolora_append_only();
+    CREATE UNIQUE INDEX ledger_one_release_per_order ON ledger_txns (order_id)
+        WHERE kind = 'release';
+"""
+
+#: The schema step for the endings' journal kinds (won chargebacks, staff adjustments, the
+#: rolling reserve; R39, R41) and for the reads that follow the hashed ``account`` column
+#: (R42): a vendor's balances, statements and payout starts are found by account, never by
+#: the denormalised ``vendor_id`` / ``kind`` columns (their indexes go: no read uses them,
+#: and every posting paid for them). PostgreSQL alters the CHECK in place.
+LEDGER_KINDS_MIGRATION = """
+    ALTER TABLE ledger_txns DROP CONSTRAINT ledger_txns_kind_check;
+    ALTER TABLE ledger_txns ADD CONSTRAINT ledger_txns_kind_check
+        CHECK (kind IN ('capture', 'fees', 'refund', 'release', 'chargeback', 'payout',
+                        'chargeback_won', 'adjustment', 'reserve', 'reserve_released'));
+    CREATE INDEX ledger_entries_account ON ledger_entries (account, currency, seq)
+        INCLUDE (amount_minor);
+    DROP INDEX ledger_entries_vendor;
+    DROP INDEX ledger_totals_vendor
+"""
+
+_enc_hold = _codec.encoder(Hold)
+_dec_hold = _codec.decoder(Hold)
+_enc_payout = _codec.encoder(Payout)
+_dec_payout = _codec.decoder(Payout)
+_enc_vendor = _codec.encoder(VendorAccount)
+_dec_vendor = _codec.decoder(VendorAccount)
+
+_TXN_COLUMNS = (
+    "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
+)
+_UTC = _dt.UTC
+
+
+def _utc(at: _dt.datetime) -> _dt.datetime:
+    return at.astimezone(_UTC)
+
+
+class PostgresLedger:
+    def __init__(self, uow: PgTransaction) -> None:
+        self._uow = uow
+        self._head: tuple[int, str] | None = None  # (seq, hash) once this transaction locked it
+
+    # journal ------------------------------------------------------------------------------
+
+    def _lock_head(self) -> tuple[int, str]:
+        # once locked, only this transaction moves the head: keep it instead of reading again
+        if self._head is None:
+            row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
+            assert row is not None, "ledger_head has no row: run migrate()"
+            self._head = (int(row[0]), str(row[1]))
+        return self._head
+
+    def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
+        seq, prev = self._lock_head()
+        sealed = seal(txn, seq + 1, prev, key)
+        entries = [
+            (n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
+            for n, e in enumerate(sealed.entries)
+        ]
+        # running totals, one row per (account, currency): balances are O(1) (R22, R23)
+        totals: dict[tuple[str, str], list[Any]] = {}
+        for _, account, vendor_id, kind, currency, amount in entries:
+            t = totals.setdefault((account, currency), [vendor_id, kind, 0, 0, 0])
+            t[2] += amount
+            t[3 if amount > 0 else 4] += amount
+        entry_values = ", ".join(
+            ["(%s::int, %s::text, %s::text, %s::text, %s::text, %s::bigint)"] * len(entries)
+        )
+        total_values = ", ".join(
+            ["(%s::text, %s::text, %s::text, %s::text, %s::bigint, %s::bigint, %s::bigint)"]
+            * len(totals)
+        )
+        # one statement, one round trip: the transaction, its entries, the totals, the head
+        inserted = self._uow.fetchone(
+            "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
+            "memo, prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (key) DO NOTHING RETURNING seq), "
+            "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+            f"amount_minor) SELECT t.seq, v.* FROM t, (VALUES {entry_values}) AS v), "
+            "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
+            "total_minor, debits_minor, credits_minor) "
+            f"SELECT v.* FROM t, (VALUES {total_values}) AS v "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = x.total_minor + excluded.total_minor, "
+            "debits_minor = x.debits_minor + excluded.debits_minor, "
+            "credits_minor = x.credits_minor + excluded.credits_minor), "
+            "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
+            "WHERE id = 1 AND EXISTS (SELECT 1 FROM t)) "
+            "SELECT count(*) FROM t",
+            (
+                sealed.seq,
+                sealed.key,
+                sealed.kind,
+                sealed.at,
+                sealed.vendor_id,
+                sealed.order_id,
+                sealed.ref,
+                Jsonb(sealed.memo),
+                sealed.prev_hash,
+                sealed.hash,
+                *(v for row in entries for v in row),
+                *(v for (a, c), t in sorted(totals.items()) for v in (a, c, *t)),
+                sealed.seq,
+                sealed.hash,
+            ),
+        )
+        if inserted is None or inserted[0] != 1:
+            raise ConcurrencyConflictError(
+                f"journal transaction {txn.key!r} is already posted", key=txn.key
+            )
+        self._head = (sealed.seq, sealed.hash)
+        return sealed
+
+    def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:
+        rows = self._uow.fetchall(
+            f"SELECT {_TXN_COLUMNS}, e.account, e.currency, e.amount_minor "
+            f"FROM ledger_txns t JOIN ledger_entries e ON e.seq = t.seq WHERE {where} "
+            "ORDER BY t.seq, e.n",
+            params,
+        )
+        out: list[JournalTransaction] = []
+        current: tuple[Any, ...] | None = None
+        entries: list[Entry] = []
+
+        def flush() -> None:
+            if current is None:
+                return
+            try:
+                out.append(_txn(current, entries, checked=True))
+            except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
+                out.append(_txn(current, entries, checked=False))
+
+        for row in rows:
+            if current is None or row[0] != current[0]:
+                flush()
+                current = row[:10]
+                entries = []
+            entries.append(Entry(account=row[10], currency=row[11], amount_minor=int(row[12])))
+        flush()
+        return tuple(out)
+
+    def by_key(self, key: str) -> JournalTransaction | None:
+        found = self._load("t.key = %s", (key,))
+        return found[0] if found else None
+
+    def journal(self, *, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
+        return self._load("t.seq > %s", (after_seq,))
+
+    def head(self) -> tuple[int, str]:
+        if self._head is not None:
+            return self._head
+        row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1")
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    def fold(self, account: str, currency: str) -> int:
+        row = self._uow.fetchone(
+            "SELECT total_minor FROM ledger_totals WHERE account = %s AND currency = %s",
+            (account, currency),
+        )
+        return 0 if row is None else int(row[0])
+
+    # The vendor reads follow the hashed ``account`` column (R42) (the running totals are
+    # keyed by it), never the denormalised ``vendor_id`` / ``kind``.
+
+    def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
+        if sign == 0 and kind == "balance" and not self._uow.read_only:
+            self._lock_head()  # a balance about to be acted on: see the module docstring
+        column = {0: "total_minor", 1: "debits_minor", -1: "credits_minor"}[sign]
+        row = self._uow.fetchone(
+            f"SELECT {column} FROM ledger_totals WHERE account = %s AND currency = %s",
+            (vendor_account(vendor_id, kind), currency),
+        )
+        return 0 if row is None else int(row[0])
+
+    def vendor_transactions(
+        self, vendor_id: str, currency: str, kind: str, *, after_seq: int = 0
+    ) -> tuple[JournalTransaction, ...]:
+        return self._load(
+            "t.seq IN (SELECT seq FROM ledger_entries WHERE account = %s AND currency = %s "
+            "AND seq > %s)",
+            (vendor_account(vendor_id, kind), currency, after_seq),
+        )
+
+    def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
+        rows = self._uow.fetchall(
+            "SELECT currency FROM ledger_totals WHERE account = %s ORDER BY currency",
+            (vendor_account(vendor_id, BALANCE),),
+        )
+        return tuple(r[0] for r in rows)
+
+    def balance_accounts(self) -> tuple[tuple[str, str], ...]:
+        rows = self._uow.fetchall(
+            "SELECT account, currency FROM ledger_totals WHERE account LIKE 'vendor:%%:balance'"
+        )
+        found = {(Entry(account=a, currency=c, amount_minor=1).vendor_id, c) for a, c in rows}
+        return tuple(sorted((str(v), c) for v, c in found))
+
+    def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
+        return self._load("t.order_id = %s", (order_id,))
+
+    # holds --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _hold_row(hold: Hold) -> tuple[Any, ...]:
+        return (
+            hold.version,
+            hold.vendor_id,
+            hold.currency,
+            hold.paid_minor,
+            hold.refunded_minor,
+            hold.released_at is not None,
+            hold.release_at,
+            Jsonb(_enc_hold(hold)),
+            hold.order_id,
+        )
+
+    def get_hold(self, order_id: str) -> Hold | None:
+        row = self._uow.fetchone("SELECT body FROM ledger_holds WHERE order_id = %s", (order_id,))
+        return None if row is None else _dec_hold(row[0])
+
+    def add_hold(self, hold: Hold) -> None:
+        inserted = self._uow.run(
+            "INSERT INTO ledger_holds (version, vendor_id, currency, paid_minor, refunded_minor, "
+            "released, release_at, body, order_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (order_id) DO NOTHING",
+            self._hold_row(hold),
+        )
+        if inserted != 1:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} already exists", order_id=hold.order_id
+            )
+
+    def save_hold(self, hold: Hold) -> None:
+        changed = self._uow.run(
+            "UPDATE ledger_holds SET version = %s, vendor_id = %s, currency = %s, "
+            "paid_minor = %s, refunded_minor = %s, released = %s, release_at = %s, body = %s "
+            "WHERE order_id = %s AND version = %s",
+            (*self._hold_row(hold), hold.version - 1),
+        )
+        if changed != 1:
+            raise ConcurrencyConflictError(
+                f"hold of order {hold.order_id} changed since it was read; reload and retry",
+                order_id=hold.order_id,
+            )
+
+    def holds_for_vendor(self, vendor_id: str) -> tuple[Hold, ...]:
+        rows = self._uow.fetchall(
+            "SELECT body FROM ledger_holds WHERE vendor_id = %s ORDER BY seq", (vendor_id,)
+        )
+        return tuple(_dec_hold(r[0]) for r in rows)
+
+    # payouts and vendors ------------------------------------------------------------------
+
+    def add_payout(self, payout: Payout) -> None:
+        self._uow.run(
+            "INSERT INTO ledger_payouts (payout_id, vendor_id, currency, seq, amount_minor, body) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                payout.payout_id,
+                payout.vendor_id,
+                payout.currency,
+                payout.seq,
+                payout.amount_minor,
+                Jsonb(_enc_payout(payout)),
+            ),
+        )
+
+    def payouts(self, vendor_id: str) -> tuple[Payout, ...]:
+        rows = self._uow.fetchall(
+            "SELECT body FROM ledger_payouts WHERE vendor_id = %s ORDER BY seq", (vendor_id,)
+        )
+        return tuple(_dec_payout(r[0]) for r in rows)
+
+    def last_payout_seq(self, vendor_id: str, currency: str) -> int:
+        # from the journal's payout postings (hashed), not from the payout rows (R42)
+        row = self._uow.fetchone(
+            "SELECT max(seq) FROM ledger_entries WHERE account = %s AND currency = %s",
+            (vendor_account(vendor_id, PAID_OUT), currency),
+        )
+        return int(row[0] or 0) if row is not None else 0
+
+    def get_vendor(self, vendor_id: str) -> VendorAccount | None:
+        row = self._uow.fetchone(
+            "SELECT body FROM ledger_vendors WHERE vendor_id = %s", (vendor_id,)
+        )
+        return None if row is None else _dec_vendor(row[0])
+
+    def put_vendor(self, account: VendorAccount) -> None:
+        body = Jsonb(_enc_vendor(account))
+        if account.version == 1:
+            changed = self._uow.run(
+                "INSERT INTO ledger_vendors (vendor_id, version, payout_currency, body) "
+                "VALUES (%s, 1, %s, %s) ON CONFLICT (vendor_id) DO NOTHING",
+                (account.vendor_id, account.payout_currency, body),
+            )
+        else:
+            changed = self._uow.run(
+                "UPDATE ledger_vendors SET version = %s, payout_currency = %s, body = %s "
+                "WHERE vendor_id = %s AND version = %s",
+                (
+                    account.version,
+                    account.payout_currency,
+                    body,
+                    account.vendor_id,
+                    account.version - 1,
+                ),
+            )
+        if changed != 1:
+            raise ConcurrencyConflictError(
+                f"vendor {account.vendor_id} changed since it was read; reload and retry",
+                vendor_id=account.vendor_id,
+            )
+
+
+def _txn(row: tuple[Any, ...], entries: list[Entry], *, checked: bool) -> JournalTransaction:
+    values = {
+        "seq": int(row[0]),
+        "key": row[1],
+        "kind": row[2],
+        "at": _utc(row[3]),
+        "vendor_id": row[4],
+        "order_id": row[5],
+        "ref": row[6],
+        "memo": row[7],
+        "prev_hash": row[8],
+        "hash": row[9],
+        "entries": tuple(entries),
+    }
+    if checked:
+        return JournalTransaction(**values)
+    # a stored transaction whose entries no longer balance: built without the balance check
+    # so that verification can report it
+    txn = object.__new__(JournalTransaction)
+    for name, value in values.items():
+        object.__setattr__(txn, name, value)
+    return txn

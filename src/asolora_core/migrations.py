@@ -1,0 +1,46 @@
+"""Versioned schema migrations, one call for every store: :func:`migrate`.
+
+Each store keeps an append-only list of schema steps (``asolora_core.adapters.sqlite.MIGRATIONS``,
+``asolora_core.adapters.postgres.MIGRATIONS``); step N brings a database to version N, and
+every step applied is recorded in the table ``asolora_schema_version``. :func:`migrate`
+applies the steps a database has not had yet, safely from several processes at once (SQLite:
+one ``BEGIN IMMEDIATE`` transaction per step; PostgreSQL: one transaction under an advisory
+lock). Stores also migrate when they open, so calling it is only needed when you deploy with
+``migrate=False`` (PostgreSQL) or want the schema ready before the first request. From a
+shell: ``python -m asolora_core migrate --dsn postgresql://app@db/shop`` (or ``--dsn shop.db``).
+"""
+
+from __future__ import annotations
+
+__all__ = ["migrate"]
+
+
+def migrate(dsn: str, *, schema: str | None = None) -> int:
+    """Bring the database named by ``dsn`` to the latest schema version and return it.
+
+    ``dsn`` is a PostgreSQL URL or key/value string (``postgresql://...``, ``postgres://...``,
+    ``host=... dbname=...``; needs the ``postgres`` extra) or a SQLite file path (optionally
+    ``sqlite:///path``). ``schema`` (PostgreSQL only) puts the tables in that schema.
+
+    >>> migrate(":memory:") >= 4
+    True
+    """
+    text = dsn.strip()
+    if text.startswith(("postgresql://", "postgres://")) or "dbname=" in text:
+        from asolora_core.adapters.postgres import PostgresStore
+
+        store = PostgresStore(text, schema=schema, migrate=False)
+        try:
+            return store.migrate()
+        finally:
+            store.close()
+    if schema is not None:
+        raise ValueError("schema= applies to PostgreSQL only")
+    from asolora_core.adapters.sqlite import SqliteStore
+
+    path = text.removeprefix("sqlite:///")
+    sqlite_store = SqliteStore(path)  # migrates on open
+    try:
+        return sqlite_store.schema_version()
+    finally:
+        sqlite_store.close()

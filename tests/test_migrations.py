@@ -1,0 +1,127 @@
+"""Versioned migrations (R22, R23, R33): one call, recorded in ``asolora_schema_version``, an
+upgrade of a SQLite file written by release 0.1 keeps every figure, and two processes
+migrating at once both succeed."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from moneyed import Money
+
+from asolora_core import FakeClock, Marketplace, SequentialIds, SqliteStore, migrate, to_minor
+from asolora_core.adapters.sqlite import MIGRATIONS
+from pg_support import dsn, new_schema, postgres
+from test_ledger_support import STAFF, START
+from upgrade_fixture import journal_rows, load_v0_1
+
+#: The SQLite schema version of release 0.1 (no running totals, no version table).
+RELEASE_0_1 = 3
+
+
+def _raw_folds(path: Path) -> dict[tuple[str, str], int]:
+    """The fold of every (account, currency) of the journal, summed from the entry rows."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT account, currency, sum(amount_minor) FROM ledger_entries "
+            "GROUP BY account, currency"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {(a, c): int(t) for a, c, t in rows}
+
+
+def test_upgrade_of_a_0_1_sqlite_file_keeps_every_figure(tmp_path: Path) -> None:
+    """R22, R23, R42: a database written by release 0.1 (schema 3: a released, refunded and
+    paid-out order) migrates in one call; every step is recorded, the journal rows are kept
+    as they were, the running totals are filled from them (the vendor's balance reads the
+    same as the sum of its entries), the append-only triggers guard the rebuilt journal
+    tables, and the next posting carries the totals on."""
+    path = load_v0_1(tmp_path / "old.db")
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == RELEASE_0_1
+    conn.close()
+    journal = journal_rows(path)
+    folds = _raw_folds(path)
+    assert folds[("vendor:v-1:paid_out", "GBP")] != 0  # released and paid out
+
+    assert migrate(str(path)) == len(MIGRATIONS)
+
+    conn = sqlite3.connect(path)
+    versions = [r[0] for r in conn.execute("SELECT version FROM asolora_schema_version")]
+    totals = {
+        (a, c): int(t)
+        for a, c, t in conn.execute("SELECT account, currency, total_minor FROM ledger_totals")
+    }
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE ledger_entries SET amount_minor = 1 WHERE seq = 1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM ledger_txns WHERE seq = 1")
+    conn.close()
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    assert journal_rows(path) == journal
+    assert totals == folds
+
+    store = SqliteStore(path)
+    try:
+        market = Marketplace(store, clock=FakeClock(START), ids=SequentialIds(start=100))
+        before = market.balance("v-1", by=STAFF).balance
+        assert to_minor(before) == -folds[("vendor:v-1:balance", "GBP")]
+        market.seal_ledger(by=STAFF)  # the 0.1 holds predate seals
+        assert market.verify_journal(by=STAFF).problems == ()
+        market.adjust_balance("v-1", amount=Money("1.00", "GBP"), reason="goodwill", by=STAFF)
+        assert market.balance("v-1", by=STAFF).balance == before + Money("1.00", "GBP")
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+
+
+def test_migrate_from_the_command_line_twice_at_once(tmp_path: Path) -> None:
+    """Two processes run ``python -m asolora_core migrate`` on one 0.1 file at once: both
+    succeed, each step is applied once."""
+    path = load_v0_1(tmp_path / "old.db")
+    command = [sys.executable, "-m", "asolora_core", "migrate", "--dsn", str(path)]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert all(f"schema at version {len(MIGRATIONS)}" in out for out in outputs)
+    conn = sqlite3.connect(path)
+    (count,) = conn.execute("SELECT count(*) FROM ledger_totals").fetchone()
+    versions = [r[0] for r in conn.execute("SELECT version FROM asolora_schema_version")]
+    conn.close()
+    assert count > 0
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+@postgres
+def test_postgres_migrate_from_two_processes_at_once() -> None:
+    """The advisory lock: two processes migrating one new schema at once both succeed and
+    every step is recorded once."""
+    from asolora_core.adapters.postgres import MIGRATIONS as PG_MIGRATIONS
+    from asolora_core.adapters.postgres import PostgresStore
+
+    schema = new_schema()
+    command = [
+        sys.executable,
+        "-m",
+        "asolora_core",
+        "migrate",
+        "--dsn",
+        dsn(),
+        "--schema",
+        schema,
+    ]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    store = PostgresStore(dsn(), schema=schema, migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            rows = uow.fetchall("SELECT version FROM asolora_schema_version ORDER BY version")
+        assert [r[0] for r in rows] == list(range(1, len(PG_MIGRATIONS) + 1))
+    finally:
+        store.close()

@@ -1,0 +1,354 @@
+"""The PostgreSQL store's own promises: the three ways in (DSN, pool, your connection), joining
+the caller's transaction, migrations, and what the database itself refuses (R24, R33, R35,
+R36, R42). Skips (one line for the whole run) without ``ASOLORA_TEST_POSTGRES_DSN``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moneyed import Money
+
+from asolora_core import Actor, FakeClock, Item, Marketplace, SequentialIds
+from asolora_core.orders.listing import OrderQuery
+from asolora_core.testing.contract import T0
+from pg_support import dsn, make_store, new_schema, postgres
+
+pytestmark = postgres
+
+BUYER = Actor.buyer("b-1")
+STAFF = Actor.staff("s-1")
+
+
+def _place(market: Marketplace, product: str = "p-1") -> str:
+    (order,) = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada",
+        items=[
+            Item(vendor_id="v-1", product_id=product, quantity=1, unit_price=Money("9.00", "EUR"))
+        ],
+        paid=Money("9.00", "EUR"),
+    )
+    return order.order_id
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    """An empty, migrated schema of this run."""
+    store = make_store()
+    assert store.schema is not None
+    name: str = store.schema
+    yield name
+    store.close()
+
+
+def _connect(schema: str, **kwargs: Any) -> Any:
+    import psycopg
+
+    return psycopg.connect(dsn(), options=f"-c search_path={schema} -c timezone=UTC", **kwargs)
+
+
+def test_a_pool_hands_each_unit_of_work_a_connection(schema: str) -> None:
+    """R33: a store on a psycopg_pool pool runs the facade like one on a DSN."""
+    from psycopg_pool import ConnectionPool
+
+    from asolora_core.adapters.postgres import PostgresStore
+
+    pool = ConnectionPool(
+        dsn(),
+        min_size=1,
+        max_size=2,
+        kwargs={"options": f"-c search_path={schema} -c timezone=UTC"},
+        open=True,
+    )
+    try:
+        market = Marketplace(PostgresStore(pool=pool), clock=FakeClock(T0), ids=SequentialIds())
+        order_id = _place(market)
+        assert market.get_order(order_id, by=STAFF).paid_minor == 900
+    finally:
+        pool.close()
+
+
+def test_commands_join_the_callers_transaction_and_its_rollback(schema: str) -> None:
+    """R2, R33: on the caller's connection, a command's writes join the caller's open
+    transaction: the caller's rollback undoes them, the caller's commit keeps them."""
+    from asolora_core.adapters.postgres import PostgresStore
+
+    with _connect(schema) as conn:  # not autocommit: the caller's transaction
+        market = Marketplace(
+            PostgresStore(connection=conn, migrate=False), clock=FakeClock(T0), ids=SequentialIds()
+        )
+        conn.execute("SELECT 1")  # the caller's transaction is open
+        undone = _place(market, "p-undone")
+        conn.rollback()
+        kept = _place(market, "p-kept")
+        conn.commit()
+    other = make_store(schema)
+    try:
+        with other.unit_of_work() as uow:
+            found = uow.orders.page(OrderQuery(vendor_id="v-1"), after=None, limit=10)
+            assert [o.order_id for o in found] == [kept]
+            assert undone != kept
+    finally:
+        other.close()
+
+
+def test_migrate_is_recorded_and_idempotent(schema: str) -> None:
+    """A second migrate (another process at deploy time) finds nothing to do."""
+    from asolora_core.adapters.postgres import MIGRATIONS
+
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(MIGRATIONS)
+        assert store.migrate() == len(MIGRATIONS)
+        with store.unit_of_work() as uow:
+            rows = uow.fetchall("SELECT version FROM asolora_schema_version ORDER BY version")
+        assert [r[0] for r in rows] == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        store.close()
+
+
+def test_a_new_schema_starts_at_version_zero() -> None:
+    from asolora_core.adapters.postgres import MIGRATIONS, PostgresStore
+
+    name = new_schema()
+    store = PostgresStore(dsn(), schema=name, migrate=False)
+    try:
+        with store.unit_of_work() as uow:
+            uow.run(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+            uow.commit()
+        assert store.schema_version() == 0
+        store.migrate()
+        assert store.schema_version() == len(MIGRATIONS)
+    finally:
+        store.close()
+
+
+# --- what the database itself refuses (raw SQL, bypassing the library) -----------------------
+
+
+@pytest.fixture
+def sold(schema: str) -> str:
+    """``schema`` holding one order of v-1, completed and released (journal: capture,
+    release)."""
+    store = make_store(schema)
+    try:
+        clock = FakeClock(T0)
+        market = Marketplace(store, clock=clock, ids=SequentialIds())
+        order_id = _place(market)
+        vendor = Actor.vendor("v-1")
+        order = market.get_order(order_id, by=vendor)
+        order = market.ship(
+            order_id,
+            by=vendor,
+            items={order.lines[0].line_id: 1},
+            carrier="DHL",
+            tracking_number="T",
+        )
+        shipment = order.shipments[0].shipment_id
+        market.mark_delivered(order_id, shipment, by=vendor)
+        market.confirm_receipt(order_id, shipment, by=BUYER)
+        clock.advance(hours=168)
+        market.run_due()
+        assert [t.kind for t in market.journal(by=STAFF)] == ["capture", "release"]
+    finally:
+        store.close()
+    return schema
+
+
+def _refused(schema: str, *statements: str) -> str:
+    """Run ``statements`` in one transaction on a plain connection; the SQLSTATE of the
+    refusal (at the statement or at COMMIT)."""
+    import psycopg
+
+    with _connect(schema, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                for sql in statements:
+                    conn.execute(sql)
+        except psycopg.Error as exc:
+            return str(exc.sqlstate)
+    raise AssertionError(f"the database accepted {statements}")
+
+
+_TXN = (
+    "INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, memo, prev_hash, "
+    "hash) VALUES ({seq}, '{key}', '{kind}', now(), 'v-1', '{order}', NULL, '{{}}', 'x', "
+    "'h{seq}')"
+)
+_ENTRY = (
+    "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, amount_minor) "
+    "VALUES ({seq}, {n}, '{account}', NULL, 'k', 'EUR', {amount})"
+)
+
+
+def test_an_unbalanced_journal_transaction_is_refused_at_commit(sold: str) -> None:
+    """R24: entries that do not sum to zero per currency are refused when the transaction
+    commits (a deferred constraint trigger); so is a transaction without entries."""
+    txn = _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x")
+    assert (
+        _refused(
+            sold,
+            txn,
+            _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
+            _ENTRY.format(seq=100, n=1, account="platform:b", amount=-499),
+        )
+        == "23514"  # check_violation
+    )
+    assert _refused(sold, txn) == "23514"
+
+
+def test_journal_rows_cannot_be_updated_or_deleted(sold: str) -> None:
+    """R24, R42: the journal is append-only, whoever writes."""
+    for sql in (
+        "UPDATE ledger_entries SET amount_minor = amount_minor + 1 WHERE seq = 1 AND n = 0",
+        "DELETE FROM ledger_entries WHERE seq = 1",
+        "UPDATE ledger_txns SET memo = '{}' WHERE seq = 1",
+        "DELETE FROM ledger_txns WHERE seq = 2",
+        "TRUNCATE ledger_entries CASCADE",
+    ):
+        assert _refused(sold, sql) == "23001", sql  # restrict_violation
+
+
+def test_an_order_is_released_once(sold: str) -> None:
+    """R17: a second release transaction for one order is refused, even under a new key."""
+    (order_id,) = _one(sold, "SELECT order_id FROM ledger_txns WHERE kind = 'release'")
+    sql = _TXN.format(seq=100, key="release:again", kind="release", order=order_id)
+    assert _refused(sold, sql) == "23505"  # unique_violation
+
+
+def test_refunds_never_exceed_the_paid_amount(sold: str) -> None:
+    """R20: neither the hold nor the order can record more refunded than paid."""
+    assert _refused(sold, "UPDATE ledger_holds SET refunded_minor = paid_minor + 1") == "23514"
+    assert _refused(sold, "UPDATE orders SET refunded_minor = paid_minor + 1") == "23514"
+
+
+def test_an_idempotency_key_is_stored_once_per_actor(sold: str) -> None:
+    """R35: one record per (actor scope, key); the same key under another actor is its own."""
+    insert = (
+        "INSERT INTO idempotency (scope, key, command, at, body) "
+        "VALUES ('{scope}', 'k-1', 'ship', now(), '{{}}')"
+    )
+    assert (
+        _refused(sold, insert.format(scope="vendor:v-1"), insert.format(scope="vendor:v-1"))
+        == "23505"
+    )
+    with _connect(sold, autocommit=True) as conn:
+        conn.execute(insert.format(scope="vendor:v-1"))
+        conn.execute(insert.format(scope="vendor:v-2"))
+
+
+def _one(schema: str, sql: str) -> tuple[Any, ...]:
+    with _connect(schema, autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_a_schema_of_the_first_postgres_release_upgrades_with_its_orders() -> None:
+    """R33: a schema at version 4 (the first PostgreSQL schema: before the order facts, the
+    reports' rollups, the endings' journal kinds and retention) holding a shipped and an
+    unshipped order upgrades in one call: the fact columns are filled from the stored orders
+    (the dashboard's lists find each where it belongs) and the journal takes the new kinds."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from asolora_core import InMemoryStore, _codec
+    from asolora_core.adapters import postgres as pg
+    from asolora_core.orders.model import Order
+
+    memory = Marketplace(InMemoryStore(), clock=FakeClock(T0), ids=SequentialIds())
+    waiting, shipped = _place(memory, "p-1"), _place(memory, "p-2")
+    order = memory.get_order(shipped, by=STAFF)
+    memory.ship(
+        shipped,
+        by=Actor.vendor("v-1"),
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="TN-1",
+    )
+    encode = _codec.encoder(Order)
+    schema = new_schema()
+    with psycopg.connect(dsn(), autocommit=True, options="-c timezone=UTC") as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path = "{schema}"')
+        with conn.transaction():
+            conn.execute(
+                "CREATE TABLE asolora_schema_version (version integer PRIMARY KEY, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version, script in enumerate(pg.MIGRATIONS[:4], start=1):
+                for statement in pg._statements(script):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO asolora_schema_version VALUES (%s)", (version,))
+            for order_id in (waiting, shipped):
+                o = memory.get_order(order_id, by=STAFF)
+                conn.execute(
+                    "INSERT INTO orders (order_id, version, checkout_id, vendor_id, buyer_id, "
+                    "customer_key, status, currency, paid_minor, refunded_minor, placed_at, "
+                    "completed_at, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                    "%s, %s)",
+                    (
+                        o.order_id,
+                        o.version,
+                        o.checkout_id,
+                        o.vendor_id,
+                        o.buyer_id,
+                        o.customer_name.casefold(),
+                        o.status.value,
+                        o.currency,
+                        o.paid_minor,
+                        o.refunded_minor,
+                        o.placed_at,
+                        o.completed_at,
+                        Jsonb(encode(o)),
+                    ),
+                )
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(pg.MIGRATIONS)
+        with store.reader() as uow:
+            to_ship = uow.orders.page(
+                OrderQuery(vendor_id="v-1", needs_shipping=True), after=None, limit=10
+            )
+            sent = uow.orders.page(
+                OrderQuery(vendor_id="v-1", needs_shipping=False), after=None, limit=10
+            )
+            (check,) = uow.fetchone(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'ledger_txns_kind_check' AND connamespace = %s::regnamespace",
+                (schema,),
+            ) or ("",)
+        assert [o.order_id for o in to_ship] == [waiting]
+        assert [o.order_id for o in sent] == [shipped]
+        assert "reserve_released" in check
+        assert "chargeback_won" in check
+    finally:
+        store.close()
+
+
+def test_a_reader_writes_nothing_and_locks_nothing(schema: str) -> None:
+    """R33: ``store.reader()`` on PostgreSQL is a read-only snapshot: a write in it is
+    refused by the server, and the facade's queries (a balance, a statement, the journal)
+    run in it without taking the journal head's row lock."""
+    import psycopg
+
+    store = make_store(schema)
+    try:
+        market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+        _place(market)
+        with store.reader() as uow:
+            assert uow.read_only
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                uow.run("DELETE FROM timers")
+        with _connect(schema) as holder:  # another transaction holds the head row's lock
+            holder.execute("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE")
+            with store.reader() as uow:
+                uow.run("SET LOCAL lock_timeout = '2s'")  # a wait would fail, not hang
+                assert uow.ledger.vendor_fold("v-1", "EUR", "balance") == 0
+            assert market.balance("v-1", by=STAFF).balance_minor == 0
+            assert [t.kind for t in market.journal(by=STAFF)] == ["capture"]
+            holder.rollback()
+    finally:
+        store.close()
