@@ -599,3 +599,119 @@ def test_r33_every_store_accepts_and_refuses_the_same_amounts(
         store.close()
     assert outcomes[0] == outcomes[1]
     assert (outcomes[0][0] == "placed") == (0 < unit_minor * quantity <= MAX_AMOUNT_MINOR)
+
+
+# --- junk in any argument of the commands added with the lists, reports and endings -------
+
+
+def _built() -> tuple[Marketplace, Store, dict[str, str]]:
+    """The world of the fixture above, on the in-memory store (for hypothesis)."""
+    store = InMemoryStore()
+    m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+    m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    (order,) = m.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada",
+        items=[Item(vendor_id="v-1", product_id="p", quantity=2, unit_price=eur("10.00"))],
+        paid=eur("20.00"),
+    )
+    line = order.lines[0].line_id
+    shipped = m.ship(order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1")
+    issue = m.report_issue(order.order_id, by=BUYER, kind=IssueKind.OTHER, description="late")
+    ids = {"oid": order.order_id, "line": line, "iid": issue.issues[0].issue_id}
+    assert shipped.shipments
+    return m, store, ids
+
+
+#: command -> (a call that takes the changed arguments, the arguments junk may replace)
+# fmt: off
+FUZZED: dict[str, tuple[Callable[[Marketplace, dict[str, str], dict[str, Any]], object],
+                        tuple[str, ...]]] = {
+    "list_orders": (lambda m, i, k: m.list_orders(**{"by": VENDOR, "vendor_id": "v-1", **k}),
+                    ("by", "vendor_id", "status", "needs_shipping", "placed_from",
+                     "placed_until", "customer_name", "cursor", "page_size")),
+    "buyer_orders": (lambda m, i, k: m.buyer_orders(**{"by": BUYER, **k}),
+                     ("by", "buyer_id", "status", "open_issue", "placed_from", "cursor",
+                      "page_size")),
+    "store_performance": (lambda m, i, k: m.store_performance(**{
+        "vendor_id": "v-1", "by": VENDOR, "since": START, "until": START, **k}),
+        ("by", "vendor_id", "since", "until")),
+    "sales_report": (lambda m, i, k: m.sales_report(**{
+        "vendor_id": "v-1", "by": VENDOR, "start": TODAY, "end": TODAY, **k}),
+        ("by", "vendor_id", "start", "end", "granularity", "currency")),
+    "bestsellers": (lambda m, i, k: m.bestsellers(**{
+        "vendor_id": "v-1", "by": VENDOR, "start": TODAY, "end": TODAY, **k}),
+        ("vendor_id", "start", "end", "limit", "currency")),
+    "verify_reports": (lambda m, i, k: m.verify_reports(**{"vendor_id": "v-1", "by": STAFF, **k}),
+                       ("by", "vendor_id", "batch_size")),
+    "rebuild_reports": (lambda m, i, k: m.rebuild_reports(**{
+        "vendor_id": "v-1", "by": STAFF, **k}), ("vendor_id", "batch_size", "max_batches")),
+    "resolve_for_vendor": (lambda m, i, k: m.resolve_for_vendor(**{
+        "order_id": i["oid"], "issue_id": i["iid"], "by": STAFF, "reason": "proof", **k}),
+        ("by", "order_id", "issue_id", "reason", "idempotency_key")),
+    "cancel_after_shipping": (lambda m, i, k: m.cancel_after_shipping(**{
+        "order_id": i["oid"], "by": STAFF, "reason": "fraud", **k}), ("order_id", "reason")),
+    "request_return": (lambda m, i, k: m.request_return(**{
+        "order_id": i["oid"], "by": BUYER, "kind": ReturnKind.RETURN, "items": {i["line"]: 1},
+        "reason": "small", **k}), ("by", "order_id", "kind", "items", "reason", "condition")),
+    "decline_return": (lambda m, i, k: m.decline_return(**{
+        "order_id": i["oid"], "return_id": "ret-1", "by": VENDOR, "reason": "worn", **k}),
+        ("return_id", "reason")),
+    "ship_exchange": (lambda m, i, k: m.ship_exchange(**{
+        "order_id": i["oid"], "return_id": "ret-1", "by": VENDOR, "carrier": "DHL",
+        "tracking_number": "1", **k}), ("carrier", "tracking_number")),
+    "chargeback_won": (lambda m, i, k: m.chargeback_won(**{
+        "order_id": i["oid"], "reference": "cb-1", "by": STAFF, **k}), ("order_id", "reference")),
+    "adjust_balance": (lambda m, i, k: m.adjust_balance(**{
+        "vendor_id": "v-1", "amount": eur("1.00"), "reason": "goodwill", "by": STAFF, **k}),
+        ("vendor_id", "amount", "reason")),
+    "set_payout_terms": (lambda m, i, k: m.set_payout_terms(**{
+        "vendor_id": "v-1", "by": STAFF, "reason": "risk", **k}),
+        ("vendor_id", "reason", "reserve_bp", "reserve_days", "minimum_balance")),
+    "register_vendor": (lambda m, i, k: m.register_vendor(**{
+        "vendor_id": "v-2", "payout_currency": "EUR", "by": STAFF, **k}),
+        ("vendor_id", "payout_currency", "name", "timezone")),
+    "purge": (lambda m, i, k: m.purge(**{"now": START, **k}), ("now",)),
+}
+# fmt: on
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.sampled_from(["x" * (MAX_TEXT_LENGTH + 1), " ", "Mars/Olympus", "ZZZ", "day"]),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(dt.UTC)),
+    st.dates(),
+    st.builds(Money, st.decimals(allow_nan=False, allow_infinity=False), st.just("EUR")),
+    st.just(LooksLikeAnActor("staff", "st-1")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), command=st.sampled_from(sorted(FUZZED)))
+def test_r2_junk_in_any_argument_stays_in_the_error_family(
+    data: st.DataObject, command: str
+) -> None:
+    """R2, R33: anything at all in any argument of the order lists, reports and endings
+    commands is either accepted or refused with an ``AsoloraError`` (never a TypeError,
+    KeyError, OverflowError...), and a refusal leaves every row as it was."""
+    call, arguments = FUZZED[command]
+    argument = data.draw(st.sampled_from(arguments), label="argument")
+    value = data.draw(JUNK, label="value")
+    m, store, ids = _built()
+    before = digest(store)
+    refusal: AsoloraError | None = None
+    try:
+        call(m, ids, {argument: value})
+    except AsoloraError as error:
+        refusal = error
+    store.close()
+    if refusal is not None:
+        assert str(refusal)
+        assert digest(store) == before, refusal.code

@@ -223,7 +223,8 @@ class _RollupUpkeep(_MoneyCommands):
         """R33: rebuild the rollups of ``vendor_id`` (or of every vendor) from the orders and
         the journal, ``batch_size`` orders per transaction. Each batch saves a checkpoint, so
         a call stopped by ``max_batches`` (or a crash) resumes where it stopped when called
-        again. Staff or the system."""
+        again. Staff or the system; ``batch_size`` is 1 to 100,000, ``max_batches`` at
+        least 1."""
         check_actor(by)
         if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
             raise NotPermittedError("only staff or the system may rebuild reports", actor=by.key)
