@@ -44,6 +44,7 @@ from asolora_core.limits import (
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
     MAX_QUANTITY,
+    MAX_RESERVE_DAYS,
     MAX_TEXT_LENGTH,
 )
 from asolora_core.orders.listing import MAX_PAGE_SIZE
@@ -411,6 +412,11 @@ CASES: list[Case] = [
         "invalid_input"),
     Case("set_payout_terms: negative reserve days", lambda w: w.m.set_payout_terms(
         "v-1", by=STAFF, reason="risk", reserve_days=-1), "invalid_input"),
+    Case("set_payout_terms: reserve days past any date", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=10**12), "invalid_input"),
+    Case("set_payout_terms: reserve days one above the maximum", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=MAX_RESERVE_DAYS + 1),
+        "invalid_input"),
     Case("set_payout_terms: minimum balance a float", lambda w: w.m.set_payout_terms(
         "v-1", by=STAFF, reason="risk", minimum_balance=50.0),  # type: ignore[arg-type]
         "invalid_money"),
@@ -715,3 +721,21 @@ def test_r2_junk_in_any_argument_stays_in_the_error_family(
     if refusal is not None:
         assert str(refusal)
         assert digest(store) == before, refusal.code
+
+
+def test_r41_a_reserve_of_the_maximum_days_still_releases(world: World) -> None:
+    """R41 (issue 9 item 2): a rolling reserve of MAX_RESERVE_DAYS is accepted and the
+    vendor's orders still release (the reserve's end is a representable date); a longer
+    one is refused up front (above), so it can never stall every release of the vendor."""
+    w = world
+    w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=MAX_RESERVE_DAYS
+    )
+    w.m.withdraw_issue(w.oid, w.iid, by=BUYER)
+    shipped = w.m.ship(w.oid, by=VENDOR, items={w.line: 1}, carrier="DHL", tracking_number="2")
+    for shipment in shipped.shipments:
+        w.m.mark_delivered(w.oid, shipment.shipment_id, by=VENDOR)
+        w.m.confirm_receipt(w.oid, shipment.shipment_id, by=BUYER)
+    report = w.m.run_due(START + dt.timedelta(days=30))
+    assert "failed" not in report.timers
+    assert w.m.get_hold(w.oid, by=STAFF).released_at is not None

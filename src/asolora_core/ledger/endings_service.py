@@ -31,7 +31,7 @@ from asolora_core.ledger.integrity import sealed
 from asolora_core.ledger.integrity_service import _staff
 from asolora_core.ledger.model import Hold, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
-from asolora_core.limits import check_id, check_text
+from asolora_core.limits import MAX_RESERVE_DAYS, check_count, check_id, check_text
 from asolora_core.ports import UnitOfWork
 
 __all__: list[str] = []
@@ -216,9 +216,8 @@ class _MoneyEndings(_MoneyCommands):
             raise InvalidInputError(
                 "reserve_bp is basis points from 0 to 10,000 (1,000 = 10 %)", field="reserve_bp"
             )
-        if isinstance(reserve_days, bool) or not isinstance(reserve_days, int):
-            raise InvalidInputError("reserve_days must be a whole number", field="reserve_days")
-        if reserve_days < 0 or (reserve_bp and reserve_days < 1):
+        check_count(reserve_days, "reserve_days", low=0, high=MAX_RESERVE_DAYS)
+        if reserve_bp and reserve_days < 1:
             raise InvalidInputError(
                 "reserve_days must be at least 1 when a reserve is kept", field="reserve_days"
             )
