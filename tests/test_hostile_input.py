@@ -49,7 +49,12 @@ from asolora_core.limits import (
 )
 from asolora_core.orders.listing import MAX_PAGE_SIZE
 from asolora_core.ports import Store
-from asolora_core.reports.service import MAX_BESTSELLERS
+from asolora_core.reports.service import (
+    FIRST_REPORT_DAY,
+    LAST_REPORT_DAY,
+    MAX_BESTSELLERS,
+    MAX_REPORT_PERIODS,
+)
 from conftest import START
 from store_digest import CountingStore, digest
 
@@ -307,6 +312,19 @@ CASES: list[Case] = [
         "v" * (MAX_ID_LENGTH + 1), start=TODAY, end=TODAY, by=STAFF), "invalid_input"),
     Case("earnings_report: end a string", lambda w: w.m.earnings_report(
         "v-1", start=TODAY, end="2026-03-09", by=VENDOR), "invalid_date_range"),  # type: ignore[arg-type]
+    Case("sales_report: ten thousand years by day", lambda w: w.m.sales_report(
+        "v-1", start=dt.date(1, 1, 1), end=dt.date(9999, 12, 30), by=STAFF),
+        "invalid_date_range"),
+    Case("sales_report: one day more than the most periods", lambda w: w.m.sales_report(
+        "v-1", start=TODAY, end=TODAY + dt.timedelta(days=MAX_REPORT_PERIODS), by=VENDOR),
+        "invalid_date_range"),
+    Case("sales_report: the last date Python has", lambda w: w.m.sales_report(
+        "v-1", start=dt.date.max, end=dt.date.max, by=VENDOR, granularity="month"),
+        "invalid_date_range"),
+    Case("earnings_report: before the first reportable day", lambda w: w.m.earnings_report(
+        "v-1", start=dt.date.min, end=dt.date.min, by=VENDOR), "invalid_date_range"),
+    Case("bestsellers: the last date Python has", lambda w: w.m.bestsellers(
+        "v-1", start=TODAY, end=dt.date.max, by=VENDOR), "invalid_date_range"),
     Case("bestsellers: limit 0", lambda w: w.m.bestsellers(
         "v-1", start=TODAY, end=TODAY, by=VENDOR, limit=0), "invalid_input"),
     Case("bestsellers: limit above the maximum", lambda w: w.m.bestsellers(
@@ -739,3 +757,25 @@ def test_r41_a_reserve_of_the_maximum_days_still_releases(world: World) -> None:
     report = w.m.run_due(START + dt.timedelta(days=30))
     assert "failed" not in report.timers
     assert w.m.get_hold(w.oid, by=STAFF).released_at is not None
+
+
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_r30_r32_reports_at_the_edges_of_the_reportable_dates(
+    world: World, granularity: str
+) -> None:
+    """R30-R32, R25: the first and last reportable days, and a range of exactly
+    MAX_REPORT_PERIODS days, are reported (no date arithmetic overflows there); only
+    beyond them is a range refused (the table above)."""
+    w = world
+    for start, end in (
+        (FIRST_REPORT_DAY, FIRST_REPORT_DAY + dt.timedelta(days=40)),
+        (LAST_REPORT_DAY - dt.timedelta(days=40), LAST_REPORT_DAY),
+    ):
+        sales = w.m.sales_report("v-1", start=start, end=end, by=STAFF, granularity=granularity)
+        assert sales.periods[0].period.first_day == start
+        assert sales.periods[-1].period.last_day == end
+        w.m.earnings_report("v-1", start=start, end=end, by=STAFF, granularity=granularity)
+        assert w.m.bestsellers("v-1", start=start, end=end, by=STAFF).vendor_id == "v-1"
+    last = TODAY + dt.timedelta(days=MAX_REPORT_PERIODS - 1)
+    daily = w.m.sales_report("v-1", start=TODAY, end=last, by=STAFF, granularity=granularity)
+    assert daily.totals[0].orders == 1
