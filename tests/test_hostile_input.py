@@ -392,6 +392,18 @@ CASES: list[Case] = [
     Case("purge: naive now", lambda w: w.m.purge(NAIVE), "naive_datetime"),
     Case("purge: now a string", lambda w: w.m.purge("2026-03-09"),  # type: ignore[arg-type]
          "invalid_input"),
+    Case("purge: the first instant Python has", lambda w: w.m.purge(
+        dt.datetime.min.replace(tzinfo=dt.UTC)), "invalid_input"),
+    Case("run_due: an instant past the last UTC year", lambda w: w.m.run_due(
+        dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(-dt.timedelta(hours=5)))),
+        "invalid_input"),
+    Case("list_orders: placed_from before the first UTC instant", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1",
+        placed_from=dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
+        "invalid_input"),
+    Case("store_performance: until the last instant Python has", lambda w: w.m.store_performance(
+        "v-1", by=VENDOR, since=START, until=dt.datetime.max.replace(tzinfo=dt.UTC)),
+        "invalid_input"),
     # 9. staff powers (R1, R39, R41): each needs a reason; money is Money, never a float
     Case("resolve_for_vendor: no reason", lambda w: w.m.resolve_for_vendor(
         w.oid, w.iid, by=STAFF, reason=""), "reason_required"),
