@@ -28,6 +28,7 @@ from asolora_core import (
     Item,
     Marketplace,
     Resolution,
+    ReturnKind,
     SequentialIds,
     SqliteStore,
 )
@@ -195,6 +196,46 @@ ROWS: dict[str, Row] = {
                                    NP, NP),
     "response_times": Row(lambda w, by: w.m.response_times(
         "v-1", by=by, since=T0, until=T1), NP, NP),
+    # order lists (R1): a vendor lists its own orders, a buyer its own; staff any
+    "list_orders": Row(lambda w, by: w.m.list_orders(by=by, vendor_id="v-1"), NP, NP),
+    "buyer_orders": Row(lambda w, by: w.m.buyer_orders(by=by, buyer_id="b-1"), NP, NP),
+    "store_performance": Row(lambda w, by: w.m.store_performance(
+        "v-1", by=by, since=T0, until=T1), NP, NP),
+    # reports (R30-R33): the vendor itself or staff; rebuilding is staff's
+    "sales_report": Row(lambda w, by: w.m.sales_report(
+        "v-1", start=T0.date(), end=T1.date(), by=by), NP, NP),
+    "earnings_report": Row(lambda w, by: w.m.earnings_report(
+        "v-1", start=T0.date(), end=T1.date(), by=by), NP, NP),
+    "bestsellers": Row(lambda w, by: w.m.bestsellers(
+        "v-1", start=T0.date(), end=T1.date(), by=by), NP, NP),
+    "verify_reports": Row(lambda w, by: w.m.verify_reports("v-1", by=by), NP, NP),
+    "rebuild_reports": Row(lambda w, by: w.m.rebuild_reports("v-1", by=by), NP, NP),
+    # ledger integrity (R42): staff or the system
+    "publish_checkpoint": Row(lambda w, by: w.m.publish_checkpoint(by=by), NP, NP),
+    "seal_ledger": Row(lambda w, by: w.m.seal_ledger(by=by), NP, NP),
+    # staff powers, each with a reason: staff only
+    "resolve_for_vendor": Row(lambda w, by: w.m.resolve_for_vendor(
+        w.oid, w.iid, by=by, reason="carrier proof"), NP, NP),
+    "cancel_after_shipping": Row(lambda w, by: w.m.cancel_after_shipping(
+        w.oid, by=by, reason="fraud"), NP, NP),
+    "chargeback_won": Row(lambda w, by: w.m.chargeback_won(w.oid, reference="cb-1", by=by),
+                          NP, NP),
+    "adjust_balance": Row(lambda w, by: w.m.adjust_balance(
+        "v-1", amount=EUR1, reason="goodwill", by=by), NP, NP),
+    "set_payout_terms": Row(lambda w, by: w.m.set_payout_terms(
+        "v-1", by=by, reason="risk", reserve_bp=1000, reserve_days=30), NP, NP),
+    # returns and exchanges (R37) on the order: only its own buyer and vendor
+    "request_return": Row(lambda w, by: w.m.request_return(
+        w.oid, by=by, kind=ReturnKind.RETURN, items={w.line: 1}, reason="too small"), NP, NP),
+    "accept_return": Row(lambda w, by: w.m.accept_return(w.oid, "ret-1", by=by), NP, NP),
+    "decline_return": Row(lambda w, by: w.m.decline_return(
+        w.oid, "ret-1", by=by, reason="worn"), NP, NP),
+    "ship_return": Row(lambda w, by: w.m.ship_return(
+        w.oid, "ret-1", by=by, carrier="DHL", tracking_number="7"), NP, NP),
+    "receive_return": Row(lambda w, by: w.m.receive_return(w.oid, "ret-1", by=by), NP, NP),
+    "refund_return": Row(lambda w, by: w.m.refund_return(w.oid, "ret-1", by=by), NP, NP),
+    "ship_exchange": Row(lambda w, by: w.m.ship_exchange(
+        w.oid, "ret-1", by=by, carrier="DHL", tracking_number="8"), NP, NP),
 }
 # fmt: on
 

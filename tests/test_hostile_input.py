@@ -6,6 +6,7 @@ store. Input that can be judged without the store is refused before any unit of 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,7 @@ from asolora_core import (
     MarketplaceConfig,
     MoneyConfig,
     Resolution,
+    ReturnKind,
     SequentialIds,
     SqliteStore,
     allocate,
@@ -42,9 +44,17 @@ from asolora_core.limits import (
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
     MAX_QUANTITY,
+    MAX_RESERVE_DAYS,
     MAX_TEXT_LENGTH,
 )
+from asolora_core.orders.listing import MAX_PAGE_SIZE
 from asolora_core.ports import Store
+from asolora_core.reports.service import (
+    FIRST_REPORT_DAY,
+    LAST_REPORT_DAY,
+    MAX_BESTSELLERS,
+    MAX_REPORT_PERIODS,
+)
 from conftest import START
 from store_digest import CountingStore, digest
 
@@ -137,6 +147,9 @@ class Case(NamedTuple):
 
 
 BIG = Money(Decimal(10**30), "EUR")
+NAIVE = START.replace(tzinfo=None)
+DAY = dt.timedelta(days=1)
+TODAY = START.date()
 HALF_MAX = from_minor(2**62, "EUR")
 
 # fmt: off
@@ -242,6 +255,213 @@ CASES: list[Case] = [
     # judged against the order, inside the transaction (a string compare), still nothing written
     Case("refund: amount in USD", lambda w: w.m.refund(
         w.oid, by=VENDOR, amount=Money("1.00", "USD")), "currency_mismatch", early=False),
+    # 6. order lists and store performance (R1, R2, R34): bounded ids, pages, cursors, ranges
+    Case("list_orders: vendor id of 10 MB", lambda w: w.m.list_orders(
+        by=STAFF, vendor_id=HUGE), "invalid_input"),
+    Case("list_orders: vendor id not a string", lambda w: w.m.list_orders(
+        by=STAFF, vendor_id=7), "invalid_input"),  # type: ignore[arg-type]
+    Case("list_orders: page size 0", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", page_size=0), "invalid_input"),
+    Case("list_orders: page size above the maximum", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", page_size=MAX_PAGE_SIZE + 1), "invalid_input"),
+    Case("list_orders: page size a float", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", page_size=10.0), "invalid_input"),  # type: ignore[arg-type]
+    Case("list_orders: forged cursor", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", cursor="eyJ4IjoxfQ.AAAA"), "invalid_cursor"),
+    Case("list_orders: cursor of 10 MB", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", cursor=HUGE), "invalid_cursor"),
+    Case("list_orders: naive placed_from", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", placed_from=NAIVE), "naive_datetime"),
+    Case("list_orders: range ending before it starts", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", placed_from=START, placed_until=START - DAY),
+        "invalid_input"),
+    Case("list_orders: customer name too long", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", customer_name="a" * (MAX_NAME_LENGTH + 1)),
+        "invalid_input"),
+    Case("list_orders: unknown status", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", status="lost"), "invalid_input"),
+    Case("list_orders: flag a string", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1", needs_shipping="yes"), "invalid_input"),  # type: ignore[arg-type]
+    Case("buyer_orders: buyer id too long", lambda w: w.m.buyer_orders(
+        by=STAFF, buyer_id="b" * (MAX_ID_LENGTH + 1)), "invalid_input"),
+    Case("buyer_orders: staff without a buyer id", lambda w: w.m.buyer_orders(by=STAFF),
+         "invalid_input"),
+    Case("buyer_orders: page size above the maximum", lambda w: w.m.buyer_orders(
+        by=BUYER, page_size=MAX_PAGE_SIZE + 1), "invalid_input"),
+    Case("buyer_orders: naive placed_until", lambda w: w.m.buyer_orders(
+        by=BUYER, placed_until=NAIVE), "naive_datetime"),
+    Case("store_performance: naive since", lambda w: w.m.store_performance(
+        "v-1", by=VENDOR, since=NAIVE, until=START), "naive_datetime"),
+    Case("store_performance: until before since", lambda w: w.m.store_performance(
+        "v-1", by=VENDOR, since=START, until=START - DAY), "invalid_input"),
+    Case("store_performance: vendor id of 10 MB", lambda w: w.m.store_performance(
+        HUGE, by=STAFF, since=START, until=START), "invalid_input"),
+    # 7. reports (R30-R33): dates, granularity, currency, limits, batches, time zones
+    Case("sales_report: range ending before it starts", lambda w: w.m.sales_report(
+        "v-1", start=TODAY, end=TODAY - DAY, by=VENDOR), "invalid_date_range"),
+    Case("sales_report: start a datetime", lambda w: w.m.sales_report(
+        "v-1", start=START, end=TODAY, by=VENDOR), "invalid_date_range"),
+    Case("sales_report: unknown granularity", lambda w: w.m.sales_report(
+        "v-1", start=TODAY, end=TODAY, by=VENDOR, granularity="year"), "invalid_input"),
+    Case("sales_report: unknown reporting currency", lambda w: w.m.sales_report(
+        "v-1", start=TODAY, end=TODAY, by=VENDOR, currency="EURO"),
+        "unsupported_reporting_currency"),
+    Case("sales_report: vendor id of 10 MB", lambda w: w.m.sales_report(
+        HUGE, start=TODAY, end=TODAY, by=STAFF), "invalid_input"),
+    Case("earnings_report: vendor id too long", lambda w: w.m.earnings_report(
+        "v" * (MAX_ID_LENGTH + 1), start=TODAY, end=TODAY, by=STAFF), "invalid_input"),
+    Case("earnings_report: end a string", lambda w: w.m.earnings_report(
+        "v-1", start=TODAY, end="2026-03-09", by=VENDOR), "invalid_date_range"),  # type: ignore[arg-type]
+    Case("sales_report: ten thousand years by day", lambda w: w.m.sales_report(
+        "v-1", start=dt.date(1, 1, 1), end=dt.date(9999, 12, 30), by=STAFF),
+        "invalid_date_range"),
+    Case("sales_report: one day more than the most periods", lambda w: w.m.sales_report(
+        "v-1", start=TODAY, end=TODAY + dt.timedelta(days=MAX_REPORT_PERIODS), by=VENDOR),
+        "invalid_date_range"),
+    Case("sales_report: the last date Python has", lambda w: w.m.sales_report(
+        "v-1", start=dt.date.max, end=dt.date.max, by=VENDOR, granularity="month"),
+        "invalid_date_range"),
+    Case("earnings_report: before the first reportable day", lambda w: w.m.earnings_report(
+        "v-1", start=dt.date.min, end=dt.date.min, by=VENDOR), "invalid_date_range"),
+    Case("bestsellers: the last date Python has", lambda w: w.m.bestsellers(
+        "v-1", start=TODAY, end=dt.date.max, by=VENDOR), "invalid_date_range"),
+    Case("bestsellers: limit 0", lambda w: w.m.bestsellers(
+        "v-1", start=TODAY, end=TODAY, by=VENDOR, limit=0), "invalid_input"),
+    Case("bestsellers: limit above the maximum", lambda w: w.m.bestsellers(
+        "v-1", start=TODAY, end=TODAY, by=VENDOR, limit=MAX_BESTSELLERS + 1), "invalid_input"),
+    Case("verify_reports: batch size 0", lambda w: w.m.verify_reports(
+        "v-1", by=STAFF, batch_size=0), "invalid_input"),
+    Case("verify_reports: vendor id of 10 MB", lambda w: w.m.verify_reports(HUGE, by=STAFF),
+         "invalid_input"),
+    Case("rebuild_reports: batch size a float", lambda w: w.m.rebuild_reports(
+        "v-1", by=STAFF, batch_size=1.5), "invalid_input"),  # type: ignore[arg-type]
+    Case("rebuild_reports: max_batches 0", lambda w: w.m.rebuild_reports(
+        "v-1", by=STAFF, max_batches=0), "invalid_input"),
+    Case("rebuild_reports: vendor id too long", lambda w: w.m.rebuild_reports(
+        "v" * (MAX_ID_LENGTH + 1), by=STAFF), "invalid_input"),
+    Case("register_vendor: unknown time zone", lambda w: w.m.register_vendor(
+        "v-1", payout_currency="EUR", by=STAFF, timezone="Mars/Olympus"), "unknown_time_zone"),
+    Case("register_vendor: unknown payout currency", lambda w: w.m.register_vendor(
+        "v-1", payout_currency="ZZZ", by=STAFF, timezone="Europe/Paris"), "unknown_currency"),
+    # 8. returns and exchanges (R37): quantities, kinds, ids and texts
+    Case("request_return: negative quantity", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={w.line: -1}, reason="r"),
+        "invalid_input"),
+    Case("request_return: zero quantity", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={w.line: 0}, reason="r"),
+        "invalid_input"),
+    Case("request_return: quantity a float", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={w.line: 1.0}, reason="r"),  # type: ignore[dict-item]
+        "invalid_input"),
+    Case("request_return: no items", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={}, reason="r"), "invalid_input"),
+    Case("request_return: items a list", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items=[w.line], reason="r"),  # type: ignore[arg-type]
+        "invalid_input"),
+    Case("request_return: line id too long", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={"l" * (MAX_ID_LENGTH + 1): 1},
+        reason="r"), "invalid_input"),
+    Case("request_return: kind a string", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind="return", items={w.line: 1}, reason="r"),  # type: ignore[arg-type]
+        "invalid_input"),
+    Case("request_return: reason of 10 MB", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={w.line: 1}, reason=HUGE),
+        "invalid_input"),
+    Case("request_return: condition too long", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.EXCHANGE, items={w.line: 1}, reason="r",
+        condition="c" * (MAX_TEXT_LENGTH + 1)), "invalid_input"),
+    Case("request_return: idempotency key too long", lambda w: w.m.request_return(
+        w.oid, by=BUYER, kind=ReturnKind.RETURN, items={w.line: 1}, reason="r",
+        idempotency_key="k" * (MAX_KEY_LENGTH + 1)), "invalid_input"),
+    Case("accept_return: return id of 10 MB", lambda w: w.m.accept_return(
+        w.oid, HUGE, by=VENDOR), "invalid_input"),
+    Case("accept_return: message too long", lambda w: w.m.accept_return(
+        w.oid, "ret-1", by=VENDOR, message="m" * (MAX_TEXT_LENGTH + 1)), "invalid_input"),
+    Case("decline_return: reason not a string", lambda w: w.m.decline_return(
+        w.oid, "ret-1", by=VENDOR, reason=7), "invalid_input"),  # type: ignore[arg-type]
+    Case("ship_return: carrier too long", lambda w: w.m.ship_return(
+        w.oid, "ret-1", by=BUYER, carrier="c" * (MAX_NAME_LENGTH + 1), tracking_number="1"),
+        "invalid_input"),
+    Case("ship_exchange: tracking number of 10 MB", lambda w: w.m.ship_exchange(
+        w.oid, "ret-1", by=VENDOR, carrier="DHL", tracking_number=HUGE), "invalid_input"),
+    Case("receive_return: return id not a string", lambda w: w.m.receive_return(
+        w.oid, 7, by=VENDOR), "invalid_input"),  # type: ignore[arg-type]
+    Case("refund_return: order id too long", lambda w: w.m.refund_return(
+        "o" * (MAX_ID_LENGTH + 1), "ret-1", by=VENDOR), "invalid_input"),
+    # retention (R29, R35): a system operation like run_due, with an aware instant
+    Case("purge: naive now", lambda w: w.m.purge(NAIVE), "naive_datetime"),
+    Case("purge: now a string", lambda w: w.m.purge("2026-03-09"),  # type: ignore[arg-type]
+         "invalid_input"),
+    Case("purge: the first instant Python has", lambda w: w.m.purge(
+        dt.datetime.min.replace(tzinfo=dt.UTC)), "invalid_input"),
+    Case("run_due: an instant past the last UTC year", lambda w: w.m.run_due(
+        dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(-dt.timedelta(hours=5)))),
+        "invalid_input"),
+    Case("list_orders: placed_from before the first UTC instant", lambda w: w.m.list_orders(
+        by=VENDOR, vendor_id="v-1",
+        placed_from=dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
+        "invalid_input"),
+    Case("store_performance: until the last instant Python has", lambda w: w.m.store_performance(
+        "v-1", by=VENDOR, since=START, until=dt.datetime.max.replace(tzinfo=dt.UTC)),
+        "invalid_input"),
+    # 9. staff powers (R1, R39, R41): each needs a reason; money is Money, never a float
+    Case("resolve_for_vendor: no reason", lambda w: w.m.resolve_for_vendor(
+        w.oid, w.iid, by=STAFF, reason=""), "reason_required"),
+    Case("resolve_for_vendor: a blank reason", lambda w: w.m.resolve_for_vendor(
+        w.oid, w.iid, by=STAFF, reason="   "), "reason_required"),
+    Case("resolve_for_vendor: issue id too long", lambda w: w.m.resolve_for_vendor(
+        w.oid, "i" * (MAX_ID_LENGTH + 1), by=STAFF, reason="proof"), "invalid_input"),
+    Case("cancel_after_shipping: reason None", lambda w: w.m.cancel_after_shipping(
+        w.oid, by=STAFF, reason=None), "reason_required"),  # type: ignore[arg-type]
+    Case("cancel_after_shipping: reason too long", lambda w: w.m.cancel_after_shipping(
+        w.oid, by=STAFF, reason="r" * (MAX_TEXT_LENGTH + 1)), "invalid_input"),
+    Case("adjust_balance: no reason", lambda w: w.m.adjust_balance(
+        "v-1", amount=eur("5.00"), reason="", by=STAFF), "reason_required"),
+    Case("adjust_balance: a float amount", lambda w: w.m.adjust_balance(
+        "v-1", amount=5.0, reason="goodwill", by=STAFF), "invalid_money"),  # type: ignore[arg-type]
+    Case("adjust_balance: float-born Money with more places", lambda w: w.m.adjust_balance(
+        "v-1", amount=Money(0.1 + 0.2, "EUR"), reason="goodwill", by=STAFF), "invalid_money"),
+    Case("adjust_balance: exponent bomb", lambda w: w.m.adjust_balance(
+        "v-1", amount=Money(Decimal(BOMB), "EUR"), reason="goodwill", by=STAFF),
+        "invalid_money"),
+    Case("adjust_balance: above the maximum", lambda w: w.m.adjust_balance(
+        "v-1", amount=from_minor(MAX_AMOUNT_MINOR + 1, "EUR"), reason="fine", by=STAFF),
+        "invalid_money"),
+    Case("adjust_balance: zero", lambda w: w.m.adjust_balance(
+        "v-1", amount=eur("0.00"), reason="nothing", by=STAFF), "invalid_money"),
+    Case("adjust_balance: vendor id of 10 MB", lambda w: w.m.adjust_balance(
+        HUGE, amount=eur("5.00"), reason="goodwill", by=STAFF), "invalid_input"),
+    Case("adjust_balance: reason of 10 MB", lambda w: w.m.adjust_balance(
+        "v-1", amount=eur("5.00"), reason=HUGE, by=STAFF), "invalid_input"),
+    Case("set_payout_terms: no reason", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason=" ", reserve_bp=1000, reserve_days=30), "reason_required"),
+    Case("set_payout_terms: reserve above 100 %", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=10_001, reserve_days=30), "invalid_input"),
+    Case("set_payout_terms: reserve a float", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=10.5, reserve_days=30),  # type: ignore[arg-type]
+        "invalid_input"),
+    Case("set_payout_terms: negative reserve days", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_days=-1), "invalid_input"),
+    Case("set_payout_terms: reserve days past any date", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=10**12), "invalid_input"),
+    Case("set_payout_terms: reserve days one above the maximum", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=MAX_RESERVE_DAYS + 1),
+        "invalid_input"),
+    Case("set_payout_terms: minimum balance a float", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", minimum_balance=50.0),  # type: ignore[arg-type]
+        "invalid_money"),
+    Case("set_payout_terms: negative minimum balance", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", minimum_balance=eur("-1.00")), "invalid_money"),
+    Case("set_payout_terms: vendor id too long", lambda w: w.m.set_payout_terms(
+        "v" * (MAX_ID_LENGTH + 1), by=STAFF, reason="risk"), "invalid_input"),
+    Case("chargeback_won: reference too long", lambda w: w.m.chargeback_won(
+        w.oid, reference="r" * (MAX_ID_LENGTH + 1), by=STAFF), "invalid_input"),
+    Case("chargeback_won: order id not a string", lambda w: w.m.chargeback_won(
+        None, reference="cb-1", by=STAFF), "invalid_input"),  # type: ignore[arg-type]
+    # judged against the vendor's payout currency, inside the transaction: nothing written
+    Case("set_payout_terms: minimum balance in USD", lambda w: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", minimum_balance=Money("5.00", "USD")),
+        "currency_mismatch", early=False),
 ]
 # fmt: on
 
@@ -415,3 +635,159 @@ def test_r33_every_store_accepts_and_refuses_the_same_amounts(
         store.close()
     assert outcomes[0] == outcomes[1]
     assert (outcomes[0][0] == "placed") == (0 < unit_minor * quantity <= MAX_AMOUNT_MINOR)
+
+
+# --- junk in any argument of the commands added with the lists, reports and endings -------
+
+
+def _built() -> tuple[Marketplace, Store, dict[str, str]]:
+    """The world of the fixture above, on the in-memory store (for hypothesis)."""
+    store = InMemoryStore()
+    m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+    m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    (order,) = m.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada",
+        items=[Item(vendor_id="v-1", product_id="p", quantity=2, unit_price=eur("10.00"))],
+        paid=eur("20.00"),
+    )
+    line = order.lines[0].line_id
+    shipped = m.ship(order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1")
+    issue = m.report_issue(order.order_id, by=BUYER, kind=IssueKind.OTHER, description="late")
+    ids = {"oid": order.order_id, "line": line, "iid": issue.issues[0].issue_id}
+    assert shipped.shipments
+    return m, store, ids
+
+
+#: command -> (a call that takes the changed arguments, the arguments junk may replace)
+# fmt: off
+FUZZED: dict[str, tuple[Callable[[Marketplace, dict[str, str], dict[str, Any]], object],
+                        tuple[str, ...]]] = {
+    "list_orders": (lambda m, i, k: m.list_orders(**{"by": VENDOR, "vendor_id": "v-1", **k}),
+                    ("by", "vendor_id", "status", "needs_shipping", "placed_from",
+                     "placed_until", "customer_name", "cursor", "page_size")),
+    "buyer_orders": (lambda m, i, k: m.buyer_orders(**{"by": BUYER, **k}),
+                     ("by", "buyer_id", "status", "open_issue", "placed_from", "cursor",
+                      "page_size")),
+    "store_performance": (lambda m, i, k: m.store_performance(**{
+        "vendor_id": "v-1", "by": VENDOR, "since": START, "until": START, **k}),
+        ("by", "vendor_id", "since", "until")),
+    "sales_report": (lambda m, i, k: m.sales_report(**{
+        "vendor_id": "v-1", "by": VENDOR, "start": TODAY, "end": TODAY, **k}),
+        ("by", "vendor_id", "start", "end", "granularity", "currency")),
+    "bestsellers": (lambda m, i, k: m.bestsellers(**{
+        "vendor_id": "v-1", "by": VENDOR, "start": TODAY, "end": TODAY, **k}),
+        ("vendor_id", "start", "end", "limit", "currency")),
+    "verify_reports": (lambda m, i, k: m.verify_reports(**{"vendor_id": "v-1", "by": STAFF, **k}),
+                       ("by", "vendor_id", "batch_size")),
+    "rebuild_reports": (lambda m, i, k: m.rebuild_reports(**{
+        "vendor_id": "v-1", "by": STAFF, **k}), ("vendor_id", "batch_size", "max_batches")),
+    "resolve_for_vendor": (lambda m, i, k: m.resolve_for_vendor(**{
+        "order_id": i["oid"], "issue_id": i["iid"], "by": STAFF, "reason": "proof", **k}),
+        ("by", "order_id", "issue_id", "reason", "idempotency_key")),
+    "cancel_after_shipping": (lambda m, i, k: m.cancel_after_shipping(**{
+        "order_id": i["oid"], "by": STAFF, "reason": "fraud", **k}), ("order_id", "reason")),
+    "request_return": (lambda m, i, k: m.request_return(**{
+        "order_id": i["oid"], "by": BUYER, "kind": ReturnKind.RETURN, "items": {i["line"]: 1},
+        "reason": "small", **k}), ("by", "order_id", "kind", "items", "reason", "condition")),
+    "decline_return": (lambda m, i, k: m.decline_return(**{
+        "order_id": i["oid"], "return_id": "ret-1", "by": VENDOR, "reason": "worn", **k}),
+        ("return_id", "reason")),
+    "ship_exchange": (lambda m, i, k: m.ship_exchange(**{
+        "order_id": i["oid"], "return_id": "ret-1", "by": VENDOR, "carrier": "DHL",
+        "tracking_number": "1", **k}), ("carrier", "tracking_number")),
+    "chargeback_won": (lambda m, i, k: m.chargeback_won(**{
+        "order_id": i["oid"], "reference": "cb-1", "by": STAFF, **k}), ("order_id", "reference")),
+    "adjust_balance": (lambda m, i, k: m.adjust_balance(**{
+        "vendor_id": "v-1", "amount": eur("1.00"), "reason": "goodwill", "by": STAFF, **k}),
+        ("vendor_id", "amount", "reason")),
+    "set_payout_terms": (lambda m, i, k: m.set_payout_terms(**{
+        "vendor_id": "v-1", "by": STAFF, "reason": "risk", **k}),
+        ("vendor_id", "reason", "reserve_bp", "reserve_days", "minimum_balance")),
+    "register_vendor": (lambda m, i, k: m.register_vendor(**{
+        "vendor_id": "v-2", "payout_currency": "EUR", "by": STAFF, **k}),
+        ("vendor_id", "payout_currency", "name", "timezone")),
+    "purge": (lambda m, i, k: m.purge(**{"now": START, **k}), ("now",)),
+}
+# fmt: on
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.sampled_from(["x" * (MAX_TEXT_LENGTH + 1), " ", "Mars/Olympus", "ZZZ", "day"]),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.datetimes(),
+    st.datetimes(timezones=st.just(dt.UTC)),
+    st.dates(),
+    st.builds(Money, st.decimals(allow_nan=False, allow_infinity=False), st.just("EUR")),
+    st.just(LooksLikeAnActor("staff", "st-1")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), command=st.sampled_from(sorted(FUZZED)))
+def test_r2_junk_in_any_argument_stays_in_the_error_family(
+    data: st.DataObject, command: str
+) -> None:
+    """R2, R33: anything at all in any argument of the order lists, reports and endings
+    commands is either accepted or refused with an ``AsoloraError`` (never a TypeError,
+    KeyError, OverflowError...), and a refusal leaves every row as it was."""
+    call, arguments = FUZZED[command]
+    argument = data.draw(st.sampled_from(arguments), label="argument")
+    value = data.draw(JUNK, label="value")
+    m, store, ids = _built()
+    before = digest(store)
+    refusal: AsoloraError | None = None
+    try:
+        call(m, ids, {argument: value})
+    except AsoloraError as error:
+        refusal = error
+    store.close()
+    if refusal is not None:
+        assert str(refusal)
+        assert digest(store) == before, refusal.code
+
+
+def test_r41_a_reserve_of_the_maximum_days_still_releases(world: World) -> None:
+    """R41 (issue 9 item 2): a rolling reserve of MAX_RESERVE_DAYS is accepted and the
+    vendor's orders still release (the reserve's end is a representable date); a longer
+    one is refused up front (above), so it can never stall every release of the vendor."""
+    w = world
+    w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=1000, reserve_days=MAX_RESERVE_DAYS
+    )
+    w.m.withdraw_issue(w.oid, w.iid, by=BUYER)
+    shipped = w.m.ship(w.oid, by=VENDOR, items={w.line: 1}, carrier="DHL", tracking_number="2")
+    for shipment in shipped.shipments:
+        w.m.mark_delivered(w.oid, shipment.shipment_id, by=VENDOR)
+        w.m.confirm_receipt(w.oid, shipment.shipment_id, by=BUYER)
+    report = w.m.run_due(START + dt.timedelta(days=30))
+    assert "failed" not in report.timers
+    assert w.m.get_hold(w.oid, by=STAFF).released_at is not None
+
+
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_r30_r32_reports_at_the_edges_of_the_reportable_dates(
+    world: World, granularity: str
+) -> None:
+    """R30-R32, R25: the first and last reportable days, and a range of exactly
+    MAX_REPORT_PERIODS days, are reported (no date arithmetic overflows there); only
+    beyond them is a range refused (the table above)."""
+    w = world
+    for start, end in (
+        (FIRST_REPORT_DAY, FIRST_REPORT_DAY + dt.timedelta(days=40)),
+        (LAST_REPORT_DAY - dt.timedelta(days=40), LAST_REPORT_DAY),
+    ):
+        sales = w.m.sales_report("v-1", start=start, end=end, by=STAFF, granularity=granularity)
+        assert sales.periods[0].period.first_day == start
+        assert sales.periods[-1].period.last_day == end
+        w.m.earnings_report("v-1", start=start, end=end, by=STAFF, granularity=granularity)
+        assert w.m.bestsellers("v-1", start=start, end=end, by=STAFF).vendor_id == "v-1"
+    last = TODAY + dt.timedelta(days=MAX_REPORT_PERIODS - 1)
+    daily = w.m.sales_report("v-1", start=TODAY, end=last, by=STAFF, granularity=granularity)
+    assert daily.totals[0].orders == 1

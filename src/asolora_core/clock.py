@@ -34,12 +34,21 @@ def utc(value: object, *, field: str = "at") -> _dt.datetime:
             "(for example datetime(..., tzinfo=timezone.utc))",
             field=field,
         )
-    if value.tzinfo is UTC and type(value) is _dt.datetime:
-        return value
-    v = value.astimezone(UTC)
-    return _dt.datetime(
-        v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=UTC
-    )
+    if value.tzinfo is not UTC or type(value) is not _dt.datetime:
+        try:
+            v = value.astimezone(UTC)
+        except OverflowError:
+            v = _dt.datetime.min.replace(tzinfo=UTC)  # refused just below
+        value = _dt.datetime(
+            v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, tzinfo=UTC
+        )
+    if not 1 < value.year < 9999:  # room for every interval added to or taken from it
+        raise InvalidInputError(
+            f"{field} {value.isoformat()} is outside the years 0002 to 9998 (UTC) this "
+            "library computes with",
+            field=field,
+        )
+    return value
 
 
 @runtime_checkable

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_QUANTITY",
     "MAX_RATE_MINOR",
     "MAX_REFERENCE_LENGTH",
+    "MAX_RESERVE_DAYS",
     "MAX_TEXT_LENGTH",
     "check_amount_minor",
     "check_count",
@@ -67,6 +68,9 @@ MAX_REFERENCE_LENGTH: Final = 500
 MAX_RATE_MINOR: Final = 10**6
 #: Longest amount written as text (``parse_money``), before any arithmetic.
 MAX_AMOUNT_TEXT: Final = 64
+#: Longest rolling reserve a vendor's payout terms may keep (ten years, in days): every
+#: release date stays a representable datetime.
+MAX_RESERVE_DAYS: Final = 3650
 
 
 def check_id(value: object, field: str) -> str:

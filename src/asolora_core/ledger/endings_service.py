@@ -31,6 +31,7 @@ from asolora_core.ledger.integrity import sealed
 from asolora_core.ledger.integrity_service import _staff
 from asolora_core.ledger.model import Hold, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
+from asolora_core.limits import MAX_RESERVE_DAYS, check_count, check_id, check_text
 from asolora_core.ports import UnitOfWork
 
 __all__: list[str] = []
@@ -44,9 +45,7 @@ def _reason(reason: object, what: str) -> str:
             "statement",
             field="reason",
         )
-    if len(reason.strip()) > 4000:
-        raise InvalidInputError("reason is longer than 4000 characters", field="reason")
-    return reason.strip()
+    return check_text(reason, "reason").strip()
 
 
 class _MoneyEndings(_MoneyCommands):
@@ -66,6 +65,8 @@ class _MoneyEndings(_MoneyCommands):
         held proceeds and the freeze the chargeback put on the order is lifted; after release
         it is credited to the balance at the rate in force now, less the conversion fee."""
         _staff(by, "record a won chargeback")
+        check_id(order_id, "order_id")
+        check_id(reference, "reference")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             order = uow.orders.get(order_id)
@@ -132,6 +133,7 @@ class _MoneyEndings(_MoneyCommands):
         ``reason``; a line of the next payout statement (R41). The balance may go negative
         and is then offset against the next releases (R23)."""
         _staff(by, "adjust a vendor's balance")
+        check_id(vendor_id, "vendor_id")
         reason = _reason(reason, "adjust a vendor's balance")
         if not isinstance(amount, Money):
             raise InvalidMoneyError("amount must be a moneyed.Money", field="amount")
@@ -201,6 +203,12 @@ class _MoneyEndings(_MoneyCommands):
         kept back for ``reserve_days``) and minimum balance (left in the balance by every
         payout, in the payout currency); zero turns each off. Staff only, with a reason."""
         _staff(by, "set payout terms")
+        check_id(vendor_id, "vendor_id")
+        if (
+            minimum_balance is not None
+            and _money.to_minor(minimum_balance, field="minimum_balance") < 0
+        ):  # parsed (and refused) here, before any store; its currency is checked inside
+            raise InvalidMoneyError("minimum_balance must not be negative", field="minimum_balance")
         reason = _reason(reason, "set a vendor's payout terms")
         if isinstance(reserve_bp, bool) or not isinstance(reserve_bp, int):
             raise InvalidInputError("reserve_bp must be a whole number", field="reserve_bp")
@@ -208,9 +216,8 @@ class _MoneyEndings(_MoneyCommands):
             raise InvalidInputError(
                 "reserve_bp is basis points from 0 to 10,000 (1,000 = 10 %)", field="reserve_bp"
             )
-        if isinstance(reserve_days, bool) or not isinstance(reserve_days, int):
-            raise InvalidInputError("reserve_days must be a whole number", field="reserve_days")
-        if reserve_days < 0 or (reserve_bp and reserve_days < 1):
+        check_count(reserve_days, "reserve_days", low=0, high=MAX_RESERVE_DAYS)
+        if reserve_bp and reserve_days < 1:
             raise InvalidInputError(
                 "reserve_days must be at least 1 when a reserve is kept", field="reserve_days"
             )

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 
-from asolora_core.actors import Actor
+from asolora_core.actors import Actor, ActorKind, check_actor
+from asolora_core.errors import InvalidInputError, NotPermittedError, ReasonRequiredError
 from asolora_core.events import (
     DomainEvent,
     IssueReported,
@@ -29,11 +30,12 @@ from asolora_core.events import (
     ReturnRequested,
     ShipmentDelivered,
 )
+from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_text
 from asolora_core.orders import endings
 from asolora_core.orders import returns as rcore
 from asolora_core.orders.commands import Decision
 from asolora_core.orders.model import Order, ReturnKind
-from asolora_core.orders.service import _OrderCommands
+from asolora_core.orders.service import _OrderCommands, _quantities
 from asolora_core.ports import Timer, UnitOfWork
 
 __all__ = [
@@ -49,6 +51,33 @@ CANCEL_UNSHIPPED = "cancel_unshipped"
 REMIND_BUYER = "remind_buyer_to_confirm"
 ESCALATE_ISSUE = "escalate_issue"
 EXPIRE_RETURN = "expire_return"
+
+
+def _staff_power(
+    by: object, order_id: object, ref: object, ref_field: str, reason: object, what: str
+) -> None:
+    """R1, R2, before any store is touched: a valid actor, staff only (an allow-list), ids
+    within their limits and a reason (every staff power says why)."""
+    actor = check_actor(by)
+    if actor.kind is not ActorKind.STAFF:
+        raise NotPermittedError(f"only staff may {what}", actor=actor.key)
+    check_id(order_id, "order_id")
+    if ref_field:
+        check_id(ref, ref_field)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReasonRequiredError(
+            f"staff must give a reason to {what}; it is recorded with the action and sent "
+            "to both sides",
+            field="reason",
+        )
+    check_text(reason, "reason")
+
+
+def _return_args(by: object, order_id: object, return_id: object) -> None:
+    """R1, R2: a valid actor and ids within their limits, before any store is touched."""
+    check_actor(by)
+    check_id(order_id, "order_id")
+    check_id(return_id, "return_id")
 
 
 class _OrderEndings(_OrderCommands):
@@ -163,6 +192,7 @@ class _OrderEndings(_OrderCommands):
     ) -> Order:
         """Staff close an issue in the vendor's favour and confirm receipt of the shipments
         it covers, so the order completes when nothing else is left (R9, R13)."""
+        _staff_power(by, order_id, issue_id, "issue_id", reason, "resolve an issue for the vendor")
         return self._order_command(
             order_id,
             by,
@@ -179,6 +209,7 @@ class _OrderEndings(_OrderCommands):
     ) -> Order:
         """Staff cancel an order that has shipped: everything still refundable goes back to
         the buyer, open issues close, nothing is owed to the vendor (R20)."""
+        _staff_power(by, order_id, None, "", reason, "cancel an order after shipping")
         refund_id = self.ids.new_id("r")
         return self._order_command(
             order_id,
@@ -207,6 +238,15 @@ class _OrderEndings(_OrderCommands):
         """R37: the buyer asks to return or exchange confirmed units (line id -> units),
         checked against each line's policy snapshot (R19). The new request is the last of
         ``Order.returns``."""
+        check_actor(by)
+        check_id(order_id, "order_id")
+        if not isinstance(kind, ReturnKind):
+            raise InvalidInputError("kind must be a ReturnKind", field="kind")
+        items = _quantities(items)
+        if not items:
+            raise InvalidInputError("a return names at least one line and its units", field="items")
+        check_text(reason, "reason")
+        check_text(condition, "condition")
         return_id = self.ids.new_id("ret")
         return self._order_command(
             order_id,
@@ -250,6 +290,8 @@ class _OrderEndings(_OrderCommands):
         idempotency_key: str | None = None,
     ) -> Order:
         """R37: the vendor accepts the request; the buyer may ship the items back."""
+        _return_args(by, order_id, return_id)
+        check_text(message, "message")
         return self._return_command(
             order_id,
             return_id,
@@ -270,6 +312,8 @@ class _OrderEndings(_OrderCommands):
         idempotency_key: str | None = None,
     ) -> Order:
         """R37: the vendor declines the request, saying why."""
+        _return_args(by, order_id, return_id)
+        check_text(reason, "reason")
         return self._return_command(
             order_id,
             return_id,
@@ -291,6 +335,9 @@ class _OrderEndings(_OrderCommands):
         idempotency_key: str | None = None,
     ) -> Order:
         """R37: the buyer ships the accepted return back, with tracking."""
+        _return_args(by, order_id, return_id)
+        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
         return self._return_command(
             order_id,
             return_id,
@@ -307,6 +354,7 @@ class _OrderEndings(_OrderCommands):
         self, order_id: str, return_id: str, *, by: Actor, idempotency_key: str | None = None
     ) -> Order:
         """R37: the vendor received the returned items."""
+        _return_args(by, order_id, return_id)
         return self._return_command(
             order_id,
             return_id,
@@ -322,6 +370,7 @@ class _OrderEndings(_OrderCommands):
     ) -> Order:
         """R37, R20-R22: the vendor refunds the received return, less the restocking fee of
         the policy snapshot."""
+        _return_args(by, order_id, return_id)
         refund_id = self.ids.new_id("r")
         return self._return_command(
             order_id,
@@ -344,6 +393,9 @@ class _OrderEndings(_OrderCommands):
         idempotency_key: str | None = None,
     ) -> Order:
         """R37: the vendor ships the replacement of a received exchange, with tracking."""
+        _return_args(by, order_id, return_id)
+        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
         return self._return_command(
             order_id,
             return_id,

@@ -728,10 +728,8 @@ class _OrderCommands(_Kernel):
         (:class:`~asolora_core.errors.InvalidCursorError`). Staff naming a vendor that is
         neither registered nor has any order get :class:`~asolora_core.errors.NotFoundError`.
         """
-        if not isinstance(by, Actor):
-            raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
-        if not isinstance(vendor_id, str) or not vendor_id.strip():
-            raise InvalidInputError("vendor_id must be a non-empty string", field="vendor_id")
+        check_actor(by)
+        check_id(vendor_id, "vendor_id")
         if by.kind is not ActorKind.STAFF and not (
             by.kind is ActorKind.VENDOR and by.id == vendor_id
         ):
@@ -741,7 +739,7 @@ class _OrderCommands(_Kernel):
                 vendor_id=vendor_id,
             )
         if customer_name is not None and (
-            not isinstance(customer_name, str) or not customer_name.strip()
+            not check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH).strip()
         ):
             raise InvalidInputError(
                 "customer_name must be a non-empty name, as on the order", field="customer_name"
@@ -787,12 +785,10 @@ class _OrderCommands(_Kernel):
         as :meth:`list_orders` (``awaiting_confirmation=True``: the orders waiting for the
         buyer's "Order Received"). ``buyer_id`` defaults to the acting buyer; staff name it
         (R1)."""
-        if not isinstance(by, Actor):
-            raise InvalidInputError("by must be an Actor, e.g. Actor.buyer('b-1')", field="by")
+        check_actor(by)
         if buyer_id is None and by.kind is ActorKind.BUYER:
             buyer_id = by.id
-        if not isinstance(buyer_id, str) or not buyer_id.strip():
-            raise InvalidInputError("buyer_id must be a non-empty string", field="buyer_id")
+        buyer_id = check_id(buyer_id, "buyer_id")
         if by.kind is not ActorKind.STAFF and not (
             by.kind is ActorKind.BUYER and by.id == buyer_id
         ):

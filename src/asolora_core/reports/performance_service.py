@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import InvalidInputError, NotFoundError, NotPermittedError
 from asolora_core.kernel import _Kernel
+from asolora_core.limits import check_id
 from asolora_core.orders.listing import OrderQuery
 from asolora_core.reports.performance import StorePerformance, store_performance
 
@@ -41,10 +42,8 @@ class _PerformanceQueries(_Kernel):
         Staff naming a vendor that is neither registered nor has any order get
         :class:`~asolora_core.errors.NotFoundError`.
         """
-        if not isinstance(by, Actor):
-            raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
-        if not isinstance(vendor_id, str) or not vendor_id.strip():
-            raise InvalidInputError("vendor_id must be a non-empty string", field="vendor_id")
+        check_actor(by)
+        check_id(vendor_id, "vendor_id")
         if by.kind is not ActorKind.STAFF and not (
             by.kind is ActorKind.VENDOR and by.id == vendor_id
         ):

@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from asolora_core.actors import Actor, ActorKind, check_actor
-from asolora_core.errors import InvalidInputError, NotPermittedError
+from asolora_core.errors import NotPermittedError
 from asolora_core.events import DomainEvent, OrderCancelled, OrderPlaced, RefundIssued
 from asolora_core.ledger.model import BALANCE, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
-from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_text
+from asolora_core.limits import MAX_NAME_LENGTH, check_count, check_id, check_text
+from asolora_core.money import check_currency
 from asolora_core.orders.model import Order
 from asolora_core.ports import UnitOfWork
 from asolora_core.reports import core
@@ -39,6 +40,8 @@ __all__ = ["_RollupUpkeep"]
 _ALL = "rebuild:*"
 _LAST_DAY = _dt.date.max.toordinal()
 _LAST_MONTH = month_of(_LAST_DAY)
+#: The largest ``batch_size`` (orders per transaction) verify and rebuild take.
+_MAX_BATCH = 100_000
 
 
 def _rebuild_key(vendor_id: str) -> str:
@@ -55,9 +58,10 @@ def _decode_after(text: str) -> tuple[_dt.datetime, str] | None:
 
 
 def _reader(by: Actor, vendor_id: str) -> None:
-    """R1: a vendor reads its own reports; staff (and the system) any vendor's."""
-    if not isinstance(by, Actor):
-        raise InvalidInputError("by must be an Actor, e.g. Actor.vendor('v-1')", field="by")
+    """R1: a vendor reads its own reports; staff (and the system) any vendor's. The actor
+    and the vendor id are checked (R2) before any store is touched."""
+    check_actor(by)
+    check_id(vendor_id, "vendor_id")
     if by.kind in (ActorKind.STAFF, ActorKind.SYSTEM):
         return
     if by.kind is ActorKind.VENDOR and by.id == vendor_id:
@@ -163,6 +167,7 @@ class _RollupUpkeep(_MoneyCommands):
         """R33: recompute the vendor's rollups from its orders and journal and list every
         row that differs from what is stored (an empty list: the reports are exact)."""
         _reader(by, vendor_id)
+        check_count(batch_size, "batch_size", low=1, high=_MAX_BATCH)
         sales: dict[tuple[object, ...], list[int]] = {}
         products: dict[tuple[object, ...], list[int]] = {}
         money: dict[tuple[object, ...], list[int]] = {}
@@ -218,15 +223,16 @@ class _RollupUpkeep(_MoneyCommands):
         """R33: rebuild the rollups of ``vendor_id`` (or of every vendor) from the orders and
         the journal, ``batch_size`` orders per transaction. Each batch saves a checkpoint, so
         a call stopped by ``max_batches`` (or a crash) resumes where it stopped when called
-        again. Staff or the system."""
-        if not isinstance(by, Actor):
-            raise InvalidInputError("by must be an Actor, e.g. Actor.staff('s-1')", field="by")
+        again. Staff or the system; ``batch_size`` is 1 to 100,000, ``max_batches`` at
+        least 1."""
+        check_actor(by)
         if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
             raise NotPermittedError("only staff or the system may rebuild reports", actor=by.key)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidInputError(
-                "batch_size must be a positive whole number", field="batch_size"
-            )
+        check_count(batch_size, "batch_size", low=1, high=_MAX_BATCH)
+        if max_batches is not None:
+            check_count(max_batches, "max_batches", low=1, high=2**31)
+        if vendor_id is not None:
+            check_id(vendor_id, "vendor_id")
         budget = [max_batches if max_batches is not None else -1]
         finished: list[str] = []
         counts = [0, 0, 0]  # orders, transactions, batches
@@ -333,9 +339,12 @@ class _RollupUpkeep(_MoneyCommands):
         or system. Changing the zone of a vendor with rollups rebuilds them in the new zone."""
         # every argument is checked before any store is touched (R2)
         check_actor(by)
+        if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):  # R1, before any store read
+            raise NotPermittedError("only staff or the system may register a vendor", actor=by.key)
         check_id(vendor_id, "vendor_id")
         check_text(name, "name", limit=MAX_NAME_LENGTH)
         check_text(timezone, "timezone", limit=MAX_NAME_LENGTH)
+        check_currency(payout_currency, field="payout_currency")
         core.zone(timezone)  # UnknownTimeZoneError before anything changes
         with self.store.reader() as uow:
             old = uow.ledger.get_vendor(vendor_id)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from asolora_core import fx
 from asolora_core.actors import Actor
 from asolora_core.errors import (
+    InvalidDateRangeError,
     InvalidInputError,
     RateUnavailableError,
     ReportsRebuildingError,
@@ -48,6 +49,41 @@ __all__ = ["MAX_BESTSELLERS", "_ReportCommands"]
 #: The largest ``limit`` :meth:`_ReportCommands.bestsellers` accepts.
 MAX_BESTSELLERS = 1000
 _SHARE = Decimal("0.0001")
+#: The local dates a report may cover: calendar arithmetic on the range (week and month
+#: ends, the next day in the vendor's zone) never leaves the dates Python represents.
+FIRST_REPORT_DAY = _dt.date(1900, 1, 1)
+LAST_REPORT_DAY = _dt.date(9998, 12, 31)
+#: The most periods one sales or earnings report has (ten years of days), so one call's
+#: work is bounded (R25); ask by week or month, or a shorter range, for more.
+MAX_REPORT_PERIODS = 3660
+
+
+def _check_span(start: _dt.date, end: _dt.date, grain: Granularity | None) -> None:
+    """R30-R32, before any store is touched: dates, in order, within the reportable
+    years, and (for ``grain``) at most :data:`MAX_REPORT_PERIODS` periods."""
+    core.check_range(start, end)
+    if start < FIRST_REPORT_DAY or end > LAST_REPORT_DAY:
+        raise InvalidDateRangeError(
+            f"a report covers dates from {FIRST_REPORT_DAY.isoformat()} to "
+            f"{LAST_REPORT_DAY.isoformat()}; narrow the range",
+            field="start" if start < FIRST_REPORT_DAY else "end",
+        )
+    if grain is None:
+        return
+    days = end.toordinal() - start.toordinal() + 1
+    if grain is Granularity.DAY:
+        count = days
+    elif grain is Granularity.WEEK:
+        count = days // 7 + 2
+    else:
+        count = (end.year - start.year) * 12 + end.month - start.month + 1
+    if count > MAX_REPORT_PERIODS:
+        raise InvalidDateRangeError(
+            f"the range has {count} {grain.value}s; a report has at most "
+            f"{MAX_REPORT_PERIODS} periods: ask by week or month, or a shorter range",
+            field="end",
+            limit=MAX_REPORT_PERIODS,
+        )
 
 
 def _granularity(value: object) -> Granularity:
@@ -142,7 +178,7 @@ class _ReportCommands(_RollupUpkeep):
         are listed). Reads the rollups only."""
         _reader(by, vendor_id)
         grain = _granularity(granularity)
-        core.check_range(start, end)
+        _check_span(start, end, grain)
         target = None if currency is None else _reporting_currency(currency)
         with self.store.unit_of_work() as uow:
             _, tz_name = self._open(uow, vendor_id)
@@ -210,7 +246,7 @@ class _ReportCommands(_RollupUpkeep):
         period's end); plus the proceeds still held now, soonest due first."""
         _reader(by, vendor_id)
         grain = _granularity(granularity)
-        core.check_range(start, end)
+        _check_span(start, end, grain)
         with self.store.unit_of_work() as uow:
             _, tz_name = self._open(uow, vendor_id)
             before = uow.reports.money_before(vendor_id, start.toordinal())
@@ -296,7 +332,7 @@ class _ReportCommands(_RollupUpkeep):
         Net revenue is in ``currency`` (default: the one currency sold in, else the vendor's
         payout currency), other currencies converted at each day's rate."""
         _reader(by, vendor_id)
-        core.check_range(start, end)
+        _check_span(start, end, None)
         if (
             isinstance(limit, bool)
             or not isinstance(limit, int)
