@@ -24,14 +24,17 @@ How a message is read
    ``(212) MY-PIZZA``, ``dial 555 FLOWERS``): 6 to 8 letters and digits, at least 3 of them
    letters, after ``+1``/``1-`` and a code, a code in parentheses, ``0800``/``0808``/``0500``,
    or any 3-4 digit code right after a phone word; a bare toll-free code needs ``-`` or ``.``
-   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. Overlapping
-   matches are merged. The platform's own domain, asolora.com, passes.
+   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. A full stop
+   followed by a space ends a sentence: it never joins the parts of a vanity number, nor
+   stands for the dot before a top-level domain after a spaced ``@`` (except before ``com``
+   and ``org``). Overlapping matches are merged. The platform's own domain, asolora.com, passes.
 3. **Phone numbers** are read in what is left (addresses already found count as one opaque
    word). Digits and digit words (``zero`` .. ``nine``, ``oh``, ``o`` inside digits,
    ``double``/``triple``) separated only by spaces, ``-``, ``.``, ``/``, ``_`` or parentheses
    form a *run*; between two spelled-out parts a comma or semicolon, and the words
    ``dash``/``hyphen``/``minus``, join the run too (``five five five, one two three dash four
-   five six seven``), never between plain digits (``sizes 36, 38``). These rules decide
+   five six seven``), never between plain digits (``sizes 36, 38``); so digit words that
+   follow a spelled-out number after a semicolon are read as part of it. These rules decide
    whether a run is a phone number; the first that applies wins:
 
    a. Digits in a date (``2026-11-26``, ``26/11/2026``), in an amount with a currency
