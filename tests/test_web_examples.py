@@ -4,8 +4,9 @@ Both apps (FastAPI under uvicorn, Flask under werkzeug) serve one scenario of th
 buyer checks out with an ``Idempotency-Key`` (R35), the vendor ships and tracks (R5, R6), an
 issue blocks the confirmation (R14), a settlement refunds (R38), "Order Received" completes
 the order (R9), the sweep releases (R15) and chat redacts contact details (R27). Refusals
-come back as their HTTP status with a problem body (R2). A last test runs the FastAPI app
-under uvicorn with several worker processes on one SQLite file.
+come back as their HTTP status with a problem body (R2). Another reads the vendor's order
+list with the dashboard's filters (an ``OrderPage``) and its reports (R30-R32). A last test
+runs the FastAPI app under uvicorn with several worker processes on one SQLite file.
 """
 
 from __future__ import annotations
