@@ -223,7 +223,10 @@ def _duration_in(x: str) -> _dt.timedelta:
     micros = seconds.scaleb(6)
     if micros != micros.to_integral_value():
         raise ValueError(f"a duration is whole microseconds: {x[:48]!r}")
-    return _dt.timedelta(microseconds=int(micros))
+    try:
+        return _dt.timedelta(microseconds=int(micros))
+    except OverflowError:
+        raise ValueError(f"a duration longer than timedelta allows: {x[:48]!r}") from None
 
 
 def _decoder(tp: Any) -> Fn:
