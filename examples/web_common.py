@@ -108,24 +108,127 @@ def _required(call: Call, name: str) -> Any:
     return call.body[name]
 
 
-def _vendor_orders(market: Marketplace, call: Call) -> Any:
-    """The vendor dashboard's order list, one page (R1: only the actor's own orders):
-    ``?cursor=`` from the previous page's ``next_cursor``, ``?page_size=`` up to 200."""
+def _vendor_only(call: Call) -> str:
     if call.actor.kind is not ActorKind.VENDOR:
         raise NotPermittedError("only a vendor has a vendor dashboard")
+    return call.actor.id
+
+
+def _flag(call: Call, name: str) -> bool | None:
+    """``?needs_shipping=true`` / ``false``; absent: no filter."""
+    text = call.query.get(name)
+    if text is None:
+        return None
+    if text not in ("true", "false"):
+        raise InvalidInputError(f"{name} is true or false, not {text[:40]!r}", field=name)
+    return text == "true"
+
+
+def _day(call: Call, name: str) -> dt.date:
+    """``?start=2026-10-01``: a calendar day in the vendor's time zone (R30)."""
+    text = call.query.get(name)
+    if text is None:
+        raise InvalidInputError(f"send ?{name}=YYYY-MM-DD", field=name)
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"{name} is a day written YYYY-MM-DD, not {text[:40]!r}", field=name
+        ) from None
+
+
+def _instant(call: Call, name: str) -> dt.datetime | None:
+    """``?placed_from=2026-10-01T00:00:00Z``: an instant with its time zone (R34; a naive
+    one is refused by the library)."""
+    text = call.query.get(name)
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text[:40])
+    except ValueError:
+        raise InvalidInputError(
+            f"{name} is an ISO 8601 instant such as 2026-10-01T09:00:00Z, not {text[:40]!r}",
+            field=name,
+        ) from None
+
+
+def _vendor_orders(market: Marketplace, call: Call) -> Any:
+    """The vendor dashboard's order list, one page, newest first (R1: only the actor's own
+    orders). Filters: ``?status=``,
+    ``?needs_shipping=true``, ``?awaiting_confirmation=true``, ``?open_issue=true``,
+    ``?placed_from=`` / ``?placed_until=`` (instants), ``?customer_name=``; ``?cursor=`` from
+    the previous page's ``next_cursor``, ``?page_size=`` up to 200."""
+    q = call.query
     return market.list_orders(
         by=call.actor,
-        vendor_id=call.actor.id,
-        cursor=call.query.get("cursor"),
-        page_size=_page_size(call.query.get("page_size")),
+        vendor_id=_vendor_only(call),
+        status=q.get("status"),
+        needs_shipping=_flag(call, "needs_shipping"),
+        awaiting_confirmation=_flag(call, "awaiting_confirmation"),
+        open_issue=_flag(call, "open_issue"),
+        placed_from=_instant(call, "placed_from"),
+        placed_until=_instant(call, "placed_until"),
+        customer_name=q.get("customer_name"),
+        cursor=q.get("cursor"),
+        page_size=_page_size(q.get("page_size")),
     )
 
 
+def _sales(market: Marketplace, call: Call) -> Any:
+    """R30: ``?start=&end=`` (days, both included), ``?granularity=day|week|month``,
+    ``?currency=`` to convert everything to one reporting currency."""
+    return market.sales_report(
+        _vendor_only(call),
+        by=call.actor,
+        start=_day(call, "start"),
+        end=_day(call, "end"),
+        granularity=call.query.get("granularity", "day"),
+        currency=call.query.get("currency"),
+    )
+
+
+def _earnings(market: Marketplace, call: Call) -> Any:
+    """R31: ``?start=&end=``, ``?granularity=``; with the amount still held and when due."""
+    return market.earnings_report(
+        _vendor_only(call),
+        by=call.actor,
+        start=_day(call, "start"),
+        end=_day(call, "end"),
+        granularity=call.query.get("granularity", "day"),
+    )
+
+
+def _bestsellers(market: Marketplace, call: Call) -> Any:
+    """R32: ``?start=&end=``, ``?limit=`` (10), ``?currency=`` for the revenue column."""
+    return market.bestsellers(
+        _vendor_only(call),
+        by=call.actor,
+        start=_day(call, "start"),
+        end=_day(call, "end"),
+        limit=_whole(call.query.get("limit"), 10),
+        currency=call.query.get("currency"),
+    )
+
+
+def _performance(market: Marketplace, call: Call) -> Any:
+    """Store performance over ``[since, until)`` (instants; both required)."""
+    since, until = _instant(call, "since"), _instant(call, "until")
+    if since is None or until is None:
+        raise InvalidInputError("send ?since= and ?until= (ISO 8601 instants)", field="since")
+    return market.store_performance(_vendor_only(call), by=call.actor, since=since, until=until)
+
+
 def _page_size(text: str | None) -> Any:
+    return _whole(text, 50)
+
+
+def _whole(text: str | None, default: int) -> Any:
     """A whole number as an int; anything else is passed on for the library to refuse."""
     if text is None:
-        return 50
-    return int(text) if text.isdigit() else text
+        return default
+    return int(text) if text.isdigit() and len(text) <= 9 else text
 
 
 def _checkout(market: Marketplace, call: Call) -> Any:
@@ -228,6 +331,10 @@ ORDER, SHIP, ISSUE = "/orders/{order_id}", "/shipments/{shipment_id}", "/issues/
 ROUTES: Sequence[Route] = (
     # -- the vendor dashboard ------------------------------------------------------------
     Route("GET", "/vendor/orders", _vendor_orders),
+    Route("GET", "/vendor/reports/sales", _sales),
+    Route("GET", "/vendor/reports/earnings", _earnings),
+    Route("GET", "/vendor/reports/bestsellers", _bestsellers),
+    Route("GET", "/vendor/reports/performance", _performance),
     Route("GET", "/vendor" + ORDER, lambda m, c: m.get_order(c.path["order_id"], by=c.actor)),
     Route("POST", "/vendor" + ORDER + "/shipments", _ship, 201),
     Route("POST", "/vendor" + ORDER + SHIP + "/tracking", _tracking),

@@ -94,7 +94,8 @@ def build_market(clock: FakeClock) -> Marketplace:
 
 def scenario(market: Any, clock: FakeClock) -> None:
     """The guide end to end: checkout, shipping, an issue settled, a cancellation, a release,
-    a refund after it, a chargeback, a payout, chat, the journal."""
+    a refund after it, a chargeback, a payout, chat, the journal, the order list and the
+    reports."""
     market.register_vendor("v-1", payout_currency="GBP", by=STAFF)
     market.register_vendor("v-2", payout_currency="EUR", by=STAFF)
     policy = ReturnPolicy(returns_accepted=True, window_days=30, text="30 days")
@@ -179,6 +180,13 @@ def scenario(market: Any, clock: FakeClock) -> None:
     market.get_order(order.order_id, by=STAFF)
     market.journal(by=STAFF)
     market.verify_journal(by=STAFF)
+    # the vendor's dashboard list and reports (R30-R32)
+    market.list_orders(by=VENDOR, vendor_id="v-1", page_size=1)
+    market.store_performance("v-1", by=VENDOR, since=START, until=clock.now())
+    days = {"start": START.date(), "end": clock.now().date()}
+    market.sales_report("v-1", by=VENDOR, **days)
+    market.earnings_report("v-1", by=VENDOR, **days)
+    market.bestsellers("v-1", by=VENDOR, **days)
     market.deliver_notifications()
     market.outbox(by=STAFF)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from asolora_core.messaging.contact_policy import (
@@ -106,6 +107,9 @@ CONTACTS: list[tuple[str, set[ContactKind]]] = [
     ("(212) MY-PIZZA", {PHONE}),
     ("dial 555 FLOWERS", {PHONE}),
     ("800-FLOWERS", {PHONE}),
+    # a sentence's full stop is not part of the detail before it (found by the property below)
+    ("I'll send it @ 5pm. tw(at)shop(dot)io", {EMAIL}),
+    ("0782827-1-1-253. ISBN 978-3-16-148410-0", {PHONE}),
 ]
 
 #: Legitimate marketplace talk that looks like contact details and must pass untouched.
@@ -227,6 +231,19 @@ def test_r27_the_table_is_large_enough() -> None:
 
 
 # --- findings ------------------------------------------------------------------------------
+
+
+def test_r27_a_full_stop_and_a_space_end_the_detail_before_them() -> None:
+    """R27: a sentence that follows a contact detail is not read into it: neither as a vanity
+    number ('1-253. ISBN 978', '1.818. Between') nor as a disguised dot before a top-level
+    domain ('it @ 5pm. tw'); only the contact itself is found."""
+    for contact, after in (
+        ("0782827-1-1-253", ". ISBN 978-3-16-148410-0"),
+        ("+446.5.67112.1.818", ". Between 2019-2026 we sold 500 units"),
+    ):
+        assert [(f.kind, f.text) for f in scan(contact + after)] == [(PHONE, contact)]
+    text = "I'll send it @ 5pm. tw(at)shop(dot)io"
+    assert [(f.kind, f.text) for f in scan(text)] == [(EMAIL, "tw(at)shop(dot)io")]
 
 
 def test_r27_findings_locate_the_original_text_through_normalisation() -> None:
@@ -422,6 +439,12 @@ def test_r27_redaction_never_leaves_a_detectable_contact(text: str) -> None:
     assert scan(redact(text)) == ()
 
 
+def _edge_word(text: str, *, first: bool) -> str:
+    """The first (or last) word of ``text``, lower case."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return (words[0] if first else words[-1]) if words else ""
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(_innocent, min_size=1, max_size=4),
@@ -432,8 +455,24 @@ def test_r27_redaction_never_leaves_a_detectable_contact(text: str) -> None:
 def test_r27_a_contact_between_innocent_sentences_is_found(
     sentences: list[str], joiner: str, contact: str, at_end: bool
 ) -> None:
-    """R27 property: a generated email or phone among innocent sentences is found and only it."""
+    """R27 property: a generated email or phone among innocent sentences is found and only it.
+
+    One combination is left out because no reader can tell where the number ends: a phone
+    spelled out in words next to a sentence that starts (or ends) with digit words, joined
+    by a semicolon ("... zero three; One, two, three, four: all arrived"). Spelled-out
+    groups joined by commas and semicolons are one number ("five five five; one two three;
+    four five six seven" is a phone, see CONTACTS), so the finding there runs on into the
+    neighbour's digit words; it still covers the whole contact, which is what redaction
+    needs."""
     position = len(sentences) if at_end else 0
+    neighbour = sentences[position] if position == 0 else sentences[position - 1]
+    assume(
+        not (
+            joiner == "; "
+            and _edge_word(contact, first=at_end) in _DIGIT_NAMES
+            and _edge_word(neighbour, first=not at_end) in _DIGIT_NAMES
+        )
+    )
     parts = [*sentences[:position], contact, *sentences[position:]]
     text = joiner.join(parts)
     start = sum(len(p) + len(joiner) for p in parts[:position])

@@ -47,6 +47,10 @@ def test_a_month_on_a_sqlite_file(tmp_path: Path) -> None:
     assert "reconciles: True" in text  # R41
     assert "hash chain verified: True" in text
     assert "Earnings, payout by payout (R31)" in text
+    # the story vendor's reports end the month: sales week by week and its bestsellers
+    assert "Sales report (R30), 2026-10-01 to 2026-10-31, by week" in text
+    assert "Bestselling products (R32)" in text
+    assert text.index("Sales report (R30)") > text.index("statement (R41)")
 
 
 def test_the_same_seed_gives_byte_identical_json(

@@ -338,3 +338,23 @@ def test_the_format_is_stable() -> None:
     }
     assert _contains(to_json(order), expected)
     assert asolora_core.jsonout.FORMAT_VERSION == 1
+
+
+def test_signed_amounts_of_values_read_back() -> None:
+    """R25: values carry signed amounts (a journal entry's credit, a statement's debit line);
+    one leading minus reads back, through the same bounded parsing as any amount."""
+    assert from_json(Money, {"amount": "-14.79", "currency": "EUR"}) == Money("-14.79", "EUR")
+    for bad in ("--1.00", "-", "-1.001"):
+        with pytest.raises(InvalidMoneyError):
+            from_json(Money, {"amount": bad, "currency": "EUR"})
+
+
+def test_durations_read_back_exactly_and_bad_ones_are_refused() -> None:
+    """R34: a duration is whole microseconds and reads back exactly, however long (a float
+    would lose the last digits); one too long, too fine or not a number is refused."""
+    long = dt.timedelta(days=3526923, seconds=65537, microseconds=372009)
+    assert from_json(dt.timedelta, to_json(long)) == long
+    assert from_json(dt.timedelta, to_json(-long)) == -long
+    for bad in ("PT99999999999999S", "PT1e999999S", "PT0.0000001S", "PTabcS"):
+        with pytest.raises(InvalidInputError):
+            from_json(dt.timedelta, bad)

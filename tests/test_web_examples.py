@@ -4,8 +4,9 @@ Both apps (FastAPI under uvicorn, Flask under werkzeug) serve one scenario of th
 buyer checks out with an ``Idempotency-Key`` (R35), the vendor ships and tracks (R5, R6), an
 issue blocks the confirmation (R14), a settlement refunds (R38), "Order Received" completes
 the order (R9), the sweep releases (R15) and chat redacts contact details (R27). Refusals
-come back as their HTTP status with a problem body (R2). A last test runs the FastAPI app
-under uvicorn with several worker processes on one SQLite file.
+come back as their HTTP status with a problem body (R2). Another reads the vendor's order
+list with the dashboard's filters (an ``OrderPage``) and its reports (R30-R32). A last test
+runs the FastAPI app under uvicorn with several worker processes on one SQLite file.
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ def test_the_guide_through_http(
     # R35: the retried POST returns the first result and creates nothing more ...
     again = client.post("/checkout", json=CHECKOUT, headers=_as(ADA, "checkout-1"))
     assert again.json() == placed.json()
-    assert len(client.get("/vendor/orders", headers=_as(ANNA)).json()) == 1
+    page = client.get("/vendor/orders", headers=_as(ANNA)).json()  # an OrderPage
+    assert [o["order_id"] for o in page["items"]] == [anna_order["order_id"]]
+    assert page["next_cursor"] is None
     # ... and the same key with another body is refused, naming what differs.
     changed = {**CHECKOUT, "customer_name": "Ada L."}
     reused = client.post("/checkout", json=changed, headers=_as(ADA, "checkout-1"))
@@ -310,8 +313,9 @@ def test_uvicorn_with_several_worker_processes_on_one_sqlite_file(tmp_path: Path
             first: dict[int, Any] = {}
             for result in results:
                 assert first.setdefault(result["n"], result["orders"]) == result["orders"]
-            orders = http.get("/vendor/orders", headers=_as(ANNA)).json()
-            assert len(orders) == 12
+            page = http.get("/vendor/orders", headers=_as(ANNA)).json()
+            assert len(page["items"]) == 12
+            assert page["next_cursor"] is None
             verified = http.get("/staff/journal/verify", headers=_as(STAFF)).json()
             assert verified["problems"] == []
     finally:
@@ -334,3 +338,54 @@ def _wait_for_startup(proc: subprocess.Popen[bytes], workers: int) -> None:
             if not chunk:
                 pytest.fail("uvicorn exited: " + log.decode())
             log += chunk
+
+
+def test_the_vendor_reports_and_the_dashboard_list_through_http(
+    client: httpx.Client, market: Marketplace, clock: FakeClock
+) -> None:
+    """R30-R32 and the dashboard's filters through the web app: sales, earnings,
+    bestsellers and store performance for the signed-in vendor only (R1)."""
+    placed = client.post("/checkout", json=CHECKOUT, headers=_as(ADA)).json()
+    anna_order = placed[0]
+    order_id, line_id = anna_order["order_id"], anna_order["lines"][0]["line_id"]
+    to_ship = client.get("/vendor/orders?needs_shipping=true", headers=_as(ANNA)).json()
+    assert [o["order_id"] for o in to_ship["items"]] == [order_id]
+    shipped = client.post(
+        f"/vendor/orders/{order_id}/shipments",
+        json={"items": {line_id: 2}, "carrier": "DHL", "tracking_number": "JD01"},
+        headers=_as(ANNA),
+    ).json()
+    assert client.get("/vendor/orders?needs_shipping=true", headers=_as(ANNA)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    parcel = f"/vendor/orders/{order_id}/shipments/{shipped['shipments'][0]['shipment_id']}"
+    client.post(parcel + "/delivered", headers=_as(ANNA))
+    client.post(parcel.removeprefix("/vendor") + "/received", headers=_as(ADA))
+    clock.advance(days=7, seconds=1)
+    market.run_due()
+
+    days = "start=2026-10-01&end=2026-10-31"
+    sales = client.get(f"/vendor/reports/sales?{days}&granularity=month", headers=_as(ANNA))
+    assert sales.status_code == 200, sales.text
+    (october,) = sales.json()["periods"]
+    (figures,) = october["figures"]
+    assert figures["gross"] == {"amount": "40.50", "currency": "EUR"}  # 2 x 18.00 + 4.50
+    best = client.get(f"/vendor/reports/bestsellers?{days}&limit=5", headers=_as(ANNA)).json()
+    assert [(b["product_id"], b["units"]) for b in best["products"]] == [("mug", 2)]
+    earnings = client.get(f"/vendor/reports/earnings?{days}&granularity=month", headers=_as(ANNA))
+    assert earnings.status_code == 200, earnings.text
+    (figures,) = earnings.json()["periods"][0]["figures"]
+    assert figures["released"] == client.get("/vendor/balance", headers=_as(ANNA)).json()["balance"]
+    since, until = "2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z"
+    performance = client.get(
+        f"/vendor/reports/performance?since={since}&until={until}", headers=_as(ANNA)
+    ).json()
+    assert (performance["orders"], performance["shipped_orders"]) == (1, 1)
+
+    # refusals: a staff or buyer has no vendor dashboard; a bad day is a 422 naming the field
+    _problem(client.get(f"/vendor/reports/sales?{days}", headers=_as(ADA)), 403, "not_permitted")
+    bad = client.get("/vendor/reports/sales?start=10/01/2026&end=2026-10-31", headers=_as(ANNA))
+    assert _problem(bad, 422, "invalid_input")["fields"]["field"] == "start"
+    flag = client.get("/vendor/orders?open_issue=yes", headers=_as(ANNA))
+    assert _problem(flag, 422, "invalid_input")["fields"]["field"] == "open_issue"

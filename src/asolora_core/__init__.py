@@ -261,7 +261,10 @@ __all__ = [
 
 # --- issue 11: every returned type, JSON out, notification kinds --------------------------
 from asolora_core.events import (
+    ConfirmationReminded,
+    ExchangeShipped,
     IssueClosed,
+    IssueEscalated,
     IssueReported,
     IssueResponded,
     OrderCancelled,
@@ -269,17 +272,29 @@ from asolora_core.events import (
     OrderPlaced,
     ReceiptConfirmed,
     RefundIssued,
+    ReturnAnswered,
+    ReturnExpired,
+    ReturnReceived,
+    ReturnRefunded,
+    ReturnRequested,
+    ReturnShippedBack,
     SettlementAnswered,
     SettlementOffered,
     ShipmentCreated,
     ShipmentDelivered,
+    ShippingCancelled,
+    ShippingReminded,
+    StaffActionTaken,
     TrackingUpdated,
 )
 from asolora_core.jsonout import from_json, to_json
 from asolora_core.ledger.core import JournalProblem
 from asolora_core.ledger.events import (
+    BalanceAdjusted,
     ChargebackReported,
+    ChargebackWon,
     PayoutPaid,
+    PayoutTermsSet,
     ProceedsHeld,
     ProceedsReleased,
     RefundDebited,
@@ -338,6 +353,25 @@ __all__ += [
     "VendorRegistered",
     "from_json",
     "to_json",
+]
+
+# --- events of the lifecycle endings (returns, timers, staff powers, money paths) ---------
+__all__ += [
+    "BalanceAdjusted",
+    "ChargebackWon",
+    "ConfirmationReminded",
+    "ExchangeShipped",
+    "IssueEscalated",
+    "PayoutTermsSet",
+    "ReturnAnswered",
+    "ReturnExpired",
+    "ReturnReceived",
+    "ReturnRefunded",
+    "ReturnRequested",
+    "ReturnShippedBack",
+    "ShippingCancelled",
+    "ShippingReminded",
+    "StaffActionTaken",
 ]
 # --- end issue 11 ---------------------------------------------------------------------------
 

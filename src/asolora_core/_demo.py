@@ -641,6 +641,7 @@ def _report(month: _Month, db: str, say: Callable[[str], None]) -> dict[str, Any
     }
 
     vendor = month.story_vendor
+    first, last = START.date(), (START + dt.timedelta(days=DAYS)).date()  # the whole month
     render(
         say,
         db=db,
@@ -652,6 +653,8 @@ def _report(month: _Month, db: str, say: Callable[[str], None]) -> dict[str, Any
         payouts=[p for p in month.payouts if p.vendor_id == vendor],
         journal=journal,
         balanced=balanced,
+        sales=market.sales_report(vendor, by=STAFF, start=first, end=last, granularity="week"),
+        bestsellers=market.bestsellers(vendor, by=STAFF, start=first, end=last, limit=5),
     )
     return figures
 

@@ -11,6 +11,7 @@ from asolora_core.ledger.model import Payout, Statement, VendorAccount, VendorBa
 from asolora_core.ledger.service import JournalReport
 from asolora_core.money import format_minor
 from asolora_core.orders.model import Order, OrderStatus
+from asolora_core.reports.model import BestsellersReport, SalesReport
 
 __all__ = ["render"]
 
@@ -80,6 +81,8 @@ def render(
     payouts: Sequence[Payout],
     journal: JournalReport,
     balanced: bool,
+    sales: SalesReport | None = None,
+    bestsellers: BestsellersReport | None = None,
 ) -> None:
     """Print the report, line by line, through ``say``."""
     path = os.path.abspath(db) if db != ":memory:" else db
@@ -139,8 +142,72 @@ def render(
             f"{format_minor(st.closing_minor, st.currency)} = paid "
             f"{format_minor(st.paid_minor, st.currency)}; reconciles: {st.reconciles}"
         )
+    if sales is not None:
+        _sales(sales, say)
+    if bestsellers is not None:
+        _bestsellers(bestsellers, say)
     say("")
     say(
         f"Journal: {journal.transactions} transactions, hash chain verified: {journal.ok}, "
         f"balanced in every currency: {balanced}"
+    )
+
+
+def _sales(report: SalesReport, say: Callable[[str], None]) -> None:
+    """R30: the vendor's sales, week by week in its time zone, one row per currency."""
+    say("")
+    say(
+        f"Sales report (R30), {report.first_day} to {report.last_day}, by "
+        f"{report.granularity.value} ({report.timezone})"
+    )
+    rows = [
+        [
+            period.period.label,
+            f.currency,
+            str(f.orders),
+            str(f.items),
+            str(f.refunded_items),
+            format_minor(f.gross_minor, f.currency),
+            format_minor(f.refunds_minor, f.currency),
+            format_minor(f.net_minor, f.currency),
+        ]
+        for period in report.periods
+        for f in period.figures
+    ]
+    rows += [
+        [
+            "total",
+            f.currency,
+            str(f.orders),
+            str(f.items),
+            str(f.refunded_items),
+            format_minor(f.gross_minor, f.currency),
+            format_minor(f.refunds_minor, f.currency),
+            format_minor(f.net_minor, f.currency),
+        ]
+        for f in report.totals
+    ]
+    header = ["period", "currency", "orders", "items", "refunded", "gross", "refunds", "net"]
+    _table(rows, header, say)
+
+
+def _bestsellers(report: BestsellersReport, say: Callable[[str], None]) -> None:
+    """R32: the top products by units sold net of refunded units."""
+    say("")
+    say(f"Bestselling products (R32), {report.first_day} to {report.last_day}")
+    _table(
+        [
+            [
+                str(b.rank),
+                b.product_id,
+                str(b.units_sold),
+                str(b.units_refunded),
+                str(b.units),
+                format_minor(b.net_revenue_minor, b.currency),
+                f"{b.share:.1%}",
+            ]
+            for b in report.products
+        ],
+        ["#", "product", "sold", "refunded", "net units", "net revenue", "share"],
+        say,
     )

@@ -191,9 +191,15 @@ def _ident(x: Any) -> Any:
 
 
 def _money_in(x: Any) -> Money:
+    """An amount as ``to_json`` writes it. Values carry signed amounts (a journal entry, a
+    statement line's debit), so one leading minus is read here; the digits go through the
+    same bounded :func:`parse_money` as every command's input."""
     if isinstance(x, Money):
         return x
-    return parse_money(str(x["amount"]), str(x["currency"]))
+    text, currency = str(x["amount"]), str(x["currency"])
+    if text.startswith("-"):
+        return from_minor(-to_minor(parse_money(text[1:], currency)), currency)
+    return parse_money(text, currency)
 
 
 def _instant_in(x: str) -> _dt.datetime:
@@ -208,7 +214,19 @@ def _instant_in(x: str) -> _dt.datetime:
 def _duration_in(x: str) -> _dt.timedelta:
     if not (isinstance(x, str) and x.startswith("PT") and x.endswith("S")):
         raise ValueError(f"not an ISO 8601 duration in seconds: {x!r}")
-    return _dt.timedelta(seconds=float(Decimal(x[2:-1])))
+    text = x[2:-1]
+    seconds = Decimal(text) if len(text) <= 40 else Decimal("NaN")
+    # exact to the microsecond (a float would lose digits of a long duration), and bounded
+    # before any conversion so a hostile exponent costs nothing
+    if not seconds.is_finite() or abs(seconds) > 10**14:
+        raise ValueError(f"not a duration in seconds this library writes: {x[:48]!r}")
+    micros = seconds.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise ValueError(f"a duration is whole microseconds: {x[:48]!r}")
+    try:
+        return _dt.timedelta(microseconds=int(micros))
+    except OverflowError:
+        raise ValueError(f"a duration longer than timedelta allows: {x[:48]!r}") from None
 
 
 def _decoder(tp: Any) -> Fn:

@@ -42,13 +42,33 @@ class NotificationKind(enum.StrEnum):
     CHARGEBACK_REPORTED = "chargeback.reported"
     PAYOUT_PAID = "payout.paid"
     MESSAGE_POSTED = "message.posted"
+    # the buyer's receipt, R40 timers and staff powers
+    ORDER_RECEIPT = "order.receipt"
+    ORDER_SHIP_REMINDER = "order.ship_reminder"
+    ORDER_UNSHIPPED_CANCELLED = "order.unshipped_cancelled"
+    SHIPMENT_CONFIRM_REMINDER = "shipment.confirm_reminder"
+    ISSUE_ESCALATED = "issue.escalated"
+    ORDER_STAFF_ACTION = "order.staff_action"
+    # R37 returns and exchanges
+    RETURN_REQUESTED = "return.requested"
+    RETURN_ANSWERED = "return.answered"
+    RETURN_EXPIRED = "return.expired"
+    RETURN_SHIPPED = "return.shipped"
+    RETURN_RECEIVED = "return.received"
+    RETURN_REFUNDED = "return.refunded"
+    RETURN_EXCHANGE_SHIPPED = "return.exchange_shipped"
+    # money paths of the endings (R39, R41) and staff adjustments
+    CHARGEBACK_WON = "chargeback.won"
+    RESERVE_RELEASED = "reserve.released"
+    BALANCE_ADJUSTED = "balance.adjusted"
+    PAYOUT_TERMS = "payout.terms"
 
 
 @attrs.frozen(kw_only=True)
 class KindInfo:
     """Who receives a kind of notification, what its ``subject_id`` names, and when."""
 
-    recipient: str  #: ``vendor``, ``buyer``, ``both``, ``the other side``
+    recipient: str  #: ``vendor``, ``buyer``, ``both``, ``the other side``, ... (in words)
     subject: str  #: what ``subject_id`` is: ``order``, ``payout``, ``conversation``
     when: str
     rule: str  #: the rule id that asks for it
@@ -128,6 +148,108 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             subject="conversation",
             when="a chat message is posted",
             rule="R26",
+        ),
+        _K.ORDER_RECEIPT: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the order is placed: the buyer's receipt, with the amount paid",
+            rule="R29",
+        ),
+        _K.ORDER_SHIP_REMINDER: KindInfo(
+            recipient="vendor",
+            subject="order",
+            when="units are still unshipped after `remind_unshipped_after`",
+            rule="R40",
+        ),
+        _K.ORDER_UNSHIPPED_CANCELLED: KindInfo(
+            recipient="both",
+            subject="order",
+            when="units still unshipped after `cancel_unshipped_after` are cancelled and refunded",
+            rule="R40",
+        ),
+        _K.SHIPMENT_CONFIRM_REMINDER: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="a delivered parcel is still unconfirmed after `remind_confirm_after`",
+            rule="R40",
+        ),
+        _K.ISSUE_ESCALATED: KindInfo(
+            recipient="both, and the staff desk",
+            subject="order",
+            when="an issue still open after `escalate_issue_after` is handed to staff",
+            rule="R40",
+        ),
+        _K.ORDER_STAFF_ACTION: KindInfo(
+            recipient="both",
+            subject="order",
+            when="staff use a power on the order (the text carries the reason)",
+            rule="R42",
+        ),
+        _K.RETURN_REQUESTED: KindInfo(
+            recipient="vendor",
+            subject="order",
+            when="the buyer asks for a return or an exchange",
+            rule="R37",
+        ),
+        _K.RETURN_ANSWERED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the vendor accepts or declines a return request",
+            rule="R37",
+        ),
+        _K.RETURN_EXPIRED: KindInfo(
+            recipient="both",
+            subject="order",
+            when="a return request expires unanswered (`expire_return_after`)",
+            rule="R37",
+        ),
+        _K.RETURN_SHIPPED: KindInfo(
+            recipient="vendor",
+            subject="order",
+            when="the buyer ships the return back",
+            rule="R37",
+        ),
+        _K.RETURN_RECEIVED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the vendor receives the returned items",
+            rule="R37",
+        ),
+        _K.RETURN_REFUNDED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="a return is refunded (less any restocking fee)",
+            rule="R37",
+        ),
+        _K.RETURN_EXCHANGE_SHIPPED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the vendor ships an exchange's replacement",
+            rule="R37",
+        ),
+        _K.CHARGEBACK_WON: KindInfo(
+            recipient="vendor",
+            subject="order",
+            when="a card dispute is decided for the vendor: the debit is reinstated",
+            rule="R39",
+        ),
+        _K.RESERVE_RELEASED: KindInfo(
+            recipient="vendor",
+            subject="order",
+            when="the rolling reserve kept back from an order's release comes back",
+            rule="R41",
+        ),
+        _K.BALANCE_ADJUSTED: KindInfo(
+            recipient="vendor",
+            subject="adjustment",
+            when="staff credit or debit the balance (the text carries the reason)",
+            rule="R42",
+        ),
+        _K.PAYOUT_TERMS: KindInfo(
+            recipient="vendor",
+            subject="vendor",
+            when="staff change the payout terms (reserve, minimum balance)",
+            rule="R41",
         ),
     }
 )

@@ -374,6 +374,11 @@ class VendorAccount:
     reserve_days: int = 0
     minimum_balance_minor: int = 0
 
+    @property
+    def minimum_balance(self) -> Money:
+        """What a payout leaves in the balance (R41), in the payout currency."""
+        return money.from_minor(self.minimum_balance_minor, self.payout_currency)
+
 
 # --- holds -----------------------------------------------------------------------------------
 
@@ -425,6 +430,11 @@ class Chargeback:
     def fee(self) -> Money:
         """The provider's fee."""
         return money.from_minor(self.fee_minor, self.currency)
+
+    @property
+    def reinstated(self) -> Money:
+        """What the win gave back to the vendor (R39)."""
+        return money.from_minor(self.reinstated_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -606,6 +616,11 @@ class VendorBalance:
     def debited(self) -> Money:
         """Every refund or chargeback debited after release, ever (R22)."""
         return money.from_minor(self.debited_minor, self.currency)
+
+    @property
+    def reserved(self) -> Money:
+        """Kept back in the rolling reserve now (R41)."""
+        return money.from_minor(self.reserved_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)

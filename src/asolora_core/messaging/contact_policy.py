@@ -24,14 +24,17 @@ How a message is read
    ``(212) MY-PIZZA``, ``dial 555 FLOWERS``): 6 to 8 letters and digits, at least 3 of them
    letters, after ``+1``/``1-`` and a code, a code in parentheses, ``0800``/``0808``/``0500``,
    or any 3-4 digit code right after a phone word; a bare toll-free code needs ``-`` or ``.``
-   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. Overlapping
-   matches are merged. The platform's own domain, asolora.com, passes.
+   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. A full stop
+   followed by a space ends a sentence: it never joins the parts of a vanity number, nor
+   stands for the dot before a top-level domain after a spaced ``@`` (except before ``com``
+   and ``org``). Overlapping matches are merged. The platform's own domain, asolora.com, passes.
 3. **Phone numbers** are read in what is left (addresses already found count as one opaque
    word). Digits and digit words (``zero`` .. ``nine``, ``oh``, ``o`` inside digits,
    ``double``/``triple``) separated only by spaces, ``-``, ``.``, ``/``, ``_`` or parentheses
    form a *run*; between two spelled-out parts a comma or semicolon, and the words
    ``dash``/``hyphen``/``minus``, join the run too (``five five five, one two three dash four
-   five six seven``), never between plain digits (``sizes 36, 38``). These rules decide
+   five six seven``), never between plain digits (``sizes 36, 38``); so digit words that
+   follow a spelled-out number after a semicolon are read as part of it. These rules decide
    whether a run is a phone number; the first that applies wins:
 
    a. Digits in a date (``2026-11-26``, ``26/11/2026``), in an amount with a currency
@@ -423,9 +426,13 @@ _TLD_SPACED = _alternatives(_SPACED_TLDS)
 # Known top-level domains are part of the patterns (not checked afterwards) so that the
 # regex backtracks to 'gmail dot com' in 'gmail dot com. You'.
 # With '@' or a bracketed 'at', any dot before a known top-level domain ends the address.
+# A full stop glued to the word before it and followed by a space ends a sentence ('it @ 5pm.
+# tw(at)...'): as a disguised dot it counts only before 'com' or 'org' ('john @ shop. com').
+_DOT_NOT_AN_END = rf"(?:{_DOT_WORD}|{_SP}*\.(?!{_SP})|{_SP}+\.{_SP}+)"
 _EMAIL_SYMBOL_AT = re.compile(
     rf"(?<![a-z0-9._%+-])(?:{_LOCAL_ANY}){_AT_SYMBOL}"
-    rf"(?P<domain>{_LABEL}(?:{_DOT_ANY}{_LABEL}){{0,3}}{_DOT_ANY}(?:{_TLD_DISGUISED}))(?![a-z0-9])"
+    rf"(?P<domain>{_LABEL}(?:{_DOT_NOT_AN_END}{_LABEL}){{0,3}}"
+    rf"(?:{_DOT_NOT_AN_END}(?:{_TLD_DISGUISED})|\.{_SP}+(?:{_TLD_SPACED})))(?![a-z0-9])"
 )
 # With the word 'at', a spaced full stop only counts before 'com' or 'org': 'we arrive at
 # noon. It was...' is a sentence, 'john at gmail . com' an address.
@@ -522,8 +529,13 @@ _HANDLE_MENTION = re.compile(rf"@{_HANDLE}\s+(?:on|at|via|in)\s+{_APP_ANY}(?![a-
 # or more. A bare toll-free code ('800-FLOWERS') counts only when glued by '-' or '.' and
 # followed by exactly 7: 'I need 800 flowers' is a quantity.
 _TOLL_FREE = r"8(?:00|88|77|66|55|44|33)"
-_VANITY_GROUPS = rf"(?P<v>[a-z0-9]+(?:(?:{_SP}|[-.]){_SP}?[a-z0-9]+){{0,2}})(?![a-z0-9@])"
-_VANITY_SEP = rf"{_SP}?[-.]?{_SP}?"
+# A full stop followed by a space ends a sentence: it never joins the parts of a vanity
+# number ('... 1-253. ISBN 978' is the end of one sentence and the start of the next).
+_VANITY_DOT = rf"\.(?!{_SP})"
+_VANITY_GROUPS = (
+    rf"(?P<v>[a-z0-9]+(?:(?:{_SP}{_SP}?|-{_SP}?|{_VANITY_DOT})[a-z0-9]+){{0,2}})(?![a-z0-9@])"
+)
+_VANITY_SEP = rf"(?:{_SP}?-{_SP}?|{_SP}?{_VANITY_DOT}|{_SP}{_SP}?)?"
 _VANITY_CUES = (
     r"call|calls|calling|dial|phone|ring|text|txt|sms|tel|telephone|mobile|cell|whatsapp|"
     r"hotline|freephone|tollfree|toll-free"
@@ -533,7 +545,8 @@ _VANITY_STRONG = re.compile(
     # an optional phone cue ('call', 'dial us on'): then any 3-4 digit code will do
     rf"(?P<cue>(?<![a-z0-9])(?:{_VANITY_CUES})(?:{_SP}+(?:us|me|now|free|on|at|the|our|"
     rf"number|no|line))*{_SP}*[:.]?{_SP}*)?"
-    rf"(?P<num>(?(cue)|(?<![a-z0-9+]))(?:"
+    # with no cue, a prefix glued to digits before it is inside that number ('0782827-1-1-253')
+    rf"(?P<num>(?(cue)|(?<![a-z0-9+])(?<![0-9][-.]))(?:"
     rf"\+{_SP}?1{_VANITY_SEP}\(?{_AREA}\)?"  # +1 212, +1-800
     rf"|1[-.]\(?{_AREA}\)?|1{_SP}?\({_AREA}\)|1{_SP}{_TOLL_FREE}"  # 1-800, 1 (212), 1 800
     rf"|\({_AREA}\)"  # (212)

@@ -289,6 +289,17 @@ class ReturnRequest:
     restocking_fee_minor: int = 0
     replacement_carrier: str = ""
     replacement_tracking_number: str = ""
+    currency: str = ""  #: the order's currency
+
+    @property
+    def refund(self) -> Money:
+        """What the return's refund gave back (0 until refunded)."""
+        return from_minor(self.refund_minor, self.currency)
+
+    @property
+    def restocking_fee(self) -> Money:
+        """The restocking fee kept from the refund (R37)."""
+        return from_minor(self.restocking_fee_minor, self.currency)
 
     @property
     def holds_units(self) -> bool:

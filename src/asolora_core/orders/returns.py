@@ -185,6 +185,7 @@ def request_return(
         requested_at=now,
         buyer_pays_return_shipping=buyer_pays,
         restocking_fee_bp=fee_bp if kind is ReturnKind.RETURN else 0,
+        currency=order.currency,
     )
     event = ReturnRequested(
         aggregate_id=order.order_id,

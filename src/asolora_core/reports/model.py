@@ -303,6 +303,46 @@ class EarningsFigures:
     def released(self) -> Money:
         return from_minor(self.released_minor, self.currency)
 
+    @property
+    def opening(self) -> Money:
+        """The balance at the period's start."""
+        return from_minor(self.opening_minor, self.currency)
+
+    @property
+    def commission(self) -> Money:
+        """Commission of the orders released in the period."""
+        return from_minor(self.commission_minor, self.currency)
+
+    @property
+    def processing_fees(self) -> Money:
+        """Processing fees charged in the period."""
+        return from_minor(self.processing_fees_minor, self.currency)
+
+    @property
+    def conversion_fees(self) -> Money:
+        """Conversion fees of releases and debits."""
+        return from_minor(self.conversion_fees_minor, self.currency)
+
+    @property
+    def refunds_debited(self) -> Money:
+        """What refunds after release took from the balance (fees included)."""
+        return from_minor(self.refunds_debited_minor, self.currency)
+
+    @property
+    def chargebacks_debited(self) -> Money:
+        """What chargebacks after release took from the balance (fees included)."""
+        return from_minor(self.chargebacks_debited_minor, self.currency)
+
+    @property
+    def offsets(self) -> Money:
+        """The part of the releases that covered a negative balance (R23)."""
+        return from_minor(self.offsets_minor, self.currency)
+
+    @property
+    def payouts(self) -> Money:
+        """What was paid out."""
+        return from_minor(self.payouts_minor, self.currency)
+
     _COLUMNS = (
         "opening",
         "released",
@@ -340,6 +380,9 @@ class EarningsFigures:
 
 @attrs.frozen(kw_only=True)
 class EarningsPeriod:
+    """One period's earnings: one :class:`EarningsFigures` per currency of the vendor's
+    ledger (R31)."""
+
     period: Period
     figures: tuple[EarningsFigures, ...]  #: one per currency of the vendor's ledger
 
