@@ -97,7 +97,8 @@ def _self_check() -> None:
     assert refused.json is not None
     assert refused.json["code"] == "not_permitted"
     mine = client.get("/vendor/orders", headers={"X-Actor": "vendor:anna"}).json
-    assert mine is not None and mine["items"] == []  # an OrderPage: items and next_cursor
+    assert mine is not None
+    assert mine["items"] == []  # an OrderPage: items and next_cursor
     print("flask app ok")
 
 
