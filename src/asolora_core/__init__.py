@@ -5,10 +5,11 @@ The public API is what ``__all__`` lists; everything else may change. Start with
 :class:`InMemoryStore`), and name who acts with :class:`Actor`.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.checkpoints import FileCheckpointSink, RecordingCheckpointSink
 from asolora_core.adapters.memory import InMemoryStore
-from asolora_core.adapters.notifiers import CallableNotifier, LoggingNotifier, RecordingNotifier
 from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import Clock, FakeClock, SystemClock
 from asolora_core.errors import (  # reports (R30-R33)
@@ -76,7 +77,6 @@ from asolora_core.messaging.service import (
     ResponseTimes,
     StartedConversation,
 )
-from asolora_core.migrations import migrate
 from asolora_core.money import Rounding, allocate, from_minor, parse_money, to_minor
 from asolora_core.orders.listing import OrderPage
 from asolora_core.orders.model import (
@@ -287,7 +287,6 @@ from asolora_core.events import (
     StaffActionTaken,
     TrackingUpdated,
 )
-from asolora_core.jsonout import from_json, to_json
 from asolora_core.ledger.core import JournalProblem
 from asolora_core.ledger.events import (
     BalanceAdjusted,
@@ -308,11 +307,6 @@ from asolora_core.messaging.conversations import (
     ConversationStarted,
     MessageFlagged,
     MessagePosted,
-)
-from asolora_core.notification_kinds import (
-    NOTIFICATION_KINDS,
-    KindInfo,
-    NotificationKind,
 )
 from asolora_core.orders.model import SettlementOffer, TrackingEvent
 from asolora_core.ports import OutboxMessage
@@ -376,14 +370,54 @@ __all__ += [
 # --- end issue 11 ---------------------------------------------------------------------------
 
 
+# --- exported names imported on first use ----------------------------------------------------
+# A lifecycle never needs these modules, so ``import asolora_core`` does not pay for them (PEP
+# 562); ``from asolora_core import X`` works for each of them as for any other name, and type
+# checkers see them through the TYPE_CHECKING imports.
+if TYPE_CHECKING:
+    from asolora_core.adapters.checkpoints import FileCheckpointSink, RecordingCheckpointSink
+    from asolora_core.adapters.notifiers import (
+        CallableNotifier,
+        LoggingNotifier,
+        RecordingNotifier,
+    )
+    from asolora_core.adapters.postgres import PostgresStore
+    from asolora_core.jsonout import from_json, to_json
+    from asolora_core.migrations import migrate
+    from asolora_core.notification_kinds import NOTIFICATION_KINDS, KindInfo, NotificationKind
+
+_LAZY: dict[str, str] = {
+    "CallableNotifier": "asolora_core.adapters.notifiers",
+    "FileCheckpointSink": "asolora_core.adapters.checkpoints",
+    "KindInfo": "asolora_core.notification_kinds",
+    "LoggingNotifier": "asolora_core.adapters.notifiers",
+    "NOTIFICATION_KINDS": "asolora_core.notification_kinds",
+    "NotificationKind": "asolora_core.notification_kinds",
+    "PostgresStore": "asolora_core.adapters.postgres",
+    "RecordingCheckpointSink": "asolora_core.adapters.checkpoints",
+    "RecordingNotifier": "asolora_core.adapters.notifiers",
+    "from_json": "asolora_core.jsonout",
+    "migrate": "asolora_core.migrations",
+    "to_json": "asolora_core.jsonout",
+}
+
+
 def __getattr__(name: str) -> object:
-    # PostgresStore needs the optional ``postgres`` extra (psycopg): imported on first use
-    if name == "PostgresStore":
-        try:
-            from asolora_core.adapters.postgres import PostgresStore
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'asolora_core' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        if name == "PostgresStore":  # needs the optional ``postgres`` extra (psycopg)
             raise ImportError(
                 "PostgresStore needs psycopg: pip install 'asolora-core[postgres]'"
             ) from exc
-        return PostgresStore
-    raise AttributeError(f"module 'asolora_core' has no attribute {name!r}")
+        raise
+    value: object = getattr(module, name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -30,7 +30,6 @@ import datetime as _dt
 import decimal
 import os
 import threading
-import zipfile
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
@@ -502,6 +501,8 @@ def _default_ecb_file() -> str:
 
 
 def _parse_ecb(path: str) -> _EcbTable:
+    import zipfile  # here, not at module level: only the ECB provider reads a zip file
+
     try:
         with zipfile.ZipFile(path) as archive:
             name = next(n for n in archive.namelist() if n.endswith(".csv"))

@@ -74,6 +74,7 @@ from __future__ import annotations
 import enum
 import itertools
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -323,9 +324,43 @@ class _Working:
         return _Working("".join(chars), tuple(starts), tuple(ends))
 
 
+class _LazyPattern:
+    """A regular expression compiled on its first use, not at import.
+
+    Compiling the patterns of this module took about a third of ``import asolora_core`` (the
+    messaging service imports this module), and a marketplace that never screens a message
+    should not pay for it. Only the methods this module calls are offered. Two threads racing
+    on the first use both compile the same pattern; either result is the one kept.
+    """
+
+    __slots__ = ("_compiled", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def _get(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source)
+        return compiled
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self._get().search(text, pos, endpos)
+
+    def fullmatch(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        return self._get().fullmatch(text, pos, endpos)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self._get().finditer(text)
+
+    def findall(self, text: str) -> list[str]:
+        return self._get().findall(text)
+
+
 # Single letters separated by single spaces ('j o h n', 'c a l l'): a disguise that is
 # read with the spaces taken out. Digits are left alone (the phone rules read spaced digits).
-_SPACED_LETTERS = re.compile(r"(?<![^\W\d_])[^\W\d_](?:[^\S\n][^\W\d_])+(?![^\W\d_])")
+_SPACED_LETTERS = _LazyPattern(r"(?<![^\W\d_])[^\W\d_](?:[^\S\n][^\W\d_])+(?![^\W\d_])")
 
 
 def _normalise(text: str) -> _Working:
@@ -417,7 +452,7 @@ _CHANNEL_HOSTS = _word_set("wa.me t.me m.me fb.me ig.me line.me telegram.me sign
 _OWN_DOMAIN = "asolora.com"
 
 # A plain address, any top-level domain, as mail clients accept them.
-_EMAIL_PLAIN = re.compile(
+_EMAIL_PLAIN = _LazyPattern(
     rf"(?<![a-z0-9_%+-])[a-z0-9_%+-][a-z0-9._%+-]{{0,63}}@(?P<domain>(?:{_LABEL}\.)+[a-z]{{2,24}})"
     r"(?![a-z0-9-])"
 )
@@ -429,42 +464,42 @@ _TLD_SPACED = _alternatives(_SPACED_TLDS)
 # A full stop glued to the word before it and followed by a space ends a sentence ('it @ 5pm.
 # tw(at)...'): as a disguised dot it counts only before 'com' or 'org' ('john @ shop. com').
 _DOT_NOT_AN_END = rf"(?:{_DOT_WORD}|{_SP}*\.(?!{_SP})|{_SP}+\.{_SP}+)"
-_EMAIL_SYMBOL_AT = re.compile(
+_EMAIL_SYMBOL_AT = _LazyPattern(
     rf"(?<![a-z0-9._%+-])(?:{_LOCAL_ANY}){_AT_SYMBOL}"
     rf"(?P<domain>{_LABEL}(?:{_DOT_NOT_AN_END}{_LABEL}){{0,3}}"
     rf"(?:{_DOT_NOT_AN_END}(?:{_TLD_DISGUISED})|\.{_SP}+(?:{_TLD_SPACED})))(?![a-z0-9])"
 )
 # With the word 'at', a spaced full stop only counts before 'com' or 'org': 'we arrive at
 # noon. It was...' is a sentence, 'john at gmail . com' an address.
-_EMAIL_WORD_AT = re.compile(
+_EMAIL_WORD_AT = _LazyPattern(
     rf"(?<![a-z0-9._%+-])(?:{_LOCAL_ANY})(?P<at>{_AT_WORD})"
     rf"(?P<domain>{_LABEL}(?:{_DOT_ANY}{_LABEL}){{0,3}}"
     rf"(?:(?:{_DOT_WORD}|\.)(?:{_TLD_DISGUISED})|{_SP}*\.{_SP}*(?:{_TLD_SPACED})))(?![a-z0-9])"
 )
 # 'john at gmail': a known mail provider needs no top-level domain.
-_EMAIL_PROVIDER = re.compile(
+_EMAIL_PROVIDER = _LazyPattern(
     rf"(?<![a-z0-9._%+-])(?:{_LOCAL_ANY}){_AT}(?P<domain>(?:{_alternatives(_PROVIDERS)})"
     rf"(?:(?:{_DOT_WORD}|\.)[a-z]{{2,3}}|{_SP}*\.{_SP}*(?:{_TLD_SPACED})){{0,2}})(?![a-z0-9])"
 )
 # 'gmail: johndoe99', 'my hotmail is johndoe': a mail provider and a user name.
-_EMAIL_PROVIDER_USER = re.compile(
+_EMAIL_PROVIDER_USER = _LazyPattern(
     rf"(?<![a-z0-9])(?:(?:my{_SP}+)?(?:{_alternatives(_PROVIDERS)})(?:{_SP}+(?:id|address|account))?"
     rf"{_SP}*[:=]|my{_SP}+(?:{_alternatives(_PROVIDERS)})(?:{_SP}+(?:id|address|account))?"
     rf"{_SP}+is){_SP}*(?P<handle>[a-z0-9_](?:[a-z0-9._-]{{0,30}}[a-z0-9_])?)(?![a-z0-9_@])"
 )
 # A URL with a scheme or 'www.': a link out, whatever the domain.
-_URL = re.compile(r"(?<![a-z0-9])(?:https?://|www\.)[^\s<>\"'\ufffc]+")
+_URL = _LazyPattern(r"(?<![a-z0-9])(?:https?://|www\.)[^\s<>\"'\ufffc]+")
 # A bare domain with a known top-level domain ('myshop.de'), a known second level under a
 # country ('yahoo.co.in'), or a '.me' host (kept only for messaging apps: 'wa.me', 't.me'),
 # and an optional path ('wa.me/4477...', 'instagram.com/shop').
-_DOMAIN_PLAIN = re.compile(
+_DOMAIN_PLAIN = _LazyPattern(
     rf"(?<![a-z0-9_%+@.-])(?P<host>(?:{_LABEL}\.)+"
     rf"(?:(?:co|com|org|net|ac|gov)\.[a-z]{{2}}|{_alternatives(_PLAIN_TLDS)}|me))(?![a-z0-9-])"
     r"(?:/[^\s<>\"'\ufffc]*)?"
 )
 # A domain with 'dot' spelled out ('mysite dot com', 'wa dot me') or a spaced full stop
 # before 'com' or 'org' ('mysite . com').
-_DOMAIN_DISGUISED = re.compile(
+_DOMAIN_DISGUISED = _LazyPattern(
     rf"(?<![a-z0-9_%+@.-])(?P<host>{_LABEL}(?:(?:\.|{_DOT_WORD}){_LABEL}){{0,3}})"
     rf"(?:(?P<dot>{_DOT_WORD})(?P<tld>{_TLD_DISGUISED}|me)"
     rf"|(?P<spaced>{_SP}+\.{_SP}*|\.{_SP}+)(?P<spaced_tld>{_TLD_SPACED}))(?![a-z0-9])"
@@ -491,36 +526,36 @@ _NOT_HANDLES = _word_set(
 )
 
 # 'add me on whatsapp', 'text us via telegram', 'find me on insta': an invitation out.
-_HANDLE_INVITE = re.compile(
+_HANDLE_INVITE = _LazyPattern(
     r"(?<![a-z0-9])(?:add|message|msg|text|txt|call|ring|contact|reach|find|follow|ping|dm|pm|"
     r"write(?:\s+to)?|send|hit|catch|chat\s+with|talk\s+to)"
     rf"\s+(?:me|us)(?:\s+up)?\s+(?:on|via|at|through|over|in|by|using|with)\s+{_APP_ANY}"
     r"(?![a-z0-9])"
 )
 # 'let's move to whatsapp', 'continue on telegram': taking the conversation elsewhere.
-_HANDLE_MOVE = re.compile(
+_HANDLE_MOVE = _LazyPattern(
     r"(?<![a-z0-9])(?:move|moving|switch|continue|talk|chat|speak|write)"
     rf"(?:\s+(?:this|it|there))?\s+(?:to|on|over\s+to|via|in)\s+{_APP_STRONG}(?![a-z0-9])"
 )
 # 'whatsapp me', 'skype us': the app name used as a verb.
-_HANDLE_APP_VERB = re.compile(
+_HANDLE_APP_VERB = _LazyPattern(
     r"(?<![a-z0-9])(?:whats\s?app|whatsap|watsapp|telegram|skype|viber|wechat|snapchat)"
     r"\s+(?:me|us)(?![a-z0-9])"
 )
 # 'telegram: name', 'insta handle = name': a strong app name, a colon, a handle.
-_HANDLE_COLON = re.compile(
+_HANDLE_COLON = _LazyPattern(
     rf"(?<![a-z0-9]){_APP_STRONG}(?:{_SP}*{_HANDLE_LABEL})?{_SP}*[:=]{_SP}*@?{_HANDLE}"
 )
 # 'telegram @name', 'line: @name': any app name followed by an @handle.
-_HANDLE_AT = re.compile(
+_HANDLE_AT = _LazyPattern(
     rf"(?<![a-z0-9]){_APP_ANY}(?:{_SP}*{_HANDLE_LABEL})?{_SP}*[:=]?{_SP}*@{_HANDLE}"
 )
 # 'my ig is name', 'my telegram handle: name'.
-_HANDLE_MY = re.compile(
+_HANDLE_MY = _LazyPattern(
     rf"(?<![a-z0-9])my\s+{_APP_STRONG}(?:{_SP}+{_HANDLE_LABEL})?{_SP}*(?:is|=|:){_SP}*@?{_HANDLE}"
 )
 # '@name on insta', '@name via telegram'.
-_HANDLE_MENTION = re.compile(rf"@{_HANDLE}\s+(?:on|at|via|in)\s+{_APP_ANY}(?![a-z0-9])")
+_HANDLE_MENTION = _LazyPattern(rf"@{_HANDLE}\s+(?:on|at|via|in)\s+{_APP_ANY}(?![a-z0-9])")
 
 
 # Vanity numbers: letters standing for digits after a toll-free or area prefix
@@ -541,7 +576,7 @@ _VANITY_CUES = (
     r"hotline|freephone|tollfree|toll-free"
 )
 _AREA = rf"(?:{_TOLL_FREE}|[2-9][0-9]{{2}})"
-_VANITY_STRONG = re.compile(
+_VANITY_STRONG = _LazyPattern(
     # an optional phone cue ('call', 'dial us on'): then any 3-4 digit code will do
     rf"(?P<cue>(?<![a-z0-9])(?:{_VANITY_CUES})(?:{_SP}+(?:us|me|now|free|on|at|the|our|"
     rf"number|no|line))*{_SP}*[:.]?{_SP}*)?"
@@ -554,7 +589,7 @@ _VANITY_STRONG = re.compile(
     r"|(?(cue)\(?[0-9]{3,4}\)?|(?!))"  # after a cue, any code
     rf")){_VANITY_SEP}{_VANITY_GROUPS}"
 )
-_VANITY_WEAK = re.compile(
+_VANITY_WEAK = _LazyPattern(
     rf"(?<![a-z0-9+(])(?:{_TOLL_FREE})[-.](?P<v>[a-z0-9]+(?:[-.][a-z0-9]+){{0,2}})(?![a-z0-9@])"
 )
 
@@ -602,7 +637,7 @@ def _canonical_host(domain: str) -> str:
 
 
 def _accepted(
-    pattern: re.Pattern[str], text: str, accept: Callable[[re.Match[str]], _Hit | None]
+    pattern: _LazyPattern, text: str, accept: Callable[[re.Match[str]], _Hit | None]
 ) -> Iterator[_Hit]:
     """Each accepted match; after a refused one, look again one character further on, so a
     refused long match cannot hide an acceptable one inside it."""
@@ -715,7 +750,7 @@ def _accept_always(reason: str) -> Callable[[re.Match[str]], _Hit | None]:
     return lambda m: _hit(m, ContactKind.HANDLE, reason)
 
 
-_ADDRESS_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], _Hit | None]], ...] = (
+_ADDRESS_PATTERNS: tuple[tuple[_LazyPattern, Callable[[re.Match[str]], _Hit | None]], ...] = (
     (_EMAIL_PLAIN, _accept_email_plain),
     (_EMAIL_SYMBOL_AT, _accept_email_symbol_at),
     (_EMAIL_WORD_AT, _accept_email_word_at),
@@ -762,11 +797,11 @@ def _merge(hits: Iterable[_Hit]) -> list[_Hit]:
 # --- phone numbers -------------------------------------------------------------------------
 
 # A word (letters and digits) or an opaque stand-in: the units phone runs are built from.
-_TOKEN = re.compile(rf"[^\W_]+|{_OPAQUE}")
+_TOKEN = _LazyPattern(rf"[^\W_]+|{_OPAQUE}")
 # A word made only of digits and digit words ('0770', 'seven', '07seven7', 'o77oo9'): the
 # letter 'o' as zero only counts next to a real digit (checked in _digits_of).
-_DIGIT_WORDS = re.compile(r"(?:[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|oh|o)+")
-_DIGIT_PIECE = re.compile(r"[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|oh|o")
+_DIGIT_WORDS = _LazyPattern(r"(?:[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|oh|o)+")
+_DIGIT_PIECE = _LazyPattern(r"[0-9]|zero|one|two|three|four|five|six|seven|eight|nine|oh|o")
 _DIGIT_VALUES = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
@@ -777,25 +812,25 @@ _DASH_WORDS = frozenset({"dash", "hyphen", "minus"})
 
 # What may sit between two parts of one phone number: a few spaces, one dash, slash,
 # underscore or tight dot, or the parentheses of an area code. Never a new line or ', '.
-_GAP = re.compile(
+_GAP = _LazyPattern(
     r"[^\S\n]{1,3}|[^\S\n]?[-/_][^\S\n]?|\.|[^\S\n]?\([^\S\n]?|[^\S\n]?\)[^\S\n]?[-.]?[^\S\n]?"
 )
 # Between two spelled-out parts of one number, also a comma or a semicolon ('five five five,
 # one two three'), or spaces around a spelled-out dash.
-_SPELLED_GAP = re.compile(r"[^\S\n]{0,2}[,;:]?[^\S\n]{1,3}|[^\S\n]?[-,;:][^\S\n]?")
+_SPELLED_GAP = _LazyPattern(r"[^\S\n]{0,2}[,;:]?[^\S\n]{1,3}|[^\S\n]?[-,;:][^\S\n]?")
 # '+', '(+', '+(' or '(' just before a run: part of the number, and '+' marks it as one.
-_RUN_PREFIX = re.compile(r"(?:\([^\S\n]?)?\+[^\S\n]?(?:\([^\S\n]?)?$|\($")
+_RUN_PREFIX = _LazyPattern(r"(?:\([^\S\n]?)?\+[^\S\n]?(?:\([^\S\n]?)?$|\($")
 
 # Dates: ISO, day-month-year or month-day-year with '-', '/' or '.'. The look-arounds keep a
 # dotted or dashed phone number ('06.12.34.56.78') whole.
-_DATE = re.compile(
+_DATE = _LazyPattern(
     r"(?<![0-9])(?<![0-9][-./])"
     r"(?:[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./](?:[0-9]{4}|[0-9]{2}))"
     r"(?![0-9])(?![-./][0-9])"
 )
 # A spaced date needs a 4-digit year, and nothing number-like around it: '26 11 2026' is a
 # date, '0770 12 11 2026' the end of a phone number.
-_SPACED_DATE = re.compile(
+_SPACED_DATE = _LazyPattern(
     r"(?<![0-9])(?<![0-9][^\S\n])(?<![0-9][-./])"
     r"[0-9]{1,2}[^\S\n][0-9]{1,2}[^\S\n](?:19|20)[0-9]{2}"
     r"(?![0-9])(?![^\S\n]?[-./]?[^\S\n]?[0-9])"
@@ -810,20 +845,20 @@ _AMOUNT = (
     r"(?![0-9])"
 )
 # An amount next to a currency ('€1,299.99', '$ 1 299', '12.50 EUR') is a price.
-_MONEY = re.compile(rf"{_CURRENCY}[^\S\n]?{_AMOUNT}|{_AMOUNT}[^\S\n]?{_CURRENCY}")
+_MONEY = _LazyPattern(rf"{_CURRENCY}[^\S\n]?{_AMOUNT}|{_AMOUNT}[^\S\n]?{_CURRENCY}")
 # A year range ('2019-2026') and a US ZIP+4 code ('90210-1234') would otherwise make 8 and
 # 9 digits.
-_YEAR_RANGE = re.compile(
+_YEAR_RANGE = _LazyPattern(
     r"(?<![0-9])(?<![0-9][-./])(?:19|20)[0-9]{2}[^\S\n]?[-/][^\S\n]?(?:19|20)[0-9]{2}"
     r"(?![0-9])(?![-./][0-9])"
 )
-_ZIP4 = re.compile(r"(?<![0-9])(?<![0-9][-./])[0-9]{5}-[0-9]{4}(?![0-9])(?![-./][0-9])")
+_ZIP4 = _LazyPattern(r"(?<![0-9])(?<![0-9][-./])[0-9]{5}-[0-9]{4}(?![0-9])(?![-./][0-9])")
 # Shapes of a run that mean a number, not a phone, when no keyword says otherwise.
-_THOUSANDS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
-_DECIMAL = re.compile(r"[0-9]+\.[0-9]{2}")
+_THOUSANDS = _LazyPattern(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+_DECIMAL = _LazyPattern(r"[0-9]+\.[0-9]{2}")
 # A full stop followed by a space, or other end-of-sentence punctuation: keywords stay in
 # their sentence.
-_SENTENCE_BREAK = re.compile(r"[!?;|\n]|\.(?:\s|$)")
+_SENTENCE_BREAK = _LazyPattern(r"[!?;|\n]|\.(?:\s|$)")
 
 #: Words that make the next number a phone number (rule e).
 _PHONE_CUES = _word_set(

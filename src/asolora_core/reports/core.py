@@ -17,7 +17,7 @@ periods in a vendor's time zone.
 
 A local day is a date ordinal (:meth:`datetime.date.toordinal`) in the vendor's zone,
 computed with :mod:`zoneinfo` (cached zones; no pendulum on the hot path). Periods (days, ISO
-weeks, months) are built with pendulum, off the hot path.
+weeks, months) are built with pendulum, off the hot path (imported on the first call).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import datetime as _dt
 import functools
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pendulum
 
 from asolora_core.errors import InvalidDateRangeError, UnknownTimeZoneError
 from asolora_core.ledger.model import BALANCE, JournalTransaction, vendor_account
@@ -261,6 +259,8 @@ def periods(
             spans.append((day.isoformat(), day, day))
             day += one
     else:
+        import pendulum  # here, not at module level: about 10 ms that most imports never need
+
         cursor = pendulum.Date(first_day.year, first_day.month, first_day.day)
         end = pendulum.Date(last_day.year, last_day.month, last_day.day)
         while cursor <= end:
