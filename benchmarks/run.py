@@ -3,10 +3,17 @@
 Without ``--json`` it prints a readable table; with ``--json`` stdout carries exactly one JSON
 object and nothing else (progress and notes go to stderr):
 
-    {"lifecycle": {"memory_per_s": ..., "sqlite_per_s": ..., "dict_baseline_per_s": ...,
-                   "transitions_per_s": ..., "statemachine_per_s": ...,
-                   "ratios": {"memory_vs_transitions": ..., "memory_vs_dict": ...,
-                              "sqlite_vs_transitions": ...}},
+    {"lifecycle": {"memory_per_s": ..., "memory_idem_per_s": ..., "sqlite_per_s": ...,
+                   "sqlite_commits_per_s": ..., "sqlite_replay_commits_per_s": ...,
+                   "dict_baseline_per_s": ..., "transitions_per_s": ...,
+                   "transitions_shared_per_s": ..., "statemachine_per_s": ...,
+                   "statements_per_lifecycle": ..., "sqlite_bytes_per_order": ...,
+                   "memory_bytes_per_order": ..., ...,
+                   "ratios": {"memory_vs_transitions": ..., "memory_vs_transitions_shared": ...,
+                              "memory_idem_vs_memory": ..., "sqlite_commits_vs_replay": ...,
+                              ...},
+                   "aims": {"memory_vs_transitions": {"measured": ..., "aim": ">= 3",
+                                                      "met": bool}, ...}},
      "reports": {"rollup_rebuild_s": ..., "sales_s": ..., "bestsellers_s": ...,
                  "sales_raw_sql_s": ..., "bestsellers_raw_sql_s": ..., "sales_memory_s": ...,
                  "sales_python_loop_s": ..., "lifecycle_with_rollups_per_s": ...,
@@ -15,7 +22,11 @@ object and nothing else (progress and notes go to stderr):
      "web": {"commands_per_s": ..., "lock_wait_p50_ms": ..., "lock_wait_p99_ms": ...,
              "lock_wait_max_ms": ..., "unfair_lock_wait_p99_ms": ...,
              "bytes_per_lifecycle": ..., "bytes_per_lifecycle_before_retention": ..., ...},
-     "import_ms": ..., "python": "3.11.x", "quick": bool}
+     "import_ms": ..., "aims": {"lifecycle.memory_vs_transitions": {...}, ...,
+                                "import_ms": {...}},
+     "python": "3.11.x", "quick": bool}
+
+Every lifecycle key is described in ``lifecycle_section`` and in docs/benchmarks.md.
 
 A figure that cannot be measured (facade not written yet, package not importable) is ``null``.
 
@@ -46,7 +57,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 BENCH_DIR = Path(__file__).resolve().parent
 SRC_DIR = Path(__file__).resolve().parents[1] / "src"
@@ -55,6 +66,9 @@ for _p in (str(SRC_DIR), str(BENCH_DIR)):
         sys.path.insert(0, _p)
 
 import baselines  # noqa: E402  (needs BENCH_DIR on sys.path)
+
+if TYPE_CHECKING:
+    import sqlite_replay
 
 Json: TypeAlias = "bool | int | float | str | list[Json] | dict[str, Json] | None"
 Section: TypeAlias = Callable[[bool], dict[str, Json]]
@@ -152,18 +166,8 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 # section: lifecycle
 # ---------------------------------------------------------------------------------------------
 
-
-def _sqlite_run(fn: Callable[[int, str], None]) -> TimedRun:
-    """A fresh database file in a fresh temporary directory per call, made outside the timing."""
-
-    def run(n: int) -> float:
-        with tempfile.TemporaryDirectory(prefix="asolora-bench-") as tmp:
-            path = str(Path(tmp) / "lifecycle.sqlite3")
-            start = time.perf_counter()
-            fn(n, path)
-            return time.perf_counter() - start
-
-    return run
+#: Lifecycles behind the per-order sizes (``sqlite_bytes_per_order``, ``memory_bytes_per_order``).
+_SIZE_ORDERS = {True: 500, False: 2_000}
 
 
 def _facade_rate(name: str, make_run: Callable[[], TimedRun], budget: Budget) -> float | None:
@@ -176,46 +180,240 @@ def _facade_rate(name: str, make_run: Callable[[], TimedRun], budget: Budget) ->
         return None
 
 
+def _memory_run(keys: bool) -> TimedRun:
+    """Lifecycles on a new ``InMemoryStore``; building the marketplace is not timed."""
+    import facade_lifecycle
+
+    from asolora_core import InMemoryStore
+
+    def run(n: int) -> float:
+        lifecycles = facade_lifecycle.Lifecycles(InMemoryStore(), keys=keys)
+        start = time.perf_counter()
+        lifecycles.run(n)
+        return time.perf_counter() - start
+
+    return run
+
+
+@dataclass(frozen=True)
+class _SqlitePair:
+    """The facade on a SQLite file and the replay of its own SQL, timed in the same batches."""
+
+    n: int  # lifecycles per batch
+    facade_per_s: float  # lifecycles per second, best batch
+    replay_per_s: float
+    commits_per_lifecycle: float
+    statements_per_lifecycle: float
+    calls_per_lifecycle: float
+    statements_by_kind: dict[str, float]
+
+
+def _sqlite_pair(template: sqlite_replay.Template, budget: Budget) -> _SqlitePair:
+    """Batches of ``n`` lifecycles, each on a fresh copy of a migrated empty file (copied and
+    opened outside the timing): the facade (``SqliteStore``, its defaults), then the replay of
+    the statements the facade ran for the same ``n`` lifecycles (``sqlite_replay``), one after
+    the other in every round so that load on the machine hits both alike. ``n`` is calibrated
+    on the facade; best batch of ``repeats`` for each."""
+    import facade_lifecycle
+    import sqlite_replay
+
+    from asolora_core import SqliteStore
+
+    recorder = sqlite_replay.Recorder(template)
+    last_facade: list[str] = []
+
+    def facade(n: int) -> float:
+        path = template.fresh()
+        store = SqliteStore(path)
+        try:
+            lifecycles = facade_lifecycle.Lifecycles(store)
+            start = time.perf_counter()
+            lifecycles.run(n)
+            return time.perf_counter() - start
+        finally:
+            store.close()
+            last_facade[:] = [path]
+
+    last_replay: list[str] = []
+
+    def replay(n: int) -> float:
+        statements = recorder.first(n)
+        path = template.fresh()
+        conn = sqlite_replay.open_plain(path, template.settings)
+        try:
+            start = time.perf_counter()
+            sqlite_replay.replay(conn, statements)
+            return time.perf_counter() - start
+        finally:
+            conn.close()
+            last_replay[:] = [path]
+
+    n = _calibrate(facade, budget)
+    facade(n)  # warm-up at the final batch size
+    replay(n)  # (records the n lifecycles first)
+    facade_rows = sqlite_replay.table_counts(last_facade[0])
+    replay_rows = sqlite_replay.table_counts(last_replay[0])
+    if facade_rows != replay_rows:
+        raise RuntimeError(f"replay rows {replay_rows} differ from the facade's {facade_rows}")
+    facade_s: list[float] = []
+    replay_s: list[float] = []
+    for _ in range(budget.repeats):
+        gc.collect()
+        facade_s.append(facade(n))
+        gc.collect()
+        replay_s.append(replay(n))
+    recorded = recorder.statements[:n]
+    traced = recorder.traced[:n]
+    recorder.close()
+
+    calls = sum(len(s) for s in recorded) / n
+    executed = sum(len(params) if many else 1 for lc in recorded for _, params, many in lc) / n
+    statements = sum(len(t) for t in traced) / n
+    commits = sum(1 for lc in traced for sql in lc if sql.lstrip().upper().startswith("COMMIT"))
+    kinds: dict[str, float] = {}
+    for lc in traced:
+        for sql in lc:
+            word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
+            kinds[word] = kinds.get(word, 0.0) + 1.0 / n
+    if statements != executed:
+        note(
+            f"  note: SQLite traced {statements:.1f} statements a lifecycle for {executed:.1f}"
+            " executed rows (trigger programs are traced too)"
+        )
+    for name, times in (("sqlite (facade)", facade_s), ("sqlite replay", replay_s)):
+        best, median = n / min(times), n / statistics.median(times)
+        note(
+            f"  {name:<24} n={n:<8} best {best:>12,.1f}/s  median {median:>12,.1f}/s"
+            f"  (best is {(best / median - 1) * 100:.1f}% above median)"
+        )
+    return _SqlitePair(
+        n=n,
+        facade_per_s=n / min(facade_s),
+        replay_per_s=n / min(replay_s),
+        commits_per_lifecycle=commits / n,
+        statements_per_lifecycle=statements,
+        calls_per_lifecycle=calls,
+        statements_by_kind={k: round(v, 2) for k, v in sorted(kinds.items())},
+    )
+
+
+def _aim(value: float | None, op: str, target: float) -> dict[str, Json]:
+    """One aim of issue 12: the measured figure, the aim, and whether it is met (reported,
+    never asserted)."""
+    met = None if value is None else (value >= target if op == ">=" else value <= target)
+    return {"measured": value, "aim": f"{op} {target:g}", "met": met}
+
+
 def lifecycle_section(quick: bool) -> dict[str, Json]:
-    """Order lifecycles per second: the facade (memory, sqlite) against the bare baselines."""
+    """One order lifecycle (13 commands: ``baselines.MOVES_PER_LIFECYCLE``) through the facade
+    against bare state-machine baselines, the facade on SQLite against its own SQL replayed,
+    and what one order costs in statements, file and memory.
+
+    Rates (``*_per_s``, best batch; set-up such as building the marketplace, creating and
+    migrating the SQLite file is never timed):
+
+    * ``memory_per_s``: lifecycles/s through ``Marketplace`` on ``InMemoryStore``;
+    * ``memory_idem_per_s``: the same, every command with its own idempotency key;
+    * ``sqlite_per_s``: lifecycles/s on a SQLite file (``SqliteStore`` defaults: WAL,
+      ``synchronous=NORMAL``), one commit per command, on a fresh copy of an empty migrated
+      file per batch;
+    * ``sqlite_commits_per_s``: the same batches counted in commits/s (``sqlite_per_s`` x
+      ``commits_per_lifecycle``, commits counted by SQLite's trace);
+    * ``sqlite_replay_commits_per_s``: commits/s of the very statements the facade ran for
+      those lifecycles, with their parameters, replayed with plain ``sqlite3`` and no library
+      code: the same commits, the same file settings and pragmas, every result fetched; timed
+      in the same rounds as the facade on the same number of lifecycles;
+    * ``dict_baseline_per_s``, ``transitions_per_s``, ``transitions_shared_per_s``,
+      ``statemachine_per_s``: lifecycles/s of the bare baselines (``baselines.py``: 13 moves,
+      no money, no I/O).
+
+    Sizes and counts:
+
+    * ``statements_per_lifecycle``: statements SQLite runs for one lifecycle
+      (``set_trace_callback``; ``BEGIN``/``COMMIT`` included, one per row of an
+      ``executemany``), mean over the timed lifecycles; ``statements_by_kind`` splits it by
+      first word; ``commits_per_lifecycle``;
+    * ``sqlite_bytes_per_order``: file growth per order, ``(page_count - freelist_count) *
+      page_size`` after ``sqlite_size_orders`` lifecycles minus the empty migrated file, over
+      the orders; ``sqlite_bytes_by_table`` splits it (``dbstat``). State: completed orders,
+      holds not released, notifications pending in the outbox, no idempotency records, no
+      retention run;
+    * ``memory_bytes_per_order``: Python heap each order keeps in ``InMemoryStore``
+      (``tracemalloc``, after ``gc.collect()``), same state, ``memory_size_orders`` orders.
+
+    ``ratios`` divide two rates of this run; ``aims`` holds issue 12's aims with the measured
+    figure and whether it is met (nothing is asserted).
+    """
     budget = QUICK if quick else FULL
-    note(f"lifecycle ({baselines.MOVES_PER_LIFECYCLE} state moves per lifecycle):")
-
-    def memory() -> TimedRun:
-        import facade_lifecycle
-
-        return timed(facade_lifecycle.run_memory)
-
-    def sqlite() -> TimedRun:
-        import facade_lifecycle
-
-        return _sqlite_run(facade_lifecycle.run_sqlite)
-
-    def memory_idem() -> TimedRun:
-        import facade_lifecycle
-
-        return timed(facade_lifecycle.run_memory_idem)
-
-    memory_per_s = _facade_rate("memory", memory, budget)
-    memory_idem_per_s = _facade_rate("memory_idem", memory_idem, budget)
-    sqlite_per_s = _facade_rate("sqlite", sqlite, budget)
+    note(f"lifecycle ({baselines.MOVES_PER_LIFECYCLE} commands = state moves per lifecycle):")
+    memory_per_s = _facade_rate("memory", lambda: _memory_run(False), budget)
+    memory_idem_per_s = _facade_rate("memory_idem", lambda: _memory_run(True), budget)
     base: dict[str, float] = {
         name: _rate(name, timed(fn), budget) for name, fn in baselines.BASELINES.items()
     }
+
+    import facade_lifecycle
+    import sqlite_replay
+
+    size_orders = _SIZE_ORDERS[quick]
+    with tempfile.TemporaryDirectory(prefix="asolora-bench-") as tmp:
+        template = sqlite_replay.Template(tmp)
+        pair = _sqlite_pair(template, budget)
+        bytes_per_order, bytes_by_table = sqlite_replay.bytes_per_order(template, size_orders)
+    memory_bytes = facade_lifecycle.memory_bytes_per_order(size_orders)
+    sqlite_per_s = round(pair.facade_per_s, 1)
+    commits_per_s = round(pair.facade_per_s * pair.commits_per_lifecycle, 1)
+    replay_commits_per_s = round(pair.replay_per_s * pair.commits_per_lifecycle, 1)
+    note(
+        f"  statements {pair.statements_per_lifecycle:.1f} a lifecycle"
+        f" ({pair.calls_per_lifecycle:.1f} execute calls, {pair.commits_per_lifecycle:g} commits)"
+        f"; file {bytes_per_order:,.0f} B and memory {memory_bytes:,.0f} B per order"
+    )
+    ratios: dict[str, Json] = {
+        "memory_vs_transitions": _ratio(memory_per_s, base["transitions"]),
+        "memory_vs_transitions_shared": _ratio(memory_per_s, base["transitions_shared"]),
+        "memory_idem_vs_memory": _ratio(memory_idem_per_s, memory_per_s),
+        "memory_vs_dict": _ratio(memory_per_s, base["dict_baseline"]),
+        "sqlite_vs_transitions": _ratio(sqlite_per_s, base["transitions"]),
+        "sqlite_commits_vs_replay": _ratio(commits_per_s, replay_commits_per_s),
+    }
+
+    def ratio(key: str) -> float | None:
+        value = ratios[key]
+        return value if isinstance(value, float) else None
+
+    statements = round(pair.statements_per_lifecycle, 1)
+    file_bytes = round(bytes_per_order, 1)
+    memory_bytes_r = round(memory_bytes, 1)
     return {
         "memory_per_s": memory_per_s,
         "memory_idem_per_s": memory_idem_per_s,
         "sqlite_per_s": sqlite_per_s,
+        "sqlite_commits_per_s": commits_per_s,
+        "sqlite_replay_commits_per_s": replay_commits_per_s,
         "dict_baseline_per_s": base["dict_baseline"],
         "transitions_per_s": base["transitions"],
         "transitions_shared_per_s": base["transitions_shared"],
         "statemachine_per_s": base["statemachine"],
-        "ratios": {
-            "memory_vs_transitions": _ratio(memory_per_s, base["transitions"]),
-            "memory_vs_transitions_shared": _ratio(memory_per_s, base["transitions_shared"]),
-            "memory_idem_vs_memory": _ratio(memory_idem_per_s, memory_per_s),
-            "memory_vs_dict": _ratio(memory_per_s, base["dict_baseline"]),
-            "sqlite_vs_transitions": _ratio(sqlite_per_s, base["transitions"]),
+        "commands_per_lifecycle": baselines.MOVES_PER_LIFECYCLE,
+        "commits_per_lifecycle": round(pair.commits_per_lifecycle, 2),
+        "sqlite_batch_lifecycles": pair.n,
+        "statements_per_lifecycle": statements,
+        "statements_by_kind": dict(pair.statements_by_kind),
+        "sqlite_bytes_per_order": file_bytes,
+        "sqlite_bytes_by_table": dict(bytes_by_table) if bytes_by_table else None,
+        "sqlite_size_orders": size_orders,
+        "memory_bytes_per_order": memory_bytes_r,
+        "memory_size_orders": size_orders,
+        "ratios": ratios,
+        "aims": {
+            "memory_vs_transitions": _aim(ratio("memory_vs_transitions"), ">=", 3),
+            "memory_vs_transitions_shared": _aim(ratio("memory_vs_transitions_shared"), ">=", 2),
+            "memory_idem_vs_memory": _aim(ratio("memory_idem_vs_memory"), ">=", 0.8),
+            "sqlite_commits_vs_replay": _aim(ratio("sqlite_commits_vs_replay"), ">=", 0.7),
+            "statements_per_lifecycle": _aim(statements, "<=", 30),
+            "sqlite_bytes_per_order": _aim(file_bytes, "<=", 5 * 1024),
+            "memory_bytes_per_order": _aim(memory_bytes_r, "<=", 4 * 1024),
         },
     }
 
@@ -372,6 +570,29 @@ def import_ms(repeats: int = 7) -> float | None:
     return round(best, 2)
 
 
+#: Issue 12's aim for ``import_ms``.
+IMPORT_MS_AIM = 150.0
+
+
+def collect_aims(result: dict[str, Json]) -> dict[str, Json]:
+    """Every section's ``aims`` under ``"<section>.<aim>"``, plus ``import_ms``: one place to
+    read which of issue 12's aims this run meets (figures only; nothing is asserted)."""
+    aims: dict[str, Json] = {}
+    for name in SECTIONS:
+        section = result.get(name)
+        section_aims = section.get("aims") if isinstance(section, dict) else None
+        if isinstance(section_aims, dict):
+            aims.update({f"{name}.{key}": value for key, value in section_aims.items()})
+    value = result.get("import_ms")
+    measured = float(value) if isinstance(value, int | float) else None
+    aims["import_ms"] = {
+        "measured": measured,
+        "aim": f"<= {IMPORT_MS_AIM:g}",
+        "met": None if measured is None else measured <= IMPORT_MS_AIM,
+    }
+    return aims
+
+
 # ---------------------------------------------------------------------------------------------
 # output
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +621,9 @@ def render_table(result: dict[str, Json]) -> str:
             label = key.removesuffix("_per_s")
             if isinstance(value, int | float) and value > 0:
                 each = 1e6 / value
-                per_move = f"{each / moves:>10.2f}" if name == "lifecycle" else f"{'':>10}"
+                # lifecycle rates are lifecycles/s, except the commit rates (commits/s)
+                per_lifecycle = name == "lifecycle" and "commits" not in key
+                per_move = f"{each / moves:>10.2f}" if per_lifecycle else f"{'':>10}"
                 lines.append(f"  {label:<16} {value:>14,.1f} {each:>12.2f} {per_move}")
             else:
                 lines.append(f"  {label:<16} {'n/a':>14}")
@@ -409,6 +632,17 @@ def render_table(result: dict[str, Json]) -> str:
             lines.append("  ratios (higher = the first one is faster):")
             for key, value in ratios.items():
                 lines.append(f"    {key:<28} {_fmt(value, 'x')}")
+        lines.append("")
+    aims = result.get("aims")
+    if isinstance(aims, dict):
+        lines.append("[aims] (issue 12; reported, never asserted)")
+        for key, aim in aims.items():
+            if isinstance(aim, dict):
+                flag = aim.get("met")
+                met = "n/a" if not isinstance(flag, bool) else "met" if flag else "NOT met"
+                lines.append(
+                    f"  {key:<40} {_fmt(aim.get('measured')):>12}  {aim.get('aim')}: {met}"
+                )
         lines.append("")
     lines.append(f"import asolora_core: {_fmt(result.get('import_ms'), ' ms')}")
     lines.append(f"python {result.get('python')}, quick={result.get('quick')}")
@@ -432,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, section in SECTIONS.items():
         result[name] = section(quick)
     result["import_ms"] = import_ms()
+    result["aims"] = collect_aims(result)
     result["python"] = platform.python_version()
     result["quick"] = quick
     note(f"done in {time.perf_counter() - started:.1f} s")
