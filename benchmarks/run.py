@@ -637,7 +637,7 @@ def render_table(result: dict[str, Json]) -> str:
         if not isinstance(section, dict):
             continue
         lines.append(f"[{name}]")
-        lines.append(f"  {'candidate':<16} {'per second':>14} {'us each':>12} {'us/move':>10}")
+        lines.append(f"  {'candidate':<24} {'per second':>14} {'us each':>12} {'us/move':>10}")
         for key, value in section.items():
             if not key.endswith("_per_s"):
                 continue
@@ -647,9 +647,9 @@ def render_table(result: dict[str, Json]) -> str:
                 # lifecycle rates are lifecycles/s, except the commit rates (commits/s)
                 per_lifecycle = name == "lifecycle" and "commits" not in key
                 per_move = f"{each / moves:>10.2f}" if per_lifecycle else f"{'':>10}"
-                lines.append(f"  {label:<16} {value:>14,.1f} {each:>12.2f} {per_move}")
+                lines.append(f"  {label:<24} {value:>14,.1f} {each:>12.2f} {per_move}")
             else:
-                lines.append(f"  {label:<16} {'n/a':>14}")
+                lines.append(f"  {label:<24} {'n/a':>14}")
         ratios = section.get("ratios")
         if isinstance(ratios, dict):
             lines.append("  ratios (higher = the first one is faster):")
@@ -673,7 +673,10 @@ def render_table(result: dict[str, Json]) -> str:
     )
     lines.append(f"python {result.get('python')}, quick={result.get('quick')}")
     if "lifecycle" in result:
-        lines.append(f"(lifecycle = {moves} state moves; us/move = us per lifecycle / {moves})")
+        lines.append(
+            f"(lifecycle = {moves} commands = state moves; us/move = us per lifecycle / {moves};"
+            " the sqlite_*commits rows are per commit)"
+        )
     return "\n".join(lines)
 
 
