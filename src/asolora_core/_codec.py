@@ -23,7 +23,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["decoder", "dump_any", "dumps", "encoder", "load_any", "loads", "register"]
+__all__ = [
+    "IncrementalEncoder",
+    "decoder",
+    "dump_any",
+    "dumps",
+    "encoder",
+    "incremental_encoder",
+    "load_any",
+    "loads",
+    "register",
+]
 
 Fn = Callable[[Any], Any]
 _ENC: dict[Any, Fn] = {}
@@ -163,3 +173,97 @@ def load_any(data: Any) -> Any:
     if "$list" in data:
         return tuple(load_any(v) for v in data["$list"])
     return decoder(_TAGGED[data["$type"]])(data["value"])
+
+
+class IncrementalEncoder:
+    """A compact encoder for one attrs class, which reuses what it encoded before.
+
+    Compact: a field equal to its (literal) attrs default is left out, in nested attrs values
+    too; :func:`decoder` reads it back (a missing field takes its default), and it reads the
+    full form as before. Incremental: ``encode(value, previous, previous_data)`` reuses the
+    encoded data of every field (and every item of a tuple of attrs values) that is the very
+    same object in ``previous``, whose encoded data is ``previous_data`` (either form). Values
+    are frozen, so the same object encodes the same: a command that changes one shipment
+    re-encodes that shipment only.
+    """
+
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls)
+        self._fields: list[tuple[str, Fn, Any, IncrementalEncoder | None]] = []
+        for f in attrs.fields(cls):
+            tp = hints[f.name]
+            default = f.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = attrs.NOTHING
+            items: IncrementalEncoder | None = None
+            args = typing.get_args(tp)
+            if (
+                typing.get_origin(tp) is tuple
+                and len(args) == 2
+                and args[1] is Ellipsis
+                and isinstance(args[0], type)
+                and attrs.has(args[0])
+            ):
+                items = _incremental(args[0])
+            if isinstance(tp, type) and attrs.has(tp):
+                fn: Fn = _incremental(tp).encode
+            elif items is not None:
+                fn = _list_of(items)
+            else:
+                fn = encoder(tp)
+            self._fields.append((f.name, fn, default, items))
+
+    def encode(
+        self, value: Any, previous: Any = None, previous_data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The JSON-ready data of ``value`` (see the class)."""
+        out: dict[str, Any] = {}
+        reuse = previous is not None and previous_data is not None
+        for name, fn, default, items in self._fields:
+            v = getattr(value, name)
+            if default is not attrs.NOTHING and (v is default or v == default):
+                continue
+            if reuse:
+                assert previous_data is not None
+                old = getattr(previous, name)
+                if v is old and name in previous_data:
+                    out[name] = previous_data[name]
+                    continue
+                if items is not None and name in previous_data:
+                    out[name] = _reuse_items(v, old, previous_data[name], items)
+                    continue
+            out[name] = fn(v)
+        return out
+
+
+def _list_of(items: IncrementalEncoder) -> Fn:
+    encode = items.encode
+    return lambda x: [encode(v) for v in x]
+
+
+def _reuse_items(
+    values: tuple[Any, ...], old: Any, old_data: Any, items: IncrementalEncoder
+) -> list[Any]:
+    """Encoded ``values``, reusing the data of the items that are the same objects in ``old``
+    (encoded as ``old_data``, position by position)."""
+    done: dict[int, Any] = {}
+    if isinstance(old, tuple) and isinstance(old_data, list) and len(old) == len(old_data):
+        done = {id(o): d for o, d in zip(old, old_data, strict=True)}
+    # ``old`` keeps every item alive while this runs, so an id seen here is that item's
+    return [done[id(v)] if id(v) in done else items.encode(v) for v in values]
+
+
+_INCREMENTAL: dict[type[Any], IncrementalEncoder] = {}
+
+
+def _incremental(cls: type[Any]) -> IncrementalEncoder:
+    enc = _INCREMENTAL.get(cls)
+    if enc is None:
+        enc = IncrementalEncoder(cls)
+        _INCREMENTAL[cls] = enc
+    return enc
+
+
+def incremental_encoder(cls: type[Any]) -> IncrementalEncoder:
+    """The :class:`IncrementalEncoder` of ``cls`` (built once)."""
+    return _incremental(cls)

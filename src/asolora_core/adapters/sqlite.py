@@ -162,7 +162,7 @@ _MIGRATION_HOOKS: dict[str, Callable[[sqlite3.Connection], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
 }
 
-_enc_order = _codec.encoder(Order)
+_enc_order = _codec.incremental_encoder(Order).encode
 _dec_order = _codec.decoder(Order)
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
@@ -172,6 +172,10 @@ _enc_conversation = _codec.encoder(Conversation)
 _dec_conversation = _codec.decoder(Conversation)
 _enc_message = _codec.encoder(Message)
 _dec_message = _codec.decoder(Message)
+
+
+#: Orders whose encoded data a store keeps for incremental encoding (the recently used ones).
+_ENCODED_KEPT = 1_000
 
 
 def _dumps(data: Any) -> str:
@@ -208,6 +212,8 @@ class SqliteStore:
         self._local = threading.local()
         self._shared = connection
         self._cache: dict[str, tuple[int, str, Order]] = {}
+        #: order id -> an order object and its encoded data, for incremental encoding
+        self._encoded: dict[str, tuple[Order, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         if self.path == ":memory:" and connection is None:
@@ -305,12 +311,29 @@ class SqliteStore:
         hit = self._cache.get(order_id)
         if hit is not None and hit[0] == version and hit[1] == body:
             return hit[2]
-        order: Order = _dec_order(json.loads(body))
+        data = json.loads(body)
+        order: Order = _dec_order(data)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[order_id] = (version, body, order)
+        self._keep_encoded(order, data)
         return order
+
+    def _encode_order(self, order: Order) -> str:
+        """``order`` as stored: compact JSON, re-encoding only the parts that are not the same
+        objects as in the last order of that id this store encoded or decoded (a pure
+        function of the values: no database state is involved)."""
+        hit = self._encoded.get(order.order_id)
+        data = _enc_order(order) if hit is None else _enc_order(order, hit[0], hit[1])
+        self._keep_encoded(order, data)
+        return _dumps(data)
+
+    def _keep_encoded(self, order: Order, data: dict[str, Any]) -> None:
+        with self._cache_lock:
+            if len(self._encoded) > _ENCODED_KEPT:
+                self._encoded.clear()
+            self._encoded[order.order_id] = (order, data)
 
     def _remember(self, order: Order, body: str) -> None:
         with self._cache_lock:
@@ -488,7 +511,7 @@ class _Orders:
             order.currency,
             micros(order.placed_at),
             None if order.completed_at is None else micros(order.completed_at),
-            _dumps(_enc_order(order)),
+            self._uow.store._encode_order(order),
             *fact_columns(order),
             order.order_id,
         )

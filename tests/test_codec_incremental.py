@@ -1,0 +1,95 @@
+"""The compact, incremental order encoding the SQLite store writes (issue 12).
+
+Every order version the guide's scenario returns is encoded three ways: from scratch, reusing
+the data of the version before it, and reusing the data of an unrelated order. All three
+must be the same data, and that data (and the full form older databases hold) must decode
+back to the very same order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from asolora_core import FakeClock, Order, _codec
+from samples import START, build_market, scenario
+
+_compact = _codec.incremental_encoder(Order)
+_full = _codec.encoder(Order)
+_decode = _codec.decoder(Order)
+
+
+class _Orders:
+    """Wraps a marketplace; keeps every order its calls return, in call order."""
+
+    def __init__(self, market: Any) -> None:
+        self._market = market
+        self.seen: list[Order] = []
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._market, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            for value in result if isinstance(result, tuple) else (result,):
+                if isinstance(value, Order):
+                    self.seen.append(value)
+            return result
+
+        return call
+
+
+def _scenario_orders() -> list[Order]:
+    clock = FakeClock(START)
+    recorder = _Orders(build_market(clock))
+    scenario(recorder, clock)
+    return recorder.seen
+
+
+def _round_trip(data: dict[str, Any]) -> Order:
+    decoded: Order = _decode(json.loads(json.dumps(data)))
+    return decoded
+
+
+def test_every_order_version_encodes_the_same_from_scratch_or_incrementally() -> None:
+    orders = _scenario_orders()
+    assert len({o.order_id for o in orders}) >= 3
+    assert any(o.shipments for o in orders)
+    assert any(o.issues for o in orders)
+    last: dict[str, tuple[Order, dict[str, Any]]] = {}
+    reused = 0
+    for order in orders:
+        fresh = _compact.encode(order)
+        assert _round_trip(fresh) == order
+        assert _decode(_full(order)) == order  # the full form stored before stays readable
+        before = last.get(order.order_id)
+        if before is not None:
+            incremental = _compact.encode(order, before[0], before[1])
+            assert incremental == fresh
+            reused += sum(
+                incremental.get(name) is before[1].get(name) for name in ("lines", "shipments")
+            )
+            # the full form as the previous data: reuse from it decodes the same
+            from_full = _compact.encode(order, before[0], _full(before[0]))
+            assert _round_trip(from_full) == order
+        unrelated = next(o for o in orders if o.order_id != order.order_id)
+        assert _compact.encode(order, unrelated, _compact.encode(unrelated)) == fresh
+        last[order.order_id] = (order, fresh)
+    assert reused > 0  # unchanged parts were reused, not re-encoded
+
+
+def test_defaults_are_left_out_and_read_back() -> None:
+    order = next(o for o in _scenario_orders() if not o.issues and not o.refunds)
+    data = _compact.encode(order)
+    for field in ("issues", "refunds", "returns", "cancelled_at"):
+        assert field not in data
+    assert data["lines"][0]["policy"] == {
+        f.name: v
+        for f in attrs.fields(type(order.lines[0].policy))
+        if (v := getattr(order.lines[0].policy, f.name)) != f.default
+    }
+    assert _round_trip(data) == order
