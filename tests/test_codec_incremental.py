@@ -8,12 +8,16 @@ back to the very same order.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from asolora_core import FakeClock, Order, _codec
+from asolora_core import Actor, FakeClock, Order, SqliteStore, _codec
+from asolora_core._codec import dumps
+from asolora_core.events import OrderPlaced, ShipmentDelivered
 from samples import START, build_market, scenario
 
 _compact = _codec.incremental_encoder(Order)
@@ -93,3 +97,39 @@ def test_defaults_are_left_out_and_read_back() -> None:
         if (v := getattr(order.lines[0].policy, f.name)) != f.default
     }
     assert _round_trip(data) == order
+
+
+def test_sqlite_history_rows_leave_out_their_columns_and_old_rows_still_read(
+    tmp_path: Path,
+) -> None:
+    at = dt.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=dt.UTC)
+    events = (
+        OrderPlaced(
+            aggregate_id="o-1",
+            at=at,
+            actor=Actor.buyer("b-1"),
+            checkout_id="c-1",
+            vendor_id="v-1",
+            buyer_id="b-1",
+            currency="EUR",
+            paid_minor=1998,
+        ),
+        ShipmentDelivered(aggregate_id="o-1", at=at, actor=Actor.vendor("v-1"), shipment_id="s-1"),
+    )
+    store = SqliteStore(str(tmp_path / "h.sqlite3"))
+    try:
+        with store.unit_of_work() as uow:
+            uow.events.append(events)
+            uow.commit()
+        conn = store.connection()
+        for (body,) in conn.execute("SELECT body FROM events").fetchall():
+            assert "aggregate_id" not in json.loads(body)
+            assert "at" not in json.loads(body)
+        with store.reader() as uow:
+            assert uow.events.history("o-1") == events
+        # a row written whole (before issue 12) reads as it did
+        conn.execute("UPDATE events SET body = ? WHERE type = 'OrderPlaced'", (dumps(events[0]),))
+        with store.reader() as uow:
+            assert uow.events.history("o-1") == events
+    finally:
+        store.close()

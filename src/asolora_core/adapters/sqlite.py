@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import micros
+from asolora_core.adapters.sqlite_base import instant, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
     LEDGER_INVARIANTS_MIGRATION,
@@ -172,6 +172,12 @@ _enc_conversation = _codec.encoder(Conversation)
 _dec_conversation = _codec.decoder(Conversation)
 _enc_message = _codec.encoder(Message)
 _dec_message = _codec.decoder(Message)
+
+
+def _event_body(event: DomainEvent) -> str:
+    data = _codec.incremental_encoder(type(event)).encode(event)
+    del data["aggregate_id"], data["at"]
+    return _dumps(data)
 
 
 #: Orders whose encoded data a store keeps for incremental encoding (the recently used ones).
@@ -601,22 +607,27 @@ class _Events:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
+    # The body leaves out what the row's columns hold (the aggregate and the instant) and
+    # every field at its default (compact form); bodies written whole before read as they were.
     def append(self, events: Sequence[DomainEvent]) -> None:
         self._uow.conn.executemany(
             "INSERT INTO events (aggregate_id, type, at, body) VALUES (?, ?, ?, ?)",
-            [
-                (e.aggregate_id, e.name, micros(e.at), _dumps(_codec.encoder(type(e))(e)))
-                for e in events
-            ],
+            [(e.aggregate_id, e.name, micros(e.at), _event_body(e)) for e in events],
         )
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._uow.execute(
-            "SELECT type, body FROM events WHERE aggregate_id = ? ORDER BY seq", (aggregate_id,)
+            "SELECT type, at, body FROM events WHERE aggregate_id = ? ORDER BY seq",
+            (aggregate_id,),
         ).fetchall()
         out: list[DomainEvent] = []
-        for name, body in rows:
-            out.append(_codec.decoder(event_type(name))(json.loads(body)))
+        for name, at, body in rows:
+            data = json.loads(body)
+            if "aggregate_id" not in data:
+                data["aggregate_id"] = aggregate_id
+            if "at" not in data:
+                data["at"] = instant(at).isoformat()
+            out.append(_codec.decoder(event_type(name))(data))
         return tuple(out)
 
 
