@@ -33,7 +33,7 @@ from asolora_core import (
 )
 from asolora_core.ports import Store
 
-__all__ = ["run_memory", "run_memory_idem", "run_sqlite"]
+__all__ = ["run_memory", "run_memory_idem", "run_on", "run_sqlite"]
 
 _START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
@@ -75,6 +75,11 @@ def _lifecycles(store: Store, n: int, *, keys: bool = False) -> None:
             )
         if order.status is not OrderStatus.COMPLETED:
             raise RuntimeError(f"order {oid} ended {order.status}")
+
+
+def run_on(store: Store, n: int) -> None:
+    """``n`` order lifecycles through the facade on ``store`` (left open)."""
+    _lifecycles(store, n)
 
 
 def run_memory(n: int) -> None:

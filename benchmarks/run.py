@@ -5,6 +5,9 @@ object and nothing else (progress and notes go to stderr):
 
     {"lifecycle": {"memory_per_s": ..., "sqlite_per_s": ..., "dict_baseline_per_s": ...,
                    "transitions_per_s": ..., "statemachine_per_s": ...,
+                   "statements_per_lifecycle": ..., "sqlite_bytes_per_order": ...,
+                   "memory_bytes_per_order": ..., "sqlite_commits_per_s": ...,
+                   "sqlite_replay_commits_per_s": ...,
                    "ratios": {"memory_vs_transitions": ..., "memory_vs_dict": ...,
                               "sqlite_vs_transitions": ...}},
      "reports": {"rollup_rebuild_s": ..., "sales_s": ..., "bestsellers_s": ...,
@@ -202,10 +205,12 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
     base: dict[str, float] = {
         name: _rate(name, timed(fn), budget) for name, fn in baselines.BASELINES.items()
     }
+    costs = _lifecycle_costs(quick)
     return {
         "memory_per_s": memory_per_s,
         "memory_idem_per_s": memory_idem_per_s,
         "sqlite_per_s": sqlite_per_s,
+        **costs,
         "dict_baseline_per_s": base["dict_baseline"],
         "transitions_per_s": base["transitions"],
         "transitions_shared_per_s": base["transitions_shared"],
@@ -216,8 +221,24 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
             "memory_idem_vs_memory": _ratio(memory_idem_per_s, memory_per_s),
             "memory_vs_dict": _ratio(memory_per_s, base["dict_baseline"]),
             "sqlite_vs_transitions": _ratio(sqlite_per_s, base["transitions"]),
+            "sqlite_commits_vs_replay": _ratio(
+                costs["sqlite_commits_per_s"], costs["sqlite_replay_commits_per_s"]
+            ),
         },
     }
+
+
+def _lifecycle_costs(quick: bool) -> dict[str, float]:
+    """Statements and bytes per order, and the SQLite facade against a replay of its own SQL
+    (both on a database migrated beforehand); see ``lifecycle_costs``."""
+    import lifecycle_costs
+
+    n = 100 if quick else 500
+    costs = lifecycle_costs.sqlite_costs(n, repeats=3 if quick else 5)
+    costs["memory_bytes_per_order"] = lifecycle_costs.memory_bytes_per_order(n)
+    for key, value in costs.items():
+        note(f"  {key:<30} {value:,}")
+    return costs
 
 
 # ---------------------------------------------------------------------------------------------
