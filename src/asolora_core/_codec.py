@@ -245,12 +245,26 @@ def _reuse_items(
     values: tuple[Any, ...], old: Any, old_data: Any, items: IncrementalEncoder
 ) -> list[Any]:
     """Encoded ``values``, reusing the data of the items that are the same objects in ``old``
-    (encoded as ``old_data``, position by position)."""
-    done: dict[int, Any] = {}
-    if isinstance(old, tuple) and isinstance(old_data, list) and len(old) == len(old_data):
-        done = {id(o): d for o, d in zip(old, old_data, strict=True)}
+    (encoded as ``old_data``, position by position); an item that changed is encoded
+    incrementally against the old item at its position (a shipment with one more tracking
+    update re-encodes that update only)."""
+    if not (isinstance(old, tuple) and isinstance(old_data, list) and len(old) == len(old_data)):
+        return [items.encode(v) for v in values]
     # ``old`` keeps every item alive while this runs, so an id seen here is that item's
-    return [done[id(v)] if id(v) in done else items.encode(v) for v in values]
+    done = {id(o): d for o, d in zip(old, old_data, strict=True)}
+    out: list[Any] = []
+    for i, v in enumerate(values):
+        hit = done.get(id(v), _MISS)
+        if hit is not _MISS:
+            out.append(hit)
+        elif i < len(old) and type(old[i]) is type(v) and isinstance(old_data[i], dict):
+            out.append(items.encode(v, old[i], old_data[i]))
+        else:
+            out.append(items.encode(v))
+    return out
+
+
+_MISS = object()
 
 
 _INCREMENTAL: dict[type[Any], IncrementalEncoder] = {}

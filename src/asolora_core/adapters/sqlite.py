@@ -184,8 +184,8 @@ def _event_body(event: DomainEvent) -> str:
 _ENCODED_KEPT = 1_000
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
+#: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
+_dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class SqliteStore:
