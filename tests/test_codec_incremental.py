@@ -15,8 +15,18 @@ from typing import Any
 
 import attrs
 
-from asolora_core import Actor, FakeClock, Order, SqliteStore, _codec
+from asolora_core import (
+    Actor,
+    FakeClock,
+    Marketplace,
+    Order,
+    RecordingNotifier,
+    SequentialIds,
+    SqliteStore,
+    _codec,
+)
 from asolora_core._codec import dumps
+from asolora_core.adapters.sqlite import _ORDER_COLUMNS
 from asolora_core.events import OrderPlaced, ShipmentDelivered
 from samples import START, build_market, scenario
 
@@ -131,5 +141,35 @@ def test_sqlite_history_rows_leave_out_their_columns_and_old_rows_still_read(
         conn.execute("UPDATE events SET body = ? WHERE type = 'OrderPlaced'", (dumps(events[0]),))
         with store.reader() as uow:
             assert uow.events.history("o-1") == events
+    finally:
+        store.close()
+
+
+def test_sqlite_rows_written_column_by_column_match_their_orders(tmp_path: Path) -> None:
+    """Saves set only the columns that changed since the row was read: after the whole guide
+    every column of every order row is what the order says, as a full write would set it."""
+    clock = FakeClock(START)
+    store = SqliteStore(str(tmp_path / "rows.sqlite3"))
+    try:
+        memory = build_market(clock)  # the guide's marketplace, on SQLite
+        market = Marketplace(
+            store,
+            clock=clock,
+            notifier=RecordingNotifier(),
+            ids=SequentialIds(),
+            config=memory.config,
+        )
+        scenario(market, clock)
+        columns = ", ".join(_ORDER_COLUMNS)
+        rows = store.connection().execute(f"SELECT order_id, {columns} FROM orders").fetchall()
+        assert len(rows) >= 3
+        with store.reader() as uow:
+            for order_id, *stored in rows:
+                order = _decode(json.loads(stored[9]))
+                assert order.order_id == order_id
+                expected = list(uow.orders._row(order)[:-1])
+                assert json.loads(expected[9]) == _compact.encode(order)
+                expected[9] = stored[9]
+                assert stored == expected, order_id
     finally:
         store.close()

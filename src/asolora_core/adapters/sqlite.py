@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import sqlite3
@@ -502,9 +503,42 @@ class SqliteUnitOfWork:
         return self.conn.execute(sql, params)
 
 
+#: The stored columns of an order row, in the order of ``_Orders._row`` (``order_id`` last).
+_ORDER_COLUMNS = (
+    "version",
+    "checkout_id",
+    "vendor_id",
+    "buyer_id",
+    "customer_key",
+    "status",
+    "currency",
+    "placed_at",
+    "completed_at",
+    "body",
+    "paid_minor",
+    "refunded_minor",
+    "needs_shipping",
+    "awaiting_confirmation",
+    "open_issue",
+    "issues",
+    "first_shipped_at",
+    "delivered_at",
+)
+_SELECT_ROW = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE order_id = ?"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_changed(changed: tuple[int, ...]) -> str:
+    """``UPDATE`` of the columns at positions ``changed`` of a row at a known version."""
+    sets = ", ".join(f"{_ORDER_COLUMNS[i]} = ?" for i in changed)
+    return f"UPDATE orders SET {sets} WHERE order_id = ? AND version = ?"
+
+
 class _Orders:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
+        #: order id -> the row as read in this transaction (under its write lock)
+        self._read: dict[str, tuple[Any, ...]] = {}
 
     def _row(self, order: Order) -> tuple[Any, ...]:
         return (
@@ -523,12 +557,12 @@ class _Orders:
         )
 
     def get(self, order_id: str) -> Order:
-        row = self._uow.execute(
-            "SELECT version, body FROM orders WHERE order_id = ?", (order_id,)
-        ).fetchone()
+        row = self._uow.execute(_SELECT_ROW, (order_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
-        return self._uow.store._decode_order(order_id, row[0], row[1])
+        if not self._uow.read_only:
+            self._read[order_id] = row
+        return self._uow.store._decode_order(order_id, row[0], row[9])
 
     def add(self, order: Order) -> None:
         row = self._row(order)
@@ -549,6 +583,21 @@ class _Orders:
 
     def save(self, order: Order) -> None:
         row = self._row(order)
+        read = self._read.get(order.order_id)
+        if read is not None and read[0] == order.version - 1:
+            # The row this transaction read (it holds the write lock, so the row is still
+            # that): set only the columns that differ (the version and the body, and a status
+            # or fact that changed), so SQLite leaves every other index alone.
+            pairs = enumerate(zip(row[:-1], read, strict=True))
+            changed = tuple(i for i, (new, old) in pairs if new != old)
+            cur = self._uow.execute(
+                _update_changed(changed),
+                (*(row[i] for i in changed), order.order_id, order.version - 1),
+            )
+            if cur.rowcount == 1:
+                self._read[order.order_id] = row[:-1]
+                self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
+                return
         # Set only what a command changes, so SQLite leaves the indexes on the fixed columns
         # alone; the fixed columns are checked in the WHERE instead. A save that changes one
         # of them (no command does) falls back to setting every column.
@@ -576,6 +625,7 @@ class _Orders:
                 f"order {order.order_id} changed since it was read; reload it and retry",
                 order_id=order.order_id,
             )
+        self._read.pop(order.order_id, None)
         self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
 
     def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
