@@ -11,7 +11,8 @@ of memory per order, and the SQLite facade against a replay of its own SQL.
 * ``memory_bytes_per_order``: what ``tracemalloc`` sees an ``InMemoryStore`` keep per order
   after ``n`` lifecycles (the marketplace itself is gone by then).
 * ``commits``: the facade on a database migrated beforehand (``sqlite_commits``) and the very
-  statements it ran, replayed on another such database with no library code
+  calls it made on its connection (the same SQL text and parameters, so the same prepared
+  statements), replayed on another such database with no library code
   (``sqlite_replay_commits``): same pragmas (WAL, ``synchronous=NORMAL``), one transaction
   per command as the facade commits them.
 """
@@ -24,6 +25,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any, TypeAlias, cast
 
 import facade_lifecycle
 
@@ -31,22 +33,53 @@ from asolora_core import InMemoryStore, SqliteStore
 
 __all__ = ["memory_bytes_per_order", "record", "replay_s", "sqlite_costs"]
 
+#: One call the facade made on a connection: SQL text, parameters, ``executemany`` or not.
+Call: TypeAlias = tuple[str, Any, bool]
+
+
+class _Recorder:
+    """A connection that records every ``execute``/``executemany`` with its parameters."""
+
+    def __init__(self, conn: sqlite3.Connection, calls: list[Call]) -> None:
+        self._conn = conn
+        self._calls = calls
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        self._calls.append((sql, tuple(params), False))
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        rows = [tuple(r) for r in rows]
+        self._calls.append((sql, rows, True))
+        return self._conn.executemany(sql, rows)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
 
 class _TracedStore(SqliteStore):
-    """A SqliteStore whose connections report every statement once ``recording`` is set."""
+    """A SqliteStore whose connections report every statement (``statements``) and every
+    call with its parameters (``calls``) while ``recording`` is set."""
 
-    recording: list[str] | None = None
+    recording = False
+
+    def __init__(self, path: str) -> None:
+        self.statements: list[str] = []
+        self.calls: list[Call] = []
+        super().__init__(path)
 
     def _connect(self) -> sqlite3.Connection:
         conn = super()._connect()
         conn.set_trace_callback(self._trace)
-        return conn
+        recorder: Any = _Recorder(conn, self.calls)
+        self._all[-1] = recorder
+        return cast(sqlite3.Connection, recorder)
 
     def _trace(self, statement: str) -> None:
         # A trigger's program is traced again with the text of the statement that fired it
         # (or as a "-- TRIGGER" comment): it is part of that statement, not one of its own.
-        out = self.recording
-        if out is None or statement.startswith("--") or (out and out[-1] == statement):
+        out = self.statements
+        if not self.recording or statement.startswith("--") or (out and out[-1] == statement):
             return
         out.append(statement)
 
@@ -67,32 +100,36 @@ def _pages_in_use(path: str) -> int:
         conn.close()
 
 
-def record(n: int, path: str) -> list[str]:
-    """The statements ``n`` lifecycles run on a migrated database at ``path``."""
+def record(n: int, path: str) -> tuple[list[str], list[Call]]:
+    """The statements ``n`` lifecycles run on a migrated database at ``path`` (as SQLite
+    expands them) and the calls that ran them (SQL text and parameters)."""
     _migrated(path)
-    statements: list[str] = []
     store = _TracedStore(path)
-    store.recording = statements
+    store.calls.clear()
+    store.recording = True
     try:
         facade_lifecycle.run_on(store, n)
     finally:
-        store.recording = None
+        store.recording = False
         store.close()
-    return statements
+    return store.statements, store.calls
 
 
-def replay_s(statements: list[str], path: str) -> float:
-    """Seconds to run ``statements`` on a migrated database at ``path``, no library code."""
+def replay_s(calls: list[Call], path: str) -> float:
+    """Seconds to make ``calls`` on a migrated database at ``path``, no library code."""
     _migrated(path)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        execute = conn.execute
+        execute, executemany = conn.execute, conn.executemany
         start = time.perf_counter()
-        for statement in statements:
-            execute(statement)
+        for sql, params, many in calls:
+            if many:
+                executemany(sql, params)
+            else:
+                execute(sql, params)
         return time.perf_counter() - start
     finally:
         conn.close()
@@ -117,7 +154,7 @@ def sqlite_costs(n: int, repeats: int) -> dict[str, float]:
         _migrated(empty)
         base = _pages_in_use(empty)
         recorded = str(Path(tmp) / "recorded.sqlite3")
-        statements = record(n, recorded)
+        statements, calls = record(n, recorded)
         used = _pages_in_use(recorded)
         facade: list[float] = []
         replay: list[float] = []
@@ -125,7 +162,7 @@ def sqlite_costs(n: int, repeats: int) -> dict[str, float]:
             gc.collect()
             facade.append(_facade_s(n, str(Path(tmp) / f"facade-{i}.sqlite3")))
             gc.collect()
-            replay.append(replay_s(statements, str(Path(tmp) / f"replay-{i}.sqlite3")))
+            replay.append(replay_s(calls, str(Path(tmp) / f"replay-{i}.sqlite3")))
     return {
         "statements_per_lifecycle": round(len(statements) / n, 2),
         "sqlite_bytes_per_order": round((used - base) / n),
