@@ -190,6 +190,7 @@ class IncrementalEncoder:
     def __init__(self, cls: type[Any]) -> None:
         hints = typing.get_type_hints(cls)
         self._fields: list[tuple[str, Fn, Any, IncrementalEncoder | None]] = []
+        self._inline: list[str | None] = []
         for f in attrs.fields(cls):
             tp = hints[f.name]
             default = f.default
@@ -205,31 +206,63 @@ class IncrementalEncoder:
                 and attrs.has(args[0])
             ):
                 items = _incremental(args[0])
+            inline: str | None = None
             if isinstance(tp, type) and attrs.has(tp):
-                fn: Fn = _incremental(tp).encode
+                fn: Fn = _incremental(tp).fresh
             elif items is not None:
                 fn = _list_of(items)
             else:
                 fn = encoder(tp)
+                if fn is _ident:
+                    inline = "v"
+                elif fn is _enc_dt:
+                    inline = "v.isoformat()"
+                elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+                    inline = "v.value"
             self._fields.append((f.name, fn, default, items))
+            self._inline.append(inline)
+        self.fresh: Fn = self._build_fresh(cls)
+
+    def _build_fresh(self, cls: type[Any]) -> Fn:
+        """The encoder of a value with nothing to reuse, generated for the class (one
+        attribute load and, for a field with a default, one comparison per field)."""
+        lines = ["def fresh(x):", "    out = {}"]
+        namespace: dict[str, Any] = {}
+        for i, ((name, fn, default, _), inline) in enumerate(
+            zip(self._fields, self._inline, strict=True)
+        ):
+            namespace[f"F{i}"], namespace[f"D{i}"] = fn, default
+            lines.append(f"    v = x.{name}")
+            expr = inline or f"F{i}(v)"
+            if default is attrs.NOTHING:
+                lines.append(f"    out[{name!r}] = {expr}")
+            else:
+                lines.append(f"    if not (v is D{i} or v == D{i}):")
+                lines.append(f"        out[{name!r}] = {expr}")
+        lines.append("    return out")
+        code = compile("\n".join(lines) + "\n", f"<compact encoder {cls.__qualname__}>", "exec")
+        exec(code, namespace)
+        fresh: Fn = namespace["fresh"]
+        return fresh
 
     def encode(
         self, value: Any, previous: Any = None, previous_data: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """The JSON-ready data of ``value`` (see the class)."""
+        if previous is None or previous_data is None:
+            data: dict[str, Any] = self.fresh(value)
+            return data
         out: dict[str, Any] = {}
-        reuse = previous is not None and previous_data is not None
         for name, fn, default, items in self._fields:
             v = getattr(value, name)
             if default is not attrs.NOTHING and (v is default or v == default):
                 continue
-            if reuse:
-                assert previous_data is not None
-                old = getattr(previous, name)
-                if v is old and name in previous_data:
+            old = getattr(previous, name)
+            if name in previous_data:
+                if v is old:
                     out[name] = previous_data[name]
                     continue
-                if items is not None and name in previous_data:
+                if items is not None:
                     out[name] = _reuse_items(v, old, previous_data[name], items)
                     continue
             out[name] = fn(v)
@@ -237,7 +270,7 @@ class IncrementalEncoder:
 
 
 def _list_of(items: IncrementalEncoder) -> Fn:
-    encode = items.encode
+    encode = items.fresh
     return lambda x: [encode(v) for v in x]
 
 
@@ -249,7 +282,7 @@ def _reuse_items(
     incrementally against the old item at its position (a shipment with one more tracking
     update re-encodes that update only)."""
     if not (isinstance(old, tuple) and isinstance(old_data, list) and len(old) == len(old_data)):
-        return [items.encode(v) for v in values]
+        return [items.fresh(v) for v in values]
     # ``old`` keeps every item alive while this runs, so an id seen here is that item's
     done = {id(o): d for o, d in zip(old, old_data, strict=True)}
     out: list[Any] = []
@@ -260,7 +293,7 @@ def _reuse_items(
         elif i < len(old) and type(old[i]) is type(v) and isinstance(old_data[i], dict):
             out.append(items.encode(v, old[i], old_data[i]))
         else:
-            out.append(items.encode(v))
+            out.append(items.fresh(v))
     return out
 
 
