@@ -101,6 +101,8 @@ def test_defaults_are_left_out_and_read_back() -> None:
     data = _compact.encode(order)
     for field in ("issues", "refunds", "returns", "cancelled_at"):
         assert field not in data
+    # what is kept is in the form earlier releases read (instants as ISO 8601)
+    assert data["placed_at"] == order.placed_at.isoformat()
     assert data["lines"][0]["policy"] == {
         f.name: v
         for f in attrs.fields(type(order.lines[0].policy))
