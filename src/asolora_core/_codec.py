@@ -23,7 +23,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["decoder", "dump_any", "dumps", "encoder", "load_any", "loads", "register"]
+__all__ = [
+    "IncrementalEncoder",
+    "decoder",
+    "dump_any",
+    "dumps",
+    "encoder",
+    "incremental_encoder",
+    "load_any",
+    "loads",
+    "register",
+]
 
 Fn = Callable[[Any], Any]
 _ENC: dict[Any, Fn] = {}
@@ -163,3 +173,144 @@ def load_any(data: Any) -> Any:
     if "$list" in data:
         return tuple(load_any(v) for v in data["$list"])
     return decoder(_TAGGED[data["$type"]])(data["value"])
+
+
+class IncrementalEncoder:
+    """A compact encoder for one attrs class, which reuses what it encoded before.
+
+    Compact: a field equal to its (literal) attrs default is left out, in nested attrs values
+    too; :func:`decoder` reads it back (a missing field takes its default), and it reads the
+    full form as before. Incremental: ``encode(value, previous, previous_data)`` reuses the
+    encoded data of every field (and every item of a tuple of attrs values) that is the very
+    same object in ``previous``, whose encoded data is ``previous_data`` (either form). Values
+    are frozen, so the same object encodes the same: a command that changes one shipment
+    re-encodes that shipment only.
+    """
+
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls)
+        self._fields: list[tuple[str, Fn, Any, IncrementalEncoder | None]] = []
+        self._inline: list[str | None] = []
+        for f in attrs.fields(cls):
+            tp = hints[f.name]
+            default = f.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = attrs.NOTHING
+            items: IncrementalEncoder | None = None
+            args = typing.get_args(tp)
+            if (
+                typing.get_origin(tp) is tuple
+                and len(args) == 2
+                and args[1] is Ellipsis
+                and isinstance(args[0], type)
+                and attrs.has(args[0])
+            ):
+                items = _incremental(args[0])
+            inline: str | None = None
+            if isinstance(tp, type) and attrs.has(tp):
+                fn: Fn = _incremental(tp).fresh
+            elif items is not None:
+                fn = _list_of(items)
+            else:
+                fn = encoder(tp)
+                if fn is _ident:
+                    inline = "v"
+                elif fn is _enc_dt:
+                    inline = "v.isoformat()"
+                elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+                    inline = "v.value"
+            self._fields.append((f.name, fn, default, items))
+            self._inline.append(inline)
+        self.fresh: Fn = self._build_fresh(cls)
+
+    def _build_fresh(self, cls: type[Any]) -> Fn:
+        """The encoder of a value with nothing to reuse, generated for the class (one
+        attribute load and, for a field with a default, one comparison per field)."""
+        lines = ["def fresh(x):", "    out = {}"]
+        namespace: dict[str, Any] = {}
+        for i, ((name, fn, default, _), inline) in enumerate(
+            zip(self._fields, self._inline, strict=True)
+        ):
+            namespace[f"F{i}"], namespace[f"D{i}"] = fn, default
+            lines.append(f"    v = x.{name}")
+            expr = inline or f"F{i}(v)"
+            if default is attrs.NOTHING:
+                lines.append(f"    out[{name!r}] = {expr}")
+            else:
+                lines.append(f"    if not (v is D{i} or v == D{i}):")
+                lines.append(f"        out[{name!r}] = {expr}")
+        lines.append("    return out")
+        code = compile("\n".join(lines) + "\n", f"<compact encoder {cls.__qualname__}>", "exec")
+        exec(code, namespace)
+        fresh: Fn = namespace["fresh"]
+        return fresh
+
+    def encode(
+        self, value: Any, previous: Any = None, previous_data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The JSON-ready data of ``value`` (see the class)."""
+        if previous is None or previous_data is None:
+            data: dict[str, Any] = self.fresh(value)
+            return data
+        out: dict[str, Any] = {}
+        for name, fn, default, items in self._fields:
+            v = getattr(value, name)
+            if default is not attrs.NOTHING and (v is default or v == default):
+                continue
+            old = getattr(previous, name)
+            if name in previous_data:
+                if v is old:
+                    out[name] = previous_data[name]
+                    continue
+                if items is not None:
+                    out[name] = _reuse_items(v, old, previous_data[name], items)
+                    continue
+            out[name] = fn(v)
+        return out
+
+
+def _list_of(items: IncrementalEncoder) -> Fn:
+    encode = items.fresh
+    return lambda x: [encode(v) for v in x]
+
+
+def _reuse_items(
+    values: tuple[Any, ...], old: Any, old_data: Any, items: IncrementalEncoder
+) -> list[Any]:
+    """Encoded ``values``, reusing the data of the items that are the same objects in ``old``
+    (encoded as ``old_data``, position by position); an item that changed is encoded
+    incrementally against the old item at its position (a shipment with one more tracking
+    update re-encodes that update only)."""
+    if not (isinstance(old, tuple) and isinstance(old_data, list) and len(old) == len(old_data)):
+        return [items.fresh(v) for v in values]
+    # ``old`` keeps every item alive while this runs, so an id seen here is that item's
+    done = {id(o): d for o, d in zip(old, old_data, strict=True)}
+    out: list[Any] = []
+    for i, v in enumerate(values):
+        hit = done.get(id(v), _MISS)
+        if hit is not _MISS:
+            out.append(hit)
+        elif i < len(old) and type(old[i]) is type(v) and isinstance(old_data[i], dict):
+            out.append(items.encode(v, old[i], old_data[i]))
+        else:
+            out.append(items.fresh(v))
+    return out
+
+
+_MISS = object()
+
+
+_INCREMENTAL: dict[type[Any], IncrementalEncoder] = {}
+
+
+def _incremental(cls: type[Any]) -> IncrementalEncoder:
+    enc = _INCREMENTAL.get(cls)
+    if enc is None:
+        enc = IncrementalEncoder(cls)
+        _INCREMENTAL[cls] = enc
+    return enc
+
+
+def incremental_encoder(cls: type[Any]) -> IncrementalEncoder:
+    """The :class:`IncrementalEncoder` of ``cls`` (built once)."""
+    return _incremental(cls)

@@ -180,7 +180,7 @@ _MIGRATION_HOOKS: dict[str, Callable[[PostgresUnitOfWork], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
 }
 
-_enc_order = _codec.encoder(Order)
+_enc_order = _codec.incremental_encoder(Order).encode
 _dec_order = _codec.decoder(Order)
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)

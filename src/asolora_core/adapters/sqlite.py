@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import sqlite3
@@ -28,7 +29,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import micros
+from asolora_core.adapters.sqlite_base import instant, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
     LEDGER_INVARIANTS_MIGRATION,
@@ -162,7 +163,7 @@ _MIGRATION_HOOKS: dict[str, Callable[[sqlite3.Connection], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
 }
 
-_enc_order = _codec.encoder(Order)
+_enc_order = _codec.incremental_encoder(Order).encode
 _dec_order = _codec.decoder(Order)
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
@@ -174,8 +175,18 @@ _enc_message = _codec.encoder(Message)
 _dec_message = _codec.decoder(Message)
 
 
-def _dumps(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"))
+def _event_body(event: DomainEvent) -> str:
+    data = _codec.incremental_encoder(type(event)).encode(event)
+    del data["aggregate_id"], data["at"]
+    return _dumps(data)
+
+
+#: Orders whose encoded data a store keeps for incremental encoding (the recently used ones).
+_ENCODED_KEPT = 1_000
+
+
+#: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
+_dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class SqliteStore:
@@ -208,6 +219,8 @@ class SqliteStore:
         self._local = threading.local()
         self._shared = connection
         self._cache: dict[str, tuple[int, str, Order]] = {}
+        #: order id -> an order object and its encoded data, for incremental encoding
+        self._encoded: dict[str, tuple[Order, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         if self.path == ":memory:" and connection is None:
@@ -305,12 +318,29 @@ class SqliteStore:
         hit = self._cache.get(order_id)
         if hit is not None and hit[0] == version and hit[1] == body:
             return hit[2]
-        order: Order = _dec_order(json.loads(body))
+        data = json.loads(body)
+        order: Order = _dec_order(data)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[order_id] = (version, body, order)
+        self._keep_encoded(order, data)
         return order
+
+    def _encode_order(self, order: Order) -> str:
+        """``order`` as stored: compact JSON, re-encoding only the parts that are not the same
+        objects as in the last order of that id this store encoded or decoded (a pure
+        function of the values: no database state is involved)."""
+        hit = self._encoded.get(order.order_id)
+        data = _enc_order(order) if hit is None else _enc_order(order, hit[0], hit[1])
+        self._keep_encoded(order, data)
+        return _dumps(data)
+
+    def _keep_encoded(self, order: Order, data: dict[str, Any]) -> None:
+        with self._cache_lock:
+            if len(self._encoded) > _ENCODED_KEPT:
+                self._encoded.clear()
+            self._encoded[order.order_id] = (order, data)
 
     def _remember(self, order: Order, body: str) -> None:
         with self._cache_lock:
@@ -473,9 +503,42 @@ class SqliteUnitOfWork:
         return self.conn.execute(sql, params)
 
 
+#: The stored columns of an order row, in the order of ``_Orders._row`` (``order_id`` last).
+_ORDER_COLUMNS = (
+    "version",
+    "checkout_id",
+    "vendor_id",
+    "buyer_id",
+    "customer_key",
+    "status",
+    "currency",
+    "placed_at",
+    "completed_at",
+    "body",
+    "paid_minor",
+    "refunded_minor",
+    "needs_shipping",
+    "awaiting_confirmation",
+    "open_issue",
+    "issues",
+    "first_shipped_at",
+    "delivered_at",
+)
+_SELECT_ROW = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE order_id = ?"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_changed(changed: tuple[int, ...]) -> str:
+    """``UPDATE`` of the columns at positions ``changed`` of a row at a known version."""
+    sets = ", ".join(f"{_ORDER_COLUMNS[i]} = ?" for i in changed)
+    return f"UPDATE orders SET {sets} WHERE order_id = ? AND version = ?"
+
+
 class _Orders:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
+        #: order id -> the row as read in this transaction (under its write lock)
+        self._read: dict[str, tuple[Any, ...]] = {}
 
     def _row(self, order: Order) -> tuple[Any, ...]:
         return (
@@ -488,18 +551,18 @@ class _Orders:
             order.currency,
             micros(order.placed_at),
             None if order.completed_at is None else micros(order.completed_at),
-            _dumps(_enc_order(order)),
+            self._uow.store._encode_order(order),
             *fact_columns(order),
             order.order_id,
         )
 
     def get(self, order_id: str) -> Order:
-        row = self._uow.execute(
-            "SELECT version, body FROM orders WHERE order_id = ?", (order_id,)
-        ).fetchone()
+        row = self._uow.execute(_SELECT_ROW, (order_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
-        return self._uow.store._decode_order(order_id, row[0], row[1])
+        if not self._uow.read_only:
+            self._read[order_id] = row
+        return self._uow.store._decode_order(order_id, row[0], row[9])
 
     def add(self, order: Order) -> None:
         row = self._row(order)
@@ -520,6 +583,21 @@ class _Orders:
 
     def save(self, order: Order) -> None:
         row = self._row(order)
+        read = self._read.get(order.order_id)
+        if read is not None and read[0] == order.version - 1:
+            # The row this transaction read (it holds the write lock, so the row is still
+            # that): set only the columns that differ (the version and the body, and a status
+            # or fact that changed), so SQLite leaves every other index alone.
+            pairs = enumerate(zip(row[:-1], read, strict=True))
+            changed = tuple(i for i, (new, old) in pairs if new != old)
+            cur = self._uow.execute(
+                _update_changed(changed),
+                (*(row[i] for i in changed), order.order_id, order.version - 1),
+            )
+            if cur.rowcount == 1:
+                self._read[order.order_id] = row[:-1]
+                self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
+                return
         # Set only what a command changes, so SQLite leaves the indexes on the fixed columns
         # alone; the fixed columns are checked in the WHERE instead. A save that changes one
         # of them (no command does) falls back to setting every column.
@@ -547,6 +625,7 @@ class _Orders:
                 f"order {order.order_id} changed since it was read; reload it and retry",
                 order_id=order.order_id,
             )
+        self._read.pop(order.order_id, None)
         self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
 
     def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
@@ -578,22 +657,27 @@ class _Events:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
+    # The body leaves out what the row's columns hold (the aggregate and the instant) and
+    # every field at its default (compact form); bodies written whole before read as they were.
     def append(self, events: Sequence[DomainEvent]) -> None:
         self._uow.conn.executemany(
             "INSERT INTO events (aggregate_id, type, at, body) VALUES (?, ?, ?, ?)",
-            [
-                (e.aggregate_id, e.name, micros(e.at), _dumps(_codec.encoder(type(e))(e)))
-                for e in events
-            ],
+            [(e.aggregate_id, e.name, micros(e.at), _event_body(e)) for e in events],
         )
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._uow.execute(
-            "SELECT type, body FROM events WHERE aggregate_id = ? ORDER BY seq", (aggregate_id,)
+            "SELECT type, at, body FROM events WHERE aggregate_id = ? ORDER BY seq",
+            (aggregate_id,),
         ).fetchall()
         out: list[DomainEvent] = []
-        for name, body in rows:
-            out.append(_codec.decoder(event_type(name))(json.loads(body)))
+        for name, at, body in rows:
+            data = json.loads(body)
+            if "aggregate_id" not in data:
+                data["aggregate_id"] = aggregate_id
+            if "at" not in data:
+                data["at"] = instant(at).isoformat()
+            out.append(_codec.decoder(event_type(name))(data))
         return tuple(out)
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 import attrs
 
 from asolora_core import fx
+from asolora_core._values import evolve
 from asolora_core.errors import InvalidTransitionError, NotFoundError
 from asolora_core.fx import RateSnapshot
 from asolora_core.ledger.model import (
@@ -74,7 +75,7 @@ def _entries(postings: Iterable[Posting]) -> tuple[Entry, ...]:
 
 
 def _next(hold: Hold, **changes: object) -> Hold:
-    return attrs.evolve(hold, version=hold.version + 1, **changes)  # type: ignore[arg-type]
+    return evolve(hold, version=hold.version + 1, **changes)
 
 
 # --- capture and completion ------------------------------------------------------------------
@@ -139,9 +140,7 @@ def _fee_postings(hold: Hold, fees: FeeSchedule) -> tuple[Hold, list[Posting]]:
         (held, hold.currency, dp),
         (PROCESSING_FEES, hold.currency, -dp),
     ]
-    return attrs.evolve(
-        hold, commission_minor=commission, processing_fee_minor=processing
-    ), postings
+    return evolve(hold, commission_minor=commission, processing_fee_minor=processing), postings
 
 
 def complete(
@@ -312,7 +311,7 @@ def refund(
     postings: list[Posting] = [(BUYER_FUNDS, hold.currency, -amount_minor)]
     memo = {"gross": str(amount_minor), "order_currency": hold.currency}
     if hold.released_at is None:
-        hold = attrs.evolve(
+        hold = evolve(
             hold,
             refunded_minor=hold.refunded_minor + amount_minor,
             refunded_before_release_minor=hold.refunded_before_release_minor + amount_minor,
@@ -324,7 +323,7 @@ def refund(
             raise ValueError("a refund after release needs a rate snapshot")
         # The same fee rule as before release: the fees are recomputed on the new net, and
         # what they drop by goes back to the vendor, netted from the debit.
-        hold = attrs.evolve(hold, refunded_minor=hold.refunded_minor + amount_minor)
+        hold = evolve(hold, refunded_minor=hold.refunded_minor + amount_minor)
         commission, processing = _fees_now(hold, fees)
         commission_back = hold.commission_minor - commission
         processing_back = hold.processing_fee_minor - processing
@@ -344,7 +343,7 @@ def refund(
         conv_memo["processing_fee_back"] = str(processing_back)
         conv_memo["debited"] = str(debit_minor)
         memo.update(conv_memo)
-        hold = attrs.evolve(hold, commission_minor=commission, processing_fee_minor=processing)
+        hold = evolve(hold, commission_minor=commission, processing_fee_minor=processing)
     hold = _next(hold)
     txn = JournalTransaction(
         key=f"refund:{refund_id}",
@@ -398,7 +397,7 @@ def chargeback(
         "processing_fee": str(fee_minor),
         "order_currency": hold.currency,
     }
-    new = attrs.evolve(hold, chargebacks=(*hold.chargebacks, row))
+    new = evolve(hold, chargebacks=(*hold.chargebacks, row))
     if not after:
         new, fee_postings = _fee_postings(new, fees)
         postings += [(vendor_account(hold.vendor_id, HELD), hold.currency, total), *fee_postings]
@@ -419,7 +418,7 @@ def chargeback(
         ]
         conv_memo["commission"] = str(commission_back)
         memo.update(conv_memo)
-        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
+        new = evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)
     if not entries:
@@ -465,8 +464,8 @@ def chargeback_won(
             chargeback_id=chargeback_id,
         )
     amount = row.applied_minor + (row.fee_minor if fee_returned else 0)
-    won = attrs.evolve(row, won_at=at, reinstated_minor=amount)
-    new = attrs.evolve(hold, chargebacks=tuple(won if c is row else c for c in hold.chargebacks))
+    won = evolve(row, won_at=at, reinstated_minor=amount)
+    new = evolve(hold, chargebacks=tuple(won if c is row else c for c in hold.chargebacks))
     postings: list[Posting] = [(BUYER_FUNDS, hold.currency, amount)]
     memo = {
         "gross": str(amount),
@@ -493,7 +492,7 @@ def chargeback_won(
         ]
         conv_memo["commission"] = str(commission_up)
         memo.update(conv_memo)
-        new = attrs.evolve(new, commission_minor=commission, processing_fee_minor=processing)
+        new = evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)
     if not entries:
@@ -570,7 +569,7 @@ def reserve_release(kept: JournalTransaction, *, at: _dt.datetime) -> JournalTra
         at=at,
         vendor_id=kept.vendor_id,
         order_id=kept.order_id,
-        entries=tuple(attrs.evolve(e, amount_minor=-e.amount_minor) for e in kept.entries),
+        entries=tuple(evolve(e, amount_minor=-e.amount_minor) for e in kept.entries),
         memo={"gross": str(entry.amount_minor), "reason": "rolling reserve released"},
     )
 
@@ -693,7 +692,7 @@ def with_minimum_balance(statement: Statement, kept_minor: int, at: _dt.datetime
         gross_minor=kept_minor,
         reason="minimum balance kept for refunds and debits",
     )
-    return attrs.evolve(statement, lines=(*statement.lines, line))
+    return evolve(statement, lines=(*statement.lines, line))
 
 
 # --- verification ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from asolora_core._values import evolve
 from asolora_core.ledger.model import (
     HELD,
     Hold,
@@ -87,7 +88,7 @@ def record_seal(value: Hold | VendorAccount, key: bytes | None) -> str:
 
 def sealed(value: R, key: bytes | None) -> R:
     """``value`` with its seal set, as it is stored."""
-    return attrs.evolve(value, seal=record_seal(value, key))
+    return evolve(value, seal=record_seal(value, key))
 
 
 def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:

@@ -33,6 +33,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import money
+from asolora_core._values import evolve
 from asolora_core.errors import InvalidInputError, InvalidMoneyError
 from asolora_core.fx import RateProvider
 from asolora_core.money import Rounding
@@ -193,7 +194,7 @@ def seal(
 ) -> JournalTransaction:
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
     HMAC ``key`` when the marketplace configures one)."""
-    return attrs.evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash, key))
+    return evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash, key))
 
 
 # --- configuration ---------------------------------------------------------------------------

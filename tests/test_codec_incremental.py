@@ -1,0 +1,177 @@
+"""The compact, incremental order encoding the SQLite store writes (issue 12).
+
+Every order version the guide's scenario returns is encoded three ways: from scratch, reusing
+the data of the version before it, and reusing the data of an unrelated order. All three
+must be the same data, and that data (and the full form older databases hold) must decode
+back to the very same order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from asolora_core import (
+    Actor,
+    FakeClock,
+    Marketplace,
+    Order,
+    RecordingNotifier,
+    SequentialIds,
+    SqliteStore,
+    _codec,
+)
+from asolora_core._codec import dumps
+from asolora_core.adapters.sqlite import _ORDER_COLUMNS
+from asolora_core.events import OrderPlaced, ShipmentDelivered
+from samples import START, build_market, scenario
+
+_compact = _codec.incremental_encoder(Order)
+_full = _codec.encoder(Order)
+_decode = _codec.decoder(Order)
+
+
+class _Orders:
+    """Wraps a marketplace; keeps every order its calls return, in call order."""
+
+    def __init__(self, market: Any) -> None:
+        self._market = market
+        self.seen: list[Order] = []
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._market, name)
+        if not callable(target):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = target(*args, **kwargs)
+            for value in result if isinstance(result, tuple) else (result,):
+                if isinstance(value, Order):
+                    self.seen.append(value)
+            return result
+
+        return call
+
+
+def _scenario_orders() -> list[Order]:
+    clock = FakeClock(START)
+    recorder = _Orders(build_market(clock))
+    scenario(recorder, clock)
+    return recorder.seen
+
+
+def _round_trip(data: dict[str, Any]) -> Order:
+    decoded: Order = _decode(json.loads(json.dumps(data)))
+    return decoded
+
+
+def test_every_order_version_encodes_the_same_from_scratch_or_incrementally() -> None:
+    orders = _scenario_orders()
+    assert len({o.order_id for o in orders}) >= 3
+    assert any(o.shipments for o in orders)
+    assert any(o.issues for o in orders)
+    last: dict[str, tuple[Order, dict[str, Any]]] = {}
+    reused = 0
+    for order in orders:
+        fresh = _compact.encode(order)
+        assert _round_trip(fresh) == order
+        assert _decode(_full(order)) == order  # the full form stored before stays readable
+        before = last.get(order.order_id)
+        if before is not None:
+            incremental = _compact.encode(order, before[0], before[1])
+            assert incremental == fresh
+            reused += sum(
+                incremental.get(name) is before[1].get(name) for name in ("lines", "shipments")
+            )
+            # the full form as the previous data: reuse from it decodes the same
+            from_full = _compact.encode(order, before[0], _full(before[0]))
+            assert _round_trip(from_full) == order
+        unrelated = next(o for o in orders if o.order_id != order.order_id)
+        assert _compact.encode(order, unrelated, _compact.encode(unrelated)) == fresh
+        last[order.order_id] = (order, fresh)
+    assert reused > 0  # unchanged parts were reused, not re-encoded
+
+
+def test_defaults_are_left_out_and_read_back() -> None:
+    order = next(o for o in _scenario_orders() if not o.issues and not o.refunds)
+    data = _compact.encode(order)
+    for field in ("issues", "refunds", "returns", "cancelled_at"):
+        assert field not in data
+    # what is kept is in the form earlier releases read (instants as ISO 8601)
+    assert data["placed_at"] == order.placed_at.isoformat()
+    assert data["lines"][0]["policy"] == {
+        f.name: v
+        for f in attrs.fields(type(order.lines[0].policy))
+        if (v := getattr(order.lines[0].policy, f.name)) != f.default
+    }
+    assert _round_trip(data) == order
+
+
+def test_sqlite_history_rows_leave_out_their_columns_and_old_rows_still_read(
+    tmp_path: Path,
+) -> None:
+    at = dt.datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=dt.UTC)
+    events = (
+        OrderPlaced(
+            aggregate_id="o-1",
+            at=at,
+            actor=Actor.buyer("b-1"),
+            checkout_id="c-1",
+            vendor_id="v-1",
+            buyer_id="b-1",
+            currency="EUR",
+            paid_minor=1998,
+        ),
+        ShipmentDelivered(aggregate_id="o-1", at=at, actor=Actor.vendor("v-1"), shipment_id="s-1"),
+    )
+    store = SqliteStore(str(tmp_path / "h.sqlite3"))
+    try:
+        with store.unit_of_work() as uow:
+            uow.events.append(events)
+            uow.commit()
+        conn = store.connection()
+        for (body,) in conn.execute("SELECT body FROM events").fetchall():
+            assert "aggregate_id" not in json.loads(body)
+            assert "at" not in json.loads(body)
+        with store.reader() as uow:
+            assert uow.events.history("o-1") == events
+        # a row written whole (before issue 12) reads as it did
+        conn.execute("UPDATE events SET body = ? WHERE type = 'OrderPlaced'", (dumps(events[0]),))
+        with store.reader() as uow:
+            assert uow.events.history("o-1") == events
+    finally:
+        store.close()
+
+
+def test_sqlite_rows_written_column_by_column_match_their_orders(tmp_path: Path) -> None:
+    """Saves set only the columns that changed since the row was read: after the whole guide
+    every column of every order row is what the order says, as a full write would set it."""
+    clock = FakeClock(START)
+    store = SqliteStore(str(tmp_path / "rows.sqlite3"))
+    try:
+        memory = build_market(clock)  # the guide's marketplace, on SQLite
+        market = Marketplace(
+            store,
+            clock=clock,
+            notifier=RecordingNotifier(),
+            ids=SequentialIds(),
+            config=memory.config,
+        )
+        scenario(market, clock)
+        columns = ", ".join(_ORDER_COLUMNS)
+        rows = store.connection().execute(f"SELECT order_id, {columns} FROM orders").fetchall()
+        assert len(rows) >= 3
+        with store.reader() as uow:
+            for order_id, *stored in rows:
+                order = _decode(json.loads(stored[9]))
+                assert order.order_id == order_id
+                expected = list(uow.orders._row(order)[:-1])
+                assert json.loads(expected[9]) == _compact.encode(order)
+                expected[9] = stored[9]
+                assert stored == expected, order_id
+    finally:
+        store.close()
