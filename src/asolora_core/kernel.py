@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +126,7 @@ def _plain(amount: Decimal) -> str:
 
 
 #: Argument texts longer than this are kept in an idempotency record as a digest (R35).
+#: (Records written before :func:`fingerprint`; still compared through :func:`_legacy_arguments`.)
 _ARG_TEXT_MAX = 40
 
 
@@ -132,6 +134,46 @@ def _slim(text: str) -> str:
     if len(text) <= _ARG_TEXT_MAX:
         return text
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+#: Bytes of BLAKE2b kept per argument in an idempotency record's fingerprint (R35).
+FINGERPRINT_BYTES = 8
+
+
+def _arg_text(value: Any) -> str:
+    """The canonical text of one command argument (R35), tagged by its JSON type: the same
+    for equal arguments (amounts by value, mappings in any order), different otherwise."""
+    tp = type(value)
+    if tp is str:
+        return "s" + value
+    if value is None:
+        return "n"
+    if tp is int:
+        return f"i{value}"
+    value = _canon(value)
+    tp = type(value)
+    if tp is str:
+        return "s" + value
+    if tp is int:
+        return f"i{value}"
+    return "j" + json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def fingerprint(arguments: Mapping[str, Any]) -> bytes:
+    """What an idempotency record keeps of a command's arguments (R35): for each argument, by
+    name, :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and canonical value. A
+    replay recomputes it; the first differing slice names the argument that differs."""
+    out = bytearray()
+    blake2b = hashlib.blake2b
+    for name in sorted(arguments):
+        text = f"{name}\x00{_arg_text(arguments[name])}"
+        out += blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
+    return bytes(out)
+
+
+def _legacy_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """Canonical text per argument, as records written before :func:`fingerprint` keep it."""
+    return {k: _slim(json.dumps(_canon(v), sort_keys=True)) for k, v in arguments.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -260,11 +302,12 @@ class _Kernel:
             self._committed()
             return result
         check_key(idempotency_key)
-        args = {k: _slim(json.dumps(_canon(v), sort_keys=True)) for k, v in arguments.items()}
+        request = fingerprint(arguments)
+        scope = sys.intern(by.key)  # one string per actor in a memory store's records
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, by.key, idempotency_key, now)
+            record = self._live_record(uow, scope, idempotency_key, now)
             if record is not None:
-                replayed: T = self._replay(uow, record, command, args)
+                replayed: T = self._replay(uow, record, command, arguments, request)
                 return replayed
             try:
                 result = work(uow, now)
@@ -276,10 +319,10 @@ class _Kernel:
             else:
                 uow.idempotency.put(
                     IdempotencyRecord(
-                        scope=by.key,
+                        scope=scope,
                         key=idempotency_key,
                         command=command,
-                        arguments=args,
+                        request=request,
                         result=_by_reference(result),
                         at=now,
                     )
@@ -289,16 +332,16 @@ class _Kernel:
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, by.key, idempotency_key, now)
+            record = self._live_record(uow, scope, idempotency_key, now)
             if record is not None:
-                first: T = self._replay(uow, record, command, args)
+                first: T = self._replay(uow, record, command, arguments, request)
                 return first
             uow.idempotency.put(
                 IdempotencyRecord(
-                    scope=by.key,
+                    scope=scope,
                     key=idempotency_key,
                     command=command,
-                    arguments=args,
+                    request=request,
                     error=error.to_dict(),
                     at=now,
                 )
@@ -323,12 +366,29 @@ class _Kernel:
 
     @staticmethod
     def _replay(
-        uow: UnitOfWork, record: IdempotencyRecord, command: str, args: Mapping[str, str]
+        uow: UnitOfWork,
+        record: IdempotencyRecord,
+        command: str,
+        arguments: Mapping[str, Any],
+        request: bytes,
     ) -> Any:
         differs = None
         if record.command != command:
             differs = "command"
-        else:
+        elif record.request or not record.arguments:
+            if record.request != request:
+                names = sorted(arguments)
+                step = FINGERPRINT_BYTES
+                differs = "arguments"
+                for i, name in enumerate(names):
+                    if (
+                        record.request[i * step : (i + 1) * step]
+                        != request[i * step : (i + 1) * step]
+                    ):
+                        differs = name
+                        break
+        else:  # a record written before fingerprints: canonical text per argument
+            args = _legacy_arguments(arguments)
             for name in sorted(set(record.arguments) | set(args)):
                 if record.arguments.get(name) != args.get(name):
                     differs = name
