@@ -187,9 +187,18 @@ class OrderResult:
     many: bool
 
 
+#: Types :func:`_canon` returns as they are.
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
+#: Field names of each attrs class :func:`_canon` has met.
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _canon(value: Any) -> Any:
     """A JSON-ready, order-independent form of a command argument (R35); amounts by value."""
-    if isinstance(value, Money):
+    tp = type(value)
+    if tp in _PLAIN_TYPES:
+        return value
+    if tp is Money or isinstance(value, Money):
         return f"{_plain(value.amount)} {value.currency.code}"
     if isinstance(value, Decimal):
         return _plain(value)
@@ -199,14 +208,17 @@ def _canon(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
-    if hasattr(value, "value") and hasattr(type(value), "__members__"):
+    if hasattr(value, "value") and hasattr(tp, "__members__"):
         return value.value
-    if attrs.has(type(value)):
-        return {f.name: _canon(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if isinstance(value, Mapping):
-        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    names = _FIELD_NAMES.get(tp)
+    if names is None and attrs.has(tp):
+        names = _FIELD_NAMES[tp] = tuple(f.name for f in attrs.fields(tp))
+    if names is not None:
+        return {name: _canon(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_canon(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     return value
 
 
