@@ -143,18 +143,16 @@ FINGERPRINT_BYTES = 8
 def _arg_text(value: Any) -> str:
     """The canonical text of one command argument (R35), tagged by its JSON type: the same
     for equal arguments (amounts by value, mappings in any order), different otherwise."""
-    tp = type(value)
-    if tp is str:
-        return "s" + value
+    if type(value) is str:
+        return f"s{value}"
     if value is None:
         return "n"
-    if tp is int:
+    if type(value) is int:
         return f"i{value}"
     value = _canon(value)
-    tp = type(value)
-    if tp is str:
-        return "s" + value
-    if tp is int:
+    if type(value) is str:
+        return f"s{value}"
+    if type(value) is int:
         return f"i{value}"
     return "j" + json.dumps(value, sort_keys=True, separators=(",", ":"))
 

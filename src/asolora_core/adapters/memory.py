@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
-from asolora_core.actors import Actor, ActorKind
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import (
