@@ -38,6 +38,7 @@ from asolora_core.adapters.sqlite_base import micros
 from asolora_core.fx import FixedRateProvider
 from asolora_core.kernel import (
     FINGERPRINT_BYTES,
+    OrderRef,
     OrderResult,
     _canon,
     _legacy_arguments,
@@ -145,8 +146,7 @@ def test_r35_records_are_slim(store: Store, clock: FakeClock) -> None:
     assert record is not None
     assert len(record.request) == 8 * 2  # order_id, reason
     assert not record.arguments
-    assert isinstance(record.result, OrderResult)
-    assert record.result.order_ids == (order.order_id,)
+    assert record.result == OrderRef(order.order_id, order.version + 1)  # cancelled
     replay = market.cancel_order(
         order.order_id, by=VENDOR, reason=reason, idempotency_key="cancel-1"
     )

@@ -220,10 +220,19 @@ def _canon(value: Any) -> Any:
     return value
 
 
+@attrs.frozen
+class OrderRef:
+    """What an idempotency record keeps of a command that returned one order (R35): its id
+    and version (a replay returns the order as it is now)."""
+
+    order_id: str
+    version: int
+
+
 def _by_reference(result: Any) -> Any:
     """What an idempotency record keeps of a result: orders by id and version (R35)."""
-    if isinstance(result, Order):
-        return OrderResult(order_ids=(result.order_id,), versions=(result.version,), many=False)
+    if type(result) is Order:
+        return OrderRef(result.order_id, result.version)
     if isinstance(result, tuple) and result and all(isinstance(o, Order) for o in result):
         return OrderResult(
             order_ids=tuple(o.order_id for o in result),
@@ -234,6 +243,7 @@ def _by_reference(result: Any) -> Any:
 
 
 _codec.register(OrderResult)
+_codec.register(OrderRef)
 
 
 class _Kernel:
@@ -413,6 +423,8 @@ class _Kernel:
         if record.error is not None:
             raise error_from_dict(record.error)
         result = record.result
+        if isinstance(result, OrderRef):
+            return uow.orders.get(result.order_id)
         if isinstance(result, OrderResult):
             orders = tuple(uow.orders.get(order_id) for order_id in result.order_ids)
             return orders if result.many else orders[0]

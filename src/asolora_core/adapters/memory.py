@@ -56,11 +56,9 @@ class _Tables:
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
-        # retention queues, oldest first: (delivered_at, message id), (at, (scope, key))
+        # retention queues, oldest first: (delivered_at, message id), idempotency records
         self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
-        self.keys_by_age: collections.deque[tuple[_dt.datetime, tuple[str, str]]] = (
-            collections.deque()
-        )
+        self.keys_by_age: collections.deque[IdempotencyRecord] = collections.deque()
 
 
 class InMemoryStore:
@@ -507,16 +505,20 @@ class _Idempotency:
         return self._rows.get((scope, key))
 
     def put(self, record: IdempotencyRecord) -> None:
-        key = (record.scope, record.key)
-        self._uow.set(self._rows, key, record)
-        _queue(self._uow, self._uow._tables.keys_by_age, (record.at, key))
+        self._uow.set(self._rows, (record.scope, record.key), record)
+        _queue(self._uow, self._uow._tables.keys_by_age, record)
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
-        def still(key: tuple[str, str], at: _dt.datetime) -> bool:
-            record = self._rows.get(key)
-            return record is not None and record.at == at
-
-        return _purge(self._uow, self._uow._tables.keys_by_age, self._rows, before, limit, still)
+        queue = self._uow._tables.keys_by_age
+        done = 0
+        while queue and done < limit and queue[0].at < before:
+            record = queue.popleft()
+            self._uow.on_rollback(functools.partial(queue.appendleft, record))
+            key = (record.scope, record.key)
+            if self._rows.get(key) is record:  # not put again since
+                self._uow.delete(self._rows, key)
+                done += 1
+        return done
 
 
 def _queue(store: InMemoryStore, queue: collections.deque[Any], item: Any) -> None:

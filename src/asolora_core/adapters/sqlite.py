@@ -647,6 +647,8 @@ _INSERT_OUTBOX = f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,
 _INSERT_OUTBOX_WITH_SEQ = (
     f"INSERT INTO outbox (seq, {_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+#: Most outbox rows one INSERT writes (13 parameters each; SQLite allows 32766).
+_OUTBOX_ROWS_PER_INSERT = 500
 #: ``state``: what the due and purge queries select by.
 _PENDING, _DELIVERED, _FAILED = 0, 1, 2
 
@@ -710,7 +712,13 @@ class _Outbox:
         self._uow = uow
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        self._uow.conn.executemany(_INSERT_OUTBOX, [_outbox_columns(m) for m in messages])
+        # one statement for a command's messages (a few rows each)
+        for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
+            chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
+            self._uow.execute(
+                _INSERT_OUTBOX + ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" * (len(chunk) - 1),
+                [value for m in chunk for value in _outbox_columns(m)],
+            )
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute(
