@@ -157,16 +157,37 @@ def _arg_text(value: Any) -> str:
     return "j" + json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+#: Recent fingerprint slices of plain arguments (text, whole numbers, None) by name and
+#: value: an order id or a carrier recurs across commands. Emptied when it grows past
+#: :data:`_SLICE_CACHE_MAX` entries.
+_SLICES: dict[tuple[str, str | int | None], bytes] = {}
+_SLICE_CACHE_MAX = 4096
+_CACHED_TYPES = (str, int, type(None))
+
+
+def _slice(name: str, value: Any) -> bytes:
+    text = f"{name}\x00{_arg_text(value)}"
+    return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
+
+
 def fingerprint(arguments: Mapping[str, Any]) -> bytes:
     """What an idempotency record keeps of a command's arguments (R35): for each argument, by
     name, :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and canonical value. A
     replay recomputes it; the first differing slice names the argument that differs."""
-    out = bytearray()
-    blake2b = hashlib.blake2b
+    parts = []
     for name in sorted(arguments):
-        text = f"{name}\x00{_arg_text(arguments[name])}"
-        out += blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
-    return bytes(out)
+        value = arguments[name]
+        if type(value) not in _CACHED_TYPES:
+            parts.append(_slice(name, value))
+            continue
+        key = (name, value)
+        part = _SLICES.get(key)
+        if part is None:
+            if len(_SLICES) >= _SLICE_CACHE_MAX:
+                _SLICES.clear()
+            part = _SLICES[key] = _slice(name, value)
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _legacy_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:

@@ -384,19 +384,21 @@ def _render(subject_id: str, kept: str | tuple[str]) -> str:
 
 def _row(m: OutboxMessage, texts: dict[str, str]) -> _Row:
     n = m.notification
+    recipient = n.recipient
+    subject_id = n.subject_id
     head = (
         m.message_id,
-        n.recipient.kind.value,
-        n.recipient.id,
+        recipient.kind._value_,  # the enum's value, without the descriptor's cost
+        recipient.id,
         n.kind,
-        n.subject_id,
-        _text_of(texts, n.subject_id, n.text),
+        subject_id,
+        _text_of(texts, subject_id, n.text),
         n.event_at,
         m.created_at,
     )
     if (
-        m.attempts == 0
-        and m.next_attempt_at == m.created_at
+        m.next_attempt_at is m.created_at  # as the kernel enqueues; equal ones take the long row
+        and m.attempts == 0
         and m.delivered_at is None
         and not m.failed
         and not m.last_error
