@@ -217,6 +217,10 @@ def _canon(value: Any) -> Any:
     tp = type(value)
     if tp in _PLAIN_TYPES:
         return value
+    if tp is dict:
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=_by_text_key)}
+    if tp is list or tp is tuple:
+        return [_canon(v) for v in value]
     if tp is Money or isinstance(value, Money):
         return f"{_plain(value.amount)} {value.currency.code}"
     if isinstance(value, Decimal):
@@ -237,8 +241,12 @@ def _canon(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_canon(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=_by_text_key)}
     return value
+
+
+def _by_text_key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
 
 
 @attrs.frozen
