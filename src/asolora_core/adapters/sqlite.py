@@ -191,11 +191,12 @@ MIGRATIONS: list[str] = [
 def _compact_outbox(conn: sqlite3.Connection) -> None:
     """Move every outbox row from its JSON body to the typed columns, keeping its ``seq``
     (delivery order) and every field exactly, then drop the old table."""
-    rows = conn.execute("SELECT seq, body FROM outbox_json ORDER BY seq").fetchall()
-    conn.executemany(
-        _INSERT_OUTBOX_WITH_SEQ,
-        [(seq, *_outbox_columns(_dec_outbox(json.loads(body)))) for seq, body in rows],
-    )
+    rows = conn.execute("SELECT seq, body FROM outbox_json ORDER BY seq")
+    while batch := rows.fetchmany(1000):
+        conn.executemany(
+            _INSERT_OUTBOX_WITH_SEQ,
+            [(seq, *_outbox_columns(_dec_outbox(json.loads(body)))) for seq, body in batch],
+        )
     conn.execute("DROP TABLE outbox_json")
 
 
