@@ -248,8 +248,9 @@ def test_r35_a_record_written_before_fingerprints_still_replays(
 
 
 def test_r35_a_sqlite_record_in_the_old_json_shape_reads_back(tmp_path: Path) -> None:
-    """R35: a SQLite row written before fingerprints (its body holding ``arguments``,
-    ``result``, ``error`` and ``at``) decodes to the record it was."""
+    """R35: a SQLite record written before fingerprints (its JSON body holding
+    ``arguments``, ``result``, ``error`` and ``at``, kept whole by schema step 11) decodes to
+    the record it was."""
     store = SqliteStore(tmp_path / "old.db")
     body = {
         "command": "ship",
@@ -262,9 +263,10 @@ def test_r35_a_sqlite_record_in_the_old_json_shape_reads_back(tmp_path: Path) ->
         "at": START.isoformat(),
     }
     conn = store.connection()
-    conn.execute(
-        "INSERT INTO idempotency (scope, key, body, at) VALUES (?, ?, ?, ?)",
-        ("vendor:v-1", "k", json.dumps(body), micros(START)),
+    conn.execute(  # where schema step 11 moves a record written before it
+        "INSERT INTO idempotency (scope, key, at, command, request, legacy) "
+        "VALUES (?, ?, ?, ?, X'', ?)",
+        ("vendor:v-1", "k", micros(START), "ship", json.dumps(body)),
     )
     with store.reader() as uow:
         record = uow.idempotency.get("vendor:v-1", "k")

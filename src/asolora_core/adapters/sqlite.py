@@ -82,6 +82,29 @@ CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 0;
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;
 """
 
+#: Idempotency records as typed columns (issue 12): the fingerprint as a BLOB, the result
+#: (by reference) and the refusal as compact JSON, keyed by (scope, key) without a rowid. A
+#: record written before keeps its whole JSON body in ``legacy`` (and is read from it).
+IDEMPOTENCY_COLUMNS_MIGRATION = """
+DROP INDEX idempotency_at;
+ALTER TABLE idempotency RENAME TO idempotency_json;
+CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    request BLOB NOT NULL,
+    result TEXT,
+    error TEXT,
+    legacy TEXT,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+INSERT INTO idempotency (scope, key, at, command, request, legacy)
+    SELECT scope, key, at, json_extract(body, '$.command'), X'', body FROM idempotency_json;
+DROP TABLE idempotency_json;
+CREATE INDEX idempotency_at ON idempotency (at);
+"""
+
 #: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
 #: add one.
 MIGRATIONS: list[str] = [
@@ -184,6 +207,8 @@ MIGRATIONS: list[str] = [
     LEDGER_INVARIANTS_MIGRATION,
     # compact outbox rows (R29): typed columns instead of a JSON body (see _compact_outbox)
     OUTBOX_COLUMNS_MIGRATION,
+    # compact idempotency records (R35): typed columns, no rowid
+    IDEMPOTENCY_COLUMNS_MIGRATION,
 ]
 
 
@@ -751,20 +776,33 @@ class _Outbox:
         return cur.rowcount
 
 
-def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
-    """An idempotency record as JSON (R35): the fingerprint of the arguments in hex; the
-    result (by reference) or the refusal only when there is one; the canonical argument texts
-    of a record written before fingerprints. Both shapes read back."""
-    body: dict[str, Any] = {"command": record.command, "at": record.at.isoformat()}
+def _legacy_body(record: IdempotencyRecord) -> str:
+    """A record that keeps canonical text per argument (written before fingerprints), as the
+    JSON body such records were stored as (R35)."""
+    body: dict[str, Any] = {
+        "command": record.command,
+        "arguments": dict(record.arguments),
+        "result": _codec.dump_any(record.result),
+        "error": record.error,
+        "at": record.at.isoformat(),
+    }
     if record.request:
         body["request"] = record.request.hex()
-    if record.arguments:
-        body["arguments"] = dict(record.arguments)
-    if record.result is not None:
-        body["result"] = _codec.dump_any(record.result)
-    if record.error is not None:
-        body["error"] = record.error
-    return body
+    return _dumps(body)
+
+
+def _from_legacy(scope: str, key: str, text: str) -> IdempotencyRecord:
+    data = json.loads(text)
+    return IdempotencyRecord(
+        scope=scope,
+        key=key,
+        command=data["command"],
+        request=bytes.fromhex(data.get("request", "")),
+        arguments=data.get("arguments", {}),
+        result=_codec.load_any(data.get("result")),
+        error=data.get("error"),
+        at=_dt.datetime.fromisoformat(data["at"]),
+    )
 
 
 class _Idempotency:
@@ -773,32 +811,48 @@ class _Idempotency:
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = self._uow.execute(
-            "SELECT body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
+            "SELECT command, request, result, error, legacy, at FROM idempotency "
+            "WHERE scope = ? AND key = ?",
+            (scope, key),
         ).fetchone()
         if row is None:
             return None
-        data = json.loads(row[0])
+        command, request, result, error, legacy, at = row
+        if legacy is not None:
+            return _from_legacy(scope, key, legacy)
         return IdempotencyRecord(
             scope=scope,
             key=key,
-            command=data["command"],
-            request=bytes.fromhex(data.get("request", "")),
-            arguments=data.get("arguments", {}),
-            result=_codec.load_any(data.get("result")),
-            error=data.get("error"),
-            at=_dt.datetime.fromisoformat(data["at"]),
+            command=command,
+            request=bytes(request),
+            result=None if result is None else _codec.load_any(json.loads(result)),
+            error=None if error is None else json.loads(error),
+            at=instant(at),
         )
 
     def put(self, record: IdempotencyRecord) -> None:
-        body = _record_body(record)
+        legacy = _legacy_body(record) if record.arguments else None
+        result = None if record.result is None else _dumps(_codec.dump_any(record.result))
+        error = None if record.error is None else _dumps(record.error)
         self._uow.execute(
-            "INSERT OR REPLACE INTO idempotency (scope, key, body, at) VALUES (?, ?, ?, ?)",
-            (record.scope, record.key, _dumps(body), micros(record.at)),
+            "INSERT OR REPLACE INTO idempotency "
+            "(scope, key, at, command, request, result, error, legacy) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.scope,
+                record.key,
+                micros(record.at),
+                record.command,
+                record.request,
+                result,
+                error,
+                legacy,
+            ),
         )
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
         cur = self._uow.execute(
-            "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
+            "DELETE FROM idempotency WHERE (scope, key) IN (SELECT scope, key FROM idempotency "
             "WHERE at < ? ORDER BY at LIMIT ?)",
             (micros(before), limit),
         )
