@@ -136,6 +136,8 @@ def _slim(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+#: Compact JSON with sorted keys: the canonical text of a structured argument.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 #: Bytes of BLAKE2b kept per argument in an idempotency record's fingerprint (R35).
 FINGERPRINT_BYTES = 8
 
@@ -149,12 +151,14 @@ def _arg_text(value: Any) -> str:
         return "n"
     if type(value) is int:
         return f"i{value}"
+    if type(value) is dict and not value:
+        return "j{}"
     value = _canon(value)
     if type(value) is str:
         return f"s{value}"
     if type(value) is int:
         return f"i{value}"
-    return "j" + json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return "j" + _CANONICAL_JSON.encode(value)
 
 
 #: Recent fingerprint slices of plain arguments (text, whole numbers, None) by name and
@@ -217,10 +221,21 @@ def _canon(value: Any) -> Any:
     tp = type(value)
     if tp in _PLAIN_TYPES:
         return value
+    plain = _PLAIN_TYPES
     if tp is dict:
-        return {str(k): _canon(v) for k, v in sorted(value.items(), key=_by_text_key)}
+        return {
+            str(k): v if type(v) in plain else _canon(v)
+            for k, v in sorted(value.items(), key=_by_text_key)
+        }
     if tp is list or tp is tuple:
-        return [_canon(v) for v in value]
+        return [v if type(v) in plain else _canon(v) for v in value]
+    names = _FIELD_NAMES.get(tp)  # an attrs class met before (never Actor: see below)
+    if names is not None:
+        fields = [getattr(value, name) for name in names]
+        return {
+            name: v if type(v) in plain else _canon(v)
+            for name, v in zip(names, fields, strict=True)
+        }
     if tp is Money or isinstance(value, Money):
         return f"{_plain(value.amount)} {value.currency.code}"
     if isinstance(value, Decimal):
@@ -233,10 +248,8 @@ def _canon(value: Any) -> Any:
         return value.total_seconds()
     if hasattr(value, "value") and hasattr(tp, "__members__"):
         return value.value
-    names = _FIELD_NAMES.get(tp)
-    if names is None and attrs.has(tp):
+    if attrs.has(tp):
         names = _FIELD_NAMES[tp] = tuple(f.name for f in attrs.fields(tp))
-    if names is not None:
         return {name: _canon(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_canon(v) for v in value]
