@@ -19,10 +19,11 @@ from asolora_core import (
     InMemoryStore,
     Item,
     Marketplace,
+    Notification,
     Order,
     SqliteStore,
 )
-from asolora_core.ports import Store
+from asolora_core.ports import OutboxMessage, Store
 from asolora_core.testing.contract import T0, StoreContract
 from pg_support import make_store as make_pg_store
 from pg_support import new_schema, postgres
@@ -176,3 +177,35 @@ class TestPostgresStore(StoreContract):
     def make_second_store(self) -> Store:
         store: Store = make_pg_store(self.schema)
         return store
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o-1 shipped",
+        "Order o-1 (o-1) shipped",
+        "\x00o-1\x00",
+        "\x00",
+        "",
+        "nothing about it",
+        "o-1",
+    ],
+)
+@pytest.mark.parametrize("subject_id", ["o-1", "", "\x00"])
+def test_r29_the_memory_outbox_gives_back_every_text_exactly(text: str, subject_id: str) -> None:
+    """R29: the memory store keeps a notification text with its subject id factored out (one
+    shared string per kind); what it gives back is the text it was given, whatever the text
+    and the id hold."""
+    store = InMemoryStore()
+    notification = Notification(
+        recipient=Actor.buyer("b-1"), kind="k", subject_id=subject_id, text=text, event_at=T0
+    )
+    message = OutboxMessage(
+        message_id="n-1", notification=notification, created_at=T0, next_attempt_at=T0
+    )
+    with store.unit_of_work() as uow:
+        uow.outbox.add([message])
+        uow.commit()
+    with store.reader() as uow:
+        assert uow.outbox.all() == (message,)
+        assert uow.outbox.due(T0, 10) == (message,)

@@ -3,7 +3,7 @@
 A client retries a request with its key until it gets a final answer: a transient refusal
 (no exchange rate yet, a version conflict) must not be remembered under the key; the same
 amount written two ways is the same command; a buyer confirming what the system already
-auto-confirmed gets the order. Records are slim (long arguments as digests, orders by
+auto-confirmed gets the order. Records are slim (arguments as a fingerprint, orders by
 reference), expire after ``idempotency_ttl``, and the sweep deletes them together with
 delivered notifications past ``delivered_retention``.
 """
@@ -11,7 +11,10 @@ delivered notifications past ``delivered_retention``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -29,10 +32,19 @@ from asolora_core import (
     RateUnavailableError,
     RecordingNotifier,
     SequentialIds,
+    SqliteStore,
 )
+from asolora_core.adapters.sqlite_base import micros
 from asolora_core.fx import FixedRateProvider
-from asolora_core.kernel import OrderResult, _canon
-from asolora_core.ports import Store
+from asolora_core.kernel import (
+    FINGERPRINT_BYTES,
+    OrderRef,
+    OrderResult,
+    _canon,
+    _legacy_arguments,
+    fingerprint,
+)
+from asolora_core.ports import IdempotencyRecord, Store
 from test_ledger_support import BUYER, STAFF, START, complete, place, sell
 
 VENDOR = Actor.vendor("v-1")
@@ -123,7 +135,8 @@ def test_r10_confirming_an_auto_confirmed_shipment_returns_the_order(
 
 
 def test_r35_records_are_slim(store: Store, clock: FakeClock) -> None:
-    """R35: a long argument is kept as a digest, an order result by reference."""
+    """R35: the arguments are kept as a fingerprint (8 bytes per argument, however long the
+    argument), an order result by reference; a reuse with another argument names it."""
     market = _market(store, clock)
     order = place(market, "v-1", Money("20.00", "EUR"))
     reason = "the buyer changed their mind " * 20
@@ -131,18 +144,18 @@ def test_r35_records_are_slim(store: Store, clock: FakeClock) -> None:
     with store.reader() as uow:
         record = uow.idempotency.get(VENDOR.key, "cancel-1")
     assert record is not None
-    assert record.arguments["reason"].startswith("sha256:")
-    assert len(record.arguments["reason"]) < 50
-    assert isinstance(record.result, OrderResult)
-    assert record.result.order_ids == (order.order_id,)
+    assert len(record.request) == 8 * 2  # order_id, reason
+    assert not record.arguments
+    assert record.result == OrderRef(order.order_id, order.version + 1)  # cancelled
     replay = market.cancel_order(
         order.order_id, by=VENDOR, reason=reason, idempotency_key="cancel-1"
     )
     assert replay == market.get_order(order.order_id, by=STAFF)
-    with pytest.raises(IdempotencyKeyReusedError):
+    with pytest.raises(IdempotencyKeyReusedError) as reused:
         market.cancel_order(
             order.order_id, by=VENDOR, reason=reason + ".", idempotency_key="cancel-1"
         )
+    assert reused.value.fields["field"] == "reason"
 
 
 def test_r35_a_key_expires_after_its_ttl(store: Store, clock: FakeClock) -> None:
@@ -201,3 +214,102 @@ def test_r35_the_canonical_amount_ignores_trailing_zeros(amount: Decimal, zeros:
     padded = amount.quantize(Decimal(1).scaleb(-(4 + zeros)))
     assert _canon(Money(padded, "EUR")) == _canon(Money(amount, "EUR"))
     assert _canon(Money(amount + Decimal("0.0001"), "EUR")) != _canon(Money(amount, "EUR"))
+
+
+def test_r35_a_record_written_before_fingerprints_still_replays(
+    store: Store, clock: FakeClock
+) -> None:
+    """R35: a record that keeps canonical text per argument (written by a version before
+    fingerprints) replays the first outcome, and a different argument is still refused by
+    name."""
+    market = _market(store, clock)
+    order = place(market, "v-1", Money("20.00", "EUR"))
+    arguments = {"order_id": order.order_id, "reason": "out of stock"}
+    legacy = IdempotencyRecord(
+        scope=VENDOR.key,
+        key="old-key",
+        command="cancel_order",
+        arguments=_legacy_arguments(arguments),
+        result=OrderResult(order_ids=(order.order_id,), versions=(order.version,), many=False),
+        at=clock.now(),
+    )
+    with store.unit_of_work() as uow:
+        uow.idempotency.put(legacy)
+        uow.commit()
+    with store.reader() as uow:
+        assert uow.idempotency.get(VENDOR.key, "old-key") == legacy
+    replay = market.cancel_order(
+        order.order_id, by=VENDOR, reason="out of stock", idempotency_key="old-key"
+    )
+    assert replay == order  # the first outcome: nothing cancelled now
+    with pytest.raises(IdempotencyKeyReusedError) as other:
+        market.cancel_order(order.order_id, by=VENDOR, reason="gone", idempotency_key="old-key")
+    assert other.value.fields["field"] == "reason"
+
+
+def test_r35_a_sqlite_record_in_the_old_json_shape_reads_back(tmp_path: Path) -> None:
+    """R35: a SQLite record written before fingerprints (its JSON body holding
+    ``arguments``, ``result``, ``error`` and ``at``, kept whole by schema step 11) decodes to
+    the record it was."""
+    store = SqliteStore(tmp_path / "old.db")
+    body = {
+        "command": "ship",
+        "arguments": {"order_id": '"o-1"', "carrier": '"DHL"'},
+        "result": {
+            "$type": "OrderResult",
+            "value": {"order_ids": ["o-1"], "versions": [2], "many": False},
+        },
+        "error": None,
+        "at": START.isoformat(),
+    }
+    conn = store.connection()
+    conn.execute(  # where schema step 11 moves a record written before it
+        "INSERT INTO idempotency (scope, key, at, command, request, legacy) "
+        "VALUES (?, ?, ?, ?, X'', ?)",
+        ("vendor:v-1", "k", micros(START), "ship", json.dumps(body)),
+    )
+    with store.reader() as uow:
+        record = uow.idempotency.get("vendor:v-1", "k")
+    store.close()
+    assert record == IdempotencyRecord(
+        scope="vendor:v-1",
+        key="k",
+        command="ship",
+        arguments={"order_id": '"o-1"', "carrier": '"DHL"'},
+        result=OrderResult(order_ids=("o-1",), versions=(2,), many=False),
+        at=START,
+    )
+    assert record.request == b""
+
+
+class _Tag(StrEnum):
+    A = "a"
+
+
+_ARGUMENT = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-3, max_value=3),
+    st.sampled_from(["", "a", "1", "true", "null", "10", '"a"', "sa", _Tag.A]),
+    st.sampled_from([Decimal("10"), Decimal("10.00"), Decimal("1")]),
+    st.sampled_from([Money("10", "EUR"), Money("10.00", "EUR"), Money("10", "USD")]),
+    st.lists(st.sampled_from(["a", 1, None]), max_size=2),
+    st.dictionaries(st.sampled_from(["x", "y"]), st.sampled_from(["a", 1]), max_size=2),
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), _ARGUMENT, max_size=3),
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), _ARGUMENT, max_size=3),
+)
+def test_r35_fingerprints_tell_apart_what_canonical_texts_tell_apart(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    """R35 (property): two argument sets have the same fingerprint exactly when they have the
+    same canonical texts (the comparison before fingerprints), whatever their order; each
+    argument has its own slice."""
+    assert (fingerprint(first) == fingerprint(second)) == (
+        _legacy_arguments(first) == _legacy_arguments(second)
+    )
+    assert fingerprint(dict(reversed(list(first.items())))) == fingerprint(first)
+    assert len(fingerprint(first)) == FINGERPRINT_BYTES * len(first)

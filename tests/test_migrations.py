@@ -4,16 +4,31 @@ migrating at once both succeed."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 from moneyed import Money
 
-from asolora_core import FakeClock, Marketplace, SequentialIds, SqliteStore, migrate, to_minor
+from asolora_core import (
+    FakeClock,
+    Marketplace,
+    MarketplaceConfig,
+    RecordingNotifier,
+    SequentialIds,
+    SqliteStore,
+    _codec,
+    migrate,
+    to_minor,
+)
 from asolora_core.adapters.sqlite import MIGRATIONS
+from asolora_core.adapters.sqlite_base import micros
+from asolora_core.ports import OutboxMessage
 from pg_support import dsn, new_schema, postgres
 from test_ledger_support import STAFF, START
 from upgrade_fixture import journal_rows, load_v0_1
@@ -123,5 +138,62 @@ def test_postgres_migrate_from_two_processes_at_once() -> None:
         with store.unit_of_work() as uow:
             rows = uow.fetchall("SELECT version FROM asolora_schema_version ORDER BY version")
         assert [r[0] for r in rows] == list(range(1, len(PG_MIGRATIONS) + 1))
+    finally:
+        store.close()
+
+
+def test_upgrade_keeps_every_notification_and_idempotency_record(tmp_path: Path) -> None:
+    """R29, R35: after the upgrade of a 0.1 file, the outbox holds every message exactly as
+    0.1 wrote it (delivered, failed, pending with its retries), in order; the pending one is
+    delivered with its id and text; a 0.1 idempotency record (canonical text per argument)
+    still reads back."""
+    path = load_v0_1(tmp_path / "old.db")
+    conn = sqlite3.connect(path)
+    bodies = [json.loads(b) for (b,) in conn.execute("SELECT body FROM outbox ORDER BY seq")]
+    waiting = attrs.evolve(
+        _codec.decoder(OutboxMessage)(bodies[0]),
+        message_id="n-000900",
+        attempts=2,
+        delivered_at=None,
+        next_attempt_at=START + dt.timedelta(days=8, microseconds=7),
+        last_error="ConnectionError: down",
+    )
+    failed = attrs.evolve(waiting, message_id="n-000901", attempts=8, failed=True)
+    for message, state in ((waiting, "pending"), (failed, "failed")):
+        conn.execute(
+            "INSERT INTO outbox (message_id, state, next_attempt_at, body) VALUES (?, ?, ?, ?)",
+            (
+                message.message_id,
+                state,
+                micros(message.next_attempt_at),
+                json.dumps(_codec.encoder(OutboxMessage)(message)),
+            ),
+        )
+    conn.commit()
+    conn.close()
+    before = (*(_codec.decoder(OutboxMessage)(b) for b in bodies), waiting, failed)
+
+    migrate(str(path))
+
+    store = SqliteStore(path)
+    try:
+        notifier = RecordingNotifier()
+        market = Marketplace(
+            store,
+            clock=FakeClock(START + dt.timedelta(days=9)),
+            notifier=notifier,
+            ids=SequentialIds(start=1000),
+            config=MarketplaceConfig(idempotency_ttl=None),
+        )
+        assert market.outbox(by=STAFF) == before
+        assert market.deliver_notifications().delivered == 1
+        assert notifier.sent == [(waiting.message_id, waiting.notification)]
+        with store.reader() as uow:
+            record = uow.idempotency.get("buyer:b-1", "checkout-1")
+        assert record is not None
+        assert record.command == "place_checkout"
+        assert record.request == b""  # compared by its canonical texts (test_idempotency_http)
+        assert sorted(record.arguments) == ["customer_name", "items", "paid", "shipping"]
+        assert [o.order_id for o in record.result] == ["o-000002", "o-000003"]
     finally:
         store.close()

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from asolora_core import NOTIFICATION_KINDS, Actor, FakeClock, NotificationKind
-from asolora_core.orders.notify import NOTIFICATIONS
+from asolora_core.orders.notify import ALSO, NOTIFICATIONS, _split
 from samples import START, build_market, scenario
 
 
@@ -28,3 +30,16 @@ def test_the_order_table_uses_only_public_kinds() -> None:
     """R29: the table of order notifications names only documented kinds."""
     assert {kind for _, kind, _ in NOTIFICATIONS.values()} <= set(NotificationKind)
     assert set(NOTIFICATION_KINDS) == set(NotificationKind)
+
+
+@pytest.mark.parametrize(
+    "text", sorted({text for table in (NOTIFICATIONS, ALSO) for _, _, text in table.values()})
+)
+def test_r29_a_sentence_is_what_str_format_makes_of_its_template(text: str) -> None:
+    """R29: the sentences built from a template's split around ``{order}`` are exactly what
+    ``str.format`` makes of it (templates that format more are left to ``str.format``)."""
+    parts = _split(text)
+    if parts is not None:
+        assert parts[0] + "o-1{x}" + parts[1] == text.format(order="o-1{x}")
+    else:
+        assert text.count("{") > 1 or "{order}" not in text

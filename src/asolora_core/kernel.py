@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +126,7 @@ def _plain(amount: Decimal) -> str:
 
 
 #: Argument texts longer than this are kept in an idempotency record as a digest (R35).
+#: (Records written before :func:`fingerprint`; still compared through :func:`_legacy_arguments`.)
 _ARG_TEXT_MAX = 40
 
 
@@ -132,6 +134,69 @@ def _slim(text: str) -> str:
     if len(text) <= _ARG_TEXT_MAX:
         return text
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+#: Compact JSON with sorted keys: the canonical text of a structured argument.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+#: Bytes of BLAKE2b kept per argument in an idempotency record's fingerprint (R35).
+FINGERPRINT_BYTES = 8
+
+
+def _arg_text(value: Any) -> str:
+    """The canonical text of one command argument (R35), tagged by its JSON type: the same
+    for equal arguments (amounts by value, mappings in any order), different otherwise."""
+    if type(value) is str:
+        return f"s{value}"
+    if value is None:
+        return "n"
+    if type(value) is int:
+        return f"i{value}"
+    if type(value) is dict and not value:
+        return "j{}"
+    value = _canon(value)
+    if type(value) is str:
+        return f"s{value}"
+    if type(value) is int:
+        return f"i{value}"
+    return "j" + _CANONICAL_JSON.encode(value)
+
+
+#: Recent fingerprint slices of plain arguments (text, whole numbers, None) by name and
+#: value: an order id or a carrier recurs across commands. Emptied when it grows past
+#: :data:`_SLICE_CACHE_MAX` entries.
+_SLICES: dict[tuple[str, str | int | None], bytes] = {}
+_SLICE_CACHE_MAX = 4096
+_CACHED_TYPES = (str, int, type(None))
+
+
+def _slice(name: str, value: Any) -> bytes:
+    text = f"{name}\x00{_arg_text(value)}"
+    return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
+
+
+def fingerprint(arguments: Mapping[str, Any]) -> bytes:
+    """What an idempotency record keeps of a command's arguments (R35): for each argument, by
+    name, :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and canonical value. A
+    replay recomputes it; the first differing slice names the argument that differs."""
+    parts = []
+    for name in sorted(arguments):
+        value = arguments[name]
+        if type(value) not in _CACHED_TYPES:
+            parts.append(_slice(name, value))
+            continue
+        key = (name, value)
+        part = _SLICES.get(key)
+        if part is None:
+            if len(_SLICES) >= _SLICE_CACHE_MAX:
+                _SLICES.clear()
+            part = _SLICES[key] = _slice(name, value)
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _legacy_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:
+    """Canonical text per argument, as records written before :func:`fingerprint` keep it."""
+    return {k: _slim(json.dumps(_canon(v), sort_keys=True)) for k, v in arguments.items()}
 
 
 @attrs.frozen(kw_only=True)
@@ -145,9 +210,33 @@ class OrderResult:
     many: bool
 
 
+#: Types :func:`_canon` returns as they are.
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
+#: Field names of each attrs class :func:`_canon` has met.
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
 def _canon(value: Any) -> Any:
     """A JSON-ready, order-independent form of a command argument (R35); amounts by value."""
-    if isinstance(value, Money):
+    tp = type(value)
+    if tp in _PLAIN_TYPES:
+        return value
+    plain = _PLAIN_TYPES
+    if tp is dict:
+        return {
+            str(k): v if type(v) in plain else _canon(v)
+            for k, v in sorted(value.items(), key=_by_text_key)
+        }
+    if tp is list or tp is tuple:
+        return [v if type(v) in plain else _canon(v) for v in value]
+    names = _FIELD_NAMES.get(tp)  # an attrs class met before (never Actor: see below)
+    if names is not None:
+        fields = [getattr(value, name) for name in names]
+        return {
+            name: v if type(v) in plain else _canon(v)
+            for name, v in zip(names, fields, strict=True)
+        }
+    if tp is Money or isinstance(value, Money):
         return f"{_plain(value.amount)} {value.currency.code}"
     if isinstance(value, Decimal):
         return _plain(value)
@@ -157,21 +246,35 @@ def _canon(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
-    if hasattr(value, "value") and hasattr(type(value), "__members__"):
+    if hasattr(value, "value") and hasattr(tp, "__members__"):
         return value.value
-    if attrs.has(type(value)):
-        return {f.name: _canon(getattr(value, f.name)) for f in attrs.fields(type(value))}
-    if isinstance(value, Mapping):
-        return {str(k): _canon(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if attrs.has(tp):
+        names = _FIELD_NAMES[tp] = tuple(f.name for f in attrs.fields(tp))
+        return {name: _canon(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_canon(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _canon(v) for k, v in sorted(value.items(), key=_by_text_key)}
     return value
+
+
+def _by_text_key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
+
+
+@attrs.frozen
+class OrderRef:
+    """What an idempotency record keeps of a command that returned one order (R35): its id
+    and version (a replay returns the order as it is now)."""
+
+    order_id: str
+    version: int
 
 
 def _by_reference(result: Any) -> Any:
     """What an idempotency record keeps of a result: orders by id and version (R35)."""
-    if isinstance(result, Order):
-        return OrderResult(order_ids=(result.order_id,), versions=(result.version,), many=False)
+    if type(result) is Order:
+        return OrderRef(result.order_id, result.version)
     if isinstance(result, tuple) and result and all(isinstance(o, Order) for o in result):
         return OrderResult(
             order_ids=tuple(o.order_id for o in result),
@@ -182,6 +285,7 @@ def _by_reference(result: Any) -> Any:
 
 
 _codec.register(OrderResult)
+_codec.register(OrderRef)
 
 
 class _Kernel:
@@ -260,11 +364,12 @@ class _Kernel:
             self._committed()
             return result
         check_key(idempotency_key)
-        args = {k: _slim(json.dumps(_canon(v), sort_keys=True)) for k, v in arguments.items()}
+        request = fingerprint(arguments)
+        scope = sys.intern(by.key)  # one string per actor in a memory store's records
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, by.key, idempotency_key, now)
+            record = self._live_record(uow, scope, idempotency_key, now)
             if record is not None:
-                replayed: T = self._replay(uow, record, command, args)
+                replayed: T = self._replay(uow, record, command, arguments, request)
                 return replayed
             try:
                 result = work(uow, now)
@@ -276,10 +381,10 @@ class _Kernel:
             else:
                 uow.idempotency.put(
                     IdempotencyRecord(
-                        scope=by.key,
+                        scope=scope,
                         key=idempotency_key,
                         command=command,
-                        arguments=args,
+                        request=request,
                         result=_by_reference(result),
                         at=now,
                     )
@@ -289,16 +394,16 @@ class _Kernel:
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, by.key, idempotency_key, now)
+            record = self._live_record(uow, scope, idempotency_key, now)
             if record is not None:
-                first: T = self._replay(uow, record, command, args)
+                first: T = self._replay(uow, record, command, arguments, request)
                 return first
             uow.idempotency.put(
                 IdempotencyRecord(
-                    scope=by.key,
+                    scope=scope,
                     key=idempotency_key,
                     command=command,
-                    arguments=args,
+                    request=request,
                     error=error.to_dict(),
                     at=now,
                 )
@@ -323,12 +428,29 @@ class _Kernel:
 
     @staticmethod
     def _replay(
-        uow: UnitOfWork, record: IdempotencyRecord, command: str, args: Mapping[str, str]
+        uow: UnitOfWork,
+        record: IdempotencyRecord,
+        command: str,
+        arguments: Mapping[str, Any],
+        request: bytes,
     ) -> Any:
         differs = None
         if record.command != command:
             differs = "command"
-        else:
+        elif record.request or not record.arguments:
+            if record.request != request:
+                names = sorted(arguments)
+                step = FINGERPRINT_BYTES
+                differs = "arguments"
+                for i, name in enumerate(names):
+                    if (
+                        record.request[i * step : (i + 1) * step]
+                        != request[i * step : (i + 1) * step]
+                    ):
+                        differs = name
+                        break
+        else:  # a record written before fingerprints: canonical text per argument
+            args = _legacy_arguments(arguments)
             for name in sorted(set(record.arguments) | set(args)):
                 if record.arguments.get(name) != args.get(name):
                     differs = name
@@ -343,6 +465,8 @@ class _Kernel:
         if record.error is not None:
             raise error_from_dict(record.error)
         result = record.result
+        if isinstance(result, OrderRef):
+            return uow.orders.get(result.order_id)
         if isinstance(result, OrderResult):
             orders = tuple(uow.orders.get(order_id) for order_id in result.order_ids)
             return orders if result.many else orders[0]

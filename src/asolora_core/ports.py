@@ -13,8 +13,8 @@ owns.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
-from types import TracebackType
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType, TracebackType
 from typing import Any, Protocol, Self
 
 import attrs
@@ -69,7 +69,11 @@ class IdempotencyRecord:
     scope: str  #: the actor's key, e.g. ``vendor:v-1``
     key: str
     command: str
-    arguments: dict[str, str]  #: the command's arguments, canonical text per field
+    #: the command's arguments as a fingerprint: 8 bytes of BLAKE2b per argument (its name
+    #: and canonical value), by argument name (see ``asolora_core.kernel.fingerprint``)
+    request: bytes = b""
+    #: records written before the fingerprint: canonical text per argument (still compared)
+    arguments: Mapping[str, str] = attrs.field(default=MappingProxyType({}))
     result: Any = None  #: the value returned the first time
     error: dict[str, Any] | None = None  #: or the refusal raised the first time
     at: _dt.datetime

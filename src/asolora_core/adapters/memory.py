@@ -18,10 +18,11 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
-from asolora_core.events import DomainEvent
+from asolora_core.events import DomainEvent, Notification
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import (
     OrderFacts,
@@ -49,17 +50,15 @@ class _Tables:
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.events: dict[str, list[DomainEvent]] = {}
-        self.outbox: dict[str, OutboxMessage] = {}
+        self.outbox: dict[str, tuple[Any, ...]] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
-        # retention queues, oldest first: (delivered_at, message id), (at, (scope, key))
+        # retention queues, oldest first: (delivered_at, message id), idempotency records
         self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
-        self.keys_by_age: collections.deque[tuple[_dt.datetime, tuple[str, str]]] = (
-            collections.deque()
-        )
+        self.keys_by_age: collections.deque[IdempotencyRecord] = collections.deque()
 
 
 class InMemoryStore:
@@ -346,29 +345,130 @@ class _Events:
         return tuple(self._rows.get(aggregate_id, ()))
 
 
+#: An outbox message as the memory store keeps it: a flat tuple of text, instants and numbers
+#: (no objects the garbage collector must track), rebuilt into an :class:`OutboxMessage` when
+#: read. A message never tried keeps only its first eight fields
+#: (``attempts`` 0, ``next_attempt_at`` = ``created_at``, not delivered, not failed).
+_Row = tuple[Any, ...]
+
+
+#: Stands for the subject id in a kept notification text (see :func:`_text_of`).
+_SUBJECT = "\x00"
+#: Most distinct texts a memory store shares between its outbox rows.
+_MAX_SHARED_TEXTS = 4096
+
+
+def _text_of(texts: dict[str, str], subject_id: str, text: str) -> str | tuple[str]:
+    """The text kept in a row: with the subject id written as :data:`_SUBJECT`, the texts of
+    one kind of notification are one shared string (``"Order \\x00 was delivered..."``);
+    :func:`_render` puts the subject id back. A text already holding ``\\x00`` is kept as
+    it is, in a 1-tuple."""
+    if _SUBJECT in text:
+        return (text,)
+    if not subject_id or subject_id not in text:
+        return text
+    shape = text.replace(subject_id, _SUBJECT)
+    shared = texts.get(shape)
+    if shared is None:
+        if len(texts) >= _MAX_SHARED_TEXTS:
+            return shape
+        shared = texts[shape] = shape
+    return shared
+
+
+def _render(subject_id: str, kept: str | tuple[str]) -> str:
+    if isinstance(kept, tuple):
+        return kept[0]
+    return kept.replace(_SUBJECT, subject_id) if _SUBJECT in kept else kept
+
+
+def _row(m: OutboxMessage, texts: dict[str, str]) -> _Row:
+    n = m.notification
+    recipient = n.recipient
+    subject_id = n.subject_id
+    head = (
+        m.message_id,
+        recipient.kind._value_,  # the enum's value, without the descriptor's cost
+        recipient.id,
+        n.kind,
+        subject_id,
+        _text_of(texts, subject_id, n.text),
+        n.event_at,
+        m.created_at,
+    )
+    if (
+        m.next_attempt_at is m.created_at  # as the kernel enqueues; equal ones take the long row
+        and m.attempts == 0
+        and m.delivered_at is None
+        and not m.failed
+        and not m.last_error
+    ):
+        return head
+    return (*head, m.attempts, m.next_attempt_at, m.delivered_at, m.failed, m.last_error)
+
+
+@functools.lru_cache(maxsize=4096)
+def _actor(kind: str, actor_id: str) -> Actor:
+    return Actor(ActorKind(kind), actor_id)
+
+
+def _message(row: _Row) -> OutboxMessage:
+    notification = Notification(
+        recipient=_actor(row[1], row[2]),
+        kind=row[3],
+        subject_id=row[4],
+        text=_render(row[4], row[5]),
+        event_at=row[6],
+    )
+    if len(row) == 8:
+        return OutboxMessage(
+            message_id=row[0], notification=notification, created_at=row[7], next_attempt_at=row[7]
+        )
+    return OutboxMessage(
+        message_id=row[0],
+        notification=notification,
+        created_at=row[7],
+        attempts=row[8],
+        next_attempt_at=row[9],
+        delivered_at=row[10],
+        failed=row[11],
+        last_error=row[12],
+    )
+
+
+def _next_attempt_at(row: _Row) -> _dt.datetime:
+    at: _dt.datetime = row[7] if len(row) == 8 else row[9]
+    return at
+
+
+def _delivered_at(row: _Row) -> _dt.datetime | None:
+    return None if len(row) == 8 else row[10]
+
+
 class _Outbox:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.outbox
         self._pending = uow._tables.pending
+        self._texts: dict[str, str] = {}  # the notification texts rows share (see _text_of)
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         for m in messages:
-            self._uow.set(self._rows, m.message_id, m)
+            self._uow.set(self._rows, m.message_id, _row(m, self._texts))
             self._uow.set(self._pending, m.message_id, None)
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         out: list[OutboxMessage] = []
         for message_id in self._pending:
-            m = self._rows[message_id]
-            if m.next_attempt_at <= now:
-                out.append(m)
+            row = self._rows[message_id]
+            if _next_attempt_at(row) <= now:
+                out.append(_message(row))
                 if len(out) >= limit:
                     break
         return tuple(out)
 
     def update(self, message: OutboxMessage) -> None:
-        self._uow.set(self._rows, message.message_id, message)
+        self._uow.set(self._rows, message.message_id, _row(message, self._texts))
         if message.delivered_at is not None and message.message_id in self._pending:
             _queue(
                 self._uow, self._uow._tables.delivered, (message.delivered_at, message.message_id)
@@ -388,12 +488,12 @@ class _Outbox:
         self._pending.update(dict.fromkeys(ordered))
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        return tuple(self._rows.values())
+        return tuple(_message(row) for row in self._rows.values())
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         def still(message_id: str, at: _dt.datetime) -> bool:
-            m = self._rows.get(message_id)
-            return m is not None and m.delivered_at == at
+            row = self._rows.get(message_id)
+            return row is not None and _delivered_at(row) == at
 
         return _purge(self._uow, self._uow._tables.delivered, self._rows, before, limit, still)
 
@@ -408,14 +508,19 @@ class _Idempotency:
 
     def put(self, record: IdempotencyRecord) -> None:
         self._uow.set(self._rows, (record.scope, record.key), record)
-        _queue(self._uow, self._uow._tables.keys_by_age, (record.at, (record.scope, record.key)))
+        _queue(self._uow, self._uow._tables.keys_by_age, record)
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
-        def still(key: tuple[str, str], at: _dt.datetime) -> bool:
-            record = self._rows.get(key)
-            return record is not None and record.at == at
-
-        return _purge(self._uow, self._uow._tables.keys_by_age, self._rows, before, limit, still)
+        queue = self._uow._tables.keys_by_age
+        done = 0
+        while queue and done < limit and queue[0].at < before:
+            record = queue.popleft()
+            self._uow.on_rollback(functools.partial(queue.appendleft, record))
+            key = (record.scope, record.key)
+            if self._rows.get(key) is record:  # not put again since
+                self._uow.delete(self._rows, key)
+                done += 1
+        return done
 
 
 def _queue(store: InMemoryStore, queue: collections.deque[Any], item: Any) -> None:

@@ -648,6 +648,22 @@ class _Outbox:
         )
 
 
+def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
+    """An idempotency record as JSON (R35): the fingerprint of the arguments in hex; the
+    result (by reference) or the refusal only when there is one; the canonical argument texts
+    of a record written before fingerprints. Both shapes read back."""
+    body: dict[str, Any] = {"command": record.command, "at": record.at.isoformat()}
+    if record.request:
+        body["request"] = record.request.hex()
+    if record.arguments:
+        body["arguments"] = dict(record.arguments)
+    if record.result is not None:
+        body["result"] = _codec.dump_any(record.result)
+    if record.error is not None:
+        body["error"] = record.error
+    return body
+
+
 class _Idempotency:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
@@ -668,20 +684,15 @@ class _Idempotency:
             scope=scope,
             key=key,
             command=data["command"],
-            arguments=data["arguments"],
-            result=_codec.load_any(data["result"]),
-            error=data["error"],
+            request=bytes.fromhex(data.get("request", "")),
+            arguments=data.get("arguments", {}),
+            result=_codec.load_any(data.get("result")),
+            error=data.get("error"),
             at=_dt.datetime.fromisoformat(data["at"]),
         )
 
     def put(self, record: IdempotencyRecord) -> None:
-        body = {
-            "command": record.command,
-            "arguments": record.arguments,
-            "result": _codec.dump_any(record.result),
-            "error": record.error,
-            "at": record.at.isoformat(),
-        }
+        body = _record_body(record)
         self._uow.run(
             "INSERT INTO idempotency (scope, key, command, at, body) VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (scope, key) DO UPDATE SET command = excluded.command, "

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core import _codec
+from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.sqlite_base import instant, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
@@ -47,7 +48,7 @@ from asolora_core.adapters.sqlite_orders import (
 )
 from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
-from asolora_core.events import DomainEvent, event_type
+from asolora_core.events import DomainEvent, Notification, event_type
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
@@ -55,6 +56,54 @@ from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = ["MIGRATIONS", "SqliteStore", "micros"]
+
+#: Outbox rows as typed columns (issue 12): a pending row is in ``outbox_due``, a delivered
+#: one in ``outbox_delivered`` (retention purges by it); ``_compact_outbox`` moves old rows.
+OUTBOX_COLUMNS_MIGRATION = """
+DROP INDEX outbox_due;
+ALTER TABLE outbox RENAME TO outbox_json;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    next_attempt_at INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    event_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 0;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;
+"""
+
+#: Idempotency records as typed columns (issue 12): the fingerprint as a BLOB, the result
+#: (by reference) and the refusal as compact JSON, keyed by (scope, key) without a rowid. A
+#: record written before keeps its whole JSON body in ``legacy`` (and is read from it).
+IDEMPOTENCY_COLUMNS_MIGRATION = """
+DROP INDEX idempotency_at;
+ALTER TABLE idempotency RENAME TO idempotency_json;
+CREATE TABLE idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    command TEXT NOT NULL,
+    request BLOB NOT NULL,
+    result TEXT,
+    error TEXT,
+    legacy TEXT,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+INSERT INTO idempotency (scope, key, at, command, request, legacy)
+    SELECT scope, key, at, json_extract(body, '$.command'), X'', body FROM idempotency_json;
+DROP TABLE idempotency_json;
+CREATE INDEX idempotency_at ON idempotency (at);
+"""
 
 #: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
 #: add one.
@@ -156,11 +205,29 @@ MIGRATIONS: list[str] = [
     LEDGER_TOTALS_MIGRATION,
     # what the database itself refuses, as far as SQLite allows (R17, R20, R24, R42)
     LEDGER_INVARIANTS_MIGRATION,
+    # compact outbox rows (R29): typed columns instead of a JSON body (see _compact_outbox)
+    OUTBOX_COLUMNS_MIGRATION,
+    # compact idempotency records (R35): typed columns, no rowid
+    IDEMPOTENCY_COLUMNS_MIGRATION,
 ]
 
+
 #: Python work a schema step needs, run right after its SQL in the same transaction.
+def _compact_outbox(conn: sqlite3.Connection) -> None:
+    """Move every outbox row from its JSON body to the typed columns, keeping its ``seq``
+    (delivery order) and every field exactly, then drop the old table."""
+    rows = conn.execute("SELECT seq, body FROM outbox_json ORDER BY seq")
+    while batch := rows.fetchmany(1000):
+        conn.executemany(
+            _INSERT_OUTBOX_WITH_SEQ,
+            [(seq, *_outbox_columns(_dec_outbox(json.loads(body)))) for seq, body in batch],
+        )
+    conn.execute("DROP TABLE outbox_json")
+
+
 _MIGRATION_HOOKS: dict[str, Callable[[sqlite3.Connection], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
+    OUTBOX_COLUMNS_MIGRATION: _compact_outbox,
 }
 
 _enc_order = _codec.incremental_encoder(Order).encode
@@ -681,57 +748,144 @@ class _Events:
         return tuple(out)
 
 
+_OUTBOX_COLUMNS = (
+    "message_id, state, next_attempt_at, recipient, kind, subject_id, text, event_at, "
+    "created_at, attempts, delivered_at, failed, last_error"
+)
+_INSERT_OUTBOX = f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_OUTBOX_WITH_SEQ = (
+    f"INSERT INTO outbox (seq, {_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+#: Most outbox rows one INSERT writes (13 parameters each; SQLite allows 32766).
+_OUTBOX_ROWS_PER_INSERT = 500
+#: ``state``: what the due and purge queries select by.
+_PENDING, _DELIVERED, _FAILED = 0, 1, 2
+
+
+def _outbox_columns(m: OutboxMessage) -> tuple[Any, ...]:
+    """An outbox message as the row's columns (after ``seq``)."""
+    n = m.notification
+    state = _DELIVERED if m.delivered_at is not None else _FAILED if m.failed else _PENDING
+    return (
+        m.message_id,
+        state,
+        micros(m.next_attempt_at),
+        n.recipient.key,
+        n.kind,
+        n.subject_id,
+        n.text,
+        micros(n.event_at),
+        micros(m.created_at),
+        m.attempts,
+        None if m.delivered_at is None else micros(m.delivered_at),
+        int(m.failed),
+        m.last_error,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _recipient(key: str) -> Actor:
+    kind, _, actor_id = key.partition(":")
+    return Actor(ActorKind(kind), actor_id)
+
+
+_SELECT_OUTBOX = (
+    "SELECT message_id, next_attempt_at, recipient, kind, subject_id, text, event_at, "
+    "created_at, attempts, delivered_at, failed, last_error FROM outbox"
+)
+
+
+def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
+    message_id, due, recipient, kind, subject_id, text, event_at, created_at = row[:8]
+    attempts, delivered_at, failed, last_error = row[8:]
+    return OutboxMessage(
+        message_id=message_id,
+        notification=Notification(
+            recipient=_recipient(recipient),
+            kind=kind,
+            subject_id=subject_id,
+            text=text,
+            event_at=instant(event_at),
+        ),
+        created_at=instant(created_at),
+        attempts=attempts,
+        next_attempt_at=instant(due),
+        delivered_at=None if delivered_at is None else instant(delivered_at),
+        failed=bool(failed),
+        last_error=last_error,
+    )
+
+
 class _Outbox:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
-    @staticmethod
-    def _state(m: OutboxMessage) -> str:
-        if m.delivered_at is not None:
-            return "delivered"
-        return "failed" if m.failed else "pending"
-
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        self._uow.conn.executemany(
-            "INSERT INTO outbox (message_id, state, next_attempt_at, body) VALUES (?, ?, ?, ?)",
-            [
-                (m.message_id, self._state(m), micros(m.next_attempt_at), _dumps(_enc_outbox(m)))
-                for m in messages
-            ],
-        )
+        # one statement for a command's messages (a few rows each)
+        for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
+            chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
+            self._uow.execute(
+                _INSERT_OUTBOX + ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" * (len(chunk) - 1),
+                [value for m in chunk for value in _outbox_columns(m)],
+            )
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute(
-            "SELECT body FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+            f"{_SELECT_OUTBOX} WHERE state = {_PENDING} AND next_attempt_at <= ? "
             "ORDER BY seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
-        return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+        return tuple(_outbox_message(r) for r in rows)
 
     def update(self, message: OutboxMessage) -> None:
-        # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
-        at = message.delivered_at or message.next_attempt_at
+        columns = _outbox_columns(message)
         self._uow.execute(
-            "UPDATE outbox SET state = ?, next_attempt_at = ?, body = ? WHERE message_id = ?",
-            (
-                self._state(message),
-                micros(at),
-                _dumps(_enc_outbox(message)),
-                message.message_id,
-            ),
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, recipient = ?, kind = ?, "
+            "subject_id = ?, text = ?, event_at = ?, created_at = ?, attempts = ?, "
+            "delivered_at = ?, failed = ?, last_error = ? WHERE message_id = ?",
+            (*columns[1:], message.message_id),
         )
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        rows = self._uow.execute("SELECT body FROM outbox ORDER BY seq").fetchall()
-        return tuple(_dec_outbox(json.loads(r[0])) for r in rows)
+        rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY seq").fetchall()
+        return tuple(_outbox_message(r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         cur = self._uow.execute(
-            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE state = 'delivered' "
-            "AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT ?)",
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE "
+            f"state = {_DELIVERED} AND delivered_at < ? ORDER BY delivered_at LIMIT ?)",
             (micros(before), limit),
         )
         return cur.rowcount
+
+
+def _legacy_body(record: IdempotencyRecord) -> str:
+    """A record that keeps canonical text per argument (written before fingerprints), as the
+    JSON body such records were stored as (R35)."""
+    body: dict[str, Any] = {
+        "command": record.command,
+        "arguments": dict(record.arguments),
+        "result": _codec.dump_any(record.result),
+        "error": record.error,
+        "at": record.at.isoformat(),
+    }
+    if record.request:
+        body["request"] = record.request.hex()
+    return _dumps(body)
+
+
+def _from_legacy(scope: str, key: str, text: str) -> IdempotencyRecord:
+    data = json.loads(text)
+    return IdempotencyRecord(
+        scope=scope,
+        key=key,
+        command=data["command"],
+        request=bytes.fromhex(data.get("request", "")),
+        arguments=data.get("arguments", {}),
+        result=_codec.load_any(data.get("result")),
+        error=data.get("error"),
+        at=_dt.datetime.fromisoformat(data["at"]),
+    )
 
 
 class _Idempotency:
@@ -740,37 +894,48 @@ class _Idempotency:
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = self._uow.execute(
-            "SELECT body FROM idempotency WHERE scope = ? AND key = ?", (scope, key)
+            "SELECT command, request, result, error, legacy, at FROM idempotency "
+            "WHERE scope = ? AND key = ?",
+            (scope, key),
         ).fetchone()
         if row is None:
             return None
-        data = json.loads(row[0])
+        command, request, result, error, legacy, at = row
+        if legacy is not None:
+            return _from_legacy(scope, key, legacy)
         return IdempotencyRecord(
             scope=scope,
             key=key,
-            command=data["command"],
-            arguments=data["arguments"],
-            result=_codec.load_any(data["result"]),
-            error=data["error"],
-            at=_dt.datetime.fromisoformat(data["at"]),
+            command=command,
+            request=bytes(request),
+            result=None if result is None else _codec.load_any(json.loads(result)),
+            error=None if error is None else json.loads(error),
+            at=instant(at),
         )
 
     def put(self, record: IdempotencyRecord) -> None:
-        body = {
-            "command": record.command,
-            "arguments": record.arguments,
-            "result": _codec.dump_any(record.result),
-            "error": record.error,
-            "at": record.at.isoformat(),
-        }
+        legacy = _legacy_body(record) if record.arguments else None
+        result = None if record.result is None else _dumps(_codec.dump_any(record.result))
+        error = None if record.error is None else _dumps(record.error)
         self._uow.execute(
-            "INSERT OR REPLACE INTO idempotency (scope, key, body, at) VALUES (?, ?, ?, ?)",
-            (record.scope, record.key, _dumps(body), micros(record.at)),
+            "INSERT OR REPLACE INTO idempotency "
+            "(scope, key, at, command, request, result, error, legacy) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.scope,
+                record.key,
+                micros(record.at),
+                record.command,
+                record.request,
+                result,
+                error,
+                legacy,
+            ),
         )
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
         cur = self._uow.execute(
-            "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency "
+            "DELETE FROM idempotency WHERE (scope, key) IN (SELECT scope, key FROM idempotency "
             "WHERE at < ? ORDER BY at LIMIT ?)",
             (micros(before), limit),
         )

@@ -139,22 +139,35 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
     return out
 
 
+@lru_cache(maxsize=256)
+def _split(text: str) -> tuple[str, str] | None:
+    """``text`` around its one ``{order}`` when that is all it formats: the sentence is then
+    ``before + order_id + after`` (what ``str.format`` gives, without parsing it each time)."""
+    before, found, after = text.partition("{order}")
+    if not found or any(c in before + after for c in "{}"):
+        return None
+    return before, after
+
+
 def _notifications(
     order: Order, event: DomainEvent, side: str, kind: str, text: str
 ) -> list[Notification]:
-    vendor = _party(ActorKind.VENDOR, order.vendor_id)
-    buyer = _party(ActorKind.BUYER, order.buyer_id)
     if side == STAFF:
         recipients = [STAFF_DESK]
     elif side == VENDOR:
-        recipients = [vendor]
+        recipients = [_party(ActorKind.VENDOR, order.vendor_id)]
     elif side == BUYER:
-        recipients = [buyer]
-    elif side == BOTH:
-        recipients = [vendor, buyer]
+        recipients = [_party(ActorKind.BUYER, order.buyer_id)]
     else:
-        recipients = [r for r in (vendor, buyer) if r != event.actor]
-    if "{event." in text or "{paid}" in text:
+        vendor = _party(ActorKind.VENDOR, order.vendor_id)
+        buyer = _party(ActorKind.BUYER, order.buyer_id)
+        recipients = (
+            [vendor, buyer] if side == BOTH else [r for r in (vendor, buyer) if r != event.actor]
+        )
+    parts = _split(text)
+    if parts is not None:
+        sentence = parts[0] + order.order_id + parts[1]
+    elif "{event." in text or "{paid}" in text:
         paid = format_minor(order.paid_minor, order.currency) if "{paid}" in text else ""
         sentence = text.format(order=order.order_id, event=event, paid=paid)
     else:

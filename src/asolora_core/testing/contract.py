@@ -568,6 +568,20 @@ class StoreContract:
                 assert uow.outbox.due(T0 + _dt.timedelta(hours=1), 10) == (*messages, later)
                 assert sorted(uow.outbox.all(), key=lambda m: m.message_id) == [*messages, later]
 
+    def test_outbox_add_keeps_a_large_batch_whole_and_in_order(self) -> None:
+        """R29: one add() of more messages than a store writes per statement keeps every
+        message, oldest first, each exactly as given."""
+        messages = [
+            _message(i, at=T0 + _dt.timedelta(microseconds=i), next_attempt_at=T0)
+            for i in range(1, 1203)
+        ]
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.outbox.add(messages)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.outbox.due(T0, 2000) == tuple(messages)
+
     def test_outbox_update_moves_messages_out_of_and_back_into_due(self) -> None:
         """R29: a delivered or failed message is never due again; a rescheduled (leased or
         backed-off) one is due from its new next_attempt_at; updates are kept."""
