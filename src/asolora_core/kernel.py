@@ -114,6 +114,9 @@ PURGE_EVERY = _dt.timedelta(minutes=1)
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
 #: Runs on each journal transaction posted by :meth:`_Kernel._post_journal`, in its transaction.
 PostingReactor = Callable[[UnitOfWork, JournalTransaction], None]
+#: A :data:`PostingReactor`'s form for many transactions at once (see ``_post_journal_many``):
+#: the same effects as the reactor run on each in turn.
+BatchPostingReactor = Callable[[UnitOfWork, Sequence[JournalTransaction]], None]
 #: Runs one due timer inside the sweep's transaction; returns whether it did anything.
 TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 #: Runs every claimed timer of one kind of a sweep batch inside the sweep's transaction, with a
@@ -237,6 +240,8 @@ class _Kernel:
         self._timer_handlers: dict[str, TimerHandler] = {}
         self._batch_timer_handlers: dict[str, BatchTimerHandler] = {}
         self._posting_reactors: list[PostingReactor] = []
+        #: a posting reactor's batch form, if it has one (by the reactor)
+        self._batch_posting_reactors: dict[PostingReactor, BatchPostingReactor] = {}
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
         for cls in reversed(type(self).__mro__):
@@ -380,6 +385,10 @@ class _Kernel:
         ``post_many`` (the journal head is locked once, as late as the caller can)."""
         posted = uow.ledger.post_many(txns, key=self.config.ledger_key)
         for react in self._posting_reactors:
+            many = self._batch_posting_reactors.get(react)
+            if many is not None:
+                many(uow, posted)
+                continue
             for txn in posted:
                 react(uow, txn)
         return posted

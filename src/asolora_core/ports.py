@@ -286,6 +286,11 @@ class LedgerRepository(Protocol):
         """:meth:`for_order` of each order id (an order with no transaction maps to ``()``)."""
         ...
 
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """``vendor_fold(vendor_id, currency, "balance")`` of each ``(vendor_id, currency)``
+        pair, read at once (a balance to act on: lock the vendors first)."""
+        ...
+
     def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
         """Make this unit of work the only one that may read-and-act-on, or post to, these
         vendors' balances until it ends (a release's offset, a payout's amount, R18, R23).
@@ -446,6 +451,13 @@ class ReportRollups(Protocol):
         """Add the eight balance-movement columns of :data:`MoneyRow` to the day's row."""
         ...
 
+    def add_money_many(
+        self, rows: Sequence[tuple[str, int, str, tuple[int, int, int, int, int, int, int, int]]]
+    ) -> None:
+        """:meth:`add_money` of each ``(vendor_id, day, currency, deltas)`` (at most one row
+        per vendor, day and currency), in one statement where the store can."""
+        ...
+
     def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
         """The vendor's sales rows with ``first_day <= day <= last_day``, by day, currency."""
         ...
@@ -495,6 +507,10 @@ class ReportRollups(Protocol):
 
     def get_checkpoint(self, name: str) -> str | None:
         """The saved position of a resumable job (a rebuild), if any."""
+        ...
+
+    def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
+        """:meth:`get_checkpoint` of each name, those that are set, by name."""
         ...
 
     def put_checkpoint(self, name: str, value: str | None) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.ledger.model import (
+    BALANCE,
     GENESIS_HASH,
     Hold,
     JournalTransaction,
@@ -204,6 +205,9 @@ class InMemoryLedger:
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         return {o: self.for_order(o) for o in order_ids}
+
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {(v, c): self.vendor_fold(v, c, BALANCE) for v, c in pairs}
 
     def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
         """Nothing to do: the memory store runs one writing unit of work at a time."""

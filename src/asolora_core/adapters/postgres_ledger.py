@@ -589,16 +589,16 @@ class PostgresLedger:
         ordered = sorted(totals.items())
         inserted = self._uow.fetchone(
             "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
-            "memo, prev_hash, hash) SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], "
-            "%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::text[], "
-            "%s::text[]) ON CONFLICT (key) DO NOTHING RETURNING seq), "
+            "memo, prev_hash, hash) SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], "
+            "%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[], "
+            "%b::text[]) ON CONFLICT (key) DO NOTHING RETURNING seq), "
             "n AS (SELECT count(*) AS c FROM t), "
             "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) SELECT v.* FROM unnest(%s::bigint[], %s::int[], %s::text[], "
-            "%s::text[], %s::text[], %s::text[], %s::bigint[]) AS v, n WHERE n.c = %s), "
+            "amount_minor) SELECT v.* FROM unnest(%b::bigint[], %b::int[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[]) AS v, n WHERE n.c = %s), "
             "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
-            "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%s::text[], "
-            "%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+            "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
             "AS v, n WHERE n.c = %s "
             "ON CONFLICT (account, currency) DO UPDATE SET "
             "total_minor = x.total_minor + excluded.total_minor, "
@@ -637,6 +637,21 @@ class PostgresLedger:
         self._head = (out[-1].seq, out[-1].hash)
         return tuple(out)
 
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        unique = list(dict.fromkeys(pairs))
+        if not unique:
+            return {}
+        self.lock_vendors(sorted({v for v, _ in unique}))
+        accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
+        rows = self._uow.fetchall(
+            "SELECT t.account, t.currency, t.total_minor FROM ledger_totals t "
+            "JOIN unnest(%b::text[], %b::text[]) AS p(account, currency) "
+            "ON t.account = p.account AND t.currency = p.currency",
+            ([vendor_account(v, BALANCE) for v, _ in unique], [c for _, c in unique]),
+        )
+        found = {(accounts[r[0]], r[1]): int(r[2]) for r in rows}
+        return {p: found.get(p, 0) for p in unique}
+
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
         lock = "" if self._uow.read_only else " FOR UPDATE"
         rows = self._uow.fetchall(
@@ -658,8 +673,8 @@ class PostgresLedger:
             "currency = v.currency, paid_minor = v.paid_minor, "
             "refunded_minor = v.refunded_minor, released = v.released, "
             "release_at = v.release_at, body = v.body "
-            "FROM unnest(%s::int[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], "
-            "%s::bool[], %s::timestamptz[], %s::jsonb[], %s::text[]) AS v(version, vendor_id, "
+            "FROM unnest(%b::int[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], "
+            "%b::bool[], %b::timestamptz[], %b::jsonb[], %b::text[]) AS v(version, vendor_id, "
             "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
             "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
             cols,

@@ -617,6 +617,9 @@ class SqliteLedger:
                 found[txn.order_id].append(txn)
         return {o: tuple(t) for o, t in found.items()}
 
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {(v, c): self.vendor_fold(v, c, BALANCE) for v, c in dict.fromkeys(pairs)}
+
     def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
         """Nothing to do: SQLite runs one writing transaction at a time."""
 

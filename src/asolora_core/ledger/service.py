@@ -439,7 +439,7 @@ class _MoneyCommands(_IntegrityCommands):
             return 0
         # the balance before each release, read under the vendors' locks (R23)
         ledger.lock_vendors(sorted({h.vendor_id for h, _ in plans}))
-        folds: dict[tuple[str, str], int] = {}
+        folds = ledger.vendor_balances(sorted({(h.vendor_id, s.quote) for h, s in plans}))
         fees = self._money.fees
         released: list[Hold] = []
         txns: list[JournalTransaction] = []
@@ -449,8 +449,6 @@ class _MoneyCommands(_IntegrityCommands):
             currency = snapshot.quote
             account = vendor_account(hold.vendor_id, BALANCE)
             pair = (hold.vendor_id, currency)
-            if pair not in folds:
-                folds[pair] = ledger.vendor_fold(hold.vendor_id, currency, BALANCE)
             new, txn, offset = core.release(
                 hold, fees=fees, snapshot=snapshot, balance_before_minor=shown(folds[pair]), now=now
             )
