@@ -9,6 +9,7 @@ once release every order once with every offset of a negative balance right (R23
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 import multiprocessing as mp
 from collections.abc import Iterator
 from typing import Any
@@ -109,7 +110,7 @@ def _owe(market: Marketplace, vendor_id: str, currency: str, minor: int) -> None
     """The vendor's balance goes ``minor`` below zero (a fine), to be offset (R23)."""
     market.adjust_balance(
         vendor_id,
-        amount=Money(-minor, currency) / 100,
+        amount=Money(Decimal(-minor) / 100, currency),
         reason="fine",
         by=STAFF,
     )
@@ -214,7 +215,7 @@ def test_one_failing_order_does_not_hold_back_its_batch(new_store: Any) -> None:
     market = _market(store, batch=8)
     report = market.run_due()
     assert report.timers == {"release": 29, "failed": 1}
-    released = [t.order_id for t in market.journal(by=STAFF) if t.kind == "release"]
+    released = [str(t.order_id) for t in market.journal(by=STAFF) if t.kind == "release"]
     assert sorted(released) == sorted(f"o-{i:04d}" for i in range(30) if i != 7)
     with store.unit_of_work() as uow:
         assert uow.timers.claim_due(DUE, 100) == ()
@@ -332,10 +333,10 @@ def test_two_workers_release_every_order_once_with_offsets_right() -> None:
         assert _offsets_follow_the_journal(journal) == 400
         report = market.verify_journal(by=STAFF)
         assert report.ok, report.problems
-        for v in range(6):
-            balance = market.balance(f"v-{v}", by=STAFF)
-            released = sum(h.released_minor or 0 for h in market.holds(f"v-{v}", by=STAFF))
-            debt = 120_000 if v in (0, 1, 3) else 0
+        for k in range(6):
+            balance = market.balance(f"v-{k}", by=STAFF)
+            released = sum(h.released_minor or 0 for h in market.holds(f"v-{k}", by=STAFF))
+            debt = 120_000 if k in (0, 1, 3) else 0
             assert balance.balance_minor == released - debt
     finally:
         store.close()
