@@ -9,9 +9,9 @@ once release every order once with every offset of a negative balance right (R23
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 import multiprocessing as mp
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import attrs
