@@ -36,7 +36,6 @@ from asolora_core.ledger.model import (
     JournalTransaction,
     MoneyConfig,
     VendorAccount,
-    vendor_account,
 )
 from asolora_core.ports import Store, Timer
 from pg_support import make_store, postgres
@@ -241,55 +240,6 @@ def test_a_release_is_never_booked_twice_across_batches(new_store: Any) -> None:
     assert sum(t.kind == "release" for t in market.journal(by=STAFF)) == 12
 
 
-def test_post_many_chains_like_post(new_store: Any) -> None:
-    """The batched repository forms agree with the one-item forms (every store)."""
-    store = new_store()
-    _seed(store, 6, vendors=2)
-    with store.unit_of_work() as uow:
-        ledger = uow.ledger
-        holds = ledger.get_holds(["o-0001", "o-0004", "nope"])
-        assert set(holds) == {"o-0001", "o-0004"}
-        assert holds["o-0001"] == ledger.get_hold("o-0001")
-        assert set(ledger.get_vendors(["v-0", "v-9"])) == {"v-0"}
-        by_order = ledger.for_orders(["o-0001", "nope"])
-        assert by_order == {"o-0001": ledger.for_order("o-0001"), "nope": ()}
-        ledger.lock_vendors(["v-1", "v-0"])
-        seq, prev = ledger.head()
-        adjustments = [
-            core.adjustment(
-                vendor_id=f"v-{k % 2}",
-                currency="EUR",
-                amount_minor=100 + k,
-                adjustment_id=f"a{k}",
-                reason="r",
-                at=DUE,
-            )
-            for k in range(3)
-        ]
-        posted = ledger.post_many(adjustments)
-        assert [p.seq for p in posted] == [seq + 1, seq + 2, seq + 3]
-        assert posted[0].prev_hash == prev
-        assert [p.prev_hash for p in posted[1:]] == [p.hash for p in posted[:-1]]
-        assert ledger.head() == (posted[-1].seq, posted[-1].hash)
-        assert ledger.vendor_balances([("v-0", "EUR"), ("v-1", "EUR"), ("v-7", "EUR")]) == {
-            ("v-0", "EUR"): -(100 + 102),
-            ("v-1", "EUR"): -101,
-            ("v-7", "EUR"): 0,
-        }
-        assert ledger.vendor_fold("v-0", "EUR", BALANCE) == -202
-        released = [attrs.evolve(h, version=h.version + 1, frozen=True) for h in holds.values()]
-        ledger.save_holds(released)
-        assert ledger.get_hold("o-0004") == released[1]
-        uow.commit()
-    from asolora_core.errors import ConcurrencyConflictError
-
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
-        uow.ledger.save_holds(released)  # stale: version already stored
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
-        uow.ledger.post_many(adjustments[:2])  # keys already posted
-    assert vendor_account("v-0", BALANCE)  # the account the balances above read
-
-
 # --- PostgreSQL: workers at once ---------------------------------------------------------------
 
 
@@ -340,3 +290,59 @@ def test_two_workers_release_every_order_once_with_offsets_right() -> None:
             assert balance.balance_minor == released - debt
     finally:
         store.close()
+
+
+def _pay(schema: str, barrier: Any) -> None:
+    store = make_store(schema, migrate=False)
+    market = Marketplace(store, clock=FakeClock(DUE), config=_config())
+    barrier.wait()
+    market.run_payouts()
+    store.close()
+
+
+@postgres
+def test_payout_runs_from_three_workers_pay_each_vendor_once() -> None:
+    """R18, R41: three workers run the payout run at once over 40 vendors: each vendor's
+    balance is paid exactly once, the journal verifies, every balance ends at zero."""
+    store = make_store()
+    try:
+        _seed(store, 80, vendors=40)
+        market = _market(store)
+        assert market.run_due().timers == {"release": 80}
+        barrier = FORK.Barrier(3)
+        workers = [FORK.Process(target=_pay, args=(store.schema, barrier)) for _ in range(3)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=300)
+        assert [w.exitcode for w in workers] == [0, 0, 0]
+        for k in range(40):
+            payouts = market.payouts(f"v-{k}", by=STAFF)
+            assert len(payouts) == 1
+            balance = market.balance(f"v-{k}", by=STAFF)
+            assert balance.balance_minor == 0
+            assert payouts[0].amount_minor == balance.released_minor
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+
+
+@postgres
+def test_a_vendor_held_by_one_worker_is_skipped_by_another() -> None:
+    """``claim_vendors`` on PostgreSQL: a vendor whose lock another transaction holds is
+    skipped, the others are claimed; once that transaction ends, the vendor is free."""
+    first = make_store()
+    second = make_store(first.schema, migrate=False)
+    try:
+        with first.unit_of_work() as a:
+            a.ledger.lock_vendors(["v-1"])
+            with second.unit_of_work() as b:
+                assert b.ledger.claim_vendors(["v-2", "v-1", "v-3"]) == ("v-2", "v-3")
+                b.rollback()
+            a.rollback()
+        with second.unit_of_work() as b:
+            assert b.ledger.claim_vendors(["v-1"]) == ("v-1",)
+            b.rollback()
+    finally:
+        second.close()
+        first.close()

@@ -286,6 +286,12 @@ class LedgerRepository(Protocol):
         """:meth:`for_order` of each order id (an order with no transaction maps to ``()``)."""
         ...
 
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """:meth:`lock_vendors` for those of ``vendor_ids`` no other unit of work holds now,
+        skipping the others (like ``SKIP LOCKED``); returns the ones locked, in the order
+        given. Call it before anything else in the unit of work."""
+        ...
+
     def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """``vendor_fold(vendor_id, currency, "balance")`` of each ``(vendor_id, currency)``
         pair, read at once (a balance to act on: lock the vendors first)."""

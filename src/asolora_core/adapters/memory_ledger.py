@@ -206,6 +206,10 @@ class InMemoryLedger:
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         return {o: self.for_order(o) for o in order_ids}
 
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """Every one: the memory store runs one writing transaction at a time."""
+        return tuple(dict.fromkeys(vendor_ids))
+
     def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         return {(v, c): self.vendor_fold(v, c, BALANCE) for v, c in pairs}
 

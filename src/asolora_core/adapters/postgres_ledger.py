@@ -297,6 +297,21 @@ class PostgresLedger:
                 )
         self._locked.update(keys)
 
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        wanted = list(dict.fromkeys(vendor_ids))
+        if self._uow.read_only or not wanted:
+            return tuple(wanted)
+        keys = {v: _vendor_lock_key(v) for v in wanted}
+        todo = sorted(set(keys.values()) - self._locked)
+        if todo:
+            rows = self._uow.fetchall(
+                f"SELECT k FROM unnest(%s::int[]) AS k "
+                f"WHERE pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, k)",
+                (todo,),
+            )
+            self._locked.update(int(r[0]) for r in rows)
+        return tuple(v for v in wanted if keys[v] in self._locked)
+
     def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         self._lock_balances_of((txn,))
         seq, prev = self._lock_head()

@@ -617,8 +617,20 @@ class SqliteLedger:
                 found[txn.order_id].append(txn)
         return {o: tuple(t) for o, t in found.items()}
 
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """Every one: SQLite runs one writing transaction at a time."""
+        return tuple(dict.fromkeys(vendor_ids))
+
     def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        return {(v, c): self.vendor_fold(v, c, BALANCE) for v, c in dict.fromkeys(pairs)}
+        unique = list(dict.fromkeys(pairs))
+        accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
+        found: dict[tuple[str, str], int] = {}
+        for account, currency, total in self._in(
+            "SELECT account, currency, total_minor FROM ledger_totals WHERE account IN ({})",
+            list(accounts),
+        ):
+            found[(accounts[account], currency)] = int(total)
+        return {p: found.get(p, 0) for p in unique}
 
     def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
         """Nothing to do: SQLite runs one writing transaction at a time."""

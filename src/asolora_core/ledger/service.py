@@ -948,19 +948,32 @@ class _MoneyCommands(_IntegrityCommands):
 
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
-        run from several workers at once and to repeat (nothing is paid twice)."""
+        run from several workers at once and to repeat (nothing is paid twice).
+
+        Each vendor is claimed first (``claim_vendors``: on PostgreSQL a vendor another
+        worker is paying, or releasing to, right now is skipped, like ``SKIP LOCKED``), so
+        workers running this at once share the vendors instead of queueing on each one; the
+        skipped ones are taken again at the end of the run, waiting for them this time, so
+        one run still considers every vendor."""
         actor = Actor.system() if by is None else by
         _staff(actor, "run payouts")
         now = self._now()
         with self.store.reader() as uow:
             accounts = uow.ledger.balance_accounts()
         out: list[Payout] = []
-        for vendor_id, currency in accounts:
-            with self.store.unit_of_work() as uow:
-                payout = self._pay(uow, vendor_id, currency, now, actor)
-                uow.commit()
-            if payout is not None:
-                out.append(payout)
+        skipped: list[tuple[str, str]] = []
+        for waiting, todo in ((False, accounts), (True, skipped)):
+            for vendor_id, currency in todo:
+                with self.store.unit_of_work() as uow:
+                    if waiting:
+                        uow.ledger.lock_vendors((vendor_id,))
+                    elif not uow.ledger.claim_vendors((vendor_id,)):
+                        skipped.append((vendor_id, currency))
+                        continue
+                    payout = self._pay(uow, vendor_id, currency, now, actor)
+                    uow.commit()
+                if payout is not None:
+                    out.append(payout)
         self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
         self._publish_due_checkpoint()
         return tuple(out)
