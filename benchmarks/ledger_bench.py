@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 import statistics
 import tempfile
@@ -169,7 +170,7 @@ def recorded_sweep(path: Path, n: int) -> list[tuple[str, Any, bool]]:
             _RecordingConnection.log = None
         store.close()
     finally:
-        sqlite3.connect = real  # type: ignore[assignment]
+        sqlite3.connect = real
     assert done == n
     return log
 
@@ -209,7 +210,7 @@ def one_vendor_growth(store: Store, n: int) -> tuple[float, float, float]:
     report = market.run_due()
     assert report.timers.get("release", 0) == n
     batch = market.config.sweep_batch
-    per = [(b - a) / batch for a, b in zip(stamps, stamps[1 : n // batch + 1], strict=False)]
+    per = [(b - a) / batch for a, b in itertools.pairwise(stamps[: n // batch + 1])]
     tenth = max(1, len(per) // 10)
     first = statistics.median(per[:tenth])
     last = statistics.median(per[-tenth:])
