@@ -9,10 +9,15 @@ of work only as :class:`PgTransaction`).
 * ``ledger_totals`` keeps a running total per (account, currency), with its positive and
   negative parts, updated in the same transaction as each posting: balances and folds are
   one row read, however long a vendor's history is.
-* A balance read meant to be acted on (``vendor_fold(..., sign=0)`` on a vendor's balance:
-  a release's offset, a payout's amount) first takes the head lock, so no two transactions
-  pay or offset the same money (they would otherwise both read the balance before either
-  posts).
+* A balance read meant to be acted on (``vendor_fold(..., sign=0)`` on a vendor's balance,
+  ``vendor_balances``: a release's offset, a payout's amount) first takes the vendor's lock
+  (a transaction-scoped advisory lock, :meth:`PostgresLedger.lock_vendors`), and so does
+  every posting to a vendor's balance, so no two transactions pay or offset the same money
+  and the balance read is the one just before the posting in the journal. Vendor locks are
+  taken in one order (their keys sorted) and before the head: the head is held only for the
+  short sealed append at the end of a transaction, and workers never deadlock.
+* ``post_many`` and the other batched forms send their rows as arrays (``unnest``, binary),
+  one statement for a whole sweep batch.
 * The database itself refuses what must never happen (see ``LEDGER_MIGRATION`` and
   ``INVARIANTS_MIGRATION`` in :mod:`asolora_core.adapters.postgres`): unbalanced
   transactions (checked at commit), updates and deletes of journal rows, a second release of
