@@ -8,6 +8,15 @@
 * ``raw_sqlite_rows_per_s``: the release transactions' journal rows (one ``ledger_txns`` row
   plus its ``ledger_entries`` rows each) inserted with plain ``executemany`` in one
   transaction into a fresh database: the limit of this disk for these rows.
+* ``release_sqlite_replay_per_s``: the SQL of one such SQLite sweep, recorded statement by
+  statement with its parameters (a ``sqlite3.Connection`` subclass), replayed on a database
+  seeded the same way with no library code (every query's rows fetched): the limit of the
+  sweep's own SQL; ``release_sqlite_statements_per_release`` is the count of those
+  statements (an ``executemany`` counts once) per release.
+* ``one_vendor_growth``: one SQLite sweep over due orders that all belong to ONE vendor
+  (5,000 with ``--quick``, 30,000 in the full run): the per-release cost of the sweep
+  batches of the last tenth over those of the first tenth (1.0: flat); with the first and
+  last figures in µs, and ``one_vendor_growth_memory`` for the in-memory store.
 * ``balance_ms``: one vendor's balance plus statement on a SQLite journal of 100,000 entries,
   almost all of other vendors; ``balance_ms_10k_journal`` is the same vendor on a journal of
   10,000 entries, to show the figure follows the vendor's rows, not the journal's size.
@@ -16,7 +25,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -119,6 +130,91 @@ def release_rate(store: Store, n: int) -> tuple[float, int]:
     elapsed = time.perf_counter() - started
     done = report.timers.get("release", 0)
     return done / elapsed, done
+
+
+class _RecordingConnection(sqlite3.Connection):
+    """A connection that records every statement and its parameters while ``log`` is set."""
+
+    log: list[tuple[str, Any, bool]] | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if _RecordingConnection.log is not None:
+            _RecordingConnection.log.append((sql, parameters, False))
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        if _RecordingConnection.log is not None:
+            parameters = list(parameters)
+            _RecordingConnection.log.append((sql, parameters, True))
+        return super().executemany(sql, parameters)
+
+
+def recorded_sweep(path: Path, n: int) -> list[tuple[str, Any, bool]]:
+    """The statements (and parameters) of one ``run_due`` over N due orders on a SQLite file
+    seeded as in :func:`release_rate`, in the order the library ran them."""
+    real = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real(*args, factory=_RecordingConnection, **kwargs)
+
+    sqlite3.connect = connect  # type: ignore[assignment]
+    try:
+        store = SqliteStore(path)
+        seed_due_orders(store, n)
+        market = _market(store, FakeClock(START + HOLD))
+        log: list[tuple[str, Any, bool]] = []
+        _RecordingConnection.log = log
+        try:
+            done = market.run_due().timers.get("release", 0)
+        finally:
+            _RecordingConnection.log = None
+        store.close()
+    finally:
+        sqlite3.connect = real
+    assert done == n
+    return log
+
+
+def replay_rate(path: Path, n: int, log: list[tuple[str, Any, bool]]) -> float:
+    """Releases per second of replaying ``log`` (every row of every query fetched) on a
+    SQLite file seeded as the recorded one was, with the store's settings and no library
+    code: the limit of the sweep's own SQL."""
+    store = SqliteStore(path)
+    seed_due_orders(store, n)
+    store.close()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    started = time.perf_counter()
+    for sql, params, many in log:
+        if many:
+            conn.executemany(sql, params)
+        else:
+            conn.execute(sql, params).fetchall()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return n / elapsed
+
+
+def one_vendor_growth(store: Store, n: int) -> tuple[float, float, float]:
+    """(growth, first-10 % µs per release, last-10 % µs per release) of one sweep over N due
+    orders that all belong to ONE vendor: the per-release cost of the sweep batches of the
+    last tenth over those of the first tenth (1.0: the cost does not grow with the vendor's
+    history)."""
+    seed_due_orders(store, n, vendors=1)
+    market = _market(store, FakeClock(START + HOLD))
+    stamps: list[float] = []
+    market._after_commit.append(lambda: stamps.append(time.perf_counter()))
+    stamps.append(time.perf_counter())
+    report = market.run_due()
+    assert report.timers.get("release", 0) == n
+    batch = market.config.sweep_batch
+    per = [(b - a) / batch for a, b in itertools.pairwise(stamps[: n // batch + 1])]
+    tenth = max(1, len(per) // 10)
+    first = statistics.median(per[:tenth])
+    last = statistics.median(per[-tenth:])
+    return last / first, first * 1e6, last * 1e6
 
 
 def release_transactions(store: SqliteStore) -> list[JournalTransaction]:
@@ -262,6 +358,13 @@ def run(quick: bool) -> dict[str, Any]:
         txns = release_transactions(store)
         store.close()
         rows_per_s, raw_txns_per_s = raw_rows_rate(txns, tmp)
+        log = recorded_sweep(Path(tmp) / "recorded.sqlite3", n)
+        replay_per_s = replay_rate(Path(tmp) / "replay.sqlite3", n, log)
+        growth_n = 5_000 if quick else 30_000
+        growth, first_us, last_us = one_vendor_growth(
+            SqliteStore(Path(tmp) / "one-vendor.sqlite3"), growth_n
+        )
+        memory_growth, _, _ = one_vendor_growth(InMemoryStore(), growth_n)
         ms = balance_ms(100_000, tmp)
         ms_small = balance_ms(10_000, tmp)
     return {
@@ -276,10 +379,18 @@ def run(quick: bool) -> dict[str, Any]:
         "release_sqlite_per_s": round(sqlite_per_s, 1),
         "raw_sqlite_rows_per_s": round(rows_per_s, 1),
         "raw_sqlite_release_txns_per_s": round(raw_txns_per_s, 1),
+        "release_sqlite_replay_per_s": round(replay_per_s, 1),
+        "release_sqlite_statements_per_release": round(len(log) / n, 3),
+        "one_vendor_orders": growth_n,
+        "one_vendor_growth": round(growth, 3),
+        "one_vendor_first_us_per_release": round(first_us, 1),
+        "one_vendor_last_us_per_release": round(last_us, 1),
+        "one_vendor_growth_memory": round(memory_growth, 3),
         "balance_ms": round(ms, 3),
         "balance_ms_10k_journal": round(ms_small, 3),
         "ratios": {
             "sqlite_release_vs_raw_txns": round(sqlite_per_s / raw_txns_per_s, 4),
+            "sqlite_release_vs_replay": round(sqlite_per_s / replay_per_s, 4),
             "memory_vs_sqlite_release": round(memory_per_s / sqlite_per_s, 4),
         },
     }

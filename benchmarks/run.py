@@ -18,7 +18,10 @@ object and nothing else (progress and notes go to stderr):
                  "sales_raw_sql_s": ..., "bestsellers_raw_sql_s": ..., "sales_memory_s": ...,
                  "sales_python_loop_s": ..., "lifecycle_with_rollups_per_s": ...,
                  "lifecycle_without_rollups_per_s": ..., "ratios": {...}},
-     "ledger": {...},
+     "ledger": {"release_memory_per_s": ..., "release_sqlite_per_s": ...,
+                "raw_sqlite_release_txns_per_s": ..., "release_sqlite_replay_per_s": ...,
+                "release_sqlite_statements_per_release": ..., "one_vendor_growth": ...,
+                "one_vendor_growth_memory": ..., "balance_ms": ..., "ratios": {...}},
      "web": {"commands_per_s": ..., "lock_wait_p50_ms": ..., "lock_wait_p99_ms": ...,
              "lock_wait_max_ms": ..., "unfair_lock_wait_p99_ms": ...,
              "bytes_per_lifecycle": ..., "bytes_per_lifecycle_before_retention": ..., ...},
@@ -426,9 +429,11 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
 
 def ledger_section(quick: bool) -> dict[str, Json]:
     """Releases per second of one sweep over 100,000 due orders (5,000 with --quick) on each
-    store, the raw SQLite insert rate of the same journal rows, and one vendor's balance and
-    statement time on a 100,000-entry journal. Single timed runs (a sweep consumes its
-    timers), not calibrated batches; see ``ledger_bench``."""
+    store, the raw SQLite insert rate of the same journal rows, the sweep's own recorded SQL
+    replayed with no library code, the growth of the per-release cost when one vendor has
+    every due order, and one vendor's balance and statement time on a 100,000-entry journal.
+    Single timed runs (a sweep consumes its timers), not calibrated batches; see
+    ``ledger_bench``."""
     import ledger_bench
 
     note("ledger:")

@@ -6,6 +6,7 @@ The processes are forked; each opens its own :class:`PostgresStore` on the test'
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -27,6 +28,7 @@ from asolora_core import (
     IdempotencyKeyReusedError,
     Item,
     Marketplace,
+    MarketplaceConfig,
     RefundExceedsPaidError,
 )
 from asolora_core.events import Notification
@@ -50,11 +52,18 @@ def schema() -> Iterator[str]:
     store.close()
 
 
+#: Timers a worker claims per transaction here (the default is 200).
+SWEEP_BATCH = 10
+
+
 def _market(schema: str, clock: FakeClock, notifier: Any = None) -> Marketplace:
     from asolora_core.adapters.postgres import PostgresStore
 
     store = PostgresStore(dsn(), schema=schema, migrate=False)
-    return Marketplace(store, clock=clock, notifier=notifier)
+    # small sweep batches: every worker has timers of its own to release (none is left idle,
+    # done early), and the batches of different workers interleave
+    config = MarketplaceConfig(sweep_batch=SWEEP_BATCH)
+    return Marketplace(store, clock=clock, notifier=notifier, config=config)
 
 
 def _run_all(target: Callable[..., None], args: list[tuple[Any, ...]]) -> None:
@@ -354,15 +363,23 @@ def test_workers_reconnect_and_finish_when_the_server_restarts(schema: str) -> N
     restart = _local_cluster()
     if restart is None:
         pytest.skip("needs root and a local Debian PostgreSQL cluster to restart")
+    import psycopg
+
     market = _market(schema, FakeClock(START))
     try:
         due = _seeded(market, ORDERS // 2)
+        # the journal head held by this test: every worker's first batch stops at its append,
+        # mid-transaction, so the restart lands mid-run however fast the sweep is
+        blocker = psycopg.connect(dsn(), options=f"-c search_path={schema}")
+        blocker.execute("SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE")
         workers = [FORK.Process(target=_sweeper, args=(schema, due)) for _ in range(4)]
         for w in workers:
             w.start()
         workers[0].join(timeout=0.3)  # let them get going
         assert all(w.is_alive() for w in workers)  # the restart lands mid-run
         subprocess.run(restart, check=True, capture_output=True, timeout=120)
+        with contextlib.suppress(psycopg.Error):
+            blocker.close()  # the restart ended its transaction
         for w in workers:
             w.join(timeout=300)
         assert all(w.exitcode == 0 for w in workers)

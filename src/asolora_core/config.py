@@ -41,7 +41,10 @@ class MarketplaceConfig:
     * ``outbox_max_attempts``, ``outbox_retry_after``: a failing notifier is retried with
       exponential backoff from ``outbox_retry_after`` (doubling, at most one hour), and after
       the last attempt the message is kept as failed for staff to see (R29).
-    * ``sweep_batch``: how many timers or messages a sweep claims per transaction.
+    * ``sweep_batch``: how many timers or messages a sweep claims per transaction, on every
+      store (PostgreSQL included: ``FOR UPDATE SKIP LOCKED``). Due releases of one batch are
+      written with a few statements for the whole batch; a batch that fails is run again one
+      timer per transaction. Smaller batches hold each worker's locks for less time.
     * ``contact_policy`` (R27): what a message carrying contact details gets; default
       ``ContactPolicy.REDACT_AND_FLAG``. ``message_max_length``: longest message text.
     * ``order_receipts`` (R29): the buyer is sent an ``order.receipt`` notification when its

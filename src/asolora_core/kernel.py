@@ -55,6 +55,7 @@ from asolora_core.ports import (
 __all__ = [
     "DeliveryReport",
     "PostingReactor",
+    "BatchTimerHandler",
     "Reactor",
     "SequentialIds",
     "SweepReport",
@@ -114,8 +115,15 @@ PURGE_EVERY = _dt.timedelta(minutes=1)
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
 #: Runs on each journal transaction posted by :meth:`_Kernel._post_journal`, in its transaction.
 PostingReactor = Callable[[UnitOfWork, JournalTransaction], None]
+#: A :data:`PostingReactor`'s form for many transactions at once (see ``_post_journal_many``):
+#: the same effects as the reactor run on each in turn.
+BatchPostingReactor = Callable[[UnitOfWork, Sequence[JournalTransaction]], None]
 #: Runs one due timer inside the sweep's transaction; returns whether it did anything.
 TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
+#: Runs every claimed timer of one kind of a sweep batch inside the sweep's transaction, with a
+#: few statements for the whole batch; returns how many did anything. It must have the same
+#: effects as its kind's :data:`TimerHandler` run on each timer in turn.
+BatchTimerHandler = Callable[[UnitOfWork, Sequence[Timer], _dt.datetime], int]
 
 
 def _plain(amount: Decimal) -> str:
@@ -334,7 +342,10 @@ class _Kernel:
         self._after_commit: list[Callable[[], None]] = []
         self._last_purge: _dt.datetime | None = None
         self._timer_handlers: dict[str, TimerHandler] = {}
+        self._batch_timer_handlers: dict[str, BatchTimerHandler] = {}
         self._posting_reactors: list[PostingReactor] = []
+        #: a posting reactor's batch form, if it has one (by the reactor)
+        self._batch_posting_reactors: dict[PostingReactor, BatchPostingReactor] = {}
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
         for cls in reversed(type(self).__mro__):
@@ -491,6 +502,21 @@ class _Kernel:
             react(uow, posted)
         return posted
 
+    def _post_journal_many(
+        self, uow: UnitOfWork, txns: Sequence[JournalTransaction]
+    ) -> tuple[JournalTransaction, ...]:
+        """:meth:`_post_journal` of each of ``txns`` in turn, appended with one
+        ``post_many`` (the journal head is locked once, as late as the caller can)."""
+        posted = uow.ledger.post_many(txns, key=self.config.ledger_key)
+        for react in self._posting_reactors:
+            many = self._batch_posting_reactors.get(react)
+            if many is not None:
+                many(uow, posted)
+                continue
+            for txn in posted:
+                react(uow, txn)
+        return posted
+
     def _enqueue(
         self, uow: UnitOfWork, notifications: Sequence[Notification], now: _dt.datetime
     ) -> None:
@@ -512,15 +538,19 @@ class _Kernel:
     def run_due(self, now: _dt.datetime | None = None) -> SweepReport:
         """Run every timer due at ``now`` (default: the clock's now), then relay the outbox.
 
-        Timers are claimed in batches of ``config.sweep_batch``, each batch in one transaction
-        with the work it causes, so a timer runs once however many workers sweep at once.
+        Timers are claimed in batches of ``config.sweep_batch`` (on PostgreSQL with ``FOR
+        UPDATE SKIP LOCKED``: workers never wait for each other's timers), each batch in one
+        transaction with the work it causes, so a timer runs once however many workers sweep
+        at once. A batch that fails is rolled back and its timers are run again one per
+        transaction, so one failing timer never holds the others back: it alone is set aside
+        for an hour.
         """
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
-        batch = self.config.sweep_batch
-        if getattr(self.store, "claims_one_item_per_transaction", False):
-            batch = 1  # a server store: one short transaction per timer (PostgresStore)
+        full = self.config.sweep_batch
+        singly = 0  # timers left to run one per transaction after a failed batch
         while True:
+            batch = 1 if singly else full
             claimed: Sequence[Timer] = ()
             try:
                 with self.store.unit_of_work() as uow:
@@ -529,17 +559,26 @@ class _Kernel:
                     uow.commit()
                 self._committed()
             except ConcurrencyConflictError:
+                if batch > 1:
+                    singly = len(claimed) or 1  # the others' work goes on, one by one
+                    continue
                 raise  # another worker changed the aggregate: the next sweep retries
             except Exception as exc:
                 if batch > 1:
-                    batch = 1  # find the failing timer: one timer per transaction from here
+                    # find the failing timer: this batch's timers one per transaction
+                    singly = len(claimed) or 1
                     continue
+                singly = max(0, singly - 1)
                 self._set_aside_failing_timer(at, exc, claimed)
                 counts["failed"] = counts.get("failed", 0) + 1
                 continue
             for kind in done:
                 counts[kind] = counts.get(kind, 0) + 1
-            if len(timers) < batch:
+            if singly:
+                singly -= 1
+                if not timers:
+                    break
+            elif len(timers) < batch:
                 break
         delivered = self.deliver_notifications(now=at)
         purged: dict[str, int] = {}
@@ -576,7 +615,18 @@ class _Kernel:
 
     def _run_timers(self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime) -> list[str]:
         done: list[str] = []
+        # kinds with a batch handler first, each kind's timers at once (a batch handler takes
+        # its locks before anything else in the transaction: see ``lock_vendors``)
+        grouped: dict[str, list[Timer]] = {}
+        single: list[Timer] = []
         for timer in timers:
+            if timer.kind in self._batch_timer_handlers:
+                grouped.setdefault(timer.kind, []).append(timer)
+            else:
+                single.append(timer)
+        for kind, group in grouped.items():
+            done.extend([kind] * self._batch_timer_handlers[kind](uow, group, at))
+        for timer in single:
             handler = self._timer_handlers.get(timer.kind)
             if handler is None:
                 log.warning("no handler for timer kind %s; dropped", timer.kind)

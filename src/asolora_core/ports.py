@@ -260,6 +260,55 @@ class LedgerRepository(Protocol):
         cross-checked against before a release (R42)."""
         ...
 
+    # Batched forms, for the release sweep (issue 10): one round trip for many items where the
+    # store can; the same results as the one-item methods called in turn.
+
+    def post_many(
+        self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
+    ) -> tuple[JournalTransaction, ...]:
+        """:meth:`post` each of ``txns`` in order (consecutive ``seq``, each chained to the
+        one before). A key already in the journal is a
+        :class:`~asolora_core.errors.ConcurrencyConflictError`; the unit of work must then be
+        rolled back."""
+        ...
+
+    def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
+        """The holds of ``order_ids`` that exist, by order id. In a writing unit of work of a
+        server store they are also locked for it (in order id order)."""
+        ...
+
+    def save_holds(self, holds: Sequence[Hold]) -> None:
+        """:meth:`save_hold` each (at most one per order); any stale one is a
+        ConcurrencyConflictError (the unit of work must then be rolled back)."""
+        ...
+
+    def get_vendors(self, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
+        """The registered vendors among ``vendor_ids``, by vendor id."""
+        ...
+
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
+        """:meth:`for_order` of each order id (an order with no transaction maps to ``()``)."""
+        ...
+
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """:meth:`lock_vendors` for those of ``vendor_ids`` no other unit of work holds now,
+        skipping the others (like ``SKIP LOCKED``); returns the ones locked, in the order
+        given. Call it before anything else in the unit of work."""
+        ...
+
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """``vendor_fold(vendor_id, currency, "balance")`` of each ``(vendor_id, currency)``
+        pair, read at once (a balance to act on: lock the vendors first)."""
+        ...
+
+    def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
+        """Make this unit of work the only one that may read-and-act-on, or post to, these
+        vendors' balances until it ends (a release's offset, a payout's amount, R18, R23).
+        Stores whose writing transactions run one at a time do nothing. A server store takes
+        the vendors' locks in one fixed order, before the journal head's lock, so workers
+        that lock several vendors never deadlock."""
+        ...
+
 
 class EventLog(Protocol):
     def append(self, events: Sequence[DomainEvent]) -> None: ...
@@ -412,6 +461,13 @@ class ReportRollups(Protocol):
         """Add the eight balance-movement columns of :data:`MoneyRow` to the day's row."""
         ...
 
+    def add_money_many(
+        self, rows: Sequence[tuple[str, int, str, tuple[int, int, int, int, int, int, int, int]]]
+    ) -> None:
+        """:meth:`add_money` of each ``(vendor_id, day, currency, deltas)`` (at most one row
+        per vendor, day and currency), in one statement where the store can."""
+        ...
+
     def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
         """The vendor's sales rows with ``first_day <= day <= last_day``, by day, currency."""
         ...
@@ -461,6 +517,10 @@ class ReportRollups(Protocol):
 
     def get_checkpoint(self, name: str) -> str | None:
         """The saved position of a resumable job (a rebuild), if any."""
+        ...
+
+    def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
+        """:meth:`get_checkpoint` of each name, those that are set, by name."""
         ...
 
     def put_checkpoint(self, name: str, value: str | None) -> None:

@@ -8,11 +8,12 @@ account are a cache: ``verify_journal`` checks them against a fold of the journa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.ledger.model import (
+    BALANCE,
     GENESIS_HASH,
     Hold,
     JournalTransaction,
@@ -182,3 +183,35 @@ class InMemoryLedger:
 
     def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
         return tuple(self._journal[s] for s in self._orders.get(order_id, ()))
+
+    # batched forms (the release sweep): the one-item methods in turn --------------------
+
+    def post_many(
+        self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
+    ) -> tuple[JournalTransaction, ...]:
+        return tuple(self.post(t, key=key) for t in txns)
+
+    def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
+        holds = self._holds
+        return {o: holds[o] for o in order_ids if o in holds}
+
+    def save_holds(self, holds: Sequence[Hold]) -> None:
+        for hold in holds:
+            self.save_hold(hold)
+
+    def get_vendors(self, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
+        vendors = self._vendors
+        return {v: vendors[v] for v in vendor_ids if v in vendors}
+
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
+        return {o: self.for_order(o) for o in order_ids}
+
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """Every one: the memory store runs one writing transaction at a time."""
+        return tuple(dict.fromkeys(vendor_ids))
+
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {(v, c): self.vendor_fold(v, c, BALANCE) for v, c in pairs}
+
+    def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
+        """Nothing to do: the memory store runs one writing unit of work at a time."""

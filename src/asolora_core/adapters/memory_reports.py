@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from asolora_core.orders.model import Order
@@ -95,6 +95,12 @@ class InMemoryReports:
         deltas: tuple[int, int, int, int, int, int, int, int],
     ) -> None:
         self._add(self._money, vendor_id, (day, currency), deltas)
+
+    def add_money_many(
+        self, rows: Sequence[tuple[str, int, str, tuple[int, int, int, int, int, int, int, int]]]
+    ) -> None:
+        for vendor_id, day, currency, deltas in rows:
+            self._add(self._money, vendor_id, (day, currency), deltas)
 
     def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
         rows = self._sales.get(vendor_id, {})
@@ -187,6 +193,10 @@ class InMemoryReports:
 
     def get_checkpoint(self, name: str) -> str | None:
         return self._checkpoints.get(name)
+
+    def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
+        found = self._checkpoints
+        return {n: found[n] for n in names if n in found}
 
     def put_checkpoint(self, name: str, value: str | None) -> None:
         if value is None:

@@ -11,9 +11,10 @@ R35, R36, R40, R42). Needs the ``postgres`` extra (``pip install 'asolora-core[p
   transaction. A deadlock or serialization failure is a
   :class:`~asolora_core.errors.ConcurrencyConflictError`: reload and retry.
 * Sweeps for many workers: due timers and outbox rows are claimed with
-  ``FOR UPDATE SKIP LOCKED`` (a worker never waits for, nor takes, what another holds), one
-  timer per transaction (``claims_one_item_per_transaction``), so a failing item never rolls
-  back others and a crashed worker's claim returns the moment its connection drops.
+  ``FOR UPDATE SKIP LOCKED`` (a worker never waits for, nor takes, what another holds), in
+  batches of ``sweep_batch`` timers per transaction (a failing batch is run again one timer
+  per transaction, so a failing item never holds back others), and a crashed worker's claim
+  returns the moment its connection drops.
 * Queries run in :meth:`PostgresStore.reader`: a ``REPEATABLE READ READ ONLY`` transaction,
   one snapshot that takes no row lock (a balance read there never waits for the journal
   head) and can write nothing.
@@ -226,9 +227,6 @@ class PostgresStore:
     migrated on open unless ``migrate=False`` (then call :meth:`migrate` yourself, e.g. from
     ``python -m asolora_core migrate --dsn ...`` at deploy time).
     """
-
-    #: The kernel's sweep runs each due timer in its own transaction on this store.
-    claims_one_item_per_transaction = True
 
     def __init__(
         self,

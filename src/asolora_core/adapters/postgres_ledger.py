@@ -9,10 +9,15 @@ of work only as :class:`PgTransaction`).
 * ``ledger_totals`` keeps a running total per (account, currency), with its positive and
   negative parts, updated in the same transaction as each posting: balances and folds are
   one row read, however long a vendor's history is.
-* A balance read meant to be acted on (``vendor_fold(..., sign=0)`` on a vendor's balance:
-  a release's offset, a payout's amount) first takes the head lock, so no two transactions
-  pay or offset the same money (they would otherwise both read the balance before either
-  posts).
+* A balance read meant to be acted on (``vendor_fold(..., sign=0)`` on a vendor's balance,
+  ``vendor_balances``: a release's offset, a payout's amount) first takes the vendor's lock
+  (a transaction-scoped advisory lock, :meth:`PostgresLedger.lock_vendors`), and so does
+  every posting to a vendor's balance, so no two transactions pay or offset the same money
+  and the balance read is the one just before the posting in the journal. Vendor locks are
+  taken in one order (their keys sorted) and before the head: the head is held only for the
+  short sealed append at the end of a transaction, and workers never deadlock.
+* ``post_many`` and the other batched forms send their rows as arrays (``unnest``, binary),
+  one statement for a whole sweep batch.
 * The database itself refuses what must never happen (see ``LEDGER_MIGRATION`` and
   ``INVARIANTS_MIGRATION`` in :mod:`asolora_core.adapters.postgres`): unbalanced
   transactions (checked at commit), updates and deletes of journal rows, a second release of
@@ -22,6 +27,7 @@ of work only as :class:`PgTransaction`).
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -226,6 +232,15 @@ _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
 )
 _UTC = _dt.UTC
+#: The first key of every vendor lock (``pg_advisory_xact_lock(int, int)``: a key space of
+#: its own, apart from the one-``bigint`` locks of idempotency keys and migrations).
+_VENDOR_LOCK_CLASS = 0x41534C56
+
+
+def _vendor_lock_key(vendor_id: str) -> int:
+    """The second key of the vendor's lock: 32 bits of its SHA-256 (two vendors that share
+    one only wait for each other more often)."""
+    return int.from_bytes(hashlib.sha256(vendor_id.encode()).digest()[:4], "big", signed=True)
 
 
 def _utc(at: _dt.datetime) -> _dt.datetime:
@@ -236,6 +251,7 @@ class PostgresLedger:
     def __init__(self, uow: PgTransaction) -> None:
         self._uow = uow
         self._head: tuple[int, str] | None = None  # (seq, hash) once this transaction locked it
+        self._locked: set[int] = set()  # vendor lock keys this transaction holds
 
     # journal ------------------------------------------------------------------------------
 
@@ -247,7 +263,62 @@ class PostgresLedger:
             self._head = (int(row[0]), str(row[1]))
         return self._head
 
+    def _lock_balances_of(self, txns: Sequence[JournalTransaction]) -> None:
+        """The vendor locks of every vendor balance ``txns`` post to (before the head)."""
+        vendors = {
+            e.vendor_id
+            for t in txns
+            for e in t.entries
+            if e.vendor_id is not None and e.kind == BALANCE
+        }
+        if vendors:
+            self.lock_vendors(sorted(vendors))
+
+    def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
+        if self._uow.read_only:
+            return
+        keys = sorted({_vendor_lock_key(v) for v in vendor_ids} - self._locked)
+        if not keys:
+            return
+        if self._head is None:
+            # one fixed order (the keys sorted), and always before the head: no deadlock
+            self._uow.fetchall(
+                f"SELECT pg_advisory_xact_lock({_VENDOR_LOCK_CLASS}, k) "
+                "FROM unnest(%s::int[]) AS k",
+                (keys,),
+            )
+        else:
+            # the head is held: waiting now for a vendor another worker holds (who may be
+            # waiting for the head) could deadlock; try, and give up as a conflict instead
+            got = self._uow.fetchone(
+                f"SELECT bool_and(pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, k)) "
+                "FROM unnest(%s::int[]) AS k",
+                (keys,),
+            )
+            if got is None or not got[0]:
+                raise ConcurrencyConflictError(
+                    "another worker is posting to this vendor's balance; retry",
+                    vendor_ids=sorted(set(vendor_ids))[:20],
+                )
+        self._locked.update(keys)
+
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        wanted = list(dict.fromkeys(vendor_ids))
+        if self._uow.read_only or not wanted:
+            return tuple(wanted)
+        keys = {v: _vendor_lock_key(v) for v in wanted}
+        todo = sorted(set(keys.values()) - self._locked)
+        if todo:
+            rows = self._uow.fetchall(
+                f"SELECT k FROM unnest(%s::int[]) AS k "
+                f"WHERE pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, k)",
+                (todo,),
+            )
+            self._locked.update(int(r[0]) for r in rows)
+        return tuple(v for v in wanted if keys[v] in self._locked)
+
     def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
+        self._lock_balances_of((txn,))
         seq, prev = self._lock_head()
         sealed = seal(txn, seq + 1, prev, key)
         entries = [
@@ -360,8 +431,8 @@ class PostgresLedger:
     # keyed by it), never the denormalised ``vendor_id`` / ``kind``.
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
-        if sign == 0 and kind == "balance" and not self._uow.read_only:
-            self._lock_head()  # a balance about to be acted on: see the module docstring
+        if sign == 0 and kind == BALANCE and not self._uow.read_only:
+            self.lock_vendors((vendor_id,))  # a balance about to be acted on: see the docstring
         column = {0: "total_minor", 1: "debits_minor", -1: "credits_minor"}[sign]
         row = self._uow.fetchone(
             f"SELECT {column} FROM ledger_totals WHERE account = %s AND currency = %s",
@@ -507,6 +578,146 @@ class PostgresLedger:
                 f"vendor {account.vendor_id} changed since it was read; reload and retry",
                 vendor_id=account.vendor_id,
             )
+
+    # batched forms (the release sweep): one statement each, arrays through unnest ---------
+
+    def post_many(
+        self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
+    ) -> tuple[JournalTransaction, ...]:
+        if len(txns) <= 1:
+            return tuple(self.post(t, key=key) for t in txns)
+        self._lock_balances_of(txns)
+        seq, prev = self._lock_head()
+        out: list[JournalTransaction] = []
+        for txn in txns:
+            seq += 1
+            done = seal(txn, seq, prev, key)
+            prev = done.hash
+            out.append(done)
+        totals: dict[tuple[str, str], list[Any]] = {}
+        e_cols: list[list[Any]] = [[], [], [], [], [], [], []]
+        for t in out:
+            for n, e in enumerate(t.entries):
+                a = e.amount_minor
+                for col, value in zip(
+                    e_cols, (t.seq, n, e.account, e.vendor_id, e.kind, e.currency, a), strict=True
+                ):
+                    col.append(value)
+                row = totals.setdefault((e.account, e.currency), [e.vendor_id, e.kind, 0, 0, 0])
+                row[2] += a
+                row[3 if a > 0 else 4] += a
+        ordered = sorted(totals.items())
+        inserted = self._uow.fetchone(
+            "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
+            "memo, prev_hash, hash) SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], "
+            "%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[], "
+            "%b::text[]) ON CONFLICT (key) DO NOTHING RETURNING seq), "
+            "n AS (SELECT count(*) AS c FROM t), "
+            "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+            "amount_minor) SELECT v.* FROM unnest(%b::bigint[], %b::int[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[]) AS v, n WHERE n.c = %s), "
+            "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
+            "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
+            "AS v, n WHERE n.c = %s "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = x.total_minor + excluded.total_minor, "
+            "debits_minor = x.debits_minor + excluded.debits_minor, "
+            "credits_minor = x.credits_minor + excluded.credits_minor), "
+            "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
+            "FROM n WHERE id = 1 AND n.c = %s) "
+            "SELECT c FROM n",
+            (
+                [t.seq for t in out],
+                [t.key for t in out],
+                [t.kind for t in out],
+                [t.at for t in out],
+                [t.vendor_id for t in out],
+                [t.order_id for t in out],
+                [t.ref for t in out],
+                [Jsonb(t.memo) for t in out],
+                [t.prev_hash for t in out],
+                [t.hash for t in out],
+                *e_cols,
+                len(out),
+                [a for (a, _), _ in ordered],
+                [c for (_, c), _ in ordered],
+                *([row[i] for _, row in ordered] for i in range(5)),
+                len(out),
+                out[-1].seq,
+                out[-1].hash,
+                len(out),
+            ),
+        )
+        if inserted is None or inserted[0] != len(out):
+            raise ConcurrencyConflictError(
+                "a journal transaction of the batch is already posted",
+                keys=[t.key for t in txns][:20],
+            )
+        self._head = (out[-1].seq, out[-1].hash)
+        return tuple(out)
+
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        unique = list(dict.fromkeys(pairs))
+        if not unique:
+            return {}
+        self.lock_vendors(sorted({v for v, _ in unique}))
+        accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
+        rows = self._uow.fetchall(
+            "SELECT t.account, t.currency, t.total_minor FROM ledger_totals t "
+            "JOIN unnest(%b::text[], %b::text[]) AS p(account, currency) "
+            "ON t.account = p.account AND t.currency = p.currency",
+            ([vendor_account(v, BALANCE) for v, _ in unique], [c for _, c in unique]),
+        )
+        found = {(accounts[r[0]], r[1]): int(r[2]) for r in rows}
+        return {p: found.get(p, 0) for p in unique}
+
+    def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
+        lock = "" if self._uow.read_only else " FOR UPDATE"
+        rows = self._uow.fetchall(
+            "SELECT order_id, body FROM ledger_holds WHERE order_id = ANY(%s) "
+            f"ORDER BY order_id{lock}",
+            (list(order_ids),),
+        )
+        return {r[0]: _dec_hold(r[1]) for r in rows}
+
+    def save_holds(self, holds: Sequence[Hold]) -> None:
+        if not holds:
+            return
+        cols: list[list[Any]] = [[] for _ in range(9)]
+        for hold in holds:
+            for col, value in zip(cols, self._hold_row(hold), strict=True):
+                col.append(value)
+        changed = self._uow.run(
+            "UPDATE ledger_holds AS h SET version = v.version, vendor_id = v.vendor_id, "
+            "currency = v.currency, paid_minor = v.paid_minor, "
+            "refunded_minor = v.refunded_minor, released = v.released, "
+            "release_at = v.release_at, body = v.body "
+            "FROM unnest(%b::int[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], "
+            "%b::bool[], %b::timestamptz[], %b::jsonb[], %b::text[]) AS v(version, vendor_id, "
+            "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
+            "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
+            cols,
+        )
+        if changed != len(holds):
+            raise ConcurrencyConflictError(
+                "a hold of the batch changed since it was read; reload and retry",
+                order_ids=[h.order_id for h in holds][:20],
+            )
+
+    def get_vendors(self, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
+        rows = self._uow.fetchall(
+            "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id = ANY(%s)",
+            (sorted(set(vendor_ids)),),
+        )
+        return {r[0]: _dec_vendor(r[1]) for r in rows}
+
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
+        found: dict[str, list[JournalTransaction]] = {o: [] for o in order_ids}
+        for txn in self._load("t.order_id = ANY(%s)", (list(found),)):
+            assert txn.order_id is not None
+            found[txn.order_id].append(txn)
+        return {o: tuple(t) for o, t in found.items()}
 
 
 def _txn(row: tuple[Any, ...], entries: list[Entry], *, checked: bool) -> JournalTransaction:

@@ -9,6 +9,7 @@ scan, and an add is one ``INSERT ... ON CONFLICT DO UPDATE`` in the command's tr
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from typing import Any
 
 from asolora_core import _codec
@@ -148,6 +149,26 @@ class PostgresReports:
     ) -> None:
         self._uow.run(_ADD_MONEY, (vendor_id, day, currency, *deltas))
 
+    def add_money_many(
+        self, rows: Sequence[tuple[str, int, str, tuple[int, int, int, int, int, int, int, int]]]
+    ) -> None:
+        if not rows:
+            return
+        ordered = sorted(rows)  # one order of row locks for every writer
+        self._uow.run(
+            f"INSERT INTO report_money AS r (vendor_id, day, currency, "
+            f"{', '.join(_MONEY_COLUMNS)}) SELECT * FROM unnest(%s::text[], %s::int[], "
+            "%s::text[], " + ", ".join(["%s::bigint[]"] * len(_MONEY_COLUMNS)) + ") "
+            "ON CONFLICT (vendor_id, day, currency) DO UPDATE SET "
+            + ", ".join(f"{c} = r.{c} + excluded.{c}" for c in _MONEY_COLUMNS),
+            [
+                [r[0] for r in ordered],
+                [r[1] for r in ordered],
+                [r[2] for r in ordered],
+                *([r[3][i] for r in ordered] for i in range(len(_MONEY_COLUMNS))),
+            ],
+        )
+
     def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
         rows = self._uow.fetchall(
             "SELECT day, currency, orders, items, gross, refunds, refunded_items "
@@ -239,6 +260,13 @@ class PostgresReports:
     def get_checkpoint(self, name: str) -> str | None:
         row = self._uow.fetchone("SELECT value FROM report_checkpoints WHERE name = %s", (name,))
         return None if row is None else str(row[0])
+
+    def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
+        rows = self._uow.fetchall(
+            "SELECT name, value FROM report_checkpoints WHERE name = ANY(%s)",
+            (sorted(set(names)),),
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
 
     def put_checkpoint(self, name: str, value: str | None) -> None:
         if value is None:

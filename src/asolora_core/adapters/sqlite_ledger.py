@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from asolora_core import _codec
@@ -211,6 +212,10 @@ _dec_vendor = _codec.decoder(VendorAccount)
 _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
 )
+
+
+#: Most ids in one ``IN (...)`` list (SQLite's limit on parameters is 999 in old builds).
+_IN_CHUNK = 500
 
 
 def _dumps(data: Any) -> str:
@@ -490,6 +495,145 @@ class SqliteLedger:
                 f"vendor {account.vendor_id} changed since it was read; reload and retry",
                 vendor_id=account.vendor_id,
             )
+
+    # batched forms (the release sweep): one executemany or one IN (...) query each ----------
+
+    def post_many(
+        self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
+    ) -> tuple[JournalTransaction, ...]:
+        if len(txns) <= 1:
+            return tuple(self.post(t, key=key) for t in txns)
+        seq, prev = self.head()
+        out: list[JournalTransaction] = []
+        for txn in txns:
+            seq += 1
+            done = seal(txn, seq, prev, key)
+            prev = done.hash
+            out.append(done)
+        conn = self._uow.conn
+        try:
+            conn.executemany(
+                "INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, memo, "
+                "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        t.seq,
+                        t.key,
+                        t.kind,
+                        micros(t.at),
+                        t.vendor_id,
+                        t.order_id,
+                        t.ref,
+                        _dumps(t.memo),
+                        t.prev_hash,
+                        t.hash,
+                    )
+                    for t in out
+                ],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConcurrencyConflictError(
+                "a journal transaction of the batch is already posted",
+                keys=[t.key for t in txns][:20],
+            ) from exc
+        conn.executemany(
+            "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+            "amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (t.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
+                for t in out
+                for n, e in enumerate(t.entries)
+            ],
+        )
+        totals: dict[tuple[str, str], list[Any]] = {}
+        for t in out:
+            for e in t.entries:
+                row = totals.setdefault((e.account, e.currency), [e.vendor_id, e.kind, 0, 0, 0])
+                a = e.amount_minor
+                row[2] += a
+                row[3 if a > 0 else 4] += a
+        conn.executemany(
+            "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+            "debits_minor, credits_minor) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "total_minor = total_minor + excluded.total_minor, "
+            "debits_minor = debits_minor + excluded.debits_minor, "
+            "credits_minor = credits_minor + excluded.credits_minor",
+            [(a, c, *row) for (a, c), row in totals.items()],
+        )
+        return tuple(out)
+
+    def _in(self, sql: str, ids: Sequence[str]) -> list[Any]:
+        """Rows of ``sql`` (with one ``{}`` for the placeholders) for ``ids``, in chunks."""
+        rows: list[Any] = []
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows.extend(self._uow.execute(sql.format(marks), chunk).fetchall())
+        return rows
+
+    def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
+        rows = self._in("SELECT order_id, body FROM ledger_holds WHERE order_id IN ({})", order_ids)
+        return {r[0]: _dec_hold(json.loads(r[1])) for r in rows}
+
+    def save_holds(self, holds: Sequence[Hold]) -> None:
+        if not holds:
+            return
+        cur = self._uow.conn.executemany(
+            "UPDATE ledger_holds SET version = ?, released = ?, body = ? "
+            "WHERE order_id = ? AND version = ?",
+            [
+                (
+                    h.version,
+                    int(h.released_at is not None),
+                    _dumps(_enc_hold(h)),
+                    h.order_id,
+                    h.version - 1,
+                )
+                for h in holds
+            ],
+        )
+        if cur.rowcount != len(holds):
+            raise ConcurrencyConflictError(
+                "a hold of the batch changed since it was read; reload and retry",
+                order_ids=[h.order_id for h in holds][:20],
+            )
+
+    def get_vendors(self, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
+        rows = self._in(
+            "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id IN ({})", vendor_ids
+        )
+        return {r[0]: _dec_vendor(json.loads(r[1])) for r in rows}
+
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
+        found: dict[str, list[JournalTransaction]] = {o: [] for o in order_ids}
+        unique = list(found)
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for txn in self._load(f"t.order_id IN ({marks})", tuple(chunk)):
+                assert txn.order_id is not None
+                found[txn.order_id].append(txn)
+        return {o: tuple(t) for o, t in found.items()}
+
+    def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
+        """Every one: SQLite runs one writing transaction at a time."""
+        return tuple(dict.fromkeys(vendor_ids))
+
+    def vendor_balances(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        unique = list(dict.fromkeys(pairs))
+        accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
+        found: dict[tuple[str, str], int] = {}
+        for account, currency, total in self._in(
+            "SELECT account, currency, total_minor FROM ledger_totals WHERE account IN ({})",
+            list(accounts),
+        ):
+            found[(accounts[account], currency)] = int(total)
+        return {p: found.get(p, 0) for p in unique}
+
+    def lock_vendors(self, vendor_ids: Sequence[str]) -> None:
+        """Nothing to do: SQLite runs one writing transaction at a time."""
 
 
 def _unchecked(row: list[Any] | None, entries: list[Entry]) -> JournalTransaction:

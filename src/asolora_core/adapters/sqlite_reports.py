@@ -10,7 +10,7 @@ command's transaction.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from asolora_core.adapters.sqlite_base import SqliteTransaction, micros
 from asolora_core.orders.model import Order
@@ -141,6 +141,12 @@ class SqliteReports:
     ) -> None:
         self._uow.execute(_ADD_MONEY, (vendor_id, day, currency, *deltas))
 
+    def add_money_many(
+        self, rows: Sequence[tuple[str, int, str, tuple[int, int, int, int, int, int, int, int]]]
+    ) -> None:
+        if rows:
+            self._uow.conn.executemany(_ADD_MONEY, [(v, d, c, *deltas) for v, d, c, deltas in rows])
+
     def sales(self, vendor_id: str, first_day: int, last_day: int) -> tuple[SalesRow, ...]:
         rows = self._uow.execute(
             "SELECT day, currency, orders, items, gross, refunds, refunded_items "
@@ -237,6 +243,18 @@ class SqliteReports:
             "SELECT value FROM report_checkpoints WHERE name = ?", (name,)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
+        unique = list(dict.fromkeys(names))
+        found: dict[str, str] = {}
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for name, value in self._uow.execute(
+                f"SELECT name, value FROM report_checkpoints WHERE name IN ({marks})", chunk
+            ).fetchall():
+                found[str(name)] = str(value)
+        return found
 
     def put_checkpoint(self, name: str, value: str | None) -> None:
         if value is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import attrs
 
@@ -106,6 +107,48 @@ class _IntegrityCommands(_Kernel):
                 vendor_id=vendor_id,
             )
         return account
+
+    def _get_holds(self, uow: UnitOfWork, order_ids: Sequence[str]) -> dict[str, Hold]:
+        """:meth:`_get_hold` of many orders in one read (locked for this unit of work on a
+        server store); the first hold whose seal does not match is refused."""
+        holds = uow.ledger.get_holds(order_ids)
+        for order_id, hold in holds.items():
+            if hold.order_id != order_id or not seal_ok(hold, self._key):
+                raise LedgerIntegrityError(
+                    f"the hold of order {order_id} was changed outside the library (its seal "
+                    "does not match); nothing is computed from it: run verify_journal and "
+                    "restore it",
+                    order_id=order_id,
+                )
+        return holds
+
+    def _save_holds(self, uow: UnitOfWork, holds: Sequence[Hold]) -> None:
+        uow.ledger.save_holds([sealed(h, self._key) for h in holds])
+
+    def _get_vendors(self, uow: UnitOfWork, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
+        """:meth:`_get_vendor` of many vendors in one read."""
+        accounts = uow.ledger.get_vendors(vendor_ids)
+        for vendor_id, account in accounts.items():
+            if account.vendor_id != vendor_id or not seal_ok(account, self._key):
+                raise LedgerIntegrityError(
+                    f"vendor {vendor_id}'s account was changed outside the library (its seal "
+                    "does not match); nothing is computed from it: run verify_journal and "
+                    "restore it",
+                    vendor_id=vendor_id,
+                )
+        return accounts
+
+    def _check_many_against_journal(self, uow: UnitOfWork, holds: Sequence[Hold]) -> None:
+        """:meth:`_check_against_journal` of many holds, their transactions read at once."""
+        journal = uow.ledger.for_orders([h.order_id for h in holds])
+        for hold in holds:
+            problems = hold_problems(hold, journal.get(hold.order_id, ()))
+            if problems:
+                raise LedgerIntegrityError(
+                    f"the hold of order {hold.order_id} disagrees with the journal "
+                    f"({'; '.join(problems)}); it is not released: run verify_journal",
+                    order_id=hold.order_id,
+                )
 
     def _check_against_journal(self, uow: UnitOfWork, hold: Hold) -> None:
         """Before a release: the hold must agree with the order's journal transactions."""

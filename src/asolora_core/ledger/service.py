@@ -106,6 +106,18 @@ for _cls in (Hold, Payout, VendorAccount):
     _codec.register(_cls)
 
 
+def _released_text(order_id: str, currency: str, credit: int, offset: int, kept: int) -> str:
+    """The vendor's notification of a release (R17, R23, R41)."""
+    text = (
+        f"The proceeds of order {order_id} were released: {_money.format_minor(credit, currency)}"
+    )
+    if offset:
+        text += f", of which {_money.format_minor(offset, currency)} offset a negative balance"
+    if kept:
+        text += f"; {_money.format_minor(kept, currency)} kept in your rolling reserve"
+    return text + "."
+
+
 def _reader(by: Actor, vendor_id: str) -> None:
     """R1, an allow-list: staff, the system, and the vendor itself."""
     kind = check_actor(by).kind
@@ -131,6 +143,7 @@ class _MoneyCommands(_IntegrityCommands):
         self._rates = settings.rates or EcbRateProvider()
         self._reactors.append(self._book_order_events)
         self._timer_handlers[RELEASE] = self._release_timer
+        self._batch_timer_handlers[RELEASE] = self._release_timers
         self._timer_handlers[RESERVE_RELEASE] = self._reserve_release_timer
 
     # --- helpers --------------------------------------------------------------------------
@@ -376,19 +389,137 @@ class _MoneyCommands(_IntegrityCommands):
                 )
             ]
         )
-        text = (
-            f"The proceeds of order {hold.order_id} were released: "
-            f"{_money.format_minor(credit, currency)}"
-        )
-        if offset:
-            text += f", of which {_money.format_minor(offset, currency)} offset a negative balance"
         kept = self._keep_reserve(uow, hold, currency, credit, now)
-        if kept:
-            text += f"; {_money.format_minor(kept, currency)} kept in your rolling reserve"
         self._notify_vendor(
-            uow, hold.vendor_id, "proceeds.released", hold.order_id, text + ".", now
+            uow,
+            hold.vendor_id,
+            "proceeds.released",
+            hold.order_id,
+            _released_text(hold.order_id, currency, credit, offset, kept),
+            now,
         )
         return new
+
+    def _release_timers(self, uow: UnitOfWork, timers: Sequence[Timer], now: _dt.datetime) -> int:
+        """The ``release`` timers of one sweep batch, with the effects of
+        :meth:`_release_timer` on each in turn but a few statements for the whole batch
+        (issue 10): the holds, vendors and journal cross-checks are read at once; every
+        release is computed by the pure core first (a vendor's balance before each release
+        follows the releases before it in the batch, R23); the batch's vendors are locked in
+        one fixed order, and the journal head only at the end, to append every transaction
+        with one ``post_many``. Returns how many orders were released."""
+        ledger = uow.ledger
+        holds = self._get_holds(uow, [t.aggregate_id for t in timers])
+        due = [
+            (t, h) for t in timers if (h := holds.get(t.aggregate_id)) is not None and h.is_due(now)
+        ]
+        if not due:
+            return 0  # frozen (lifting re-schedules), released, cancelled, or unknown
+        vendors = self._get_vendors(uow, sorted({h.vendor_id for _, h in due}))
+        self._check_many_against_journal(uow, [h for _, h in due])
+        rates: dict[tuple[str, str], RateSnapshot] = {}
+        plans: list[tuple[Hold, RateSnapshot]] = []
+        for timer, hold in due:
+            vendor = vendors.get(hold.vendor_id)
+            quote = (
+                vendor.payout_currency
+                if vendor is not None
+                else (hold.payout_currency or hold.currency)
+            )
+            pair = (hold.currency, quote)
+            if pair not in rates:
+                try:
+                    rates[pair] = self._rate(hold.currency, quote, now)
+                except RateUnavailableError as exc:
+                    log.warning("release of %s postponed: %s", hold.order_id, exc)
+                    uow.timers.schedule(attrs.evolve(timer, due_at=now + RATE_RETRY))
+                    continue
+            plans.append((hold, rates[pair]))
+        if not plans:
+            return 0
+        # the balance before each release, read under the vendors' locks (R23)
+        ledger.lock_vendors(sorted({h.vendor_id for h, _ in plans}))
+        folds = ledger.vendor_balances(sorted({(h.vendor_id, s.quote) for h, s in plans}))
+        fees = self._money.fees
+        released: list[Hold] = []
+        txns: list[JournalTransaction] = []
+        done: list[tuple[Hold, Hold, str, int, int]] = []
+        reserve_timers: list[Timer] = []
+        for hold, snapshot in plans:
+            currency = snapshot.quote
+            account = vendor_account(hold.vendor_id, BALANCE)
+            pair = (hold.vendor_id, currency)
+            new, txn, offset = core.release(
+                hold, fees=fees, snapshot=snapshot, balance_before_minor=shown(folds[pair]), now=now
+            )
+            released.append(new)
+            if txn is not None:
+                txns.append(txn)
+                folds[pair] += txn.entries_for(account, currency)
+            credit = new.released_minor or 0
+            kept = 0
+            vendor = vendors.get(hold.vendor_id)
+            if vendor is not None and vendor.reserve_bp and credit > 0:
+                kept = max(0, _money.percent_bp(credit, vendor.reserve_bp))
+            if kept:
+                reserve = core.reserve(
+                    vendor_id=hold.vendor_id,
+                    order_id=hold.order_id,
+                    currency=currency,
+                    amount_minor=kept,
+                    at=now,
+                )
+                txns.append(reserve)
+                folds[pair] += reserve.entries_for(account, currency)
+                assert vendor is not None
+                reserve_timers.append(
+                    Timer(
+                        timer_id=f"{RESERVE_RELEASE}:{hold.order_id}",
+                        kind=RESERVE_RELEASE,
+                        aggregate_id=hold.order_id,
+                        ref=hold.vendor_id,
+                        due_at=now + _dt.timedelta(days=vendor.reserve_days),
+                    )
+                )
+            done.append((hold, new, currency, offset, kept))
+        # the short, sealed append: the head is locked here, until the commit
+        posted = {t.key: t.seq for t in self._post_journal_many(uow, txns)}
+        self._save_holds(uow, released)
+        actor = Actor.system()
+        uow.events.append(
+            [
+                ProceedsReleased(
+                    aggregate_id=hold.order_id,
+                    at=now,
+                    actor=actor,
+                    vendor_id=hold.vendor_id,
+                    currency=currency,
+                    amount_minor=new.released_minor or 0,
+                    offset_minor=offset,
+                    seq=posted.get(f"release:{hold.order_id}", 0),
+                )
+                for hold, new, currency, offset, _ in done
+            ]
+        )
+        for timer in reserve_timers:
+            uow.timers.schedule(timer)
+        self._enqueue(
+            uow,
+            [
+                Notification(
+                    recipient=Actor.vendor(hold.vendor_id),
+                    kind="proceeds.released",
+                    subject_id=hold.order_id,
+                    text=_released_text(
+                        hold.order_id, currency, new.released_minor or 0, offset, kept
+                    ),
+                    event_at=now,
+                )
+                for hold, new, currency, offset, kept in done
+            ],
+            now,
+        )
+        return len(done)
 
     def _keep_reserve(
         self, uow: UnitOfWork, hold: Hold, currency: str, credit: int, now: _dt.datetime
@@ -817,19 +948,32 @@ class _MoneyCommands(_IntegrityCommands):
 
     def run_payouts(self, *, by: Actor | None = None) -> tuple[Payout, ...]:
         """R18: pay every vendor's positive balances, each in its own transaction; safe to
-        run from several workers at once and to repeat (nothing is paid twice)."""
+        run from several workers at once and to repeat (nothing is paid twice).
+
+        Each vendor is claimed first (``claim_vendors``: on PostgreSQL a vendor another
+        worker is paying, or releasing to, right now is skipped, like ``SKIP LOCKED``), so
+        workers running this at once share the vendors instead of queueing on each one; the
+        skipped ones are taken again at the end of the run, waiting for them this time, so
+        one run still considers every vendor."""
         actor = Actor.system() if by is None else by
         _staff(actor, "run payouts")
         now = self._now()
         with self.store.reader() as uow:
             accounts = uow.ledger.balance_accounts()
         out: list[Payout] = []
-        for vendor_id, currency in accounts:
-            with self.store.unit_of_work() as uow:
-                payout = self._pay(uow, vendor_id, currency, now, actor)
-                uow.commit()
-            if payout is not None:
-                out.append(payout)
+        skipped: list[tuple[str, str]] = []
+        for waiting, todo in ((False, accounts), (True, skipped)):
+            for vendor_id, currency in todo:
+                with self.store.unit_of_work() as uow:
+                    if waiting:
+                        uow.ledger.lock_vendors((vendor_id,))
+                    elif not uow.ledger.claim_vendors((vendor_id,)):
+                        skipped.append((vendor_id, currency))
+                        continue
+                    payout = self._pay(uow, vendor_id, currency, now, actor)
+                    uow.commit()
+                if payout is not None:
+                    out.append(payout)
         self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
         self._publish_due_checkpoint()
         return tuple(out)

@@ -48,6 +48,11 @@ def _rebuild_key(vendor_id: str) -> str:
     return f"rebuild:{vendor_id}"
 
 
+def _money_deltas(row: list[int]) -> tuple[int, int, int, int, int, int, int, int]:
+    a, b, c, d, e, f, g, h = row
+    return (a, b, c, d, e, f, g, h)
+
+
 def _encode_after(key: tuple[_dt.datetime, str] | None) -> str:
     return json.dumps(None if key is None else [key[0].isoformat(), key[1]])
 
@@ -77,6 +82,7 @@ class _RollupUpkeep(_MoneyCommands):
     def _install(self) -> None:
         self._reactors.append(self._roll_up_order_events)
         self._posting_reactors.append(self._roll_up_posting)
+        self._batch_posting_reactors[self._roll_up_posting] = self._roll_up_postings
 
     # --- keeping the rollups (the hot path) -------------------------------------------------
 
@@ -132,6 +138,37 @@ class _RollupUpkeep(_MoneyCommands):
         tz = core.zone(self._zone_name(uow, txn.vendor_id))
         for day, cur, deltas in core.on_posting(txn, tz):
             uow.reports.add_money(txn.vendor_id, day, cur, deltas)
+
+    def _roll_up_postings(self, uow: UnitOfWork, txns: Sequence[JournalTransaction]) -> None:
+        """:meth:`_roll_up_posting` of each of ``txns`` (a sweep batch's releases), with the
+        vendors, rebuild marks and rows read and written at once: the deltas of one vendor,
+        day and currency are summed first (the rollups only add)."""
+        mine = [t for t in txns if t.kind not in ("capture", "fees")]
+        if not mine:
+            return
+        vendors = sorted({t.vendor_id for t in mine})
+        rebuilding = uow.reports.get_checkpoints([_rebuild_key(v) for v in vendors])
+        accounts = uow.ledger.get_vendors(vendors)
+        zones: dict[str, ZoneInfo] = {}
+        rows: dict[tuple[str, int, str], list[int]] = {}
+        for txn in mine:
+            vendor_id = txn.vendor_id
+            if _rebuild_key(vendor_id) in rebuilding:
+                continue  # the rebuild folds the journal in its last batch
+            tz = zones.get(vendor_id)
+            if tz is None:
+                account = accounts.get(vendor_id)
+                tz = zones[vendor_id] = core.zone("UTC" if account is None else account.timezone)
+            for day, cur, deltas in core.on_posting(txn, tz):
+                row = rows.get((vendor_id, day, cur))
+                if row is None:
+                    rows[(vendor_id, day, cur)] = list(deltas)
+                else:
+                    for i, d in enumerate(deltas):
+                        row[i] += d
+        uow.reports.add_money_many(
+            [(v, day, cur, _money_deltas(row)) for (v, day, cur), row in rows.items()]
+        )
 
     # --- verify and rebuild (R33) -----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+import attrs
 import pytest
 from moneyed import Money
 
@@ -297,6 +298,78 @@ class LedgerContract:
                 assert uow.ledger.for_order("o-9") == ()
                 assert uow.ledger.last_payout_seq("v-1", "GBP") == payout.seq
                 assert uow.ledger.last_payout_seq("v-1", "EUR") == 0
+        finally:
+            store.close()
+
+    def test_batched_forms_agree_with_the_one_item_forms(self) -> None:
+        """Issue 10: ``post_many`` chains like ``post`` in turn (a key already posted is a
+        conflict); ``get_holds``, ``get_vendors``, ``for_orders``, ``vendor_balances`` read
+        what the one-item reads read; ``save_holds`` checks every version; ``lock_vendors``
+        and ``claim_vendors`` (uncontended: every vendor) leave the reads alone."""
+        key = b"contract-key-0123456789"
+        store = self.make_store()
+        try:
+            with store.unit_of_work() as uow:
+                ledger = uow.ledger
+                holds = []
+                for n, vendor in ((1, "v-1"), (2, "v-2"), (3, "v-1")):
+                    hold, txn = _capture(f"o-{n}", vendor)
+                    ledger.add_hold(hold)
+                    ledger.post(txn, key=key)
+                    holds.append(hold)
+                ledger.put_vendor(
+                    VendorAccount(
+                        vendor_id="v-1",
+                        version=1,
+                        payout_currency="GBP",
+                        registered_at=T0,
+                        updated_at=T0,
+                    )
+                )
+                assert ledger.claim_vendors(["v-2", "v-1", "v-2"]) == ("v-2", "v-1")
+                ledger.lock_vendors(["v-2", "v-1"])
+                seq, prev = ledger.head()
+                adjustments = [
+                    core.adjustment(
+                        vendor_id=vendor,
+                        currency="EUR",
+                        amount_minor=amount,
+                        adjustment_id=f"a-{n}",
+                        reason="contract",
+                        at=T0,
+                    )
+                    for n, (vendor, amount) in enumerate((("v-1", 70), ("v-2", -30), ("v-1", 5)))
+                ]
+                posted = ledger.post_many(adjustments, key=key)
+                assert [p.seq for p in posted] == [seq + 1, seq + 2, seq + 3]
+                assert posted[0].prev_hash == prev
+                assert [p.prev_hash for p in posted[1:]] == [p.hash for p in posted[:-1]]
+                assert ledger.head() == (posted[-1].seq, posted[-1].hash)
+                assert core.verify(ledger.journal(), key)[2] == ()
+                assert ledger.vendor_balances([("v-1", "EUR"), ("v-2", "EUR"), ("v-9", "EUR")]) == {
+                    ("v-1", "EUR"): -75,
+                    ("v-2", "EUR"): 30,
+                    ("v-9", "EUR"): 0,
+                }
+                assert ledger.vendor_fold("v-1", "EUR", "balance") == -75
+                found = ledger.get_holds(["o-3", "o-1", "o-9"])
+                assert found == {"o-1": holds[0], "o-3": holds[2]}
+                assert set(ledger.get_vendors(["v-1", "v-2"])) == {"v-1"}
+                assert ledger.for_orders(["o-2", "o-9"]) == {
+                    "o-2": ledger.for_order("o-2"),
+                    "o-9": (),
+                }
+                frozen = [attrs.evolve(h, version=h.version + 1, frozen=True) for h in holds]
+                ledger.save_holds(frozen)
+                assert ledger.get_hold("o-2") == frozen[1]
+                uow.commit()
+            with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
+                uow.ledger.save_holds(frozen)  # stale: these versions are stored already
+            with store.unit_of_work() as uow, pytest.raises(ConcurrencyConflictError):
+                uow.ledger.post_many(adjustments[1:], key=key)  # posted already
+            with store.reader() as uow:
+                assert len(uow.ledger.journal()) == posted[-1].seq
+                assert uow.ledger.get_hold("o-2") == frozen[1]
         finally:
             store.close()
 
