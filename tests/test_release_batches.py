@@ -346,3 +346,38 @@ def test_a_vendor_held_by_one_worker_is_skipped_by_another() -> None:
     finally:
         second.close()
         first.close()
+
+
+@postgres
+def test_a_release_batch_leaves_a_held_vendors_orders_for_later_instead_of_waiting() -> None:
+    """Issue 10, R17, R40: while another transaction holds vendor ``v-1`` (a worker releasing
+    to it), a release batch releases the orders of ``v-0`` and ``v-2`` and puts ``v-1``'s
+    timers back, still due, without waiting; once ``v-1`` is free, the next sweep releases
+    them, each order once."""
+    store = make_store()
+    other = make_store(store.schema, migrate=False)
+    try:
+        _seed(store, 9, vendors=3)
+        market = _market(store)
+        with other.unit_of_work() as busy:
+            busy.ledger.lock_vendors(["v-1"])
+            with store.unit_of_work() as uow:
+                timers = uow.timers.claim_due(DUE, 9)
+                assert len(timers) == 9
+                assert market._release_timers(uow, timers, DUE) == (6, 3)
+                uow.commit()
+            busy.rollback()
+        released = {t.order_id for t in market.journal(by=STAFF) if t.kind == "release"}
+        assert released == {f"o-{i:04d}" for i in range(9) if i % 3 != 1}
+        with store.unit_of_work() as uow:
+            left = uow.timers.claim_due(DUE, 10)
+            uow.rollback()
+        assert sorted(t.aggregate_id for t in left) == ["o-0001", "o-0004", "o-0007"]
+        assert market.run_due().timers == {"release": 3}
+        journal = market.journal(by=STAFF)
+        releases = [t.order_id for t in journal if t.kind == "release"]
+        assert len(releases) == len(set(releases)) == 9
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        other.close()
+        store.close()

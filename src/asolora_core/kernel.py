@@ -121,9 +121,11 @@ BatchPostingReactor = Callable[[UnitOfWork, Sequence[JournalTransaction]], None]
 #: Runs one due timer inside the sweep's transaction; returns whether it did anything.
 TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 #: Runs every claimed timer of one kind of a sweep batch inside the sweep's transaction, with a
-#: few statements for the whole batch; returns how many did anything. It must have the same
-#: effects as its kind's :data:`TimerHandler` run on each timer in turn.
-BatchTimerHandler = Callable[[UnitOfWork, Sequence[Timer], _dt.datetime], int]
+#: few statements for the whole batch; returns how many did anything and how many it put back,
+#: still due, for a later batch (a server store's release sweep leaves the timers of vendors
+#: another worker is releasing to rather than wait for them). Apart from the ones put back, it
+#: must have the same effects as its kind's :data:`TimerHandler` run on each timer in turn.
+BatchTimerHandler = Callable[[UnitOfWork, Sequence[Timer], _dt.datetime], tuple[int, int]]
 
 
 def _plain(amount: Decimal) -> str:
@@ -555,7 +557,7 @@ class _Kernel:
             try:
                 with self.store.unit_of_work() as uow:
                     timers = claimed = uow.timers.claim_due(at, batch)
-                    done = self._run_timers(uow, timers, at)
+                    done, deferred = self._run_timers(uow, timers, at)
                     uow.commit()
                 self._committed()
             except ConcurrencyConflictError:
@@ -578,8 +580,8 @@ class _Kernel:
                 singly -= 1
                 if not timers:
                     break
-            elif len(timers) < batch:
-                break
+            elif len(timers) < batch and not deferred:
+                break  # nothing left due (timers put back for another batch are run next)
         delivered = self.deliver_notifications(now=at)
         purged: dict[str, int] = {}
         if self._last_purge is None or at - self._last_purge >= PURGE_EVERY:
@@ -613,8 +615,11 @@ class _Kernel:
             done[name] = total
         return done
 
-    def _run_timers(self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime) -> list[str]:
+    def _run_timers(
+        self, uow: UnitOfWork, timers: Sequence[Timer], at: _dt.datetime
+    ) -> tuple[list[str], int]:
         done: list[str] = []
+        deferred = 0
         # kinds with a batch handler first, each kind's timers at once (a batch handler takes
         # its locks before anything else in the transaction: see ``lock_vendors``)
         grouped: dict[str, list[Timer]] = {}
@@ -625,7 +630,9 @@ class _Kernel:
             else:
                 single.append(timer)
         for kind, group in grouped.items():
-            done.extend([kind] * self._batch_timer_handlers[kind](uow, group, at))
+            acted, put_back = self._batch_timer_handlers[kind](uow, group, at)
+            done.extend([kind] * acted)
+            deferred += put_back
         for timer in single:
             handler = self._timer_handlers.get(timer.kind)
             if handler is None:
@@ -633,7 +640,7 @@ class _Kernel:
                 continue
             if handler(uow, timer, at):
                 done.append(timer.kind)
-        return done
+        return done, deferred
 
     def _set_aside_failing_timer(
         self, at: _dt.datetime, exc: Exception, failing: Sequence[Timer] = ()

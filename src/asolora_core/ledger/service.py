@@ -400,25 +400,30 @@ class _MoneyCommands(_IntegrityCommands):
         )
         return new
 
-    def _release_timers(self, uow: UnitOfWork, timers: Sequence[Timer], now: _dt.datetime) -> int:
+    def _release_timers(
+        self, uow: UnitOfWork, timers: Sequence[Timer], now: _dt.datetime
+    ) -> tuple[int, int]:
         """The ``release`` timers of one sweep batch, with the effects of
         :meth:`_release_timer` on each in turn but a few statements for the whole batch
         (issue 10): the holds, vendors and journal cross-checks are read at once; every
         release is computed by the pure core first (a vendor's balance before each release
         follows the releases before it in the batch, R23); the batch's vendors are locked in
         one fixed order, and the journal head only at the end, to append every transaction
-        with one ``post_many``. Returns how many orders were released."""
+        with one ``post_many``. On a server store, the timers of vendors another worker is
+        releasing to at this moment are put back, still due, for the next batch, instead of
+        waiting for that worker's commit (when every vendor of the batch is held, it waits).
+        Returns how many orders were released and how many timers were put back."""
         ledger = uow.ledger
         holds = self._get_holds(uow, [t.aggregate_id for t in timers])
         due = [
             (t, h) for t in timers if (h := holds.get(t.aggregate_id)) is not None and h.is_due(now)
         ]
         if not due:
-            return 0  # frozen (lifting re-schedules), released, cancelled, or unknown
+            return 0, 0  # frozen (lifting re-schedules), released, cancelled, or unknown
         vendors = self._get_vendors(uow, sorted({h.vendor_id for _, h in due}))
         self._check_many_against_journal(uow, [h for _, h in due])
         rates: dict[tuple[str, str], RateSnapshot] = {}
-        plans: list[tuple[Hold, RateSnapshot]] = []
+        plans: list[tuple[Timer, Hold, RateSnapshot]] = []
         for timer, hold in due:
             vendor = vendors.get(hold.vendor_id)
             quote = (
@@ -434,18 +439,33 @@ class _MoneyCommands(_IntegrityCommands):
                     log.warning("release of %s postponed: %s", hold.order_id, exc)
                     uow.timers.schedule(attrs.evolve(timer, due_at=now + RATE_RETRY))
                     continue
-            plans.append((hold, rates[pair]))
+            plans.append((timer, hold, rates[pair]))
         if not plans:
-            return 0
-        # the balance before each release, read under the vendors' locks (R23)
-        ledger.lock_vendors(sorted({h.vendor_id for h, _ in plans}))
-        folds = ledger.vendor_balances(sorted({(h.vendor_id, s.quote) for h, s in plans}))
+            return 0, 0
+        # the balance before each release, read under the vendors' locks (R23); vendors that
+        # another worker holds now are left to a later batch (their timers put back, due as
+        # before), so concurrent sweeps do not queue behind each other
+        wanted = sorted({h.vendor_id for _, h, _ in plans})
+        got = set(ledger.claim_vendors(wanted))
+        deferred = 0
+        if not got:
+            ledger.lock_vendors(wanted)  # every one held elsewhere: wait rather than spin
+        elif len(got) < len(wanted):
+            kept_plans = []
+            for plan in plans:
+                if plan[1].vendor_id in got:
+                    kept_plans.append(plan)
+                else:
+                    uow.timers.schedule(plan[0])
+                    deferred += 1
+            plans = kept_plans
+        folds = ledger.vendor_balances(sorted({(h.vendor_id, s.quote) for _, h, s in plans}))
         fees = self._money.fees
         released: list[Hold] = []
         txns: list[JournalTransaction] = []
         done: list[tuple[Hold, Hold, str, int, int]] = []
         reserve_timers: list[Timer] = []
-        for hold, snapshot in plans:
+        for _, hold, snapshot in plans:
             currency = snapshot.quote
             account = vendor_account(hold.vendor_id, BALANCE)
             pair = (hold.vendor_id, currency)
@@ -482,25 +502,9 @@ class _MoneyCommands(_IntegrityCommands):
                     )
                 )
             done.append((hold, new, currency, offset, kept))
-        # the short, sealed append: the head is locked here, until the commit
-        posted = {t.key: t.seq for t in self._post_journal_many(uow, txns)}
+        # everything that needs no journal sequence number first: the holds, the reserve
+        # timers, the vendors' notifications
         self._save_holds(uow, released)
-        actor = Actor.system()
-        uow.events.append(
-            [
-                ProceedsReleased(
-                    aggregate_id=hold.order_id,
-                    at=now,
-                    actor=actor,
-                    vendor_id=hold.vendor_id,
-                    currency=currency,
-                    amount_minor=new.released_minor or 0,
-                    offset_minor=offset,
-                    seq=posted.get(f"release:{hold.order_id}", 0),
-                )
-                for hold, new, currency, offset, _ in done
-            ]
-        )
         for timer in reserve_timers:
             uow.timers.schedule(timer)
         self._enqueue(
@@ -519,7 +523,26 @@ class _MoneyCommands(_IntegrityCommands):
             ],
             now,
         )
-        return len(done)
+        # then the short, sealed append: the head is locked here, until the commit, so
+        # concurrent sweeps overlap everything else
+        posted = {t.key: t.seq for t in self._post_journal_many(uow, txns)}
+        actor = Actor.system()
+        uow.events.append(
+            [
+                ProceedsReleased(
+                    aggregate_id=hold.order_id,
+                    at=now,
+                    actor=actor,
+                    vendor_id=hold.vendor_id,
+                    currency=currency,
+                    amount_minor=new.released_minor or 0,
+                    offset_minor=offset,
+                    seq=posted.get(f"release:{hold.order_id}", 0),
+                )
+                for hold, new, currency, offset, _ in done
+            ]
+        )
+        return len(done), deferred
 
     def _keep_reserve(
         self, uow: UnitOfWork, hold: Hold, currency: str, credit: int, now: _dt.datetime
