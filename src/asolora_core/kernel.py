@@ -528,8 +528,8 @@ class _Kernel:
         request = fingerprint(arguments)
         scope = sys.intern(by.key)  # one string per actor in a memory store's records
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, scope, idempotency_key, now)
-            if record is not None:
+            record = uow.idempotency.get(scope, idempotency_key)
+            if record is not None and self._live(record, now):
                 replayed: T = self._replay(uow, record, command, arguments, request)
                 return replayed
             try:
@@ -582,10 +582,12 @@ class _Kernel:
         """The key's record, unless it expired (``config.idempotency_ttl``): an expired key
         is a new key, whether or not the sweep has purged it yet."""
         record = uow.idempotency.get(scope, key)
+        return record if record is not None and self._live(record, now) else None
+
+    def _live(self, record: IdempotencyRecord, now: _dt.datetime) -> bool:
+        """Whether ``record`` has not expired (``config.idempotency_ttl``)."""
         ttl = self.config.idempotency_ttl
-        if record is not None and ttl is not None and record.at + ttl <= now:
-            return None
-        return record
+        return ttl is None or now < record.at + ttl
 
     @staticmethod
     def _replay(
