@@ -199,10 +199,10 @@ def _fingerprint_v1(arguments: Mapping[str, Any]) -> bytes:
 #: The first byte of a :func:`fingerprint` in its second form: 1 + 8 bytes per argument, so
 #: never the length of one in the first form (8 bytes per argument).
 _FINGERPRINT_V2 = b"\x02"
-#: Recent fingerprint slices (second form) of plain arguments (text, whole numbers, None)
-#: by name and value: an order id or a carrier recurs across commands. Emptied when it grows
-#: past :data:`_SLICE_CACHE_MAX` entries.
-_SLICES_V2: dict[tuple[str, str | int | None], bytes] = {}
+#: Recent fingerprint slices (second form) of plain arguments (text, whole numbers, None),
+#: by argument name, then value: an order id or a carrier recurs across commands. A name's
+#: slices are emptied when they grow past :data:`_SLICE_CACHE_MAX`.
+_SLICES_V2: dict[str, dict[str | int | None, bytes]] = {}
 
 
 def _digest(text: str) -> bytes:
@@ -215,18 +215,19 @@ def fingerprint(arguments: Mapping[str, Any]) -> bytes:
     canonical text (:func:`_canonical_text`). A replay recomputes it; the first differing
     slice names the argument that differs."""
     parts = [_FINGERPRINT_V2]
-    cache = _SLICES_V2
     for name in sorted(arguments):
         value = arguments[name]
         if type(value) not in _CACHED_TYPES:
             parts.append(_digest(f"{name}={_canonical_text(value)}"))
             continue
-        key = (name, value)
-        part = cache.get(key)
+        cache = _SLICES_V2.get(name)
+        if cache is None:
+            cache = _SLICES_V2[name] = {}
+        part = cache.get(value)
         if part is None:
             if len(cache) >= _SLICE_CACHE_MAX:
                 cache.clear()
-            part = cache[key] = _digest(f"{name}={value!r}")
+            part = cache[value] = _digest(f"{name}={value!r}")
         parts.append(part)
     return b"".join(parts)
 
@@ -546,7 +547,9 @@ class _Kernel:
                         key=idempotency_key,
                         command=command,
                         request=request,
-                        result=_by_reference(result),
+                        result=OrderRef(result.order_id, result.version)  # type: ignore[attr-defined]
+                        if type(result) is Order
+                        else _by_reference(result),
                         at=now,
                     )
                 )
