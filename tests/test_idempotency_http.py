@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,11 +27,13 @@ from asolora_core import (
     FakeClock,
     IdempotencyKeyReusedError,
     InvalidMoneyError,
+    Item,
     Marketplace,
     MarketplaceConfig,
     MoneyConfig,
     RateUnavailableError,
     RecordingNotifier,
+    ReturnPolicy,
     SequentialIds,
     SqliteStore,
     kernel,
@@ -357,4 +360,44 @@ def test_r35_fingerprints_tell_apart_what_canonical_texts_tell_apart(
     assert len(fingerprint(first)) == 1 + FINGERPRINT_BYTES * len(first)
     assert len(_fingerprint_v1(first)) == FINGERPRINT_BYTES * len(first)
     for name, value in first.items():  # the canonical text: repr of _canon's JSON value
-        assert _canonical_text(value) == repr(json.loads(json.dumps(_canon(value)))), name
+        assert _canonical_text(value) == _json_repr(value), name
+
+
+def _json_repr(value: object) -> str:
+    return repr(json.loads(json.dumps(_canon(value), sort_keys=True)))
+
+
+def test_r35_the_canonical_text_of_structured_arguments() -> None:
+    """R35: the canonical text of attrs values, mappings, sequences, amounts, instants and
+    actors is the ``repr`` of their canonical JSON value (a value and the mapping of its
+    fields alike, a list and a tuple alike, keys in any order); a type JSON cannot hold is
+    refused."""
+    item = Item(
+        vendor_id="v-1",
+        product_id="p-1",
+        quantity=2,
+        unit_price=Money("9.90", "EUR"),
+        policy=ReturnPolicy(returns_accepted=True, window_days=14, text="30 days"),
+    )
+    values: list[object] = [
+        item,
+        [item, item],
+        (item,),
+        {"b": Money("1.0", "EUR"), "a": [1, None, True, 1.5], 3: {"z": Decimal("2.50")}},
+        {2: "x", 10: "y"},
+        START,
+        dt.timedelta(hours=1),
+        VENDOR,
+        _Tag.A,
+        {},
+        [],
+    ]
+    for value in values:
+        assert _canonical_text(value) == _json_repr(value), value
+    assert _canonical_text((item,)) == _canonical_text([item])
+    assert _canonical_text(item) == _canonical_text(attrs.asdict(item, recurse=False))
+    assert _canonical_text({"a": 1, "b": 2}) == _canonical_text({"b": 2, "a": 1})
+    assert _canonical_text(Money("10", "EUR")) == _canonical_text(Money("10.00", "EUR"))
+    assert _canonical_text([1]) != _canonical_text([True])
+    with pytest.raises(TypeError):
+        _canonical_text({1, 2})
