@@ -201,8 +201,9 @@ def _fingerprint_v1(arguments: Mapping[str, Any]) -> bytes:
 _FINGERPRINT_V2 = b"\x02"
 #: Recent fingerprint slices (second form) of plain arguments (text, whole numbers, None),
 #: by argument name, then value: an order id or a carrier recurs across commands. A name's
-#: slices are emptied when they grow past :data:`_SLICE_CACHE_MAX`.
+#: slices are emptied when they grow past :data:`_SLICES_PER_NAME`.
 _SLICES_V2: dict[str, dict[str | int | None, bytes]] = {}
+_SLICES_PER_NAME = 1024
 
 
 def _digest(text: str) -> bytes:
@@ -225,7 +226,7 @@ def fingerprint(arguments: Mapping[str, Any]) -> bytes:
             cache = _SLICES_V2[name] = {}
         part = cache.get(value)
         if part is None:
-            if len(cache) >= _SLICE_CACHE_MAX:
+            if len(cache) >= _SLICES_PER_NAME:
                 cache.clear()
             part = cache[value] = _digest(f"{name}={value!r}")
         parts.append(part)
