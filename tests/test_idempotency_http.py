@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,13 +27,16 @@ from asolora_core import (
     FakeClock,
     IdempotencyKeyReusedError,
     InvalidMoneyError,
+    Item,
     Marketplace,
     MarketplaceConfig,
     MoneyConfig,
     RateUnavailableError,
     RecordingNotifier,
+    ReturnPolicy,
     SequentialIds,
     SqliteStore,
+    kernel,
 )
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.fx import FixedRateProvider
@@ -41,6 +45,8 @@ from asolora_core.kernel import (
     OrderRef,
     OrderResult,
     _canon,
+    _canonical_text,
+    _fingerprint_v1,
     _legacy_arguments,
     fingerprint,
 )
@@ -135,8 +141,9 @@ def test_r10_confirming_an_auto_confirmed_shipment_returns_the_order(
 
 
 def test_r35_records_are_slim(store: Store, clock: FakeClock) -> None:
-    """R35: the arguments are kept as a fingerprint (8 bytes per argument, however long the
-    argument), an order result by reference; a reuse with another argument names it."""
+    """R35: the arguments are kept as a fingerprint (a version byte, then 8 bytes per
+    argument, however long the argument), an order result by reference; a reuse with another
+    argument names it."""
     market = _market(store, clock)
     order = place(market, "v-1", Money("20.00", "EUR"))
     reason = "the buyer changed their mind " * 20
@@ -144,7 +151,7 @@ def test_r35_records_are_slim(store: Store, clock: FakeClock) -> None:
     with store.reader() as uow:
         record = uow.idempotency.get(VENDOR.key, "cancel-1")
     assert record is not None
-    assert len(record.request) == 8 * 2  # order_id, reason
+    assert len(record.request) == 1 + 8 * 2  # version, order_id, reason
     assert not record.arguments
     assert record.result == OrderRef(order.order_id, order.version + 1)  # cancelled
     replay = market.cancel_order(
@@ -247,6 +254,44 @@ def test_r35_a_record_written_before_fingerprints_still_replays(
     assert other.value.fields["field"] == "reason"
 
 
+def test_r35_a_record_with_a_first_form_fingerprint_still_replays(
+    store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R35: a record whose fingerprint is in the first form (8 bytes of BLAKE2b per argument
+    over its JSON text, no version byte: schema step 11) replays the first outcome, amounts
+    by value, and a different argument is still refused by name."""
+    market = _market(store, clock)
+    order = complete(market, place(market, "v-1", Money("100.00", "EUR")))
+    with monkeypatch.context() as older:  # the record as the code before wrote it
+        older.setattr(kernel, "fingerprint", _fingerprint_v1)
+        first = market.refund(
+            order.order_id, by=VENDOR, amount=Money("10", "EUR"), idempotency_key="old-key"
+        )
+    with store.reader() as uow:
+        old = uow.idempotency.get(VENDOR.key, "old-key")
+    assert old is not None
+    assert old.request
+    assert len(old.request) % FINGERPRINT_BYTES == 0
+    replay = market.refund(
+        order.order_id, by=VENDOR, amount=Money("10.00", "EUR"), idempotency_key="old-key"
+    )
+    assert replay == first
+    with pytest.raises(IdempotencyKeyReusedError) as other:
+        market.refund(
+            order.order_id, by=VENDOR, amount=Money("10.01", "EUR"), idempotency_key="old-key"
+        )
+    assert other.value.fields["field"] == "amount"
+    with pytest.raises(IdempotencyKeyReusedError) as reason:
+        market.refund(
+            order.order_id,
+            by=VENDOR,
+            amount=Money("10", "EUR"),
+            reason="other",
+            idempotency_key="old-key",
+        )
+    assert reason.value.fields["field"] == "reason"
+
+
 def test_r35_a_sqlite_record_in_the_old_json_shape_reads_back(tmp_path: Path) -> None:
     """R35: a SQLite record written before fingerprints (its JSON body holding
     ``arguments``, ``result``, ``error`` and ``at``, kept whole by schema step 11) decodes to
@@ -306,10 +351,53 @@ def test_r35_fingerprints_tell_apart_what_canonical_texts_tell_apart(
     first: dict[str, object], second: dict[str, object]
 ) -> None:
     """R35 (property): two argument sets have the same fingerprint exactly when they have the
-    same canonical texts (the comparison before fingerprints), whatever their order; each
-    argument has its own slice."""
-    assert (fingerprint(first) == fingerprint(second)) == (
-        _legacy_arguments(first) == _legacy_arguments(second)
-    )
+    same canonical texts (the comparison before fingerprints), in both forms of the
+    fingerprint, whatever their order; each argument has its own slice."""
+    same = _legacy_arguments(first) == _legacy_arguments(second)
+    assert (fingerprint(first) == fingerprint(second)) == same
+    assert (_fingerprint_v1(first) == _fingerprint_v1(second)) == same
     assert fingerprint(dict(reversed(list(first.items())))) == fingerprint(first)
-    assert len(fingerprint(first)) == FINGERPRINT_BYTES * len(first)
+    assert len(fingerprint(first)) == 1 + FINGERPRINT_BYTES * len(first)
+    assert len(_fingerprint_v1(first)) == FINGERPRINT_BYTES * len(first)
+    for name, value in first.items():  # the canonical text: repr of _canon's JSON value
+        assert _canonical_text(value) == _json_repr(value), name
+
+
+def _json_repr(value: object) -> str:
+    return repr(json.loads(json.dumps(_canon(value), sort_keys=True)))
+
+
+def test_r35_the_canonical_text_of_structured_arguments() -> None:
+    """R35: the canonical text of attrs values, mappings, sequences, amounts, instants and
+    actors is the ``repr`` of their canonical JSON value (a value and the mapping of its
+    fields alike, a list and a tuple alike, keys in any order); a type JSON cannot hold is
+    refused."""
+    item = Item(
+        vendor_id="v-1",
+        product_id="p-1",
+        quantity=2,
+        unit_price=Money("9.90", "EUR"),
+        policy=ReturnPolicy(returns_accepted=True, window_days=14, text="30 days"),
+    )
+    values: list[object] = [
+        item,
+        [item, item],
+        (item,),
+        {"b": Money("1.0", "EUR"), "a": [1, None, True, 1.5], 3: {"z": Decimal("2.50")}},
+        {2: "x", 10: "y"},
+        START,
+        dt.timedelta(hours=1),
+        VENDOR,
+        _Tag.A,
+        {},
+        [],
+    ]
+    for value in values:
+        assert _canonical_text(value) == _json_repr(value), value
+    assert _canonical_text((item,)) == _canonical_text([item])
+    assert _canonical_text(item) == _canonical_text(attrs.asdict(item, recurse=False))
+    assert _canonical_text({"a": 1, "b": 2}) == _canonical_text({"b": 2, "a": 1})
+    assert _canonical_text(Money("10", "EUR")) == _canonical_text(Money("10.00", "EUR"))
+    assert _canonical_text([1]) != _canonical_text([True])
+    with pytest.raises(TypeError):
+        _canonical_text({1, 2})

@@ -146,15 +146,17 @@ def _slim(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-#: Compact JSON with sorted keys: the canonical text of a structured argument.
+#: Compact JSON with sorted keys: the canonical text of a structured argument in the first
+#: form of the fingerprint (:func:`_fingerprint_v1`).
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 #: Bytes of BLAKE2b kept per argument in an idempotency record's fingerprint (R35).
 FINGERPRINT_BYTES = 8
 
 
 def _arg_text(value: Any) -> str:
-    """The canonical text of one command argument (R35), tagged by its JSON type: the same
-    for equal arguments (amounts by value, mappings in any order), different otherwise."""
+    """The canonical text of one command argument in the first form of the fingerprint (R35),
+    tagged by its JSON type: the same for equal arguments (amounts by value, mappings in any
+    order), different otherwise. (The second form: :func:`_canonical_text`.)"""
     if type(value) is str:
         return f"s{value}"
     if value is None:
@@ -172,8 +174,8 @@ def _arg_text(value: Any) -> str:
 
 
 #: Recent fingerprint slices of plain arguments (text, whole numbers, None) by name and
-#: value: an order id or a carrier recurs across commands. Emptied when it grows past
-#: :data:`_SLICE_CACHE_MAX` entries.
+#: value, for :func:`_fingerprint_v1` (records written before :func:`fingerprint`'s second
+#: form). Emptied when it grows past :data:`_SLICE_CACHE_MAX` entries.
 _SLICES: dict[tuple[str, str | int | None], bytes] = {}
 _SLICE_CACHE_MAX = 4096
 _CACHED_TYPES = (str, int, type(None))
@@ -184,10 +186,10 @@ def _slice(name: str, value: Any) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
 
 
-def fingerprint(arguments: Mapping[str, Any]) -> bytes:
-    """What an idempotency record keeps of a command's arguments (R35): for each argument, by
-    name, :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and canonical value. A
-    replay recomputes it; the first differing slice names the argument that differs."""
+def _fingerprint_v1(arguments: Mapping[str, Any]) -> bytes:
+    """The first form of :func:`fingerprint` (schema step 11): for each argument, by name,
+    :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and canonical value. Records
+    written in this form (a multiple of 8 bytes) are still compared with it."""
     parts = []
     for name in sorted(arguments):
         value = arguments[name]
@@ -202,6 +204,66 @@ def fingerprint(arguments: Mapping[str, Any]) -> bytes:
             part = _SLICES[key] = _slice(name, value)
         parts.append(part)
     return b"".join(parts)
+
+
+#: The first byte of a :func:`fingerprint` in its second form: 1 + 8 bytes per argument, so
+#: never the length of one in the first form (8 bytes per argument).
+_FINGERPRINT_V2 = b"\x02"
+#: Recent fingerprint slices (second form) of plain arguments (text, whole numbers, None),
+#: by argument name, then value: an order id or a carrier recurs across commands. A name's
+#: slices are emptied when they grow past :data:`_SLICES_PER_NAME`.
+_SLICES_V2: dict[str, dict[str | int | None, bytes]] = {}
+_SLICES_PER_NAME = 1024
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=FINGERPRINT_BYTES).digest()
+
+
+def fingerprint(arguments: Mapping[str, Any]) -> bytes:
+    """What an idempotency record keeps of a command's arguments (R35): a version byte, then
+    for each argument, by name, :data:`FINGERPRINT_BYTES` bytes of BLAKE2b over its name and
+    canonical text (:func:`_canonical_text`). A replay recomputes it; the first differing
+    slice names the argument that differs."""
+    parts = [_FINGERPRINT_V2]
+    for name in sorted(arguments):
+        value = arguments[name]
+        if type(value) not in _CACHED_TYPES:
+            parts.append(_digest(f"{name}={_canonical_text(value)}"))
+            continue
+        cache = _SLICES_V2.get(name)
+        if cache is None:
+            cache = _SLICES_V2[name] = {}
+        part = cache.get(value)
+        if part is None:
+            if len(cache) >= _SLICES_PER_NAME:
+                cache.clear()
+            part = cache[value] = _digest(f"{name}={value!r}")
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _differing_argument(
+    recorded: bytes, arguments: Mapping[str, Any], request: bytes
+) -> str | None:
+    """The argument a replay (``arguments``, fingerprinted as ``request``) differs in from a
+    record's fingerprint (R35): ``None`` when it is the same request, ``"arguments"`` when
+    no single argument can be named. A record in the first form is compared in that form."""
+    if recorded == request:
+        return None
+    if len(recorded) % FINGERPRINT_BYTES == 1 and recorded[:1] == _FINGERPRINT_V2:
+        first = 1
+    else:  # the first form: one slice per argument, no version byte
+        request = _fingerprint_v1(arguments)
+        if recorded == request:
+            return None
+        first = 0
+    step = FINGERPRINT_BYTES
+    for i, name in enumerate(sorted(arguments)):
+        at = first + i * step
+        if recorded[at : at + step] != request[at : at + step]:
+            return name
+    return "arguments"
 
 
 def _legacy_arguments(arguments: Mapping[str, Any]) -> dict[str, str]:
@@ -270,6 +332,107 @@ def _canon(value: Any) -> Any:
 
 def _by_text_key(item: tuple[Any, Any]) -> str:
     return str(item[0])
+
+
+#: How :func:`_canonical_text` writes each type met so far, by exact type.
+_WRITERS: dict[type[Any], Callable[[Any], str]] = {}
+
+
+def _canonical_text(value: Any) -> str:
+    """The canonical text of one argument (R35): the ``repr`` of :func:`_canon`'s plain form
+    (``str``, ``int``, ``bool``, ``float``, ``None``, lists, dicts with text keys in sorted
+    order), written directly by a function chosen once per type (generated once per attrs
+    class). It tells apart exactly what :func:`_canon`'s JSON tells apart (amounts by value,
+    mappings in any order, a list and a tuple alike); a type JSON cannot hold is a
+    ``TypeError``."""
+    tp = type(value)
+    if tp in _PLAIN_TYPES:
+        return repr(value)
+    write = _WRITERS.get(tp)
+    if write is None:
+        write = _WRITERS[tp] = _writer(tp)
+    return write(value)
+
+
+def _dict_text(value: Mapping[Any, Any]) -> str:
+    if not value:
+        return "{}"
+    plain, text = _PLAIN_TYPES, _canonical_text
+    if len(value) == 1:  # e.g. a shipment's one line
+        ((k, v),) = value.items()
+        k = k if type(k) is str else str(k)
+        return f"{{{k!r}: {v!r}}}" if type(v) in plain else f"{{{k!r}: {text(v)}}}"
+    # as _canon: keys as text, sorted; of two keys with one text, the later value is kept
+    pairs = {k if type(k) is str else str(k): v for k, v in sorted(value.items(), key=_by_text_key)}
+    body = ", ".join(
+        [f"{k!r}: {v!r}" if type(v) in plain else f"{k!r}: {text(v)}" for k, v in pairs.items()]
+    )
+    return f"{{{body}}}"
+
+
+def _list_text(value: Sequence[Any]) -> str:
+    plain, text = _PLAIN_TYPES, _canonical_text
+    body = ", ".join([repr(v) if type(v) in plain else text(v) for v in value])
+    return f"[{body}]"
+
+
+def _money_text(value: Money) -> str:
+    return repr(f"{_plain(value.amount)} {value.currency.code}")
+
+
+def _attrs_text(tp: type[Any]) -> Callable[[Any], str]:
+    """A generated function: the fields of attrs class ``tp`` as the text of a dict, by
+    sorted name (the text :func:`_dict_text` writes for the same fields in a dict)."""
+    names = sorted(f.name for f in attrs.fields(tp))
+    if not names:
+        return lambda value: "{}"
+    body = ", ".join(
+        f"{name!r}: {{(repr(_v) if type(_v := value.{name}) in plain else text(_v))}}"
+        for name in names
+    )
+    source = f"def write(value):\n    return f{('{{' + body + '}}')!r}\n"
+    namespace: dict[str, Any] = {"plain": _PLAIN_TYPES, "text": _canonical_text}
+    exec(compile(source, f"<canonical {tp.__qualname__}>", "exec"), namespace)
+    fn: Callable[[Any], str] = namespace["write"]
+    return fn
+
+
+def _writer(tp: type[Any]) -> Callable[[Any], str]:
+    """How :func:`_canonical_text` writes a value of type ``tp`` (the cases of
+    :func:`_canon`, in its order)."""
+    if tp is dict:
+        return _dict_text
+    if tp is list or tp is tuple:
+        return _list_text
+    if issubclass(tp, Money):
+        return _money_text
+    if issubclass(tp, Decimal):
+        return lambda value: repr(_plain(value))
+    if issubclass(tp, Actor):
+        return lambda value: repr(value.key)
+    if issubclass(tp, _dt.datetime):
+        return lambda value: repr(value.isoformat())
+    if issubclass(tp, _dt.timedelta):
+        return lambda value: repr(value.total_seconds())
+    if hasattr(tp, "__members__"):  # an enum: by its value
+        return lambda value: _canonical_text(value.value)
+    if attrs.has(tp):
+        return _attrs_text(tp)
+    if issubclass(tp, list | tuple):
+        return _list_text
+    if issubclass(tp, Mapping):
+        return _dict_text
+    if issubclass(tp, str):
+        return lambda value: repr(str.__str__(value))
+    if issubclass(tp, int):
+        return lambda value: repr(int.__index__(value))
+    if issubclass(tp, float):
+        return lambda value: repr(float.__float__(value))
+
+    def unknown(value: Any) -> str:
+        raise TypeError(f"an argument of type {tp.__name__} has no canonical form (R35)")
+
+    return unknown
 
 
 @attrs.frozen
@@ -380,8 +543,8 @@ class _Kernel:
         request = fingerprint(arguments)
         scope = sys.intern(by.key)  # one string per actor in a memory store's records
         with self.store.unit_of_work() as uow:
-            record = self._live_record(uow, scope, idempotency_key, now)
-            if record is not None:
+            record = uow.idempotency.get(scope, idempotency_key)
+            if record is not None and self._live(record, now):
                 replayed: T = self._replay(uow, record, command, arguments, request)
                 return replayed
             try:
@@ -398,7 +561,9 @@ class _Kernel:
                         key=idempotency_key,
                         command=command,
                         request=request,
-                        result=_by_reference(result),
+                        result=OrderRef(result.order_id, result.version)  # type: ignore[attr-defined]
+                        if type(result) is Order
+                        else _by_reference(result),
                         at=now,
                     )
                 )
@@ -434,10 +599,12 @@ class _Kernel:
         """The key's record, unless it expired (``config.idempotency_ttl``): an expired key
         is a new key, whether or not the sweep has purged it yet."""
         record = uow.idempotency.get(scope, key)
+        return record if record is not None and self._live(record, now) else None
+
+    def _live(self, record: IdempotencyRecord, now: _dt.datetime) -> bool:
+        """Whether ``record`` has not expired (``config.idempotency_ttl``)."""
         ttl = self.config.idempotency_ttl
-        if record is not None and ttl is not None and record.at + ttl <= now:
-            return None
-        return record
+        return ttl is None or now < record.at + ttl
 
     @staticmethod
     def _replay(
@@ -451,17 +618,7 @@ class _Kernel:
         if record.command != command:
             differs = "command"
         elif record.request or not record.arguments:
-            if record.request != request:
-                names = sorted(arguments)
-                step = FINGERPRINT_BYTES
-                differs = "arguments"
-                for i, name in enumerate(names):
-                    if (
-                        record.request[i * step : (i + 1) * step]
-                        != request[i * step : (i + 1) * step]
-                    ):
-                        differs = name
-                        break
+            differs = _differing_argument(record.request, arguments, request)
         else:  # a record written before fingerprints: canonical text per argument
             args = _legacy_arguments(arguments)
             for name in sorted(set(record.arguments) | set(args)):

@@ -69,8 +69,9 @@ class IdempotencyRecord:
     scope: str  #: the actor's key, e.g. ``vendor:v-1``
     key: str
     command: str
-    #: the command's arguments as a fingerprint: 8 bytes of BLAKE2b per argument (its name
-    #: and canonical value), by argument name (see ``asolora_core.kernel.fingerprint``)
+    #: the command's arguments as a fingerprint: a version byte, then 8 bytes of BLAKE2b per
+    #: argument (its name and canonical text), by argument name (see
+    #: ``asolora_core.kernel.fingerprint``; without the version byte: the first form)
     request: bytes = b""
     #: records written before the fingerprint: canonical text per argument (still compared)
     arguments: Mapping[str, str] = attrs.field(default=MappingProxyType({}))

@@ -502,13 +502,19 @@ class _Idempotency:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.idempotency
+        self._queue = uow._tables.keys_by_age
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._rows.get((scope, key))
 
     def put(self, record: IdempotencyRecord) -> None:
-        self._uow.set(self._rows, (record.scope, record.key), record)
-        _queue(self._uow, self._uow._tables.keys_by_age, record)
+        # set() and _queue() inlined: one call per command sent with a key
+        key = (record.scope, record.key)
+        rows, queue, undo = self._rows, self._queue, self._uow._undo
+        undo.append((rows, key, rows.get(key, _MISSING)))
+        rows[key] = record
+        queue.append(record)
+        undo.append(queue.pop)
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
         queue = self._uow._tables.keys_by_age
