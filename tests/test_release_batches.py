@@ -381,3 +381,31 @@ def test_a_release_batch_leaves_a_held_vendors_orders_for_later_instead_of_waiti
     finally:
         other.close()
         store.close()
+
+
+def test_r15_an_order_whose_fees_take_everything_is_released_at_zero_and_verifies(
+    new_store: Any,
+) -> None:
+    """R15, R19, R42: a 0.34 EUR order pays 0.03 commission and 0.31 processing (2.9 % + 0.30):
+    nothing is left to release, so the sweep marks it released with no journal transaction;
+    the journal still verifies, and a later refund of that order is not refused as tampering
+    (found by the ledger state machine)."""
+    from test_ledger_support import money_market, sell
+
+    store = new_store()
+    clock = FakeClock(START)
+    rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=START)
+    market = money_market(store, clock, rates, fees=FEES)
+    market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
+    order = sell(market, "v-eu", Money("0.34", "EUR"))
+    (hold,) = market.holds("v-eu", by=STAFF)
+    assert (hold.commission_minor, hold.processing_fee_minor, hold.held_minor) == (3, 31, 0)
+    clock.advance(hours=168)
+    assert market.run_due().timers == {"release": 1}
+    (hold,) = market.holds("v-eu", by=STAFF)
+    assert hold.released_at == DUE and hold.released_minor == 0
+    assert [t.kind for t in market.journal(by=STAFF)] == ["capture", "fees"]
+    report = market.verify_journal(by=STAFF)
+    assert report.ok, report.problems
+    market.refund(order.order_id, amount=Money("0.10", "EUR"), reason="late", by=STAFF)
+    assert market.verify_journal(by=STAFF).ok
