@@ -440,7 +440,22 @@ def ledger_section(quick: bool) -> dict[str, Json]:
     result: dict[str, Json] = dict(ledger_bench.run(quick))
     for key, value in result.items():
         note(f"  {key:<32} {value}")
+    ratios = result.get("ratios")
+    if isinstance(ratios, dict):  # issue 12's sweep aims
+        result["aims"] = {
+            "sqlite_release_vs_replay": _aim(
+                _num(ratios.get("sqlite_release_vs_replay")), ">=", 0.7
+            ),
+            "sqlite_release_vs_raw_txns": _aim(
+                _num(ratios.get("sqlite_release_vs_raw_txns")), ">=", 0.35
+            ),
+            "one_vendor_growth": _aim(_num(result.get("one_vendor_growth")), "<=", 1.2),
+        }
     return result
+
+
+def _num(value: Json) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,6 +493,15 @@ def postgres_section(quick: bool) -> dict[str, Json]:
     result: dict[str, Json] = dict(postgres_bench.run(quick))
     for key, value in result.items():
         note(f"  {key:<32} {value}")
+    ratios = result.get("ratios")
+    if isinstance(ratios, dict):  # issue 10's aims
+        result["aims"] = {
+            "release_1w_rows_vs_raw_rows": _aim(
+                _num(ratios.get("release_1w_rows_vs_raw_rows")), ">=", 0.2
+            ),
+            "release_2w_vs_1w": _aim(_num(ratios.get("release_2w_vs_1w")), ">=", 1.5),
+            "release_4w_vs_2w": _aim(_num(ratios.get("release_4w_vs_2w")), ">=", 1.0),
+        }
     return result
 
 
@@ -604,7 +628,8 @@ IMPORT_MS_AIM = 150.0
 
 def collect_aims(result: dict[str, Json]) -> dict[str, Json]:
     """Every section's ``aims`` under ``"<section>.<aim>"``, plus ``import_ms``: one place to
-    read which of issue 12's aims this run meets (figures only; nothing is asserted)."""
+    read which of issue 10's and issue 12's aims this run meets (figures only; nothing is
+    asserted)."""
     aims: dict[str, Json] = {}
     for name in SECTIONS:
         section = result.get(name)
