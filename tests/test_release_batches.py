@@ -410,3 +410,31 @@ def test_r15_an_order_whose_fees_take_everything_is_released_at_zero_and_verifie
     assert report.ok, report.problems
     market.refund(order.order_id, amount=Money("0.10", "EUR"), reason="late", by=STAFF)
     assert market.verify_journal(by=STAFF).ok
+
+
+class _RestartingStore(InMemoryStore):
+    """A store whose next ``fail`` units of work fail as a restarting server's would."""
+
+    transient_errors = (ConnectionError,)
+    fail = 0
+
+    def unit_of_work(self) -> Any:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("the database system is shutting down")
+        return super().unit_of_work()
+
+
+def test_r40_a_store_that_fails_sets_no_timer_aside() -> None:
+    """R40, issue 10: when the store itself fails mid-sweep (a server restart), ``run_due``
+    raises its error with the batch rolled back instead of setting a timer aside for an
+    hour; the next sweep releases every due order."""
+    store = _RestartingStore()
+    _seed(store, 3, vendors=2)
+    market = _market(store)
+    store.fail = 2  # the batch, then its first timer retried alone
+    with pytest.raises(ConnectionError):
+        market.run_due()
+    store.fail = 0  # the server is back
+    assert market.journal(by=STAFF)[-1].kind == "fees"  # nothing released, nothing moved
+    assert market.run_due().timers == {"release": 3}

@@ -702,7 +702,9 @@ class _Kernel:
         transaction with the work it causes, so a timer runs once however many workers sweep
         at once. A batch that fails is rolled back and its timers are run again one per
         transaction, so one failing timer never holds the others back: it alone is set aside
-        for an hour.
+        for an hour. An error of the store itself (its ``transient_errors``: on PostgreSQL a
+        lost connection or a restarting server) sets nothing aside: it is raised, with the
+        batch rolled back, for the caller to sweep again.
         """
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
@@ -723,6 +725,11 @@ class _Kernel:
                     continue
                 raise  # another worker changed the aggregate: the next sweep retries
             except Exception as exc:
+                if isinstance(exc, getattr(self.store, "transient_errors", ())):
+                    # the store, not a timer, failed (a server restart, a lost connection):
+                    # the transaction was rolled back, so nothing is set aside; the caller's
+                    # next sweep runs these timers (every claim returns with the rollback)
+                    raise
                 if batch > 1:
                     # find the failing timer: this batch's timers one per transaction
                     singly = len(claimed) or 1

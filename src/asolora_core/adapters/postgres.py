@@ -228,6 +228,10 @@ class PostgresStore:
     ``python -m asolora_core migrate --dsn ...`` at deploy time).
     """
 
+    #: Errors of the server or the connection, not of the work: ``run_due`` raises them (its
+    #: transaction rolled back) instead of setting a timer aside, for the caller to retry.
+    transient_errors: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+
     def __init__(
         self,
         dsn: str | None = None,
