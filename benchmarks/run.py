@@ -301,6 +301,11 @@ def _sqlite_pair(template: sqlite_replay.Template, budget: Budget) -> _SqlitePai
     )
 
 
+def _num(value: Json) -> float | None:
+    """A JSON figure as a float, or None when it was not measured."""
+    return float(value) if isinstance(value, int | float) else None
+
+
 def _aim(value: float | None, op: str, target: float) -> dict[str, Json]:
     """One aim of issue 12: the measured figure, the aim, and whether it is met (reported,
     never asserted)."""
@@ -452,10 +457,6 @@ def ledger_section(quick: bool) -> dict[str, Json]:
             "one_vendor_growth": _aim(_num(result.get("one_vendor_growth")), "<=", 1.2),
         }
     return result
-
-
-def _num(value: Json) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,8 +619,7 @@ def import_figures(repeats: int = 11) -> dict[str, Json]:
 
 def import_ms(repeats: int = 11) -> float | None:
     """``import_ms`` of :func:`import_figures`."""
-    value = import_figures(repeats)["import_ms"]
-    return float(value) if isinstance(value, int | float) else None
+    return _num(import_figures(repeats)["import_ms"])
 
 
 #: Issue 12's aim for ``import_ms``.
@@ -636,8 +636,7 @@ def collect_aims(result: dict[str, Json]) -> dict[str, Json]:
         section_aims = section.get("aims") if isinstance(section, dict) else None
         if isinstance(section_aims, dict):
             aims.update({f"{name}.{key}": value for key, value in section_aims.items()})
-    value = result.get("import_ms")
-    measured = float(value) if isinstance(value, int | float) else None
+    measured = _num(result.get("import_ms"))
     aims["import_ms"] = {
         "measured": measured,
         "aim": f"<= {IMPORT_MS_AIM:g}",

@@ -118,6 +118,34 @@ def _released_text(order_id: str, currency: str, credit: int, offset: int, kept:
     return text + "."
 
 
+def _reserve_kept(
+    vendor: VendorAccount | None, hold: Hold, currency: str, credit: int, now: _dt.datetime
+) -> tuple[int, JournalTransaction | None, Timer | None]:
+    """R41: what the vendor's rolling reserve keeps back from a release of ``credit``: the
+    amount, its journal transaction and the ``reserve_release`` timer that brings it back
+    after ``reserve_days`` (``0, None, None`` when nothing is kept)."""
+    if vendor is None or not vendor.reserve_bp or credit <= 0:
+        return 0, None, None
+    kept = _money.percent_bp(credit, vendor.reserve_bp)
+    if kept <= 0:
+        return 0, None, None
+    txn = core.reserve(
+        vendor_id=hold.vendor_id,
+        order_id=hold.order_id,
+        currency=currency,
+        amount_minor=kept,
+        at=now,
+    )
+    timer = Timer(
+        timer_id=f"{RESERVE_RELEASE}:{hold.order_id}",
+        kind=RESERVE_RELEASE,
+        aggregate_id=hold.order_id,
+        ref=hold.vendor_id,
+        due_at=now + _dt.timedelta(days=vendor.reserve_days),
+    )
+    return kept, txn, timer
+
+
 def _reader(by: Actor, vendor_id: str) -> None:
     """R1, an allow-list: staff, the system, and the vendor itself."""
     kind = check_actor(by).kind
@@ -477,30 +505,13 @@ class _MoneyCommands(_IntegrityCommands):
                 txns.append(txn)
                 folds[pair] += txn.entries_for(account, currency)
             credit = new.released_minor or 0
-            kept = 0
-            vendor = vendors.get(hold.vendor_id)
-            if vendor is not None and vendor.reserve_bp and credit > 0:
-                kept = max(0, _money.percent_bp(credit, vendor.reserve_bp))
-            if kept:
-                reserve = core.reserve(
-                    vendor_id=hold.vendor_id,
-                    order_id=hold.order_id,
-                    currency=currency,
-                    amount_minor=kept,
-                    at=now,
-                )
+            kept, reserve, reserve_timer = _reserve_kept(
+                vendors.get(hold.vendor_id), hold, currency, credit, now
+            )
+            if reserve is not None and reserve_timer is not None:
                 txns.append(reserve)
                 folds[pair] += reserve.entries_for(account, currency)
-                assert vendor is not None
-                reserve_timers.append(
-                    Timer(
-                        timer_id=f"{RESERVE_RELEASE}:{hold.order_id}",
-                        kind=RESERVE_RELEASE,
-                        aggregate_id=hold.order_id,
-                        ref=hold.vendor_id,
-                        due_at=now + _dt.timedelta(days=vendor.reserve_days),
-                    )
-                )
+                reserve_timers.append(reserve_timer)
             done.append((hold, new, currency, offset, kept))
         # everything that needs no journal sequence number first: the holds, the reserve
         # timers, the vendors' notifications
@@ -549,31 +560,12 @@ class _MoneyCommands(_IntegrityCommands):
     ) -> int:
         """R41: the vendor's rolling reserve keeps ``reserve_bp`` of a release back for
         ``reserve_days`` (a ``reserve_release`` timer brings it back)."""
-        vendor = self._get_vendor(uow, hold.vendor_id)
-        if vendor is None or not vendor.reserve_bp or credit <= 0:
-            return 0
-        kept = _money.percent_bp(credit, vendor.reserve_bp)
-        if kept <= 0:
-            return 0
-        self._post_journal(
-            uow,
-            core.reserve(
-                vendor_id=hold.vendor_id,
-                order_id=hold.order_id,
-                currency=currency,
-                amount_minor=kept,
-                at=now,
-            ),
+        kept, txn, timer = _reserve_kept(
+            self._get_vendor(uow, hold.vendor_id), hold, currency, credit, now
         )
-        uow.timers.schedule(
-            Timer(
-                timer_id=f"{RESERVE_RELEASE}:{hold.order_id}",
-                kind=RESERVE_RELEASE,
-                aggregate_id=hold.order_id,
-                ref=hold.vendor_id,
-                due_at=now + _dt.timedelta(days=vendor.reserve_days),
-            )
-        )
+        if txn is not None and timer is not None:
+            self._post_journal(uow, txn)
+            uow.timers.schedule(timer)
         return kept
 
     def _reserve_release_timer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
