@@ -45,6 +45,7 @@ from asolora_core.ledger.model import (
     Payout,
     VendorAccount,
     seal,
+    seal_chain,
     vendor_account,
 )
 
@@ -588,12 +589,7 @@ class PostgresLedger:
             return tuple(self.post(t, key=key) for t in txns)
         self._lock_balances_of(txns)
         seq, prev = self._lock_head()
-        out: list[JournalTransaction] = []
-        for txn in txns:
-            seq += 1
-            done = seal(txn, seq, prev, key)
-            prev = done.hash
-            out.append(done)
+        out = seal_chain(txns, seq, prev, key)
         totals: dict[tuple[str, str], list[Any]] = {}
         e_cols: list[list[Any]] = [[], [], [], [], [], [], []]
         for t in out:

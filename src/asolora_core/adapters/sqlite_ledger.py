@@ -31,6 +31,7 @@ from asolora_core.ledger.model import (
     Payout,
     VendorAccount,
     seal,
+    seal_chain,
     vendor_account,
 )
 
@@ -504,12 +505,7 @@ class SqliteLedger:
         if len(txns) <= 1:
             return tuple(self.post(t, key=key) for t in txns)
         seq, prev = self.head()
-        out: list[JournalTransaction] = []
-        for txn in txns:
-            seq += 1
-            done = seal(txn, seq, prev, key)
-            prev = done.hash
-            out.append(done)
+        out = seal_chain(txns, seq, prev, key)
         conn = self._uow.conn
         try:
             conn.executemany(

@@ -64,6 +64,17 @@ def _staff(by: Actor, what: str) -> None:
         raise NotPermittedError(f"only staff or the system may {what}", actor=by.key)
 
 
+def _refuse_disagreeing(hold: Hold, txns: Sequence[JournalTransaction]) -> None:
+    """``LedgerIntegrityError`` when ``hold`` disagrees with its order's journal (R42)."""
+    problems = hold_problems(hold, txns)
+    if problems:
+        raise LedgerIntegrityError(
+            f"the hold of order {hold.order_id} disagrees with the journal "
+            f"({'; '.join(problems)}); it is not released: run verify_journal",
+            order_id=hold.order_id,
+        )
+
+
 class _IntegrityCommands(_Kernel):
     """Sealed posts, holds and vendor accounts; checkpoints; verification (R24, R42)."""
 
@@ -142,23 +153,11 @@ class _IntegrityCommands(_Kernel):
         """:meth:`_check_against_journal` of many holds, their transactions read at once."""
         journal = uow.ledger.for_orders([h.order_id for h in holds])
         for hold in holds:
-            problems = hold_problems(hold, journal.get(hold.order_id, ()))
-            if problems:
-                raise LedgerIntegrityError(
-                    f"the hold of order {hold.order_id} disagrees with the journal "
-                    f"({'; '.join(problems)}); it is not released: run verify_journal",
-                    order_id=hold.order_id,
-                )
+            _refuse_disagreeing(hold, journal.get(hold.order_id, ()))
 
     def _check_against_journal(self, uow: UnitOfWork, hold: Hold) -> None:
         """Before a release: the hold must agree with the order's journal transactions."""
-        problems = hold_problems(hold, uow.ledger.for_order(hold.order_id))
-        if problems:
-            raise LedgerIntegrityError(
-                f"the hold of order {hold.order_id} disagrees with the journal "
-                f"({'; '.join(problems)}); it is not released: run verify_journal",
-                order_id=hold.order_id,
-            )
+        _refuse_disagreeing(hold, uow.ledger.for_order(hold.order_id))
 
     def _publish_due_checkpoint(self) -> None:
         """After a commit: publish the checkpoint a post asked for (see ``_post``)."""

@@ -25,7 +25,7 @@ import enum
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -195,6 +195,20 @@ def seal(
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
     HMAC ``key`` when the marketplace configures one)."""
     return evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash, key))
+
+
+def seal_chain(
+    txns: Sequence[JournalTransaction], seq: int, prev_hash: str, key: bytes | None = None
+) -> list[JournalTransaction]:
+    """``txns`` sealed one after the other after the head ``(seq, prev_hash)``: each placed at
+    the next ``seq`` and chained to the hash of the one before (R42)."""
+    out: list[JournalTransaction] = []
+    for txn in txns:
+        seq += 1
+        sealed = seal(txn, seq, prev_hash, key)
+        prev_hash = sealed.hash
+        out.append(sealed)
+    return out
 
 
 # --- configuration ---------------------------------------------------------------------------
