@@ -521,7 +521,10 @@ class _Kernel:
     # --- running commands ----------------------------------------------------------------
 
     def _now(self) -> _dt.datetime:
-        return utc(self.clock.now(), field="clock.now()")
+        now = self.clock.now()
+        if type(now) is _dt.datetime and now.tzinfo is _dt.UTC and 1 < now.year < 9999:
+            return now  # what utc() returns it as (a clock's usual answer, checked cheaply)
+        return utc(now, field="clock.now()")
 
     def _execute(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from asolora_core._values import evolve
+from asolora_core._values import evolve, replacer
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import (
     DisputeWindowClosedError,
@@ -177,6 +177,15 @@ def _issue(order: Order, issue_id: str) -> Issue:
 
 def _next(order: Order, **changes: Any) -> Order:
     return evolve(order, version=order.version + 1, **changes)
+
+
+# The few changes the commands of a lifecycle make on every call, generated once (each
+# calls the class, like ``evolve``: see :func:`asolora_core._values.replacer`).
+_with_shipments = replacer(Order, "version", "shipments")
+_with_new_shipment = replacer(Order, "version", "shipments", "issues")
+_with_tracking = replacer(Shipment, "tracking")
+_delivered = replacer(Shipment, "status", "delivered_at")
+_confirmed = replacer(Shipment, "status", "confirmed_at", "confirmed_automatically")
 
 
 def _with_completion(order: Order, now: _dt.datetime, events: list[DomainEvent]) -> Order:
@@ -465,7 +474,7 @@ def ship(
         issues = tuple(
             evolve(i, replacement_shipped=True) if i is issue else i for i in order.issues
         )
-    new = _next(order, shipments=(*order.shipments, shipment), issues=issues)
+    new = _with_new_shipment(order, order.version + 1, (*order.shipments, shipment), issues)
     event = ShipmentCreated(
         aggregate_id=order.order_id,
         at=now,
@@ -478,9 +487,9 @@ def ship(
     return new, (event,)
 
 
-def _evolve_shipment(order: Order, old: Shipment, new: Shipment, **changes: object) -> Order:
+def _evolve_shipment(order: Order, old: Shipment, new: Shipment) -> Order:
     shipments = tuple([new if s is old else s for s in order.shipments])
-    return _next(order, shipments=shipments, **changes)
+    return _with_shipments(order, order.version + 1, shipments)
 
 
 def update_tracking(
@@ -515,7 +524,7 @@ def update_tracking(
     if new_number != last.tracking_number:
         _check_tracking_unique(order, new_number, shipment_id)
     event_row = TrackingEvent(at=now, carrier=new_carrier, tracking_number=new_number, note=note)
-    new_shipment = evolve(shipment, tracking=(*shipment.tracking, event_row))
+    new_shipment = _with_tracking(shipment, (*shipment.tracking, event_row))
     event = TrackingUpdated(
         aggregate_id=order.order_id,
         at=now,
@@ -538,7 +547,7 @@ def mark_delivered(
     shipment = _shipment(order, shipment_id)
     status = step(shipment.status, Action.MARK_DELIVERED, by.kind)
     assert isinstance(status, ShipmentStatus)
-    new_shipment = evolve(shipment, status=status, delivered_at=now)
+    new_shipment = _delivered(shipment, status, now)
     events: list[DomainEvent] = [
         ShipmentDelivered(aggregate_id=order.order_id, at=now, actor=by, shipment_id=shipment_id)
     ]
@@ -577,9 +586,7 @@ def confirm_receipt(
             issue_ids=blocking,
         )
     automatic = by.kind is ActorKind.SYSTEM
-    new_shipment = evolve(
-        shipment, status=status, confirmed_at=now, confirmed_automatically=automatic
-    )
+    new_shipment = _confirmed(shipment, status, now, automatic)
     events: list[DomainEvent] = [
         ReceiptConfirmed(
             aggregate_id=order.order_id,

@@ -133,10 +133,24 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
     """The notifications the events of one command on ``order`` produce."""
     out: list[Notification] = []
     for event in events:
-        for entry in (NOTIFICATIONS.get(type(event)), ALSO.get(type(event))):
-            if entry is not None:
-                out += _notifications(order, event, *entry)
+        plan = _PLANS.get(type(event))
+        if plan is None:
+            plan = _PLANS[type(event)] = _plan(type(event))
+        for side, kind, text, parts in plan:
+            out += _notifications(order, event, side, kind, text, parts)
     return out
+
+
+#: A notification an event class produces: (side, kind, text, the text around its one
+#: ``{order}`` when that is all it formats, see :func:`_split`).
+_Entry = tuple[str, str, str, "tuple[str, str] | None"]
+#: Each event class's entries of :data:`NOTIFICATIONS` then :data:`ALSO`, looked up once.
+_PLANS: dict[type[DomainEvent], tuple[_Entry, ...]] = {}
+
+
+def _plan(event_type: type[DomainEvent]) -> tuple[_Entry, ...]:
+    entries = [table[event_type] for table in (NOTIFICATIONS, ALSO) if event_type in table]
+    return tuple((side, kind, text, _split(text)) for side, kind, text in entries)
 
 
 @lru_cache(maxsize=256)
@@ -150,31 +164,38 @@ def _split(text: str) -> tuple[str, str] | None:
 
 
 def _notifications(
-    order: Order, event: DomainEvent, side: str, kind: str, text: str
+    order: Order,
+    event: DomainEvent,
+    side: str,
+    kind: str,
+    text: str,
+    parts: tuple[str, str] | None,
 ) -> list[Notification]:
-    if side == STAFF:
-        recipients = [STAFF_DESK]
-    elif side == VENDOR:
-        recipients = [_party(ActorKind.VENDOR, order.vendor_id)]
+    order_id = order.order_id
+    if parts is not None:
+        sentence = parts[0] + order_id + parts[1]
+    elif "{event." in text or "{paid}" in text:
+        paid = format_minor(order.paid_minor, order.currency) if "{paid}" in text else ""
+        sentence = text.format(order=order_id, event=event, paid=paid)
+    else:
+        sentence = text.format(order=order_id)
+    at = event.at
+    if side == VENDOR:
+        recipient = _party(ActorKind.VENDOR, order.vendor_id)
     elif side == BUYER:
-        recipients = [_party(ActorKind.BUYER, order.buyer_id)]
+        recipient = _party(ActorKind.BUYER, order.buyer_id)
+    elif side == STAFF:
+        recipient = STAFF_DESK
     else:
         vendor = _party(ActorKind.VENDOR, order.vendor_id)
         buyer = _party(ActorKind.BUYER, order.buyer_id)
-        recipients = (
-            [vendor, buyer] if side == BOTH else [r for r in (vendor, buyer) if r != event.actor]
-        )
-    parts = _split(text)
-    if parts is not None:
-        sentence = parts[0] + order.order_id + parts[1]
-    elif "{event." in text or "{paid}" in text:
-        paid = format_minor(order.paid_minor, order.currency) if "{paid}" in text else ""
-        sentence = text.format(order=order.order_id, event=event, paid=paid)
-    else:
-        sentence = text.format(order=order.order_id)
+        return [
+            Notification(recipient=r, kind=kind, subject_id=order_id, text=sentence, event_at=at)
+            for r in (vendor, buyer)
+            if side == BOTH or r != event.actor
+        ]
     return [
         Notification(
-            recipient=r, kind=kind, subject_id=order.order_id, text=sentence, event_at=event.at
+            recipient=recipient, kind=kind, subject_id=order_id, text=sentence, event_at=at
         )
-        for r in recipients
     ]
