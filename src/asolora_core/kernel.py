@@ -683,13 +683,11 @@ class _Kernel:
         self, uow: UnitOfWork, notifications: Sequence[Notification], now: _dt.datetime
     ) -> None:
         if notifications:
+            new_id = self.ids.new_id
             uow.outbox.add(
                 [
                     OutboxMessage(
-                        message_id=self.ids.new_id("n"),
-                        notification=n,
-                        created_at=now,
-                        next_attempt_at=now,
+                        message_id=new_id("n"), notification=n, created_at=now, next_attempt_at=now
                     )
                     for n in notifications
                 ]

@@ -66,6 +66,8 @@ __all__ = ["AUTO_CONFIRM", "Item"]
 _codec.register(Order)
 
 AUTO_CONFIRM = "auto_confirm"
+#: The events :meth:`_OrderCommands._schedule_order_timers` arms or drops a timer on.
+_TIMER_EVENTS = frozenset({ReceiptConfirmed, ShipmentDelivered, IssueClosed})
 
 
 def _auto_confirm_id(order_id: str, shipment_id: str) -> str:
@@ -136,9 +138,9 @@ class _OrderCommands(_Kernel):
             self._record(uow, order, events, now)
             return order
 
-        return self._execute(
-            by, command, idempotency_key, {"order_id": order_id, **arguments}, work
-        )
+        if idempotency_key is not None:  # the arguments are only fingerprinted for a key
+            arguments = {"order_id": order_id, **arguments}
+        return self._execute(by, command, idempotency_key, arguments, work)
 
     # --- timers and sweeps --------------------------------------------------------------
 
@@ -153,6 +155,8 @@ class _OrderCommands(_Kernel):
         if after is None:
             return
         for event in events:
+            if type(event) not in _TIMER_EVENTS:
+                continue  # most events: no timer to arm or drop
             if isinstance(event, ReceiptConfirmed):
                 uow.timers.cancel(_auto_confirm_id(order.order_id, event.shipment_id))
                 continue
