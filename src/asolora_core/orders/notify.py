@@ -137,14 +137,15 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
         if plan is None:
             plan = _PLANS[type(event)] = _plan(type(event))
         for side, kind, text, parts in plan:
-            out += _notifications(order, event, side, kind, text, parts)
+            _notifications(out, order, event, side, kind, text, parts)
     return out
 
 
 #: A notification an event class produces: (side, kind, text, the text around its one
 #: ``{order}`` when that is all it formats, see :func:`_split`).
 _Entry = tuple[str, str, str, "tuple[str, str] | None"]
-#: Each event class's entries of :data:`NOTIFICATIONS` then :data:`ALSO`, looked up once.
+#: Each event class's entries of :data:`NOTIFICATIONS` then :data:`ALSO`, looked up once
+#: (the first time an event of that class is met; the tables are constants).
 _PLANS: dict[type[DomainEvent], tuple[_Entry, ...]] = {}
 
 
@@ -164,13 +165,15 @@ def _split(text: str) -> tuple[str, str] | None:
 
 
 def _notifications(
+    out: list[Notification],
     order: Order,
     event: DomainEvent,
     side: str,
     kind: str,
     text: str,
     parts: tuple[str, str] | None,
-) -> list[Notification]:
+) -> None:
+    """Append to ``out`` the notifications of one entry of a plan (see :func:`_plan`)."""
     order_id = order.order_id
     if parts is not None:
         sentence = parts[0] + order_id + parts[1]
@@ -187,15 +190,19 @@ def _notifications(
     elif side == STAFF:
         recipient = STAFF_DESK
     else:
-        vendor = _party(ActorKind.VENDOR, order.vendor_id)
-        buyer = _party(ActorKind.BUYER, order.buyer_id)
-        return [
-            Notification(recipient=r, kind=kind, subject_id=order_id, text=sentence, event_at=at)
-            for r in (vendor, buyer)
-            if side == BOTH or r != event.actor
-        ]
-    return [
+        for r in (
+            _party(ActorKind.VENDOR, order.vendor_id),
+            _party(ActorKind.BUYER, order.buyer_id),
+        ):
+            if side == BOTH or r != event.actor:
+                out.append(
+                    Notification(
+                        recipient=r, kind=kind, subject_id=order_id, text=sentence, event_at=at
+                    )
+                )
+        return
+    out.append(
         Notification(
             recipient=recipient, kind=kind, subject_id=order_id, text=sentence, event_at=at
         )
-    ]
+    )
