@@ -91,7 +91,7 @@ class Actor:
     @property
     def key(self) -> str:
         """``'vendor:v-1'``: the scope of this actor's idempotency keys (R35)."""
-        return f"{self.kind.value}:{self.id}"
+        return f"{self.kind._value_}:{self.id}"  # the enum's value, without its descriptor
 
     def __str__(self) -> str:
         return self.key
