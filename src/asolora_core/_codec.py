@@ -314,3 +314,188 @@ def _incremental(cls: type[Any]) -> IncrementalEncoder:
 def incremental_encoder(cls: type[Any]) -> IncrementalEncoder:
     """The :class:`IncrementalEncoder` of ``cls`` (built once)."""
     return _incremental(cls)
+
+
+# positional form ---------------------------------------------------------------------------
+#
+# The smallest JSON the codec writes (issue 12): an attrs value is a list of its fields'
+# values in field order (no names), the fields at the end that equal their defaults left out;
+# an instant is an integer of microseconds since the epoch (read back in UTC); an actor is its
+# key (``"vendor:v-1"``); nested values take the same form. A class may only gain fields, with
+# defaults, at its end (a stored list is read field by field from the start).
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def _enc_micros(x: _dt.datetime) -> int:
+    delta = x - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _dec_micros(x: int) -> _dt.datetime:
+    if type(x) is not int:
+        raise TypeError(f"an instant must be an integer, not {type(x).__name__}")
+    return _EPOCH + _dt.timedelta(microseconds=x)
+
+
+_P_ENC: dict[Any, Fn] = {}
+_P_DEC: dict[Any, Fn] = {}
+
+
+def _positional_fn(tp: Any, *, encode: bool) -> Fn:
+    cache = _P_ENC if encode else _P_DEC
+    fn = cache.get(tp)
+    if fn is None:
+        fn = _build_positional(tp, encode=encode)
+        cache[tp] = fn
+    return fn
+
+
+def _enc_actor(x: Any) -> str:
+    return f"{x.kind.value}:{x.id}"
+
+
+def _build_positional(tp: Any, *, encode: bool) -> Fn:
+    from asolora_core.actors import Actor, ActorKind  # here: actors need not load the codec
+
+    if tp is _dt.datetime:
+        return _enc_micros if encode else _dec_micros
+    if tp is Actor:  # its key, ``"vendor:v-1"``
+
+        def dec_actor(x: str) -> Actor:
+            kind, colon, actor_id = x.partition(":")
+            if not colon:
+                raise ValueError(f"not an actor key: {x!r}")
+            return Actor(ActorKind(kind), actor_id)
+
+        return _enc_actor if encode else dec_actor
+    if isinstance(tp, type) and attrs.has(tp):
+        codec = positional(tp)
+        return codec.encode if encode else codec.decode
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) != 1:
+            raise TypeError(f"unsupported union {tp!r}")
+        inner = _positional_fn(non_none[0], encode=encode)
+        if inner is _ident:
+            return _ident
+        return lambda x: None if x is None else inner(x)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _positional_fn(args[0], encode=encode)
+            if item is _ident:
+                return list if encode else tuple
+            if encode:
+                return lambda x: [item(v) for v in x]
+            return lambda x: tuple(item(v) for v in x)
+        fns = [_positional_fn(a, encode=encode) for a in args]
+        if encode:
+            return lambda x: [f(v) for f, v in zip(fns, x, strict=True)]
+        return lambda x: tuple(f(v) for f, v in zip(fns, x, strict=True))
+    if origin is dict:
+        val = _positional_fn(args[1], encode=encode)
+        return lambda x: {k: val(v) for k, v in x.items()}
+    return encoder(tp) if encode else decoder(tp)
+
+
+class Positional:
+    """The positional form of one attrs class (see above), leaving out the fields ``omit``
+    (kept elsewhere, such as in a row's columns): :meth:`decode` takes them as keywords."""
+
+    def __init__(self, cls: type[Any], omit: frozenset[str] = frozenset()) -> None:
+        self._cls = cls
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.name not in omit]
+        self._names = [f.name for f in fields]
+        defaults: list[Any] = []
+        required = 0
+        for i, f in enumerate(fields):
+            default = f.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = attrs.NOTHING if default.takes_self else default.factory()
+            if default is attrs.NOTHING:
+                required = i + 1
+            defaults.append(default)
+        self._required = required
+        self._defaults = defaults
+        # filled in after the fields' own codecs exist (a class may contain itself)
+        self._enc: list[Fn] = []
+        self._dec: list[tuple[str, Fn]] = []
+        self.encode: Fn = self._encode_late
+        self._hints = [hints[n] for n in self._names]
+
+    def _ready(self) -> None:
+        if self._enc:
+            return
+        self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
+        for i, fn in enumerate(self._enc):
+            owner = getattr(fn, "__self__", None)
+            if isinstance(owner, Positional) and owner is not self:
+                owner._ready()  # a nested class: call its generated encoder directly
+                self._enc[i] = owner.encode
+        self._dec = [
+            (n, _positional_fn(tp, encode=False))
+            for n, tp in zip(self._names, self._hints, strict=True)
+        ]
+        self.encode = self._build_encode()
+
+    def _encode_late(self, x: Any) -> list[Any]:
+        self._ready()
+        out: list[Any] = self.encode(x)
+        return out
+
+    def _build_encode(self) -> Fn:
+        """The encoder, generated for the class: one list display, then the defaults at
+        its end dropped."""
+        namespace: dict[str, Any] = {"NOTHING": attrs.NOTHING}
+        items = []
+        for i, (name, fn) in enumerate(zip(self._names, self._enc, strict=True)):
+            namespace[f"F{i}"] = fn
+            if fn is _ident:
+                items.append(f"x.{name}")
+            elif fn is _enc_micros:
+                items.append(f"_m(x.{name})")
+            else:
+                items.append(f"F{i}(x.{name})")
+        namespace["_m"] = _enc_micros
+        namespace["_D"] = self._defaults
+        lines = [
+            "def encode(x):",
+            f"    out = [{', '.join(items)}]",
+            f"    n = {len(self._names)}",
+            f"    while n > {self._required}:",
+            "        d = _D[n - 1]",
+            "        v = getattr(x, NAMES[n - 1])",
+            "        if not (v is d or (type(v) is type(d) and v == d)):",
+            "            break",
+            "        n -= 1",
+            f"    return out if n == {len(self._names)} else out[:n]",
+        ]
+        namespace["NAMES"] = self._names
+        code = compile("\n".join(lines) + "\n", f"<positional {self._cls.__qualname__}>", "exec")
+        exec(code, namespace)
+        built: Fn = namespace["encode"]
+        return built
+
+    def decode(self, data: Any, **known: Any) -> Any:
+        """The value of ``data`` (a list in positional form), with the fields left out."""
+        self._ready()
+        if not isinstance(data, list) or len(data) > len(self._dec):
+            raise ValueError(f"not a positional {self._cls.__name__}")
+        for (name, fn), v in zip(self._dec, data, strict=False):
+            known[name] = fn(v)
+        return self._cls(**known)
+
+
+_POSITIONAL: dict[tuple[type[Any], frozenset[str]], Positional] = {}
+
+
+def positional(cls: type[Any], omit: frozenset[str] = frozenset()) -> Positional:
+    """The :class:`Positional` form of ``cls`` without the fields ``omit`` (built once)."""
+    codec = _POSITIONAL.get((cls, omit))
+    if codec is None:
+        codec = Positional(cls, omit)
+        _POSITIONAL[(cls, omit)] = codec
+    return codec
