@@ -371,6 +371,7 @@ def _build_positional(tp: Any, *, encode: bool) -> Fn:
         return _enc_actor if encode else dec_actor
     if isinstance(tp, type) and attrs.has(tp):
         codec = positional(tp)
+        codec._ready()  # its generated encoder (late-bound while a class contains itself)
         return codec.encode if encode else codec.decode
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
@@ -425,21 +426,22 @@ class Positional:
         self._dec: list[tuple[str, Fn]] = []
         self.encode: Fn = self._encode_late
         self._hints = [hints[n] for n in self._names]
+        self._building = False
 
     def _ready(self) -> None:
-        if self._enc:
+        if self._building:
             return
-        self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
-        for i, fn in enumerate(self._enc):
-            owner = getattr(fn, "__self__", None)
-            if isinstance(owner, Positional) and owner is not self:
-                owner._ready()  # a nested class: call its generated encoder directly
-                self._enc[i] = owner.encode
-        self._dec = [
-            (n, _positional_fn(tp, encode=False))
-            for n, tp in zip(self._names, self._hints, strict=True)
-        ]
-        self.encode = self._build_encode()
+        self._building = True
+        try:
+            self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
+            self._dec = [
+                (n, _positional_fn(tp, encode=False))
+                for n, tp in zip(self._names, self._hints, strict=True)
+            ]
+            self.encode = self._build_encode()
+        except BaseException:
+            self._building = False  # an unsupported field type: raise again on the next use
+            raise
 
     def _encode_late(self, x: Any) -> list[Any]:
         self._ready()

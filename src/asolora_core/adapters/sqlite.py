@@ -857,19 +857,39 @@ class _Orders:
         return performance_totals(self._uow, vendor_id, since, until)
 
 
+#: Most events one INSERT writes (5 parameters each; SQLite allows 32766).
+_EVENTS_PER_INSERT = 1000
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_events(n: int) -> str:
+    """``INSERT`` of ``n`` events, given as (aggregate id, j, type, at, body): SQLite reads
+    the rows (and each aggregate's last ``seq``) before it inserts any of them."""
+    rows = ",".join(["(?,?,?,?,?)"] * n)
+    return (
+        "INSERT INTO events (aggregate_id, seq, type, at, body) SELECT v.column1, "
+        "coalesce((SELECT max(seq) FROM events WHERE aggregate_id = v.column1), 0) + v.column2, "
+        f"v.column3, v.column4, v.column5 FROM (VALUES {rows}) AS v"
+    )
+
+
 class _Events:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
     # The body leaves out what the row's columns hold (the aggregate and the instant) and
     # every field at its default (compact form); bodies written whole before read as they were.
-    # Each row numbers its aggregate's events from 1 (the next after the last one).
+    # One statement for a command's events; each row numbers its aggregate's events from 1:
+    # the j-th event of an aggregate here comes j after its last stored one.
     def append(self, events: Sequence[DomainEvent]) -> None:
-        self._uow.conn.executemany(
-            "INSERT INTO events (aggregate_id, seq, type, at, body) SELECT ?1, "
-            "coalesce(max(seq), 0) + 1, ?2, ?3, ?4 FROM events WHERE aggregate_id = ?1",
-            [(e.aggregate_id, e.name, micros(e.at), _event_body(e)) for e in events],
-        )
+        seen: dict[str, int] = {}
+        params: list[Any] = []
+        for e in events:
+            j = seen[e.aggregate_id] = seen.get(e.aggregate_id, 0) + 1
+            params += (e.aggregate_id, j, e.name, micros(e.at), _event_body(e))
+        for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
+            chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
+            self._uow.execute(_insert_events(len(chunk) // 5), chunk)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._uow.execute(
