@@ -6,13 +6,19 @@ whole to raw SQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import typing
+from pathlib import Path
+from typing import Any
 
+import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asolora_core import Actor, SqliteStore
-from asolora_core.events import Notification
-from asolora_core.ports import OutboxMessage
+from asolora_core.events import _EVENT_TYPES, Notification
+from asolora_core.orders.model import Order
+from asolora_core.ports import OutboxMessage, Timer
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 _STORE = SqliteStore(":memory:")
@@ -108,3 +114,39 @@ def test_texts_of_one_shape_share_one_row_across_transactions() -> None:
             ]
     finally:
         store.close()
+
+
+def _persisted_fields() -> dict[str, list[str]]:
+    """Field names of every class stored positionally: the order and what it holds, timers,
+    every event class (and what they hold)."""
+    out: dict[str, list[str]] = {}
+
+    def walk(tp: Any) -> None:
+        if isinstance(tp, type) and attrs.has(tp):
+            name = f"{tp.__module__}.{tp.__qualname__}"
+            if name in out:
+                return
+            out[name] = [f.name for f in attrs.fields(tp)]
+            hints = typing.get_type_hints(tp)
+            for f in attrs.fields(tp):
+                walk(hints[f.name])
+        for arg in typing.get_args(tp):
+            walk(arg)
+
+    walk(Order)
+    walk(Timer)
+    for name in sorted(_EVENT_TYPES):
+        walk(_EVENT_TYPES[name])
+    return out
+
+
+def test_stored_classes_only_gain_fields_at_their_end() -> None:
+    """Positional bodies name no fields: a stored list is read field by field from the start.
+    So a class stored positionally may gain fields (with defaults) only after the ones it had
+    when this test's record (``data/positional_fields.json``) was written; renaming, removing
+    or reordering one would read old rows wrongly. (A new class needs no entry.)"""
+    recorded = json.loads((Path(__file__).parent / "data" / "positional_fields.json").read_text())
+    current = _persisted_fields()
+    for name, fields in recorded.items():
+        assert name in current, f"{name} is stored positionally: keep it (or migrate its rows)"
+        assert current[name][: len(fields)] == fields, name
