@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import typing
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,43 @@ def test_stored_classes_only_gain_fields_at_their_end() -> None:
     for name, fields in recorded.items():
         assert name in current, f"{name} is stored positionally: keep it (or migrate its rows)"
         assert current[name][: len(fields)] == fields, name
+
+
+def _completed(n: int) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"n-{n}",
+        notification=Notification(
+            recipient=Actor.vendor("v-1"),
+            kind="order.completed",
+            subject_id=f"o-{n}",
+            text=f"Order o-{n} is completed.",
+            event_at=T0,
+        ),
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+
+
+def test_a_shape_written_in_the_callers_rolled_back_transaction_is_not_reused(
+    tmp_path: Path,
+) -> None:
+    """With ``connection=``, a unit of work is a SAVEPOINT of the caller's transaction: the
+    shape it adds is gone when the caller rolls back, and the next message adds it again
+    (instead of pointing at a row that does not exist)."""
+    conn = sqlite3.connect(tmp_path / "own.db", isolation_level=None)
+    store = SqliteStore(tmp_path / "own.db", connection=conn)
+    try:
+        conn.execute("BEGIN")
+        with store.unit_of_work() as uow:
+            uow.outbox.add((_completed(1),))
+            uow.commit()
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        with store.unit_of_work() as uow:
+            uow.outbox.add((_completed(2),))
+            uow.commit()
+        conn.execute("COMMIT")
+        with store.reader() as uow:
+            assert uow.outbox.all() == (_completed(2),)
+    finally:
+        store.close()

@@ -1097,7 +1097,10 @@ class _Outbox:
         if self._texts is None:
             store = self._uow.store
             texts = self._texts = _TextIds(self._uow.conn, store._text_ids)
-            self._uow.after_commit(lambda: store._keep_text_ids(texts.new))
+            # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
+            # committed when it releases: its new ids are not kept beyond it.
+            if not self._uow._savepoint:
+                self._uow.after_commit(lambda: store._keep_text_ids(texts.new))
         return self._texts
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
