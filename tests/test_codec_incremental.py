@@ -204,3 +204,26 @@ def test_positional_form_leaves_out_trailing_defaults_and_refuses_a_longer_list(
         form.decode([*data, *([None] * len(names))])
     with pytest.raises(ValueError, match="positional"):
         form.decode({"order_id": order.order_id})
+
+
+def test_positional_encoding_from_an_earlier_version_is_the_same_data() -> None:
+    """``encode_from`` (what the SQLite store writes) gives the data ``encode`` gives, from
+    the version before, from an unrelated order and from data read back; unchanged parts are
+    reused, not encoded again."""
+    form = _codec.positional(Order, frozenset({"order_id", "version"}))
+    orders = _scenario_orders()
+    last: dict[str, tuple[Order, list[Any]]] = {}
+    reused = 0
+    for order in orders:
+        fresh = form.encode(order)
+        before = last.get(order.order_id)
+        if before is not None:
+            again = form.encode_from(order, before[0], before[1])
+            assert again == fresh
+            reused += sum(a is b for a, b in zip(again, before[1], strict=False))
+            read = json.loads(json.dumps(before[1]))
+            assert form.encode_from(order, before[0], read) == fresh
+        unrelated = next(o for o in orders if o.order_id != order.order_id)
+        assert form.encode_from(order, unrelated, form.encode(unrelated)) == fresh
+        last[order.order_id] = (order, fresh)
+    assert reused > 0

@@ -427,6 +427,8 @@ class Positional:
         self.encode: Fn = self._encode_late
         self._hints = [hints[n] for n in self._names]
         self._building = False
+        #: per field: the codec of its items when it is a tuple of attrs values, else None
+        self._items: list[Positional | None] = []
 
     def _ready(self) -> None:
         if self._building:
@@ -439,6 +441,16 @@ class Positional:
                 for n, tp in zip(self._names, self._hints, strict=True)
             ]
             self.encode = self._build_encode()
+            for tp in self._hints:
+                args = typing.get_args(tp)
+                tuple_of_attrs = (
+                    typing.get_origin(tp) is tuple
+                    and len(args) == 2
+                    and args[1] is Ellipsis
+                    and isinstance(args[0], type)
+                    and attrs.has(args[0])
+                )
+                self._items.append(positional(args[0]) if tuple_of_attrs else None)
         except BaseException:
             self._building = False  # an unsupported field type: raise again on the next use
             raise
@@ -480,6 +492,52 @@ class Positional:
         exec(code, namespace)
         built: Fn = namespace["encode"]
         return built
+
+    def encode_from(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
+        """``encode(x)``, reusing the data of every field (and every item of a tuple of attrs
+        values) that is the very same object in ``previous``, whose positional data (as
+        encoded, or as read) is ``previous_data``; an item that changed is encoded against
+        the item at its position (a shipment with one more tracking update re-encodes that
+        update only). Values are frozen, so the same object has the same data."""
+        self._ready()
+        if type(previous) is not type(x) or not isinstance(previous_data, list):
+            return list(self.encode(x))
+        out: list[Any] = []
+        kept = len(previous_data)
+        for i, name in enumerate(self._names):
+            v = getattr(x, name)
+            if i < kept:
+                old = getattr(previous, name)
+                if v is old:
+                    out.append(previous_data[i])
+                    continue
+                items = self._items[i]
+                old_data = previous_data[i]
+                if items is not None and isinstance(old_data, list) and len(old) == len(old_data):
+                    out.append(items._reuse_items(v, old, old_data))
+                    continue
+            out.append(self._enc[i](v))
+        n = len(out)
+        while n > self._required:
+            d = self._defaults[n - 1]
+            v = getattr(x, self._names[n - 1])
+            if not (v is d or (type(v) is type(d) and v == d)):
+                break
+            n -= 1
+        return out[:n]
+
+    def _reuse_items(self, values: Any, old: Any, old_data: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, v in enumerate(values):
+            if i < len(old):
+                if v is old[i]:
+                    out.append(old_data[i])
+                    continue
+                if type(v) is type(old[i]) and isinstance(old_data[i], list):
+                    out.append(self.encode_from(v, old[i], old_data[i]))
+                    continue
+            out.append(self.encode(v))
+        return out
 
     def decode(self, data: Any, **known: Any) -> Any:
         """The value of ``data`` (a list in positional form), with the fields left out."""

@@ -352,6 +352,9 @@ _enc_message = _codec.encoder(Message)
 _dec_message = _codec.decoder(Message)
 
 
+#: Orders whose positional data a store keeps for ``encode_from`` (the recently used ones).
+_ENCODED_KEPT = 1_000
+
 #: What an event's row columns hold, left out of its body.
 _EVENT_COLUMNS = frozenset({"aggregate_id", "at"})
 
@@ -429,6 +432,8 @@ class SqliteStore:
         self._local = threading.local()
         self._shared = connection
         self._cache: dict[str, tuple[int, str, Order]] = {}
+        #: order id -> an order and its positional data, for ``encode_from`` (recent ones)
+        self._encoded: dict[str, tuple[Order, list[Any]]] = {}
         #: (kind, shape) -> id in ``outbox_texts``, of committed rows (see ``_TextIds``)
         self._text_ids: dict[tuple[str, str], int] = {}
         self._cache_lock = threading.Lock()
@@ -528,16 +533,33 @@ class SqliteStore:
         hit = self._cache.get(order_id)
         if hit is not None and hit[0] == version and hit[1] == body:
             return hit[2]
-        order = _order(order_id, version, json.loads(body))
+        data = json.loads(body)
+        order = _order(order_id, version, data)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[order_id] = (version, body, order)
+        if isinstance(data, list):
+            self._keep_encoded(order, data)
         return order
 
     def _encode_order(self, order: Order) -> str:
-        """``order`` as stored: its positional JSON (schema step 12)."""
-        return _dumps(_order_form.encode(order))
+        """``order`` as stored: its positional JSON (schema step 12), re-encoding only the
+        parts that are not the very same objects as in the last order of that id this store
+        encoded or decoded (a pure function of the values: no database state is involved)."""
+        hit = self._encoded.get(order.order_id)
+        if hit is None:
+            data: list[Any] = _order_form.encode(order)
+        else:
+            data = _order_form.encode_from(order, hit[0], hit[1])
+        self._keep_encoded(order, data)
+        return _dumps(data)
+
+    def _keep_encoded(self, order: Order, data: list[Any]) -> None:
+        with self._cache_lock:
+            if len(self._encoded) > _ENCODED_KEPT:
+                self._encoded.clear()
+            self._encoded[order.order_id] = (order, data)
 
     def _keep_text_ids(self, new: dict[tuple[str, str], int]) -> None:
         if new:
