@@ -319,16 +319,23 @@ def _compact_rows(conn: sqlite3.Connection) -> None:
             "INSERT INTO events (aggregate_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)", out
         )
     conn.execute("DROP TABLE events_rowid")
-    orders = conn.execute("SELECT order_id, version, body FROM orders").fetchall()
-    conn.executemany(
-        "UPDATE orders SET body = ? WHERE order_id = ?",
-        [(_dumps(_order_form.encode(_order(i, v, json.loads(b)))), i) for i, v, b in orders],
-    )
-    timers = conn.execute("SELECT timer_id, kind, due_at, body FROM timers_rowid").fetchall()
-    conn.executemany(
-        "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
-        [(*r[:3], _dumps(_timer_form.encode(_timer(*r)))) for r in timers],
-    )
+    after = -1  # orders in rowid batches: no statement reads the table it rewrites
+    while orders := conn.execute(
+        "SELECT rowid, order_id, version, body FROM orders WHERE rowid > ? ORDER BY rowid "
+        "LIMIT 1000",
+        (after,),
+    ).fetchall():
+        conn.executemany(
+            "UPDATE orders SET body = ? WHERE rowid = ?",
+            [(_dumps(_order_form.encode(_order(i, v, json.loads(b)))), r) for r, i, v, b in orders],
+        )
+        after = orders[-1][0]
+    rows = conn.execute("SELECT timer_id, kind, due_at, body FROM timers_rowid")
+    while batch := rows.fetchmany(1000):
+        conn.executemany(
+            "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+            [(*r[:3], _dumps(_timer_form.encode(_timer(*r)))) for r in batch],
+        )
     conn.execute("DROP TABLE timers_rowid")
 
 
