@@ -30,10 +30,13 @@ from asolora_core import (
     Marketplace,
     MarketplaceConfig,
     NotPermittedError,
+    Order,
     RecordingCheckpointSink,
     SequentialIds,
     SqliteStore,
+    _codec,
 )
+from asolora_core.adapters.sqlite import _order
 from asolora_core.adapters.sqlite_base import micros
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger.integrity import record_seal
@@ -122,6 +125,11 @@ def _edit_body(path: Path, table: str, key: str, value: str, edit: Callable[[Any
     conn = _intruder(path)
     (body,) = conn.execute(f"SELECT body FROM {table} WHERE {key} = ?", (value,)).fetchone()
     data = json.loads(body)
+    if table == "orders":  # positional (schema step 12): edited in the object form it reads
+        (version,) = conn.execute(
+            "SELECT version FROM orders WHERE order_id = ?", (value,)
+        ).fetchone()
+        data = _codec.encoder(Order)(_order(value, version, data))
     edit(data)
     conn.execute(f"UPDATE {table} SET body = ? WHERE {key} = ?", (json.dumps(data), value))
     conn.close()

@@ -28,7 +28,9 @@ from asolora_core import (
 )
 from asolora_core.adapters.sqlite import MIGRATIONS
 from asolora_core.adapters.sqlite_base import micros
-from asolora_core.ports import OutboxMessage
+from asolora_core.events import DomainEvent, event_type
+from asolora_core.orders.model import Order
+from asolora_core.ports import OutboxMessage, Timer
 from pg_support import dsn, new_schema, postgres
 from test_ledger_support import STAFF, START
 from upgrade_fixture import journal_rows, load_v0_1
@@ -195,5 +197,81 @@ def test_upgrade_keeps_every_notification_and_idempotency_record(tmp_path: Path)
         assert record.request == b""  # compared by its canonical texts (test_idempotency_http)
         assert sorted(record.arguments) == ["customer_name", "items", "paid", "shipping"]
         assert [o.order_id for o in record.result] == ["o-000002", "o-000003"]
+    finally:
+        store.close()
+
+
+def test_upgrade_to_compact_rows_reads_every_row_the_same(tmp_path: Path) -> None:
+    """Issue 12 (schema step 12): the upgrade rewrites every order, history and timer body in
+    the positional form, the history without a rowid (``seq`` counting each order's events
+    from 1, in the old order) and the outbox with shared texts; each order, history, timer
+    and message reads back equal to what 0.1 wrote, ``outbox_messages`` shows the texts whole,
+    and the upgraded store carries on (new events numbered after the old ones)."""
+    path = load_v0_1(tmp_path / "old.db")
+    conn = sqlite3.connect(path)
+    timer = Timer(
+        timer_id="autoconfirm:o-000002:s-1",
+        kind="autoconfirm",
+        aggregate_id="o-000002",
+        ref="s-1",
+        due_at=START + dt.timedelta(days=30, microseconds=3),
+    )
+    conn.execute(
+        "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+        (timer.timer_id, timer.kind, micros(timer.due_at), _codec.dumps(timer)),
+    )
+    conn.commit()
+    orders = {
+        order_id: _codec.loads(body, Order)
+        for order_id, body in conn.execute("SELECT order_id, body FROM orders")
+    }
+    histories: dict[str, list[DomainEvent]] = {}
+    for aggregate_id, name, body in conn.execute(
+        "SELECT aggregate_id, type, body FROM events ORDER BY seq"
+    ):
+        histories.setdefault(aggregate_id, []).append(_codec.loads(body, event_type(name)))
+    outbox = [
+        _codec.loads(b, OutboxMessage)
+        for (b,) in conn.execute("SELECT body FROM outbox ORDER BY seq")
+    ]
+    conn.close()
+    assert orders
+    assert histories
+    assert outbox
+
+    migrate(str(path))
+
+    conn = sqlite3.connect(path)
+    for table in ("orders", "events", "timers"):
+        bodies = [json.loads(b) for (b,) in conn.execute(f"SELECT body FROM {table}")]
+        assert bodies
+        assert all(isinstance(b, list) for b in bodies), table
+    seqs = conn.execute(
+        "SELECT aggregate_id, seq FROM events ORDER BY aggregate_id, seq"
+    ).fetchall()
+    for aggregate_id, history in histories.items():
+        assert [s for a, s in seqs if a == aggregate_id] == list(range(1, len(history) + 1))
+    texts = [r[0] for r in conn.execute("SELECT text FROM outbox_messages ORDER BY seq")]
+    assert texts == [m.notification.text for m in outbox]
+    conn.close()
+
+    store = SqliteStore(path)
+    try:
+        with store.reader() as uow:
+            for order_id, order in orders.items():
+                assert uow.orders.get(order_id) == order
+            for aggregate_id, history in histories.items():
+                assert uow.events.history(aggregate_id) == tuple(history)
+            assert uow.outbox.all() == tuple(outbox)
+        with store.unit_of_work() as uow:
+            assert uow.timers.claim_due(timer.due_at, 10) == (timer,)
+            uow.rollback()
+        aggregate_id, history = next(iter(histories.items()))
+        later = attrs.evolve(history[-1], at=history[-1].at + dt.timedelta(days=1))
+        with store.unit_of_work() as uow:
+            uow.events.append((later,))
+            uow.commit()
+        with store.reader() as uow:
+            assert uow.events.history(aggregate_id) == (*history, later)
     finally:
         store.close()

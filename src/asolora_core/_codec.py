@@ -314,3 +314,248 @@ def _incremental(cls: type[Any]) -> IncrementalEncoder:
 def incremental_encoder(cls: type[Any]) -> IncrementalEncoder:
     """The :class:`IncrementalEncoder` of ``cls`` (built once)."""
     return _incremental(cls)
+
+
+# positional form ---------------------------------------------------------------------------
+#
+# The smallest JSON the codec writes (issue 12): an attrs value is a list of its fields'
+# values in field order (no names), the fields at the end that equal their defaults left out;
+# an instant is an integer of microseconds since the epoch (read back in UTC); an actor is its
+# key (``"vendor:v-1"``); nested values take the same form. A class may only gain fields, with
+# defaults, at its end (a stored list is read field by field from the start).
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+
+
+def _enc_micros(x: _dt.datetime) -> int:
+    delta = x - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _dec_micros(x: int) -> _dt.datetime:
+    if type(x) is not int:
+        raise TypeError(f"an instant must be an integer, not {type(x).__name__}")
+    return _EPOCH + _dt.timedelta(microseconds=x)
+
+
+_P_ENC: dict[Any, Fn] = {}
+_P_DEC: dict[Any, Fn] = {}
+
+
+def _positional_fn(tp: Any, *, encode: bool) -> Fn:
+    cache = _P_ENC if encode else _P_DEC
+    fn = cache.get(tp)
+    if fn is None:
+        fn = _build_positional(tp, encode=encode)
+        cache[tp] = fn
+    return fn
+
+
+def _enc_actor(x: Any) -> str:
+    return f"{x.kind.value}:{x.id}"
+
+
+def _build_positional(tp: Any, *, encode: bool) -> Fn:
+    from asolora_core.actors import Actor, ActorKind  # here: actors need not load the codec
+
+    if tp is _dt.datetime:
+        return _enc_micros if encode else _dec_micros
+    if tp is Actor:  # its key, ``"vendor:v-1"``
+
+        def dec_actor(x: str) -> Actor:
+            kind, colon, actor_id = x.partition(":")
+            if not colon:
+                raise ValueError(f"not an actor key: {x!r}")
+            return Actor(ActorKind(kind), actor_id)
+
+        return _enc_actor if encode else dec_actor
+    if isinstance(tp, type) and attrs.has(tp):
+        codec = positional(tp)
+        codec._ready()  # its generated encoder (late-bound while a class contains itself)
+        return codec.encode if encode else codec.decode
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) != 1:
+            raise TypeError(f"unsupported union {tp!r}")
+        inner = _positional_fn(non_none[0], encode=encode)
+        if inner is _ident:
+            return _ident
+        return lambda x: None if x is None else inner(x)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _positional_fn(args[0], encode=encode)
+            if item is _ident:
+                return list if encode else tuple
+            if encode:
+                return lambda x: [item(v) for v in x]
+            return lambda x: tuple(item(v) for v in x)
+        fns = [_positional_fn(a, encode=encode) for a in args]
+        if encode:
+            return lambda x: [f(v) for f, v in zip(fns, x, strict=True)]
+        return lambda x: tuple(f(v) for f, v in zip(fns, x, strict=True))
+    if origin is dict:
+        val = _positional_fn(args[1], encode=encode)
+        return lambda x: {k: val(v) for k, v in x.items()}
+    return encoder(tp) if encode else decoder(tp)
+
+
+class Positional:
+    """The positional form of one attrs class (see above), leaving out the fields ``omit``
+    (kept elsewhere, such as in a row's columns): :meth:`decode` takes them as keywords."""
+
+    def __init__(self, cls: type[Any], omit: frozenset[str] = frozenset()) -> None:
+        self._cls = cls
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in attrs.fields(cls) if f.name not in omit]
+        self._names = [f.name for f in fields]
+        defaults: list[Any] = []
+        required = 0
+        for i, f in enumerate(fields):
+            default = f.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                default = attrs.NOTHING if default.takes_self else default.factory()
+            if default is attrs.NOTHING:
+                required = i + 1
+            defaults.append(default)
+        self._required = required
+        self._defaults = defaults
+        # filled in after the fields' own codecs exist (a class may contain itself)
+        self._enc: list[Fn] = []
+        self._dec: list[tuple[str, Fn]] = []
+        self.encode: Fn = self._encode_late
+        self._hints = [hints[n] for n in self._names]
+        self._building = False
+        #: per field: the codec of its items when it is a tuple of attrs values, else None
+        self._items: list[Positional | None] = []
+
+    def _ready(self) -> None:
+        if self._building:
+            return
+        self._building = True
+        try:
+            self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
+            self._dec = [
+                (n, _positional_fn(tp, encode=False))
+                for n, tp in zip(self._names, self._hints, strict=True)
+            ]
+            self.encode = self._build_encode()
+            for tp in self._hints:
+                args = typing.get_args(tp)
+                tuple_of_attrs = (
+                    typing.get_origin(tp) is tuple
+                    and len(args) == 2
+                    and args[1] is Ellipsis
+                    and isinstance(args[0], type)
+                    and attrs.has(args[0])
+                )
+                self._items.append(positional(args[0]) if tuple_of_attrs else None)
+        except BaseException:
+            self._building = False  # an unsupported field type: raise again on the next use
+            raise
+
+    def _encode_late(self, x: Any) -> list[Any]:
+        self._ready()
+        out: list[Any] = self.encode(x)
+        return out
+
+    def _build_encode(self) -> Fn:
+        """The encoder, generated for the class: one list display, then the defaults at
+        its end dropped."""
+        namespace: dict[str, Any] = {"NOTHING": attrs.NOTHING}
+        items = []
+        for i, (name, fn) in enumerate(zip(self._names, self._enc, strict=True)):
+            namespace[f"F{i}"] = fn
+            if fn is _ident:
+                items.append(f"x.{name}")
+            elif fn is _enc_micros:
+                items.append(f"_m(x.{name})")
+            else:
+                items.append(f"F{i}(x.{name})")
+        namespace["_m"] = _enc_micros
+        namespace["_D"] = self._defaults
+        lines = [
+            "def encode(x):",
+            f"    out = [{', '.join(items)}]",
+            f"    n = {len(self._names)}",
+            f"    while n > {self._required}:",
+            "        d = _D[n - 1]",
+            "        v = getattr(x, NAMES[n - 1])",
+            "        if not (v is d or (type(v) is type(d) and v == d)):",
+            "            break",
+            "        n -= 1",
+            f"    return out if n == {len(self._names)} else out[:n]",
+        ]
+        namespace["NAMES"] = self._names
+        code = compile("\n".join(lines) + "\n", f"<positional {self._cls.__qualname__}>", "exec")
+        exec(code, namespace)
+        built: Fn = namespace["encode"]
+        return built
+
+    def encode_from(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
+        """``encode(x)``, reusing the data of every field (and every item of a tuple of attrs
+        values) that is the very same object in ``previous``, whose positional data (as
+        encoded, or as read) is ``previous_data``; an item that changed is encoded against
+        the item at its position (a shipment with one more tracking update re-encodes that
+        update only). Values are frozen, so the same object has the same data."""
+        self._ready()
+        if type(previous) is not type(x) or not isinstance(previous_data, list):
+            return list(self.encode(x))
+        out: list[Any] = []
+        kept = len(previous_data)
+        for i, name in enumerate(self._names):
+            v = getattr(x, name)
+            if i < kept:
+                old = getattr(previous, name)
+                if v is old:
+                    out.append(previous_data[i])
+                    continue
+                items = self._items[i]
+                old_data = previous_data[i]
+                if items is not None and isinstance(old_data, list) and len(old) == len(old_data):
+                    out.append(items._reuse_items(v, old, old_data))
+                    continue
+            out.append(self._enc[i](v))
+        n = len(out)
+        while n > self._required:
+            d = self._defaults[n - 1]
+            v = getattr(x, self._names[n - 1])
+            if not (v is d or (type(v) is type(d) and v == d)):
+                break
+            n -= 1
+        return out[:n]
+
+    def _reuse_items(self, values: Any, old: Any, old_data: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for i, v in enumerate(values):
+            if i < len(old):
+                if v is old[i]:
+                    out.append(old_data[i])
+                    continue
+                if type(v) is type(old[i]) and isinstance(old_data[i], list):
+                    out.append(self.encode_from(v, old[i], old_data[i]))
+                    continue
+            out.append(self.encode(v))
+        return out
+
+    def decode(self, data: Any, **known: Any) -> Any:
+        """The value of ``data`` (a list in positional form), with the fields left out."""
+        self._ready()
+        if not isinstance(data, list) or len(data) > len(self._dec):
+            raise ValueError(f"not a positional {self._cls.__name__}")
+        for (name, fn), v in zip(self._dec, data, strict=False):
+            known[name] = fn(v)
+        return self._cls(**known)
+
+
+_POSITIONAL: dict[tuple[type[Any], frozenset[str]], Positional] = {}
+
+
+def positional(cls: type[Any], omit: frozenset[str] = frozenset()) -> Positional:
+    """The :class:`Positional` form of ``cls`` without the fields ``omit`` (built once)."""
+    codec = _POSITIONAL.get((cls, omit))
+    if codec is None:
+        codec = Positional(cls, omit)
+        _POSITIONAL[(cls, omit)] = codec
+    return codec

@@ -105,6 +105,71 @@ DROP TABLE idempotency_json;
 CREATE INDEX idempotency_at ON idempotency (at);
 """
 
+#: Compact rows (issue 12). The outbox keeps each notification's kind and text once per shape
+#: in ``outbox_texts`` (the subject id written as ``{subject}``; a text that already holds
+#: ``{subject}`` stays whole in ``outbox.text``), and its instants only where they differ:
+#: ``created_at`` NULL is ``next_attempt_at``, ``event_at`` NULL is ``created_at``
+#: (``outbox_messages`` shows every message whole). Pending rows are found by a partial index
+#: in ``seq`` order. The history is keyed by ``(aggregate_id, seq)`` without a rowid, ``seq``
+#: counting each aggregate's events from 1 (no second index); timers are keyed by their id
+#: without a rowid too. Bodies become positional
+#: (``_codec.positional``): the step's hook (:func:`_compact_rows`) rewrites every row.
+COMPACT_ROWS_MIGRATION = """
+DROP INDEX outbox_due;
+DROP INDEX outbox_delivered;
+ALTER TABLE outbox RENAME TO outbox_columns;
+CREATE TABLE outbox_texts (
+    text_id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    UNIQUE (kind, shape)
+);
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    next_attempt_at INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    text_id INTEGER NOT NULL REFERENCES outbox_texts (text_id),
+    text TEXT,
+    created_at INTEGER,
+    event_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_pending ON outbox (state) WHERE state = 0;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;
+CREATE VIEW outbox_messages AS
+    SELECT o.seq, o.message_id, o.state, o.next_attempt_at, o.recipient, t.kind, o.subject_id,
+        coalesce(o.text, replace(t.shape, '{subject}', o.subject_id)) AS text,
+        coalesce(o.event_at, o.created_at, o.next_attempt_at) AS event_at,
+        coalesce(o.created_at, o.next_attempt_at) AS created_at,
+        o.attempts, o.delivered_at, o.failed, o.last_error
+    FROM outbox AS o JOIN outbox_texts AS t USING (text_id);
+DROP INDEX events_aggregate;
+ALTER TABLE events RENAME TO events_rowid;
+CREATE TABLE events (
+    aggregate_id TEXT NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    type TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (aggregate_id, seq)
+) WITHOUT ROWID;
+DROP INDEX timers_due;
+ALTER TABLE timers RENAME TO timers_rowid;
+CREATE TABLE timers (
+    timer_id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX timers_due ON timers (due_at, timer_id);
+"""
+
 #: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
 #: add one.
 MIGRATIONS: list[str] = [
@@ -209,6 +274,8 @@ MIGRATIONS: list[str] = [
     OUTBOX_COLUMNS_MIGRATION,
     # compact idempotency records (R35): typed columns, no rowid
     IDEMPOTENCY_COLUMNS_MIGRATION,
+    # compact rows (issue 12): shared outbox texts, history without a rowid, positional bodies
+    COMPACT_ROWS_MIGRATION,
 ]
 
 
@@ -219,37 +286,123 @@ def _compact_outbox(conn: sqlite3.Connection) -> None:
     rows = conn.execute("SELECT seq, body FROM outbox_json ORDER BY seq")
     while batch := rows.fetchmany(1000):
         conn.executemany(
-            _INSERT_OUTBOX_WITH_SEQ,
-            [(seq, *_outbox_columns(_dec_outbox(json.loads(body)))) for seq, body in batch],
+            _INSERT_OUTBOX_V10,
+            [(seq, *_outbox_columns_v10(_dec_outbox(json.loads(body)))) for seq, body in batch],
         )
     conn.execute("DROP TABLE outbox_json")
+
+
+def _compact_rows(conn: sqlite3.Connection) -> None:
+    """Schema step 12's data: every outbox row into the shared-text form (same ``seq``, every
+    field exact), every history row into the new table (``seq`` renumbered per aggregate in
+    the old order) and every order, event and timer body into the positional form."""
+    texts = _TextIds(conn)
+    rows = conn.execute(f"{_SELECT_OUTBOX_V10} ORDER BY seq")
+    while batch := rows.fetchmany(1000):
+        conn.executemany(
+            _INSERT_OUTBOX_WITH_SEQ,
+            [(r[0], *_outbox_columns(_outbox_message_v10(r[1:]), texts)) for r in batch],
+        )
+    conn.execute("DROP TABLE outbox_columns")
+    rows = conn.execute(
+        "SELECT aggregate_id, type, at, body FROM events_rowid ORDER BY aggregate_id, seq"
+    )
+    last, n = None, 0
+    while batch := rows.fetchmany(1000):
+        out = []
+        for aggregate_id, name, at, body in batch:
+            n = n + 1 if aggregate_id == last else 1
+            last = aggregate_id
+            event = _event(name, aggregate_id, at, body)
+            out.append((aggregate_id, n, name, at, _event_body(event)))
+        conn.executemany(
+            "INSERT INTO events (aggregate_id, seq, type, at, body) VALUES (?, ?, ?, ?, ?)", out
+        )
+    conn.execute("DROP TABLE events_rowid")
+    after = -1  # orders in rowid batches: no statement reads the table it rewrites
+    while orders := conn.execute(
+        "SELECT rowid, order_id, version, body FROM orders WHERE rowid > ? ORDER BY rowid "
+        "LIMIT 1000",
+        (after,),
+    ).fetchall():
+        conn.executemany(
+            "UPDATE orders SET body = ? WHERE rowid = ?",
+            [(_dumps(_order_form.encode(_order(i, v, json.loads(b)))), r) for r, i, v, b in orders],
+        )
+        after = orders[-1][0]
+    rows = conn.execute("SELECT timer_id, kind, due_at, body FROM timers_rowid")
+    while batch := rows.fetchmany(1000):
+        conn.executemany(
+            "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+            [(*r[:3], _dumps(_timer_form.encode(_timer(*r)))) for r in batch],
+        )
+    conn.execute("DROP TABLE timers_rowid")
 
 
 _MIGRATION_HOOKS: dict[str, Callable[[sqlite3.Connection], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
     OUTBOX_COLUMNS_MIGRATION: _compact_outbox,
+    COMPACT_ROWS_MIGRATION: _compact_rows,
 }
 
-_enc_order = _codec.incremental_encoder(Order).encode
+#: an order's body: every field but the id and version (its row's columns), positional
+_order_form = _codec.positional(Order, frozenset({"order_id", "version"}))
 _dec_order = _codec.decoder(Order)
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
-_enc_timer = _codec.encoder(Timer)
 _dec_timer = _codec.decoder(Timer)
+#: a timer's body: what its columns do not hold (positional)
+_timer_form = _codec.positional(Timer, frozenset({"timer_id", "kind", "due_at"}))
 _enc_conversation = _codec.encoder(Conversation)
 _dec_conversation = _codec.decoder(Conversation)
 _enc_message = _codec.encoder(Message)
 _dec_message = _codec.decoder(Message)
 
 
-def _event_body(event: DomainEvent) -> str:
-    data = _codec.incremental_encoder(type(event)).encode(event)
-    del data["aggregate_id"], data["at"]
-    return _dumps(data)
-
-
-#: Orders whose encoded data a store keeps for incremental encoding (the recently used ones).
+#: Orders whose positional data a store keeps for ``encode_from`` (the recently used ones).
 _ENCODED_KEPT = 1_000
+
+#: What an event's row columns hold, left out of its body.
+_EVENT_COLUMNS = frozenset({"aggregate_id", "at"})
+
+
+def _event_body(event: DomainEvent) -> str:
+    return _dumps(_codec.positional(type(event), _EVENT_COLUMNS).encode(event))
+
+
+def _event(name: str, aggregate_id: str, at: int, body: str) -> DomainEvent:
+    """The event of a history row: a positional body (schema step 12), or a JSON object
+    written before it (whole, or without the columns' fields)."""
+    cls = event_type(name)
+    data = json.loads(body)
+    if isinstance(data, list):
+        event: DomainEvent = _codec.positional(cls, _EVENT_COLUMNS).decode(
+            data, aggregate_id=aggregate_id, at=instant(at)
+        )
+        return event
+    if "aggregate_id" not in data:
+        data["aggregate_id"] = aggregate_id
+    if "at" not in data:
+        data["at"] = instant(at).isoformat()
+    return _codec.decoder(cls)(data)  # type: ignore[no-any-return]
+
+
+def _order(order_id: str, version: int, data: Any) -> Order:
+    """An order from its row: a positional body (schema step 12) or a JSON object."""
+    if isinstance(data, list):
+        order: Order = _order_form.decode(data, order_id=order_id, version=version)
+        return order
+    return _dec_order(data)  # type: ignore[no-any-return]
+
+
+def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
+    data = json.loads(body)
+    if isinstance(data, list):
+        timer: Timer = _timer_form.decode(
+            data, timer_id=timer_id, kind=kind, due_at=instant(due_at)
+        )
+        return timer
+    return _dec_timer(data)  # type: ignore[no-any-return]
 
 
 #: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
@@ -286,8 +439,10 @@ class SqliteStore:
         self._local = threading.local()
         self._shared = connection
         self._cache: dict[str, tuple[int, str, Order]] = {}
-        #: order id -> an order object and its encoded data, for incremental encoding
-        self._encoded: dict[str, tuple[Order, dict[str, Any]]] = {}
+        #: order id -> an order and its positional data, for ``encode_from`` (recent ones)
+        self._encoded: dict[str, tuple[Order, list[Any]]] = {}
+        #: (kind, shape) -> id in ``outbox_texts``, of committed rows (see ``_TextIds``)
+        self._text_ids: dict[tuple[str, str], int] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         if self.path == ":memory:" and connection is None:
@@ -386,28 +541,39 @@ class SqliteStore:
         if hit is not None and hit[0] == version and hit[1] == body:
             return hit[2]
         data = json.loads(body)
-        order: Order = _dec_order(data)
+        order = _order(order_id, version, data)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[order_id] = (version, body, order)
-        self._keep_encoded(order, data)
+        if isinstance(data, list):
+            self._keep_encoded(order, data)
         return order
 
     def _encode_order(self, order: Order) -> str:
-        """``order`` as stored: compact JSON, re-encoding only the parts that are not the same
-        objects as in the last order of that id this store encoded or decoded (a pure
-        function of the values: no database state is involved)."""
+        """``order`` as stored: its positional JSON (schema step 12), re-encoding only the
+        parts that are not the very same objects as in the last order of that id this store
+        encoded or decoded (a pure function of the values: no database state is involved)."""
         hit = self._encoded.get(order.order_id)
-        data = _enc_order(order) if hit is None else _enc_order(order, hit[0], hit[1])
+        if hit is None:
+            data: list[Any] = _order_form.encode(order)
+        else:
+            data = _order_form.encode_from(order, hit[0], hit[1])
         self._keep_encoded(order, data)
         return _dumps(data)
 
-    def _keep_encoded(self, order: Order, data: dict[str, Any]) -> None:
+    def _keep_encoded(self, order: Order, data: list[Any]) -> None:
         with self._cache_lock:
             if len(self._encoded) > _ENCODED_KEPT:
                 self._encoded.clear()
             self._encoded[order.order_id] = (order, data)
+
+    def _keep_text_ids(self, new: dict[tuple[str, str], int]) -> None:
+        if new:
+            with self._cache_lock:
+                if len(self._text_ids) > 10_000:
+                    self._text_ids.clear()
+                self._text_ids.update(new)
 
     def _remember(self, order: Order, body: str) -> None:
         with self._cache_lock:
@@ -720,55 +886,82 @@ class _Orders:
         return performance_totals(self._uow, vendor_id, since, until)
 
 
+#: Most events one INSERT writes (5 parameters each; SQLite allows 32766).
+_EVENTS_PER_INSERT = 1000
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_events(n: int) -> str:
+    """``INSERT`` of ``n`` events, given as (aggregate id, j, type, at, body): SQLite reads
+    the rows (and each aggregate's last ``seq``) before it inserts any of them."""
+    rows = ",".join(["(?,?,?,?,?)"] * n)
+    return (
+        "INSERT INTO events (aggregate_id, seq, type, at, body) SELECT v.column1, "
+        "coalesce((SELECT max(seq) FROM events WHERE aggregate_id = v.column1), 0) + v.column2, "
+        f"v.column3, v.column4, v.column5 FROM (VALUES {rows}) AS v"
+    )
+
+
 class _Events:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
     # The body leaves out what the row's columns hold (the aggregate and the instant) and
     # every field at its default (compact form); bodies written whole before read as they were.
+    # One statement for a command's events; each row numbers its aggregate's events from 1:
+    # the j-th event of an aggregate here comes j after its last stored one.
     def append(self, events: Sequence[DomainEvent]) -> None:
-        self._uow.conn.executemany(
-            "INSERT INTO events (aggregate_id, type, at, body) VALUES (?, ?, ?, ?)",
-            [(e.aggregate_id, e.name, micros(e.at), _event_body(e)) for e in events],
-        )
+        seen: dict[str, int] = {}
+        params: list[Any] = []
+        for e in events:
+            j = seen[e.aggregate_id] = seen.get(e.aggregate_id, 0) + 1
+            params += (e.aggregate_id, j, e.name, micros(e.at), _event_body(e))
+        for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
+            chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
+            self._uow.execute(_insert_events(len(chunk) // 5), chunk)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._uow.execute(
             "SELECT type, at, body FROM events WHERE aggregate_id = ? ORDER BY seq",
             (aggregate_id,),
         ).fetchall()
-        out: list[DomainEvent] = []
-        for name, at, body in rows:
-            data = json.loads(body)
-            if "aggregate_id" not in data:
-                data["aggregate_id"] = aggregate_id
-            if "at" not in data:
-                data["at"] = instant(at).isoformat()
-            out.append(_codec.decoder(event_type(name))(data))
-        return tuple(out)
+        return tuple(_event(name, aggregate_id, at, body) for name, at, body in rows)
 
 
-_OUTBOX_COLUMNS = (
-    "message_id, state, next_attempt_at, recipient, kind, subject_id, text, event_at, "
-    "created_at, attempts, delivered_at, failed, last_error"
-)
-_INSERT_OUTBOX = f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_INSERT_OUTBOX_WITH_SEQ = (
-    f"INSERT INTO outbox (seq, {_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
-#: Most outbox rows one INSERT writes (13 parameters each; SQLite allows 32766).
-_OUTBOX_ROWS_PER_INSERT = 500
 #: ``state``: what the due and purge queries select by.
 _PENDING, _DELIVERED, _FAILED = 0, 1, 2
 
 
-def _outbox_columns(m: OutboxMessage) -> tuple[Any, ...]:
-    """An outbox message as the row's columns (after ``seq``)."""
+@functools.lru_cache(maxsize=4096)
+def _recipient(key: str) -> Actor:
+    kind, _, actor_id = key.partition(":")
+    return Actor(ActorKind(kind), actor_id)
+
+
+def _state(m: OutboxMessage) -> int:
+    return _DELIVERED if m.delivered_at is not None else _FAILED if m.failed else _PENDING
+
+
+# the outbox of schema steps 10 and 11 (step 12 reads it to move the rows over) ------------
+
+_OUTBOX_COLUMNS_V10 = (
+    "message_id, state, next_attempt_at, recipient, kind, subject_id, text, event_at, "
+    "created_at, attempts, delivered_at, failed, last_error"
+)
+_INSERT_OUTBOX_V10 = (
+    f"INSERT INTO outbox (seq, {_OUTBOX_COLUMNS_V10}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_SELECT_OUTBOX_V10 = (
+    "SELECT seq, message_id, next_attempt_at, recipient, kind, subject_id, text, event_at, "
+    "created_at, attempts, delivered_at, failed, last_error FROM outbox_columns"
+)
+
+
+def _outbox_columns_v10(m: OutboxMessage) -> tuple[Any, ...]:
     n = m.notification
-    state = _DELIVERED if m.delivered_at is not None else _FAILED if m.failed else _PENDING
     return (
         m.message_id,
-        state,
+        _state(m),
         micros(m.next_attempt_at),
         n.recipient.key,
         n.kind,
@@ -783,19 +976,7 @@ def _outbox_columns(m: OutboxMessage) -> tuple[Any, ...]:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def _recipient(key: str) -> Actor:
-    kind, _, actor_id = key.partition(":")
-    return Actor(ActorKind(kind), actor_id)
-
-
-_SELECT_OUTBOX = (
-    "SELECT message_id, next_attempt_at, recipient, kind, subject_id, text, event_at, "
-    "created_at, attempts, delivered_at, failed, last_error FROM outbox"
-)
-
-
-def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
+def _outbox_message_v10(row: Sequence[Any]) -> OutboxMessage:
     message_id, due, recipient, kind, subject_id, text, event_at, created_at = row[:8]
     attempts, delivered_at, failed, last_error = row[8:]
     return OutboxMessage(
@@ -816,38 +997,171 @@ def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
     )
 
 
+# the outbox of schema step 12 --------------------------------------------------------------
+
+#: Stands for the subject id in a shared text (``outbox_texts.shape``). No proper suffix of
+#: it is a prefix of it, so every occurrence in a shape is one the subject id was made into.
+_SUBJECT = "{subject}"
+
+_OUTBOX_COLUMNS = (
+    "message_id, state, next_attempt_at, recipient, subject_id, text_id, text, created_at, "
+    "event_at, attempts, delivered_at, failed, last_error"
+)
+_OUTBOX_ROW = ",(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_OUTBOX = f"INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES {_OUTBOX_ROW[1:]}"
+_INSERT_OUTBOX_WITH_SEQ = (
+    f"INSERT INTO outbox (seq, {_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+#: Most outbox rows one INSERT writes (13 parameters each; SQLite allows 32766).
+_OUTBOX_ROWS_PER_INSERT = 500
+
+
+def _shape(subject_id: str, text: str) -> tuple[str, str | None]:
+    """``(shape, whole)``: the text with its subject id as :data:`_SUBJECT`, shared by every
+    message of its kind, and None; or, for a text that already holds :data:`_SUBJECT`, an
+    empty shape and the text whole."""
+    if _SUBJECT in text:
+        return "", text
+    if subject_id and subject_id in text:
+        return text.replace(subject_id, _SUBJECT), None
+    return text, None
+
+
+def _render(subject_id: str, shape: str, whole: str | None) -> str:
+    if whole is not None:
+        return whole
+    return shape.replace(_SUBJECT, subject_id) if _SUBJECT in shape else shape
+
+
+class _TextIds:
+    """The ``outbox_texts`` id of a (kind, shape): from the store's cache of committed ones,
+    else upserted (one statement) and cached once the transaction commits (an id from a
+    transaction that rolls back is never cached). Rows of ``outbox_texts`` are never
+    deleted, so a cached id stays valid."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        known: dict[tuple[str, str], int] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._known = {} if known is None else known
+        self.new: dict[tuple[str, str], int] = {}
+
+    def __call__(self, kind: str, shape: str) -> int:
+        key = (kind, shape)
+        found = self._known.get(key)
+        if found is None:
+            found = self.new.get(key)
+        if found is None:
+            (found,) = self._conn.execute(
+                "INSERT INTO outbox_texts (kind, shape) VALUES (?, ?) ON CONFLICT (kind, shape) "
+                "DO UPDATE SET shape = excluded.shape RETURNING text_id",
+                key,
+            ).fetchone()
+            self.new[key] = found
+        return found
+
+
+def _outbox_columns(m: OutboxMessage, text_id: Callable[[str, str], int]) -> tuple[Any, ...]:
+    """An outbox message as the row's columns (after ``seq``)."""
+    n = m.notification
+    shape, whole = _shape(n.subject_id, n.text)
+    due = micros(m.next_attempt_at)
+    created = micros(m.created_at)
+    event_at = micros(n.event_at)
+    return (
+        m.message_id,
+        _state(m),
+        due,
+        n.recipient.key,
+        n.subject_id,
+        text_id(n.kind, shape),
+        whole,
+        None if created == due else created,
+        None if event_at == created else event_at,
+        m.attempts,
+        None if m.delivered_at is None else micros(m.delivered_at),
+        int(m.failed),
+        m.last_error,
+    )
+
+
+_SELECT_OUTBOX = (
+    "SELECT o.message_id, o.next_attempt_at, o.recipient, t.kind, o.subject_id, t.shape, "
+    "o.text, o.created_at, o.event_at, o.attempts, o.delivered_at, o.failed, o.last_error "
+    "FROM outbox AS o JOIN outbox_texts AS t USING (text_id)"
+)
+
+
+def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
+    message_id, due, recipient, kind, subject_id, shape, whole, created_at, event_at = row[:9]
+    attempts, delivered_at, failed, last_error = row[9:]
+    if created_at is None:
+        created_at = due
+    return OutboxMessage(
+        message_id=message_id,
+        notification=Notification(
+            recipient=_recipient(recipient),
+            kind=kind,
+            subject_id=subject_id,
+            text=_render(subject_id, shape, whole),
+            event_at=instant(created_at if event_at is None else event_at),
+        ),
+        created_at=instant(created_at),
+        attempts=attempts,
+        next_attempt_at=instant(due),
+        delivered_at=None if delivered_at is None else instant(delivered_at),
+        failed=bool(failed),
+        last_error=last_error,
+    )
+
+
 class _Outbox:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
+        self._texts: _TextIds | None = None
+
+    def _text_ids(self) -> _TextIds:
+        if self._texts is None:
+            store = self._uow.store
+            texts = self._texts = _TextIds(self._uow.conn, store._text_ids)
+            # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
+            # committed when it releases: its new ids are not kept beyond it.
+            if not self._uow._savepoint:
+                self._uow.after_commit(lambda: store._keep_text_ids(texts.new))
+        return self._texts
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
+        text_id = self._text_ids()
         # one statement for a command's messages (a few rows each)
         for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
             chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
             self._uow.execute(
-                _INSERT_OUTBOX + ",(?,?,?,?,?,?,?,?,?,?,?,?,?)" * (len(chunk) - 1),
-                [value for m in chunk for value in _outbox_columns(m)],
+                _INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1),
+                [value for m in chunk for value in _outbox_columns(m, text_id)],
             )
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
+        # the pending rows in seq order (the partial index), those due kept
         rows = self._uow.execute(
-            f"{_SELECT_OUTBOX} WHERE state = {_PENDING} AND next_attempt_at <= ? "
-            "ORDER BY seq LIMIT ?",
+            f"{_SELECT_OUTBOX} WHERE o.state = {_PENDING} AND o.next_attempt_at <= ? "
+            "ORDER BY o.seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
         return tuple(_outbox_message(r) for r in rows)
 
     def update(self, message: OutboxMessage) -> None:
-        columns = _outbox_columns(message)
+        columns = _outbox_columns(message, self._text_ids())
         self._uow.execute(
-            "UPDATE outbox SET state = ?, next_attempt_at = ?, recipient = ?, kind = ?, "
-            "subject_id = ?, text = ?, event_at = ?, created_at = ?, attempts = ?, "
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, recipient = ?, subject_id = ?, "
+            "text_id = ?, text = ?, created_at = ?, event_at = ?, attempts = ?, "
             "delivered_at = ?, failed = ?, last_error = ? WHERE message_id = ?",
             (*columns[1:], message.message_id),
         )
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY seq").fetchall()
+        rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY o.seq").fetchall()
         return tuple(_outbox_message(r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
@@ -949,7 +1263,7 @@ class _Timers:
     def schedule(self, timer: Timer) -> None:
         self._uow.execute(
             "INSERT OR REPLACE INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
-            (timer.timer_id, timer.kind, micros(timer.due_at), _dumps(_enc_timer(timer))),
+            (timer.timer_id, timer.kind, micros(timer.due_at), _dumps(_timer_form.encode(timer))),
         )
 
     def cancel(self, timer_id: str) -> None:
@@ -958,10 +1272,10 @@ class _Timers:
     def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:
         rows = self._uow.execute(
             "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers WHERE due_at <= ? "
-            "ORDER BY due_at, timer_id LIMIT ?) RETURNING body",
+            "ORDER BY due_at, timer_id LIMIT ?) RETURNING timer_id, kind, due_at, body",
             (micros(now), limit),
         ).fetchall()
-        timers = [_dec_timer(json.loads(r[0])) for r in rows]
+        timers = [_timer(*r) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
 

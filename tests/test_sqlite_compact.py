@@ -1,0 +1,193 @@
+"""SQLite's compact rows (issue 12, schema step 12): an outbox message keeps its kind and
+text as a shared shape (the subject id factored out) and its instants only where they differ,
+yet reads back exactly as written, whatever its text holds; ``outbox_messages`` shows it
+whole to raw SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import typing
+from pathlib import Path
+from typing import Any
+
+import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asolora_core import Actor, SqliteStore
+from asolora_core.events import _EVENT_TYPES, Notification
+from asolora_core.orders.model import Order
+from asolora_core.ports import OutboxMessage, Timer
+
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+_STORE = SqliteStore(":memory:")
+
+_instants = st.integers(min_value=-3, max_value=3).map(lambda d: T0 + dt.timedelta(seconds=d))
+_pieces = st.sampled_from(["o-1", "{subject}", "{", "subject}", "Order ", "", "\x00", "é"])
+_texts = st.lists(_pieces, max_size=6).map("".join) | st.text(max_size=20)
+_subjects = st.sampled_from(["o-1", "", "o", "{subject}", "subject"]) | st.text(max_size=5)
+
+
+@st.composite
+def _messages(draw: st.DrawFn) -> tuple[OutboxMessage, ...]:
+    out = []
+    for n in range(draw(st.integers(min_value=1, max_value=4))):
+        delivered = draw(st.none() | _instants)
+        out.append(
+            OutboxMessage(
+                message_id=f"n-{n}",
+                notification=Notification(
+                    recipient=draw(st.sampled_from([Actor.vendor("v:1"), Actor.buyer("b-1")])),
+                    kind=draw(st.sampled_from(["order.placed", "order.completed"])),
+                    subject_id=draw(_subjects),
+                    text=draw(_texts),
+                    event_at=draw(_instants),
+                ),
+                created_at=draw(_instants),
+                attempts=draw(st.integers(min_value=0, max_value=3)),
+                next_attempt_at=draw(_instants),
+                delivered_at=delivered,
+                failed=draw(st.booleans()),
+                last_error=draw(st.sampled_from(["", "down"])),
+            )
+        )
+    return tuple(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_messages())
+def test_outbox_messages_read_back_exactly_as_written(messages: tuple[OutboxMessage, ...]) -> None:
+    with _STORE.unit_of_work() as uow:
+        uow.outbox.add(messages)
+        assert uow.outbox.all() == messages
+        texts = uow.execute("SELECT text, event_at, created_at FROM outbox_messages ORDER BY seq")
+        assert [tuple(r) for r in texts.fetchall()] == [
+            (
+                m.notification.text,
+                (m.notification.event_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+                // dt.timedelta(microseconds=1),
+                (m.created_at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+                // dt.timedelta(microseconds=1),
+            )
+            for m in messages
+        ]
+        for m in messages:  # an update rewrites every column, the text included
+            uow.outbox.update(m)
+        assert uow.outbox.all() == messages
+        uow.rollback()
+
+
+def test_texts_of_one_shape_share_one_row_across_transactions() -> None:
+    store = SqliteStore(":memory:")
+    try:
+        for n in range(3):
+            with store.unit_of_work() as uow:
+                uow.outbox.add(
+                    (
+                        OutboxMessage(
+                            message_id=f"n-{n}",
+                            notification=Notification(
+                                recipient=Actor.vendor("v-1"),
+                                kind="order.completed",
+                                subject_id=f"o-{n}",
+                                text=f"Order o-{n} is completed.",
+                                event_at=T0,
+                            ),
+                            created_at=T0,
+                            next_attempt_at=T0,
+                        ),
+                    )
+                )
+                if n == 0:
+                    uow.rollback()  # the shape's id from a rolled-back transaction is not kept
+                else:
+                    uow.commit()
+        conn = store.connection()
+        assert conn.execute("SELECT kind, shape FROM outbox_texts").fetchall() == [
+            ("order.completed", "Order {subject} is completed.")
+        ]
+        with store.reader() as uow:
+            assert [m.notification.text for m in uow.outbox.all()] == [
+                "Order o-1 is completed.",
+                "Order o-2 is completed.",
+            ]
+    finally:
+        store.close()
+
+
+def _persisted_fields() -> dict[str, list[str]]:
+    """Field names of every class stored positionally: the order and what it holds, timers,
+    every event class (and what they hold)."""
+    out: dict[str, list[str]] = {}
+
+    def walk(tp: Any) -> None:
+        if isinstance(tp, type) and attrs.has(tp):
+            name = f"{tp.__module__}.{tp.__qualname__}"
+            if name in out:
+                return
+            out[name] = [f.name for f in attrs.fields(tp)]
+            hints = typing.get_type_hints(tp)
+            for f in attrs.fields(tp):
+                walk(hints[f.name])
+        for arg in typing.get_args(tp):
+            walk(arg)
+
+    walk(Order)
+    walk(Timer)
+    for name in sorted(_EVENT_TYPES):
+        walk(_EVENT_TYPES[name])
+    return out
+
+
+def test_stored_classes_only_gain_fields_at_their_end() -> None:
+    """Positional bodies name no fields: a stored list is read field by field from the start.
+    So a class stored positionally may gain fields (with defaults) only after the ones it had
+    when this test's record (``data/positional_fields.json``) was written; renaming, removing
+    or reordering one would read old rows wrongly. (A new class needs no entry.)"""
+    recorded = json.loads((Path(__file__).parent / "data" / "positional_fields.json").read_text())
+    current = _persisted_fields()
+    for name, fields in recorded.items():
+        assert name in current, f"{name} is stored positionally: keep it (or migrate its rows)"
+        assert current[name][: len(fields)] == fields, name
+
+
+def _completed(n: int) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"n-{n}",
+        notification=Notification(
+            recipient=Actor.vendor("v-1"),
+            kind="order.completed",
+            subject_id=f"o-{n}",
+            text=f"Order o-{n} is completed.",
+            event_at=T0,
+        ),
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+
+
+def test_a_shape_written_in_the_callers_rolled_back_transaction_is_not_reused(
+    tmp_path: Path,
+) -> None:
+    """With ``connection=``, a unit of work is a SAVEPOINT of the caller's transaction: the
+    shape it adds is gone when the caller rolls back, and the next message adds it again
+    (instead of pointing at a row that does not exist)."""
+    conn = sqlite3.connect(tmp_path / "own.db", isolation_level=None)
+    store = SqliteStore(tmp_path / "own.db", connection=conn)
+    try:
+        conn.execute("BEGIN")
+        with store.unit_of_work() as uow:
+            uow.outbox.add((_completed(1),))
+            uow.commit()
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        with store.unit_of_work() as uow:
+            uow.outbox.add((_completed(2),))
+            uow.commit()
+        conn.execute("COMMIT")
+        with store.reader() as uow:
+            assert uow.outbox.all() == (_completed(2),)
+    finally:
+        store.close()
