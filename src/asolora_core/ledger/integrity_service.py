@@ -75,6 +75,27 @@ def _refuse_disagreeing(hold: Hold, txns: Sequence[JournalTransaction]) -> None:
         )
 
 
+#: Vendor accounts whose seal was checked, by (seal, key): an account equal in every field to
+#: one checked with the same seal and key has the same seal hash, so it is not hashed again
+#: (a sweep reads the same vendors batch after batch). Bounded: cleared when full.
+_VENDORS_CHECKED: dict[tuple[str, bytes | None], VendorAccount] = {}
+_VENDORS_CHECKED_MAX = 4096
+
+
+def _vendor_seal_ok(account: VendorAccount, key: bytes | None) -> bool:
+    """:func:`seal_ok` of a vendor account, remembered for the next read of the same account."""
+    known = (account.seal, key)
+    checked = _VENDORS_CHECKED.get(known)
+    if checked is not None and (checked is account or checked == account):
+        return True
+    if not seal_ok(account, key):
+        return False
+    if len(_VENDORS_CHECKED) >= _VENDORS_CHECKED_MAX:
+        _VENDORS_CHECKED.clear()
+    _VENDORS_CHECKED[known] = account
+    return True
+
+
 class _IntegrityCommands(_Kernel):
     """Sealed posts, holds and vendor accounts; checkpoints; verification (R24, R42)."""
 
@@ -111,7 +132,7 @@ class _IntegrityCommands(_Kernel):
 
     def _get_vendor(self, uow: UnitOfWork, vendor_id: str) -> VendorAccount | None:
         account = uow.ledger.get_vendor(vendor_id)
-        if account is not None and not seal_ok(account, self._key):
+        if account is not None and not _vendor_seal_ok(account, self._key):
             raise LedgerIntegrityError(
                 f"vendor {vendor_id}'s account was changed outside the library (its seal does "
                 "not match); nothing is computed from it: run verify_journal and restore it",
@@ -140,7 +161,7 @@ class _IntegrityCommands(_Kernel):
         """:meth:`_get_vendor` of many vendors in one read."""
         accounts = uow.ledger.get_vendors(vendor_ids)
         for vendor_id, account in accounts.items():
-            if account.vendor_id != vendor_id or not seal_ok(account, self._key):
+            if account.vendor_id != vendor_id or not _vendor_seal_ok(account, self._key):
                 raise LedgerIntegrityError(
                     f"vendor {vendor_id}'s account was changed outside the library (its seal "
                     "does not match); nothing is computed from it: run verify_journal and "
