@@ -125,18 +125,30 @@ def hold_problems(hold: Hold, txns: Sequence[JournalTransaction]) -> list[str]:
     vendor, the amount paid (the capture), the amount held (the fold of the order's entries on
     the vendor's ``held`` account) and whether it was released."""
     found: list[str] = []
+    vendor_id = hold.vendor_id
+    account = vendor_account(vendor_id, HELD)
+    currency = hold.currency
+    capture: JournalTransaction | None = None
+    released = False
+    held = 0
+    # one pass over the order's transactions (a release checks every hold it releases)
     for t in txns:
-        if t.vendor_id != hold.vendor_id:
+        if t.vendor_id != vendor_id:
             found.append(f"journal transaction {t.seq} belongs to vendor {t.vendor_id!r}")
-    capture = next((t for t in txns if t.kind == "capture"), None)
+        kind = t.kind
+        if kind == "capture":
+            if capture is None:
+                capture = t
+        elif kind == "release":
+            released = True
+        for e in t.entries:
+            if e.account == account and e.currency == currency:
+                held -= e.amount_minor
     paid = 0 if capture is None else int(capture.memo.get("paid", "0"))
     if paid != hold.paid_minor:
         found.append(f"paid {hold.paid_minor}, the capture in the journal says {paid}")
-    account = vendor_account(hold.vendor_id, HELD)
-    held = -sum(t.entries_for(account, hold.currency) for t in txns)
     if held != hold.held_minor:
         found.append(f"holds {hold.held_minor}, the journal holds {held}")
-    released = any(t.kind == "release" for t in txns)
     if not released and hold.released_at is not None and not hold.released_minor and held == 0:
         # fees took the whole amount: the release had nothing to post (``core.release``
         # returns no transaction), and the journal agrees nothing is held (R15, R19)
