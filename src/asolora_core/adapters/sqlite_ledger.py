@@ -13,14 +13,18 @@ through the ``ledger_entries_vendor`` covering index.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import sqlite3
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
+
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import SqliteTransaction, compact_json, instant, micros
-from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
+from asolora_core.adapters.sqlite_base import SqliteTransaction, instant, micros
+from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -32,6 +36,7 @@ from asolora_core.ledger.model import (
     VendorAccount,
     seal,
     seal_chain,
+    stored_transaction,
     vendor_account,
 )
 
@@ -203,12 +208,74 @@ LEDGER_INVARIANTS_MIGRATION = """
     BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END
 """
 
-_enc_hold = _codec.encoder(Hold)
-_dec_hold = _codec.decoder(Hold)
+
+def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
+    """The JSON text of a stored ``cls`` value and back, as ``_dumps(_codec.encoder(cls)(v))``
+    and ``_codec.decoder(cls)(json.loads(text))`` give them (the same text: the fields in
+    sorted order), generated once as one dict display and one constructor call: a release
+    reads and writes one hold each, so the generic per-field loop showed in its profile.
+    A body missing a field (written before the field existed) takes the generic decoder."""
+    hints = typing.get_type_hints(cls)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "_datetime": _dt.datetime,
+        "_fromiso": _dt.datetime.fromisoformat,
+        "_loads": json.loads,
+        "_encode": json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode,
+        "_slow": _codec.decoder(cls),
+    }
+    plain = {int, str, bool, int | None, str | None, bool | None}
+    enc: list[str] = []
+    dec: list[str] = []
+    for f in sorted(attrs.fields(cls), key=lambda f: f.name):
+        tp = hints[f.name]
+        name = f.name
+        if tp in plain:
+            enc.append(f"{name!r}: v.{name}")
+            dec.append(f"{name}=x[{name!r}]")
+        elif tp is _dt.datetime:
+            enc.append(f"{name!r}: v.{name}.isoformat()")
+            dec.append(f"{name}=_fromiso(x[{name!r}])")
+        elif tp == _dt.datetime | None:
+            enc.append(f"{name!r}: None if (y := v.{name}) is None else y.isoformat()")
+            dec.append(f"{name}=None if (y := x[{name!r}]) is None else _fromiso(y)")
+        else:
+            namespace[f"_enc_{name}"] = _codec.encoder(tp)
+            namespace[f"_dec_{name}"] = _codec.decoder(tp)
+            enc.append(f"{name!r}: _enc_{name}(v.{name})")
+            dec.append(f"{name}=_dec_{name}(x[{name!r}])")
+    source = (
+        f"def encode(v):\n    return _encode({{{', '.join(enc)}}})\n"
+        "def decode(text):\n"
+        "    x = _loads(text)\n"
+        "    try:\n"
+        f"        return cls({', '.join(dec)})\n"
+        "    except KeyError:\n"
+        "        return _slow(x)\n"
+    )
+    exec(compile(source, f"<stored {cls.__qualname__}>", "exec"), namespace)
+    return namespace["encode"], namespace["decode"]
+
+
+_hold_text, _hold_from_text = _fast_codec(Hold)
 _enc_payout = _codec.encoder(Payout)
 _dec_payout = _codec.decoder(Payout)
-_enc_vendor = _codec.encoder(VendorAccount)
-_dec_vendor = _codec.decoder(VendorAccount)
+_vendor_text, _vendor_from_text = _fast_codec(VendorAccount)
+#: Vendor accounts decoded, by their stored text (a text always decodes to the same frozen
+#: value): a sweep batch reads each of its vendors twice (the release, the reports' rollups)
+#: and the same vendors batch after batch. Bounded: cleared when full.
+_VENDORS_READ: dict[str, VendorAccount] = {}
+_VENDORS_READ_MAX = 4096
+
+
+def _vendor(text: str) -> VendorAccount:
+    account = _VENDORS_READ.get(text)
+    if account is None:
+        if len(_VENDORS_READ) >= _VENDORS_READ_MAX:
+            _VENDORS_READ.clear()
+        account = _VENDORS_READ[text] = _vendor_from_text(text)
+    return account
+
 
 _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
@@ -219,8 +286,23 @@ _TXN_COLUMNS = (
 _IN_CHUNK = 500
 
 
-def _dumps(data: Any) -> str:
-    return compact_json(data, sort_keys=True)
+#: ``compact_json(data, sort_keys=True)`` with the encoder built once (``json.dumps`` builds a
+#: new one on every call that passes options)
+_dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for the stored texts: the C scanner at once (a memo is a few
+    bytes: ``json.loads`` spends most of its time around the scan), and ``json.loads``
+    itself (its errors) for text that does not scan cleanly to the end."""
+    try:
+        data, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return data
 
 
 class SqliteLedger:
@@ -284,41 +366,21 @@ class SqliteLedger:
             "ORDER BY t.seq, e.n",
             params,
         ).fetchall()
+        # built as stored (``stored_transaction``: no balance check on the way in, so a
+        # tampered, unbalanced row set still loads for ``verify_journal`` to report)
         out: list[JournalTransaction] = []
-        current: list[Any] | None = None
+        entry = _entry
+        current: Any = None
         entries: list[Entry] = []
-
-        def flush() -> None:
-            if current is not None:
-                out.append(
-                    JournalTransaction(
-                        seq=current[0],
-                        key=current[1],
-                        kind=current[2],
-                        at=instant(current[3]),
-                        vendor_id=current[4],
-                        order_id=current[5],
-                        ref=current[6],
-                        memo=json.loads(current[7]),
-                        prev_hash=current[8],
-                        hash=current[9],
-                        entries=tuple(entries),
-                    )
-                )
-
         for row in rows:
             if current is None or row[0] != current[0]:
-                try:
-                    flush()
-                except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
-                    out.append(_unchecked(current, entries))
-                current = list(row[:10])
+                if current is not None:
+                    out.append(_stored(current, entries))
+                current = row
                 entries = []
-            entries.append(Entry(account=row[10], currency=row[11], amount_minor=row[12]))
-        try:
-            flush()
-        except InvalidInputError:
-            out.append(_unchecked(current, entries))
+            entries.append(entry(row[10], row[11], row[12]))
+        if current is not None:
+            out.append(_stored(current, entries))
         return tuple(out)
 
     def by_key(self, key: str) -> JournalTransaction | None:
@@ -386,7 +448,7 @@ class SqliteLedger:
         row = self._uow.execute(
             "SELECT body FROM ledger_holds WHERE order_id = ?", (order_id,)
         ).fetchone()
-        return None if row is None else _dec_hold(json.loads(row[0]))
+        return None if row is None else _hold_from_text(row[0])
 
     def add_hold(self, hold: Hold) -> None:
         try:
@@ -398,7 +460,7 @@ class SqliteLedger:
                     hold.version,
                     hold.vendor_id,
                     int(hold.released_at is not None),
-                    _dumps(_enc_hold(hold)),
+                    _hold_text(hold),
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -413,7 +475,7 @@ class SqliteLedger:
             (
                 hold.version,
                 int(hold.released_at is not None),
-                _dumps(_enc_hold(hold)),
+                _hold_text(hold),
                 hold.order_id,
                 hold.version - 1,
             ),
@@ -428,7 +490,7 @@ class SqliteLedger:
         rows = self._uow.execute(
             "SELECT body FROM ledger_holds WHERE vendor_id = ? ORDER BY rowid", (vendor_id,)
         ).fetchall()
-        return tuple(_dec_hold(json.loads(r[0])) for r in rows)
+        return tuple(_hold_from_text(r[0]) for r in rows)
 
     # payouts and vendors ------------------------------------------------------------------
 
@@ -464,10 +526,10 @@ class SqliteLedger:
         row = self._uow.execute(
             "SELECT body FROM ledger_vendors WHERE vendor_id = ?", (vendor_id,)
         ).fetchone()
-        return None if row is None else _dec_vendor(json.loads(row[0]))
+        return None if row is None else _vendor(row[0])
 
     def put_vendor(self, account: VendorAccount) -> None:
-        body = _dumps(_enc_vendor(account))
+        body = _vendor_text(account)
         if account.version == 1:
             try:
                 self._uow.execute(
@@ -532,22 +594,25 @@ class SqliteLedger:
                 "a journal transaction of the batch is already posted",
                 keys=[t.key for t in txns][:20],
             ) from exc
+        # one pass over the entries: their rows and the running totals they add to (the
+        # account's vendor and kind parsed once per account)
+        entry_rows: list[tuple[Any, ...]] = []
+        totals: dict[tuple[str, str], list[Any]] = {}
+        for t in out:
+            seq = t.seq
+            for n, e in enumerate(t.entries):
+                account, currency, a = e.account, e.currency, e.amount_minor
+                row = totals.get((account, currency))
+                if row is None:
+                    row = totals[(account, currency)] = [e.vendor_id, e.kind, 0, 0, 0]
+                entry_rows.append((seq, n, account, row[0], row[1], currency, a))
+                row[2] += a
+                row[3 if a > 0 else 4] += a
         conn.executemany(
             "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
             "amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (t.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
-                for t in out
-                for n, e in enumerate(t.entries)
-            ],
+            entry_rows,
         )
-        totals: dict[tuple[str, str], list[Any]] = {}
-        for t in out:
-            for e in t.entries:
-                row = totals.setdefault((e.account, e.currency), [e.vendor_id, e.kind, 0, 0, 0])
-                a = e.amount_minor
-                row[2] += a
-                row[3 if a > 0 else 4] += a
         conn.executemany(
             "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
             "debits_minor, credits_minor) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -571,7 +636,7 @@ class SqliteLedger:
 
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
         rows = self._in("SELECT order_id, body FROM ledger_holds WHERE order_id IN ({})", order_ids)
-        return {r[0]: _dec_hold(json.loads(r[1])) for r in rows}
+        return {r[0]: _hold_from_text(r[1]) for r in rows}
 
     def save_holds(self, holds: Sequence[Hold]) -> None:
         if not holds:
@@ -583,7 +648,7 @@ class SqliteLedger:
                 (
                     h.version,
                     int(h.released_at is not None),
-                    _dumps(_enc_hold(h)),
+                    _hold_text(h),
                     h.order_id,
                     h.version - 1,
                 )
@@ -600,7 +665,7 @@ class SqliteLedger:
         rows = self._in(
             "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id IN ({})", vendor_ids
         )
-        return {r[0]: _dec_vendor(json.loads(r[1])) for r in rows}
+        return {r[0]: _vendor(r[1]) for r in rows}
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         found: dict[str, list[JournalTransaction]] = {o: [] for o in order_ids}
@@ -632,24 +697,22 @@ class SqliteLedger:
         """Nothing to do: SQLite runs one writing transaction at a time."""
 
 
-def _unchecked(row: list[Any] | None, entries: list[Entry]) -> JournalTransaction:
-    """A stored transaction whose entries no longer balance (the journal was tampered with):
-    built without the balance check so that verification can report it."""
-    assert row is not None
-    txn = object.__new__(JournalTransaction)
-    values = {
-        "seq": row[0],
-        "key": row[1],
-        "kind": row[2],
-        "at": instant(row[3]),
-        "vendor_id": row[4],
-        "order_id": row[5],
-        "ref": row[6],
-        "memo": json.loads(row[7]),
-        "prev_hash": row[8],
-        "hash": row[9],
-        "entries": tuple(entries),
-    }
-    for name, value in values.items():
-        object.__setattr__(txn, name, value)
-    return txn
+def _entry(account: str, currency: str, amount_minor: int) -> Entry:
+    return Entry(account=account, currency=currency, amount_minor=amount_minor)
+
+
+def _stored(row: Any, entries: list[Entry]) -> JournalTransaction:
+    """A stored transaction from its ``ledger_txns`` columns and its entries, as stored."""
+    return stored_transaction(
+        seq=row[0],
+        key=row[1],
+        kind=row[2],
+        at=instant(row[3]),
+        vendor_id=row[4],
+        order_id=row[5],
+        ref=row[6],
+        memo=_loads(row[7]),
+        prev_hash=row[8],
+        hash=row[9],
+        entries=tuple(entries),
+    )

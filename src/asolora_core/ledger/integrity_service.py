@@ -75,11 +75,19 @@ def _refuse_disagreeing(hold: Hold, txns: Sequence[JournalTransaction]) -> None:
         )
 
 
+#: At most this many vendor accounts are remembered as checked (then the memory starts again).
+_VENDORS_CHECKED_MAX = 4096
+
+
 class _IntegrityCommands(_Kernel):
     """Sealed posts, holds and vendor accounts; checkpoints; verification (R24, R42)."""
 
     def _install(self) -> None:
         self._key = self.config.ledger_key
+        # vendor accounts whose seal was checked, by seal: an account equal in every field
+        # to one checked with the same seal (and this marketplace's key) has the same seal
+        # hash, so it is not hashed again (a sweep reads the same vendors batch after batch)
+        self._vendors_checked: dict[str, VendorAccount] = {}
         self._checkpoint_due = threading.local()
         self._after_commit.append(self._publish_due_checkpoint)
         self._posting_reactors.append(self._mark_checkpoint_due)
@@ -91,6 +99,18 @@ class _IntegrityCommands(_Kernel):
         ``_post_journal``, sealed with ``config.ledger_key``) asks for a checkpoint."""
         if posted.seq % self.config.checkpoint_every == 0:
             self._checkpoint_due.flag = True  # published once the transaction commits
+
+    def _vendor_seal_ok(self, account: VendorAccount) -> bool:
+        """:func:`seal_ok` of a vendor account, remembered for the next read of it."""
+        checked = self._vendors_checked.get(account.seal)
+        if checked is not None and (checked is account or checked == account):
+            return True
+        if not seal_ok(account, self._key):
+            return False
+        if len(self._vendors_checked) >= _VENDORS_CHECKED_MAX:
+            self._vendors_checked.clear()
+        self._vendors_checked[account.seal] = account
+        return True
 
     def _add_hold(self, uow: UnitOfWork, hold: Hold) -> None:
         uow.ledger.add_hold(sealed(hold, self._key))
@@ -111,7 +131,7 @@ class _IntegrityCommands(_Kernel):
 
     def _get_vendor(self, uow: UnitOfWork, vendor_id: str) -> VendorAccount | None:
         account = uow.ledger.get_vendor(vendor_id)
-        if account is not None and not seal_ok(account, self._key):
+        if account is not None and not self._vendor_seal_ok(account):
             raise LedgerIntegrityError(
                 f"vendor {vendor_id}'s account was changed outside the library (its seal does "
                 "not match); nothing is computed from it: run verify_journal and restore it",
@@ -140,7 +160,7 @@ class _IntegrityCommands(_Kernel):
         """:meth:`_get_vendor` of many vendors in one read."""
         accounts = uow.ledger.get_vendors(vendor_ids)
         for vendor_id, account in accounts.items():
-            if account.vendor_id != vendor_id or not seal_ok(account, self._key):
+            if account.vendor_id != vendor_id or not self._vendor_seal_ok(account):
                 raise LedgerIntegrityError(
                     f"vendor {vendor_id}'s account was changed outside the library (its seal "
                     "does not match); nothing is computed from it: run verify_journal and "

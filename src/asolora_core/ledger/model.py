@@ -33,7 +33,6 @@ import attrs
 from moneyed import Money
 
 from asolora_core import money
-from asolora_core._values import evolve
 from asolora_core.errors import InvalidInputError, InvalidMoneyError
 from asolora_core.fx import RateProvider
 from asolora_core.money import Rounding
@@ -170,6 +169,11 @@ def keyed_hash(text: str, key: bytes | None) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
+#: ``json.dumps(body, separators=(",", ":"), ensure_ascii=True)`` with the encoder built once
+#: (``json.dumps`` builds a new encoder on every call that passes options)
+_encode_digest_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
 def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None) -> str:
     """The SHA-256 (HMAC-SHA-256 under ``key``) of a transaction at position ``seq`` after
     ``prev_hash`` (R42)."""
@@ -185,16 +189,66 @@ def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None 
         sorted(txn.memo.items()),
         prev_hash,
     ]
-    text = json.dumps(body, separators=(",", ":"), ensure_ascii=True)
-    return keyed_hash(text, key)
+    return keyed_hash(_encode_digest_body(body), key)
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def stored_transaction(
+    *,
+    key: str,
+    kind: str,
+    at: _dt.datetime,
+    vendor_id: str,
+    order_id: str | None,
+    ref: str | None,
+    entries: tuple[Entry, ...],
+    memo: dict[str, str],
+    seq: int,
+    prev_hash: str,
+    hash: str,
+) -> JournalTransaction:
+    """A :class:`JournalTransaction` built as it was stored, without the balance check of
+    ``__init__``: for a transaction that was checked when it was made (sealing it) and for
+    rows read back (a tampered, unbalanced row set must still load, for ``verify`` to report
+    it; ``verify`` re-checks every balance)."""
+    txn = _new(JournalTransaction)
+    _set(txn, "key", key)
+    _set(txn, "kind", kind)
+    _set(txn, "at", at)
+    _set(txn, "vendor_id", vendor_id)
+    _set(txn, "order_id", order_id)
+    _set(txn, "ref", ref)
+    _set(txn, "entries", entries)
+    _set(txn, "memo", memo)
+    _set(txn, "seq", seq)
+    _set(txn, "prev_hash", prev_hash)
+    _set(txn, "hash", hash)
+    return txn
 
 
 def seal(
     txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None
 ) -> JournalTransaction:
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
-    HMAC ``key`` when the marketplace configures one)."""
-    return evolve(txn, seq=seq, prev_hash=prev_hash, hash=digest(txn, seq, prev_hash, key))
+    HMAC ``key`` when the marketplace configures one). ``txn`` was balance-checked when it
+    was made (a ``JournalTransaction`` cannot be built unbalanced), so the sealed copy is
+    built directly, not through ``__init__`` again."""
+    return stored_transaction(
+        key=txn.key,
+        kind=txn.kind,
+        at=txn.at,
+        vendor_id=txn.vendor_id,
+        order_id=txn.order_id,
+        ref=txn.ref,
+        entries=txn.entries,
+        memo=txn.memo,
+        seq=seq,
+        prev_hash=prev_hash,
+        hash=digest(txn, seq, prev_hash, key),
+    )
 
 
 def seal_chain(

@@ -518,11 +518,13 @@ class _MoneyCommands(_IntegrityCommands):
         self._save_holds(uow, released)
         for timer in reserve_timers:
             uow.timers.schedule(timer)
+        recipients: dict[str, Actor] = {}  # one (validated) Actor per vendor of the batch
         self._enqueue(
             uow,
             [
                 Notification(
-                    recipient=Actor.vendor(hold.vendor_id),
+                    recipient=recipients.get(hold.vendor_id)
+                    or recipients.setdefault(hold.vendor_id, Actor.vendor(hold.vendor_id)),
                     kind="proceeds.released",
                     subject_id=hold.order_id,
                     text=_released_text(
