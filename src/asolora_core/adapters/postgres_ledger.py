@@ -328,8 +328,12 @@ _TXN_COLUMNS = (
 )
 _UTC = _dt.UTC
 #: The first key of every vendor lock (``pg_advisory_xact_lock(int, int)``: a key space of
-#: its own, apart from the one-``bigint`` locks of idempotency keys and migrations).
-_VENDOR_LOCK_CLASS = 0x41534C56
+#: its own, apart from the one-``bigint`` locks of idempotency keys and migrations): the
+#: object id of this schema's ``ledger_totals`` (the table the locked balances live in), so
+#: the marketplaces of two schemas of one database never wait for each other's vendors,
+#: while every connection that reaches the same tables (whatever its ``search_path``) takes
+#: the same locks.
+_VENDOR_LOCK_CLASS = "(('ledger_totals'::regclass)::oid::bigint & 2147483647)::int"
 
 
 def _vendor_lock_key(vendor_id: str) -> int:
@@ -478,31 +482,25 @@ class PostgresLedger:
         return sealed
 
     def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:
+        # one row per transaction, its entries as three arrays (in entry order): each
+        # transaction's columns and memo are sent and decoded once, not once per entry
         rows = self._uow.fetchall(
-            f"SELECT {_TXN_COLUMNS}, e.account, e.currency, e.amount_minor "
+            f"SELECT {_TXN_COLUMNS}, array_agg(e.account ORDER BY e.n), "
+            "array_agg(e.currency ORDER BY e.n), array_agg(e.amount_minor ORDER BY e.n) "
             f"FROM ledger_txns t JOIN ledger_entries e ON e.seq = t.seq WHERE {where} "
-            "ORDER BY t.seq, e.n",
+            "GROUP BY t.seq ORDER BY t.seq",
             params,
         )
         out: list[JournalTransaction] = []
-        current: tuple[Any, ...] | None = None
-        entries: list[Entry] = []
-
-        def flush() -> None:
-            if current is None:
-                return
-            try:
-                out.append(_txn(current, entries, checked=True))
-            except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
-                out.append(_txn(current, entries, checked=False))
-
         for row in rows:
-            if current is None or row[0] != current[0]:
-                flush()
-                current = row[:10]
-                entries = []
-            entries.append(Entry(account=row[10], currency=row[11], amount_minor=int(row[12])))
-        flush()
+            entries = [
+                Entry(account=a, currency=c, amount_minor=int(m))
+                for a, c, m in zip(row[10], row[11], row[12], strict=True)
+            ]
+            try:
+                out.append(_txn(row, entries, checked=True))
+            except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
+                out.append(_txn(row, entries, checked=False))
         return tuple(out)
 
     def by_key(self, key: str) -> JournalTransaction | None:
