@@ -160,7 +160,8 @@ LEDGER_MIGRATION = f"""
 #: The schema step that makes the database refuse what must never happen, whoever writes:
 #: * a journal transaction that does not balance per currency, or has no entries, is refused
 #:   at COMMIT (deferred constraint triggers: the entries of one transaction are inserted one
-#:   by one, so the check waits for the end of the transaction) (R24);
+#:   by one, so the check waits for the end of the transaction) (R24); step 9
+#:   (``BALANCE_ONCE_MIGRATION``) replaced these row triggers by one check per transaction;
 #: * journal rows and payout rows are never updated, deleted or truncated (R24, R42);
 #: * one release per order (R17); refunds never above the paid amount (R20; the CHECKs
 #:   ``refunds_within_paid`` on holds and ``order_refunds_within_paid`` on orders);
