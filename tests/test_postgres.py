@@ -199,6 +199,52 @@ def test_an_unbalanced_journal_transaction_is_refused_at_commit(sold: str) -> No
     assert _refused(sold, txn) == "23514"
 
 
+def test_the_balance_is_checked_once_for_everything_the_transaction_wrote(sold: str) -> None:
+    """R24 with the check run once per database transaction (schema step 9): an unbalanced
+    transaction among balanced ones in one statement, or entries added later to a stored
+    transaction, are refused at COMMIT; rows of a savepoint rolled back are not checked (they
+    are gone); entries without their journal transaction are refused; ``SET CONSTRAINTS
+    ... IMMEDIATE`` refuses at the statement; a balanced
+    transaction written with raw SQL, in two statements, commits."""
+    balanced = [
+        _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+        _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
+        _ENTRY.format(seq=100, n=1, account="platform:b", amount=-500),
+    ]
+    both = (
+        "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, memo, "
+        "prev_hash, hash) VALUES (100, 'raw:1', 'capture', now(), 'v-1', 'o-x', NULL, '{}', "
+        "'x', 'h100'), (101, 'raw:2', 'capture', now(), 'v-1', 'o-y', NULL, '{}', 'x', 'h101') "
+        "RETURNING seq) INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+        "amount_minor) SELECT seq, n, 'platform:a', NULL, 'k', 'EUR', "
+        "CASE WHEN seq = 101 AND n = 1 THEN -499 WHEN n = 0 THEN 500 ELSE -500 END "
+        "FROM t, generate_series(0, 1) AS n"
+    )
+    assert _refused(sold, both) == "23514"
+    assert _refused(sold, _ENTRY.format(seq=1, n=9, account="platform:a", amount=7)) == "23514"
+    orphans = [
+        _ENTRY.format(seq=300, n=0, account="platform:a", amount=5),
+        _ENTRY.format(seq=300, n=1, account="platform:b", amount=-5),
+    ]
+    assert _refused(sold, *orphans) == "23503"  # foreign_key_violation: no transaction 300
+    assert (
+        _refused(
+            sold,
+            "SET CONSTRAINTS ledger_journal_balanced IMMEDIATE",
+            _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+        )
+        == "23514"
+    )
+    with _connect(sold, autocommit=True) as conn, conn.transaction():
+        conn.execute("SAVEPOINT s")
+        conn.execute(_TXN.format(seq=200, key="raw:gone", kind="fees", order="o-z"))
+        conn.execute("ROLLBACK TO SAVEPOINT s")
+        for sql in balanced:
+            conn.execute(sql)
+    assert _one(sold, "SELECT count(*) FROM ledger_txns WHERE seq IN (100, 200)") == (1,)
+    assert _one(sold, "SELECT count(*) FROM ledger_unchecked") == (0,)
+
+
 def test_journal_rows_cannot_be_updated_or_deleted(sold: str) -> None:
     """R24, R42: the journal is append-only, whoever writes."""
     for sql in (

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.adapters.postgres_ledger import (
+    BALANCE_ONCE_MIGRATION,
     INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
@@ -174,6 +176,9 @@ MIGRATIONS: list[str] = [
         WHERE state = 'delivered' AND body ->> 'delivered_at' IS NOT NULL;
     CREATE INDEX outbox_delivered ON outbox (next_attempt_at) WHERE state = 'delivered';
     """,
+    # 9: the journal's balance checked once per database transaction at COMMIT, not once per
+    # inserted row (R24; issue 10: less work while the journal head is locked)
+    BALANCE_ONCE_MIGRATION,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.
@@ -586,9 +591,34 @@ class _Events:
         self._uow = uow
 
     def append(self, events: Sequence[DomainEvent]) -> None:
-        self._uow.run_many(
-            "INSERT INTO events (aggregate_id, type, at, body) VALUES (%s, %s, %s, %s)",
-            [(e.aggregate_id, e.name, e.at, Jsonb(_codec.encoder(type(e))(e))) for e in events],
+        if not events:
+            return
+        if len(events) == 1:
+            (e,) = events
+            self._uow.run(
+                "INSERT INTO events (aggregate_id, type, at, body) VALUES (%s, %s, %s, %s)",
+                (e.aggregate_id, e.name, e.at, Jsonb(_codec.encoder(type(e))(e))),
+            )
+            return
+        # a batch (a sweep's): four arrays, one statement whose text never changes (psycopg
+        # parses it once), the bodies as JSON text
+        encoders: dict[type[DomainEvent], Callable[[Any], Any]] = {}
+        bodies = []
+        for e in events:
+            encode = encoders.get(type(e))
+            if encode is None:
+                encode = encoders[type(e)] = _codec.encoder(type(e))
+            bodies.append(_json_text(encode(e)))
+        self._uow.run(
+            "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, b::jsonb "
+            "FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[]) "
+            "WITH ORDINALITY AS v(a, t, w, b, ord) ORDER BY ord",
+            (
+                [e.aggregate_id for e in events],
+                [e.name for e in events],
+                [e.at for e in events],
+                bodies,
+            ),
         )
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
@@ -609,12 +639,27 @@ class _Outbox:
         return "failed" if m.failed else "pending"
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        self._uow.run_many(
-            "INSERT INTO outbox (message_id, state, next_attempt_at, body) VALUES (%s, %s, %s, %s)",
-            [
-                (m.message_id, self._state(m), m.next_attempt_at, Jsonb(_enc_outbox(m)))
-                for m in messages
-            ],
+        if not messages:
+            return
+        if len(messages) == 1:
+            (m,) = messages
+            self._uow.run(
+                "INSERT INTO outbox (message_id, state, next_attempt_at, body) "
+                "VALUES (%s, %s, %s, %s)",
+                (m.message_id, self._state(m), m.next_attempt_at, Jsonb(_enc_outbox(m))),
+            )
+            return
+        # a batch (a sweep's): arrays, one statement whose text never changes (see _Events)
+        self._uow.run(
+            "INSERT INTO outbox (message_id, state, next_attempt_at, body) "
+            "SELECT i, s, n, b::jsonb FROM unnest(%b::text[], %b::text[], %b::timestamptz[], "
+            "%b::text[]) WITH ORDINALITY AS v(i, s, n, b, ord) ORDER BY ord",
+            (
+                [m.message_id for m in messages],
+                [self._state(m) for m in messages],
+                [m.next_attempt_at for m in messages],
+                [_json_text(_enc_outbox(m)) for m in messages],
+            ),
         )
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
@@ -648,6 +693,10 @@ class _Outbox:
             "AND next_attempt_at < %s ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED)",
             (before, limit),
         )
+
+
+#: JSON text as psycopg's ``Jsonb`` writes it (compact), for bodies sent in text arrays.
+_json_text = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _record_body(record: IdempotencyRecord) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -50,6 +51,7 @@ from asolora_core.ledger.model import (
 )
 
 __all__ = [
+    "BALANCE_ONCE_MIGRATION",
     "INVARIANTS_MIGRATION",
     "LEDGER_KINDS_MIGRATION",
     "LEDGER_MIGRATION",
@@ -158,7 +160,8 @@ LEDGER_MIGRATION = f"""
 #: The schema step that makes the database refuse what must never happen, whoever writes:
 #: * a journal transaction that does not balance per currency, or has no entries, is refused
 #:   at COMMIT (deferred constraint triggers: the entries of one transaction are inserted one
-#:   by one, so the check waits for the end of the transaction) (R24);
+#:   by one, so the check waits for the end of the transaction) (R24); step 9
+#:   (``BALANCE_ONCE_MIGRATION``) replaced these row triggers by one check per transaction;
 #: * journal rows and payout rows are never updated, deleted or truncated (R24, R42);
 #: * one release per order (R17); refunds never above the paid amount (R20; the CHECKs
 #:   ``refunds_within_paid`` on holds and ``order_refunds_within_paid`` on orders);
@@ -222,6 +225,95 @@ LEDGER_KINDS_MIGRATION = """
     DROP INDEX ledger_totals_vendor
 """
 
+#: The schema step that checks each database transaction's journal balance ONCE, at COMMIT,
+#: instead of once per inserted row (issue 10: a release batch of 200 journal transactions
+#: queued ~900 deferred row checks, run while the journal head was locked). The refusals
+#: are the same, whoever writes:
+#:
+#: * a statement-level trigger on ``ledger_txns`` and on ``ledger_entries`` notes the
+#:   ``seq`` of every row the statement inserted in the transaction-local setting
+#:   ``asolora.unchecked_seqs`` and inserts one marker row per database transaction into
+#:   ``ledger_unchecked`` (``ON CONFLICT DO NOTHING``: once);
+#: * the marker's deferred constraint trigger ``ledger_journal_balanced`` runs one set-based
+#:   check of every noted ``seq`` at ``COMMIT`` (a journal transaction without entries, or
+#:   whose entries do not sum to zero per currency, is refused: ``check_violation``; so are
+#:   entries of a ``seq`` with no ``ledger_txns`` row: ``foreign_key_violation``, the check
+#:   that replaces the foreign key ``ledger_entries_seq_fkey``, which looked up the journal
+#:   transaction once per entry row), then forgets the marker. Journal transactions are
+#:   never deleted (``ledger_txns_append_only``), so an entry checked once stays attached.
+#:
+#: A savepoint rolled back takes its rows, its noted ``seq`` values (a ``set_config`` with
+#: ``is_local``) and its marker with it; ``SET CONSTRAINTS ledger_journal_balanced
+#: IMMEDIATE`` (or ``ALL``) checks at the end of each statement instead, as the row triggers
+#: did.
+BALANCE_ONCE_MIGRATION = """
+    DROP TRIGGER ledger_txns_balanced ON ledger_txns;
+    DROP TRIGGER ledger_entries_balanced ON ledger_entries;
+    DROP FUNCTION asolora_journal_balanced();
+    ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_seq_fkey;
+    CREATE TABLE ledger_unchecked (
+        xid bigint PRIMARY KEY
+    );
+    CREATE FUNCTION asolora_journal_note() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        seqs text;
+    BEGIN
+        SELECT string_agg(DISTINCT seq::text, ',') INTO seqs FROM added;
+        IF seqs IS NULL THEN
+            RETURN NULL;
+        END IF;
+        PERFORM set_config('asolora.unchecked_seqs', concat_ws(',',
+            nullif(current_setting('asolora.unchecked_seqs', true), ''), seqs), true);
+        INSERT INTO ledger_unchecked (xid) VALUES (pg_current_xact_id()::text::bigint)
+            ON CONFLICT (xid) DO NOTHING;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER ledger_txns_noted AFTER INSERT ON ledger_txns
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION asolora_journal_note();
+    CREATE TRIGGER ledger_entries_noted AFTER INSERT ON ledger_entries
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION asolora_journal_note();
+    CREATE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        bad record;
+    BEGIN
+        SELECT s.seq FROM (SELECT DISTINCT unnest(string_to_array(
+                nullif(current_setting('asolora.unchecked_seqs', true), ''), ','
+              )::bigint[]) AS seq) AS s
+            WHERE NOT EXISTS (SELECT 1 FROM ledger_txns t WHERE t.seq = s.seq)
+            ORDER BY s.seq LIMIT 1 INTO bad;
+        IF FOUND THEN
+            RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
+                bad.seq USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        SELECT s.seq, e.currency, sum(e.amount_minor) AS off INTO bad
+            FROM (SELECT DISTINCT unnest(string_to_array(
+                    nullif(current_setting('asolora.unchecked_seqs', true), ''), ','
+                  )::bigint[]) AS seq) AS s
+            LEFT JOIN ledger_entries e ON e.seq = s.seq
+            GROUP BY s.seq, e.currency
+            HAVING e.currency IS NULL OR sum(e.amount_minor) <> 0
+            ORDER BY s.seq
+            LIMIT 1;
+        IF FOUND THEN
+            IF bad.currency IS NULL THEN
+                RAISE EXCEPTION 'journal transaction % has no entries', bad.seq
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                bad.seq, bad.currency, bad.off USING ERRCODE = 'check_violation';
+        END IF;
+        PERFORM set_config('asolora.unchecked_seqs', '', true);
+        DELETE FROM ledger_unchecked WHERE xid = NEW.xid;
+        RETURN NULL;
+    END
+    $$;
+    CREATE CONSTRAINT TRIGGER ledger_journal_balanced AFTER INSERT ON ledger_unchecked
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION asolora_journal_balanced()
+"""
+
 _enc_hold = _codec.encoder(Hold)
 _dec_hold = _codec.decoder(Hold)
 _enc_payout = _codec.encoder(Payout)
@@ -229,13 +321,20 @@ _dec_payout = _codec.decoder(Payout)
 _enc_vendor = _codec.encoder(VendorAccount)
 _dec_vendor = _codec.decoder(VendorAccount)
 
+#: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
+_json_text = json.JSONEncoder(separators=(",", ":")).encode
+
 _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
 )
 _UTC = _dt.UTC
 #: The first key of every vendor lock (``pg_advisory_xact_lock(int, int)``: a key space of
-#: its own, apart from the one-``bigint`` locks of idempotency keys and migrations).
-_VENDOR_LOCK_CLASS = 0x41534C56
+#: its own, apart from the one-``bigint`` locks of idempotency keys and migrations): the
+#: object id of this schema's ``ledger_totals`` (the table the locked balances live in), so
+#: the marketplaces of two schemas of one database never wait for each other's vendors,
+#: while every connection that reaches the same tables (whatever its ``search_path``) takes
+#: the same locks.
+_VENDOR_LOCK_CLASS = "(('ledger_totals'::regclass)::oid::bigint & 2147483647)::int"
 
 
 def _vendor_lock_key(vendor_id: str) -> int:
@@ -253,6 +352,9 @@ class PostgresLedger:
         self._uow = uow
         self._head: tuple[int, str] | None = None  # (seq, hash) once this transaction locked it
         self._locked: set[int] = set()  # vendor lock keys this transaction holds
+        # vendor accounts this transaction read or wrote (a sweep batch reads them for the
+        # releases, then again for the reports' rollups while the head is locked: once)
+        self._vendors: dict[str, VendorAccount | None] = {}
 
     # journal ------------------------------------------------------------------------------
 
@@ -381,31 +483,25 @@ class PostgresLedger:
         return sealed
 
     def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:
+        # one row per transaction, its entries as three arrays (in entry order): each
+        # transaction's columns and memo are sent and decoded once, not once per entry
         rows = self._uow.fetchall(
-            f"SELECT {_TXN_COLUMNS}, e.account, e.currency, e.amount_minor "
+            f"SELECT {_TXN_COLUMNS}, array_agg(e.account ORDER BY e.n), "
+            "array_agg(e.currency ORDER BY e.n), array_agg(e.amount_minor ORDER BY e.n) "
             f"FROM ledger_txns t JOIN ledger_entries e ON e.seq = t.seq WHERE {where} "
-            "ORDER BY t.seq, e.n",
+            "GROUP BY t.seq ORDER BY t.seq",
             params,
         )
         out: list[JournalTransaction] = []
-        current: tuple[Any, ...] | None = None
-        entries: list[Entry] = []
-
-        def flush() -> None:
-            if current is None:
-                return
-            try:
-                out.append(_txn(current, entries, checked=True))
-            except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
-                out.append(_txn(current, entries, checked=False))
-
         for row in rows:
-            if current is None or row[0] != current[0]:
-                flush()
-                current = row[:10]
-                entries = []
-            entries.append(Entry(account=row[10], currency=row[11], amount_minor=int(row[12])))
-        flush()
+            entries = [
+                Entry(account=a, currency=c, amount_minor=int(m))
+                for a, c, m in zip(row[10], row[11], row[12], strict=True)
+            ]
+            try:
+                out.append(_txn(row, entries, checked=True))
+            except InvalidInputError:  # an unbalanced (tampered) row set: keep it for verify
+                out.append(_txn(row, entries, checked=False))
         return tuple(out)
 
     def by_key(self, key: str) -> JournalTransaction | None:
@@ -549,10 +645,14 @@ class PostgresLedger:
         return int(row[0] or 0) if row is not None else 0
 
     def get_vendor(self, vendor_id: str) -> VendorAccount | None:
+        if vendor_id in self._vendors:
+            return self._vendors[vendor_id]
         row = self._uow.fetchone(
             "SELECT body FROM ledger_vendors WHERE vendor_id = %s", (vendor_id,)
         )
-        return None if row is None else _dec_vendor(row[0])
+        found = None if row is None else _dec_vendor(row[0])
+        self._vendors[vendor_id] = found
+        return found
 
     def put_vendor(self, account: VendorAccount) -> None:
         body = Jsonb(_enc_vendor(account))
@@ -575,10 +675,12 @@ class PostgresLedger:
                 ),
             )
         if changed != 1:
+            self._vendors.pop(account.vendor_id, None)
             raise ConcurrencyConflictError(
                 f"vendor {account.vendor_id} changed since it was read; reload and retry",
                 vendor_id=account.vendor_id,
             )
+        self._vendors[account.vendor_id] = account
 
     # batched forms (the release sweep): one statement each, arrays through unnest ---------
 
@@ -588,30 +690,62 @@ class PostgresLedger:
         if len(txns) <= 1:
             return tuple(self.post(t, key=key) for t in txns)
         self._lock_balances_of(txns)
-        seq, prev = self._lock_head()
-        out = seal_chain(txns, seq, prev, key)
+        # everything that does not depend on the head is built before it is locked: the
+        # head is held from here to the commit, and every other sweep waits for it
         totals: dict[tuple[str, str], list[Any]] = {}
-        e_cols: list[list[Any]] = [[], [], [], [], [], [], []]
-        for t in out:
+        e_txn: list[int] = []
+        e_n: list[int] = []
+        e_account: list[str] = []
+        e_vendor: list[str | None] = []
+        e_kind: list[str] = []
+        e_currency: list[str] = []
+        e_amount: list[int] = []
+        for i, t in enumerate(txns, start=1):
             for n, e in enumerate(t.entries):
                 a = e.amount_minor
-                for col, value in zip(
-                    e_cols, (t.seq, n, e.account, e.vendor_id, e.kind, e.currency, a), strict=True
-                ):
-                    col.append(value)
-                row = totals.setdefault((e.account, e.currency), [e.vendor_id, e.kind, 0, 0, 0])
+                e_txn.append(i)
+                e_n.append(n)
+                e_account.append(e.account)
+                e_vendor.append(e.vendor_id)
+                e_kind.append(e.kind)
+                e_currency.append(e.currency)
+                e_amount.append(a)
+                row = totals.get((e.account, e.currency))
+                if row is None:
+                    row = totals[(e.account, e.currency)] = [e.vendor_id, e.kind, 0, 0, 0]
                 row[2] += a
                 row[3 if a > 0 else 4] += a
-        ordered = sorted(totals.items())
+        ordered = sorted(totals.items())  # one order of row locks for every writer
+        columns = (
+            [t.key for t in txns],
+            [t.kind for t in txns],
+            [t.at for t in txns],
+            [t.vendor_id for t in txns],
+            [t.order_id for t in txns],
+            [t.ref for t in txns],
+            [_json_text(t.memo) for t in txns],
+        )
+        entries = (e_txn, e_n, e_account, e_vendor, e_kind, e_currency, e_amount)
+        total_columns = (
+            [a for (a, _), _ in ordered],
+            [c for (_, c), _ in ordered],
+            *([row[i] for _, row in ordered] for i in range(5)),
+        )
+        seq, prev = self._lock_head()
+        out = seal_chain(txns, seq, prev, key)
         inserted = self._uow.fetchone(
             "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
-            "memo, prev_hash, hash) SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], "
-            "%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::jsonb[], %b::text[], "
-            "%b::text[]) ON CONFLICT (key) DO NOTHING RETURNING seq), "
+            "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
+            "v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest(%b::text[], "
+            "%b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], "
+            "%b::text[], %b::text[]) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
+            "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
             "n AS (SELECT count(*) AS c FROM t), "
             "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) SELECT v.* FROM unnest(%b::bigint[], %b::int[], %b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::bigint[]) AS v, n WHERE n.c = %s), "
+            "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
+            "v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], %b::text[], "
+            "%b::text[], %b::text[], %b::text[], %b::bigint[]) "
+            "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
             "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
             "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], "
             "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
@@ -624,21 +758,14 @@ class PostgresLedger:
             "FROM n WHERE id = 1 AND n.c = %s) "
             "SELECT c FROM n",
             (
-                [t.seq for t in out],
-                [t.key for t in out],
-                [t.kind for t in out],
-                [t.at for t in out],
-                [t.vendor_id for t in out],
-                [t.order_id for t in out],
-                [t.ref for t in out],
-                [Jsonb(t.memo) for t in out],
+                seq,
+                *columns,
                 [t.prev_hash for t in out],
                 [t.hash for t in out],
-                *e_cols,
+                seq,
+                *entries,
                 len(out),
-                [a for (a, _), _ in ordered],
-                [c for (_, c), _ in ordered],
-                *([row[i] for _, row in ordered] for i in range(5)),
+                *total_columns,
                 len(out),
                 out[-1].seq,
                 out[-1].hash,
@@ -702,11 +829,16 @@ class PostgresLedger:
             )
 
     def get_vendors(self, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
-        rows = self._uow.fetchall(
-            "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id = ANY(%s)",
-            (sorted(set(vendor_ids)),),
-        )
-        return {r[0]: _dec_vendor(r[1]) for r in rows}
+        known = self._vendors
+        missing = sorted({v for v in vendor_ids if v not in known})
+        if missing:
+            rows = self._uow.fetchall(
+                "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id = ANY(%s)",
+                (missing,),
+            )
+            known.update(dict.fromkeys(missing))
+            known.update((r[0], _dec_vendor(r[1])) for r in rows)
+        return {v: a for v in vendor_ids if (a := known[v]) is not None}
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         found: dict[str, list[JournalTransaction]] = {o: [] for o in order_ids}

@@ -157,8 +157,8 @@ class PostgresReports:
         ordered = sorted(rows)  # one order of row locks for every writer
         self._uow.run(
             f"INSERT INTO report_money AS r (vendor_id, day, currency, "
-            f"{', '.join(_MONEY_COLUMNS)}) SELECT * FROM unnest(%s::text[], %s::int[], "
-            "%s::text[], " + ", ".join(["%s::bigint[]"] * len(_MONEY_COLUMNS)) + ") "
+            f"{', '.join(_MONEY_COLUMNS)}) SELECT * FROM unnest(%b::text[], %b::int[], "
+            "%b::text[], " + ", ".join(["%b::bigint[]"] * len(_MONEY_COLUMNS)) + ") "
             "ON CONFLICT (vendor_id, day, currency) DO UPDATE SET "
             + ", ".join(f"{c} = r.{c} + excluded.{c}" for c in _MONEY_COLUMNS),
             [
