@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.memory_codec import Codec
 from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
@@ -46,10 +47,17 @@ __all__ = ["InMemoryStore"]
 _MISSING: Any = object()
 
 
+#: Orders written most recently that the store keeps as objects; older ones (and their
+#: history) are kept encoded (see :meth:`InMemoryStore._settle`) and rebuilt when read.
+HOT_ORDERS = 16
+
+
 class _Tables:
     def __init__(self) -> None:
-        self.orders: dict[str, Order] = {}
-        self.events: dict[str, list[DomainEvent]] = {}
+        # an order, or its encoded form once it left the hot set (see _settle)
+        self.orders: dict[str, Order | bytes] = {}
+        # a history, or its encoded form (a tuple of events) once it left the hot set
+        self.events: dict[str, list[DomainEvent] | bytes] = {}
         self.outbox: dict[str, tuple[Any, ...]] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
@@ -74,6 +82,12 @@ class InMemoryStore:
         # The repositories are built once: they write through the current unit of work's
         # undo log, and only one unit of work runs at a time.
         self._undo: list[Any] = []
+        # ids of the orders (and histories) written by the running unit of work; at commit
+        # they join ``_hot``, the most recently written first kept as objects
+        self._touched: list[str] = []
+        self._hot: dict[str, None] = {}
+        self._order_codec = Codec()
+        self._history_codec = Codec()
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
@@ -82,7 +96,7 @@ class InMemoryStore:
         self.conversations = _Conversations(self)
         self.ledger = InMemoryLedger(self)
         self.reports = InMemoryReports(self)
-        self.reports.bind_orders(self._tables.orders)
+        self.reports.bind_orders(self.orders.load, self._tables.extra["orders_by_vendor"])
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -112,6 +126,42 @@ class InMemoryStore:
         """A named extra table (for the ledger and conversations), created on first use."""
         return self._tables.extra.setdefault(name, {})
 
+    # compact storage of the orders nobody wrote lately -------------------------------------
+
+    def _settle(self) -> None:
+        """After a commit: the orders the unit of work wrote become the most recent of the
+        hot set; the orders (and histories) pushed out of it are encoded. Encoding changes
+        how a value is kept, never the value, so it is not undo-logged (the commit is done)."""
+        touched, hot = self._touched, self._hot
+        self._touched = []
+        for order_id in touched:
+            hot.pop(order_id, None)
+            hot[order_id] = None
+        while len(hot) > HOT_ORDERS:
+            order_id = next(iter(hot))
+            del hot[order_id]
+            self._encode(order_id)
+
+    def _encode(self, order_id: str) -> None:
+        t = self._tables
+        order = t.orders.get(order_id)
+        if order is not None and not isinstance(order, bytes):
+            t.orders[order_id] = self._order_codec.encode(order)
+        history = t.events.get(order_id)
+        if history and not isinstance(history, bytes):
+            t.events[order_id] = self._history_codec.encode(tuple(history))
+
+    def _history(self, aggregate_id: str) -> list[DomainEvent] | None:
+        """The history of ``aggregate_id`` as a list it may append to (decoded and put back,
+        undo-logged, if it was encoded)."""
+        rows = self._tables.events.get(aggregate_id)
+        if isinstance(rows, bytes):
+            decoded: list[DomainEvent] = list(self._history_codec.decode(rows))
+            self.set(self._tables.events, aggregate_id, decoded)
+            self._touched.append(aggregate_id)  # encoded again once it leaves the hot set
+            return decoded
+        return rows
+
 
 class InMemoryUnitOfWork:
     """One transaction on an :class:`InMemoryStore`; rolls back unless committed."""
@@ -131,6 +181,7 @@ class InMemoryUnitOfWork:
     def __enter__(self) -> Self:
         self._store._lock.acquire()
         self._store._undo = []
+        self._store._touched = []
         return self
 
     def __exit__(
@@ -145,7 +196,10 @@ class InMemoryUnitOfWork:
             self._store._lock.release()
 
     def commit(self) -> None:
-        self._store._undo = []
+        store = self._store
+        store._undo = []
+        if store._touched:
+            store._settle()
 
     def rollback(self) -> None:
         undo = self._store._undo
@@ -195,19 +249,33 @@ class _Orders:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.orders
+        self._decode = uow._order_codec.decode
         self._by_checkout: dict[str, list[str]] = uow.table("orders_by_checkout")
         self._by_vendor: dict[str, list[OrderKey]] = uow.table("orders_by_vendor")
         self._by_buyer: dict[str, list[OrderKey]] = uow.table("orders_by_buyer")
         self._by_customer: dict[tuple[str, str], list[OrderKey]] = uow.table("orders_by_customer")
-        # derived facts of the order object last seen; checked by identity, so never stale
-        self._facts: dict[str, tuple[Order, OrderFacts]] = {}
-        self._performance: dict[str, tuple[Order, PerformanceRow]] = {}
+        # derived facts of the stored row (order or its encoded form) last seen; checked by
+        # identity, so never stale
+        self._facts: dict[str, tuple[object, OrderFacts]] = {}
+        self._performance: dict[str, tuple[object, PerformanceRow]] = {}
 
     def get(self, order_id: str) -> Order:
         try:
-            return self._rows[order_id]
+            row = self._rows[order_id]
         except KeyError:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id) from None
+        if isinstance(row, bytes):
+            order: Order = self._decode(row)
+            return order
+        return row
+
+    def load(self, order_id: str) -> Order:
+        """The order ``order_id`` (which exists), decoded if it is kept encoded."""
+        row = self._rows[order_id]
+        if isinstance(row, bytes):
+            order: Order = self._decode(row)
+            return order
+        return row
 
     def add(self, order: Order) -> None:
         if order.order_id in self._rows:
@@ -215,6 +283,7 @@ class _Orders:
                 f"order {order.order_id} already exists", order_id=order.order_id
             )
         self._uow.set(self._rows, order.order_id, order)
+        self._uow._touched.append(order.order_id)
         self._index(order)
 
     def _index(self, order: Order) -> None:
@@ -246,29 +315,36 @@ class _Orders:
 
     def save(self, order: Order) -> None:
         current = self._rows.get(order.order_id)
+        if isinstance(current, bytes):
+            current = self._decode(current)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} changed since it was read; reload it and retry",
                 order_id=order.order_id,
             )
         self._uow.set(self._rows, order.order_id, order)
+        self._uow._touched.append(order.order_id)
         if _indexed(current) != _indexed(order):  # no command does this; a repository may
             self._unindex(current)
             self._index(order)
 
     def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
-        return tuple(self._rows[i] for i in self._by_checkout.get(checkout_id, ()))
+        return tuple(map(self.load, self._by_checkout.get(checkout_id, ())))
 
     def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
         keys = self._by_customer.get((vendor_id, customer_key(customer_name)), [])
-        return tuple(self._rows[order_id] for _, order_id in reversed(keys))
+        return tuple(self.load(order_id) for _, order_id in reversed(keys))
 
     def facts(self, order: Order) -> OrderFacts:
+        return self._facts_of(order, order)
+
+    def _facts_of(self, order: Order, row: object) -> OrderFacts:
+        """The facts of ``order``, cached against ``row``, the value the table holds for it."""
         hit = self._facts.get(order.order_id)
-        if hit is not None and hit[0] is order:
+        if hit is not None and hit[0] is row:
             return hit[1]
         facts = order_facts(order)
-        self._facts[order.order_id] = (order, facts)
+        self._facts[order.order_id] = (row, facts)
         return facts
 
     def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
@@ -285,8 +361,9 @@ class _Orders:
             hi = min(hi, bisect.bisect_left(keys, after))
         out: list[Order] = []
         for i in range(hi - 1, lo - 1, -1):
-            order = self._rows[keys[i][1]]
-            if matches(query, order, self.facts(order)):
+            row = self._rows[keys[i][1]]
+            order = self._decode(row) if isinstance(row, bytes) else row
+            if matches(query, order, self._facts_of(order, row)):
                 out.append(order)
                 if len(out) >= limit:
                     break
@@ -297,17 +374,17 @@ class _Orders:
     ) -> PerformanceTotals:
         keys = self._by_vendor.get(vendor_id, [])
         lo, hi = _span(keys, since, until)
-        return fold_performance(
-            self._performance_row(self._rows[keys[i][1]]) for i in range(lo, hi)
-        )
+        return fold_performance(self._performance_row(keys[i][1]) for i in range(lo, hi))
 
-    def _performance_row(self, order: Order) -> PerformanceRow:
-        hit = self._performance.get(order.order_id)
-        if hit is not None and hit[0] is order:
+    def _performance_row(self, order_id: str) -> PerformanceRow:
+        row = self._rows[order_id]
+        hit = self._performance.get(order_id)
+        if hit is not None and hit[0] is row:
             return hit[1]
-        row = performance_row(order, self.facts(order))
-        self._performance[order.order_id] = (order, row)
-        return row
+        order = self._decode(row) if isinstance(row, bytes) else row
+        performance = performance_row(order, self._facts_of(order, row))
+        self._performance[order_id] = (row, performance)
+        return performance
 
 
 def _indexed(order: Order) -> tuple[object, ...]:
@@ -337,12 +414,18 @@ class _Events:
 
     def append(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
-            rows = self._rows.setdefault(event.aggregate_id, [])
+            rows = self._uow._history(event.aggregate_id)
+            if rows is None:
+                rows = self._rows[event.aggregate_id] = []
             rows.append(event)
             self._uow.on_rollback(_popper(rows))
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
-        return tuple(self._rows.get(aggregate_id, ()))
+        rows = self._rows.get(aggregate_id, ())
+        if isinstance(rows, bytes):
+            history: tuple[DomainEvent, ...] = self._uow._history_codec.decode(rows)
+            return history
+        return tuple(rows)
 
 
 #: An outbox message as the memory store keeps it: a flat tuple of text, instants and numbers
