@@ -54,15 +54,18 @@ HOT_ORDERS = 16
 
 class _Tables:
     def __init__(self) -> None:
-        # an order, or its encoded form once it left the hot set (see _settle)
+        # an order, or once it left the hot set (see InMemoryStore._settle) the encoded pair
+        # (order, history), the same bytes in both tables
         self.orders: dict[str, Order | bytes] = {}
-        # a history, or its encoded form (a tuple of events) once it left the hot set
         self.events: dict[str, list[DomainEvent] | bytes] = {}
         self.outbox: dict[str, tuple[Any, ...]] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
+        # heap entries made stale (timer cancelled or moved) since the heap was last swept;
+        # a heuristic count (a rolled-back cancel still counts), see InMemoryStore._settle
+        self.timer_stale = 0
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
         # retention queues, oldest first: (delivered_at, message id), idempotency records
         self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
@@ -86,8 +89,7 @@ class InMemoryStore:
         # they join ``_hot``, the most recently written first kept as objects
         self._touched: list[str] = []
         self._hot: dict[str, None] = {}
-        self._order_codec = Codec()
-        self._history_codec = Codec()
+        self._codec = Codec()
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
@@ -132,6 +134,9 @@ class InMemoryStore:
         """After a commit: the orders the unit of work wrote become the most recent of the
         hot set; the orders (and histories) pushed out of it are encoded. Encoding changes
         how a value is kept, never the value, so it is not undo-logged (the commit is done)."""
+        t = self._tables
+        if t.timer_stale >= 16 and t.timer_stale * 4 > len(t.timer_heap):
+            _sweep_heap(t)
         touched, hot = self._touched, self._hot
         self._touched = []
         for order_id in touched:
@@ -143,24 +148,48 @@ class InMemoryStore:
             self._encode(order_id)
 
     def _encode(self, order_id: str) -> None:
+        """Keep the order ``order_id`` and its history as one encoded pair."""
         t = self._tables
         order = t.orders.get(order_id)
-        if order is not None and not isinstance(order, bytes):
-            t.orders[order_id] = self._order_codec.encode(order)
         history = t.events.get(order_id)
-        if history and not isinstance(history, bytes):
-            t.events[order_id] = self._history_codec.encode(tuple(history))
+        if order is None or (not isinstance(history, list) and isinstance(order, bytes)):
+            return  # no such order (a history of something else), or encoded already
+        if isinstance(order, bytes):  # its history was decoded to be appended to
+            order = self.decode_order(order)
+        blob = self._codec.encode((order, tuple(history or ())))
+        t.orders[order_id] = blob
+        if history is not None:
+            t.events[order_id] = blob
+
+    def decode_order(self, blob: bytes) -> Order:
+        order: Order = self._codec.decode(blob)[0]
+        return order
+
+    def decode_history(self, blob: bytes) -> tuple[DomainEvent, ...]:
+        history: tuple[DomainEvent, ...] = self._codec.decode(blob)[1]
+        return history
 
     def _history(self, aggregate_id: str) -> list[DomainEvent] | None:
         """The history of ``aggregate_id`` as a list it may append to (decoded and put back,
         undo-logged, if it was encoded)."""
         rows = self._tables.events.get(aggregate_id)
         if isinstance(rows, bytes):
-            decoded: list[DomainEvent] = list(self._history_codec.decode(rows))
+            decoded = list(self.decode_history(rows))
             self.set(self._tables.events, aggregate_id, decoded)
             self._touched.append(aggregate_id)  # encoded again once it leaves the hot set
             return decoded
         return rows
+
+
+def _sweep_heap(t: _Tables) -> None:
+    """Drop the heap entries of timers cancelled or moved: after a commit they can never be
+    due again (a timer scheduled again pushes its own entry)."""
+    timers = t.timers
+    t.timer_heap[:] = [
+        e for e in t.timer_heap if (timer := timers.get(e[1])) is not None and timer.due_at == e[0]
+    ]
+    heapq.heapify(t.timer_heap)
+    t.timer_stale = 0
 
 
 class InMemoryUnitOfWork:
@@ -198,7 +227,7 @@ class InMemoryUnitOfWork:
     def commit(self) -> None:
         store = self._store
         store._undo = []
-        if store._touched:
+        if store._touched:  # so a unit of work that wrote no order changes nothing here
             store._settle()
 
     def rollback(self) -> None:
@@ -249,7 +278,7 @@ class _Orders:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.orders
-        self._decode = uow._order_codec.decode
+        self._decode = uow.decode_order
         self._by_checkout: dict[str, list[str]] = uow.table("orders_by_checkout")
         self._by_vendor: dict[str, list[OrderKey]] = uow.table("orders_by_vendor")
         self._by_buyer: dict[str, list[OrderKey]] = uow.table("orders_by_buyer")
@@ -265,16 +294,14 @@ class _Orders:
         except KeyError:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id) from None
         if isinstance(row, bytes):
-            order: Order = self._decode(row)
-            return order
+            return self._decode(row)
         return row
 
     def load(self, order_id: str) -> Order:
         """The order ``order_id`` (which exists), decoded if it is kept encoded."""
         row = self._rows[order_id]
         if isinstance(row, bytes):
-            order: Order = self._decode(row)
-            return order
+            return self._decode(row)
         return row
 
     def add(self, order: Order) -> None:
@@ -423,8 +450,7 @@ class _Events:
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._rows.get(aggregate_id, ())
         if isinstance(rows, bytes):
-            history: tuple[DomainEvent, ...] = self._uow._history_codec.decode(rows)
-            return history
+            return self._uow.decode_history(rows)
         return tuple(rows)
 
 
@@ -645,12 +671,16 @@ class _Timers:
         self._heap = uow._tables.timer_heap
 
     def schedule(self, timer: Timer) -> None:
+        if timer.timer_id in self._rows:
+            self._uow._tables.timer_stale += 1  # its heap entry, unless due at the same time
         self._uow.set(self._rows, timer.timer_id, timer)
         entry = (timer.due_at, timer.timer_id)
         heapq.heappush(self._heap, entry)
         # a stale heap entry is harmless: claim_due checks it against the current timer
 
     def cancel(self, timer_id: str) -> None:
+        if timer_id in self._rows:
+            self._uow._tables.timer_stale += 1
         self._uow.delete(self._rows, timer_id)
 
     def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:
