@@ -24,6 +24,7 @@ from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.model import Hold, JournalTransaction
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import (
     OrderFacts,
@@ -148,18 +149,45 @@ class InMemoryStore:
             self._encode(order_id)
 
     def _encode(self, order_id: str) -> None:
-        """Keep the order ``order_id`` and its history as one encoded pair."""
+        """Keep the order ``order_id``, its history, its hold and its journal transactions
+        as one encoded value ``(order, history, hold, transactions)``: the same bytes in
+        each of those tables (values written since it was last encoded are folded in)."""
         t = self._tables
         order = t.orders.get(order_id)
+        if order is None:
+            return  # a history of something else
+        extra = t.extra
         history = t.events.get(order_id)
-        if order is None or (not isinstance(history, list) and isinstance(order, bytes)):
-            return  # no such order (a history of something else), or encoded already
-        if isinstance(order, bytes):  # its history was decoded to be appended to
-            order = self.decode_order(order)
-        blob = self._codec.encode((order, tuple(history or ())))
+        holds = extra["ledger_holds"]
+        hold = holds.get(order_id)
+        journal = extra["ledger_journal"]
+        seqs = extra["ledger_orders"].get(order_id, ())
+        txns = [journal[s] for s in seqs]
+        rows: list[object] = [order, history, hold, *txns]
+        if all(r is None or isinstance(r, bytes) for r in rows):
+            return  # encoded already
+        old: tuple[Any, ...] | None = None
+        for r in rows:
+            if isinstance(r, bytes):
+                old = self._codec.decode(r)  # every encoded row of the order is this one
+                break
+        if isinstance(order, bytes):
+            order = old[0]  # type: ignore[index]
+        events = tuple(history) if isinstance(history, list) else old[1] if history else ()  # type: ignore[index]
+        if isinstance(hold, bytes):
+            hold = old[2]  # type: ignore[index]
+        posted = tuple(
+            _posted(old, seq) if isinstance(txn, bytes) else txn  # type: ignore[arg-type]
+            for seq, txn in zip(seqs, txns, strict=True)
+        )
+        blob = self._codec.encode((order, events, hold, posted))
         t.orders[order_id] = blob
         if history is not None:
             t.events[order_id] = blob
+        if hold is not None:
+            holds[order_id] = blob
+        for seq in seqs:
+            journal[seq] = blob
 
     def decode_order(self, blob: bytes) -> Order:
         order: Order = self._codec.decode(blob)[0]
@@ -168,6 +196,13 @@ class InMemoryStore:
     def decode_history(self, blob: bytes) -> tuple[DomainEvent, ...]:
         history: tuple[DomainEvent, ...] = self._codec.decode(blob)[1]
         return history
+
+    def cold_hold(self, blob: bytes) -> Hold:
+        hold: Hold = self._codec.decode(blob)[2]
+        return hold
+
+    def cold_txn(self, blob: bytes, seq: int) -> JournalTransaction:
+        return _posted(self._codec.decode(blob), seq)
 
     def _history(self, aggregate_id: str) -> list[DomainEvent] | None:
         """The history of ``aggregate_id`` as a list it may append to (decoded and put back,
@@ -179,6 +214,15 @@ class InMemoryStore:
             self._touched.append(aggregate_id)  # encoded again once it leaves the hot set
             return decoded
         return rows
+
+
+def _posted(encoded: tuple[Any, ...], seq: int) -> JournalTransaction:
+    """The journal transaction ``seq`` of an encoded order."""
+    for txn in encoded[3]:
+        if txn.seq == seq:
+            found: JournalTransaction = txn
+            return found
+    raise KeyError(seq)
 
 
 def _sweep_heap(t: _Tables) -> None:
