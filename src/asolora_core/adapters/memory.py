@@ -90,6 +90,7 @@ class InMemoryStore:
         # they join ``_hot``, the most recently written first kept as objects
         self._touched: list[str] = []
         self._hot: dict[str, None] = {}
+        self._hot_limit = HOT_ORDERS  # tests set 0: every order encoded at its commit
         self._codec = Codec()
         self.orders = _Orders(self)
         self.events = _Events(self)
@@ -143,7 +144,7 @@ class InMemoryStore:
         for order_id in touched:
             hot.pop(order_id, None)
             hot[order_id] = None
-        while len(hot) > HOT_ORDERS:
+        while len(hot) > self._hot_limit:
             order_id = next(iter(hot))
             del hot[order_id]
             self._encode(order_id)
