@@ -127,3 +127,33 @@ def test_the_codec_reads_back_what_it_wrote(first: object, value: object) -> Non
     codec = Codec()
     codec.encode(first)  # the preset dictionary
     assert codec.decode(codec.encode(value)) == value
+
+
+def _deliver_some(store: InMemoryStore) -> None:
+    """Deliver every other due message, fail one, and roll a third delivery back."""
+    now = dt.datetime(2026, 10, 2, tzinfo=dt.UTC)
+    with store.unit_of_work() as uow:
+        due = uow.outbox.due(now, 1000)
+        for m in due[::2]:
+            uow.outbox.update(attrs.evolve(m, attempts=1, delivered_at=now))
+        uow.outbox.update(attrs.evolve(due[1], attempts=5, failed=True, last_error="gone"))
+        uow.commit()
+    with store.unit_of_work() as uow:
+        m = uow.outbox.due(now, 1)[0]
+        uow.outbox.update(attrs.evolve(m, attempts=1, delivered_at=now))
+        # rolled back
+
+
+def test_outbox_messages_kept_in_an_encoded_order_relay_as_the_others() -> None:
+    hot, cold = InMemoryStore(), cold_store()
+    hot._hot_limit = 10**9
+    for store in (hot, cold):
+        Lifecycles(store).run(4)
+        _deliver_some(store)
+    assert any(isinstance(row, bytes) for row in cold._tables.outbox.values())
+    order_ids = list(hot._tables.orders)
+    assert _everything(cold, order_ids) == _everything(hot, order_ids)
+    later = dt.datetime(2026, 10, 3, tzinfo=dt.UTC)
+    with hot.reader() as h, cold.reader() as c:
+        assert c.outbox.due(later, 1000) == h.outbox.due(later, 1000)
+        assert c.outbox.purge_delivered(later, 1000) == h.outbox.purge_delivered(later, 1000)

@@ -59,7 +59,7 @@ class _Tables:
         # (order, history), the same bytes in both tables
         self.orders: dict[str, Order | bytes] = {}
         self.events: dict[str, list[DomainEvent] | bytes] = {}
-        self.outbox: dict[str, tuple[Any, ...]] = {}  # message id -> row (see _row)
+        self.outbox: dict[str, tuple[Any, ...] | bytes] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.timers: dict[str, Timer] = {}
@@ -91,6 +91,10 @@ class InMemoryStore:
         self._touched: list[str] = []
         self._hot: dict[str, None] = {}
         self._hot_limit = HOT_ORDERS  # tests set 0: every order encoded at its commit
+        # order id -> ids of outbox messages about it added since it was last encoded (the
+        # never-tried ones join its encoded form); not undo-logged: ids of rolled-back
+        # messages find no row and are skipped
+        self._messages: dict[str, list[str]] = {}
         self._codec = Codec()
         self.orders = _Orders(self)
         self.events = _Events(self)
@@ -164,7 +168,14 @@ class InMemoryStore:
         journal = extra["ledger_journal"]
         seqs = extra["ledger_orders"].get(order_id, ())
         txns = [journal[s] for s in seqs]
-        rows: list[object] = [order, history, hold, *txns]
+        outbox = t.outbox
+        # the never-tried outbox messages about the order (short rows, see _row)
+        sent = {
+            m: row
+            for m in self._messages.pop(order_id, ())
+            if isinstance(row := outbox.get(m), tuple) and len(row) == _SHORT
+        }
+        rows: list[object] = [order, history, hold, *txns, *sent.values()]
         if all(r is None or isinstance(r, bytes) for r in rows):
             return  # encoded already
         old: tuple[Any, ...] | None = None
@@ -181,7 +192,7 @@ class InMemoryStore:
             _posted(old, seq) if isinstance(txn, bytes) else txn  # type: ignore[arg-type]
             for seq, txn in zip(seqs, txns, strict=True)
         )
-        blob = self._codec.encode((order, events, hold, posted))
+        blob = self._codec.encode((order, events, hold, posted, tuple(sent.values())))
         t.orders[order_id] = blob
         if history is not None:
             t.events[order_id] = blob
@@ -189,6 +200,8 @@ class InMemoryStore:
             holds[order_id] = blob
         for seq in seqs:
             journal[seq] = blob
+        for message_id in sent:
+            outbox[message_id] = blob
 
     def decode_order(self, blob: bytes) -> Order:
         order: Order = self._codec.decode(blob)[0]
@@ -204,6 +217,10 @@ class InMemoryStore:
 
     def cold_txn(self, blob: bytes, seq: int) -> JournalTransaction:
         return _posted(self._codec.decode(blob), seq)
+
+    def cold_rows(self, blob: bytes) -> dict[str, _Row]:
+        """The outbox rows kept in an encoded order, by message id."""
+        return {row[0]: row for row in self._codec.decode(blob)[4]}
 
     def _history(self, aggregate_id: str) -> list[DomainEvent] | None:
         """The history of ``aggregate_id`` as a list it may append to (decoded and put back,
@@ -590,13 +607,17 @@ def _message(row: _Row) -> OutboxMessage:
     )
 
 
+#: The length of a never-tried row.
+_SHORT = 8
+
+
 def _next_attempt_at(row: _Row) -> _dt.datetime:
     at: _dt.datetime = row[7] if len(row) == 8 else row[9]
     return at
 
 
-def _delivered_at(row: _Row) -> _dt.datetime | None:
-    return None if len(row) == 8 else row[10]
+def _delivered_at(row: _Row | bytes) -> _dt.datetime | None:
+    return None if len(row) == 8 or isinstance(row, bytes) else row[10]
 
 
 class _Outbox:
@@ -605,16 +626,37 @@ class _Outbox:
         self._rows = uow._tables.outbox
         self._pending = uow._tables.pending
         self._texts: dict[str, str] = {}  # the notification texts rows share (see _text_of)
+        self._orders = uow._tables.orders
+        # the rows of the encoded order read last (a relay reads an order's messages in turn)
+        self._cold: tuple[bytes, dict[str, _Row]] = (b"", {})
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
+        about, orders = self._uow._messages, self._orders
         for m in messages:
             self._uow.set(self._rows, m.message_id, _row(m, self._texts))
             self._uow.set(self._pending, m.message_id, None)
+            subject_id = m.notification.subject_id
+            if subject_id in orders:
+                ids = about.get(subject_id)
+                if ids is None:
+                    about[subject_id] = [m.message_id]
+                else:
+                    ids.append(m.message_id)
+
+    def _row(self, message_id: str) -> _Row:
+        """The row of ``message_id``, read from its order's encoded form if it is kept there."""
+        row = self._rows[message_id]
+        if isinstance(row, bytes):
+            if self._cold[0] is not row:
+                self._cold = (row, self._uow.cold_rows(row))
+            cold: _Row = self._cold[1][message_id]
+            return cold
+        return row
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         out: list[OutboxMessage] = []
         for message_id in self._pending:
-            row = self._rows[message_id]
+            row = self._row(message_id)
             if _next_attempt_at(row) <= now:
                 out.append(_message(row))
                 if len(out) >= limit:
@@ -642,7 +684,7 @@ class _Outbox:
         self._pending.update(dict.fromkeys(ordered))
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        return tuple(_message(row) for row in self._rows.values())
+        return tuple(_message(self._row(message_id)) for message_id in self._rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         def still(message_id: str, at: _dt.datetime) -> bool:
