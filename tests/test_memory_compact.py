@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,9 +27,7 @@ from facade_lifecycle import Lifecycles
 
 def cold_store() -> InMemoryStore:
     """A store that encodes every order at the commit that wrote it."""
-    store = InMemoryStore()
-    store._hot_limit = 0
-    return store
+    return InMemoryStore(keep_recent=0)
 
 
 class TestColdInMemoryStore(StoreContract):
@@ -63,8 +62,7 @@ def _everything(store: InMemoryStore, order_ids: list[str]) -> object:
 
 
 def test_encoded_orders_read_back_equal_to_orders_kept_as_objects() -> None:
-    hot, cold = InMemoryStore(), cold_store()
-    hot._hot_limit = 10**9
+    hot, cold = InMemoryStore(keep_recent=None), cold_store()
     for store in (hot, cold):
         Lifecycles(store).run(25)
     order_ids = list(hot._tables.orders)
@@ -86,8 +84,7 @@ def _touch_first_order(store: InMemoryStore) -> None:
 
 
 def test_a_write_on_an_encoded_order_continues_from_what_was_encoded() -> None:
-    hot, cold = InMemoryStore(), cold_store()
-    hot._hot_limit = 10**9
+    hot, cold = InMemoryStore(keep_recent=None), cold_store()
     for store in (hot, cold):
         Lifecycles(store).run(3)
         _touch_first_order(store)
@@ -145,8 +142,7 @@ def _deliver_some(store: InMemoryStore) -> None:
 
 
 def test_outbox_messages_kept_in_an_encoded_order_relay_as_the_others() -> None:
-    hot, cold = InMemoryStore(), cold_store()
-    hot._hot_limit = 10**9
+    hot, cold = InMemoryStore(keep_recent=None), cold_store()
     for store in (hot, cold):
         Lifecycles(store).run(4)
         _deliver_some(store)
@@ -157,3 +153,14 @@ def test_outbox_messages_kept_in_an_encoded_order_relay_as_the_others() -> None:
     with hot.reader() as h, cold.reader() as c:
         assert c.outbox.due(later, 1000) == h.outbox.due(later, 1000)
         assert c.outbox.purge_delivered(later, 1000) == h.outbox.purge_delivered(later, 1000)
+
+
+def test_keep_recent_none_keeps_every_order_as_objects_and_a_negative_one_is_refused() -> None:
+    store = InMemoryStore(keep_recent=None)
+    Lifecycles(store).run(20)
+    assert not any(isinstance(row, bytes) for row in store._tables.orders.values())
+    default = InMemoryStore()
+    Lifecycles(default).run(20)
+    assert sum(isinstance(row, bytes) for row in default._tables.orders.values()) == 4
+    with pytest.raises(ValueError, match="keep_recent"):
+        InMemoryStore(keep_recent=-1)
