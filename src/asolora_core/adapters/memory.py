@@ -19,10 +19,12 @@ from types import TracebackType
 from typing import Any, Self
 
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.memory_codec import Codec
 from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, Notification
+from asolora_core.ledger.model import Hold, JournalTransaction
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import (
     OrderFacts,
@@ -46,15 +48,25 @@ __all__ = ["InMemoryStore"]
 _MISSING: Any = object()
 
 
+#: Orders written most recently that the store keeps as objects; older ones (and their
+#: history) are kept encoded (see :meth:`InMemoryStore._settle`) and rebuilt when read.
+HOT_ORDERS = 16
+
+
 class _Tables:
     def __init__(self) -> None:
-        self.orders: dict[str, Order] = {}
-        self.events: dict[str, list[DomainEvent]] = {}
-        self.outbox: dict[str, tuple[Any, ...]] = {}  # message id -> row (see _row)
+        # an order, or once it left the hot set (see InMemoryStore._settle) the encoded pair
+        # (order, history), the same bytes in both tables
+        self.orders: dict[str, Order | bytes] = {}
+        self.events: dict[str, list[DomainEvent] | bytes] = {}
+        self.outbox: dict[str, tuple[Any, ...] | bytes] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
         self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
+        # heap entries made stale (timer cancelled or moved) since the heap was last swept;
+        # a heuristic count (a rolled-back cancel still counts), see InMemoryStore._settle
+        self.timer_stale = 0
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
         # retention queues, oldest first: (delivered_at, message id), idempotency records
         self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
@@ -66,14 +78,32 @@ class InMemoryStore:
 
     Units of work run one at a time (the store's lock is held from ``__enter__`` to
     ``__exit__``); do not open a second one inside the first on the same store.
+
+    ``keep_recent``: how many of the orders written last are kept as objects; the others are
+    kept encoded with their history, hold, journal transactions and never-tried outbox
+    messages (about a third of the memory) and rebuilt when read. ``None`` keeps every order
+    as objects: commands run faster (encoding costs 10-20 % of a lifecycle), at about three
+    times the memory per order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_recent: int | None = HOT_ORDERS) -> None:
+        if keep_recent is not None and keep_recent < 0:
+            raise ValueError(f"keep_recent must be None or at least 0, not {keep_recent}")
         self._tables = _Tables()
         self._lock = threading.RLock()
         # The repositories are built once: they write through the current unit of work's
         # undo log, and only one unit of work runs at a time.
         self._undo: list[Any] = []
+        # ids of the orders (and histories) written by the running unit of work; at commit
+        # they join ``_hot``, the most recently written first kept as objects
+        self._touched: list[str] = []
+        self._hot: dict[str, None] = {}
+        self._hot_limit = keep_recent  # 0: every order encoded at its commit; None: never
+        # order id -> ids of outbox messages about it added since it was last encoded (the
+        # never-tried ones join its encoded form); not undo-logged: ids of rolled-back
+        # messages find no row and are skipped
+        self._messages: dict[str, list[str]] = {}
+        self._codec = Codec()
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
@@ -82,7 +112,7 @@ class InMemoryStore:
         self.conversations = _Conversations(self)
         self.ledger = InMemoryLedger(self)
         self.reports = InMemoryReports(self)
-        self.reports.bind_orders(self._tables.orders)
+        self.reports.bind_orders(self.orders.load, self._tables.extra["orders_by_vendor"])
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -112,6 +142,127 @@ class InMemoryStore:
         """A named extra table (for the ledger and conversations), created on first use."""
         return self._tables.extra.setdefault(name, {})
 
+    # compact storage of the orders nobody wrote lately -------------------------------------
+
+    def _settle(self) -> None:
+        """After a commit: the orders the unit of work wrote become the most recent of the
+        hot set; the orders (and histories) pushed out of it are encoded. Encoding changes
+        how a value is kept, never the value, so it is not undo-logged (the commit is done)."""
+        t = self._tables
+        if t.timer_stale >= 16 and t.timer_stale * 4 > len(t.timer_heap):
+            _sweep_heap(t)
+        touched, hot = self._touched, self._hot
+        self._touched = []
+        if self._hot_limit is None:
+            return
+        for order_id in touched:
+            hot.pop(order_id, None)
+            hot[order_id] = None
+        while len(hot) > self._hot_limit:
+            order_id = next(iter(hot))
+            del hot[order_id]
+            self._encode(order_id)
+
+    def _encode(self, order_id: str) -> None:
+        """Keep the order ``order_id``, its history, its hold and its journal transactions
+        as one encoded value ``(order, history, hold, transactions)``: the same bytes in
+        each of those tables (values written since it was last encoded are folded in)."""
+        t = self._tables
+        order = t.orders.get(order_id)
+        if order is None:
+            return  # a history of something else
+        extra = t.extra
+        history = t.events.get(order_id)
+        holds = extra["ledger_holds"]
+        hold = holds.get(order_id)
+        journal = extra["ledger_journal"]
+        seqs = extra["ledger_orders"].get(order_id, ())
+        txns = [journal[s] for s in seqs]
+        outbox = t.outbox
+        # the never-tried outbox messages about the order (short rows, see _row)
+        sent = {
+            m: row
+            for m in self._messages.pop(order_id, ())
+            if isinstance(row := outbox.get(m), tuple) and len(row) == _SHORT
+        }
+        rows: list[object] = [order, history, hold, *txns, *sent.values()]
+        if all(r is None or isinstance(r, bytes) for r in rows):
+            return  # encoded already
+        old: tuple[Any, ...] | None = None
+        for r in rows:
+            if isinstance(r, bytes):
+                old = self._codec.decode(r)  # every encoded row of the order is this one
+                break
+        if isinstance(order, bytes):
+            order = old[0]  # type: ignore[index]
+        events = tuple(history) if isinstance(history, list) else old[1] if history else ()  # type: ignore[index]
+        if isinstance(hold, bytes):
+            hold = old[2]  # type: ignore[index]
+        posted = tuple(
+            _posted(old, seq) if isinstance(txn, bytes) else txn  # type: ignore[arg-type]
+            for seq, txn in zip(seqs, txns, strict=True)
+        )
+        blob = self._codec.encode((order, events, hold, posted, tuple(sent.values())))
+        t.orders[order_id] = blob
+        if history is not None:
+            t.events[order_id] = blob
+        if hold is not None:
+            holds[order_id] = blob
+        for seq in seqs:
+            journal[seq] = blob
+        for message_id in sent:
+            outbox[message_id] = blob
+
+    def decode_order(self, blob: bytes) -> Order:
+        order: Order = self._codec.decode(blob)[0]
+        return order
+
+    def decode_history(self, blob: bytes) -> tuple[DomainEvent, ...]:
+        history: tuple[DomainEvent, ...] = self._codec.decode(blob)[1]
+        return history
+
+    def cold_hold(self, blob: bytes) -> Hold:
+        hold: Hold = self._codec.decode(blob)[2]
+        return hold
+
+    def cold_txn(self, blob: bytes, seq: int) -> JournalTransaction:
+        return _posted(self._codec.decode(blob), seq)
+
+    def cold_rows(self, blob: bytes) -> dict[str, _Row]:
+        """The outbox rows kept in an encoded order, by message id."""
+        return {row[0]: row for row in self._codec.decode(blob)[4]}
+
+    def _history(self, aggregate_id: str) -> list[DomainEvent] | None:
+        """The history of ``aggregate_id`` as a list it may append to (decoded and put back,
+        undo-logged, if it was encoded)."""
+        rows = self._tables.events.get(aggregate_id)
+        if isinstance(rows, bytes):
+            decoded = list(self.decode_history(rows))
+            self.set(self._tables.events, aggregate_id, decoded)
+            self._touched.append(aggregate_id)  # encoded again once it leaves the hot set
+            return decoded
+        return rows
+
+
+def _posted(encoded: tuple[Any, ...], seq: int) -> JournalTransaction:
+    """The journal transaction ``seq`` of an encoded order."""
+    for txn in encoded[3]:
+        if txn.seq == seq:
+            found: JournalTransaction = txn
+            return found
+    raise KeyError(seq)
+
+
+def _sweep_heap(t: _Tables) -> None:
+    """Drop the heap entries of timers cancelled or moved: after a commit they can never be
+    due again (a timer scheduled again pushes its own entry)."""
+    timers = t.timers
+    t.timer_heap[:] = [
+        e for e in t.timer_heap if (timer := timers.get(e[1])) is not None and timer.due_at == e[0]
+    ]
+    heapq.heapify(t.timer_heap)
+    t.timer_stale = 0
+
 
 class InMemoryUnitOfWork:
     """One transaction on an :class:`InMemoryStore`; rolls back unless committed."""
@@ -131,6 +282,7 @@ class InMemoryUnitOfWork:
     def __enter__(self) -> Self:
         self._store._lock.acquire()
         self._store._undo = []
+        self._store._touched = []
         return self
 
     def __exit__(
@@ -145,7 +297,10 @@ class InMemoryUnitOfWork:
             self._store._lock.release()
 
     def commit(self) -> None:
-        self._store._undo = []
+        store = self._store
+        store._undo = []
+        if store._touched:  # so a unit of work that wrote no order changes nothing here
+            store._settle()
 
     def rollback(self) -> None:
         undo = self._store._undo
@@ -195,19 +350,31 @@ class _Orders:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.orders
+        self._decode = uow.decode_order
         self._by_checkout: dict[str, list[str]] = uow.table("orders_by_checkout")
         self._by_vendor: dict[str, list[OrderKey]] = uow.table("orders_by_vendor")
         self._by_buyer: dict[str, list[OrderKey]] = uow.table("orders_by_buyer")
         self._by_customer: dict[tuple[str, str], list[OrderKey]] = uow.table("orders_by_customer")
-        # derived facts of the order object last seen; checked by identity, so never stale
-        self._facts: dict[str, tuple[Order, OrderFacts]] = {}
-        self._performance: dict[str, tuple[Order, PerformanceRow]] = {}
+        # derived facts of the stored row (order or its encoded form) last seen; checked by
+        # identity, so never stale
+        self._facts: dict[str, tuple[object, OrderFacts]] = {}
+        self._performance: dict[str, tuple[object, PerformanceRow]] = {}
 
     def get(self, order_id: str) -> Order:
         try:
-            return self._rows[order_id]
+            row = self._rows[order_id]
         except KeyError:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id) from None
+        if isinstance(row, bytes):
+            return self._decode(row)
+        return row
+
+    def load(self, order_id: str) -> Order:
+        """The order ``order_id`` (which exists), decoded if it is kept encoded."""
+        row = self._rows[order_id]
+        if isinstance(row, bytes):
+            return self._decode(row)
+        return row
 
     def add(self, order: Order) -> None:
         if order.order_id in self._rows:
@@ -215,6 +382,7 @@ class _Orders:
                 f"order {order.order_id} already exists", order_id=order.order_id
             )
         self._uow.set(self._rows, order.order_id, order)
+        self._uow._touched.append(order.order_id)
         self._index(order)
 
     def _index(self, order: Order) -> None:
@@ -246,29 +414,36 @@ class _Orders:
 
     def save(self, order: Order) -> None:
         current = self._rows.get(order.order_id)
+        if isinstance(current, bytes):
+            current = self._decode(current)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} changed since it was read; reload it and retry",
                 order_id=order.order_id,
             )
         self._uow.set(self._rows, order.order_id, order)
+        self._uow._touched.append(order.order_id)
         if _indexed(current) != _indexed(order):  # no command does this; a repository may
             self._unindex(current)
             self._index(order)
 
     def for_checkout(self, checkout_id: str) -> tuple[Order, ...]:
-        return tuple(self._rows[i] for i in self._by_checkout.get(checkout_id, ()))
+        return tuple(map(self.load, self._by_checkout.get(checkout_id, ())))
 
     def for_customer_name(self, vendor_id: str, customer_name: str) -> tuple[Order, ...]:
         keys = self._by_customer.get((vendor_id, customer_key(customer_name)), [])
-        return tuple(self._rows[order_id] for _, order_id in reversed(keys))
+        return tuple(self.load(order_id) for _, order_id in reversed(keys))
 
     def facts(self, order: Order) -> OrderFacts:
+        return self._facts_of(order, order)
+
+    def _facts_of(self, order: Order, row: object) -> OrderFacts:
+        """The facts of ``order``, cached against ``row``, the value the table holds for it."""
         hit = self._facts.get(order.order_id)
-        if hit is not None and hit[0] is order:
+        if hit is not None and hit[0] is row:
             return hit[1]
         facts = order_facts(order)
-        self._facts[order.order_id] = (order, facts)
+        self._facts[order.order_id] = (row, facts)
         return facts
 
     def page(self, query: OrderQuery, *, after: OrderKey | None, limit: int) -> tuple[Order, ...]:
@@ -285,8 +460,9 @@ class _Orders:
             hi = min(hi, bisect.bisect_left(keys, after))
         out: list[Order] = []
         for i in range(hi - 1, lo - 1, -1):
-            order = self._rows[keys[i][1]]
-            if matches(query, order, self.facts(order)):
+            row = self._rows[keys[i][1]]
+            order = self._decode(row) if isinstance(row, bytes) else row
+            if matches(query, order, self._facts_of(order, row)):
                 out.append(order)
                 if len(out) >= limit:
                     break
@@ -297,17 +473,17 @@ class _Orders:
     ) -> PerformanceTotals:
         keys = self._by_vendor.get(vendor_id, [])
         lo, hi = _span(keys, since, until)
-        return fold_performance(
-            self._performance_row(self._rows[keys[i][1]]) for i in range(lo, hi)
-        )
+        return fold_performance(self._performance_row(keys[i][1]) for i in range(lo, hi))
 
-    def _performance_row(self, order: Order) -> PerformanceRow:
-        hit = self._performance.get(order.order_id)
-        if hit is not None and hit[0] is order:
+    def _performance_row(self, order_id: str) -> PerformanceRow:
+        row = self._rows[order_id]
+        hit = self._performance.get(order_id)
+        if hit is not None and hit[0] is row:
             return hit[1]
-        row = performance_row(order, self.facts(order))
-        self._performance[order.order_id] = (order, row)
-        return row
+        order = self._decode(row) if isinstance(row, bytes) else row
+        performance = performance_row(order, self._facts_of(order, row))
+        self._performance[order_id] = (row, performance)
+        return performance
 
 
 def _indexed(order: Order) -> tuple[object, ...]:
@@ -337,12 +513,17 @@ class _Events:
 
     def append(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
-            rows = self._rows.setdefault(event.aggregate_id, [])
+            rows = self._uow._history(event.aggregate_id)
+            if rows is None:
+                rows = self._rows[event.aggregate_id] = []
             rows.append(event)
             self._uow.on_rollback(_popper(rows))
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
-        return tuple(self._rows.get(aggregate_id, ()))
+        rows = self._rows.get(aggregate_id, ())
+        if isinstance(rows, bytes):
+            return self._uow.decode_history(rows)
+        return tuple(rows)
 
 
 #: An outbox message as the memory store keeps it: a flat tuple of text, instants and numbers
@@ -436,13 +617,17 @@ def _message(row: _Row) -> OutboxMessage:
     )
 
 
+#: The length of a never-tried row.
+_SHORT = 8
+
+
 def _next_attempt_at(row: _Row) -> _dt.datetime:
     at: _dt.datetime = row[7] if len(row) == 8 else row[9]
     return at
 
 
-def _delivered_at(row: _Row) -> _dt.datetime | None:
-    return None if len(row) == 8 else row[10]
+def _delivered_at(row: _Row | bytes) -> _dt.datetime | None:
+    return None if len(row) == 8 or isinstance(row, bytes) else row[10]
 
 
 class _Outbox:
@@ -451,16 +636,38 @@ class _Outbox:
         self._rows = uow._tables.outbox
         self._pending = uow._tables.pending
         self._texts: dict[str, str] = {}  # the notification texts rows share (see _text_of)
+        self._orders = uow._tables.orders
+        # the rows of the encoded order read last (a relay reads an order's messages in turn)
+        self._cold: tuple[bytes, dict[str, _Row]] = (b"", {})
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
+        about, orders = self._uow._messages, self._orders
+        track = self._uow._hot_limit is not None  # None: orders are never encoded
         for m in messages:
             self._uow.set(self._rows, m.message_id, _row(m, self._texts))
             self._uow.set(self._pending, m.message_id, None)
+            subject_id = m.notification.subject_id
+            if subject_id in orders and track:
+                ids = about.get(subject_id)
+                if ids is None:
+                    about[subject_id] = [m.message_id]
+                else:
+                    ids.append(m.message_id)
+
+    def _row(self, message_id: str) -> _Row:
+        """The row of ``message_id``, read from its order's encoded form if it is kept there."""
+        row = self._rows[message_id]
+        if isinstance(row, bytes):
+            if self._cold[0] is not row:
+                self._cold = (row, self._uow.cold_rows(row))
+            cold: _Row = self._cold[1][message_id]
+            return cold
+        return row
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         out: list[OutboxMessage] = []
         for message_id in self._pending:
-            row = self._rows[message_id]
+            row = self._row(message_id)
             if _next_attempt_at(row) <= now:
                 out.append(_message(row))
                 if len(out) >= limit:
@@ -488,7 +695,7 @@ class _Outbox:
         self._pending.update(dict.fromkeys(ordered))
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        return tuple(_message(row) for row in self._rows.values())
+        return tuple(_message(self._row(message_id)) for message_id in self._rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         def still(message_id: str, at: _dt.datetime) -> bool:
@@ -562,12 +769,16 @@ class _Timers:
         self._heap = uow._tables.timer_heap
 
     def schedule(self, timer: Timer) -> None:
+        if timer.timer_id in self._rows:
+            self._uow._tables.timer_stale += 1  # its heap entry, unless due at the same time
         self._uow.set(self._rows, timer.timer_id, timer)
         entry = (timer.due_at, timer.timer_id)
         heapq.heappush(self._heap, entry)
         # a stale heap entry is harmless: claim_due checks it against the current timer
 
     def cancel(self, timer_id: str) -> None:
+        if timer_id in self._rows:
+            self._uow._tables.timer_stale += 1
         self._uow.delete(self._rows, timer_id)
 
     def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:

@@ -32,14 +32,26 @@ class UndoLog(Protocol):
 
     def table(self, name: str) -> dict[Any, Any]: ...
 
+    def cold_hold(self, blob: bytes) -> Hold:
+        """The hold kept in an encoded order (see ``InMemoryStore._settle``)."""
+        ...
+
+    def cold_txn(self, blob: bytes, seq: int) -> JournalTransaction:
+        """The journal transaction ``seq`` kept in an encoded order."""
+        ...
+
 
 __all__ = ["InMemoryLedger"]
 
 
 class InMemoryLedger:
+    """The journal and holds of an order nobody wrote lately are kept in the order's encoded
+    form (the same bytes in each table, see ``InMemoryStore._settle``) and rebuilt when
+    read."""
+
     def __init__(self, uow: UndoLog) -> None:
         self._uow = uow
-        self._journal: dict[int, JournalTransaction] = uow.table("ledger_journal")
+        self._journal: dict[int, JournalTransaction | bytes] = uow.table("ledger_journal")
         self._keys: dict[str, int] = uow.table("ledger_keys")
         self._head: dict[str, tuple[int, str]] = uow.table("ledger_head")
         self._folds: dict[tuple[str, str], int] = uow.table("ledger_folds")
@@ -50,11 +62,19 @@ class InMemoryLedger:
         self._totals: dict[tuple[str, str, str], tuple[int, int, int]] = uow.table(
             "ledger_vendor_totals"
         )
-        self._holds: dict[str, Hold] = uow.table("ledger_holds")
+        self._holds: dict[str, Hold | bytes] = uow.table("ledger_holds")
         self._vendor_holds: dict[str, dict[str, None]] = uow.table("ledger_vendor_holds")
         self._payouts: dict[str, list[Payout]] = uow.table("ledger_payouts")
         self._vendors: dict[str, VendorAccount] = uow.table("ledger_vendors")
         self._orders: dict[str, list[int]] = uow.table("ledger_orders")
+
+    def _txn(self, seq: int) -> JournalTransaction:
+        txn = self._journal[seq]
+        return self._uow.cold_txn(txn, seq) if isinstance(txn, bytes) else txn
+
+    def _hold(self, order_id: str) -> Hold | None:
+        hold = self._holds.get(order_id)
+        return self._uow.cold_hold(hold) if isinstance(hold, bytes) else hold
 
     def _append(self, table: dict[Any, list[Any]], key: Any, item: Any) -> None:
         rows = table.get(key)
@@ -97,11 +117,12 @@ class InMemoryLedger:
 
     def by_key(self, key: str) -> JournalTransaction | None:
         seq = self._keys.get(key)
-        return None if seq is None else self._journal[seq]
+        return None if seq is None else self._txn(seq)
 
     def journal(self, *, after_seq: int = 0) -> tuple[JournalTransaction, ...]:
         last = self.head()[0]
-        return tuple(self._journal[s] for s in range(after_seq + 1, last + 1) if s in self._journal)
+        journal = self._journal
+        return tuple(self._txn(s) for s in range(after_seq + 1, last + 1) if s in journal)
 
     def head(self) -> tuple[int, str]:
         return self._head.get("head", (0, GENESIS_HASH))
@@ -118,7 +139,7 @@ class InMemoryLedger:
     ) -> tuple[JournalTransaction, ...]:
         rows = self._index.get((vendor_id, currency, kind), ())
         seqs = sorted({s for s, _ in rows if s > after_seq})
-        return tuple(self._journal[s] for s in seqs)
+        return tuple(map(self._txn, seqs))
 
     def vendor_currencies(self, vendor_id: str) -> tuple[str, ...]:
         return tuple(sorted(c for (v, c, k) in self._index if v == vendor_id and k == "balance"))
@@ -129,7 +150,7 @@ class InMemoryLedger:
     # holds --------------------------------------------------------------------------------
 
     def get_hold(self, order_id: str) -> Hold | None:
-        return self._holds.get(order_id)
+        return self._hold(order_id)
 
     def add_hold(self, hold: Hold) -> None:
         if hold.order_id in self._holds:
@@ -144,7 +165,7 @@ class InMemoryLedger:
             self._uow.set(mine, hold.order_id, None)
 
     def save_hold(self, hold: Hold) -> None:
-        current = self._holds.get(hold.order_id)
+        current = self._hold(hold.order_id)
         if current is None or current.version != hold.version - 1:
             raise ConcurrencyConflictError(
                 f"hold of order {hold.order_id} changed since it was read; reload and retry",
@@ -153,7 +174,8 @@ class InMemoryLedger:
         self._uow.set(self._holds, hold.order_id, hold)
 
     def holds_for_vendor(self, vendor_id: str) -> tuple[Hold, ...]:
-        return tuple(self._holds[o] for o in self._vendor_holds.get(vendor_id, {}))
+        hold = self._hold
+        return tuple(hold(o) for o in self._vendor_holds.get(vendor_id, {}))  # type: ignore[misc]
 
     # payouts and vendors ------------------------------------------------------------------
 
@@ -182,7 +204,7 @@ class InMemoryLedger:
         self._uow.set(self._vendors, account.vendor_id, account)
 
     def for_order(self, order_id: str) -> tuple[JournalTransaction, ...]:
-        return tuple(self._journal[s] for s in self._orders.get(order_id, ()))
+        return tuple(map(self._txn, self._orders.get(order_id, ())))
 
     # batched forms (the release sweep): the one-item methods in turn --------------------
 
@@ -192,8 +214,8 @@ class InMemoryLedger:
         return tuple(self.post(t, key=key) for t in txns)
 
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
-        holds = self._holds
-        return {o: holds[o] for o in order_ids if o in holds}
+        holds, hold = self._holds, self._hold
+        return {o: hold(o) for o in order_ids if o in holds}  # type: ignore[misc]
 
     def save_holds(self, holds: Sequence[Hold]) -> None:
         for hold in holds:

@@ -35,6 +35,10 @@ def _restore_row(row: list[int], old: list[int]) -> Callable[[], None]:
     return undo
 
 
+def _no_orders(order_id: str) -> Order:
+    raise KeyError(order_id)
+
+
 class InMemoryReports:
     def __init__(self, uow: UndoLog) -> None:
         self._uow = uow
@@ -48,13 +52,16 @@ class InMemoryReports:
         )
         self._money: dict[str, dict[tuple[int, str], list[int]]] = uow.table("reports_money")
         self._checkpoints: dict[str, str] = uow.table("reports_checkpoints")
-        self._orders: dict[str, Order] = {}
-        # not undo-logged: a cache, checked against the number of orders on each use
-        self._index: dict[str, tuple[int, list[tuple[_dt.datetime, str]]]] = {}
+        self._load: Callable[[str], Order] = _no_orders
+        self._by_vendor: dict[str, list[tuple[_dt.datetime, str]]] = {}
 
-    def bind_orders(self, orders: dict[str, Order]) -> None:
-        """The store's orders table (for rebuild batches)."""
-        self._orders = orders
+    def bind_orders(
+        self, load: Callable[[str], Order], by_vendor: dict[str, list[tuple[_dt.datetime, str]]]
+    ) -> None:
+        """How to read the store's orders, and its per-vendor index of their keys
+        ``(placed_at, order_id)``, kept sorted (for rebuild batches)."""
+        self._load = load
+        self._by_vendor = by_vendor
 
     def _add(
         self, tables: dict[str, dict[Any, list[int]]], vendor_id: str, key: Any, deltas: Any
@@ -168,24 +175,12 @@ class InMemoryReports:
     def vendor_orders(
         self, vendor_id: str, *, after: tuple[_dt.datetime, str] | None, limit: int
     ) -> tuple[Order, ...]:
-        keys = self._vendor_index(vendor_id)
+        keys = self._by_vendor.get(vendor_id, [])
         start = 0 if after is None else bisect.bisect_right(keys, after)
-        return tuple(self._orders[order_id] for _, order_id in keys[start : start + limit])
-
-    def _vendor_index(self, vendor_id: str) -> list[tuple[_dt.datetime, str]]:
-        """The vendor's ``(placed_at, order_id)`` keys, sorted; rebuilt when orders were
-        added since (orders are never removed, and their keys never change)."""
-        cached = self._index.get(vendor_id)
-        if cached is not None and cached[0] == len(self._orders):
-            return cached[1]
-        keys = sorted(
-            (o.placed_at, o.order_id) for o in self._orders.values() if o.vendor_id == vendor_id
-        )
-        self._index[vendor_id] = (len(self._orders), keys)
-        return keys
+        return tuple(self._load(order_id) for _, order_id in keys[start : start + limit])
 
     def vendors(self, *, after: str, limit: int) -> tuple[str, ...]:
-        ids = {o.vendor_id for o in self._orders.values()}
+        ids = {v for v, keys in self._by_vendor.items() if keys}
         ids.update(self._uow.table("ledger_vendors"))
         ids.update(self._sales)
         ordered = sorted(v for v in ids if v > after)
