@@ -31,10 +31,15 @@ def cold_store() -> InMemoryStore:
 
 
 class TestColdInMemoryStore(StoreContract):
-    """R33: the store contract with every order kept encoded between commands."""
+    """R33: the store contract with every order kept encoded between commands; a second
+    handle is the same object (one process, one lock)."""
 
     def make_store(self) -> Store:
-        return cold_store()
+        self.store = cold_store()
+        return self.store
+
+    def make_second_store(self) -> Store:
+        return self.store
 
 
 class TestColdInMemoryLedger(LedgerContract):
