@@ -347,6 +347,40 @@ def test_four_workers_killed_at_random_release_and_pay_exactly_once(schema: str)
         market.store.close()
 
 
+def test_a_sweep_claims_the_vendors_another_sweep_is_not_releasing_to_first(
+    schema: str,
+) -> None:
+    """R40: while one sweep holds a vendor (it is releasing to its balance), another sweep's
+    claim takes the due releases of other vendors first, earliest first, and the held
+    vendor's only to fill its batch; nothing is claimed twice and nothing is lost."""
+    from asolora_core.adapters.postgres import PostgresStore
+
+    market = _market(schema, FakeClock(START))
+    other = PostgresStore(dsn(), schema=schema, migrate=False)
+    try:
+        due = _seeded(market, 10)  # two due orders for each of the five vendors
+        with market.store.unit_of_work() as uow:
+            vendor_of = {
+                t.timer_id: hold.vendor_id
+                for t in uow.timers.claim_due(due, 100)
+                if (hold := uow.ledger.get_hold(t.aggregate_id)) is not None
+            }
+            # rolled back: every timer stays due
+        assert len(vendor_of) == 10
+        with other.unit_of_work() as holder:
+            holder.ledger.lock_vendors(["v-1"])
+            with market.store.unit_of_work() as uow:
+                first = uow.timers.claim_due(due, 8)
+                rest = uow.timers.claim_due(due, 8)
+        assert [vendor_of[t.timer_id] for t in first].count("v-1") == 0
+        assert len(first) == 8
+        assert sorted(vendor_of[t.timer_id] for t in rest) == ["v-1", "v-1"]
+        assert first == tuple(sorted(first, key=lambda t: (t.due_at, t.timer_id)))
+    finally:
+        other.close()
+        market.store.close()
+
+
 def _local_cluster() -> list[str] | None:
     """The command that restarts the local PostgreSQL server the DSN names, if this process
     may run it (root, Debian's pg_ctlcluster, a 127.0.0.1/localhost DSN)."""

@@ -46,6 +46,8 @@ from psycopg.types.json import Jsonb
 from asolora_core import _codec
 from asolora_core.adapters.postgres_ledger import (
     BALANCE_ONCE_MIGRATION,
+    HELD_VENDOR_TIMER_SQL,
+    HELD_VENDORS_SQL,
     INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
@@ -776,13 +778,24 @@ class _Timers:
 
     def claim_due(self, now: _dt.datetime, limit: int) -> tuple[Timer, ...]:
         # SKIP LOCKED: timers another sweep holds are left to it; the delete commits (or rolls
-        # back, when the worker dies) with the unit of work (R40)
+        # back, when the worker dies) with the unit of work (R40). Release timers of vendors
+        # another sweep is releasing to now are taken last: that sweep holds the vendor's lock
+        # to its commit, and this batch would only put them back (concurrent sweeps take
+        # disjoint vendors). The batch is still filled with them when nothing else is due.
         rows = self._uow.fetchall(
-            "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers "
-            "WHERE due_at <= %s ORDER BY due_at, timer_id LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "RETURNING body",
+            f"WITH held AS MATERIALIZED ({HELD_VENDORS_SQL}) "
+            "DELETE FROM timers WHERE timer_id IN (SELECT t.timer_id FROM timers t, held "
+            f"WHERE t.due_at <= %s AND NOT {HELD_VENDOR_TIMER_SQL} "
+            "ORDER BY t.due_at, t.timer_id LIMIT %s FOR UPDATE OF t SKIP LOCKED) RETURNING body",
             (now, limit),
         )
+        if len(rows) < limit:
+            rows += self._uow.fetchall(
+                "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers "
+                "WHERE due_at <= %s ORDER BY due_at, timer_id LIMIT %s FOR UPDATE SKIP LOCKED) "
+                "RETURNING body",
+                (now, limit - len(rows)),
+            )
         timers = [_dec_timer(r[0]) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)

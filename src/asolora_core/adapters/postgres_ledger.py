@@ -337,6 +337,26 @@ _UTC = _dt.UTC
 _VENDOR_LOCK_CLASS = "(('ledger_totals'::regclass)::oid::bigint & 2147483647)::int"
 
 
+#: A sweep claims the release timers of vendors another transaction holds the lock of last
+#: (see ``_Timers.claim_due``): ``HELD_VENDORS_SQL`` is the keys of those locks, read once
+#: from ``pg_locks`` (an advisory lock of two ``int`` keys shows them as ``classid`` and
+#: ``objid``, unsigned, with ``objsubid`` 2); ``HELD_VENDOR_TIMER_SQL`` is true for ``t``, a
+#: row of ``timers``, when it is a release whose vendor's key (:func:`_vendor_lock_key`: the
+#: first 32 bits of the id's SHA-256) is in ``held.keys``.
+HELD_VENDORS_SQL = (
+    "SELECT coalesce(array_agg(objid::bigint), '{}') AS keys FROM pg_locks "
+    f"WHERE locktype = 'advisory' AND objsubid = 2 AND classid = ({_VENDOR_LOCK_CLASS})::oid "
+    "AND pid <> pg_backend_pid() "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+HELD_VENDOR_TIMER_SQL = (
+    "(cardinality(held.keys) > 0 AND EXISTS (SELECT 1 FROM ledger_holds h "
+    "WHERE t.kind = 'release' AND h.order_id = t.body->>'aggregate_id' "
+    "AND ('x' || left(encode(sha256(convert_to(h.vendor_id, 'UTF8')), 'hex'), 8))"
+    "::bit(32)::bigint = ANY(held.keys)))"
+)
+
+
 def _vendor_lock_key(vendor_id: str) -> int:
     """The second key of the vendor's lock: 32 bits of its SHA-256 (two vendors that share
     one only wait for each other more often)."""
