@@ -46,6 +46,7 @@ from psycopg.types.json import Jsonb
 from asolora_core import _codec
 from asolora_core.adapters.postgres_ledger import (
     BALANCE_ONCE_MIGRATION,
+    CLAIMED_VENDOR_LOCK_SQL,
     HELD_VENDOR_TIMER_SQL,
     HELD_VENDORS_SQL,
     INVARIANTS_MIGRATION,
@@ -781,12 +782,15 @@ class _Timers:
         # back, when the worker dies) with the unit of work (R40). Release timers of vendors
         # another sweep is releasing to now are taken last: that sweep holds the vendor's lock
         # to its commit, and this batch would only put them back (concurrent sweeps take
-        # disjoint vendors). The batch is still filled with them when nothing else is due.
+        # disjoint vendors; the vendors of the claimed releases are tried at once, so that
+        # the next claim sees them held). The batch is still filled with held vendors' timers
+        # when nothing else is due.
         rows = self._uow.fetchall(
-            f"WITH held AS MATERIALIZED ({HELD_VENDORS_SQL}) "
-            "DELETE FROM timers WHERE timer_id IN (SELECT t.timer_id FROM timers t, held "
+            f"WITH held AS MATERIALIZED ({HELD_VENDORS_SQL}), "
+            "c AS (DELETE FROM timers WHERE timer_id IN (SELECT t.timer_id FROM timers t, held "
             f"WHERE t.due_at <= %s AND NOT {HELD_VENDOR_TIMER_SQL} "
-            "ORDER BY t.due_at, t.timer_id LIMIT %s FOR UPDATE OF t SKIP LOCKED) RETURNING body",
+            "ORDER BY t.due_at, t.timer_id LIMIT %s FOR UPDATE OF t SKIP LOCKED) "
+            f"RETURNING kind, body) SELECT c.body, {CLAIMED_VENDOR_LOCK_SQL} FROM c",
             (now, limit),
         )
         if len(rows) < limit:

@@ -349,11 +349,20 @@ HELD_VENDORS_SQL = (
     "AND pid <> pg_backend_pid() "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+_VENDOR_KEY_BITS_SQL = "('x' || left(encode(sha256(convert_to(h.vendor_id, 'UTF8')), 'hex'), 8))"
 HELD_VENDOR_TIMER_SQL = (
     "(cardinality(held.keys) > 0 AND EXISTS (SELECT 1 FROM ledger_holds h "
     "WHERE t.kind = 'release' AND h.order_id = t.body->>'aggregate_id' "
-    "AND ('x' || left(encode(sha256(convert_to(h.vendor_id, 'UTF8')), 'hex'), 8))"
-    "::bit(32)::bigint = ANY(held.keys)))"
+    f"AND {_VENDOR_KEY_BITS_SQL}::bit(32)::bigint = ANY(held.keys)))"
+)
+#: For ``c``, a claimed row of ``timers``: when it is a release, try the lock of its hold's
+#: vendor (never waits) the moment it is claimed, so the sweeps that claim next see the
+#: vendor held (``HELD_VENDOR_TIMER_SQL``) before this one reaches ``claim_vendors``, which
+#: then finds the lock its own.
+CLAIMED_VENDOR_LOCK_SQL = (
+    f"(SELECT bool_and(pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, "
+    f"{_VENDOR_KEY_BITS_SQL}::bit(32)::int)) FROM ledger_holds h "
+    "WHERE c.kind = 'release' AND h.order_id = c.body->>'aggregate_id')"
 )
 
 
