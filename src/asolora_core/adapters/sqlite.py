@@ -30,7 +30,7 @@ from typing import Any, Self
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.sqlite_base import instant, micros
+from asolora_core.adapters.sqlite_base import dumps_compact, instant, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
     LEDGER_INVARIANTS_MIGRATION,
@@ -406,7 +406,7 @@ def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
 
 
 #: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
-_dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
+_dumps: Callable[[Any], str] = dumps_compact
 
 
 class SqliteStore:
@@ -563,10 +563,13 @@ class SqliteStore:
         return _dumps(data)
 
     def _keep_encoded(self, order: Order, data: list[Any]) -> None:
-        with self._cache_lock:
-            if len(self._encoded) > _ENCODED_KEPT:
-                self._encoded.clear()
-            self._encoded[order.order_id] = (order, data)
+        # No lock: each entry is one consistent (order, data) pair, set in one step, and
+        # ``encode_from`` is right from any such pair (a lost or older entry only costs a
+        # fuller encode).
+        encoded = self._encoded
+        if len(encoded) > _ENCODED_KEPT:
+            encoded.clear()
+        encoded[order.order_id] = (order, data)
 
     def _keep_text_ids(self, new: dict[tuple[str, str], int]) -> None:
         if new:
@@ -757,6 +760,7 @@ _ORDER_COLUMNS = (
     "first_shipped_at",
     "delivered_at",
 )
+_ROW_POSITIONS = range(len(_ORDER_COLUMNS))
 _SELECT_ROW = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE order_id = ?"
 
 
@@ -821,8 +825,9 @@ class _Orders:
             # The row this transaction read (it holds the write lock, so the row is still
             # that): set only the columns that differ (the version and the body, and a status
             # or fact that changed), so SQLite leaves every other index alone.
-            pairs = enumerate(zip(row[:-1], read, strict=True))
-            changed = tuple(i for i, (new, old) in pairs if new != old)
+            # (``row`` ends with the order id, which ``read`` does not hold: zip stops first)
+            positions = zip(_ROW_POSITIONS, row, read, strict=False)
+            changed = tuple([i for i, new, old in positions if new != old])
             cur = self._uow.execute(
                 _update_changed(changed),
                 (*(row[i] for i in changed), order.order_id, order.version - 1),
