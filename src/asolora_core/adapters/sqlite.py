@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
@@ -632,12 +632,19 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+class _Execute(Protocol):
+    def __call__(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor: ...
+
+
 class SqliteUnitOfWork:
     """One SQLite transaction (see :class:`SqliteStore`)."""
 
     def __init__(self, store: SqliteStore, *, read_only: bool = False) -> None:
         self.store = store
         self.conn = store.connection()
+        #: the connection's own ``execute`` (no Python frame of ours around every statement)
+        #: (positional arguments only, as every caller passes them)
+        self.execute = cast(_Execute, self.conn.execute)
         self.read_only = read_only
         self._savepoint = False
         self._open = False
@@ -675,7 +682,8 @@ class SqliteUnitOfWork:
         if self.store._shared is not None:  # the shared lock already orders this store's writers
             self.conn.execute("BEGIN IMMEDIATE")
             return
-        started = time.monotonic()
+        observe = self.store.on_write_wait
+        started = 0.0 if observe is None else time.monotonic()
         gate = self.store._gate
         if gate is not None:
             try:
@@ -684,7 +692,6 @@ class SqliteUnitOfWork:
                 raise sqlite3.OperationalError("database is locked") from exc
             self._gated = True
         self.conn.execute("BEGIN IMMEDIATE")
-        observe = self.store.on_write_wait
         if observe is not None:
             observe(time.monotonic() - started)
 
@@ -734,9 +741,6 @@ class SqliteUnitOfWork:
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
 
 
 #: The stored columns of an order row, in the order of ``_Orders._row`` (``order_id`` last).
