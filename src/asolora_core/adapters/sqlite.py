@@ -654,11 +654,27 @@ class SqliteUnitOfWork:
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
-        self.idempotency = _Idempotency(self)
-        self.timers = _Timers(self)
-        self.conversations = _Conversations(self)
-        self.ledger = SqliteLedger(self)
-        self.reports = SqliteReports(self, store._decode_order)
+
+    # built on first use: most commands touch a few of these
+    @functools.cached_property
+    def idempotency(self) -> _Idempotency:
+        return _Idempotency(self)
+
+    @functools.cached_property
+    def timers(self) -> _Timers:
+        return _Timers(self)
+
+    @functools.cached_property
+    def conversations(self) -> _Conversations:
+        return _Conversations(self)
+
+    @functools.cached_property
+    def ledger(self) -> SqliteLedger:
+        return SqliteLedger(self)
+
+    @functools.cached_property
+    def reports(self) -> SqliteReports:
+        return SqliteReports(self, self.store._decode_order)
 
     def __enter__(self) -> Self:
         if self.store._shared is not None:
