@@ -1068,10 +1068,12 @@ class _TextIds:
         self,
         conn: sqlite3.Connection,
         known: dict[tuple[str, str], int] | None = None,
+        on_first_new: Callable[[], None] | None = None,
     ) -> None:
         self._conn = conn
         self._known = {} if known is None else known
         self.new: dict[tuple[str, str], int] = {}
+        self._on_first_new = on_first_new
 
     def __call__(self, kind: str, shape: str) -> int:
         key = (kind, shape)
@@ -1084,6 +1086,8 @@ class _TextIds:
                 "DO UPDATE SET shape = excluded.shape RETURNING text_id",
                 key,
             ).fetchone()
+            if not self.new and self._on_first_new is not None:
+                self._on_first_new()
             self.new[key] = found
         return found
 
@@ -1150,11 +1154,16 @@ class _Outbox:
     def _text_ids(self) -> _TextIds:
         if self._texts is None:
             store = self._uow.store
-            texts = self._texts = _TextIds(self._uow.conn, store._text_ids)
-            # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
-            # committed when it releases: its new ids are not kept beyond it.
-            if not self._uow._savepoint:
-                self._uow.after_commit(lambda: store._keep_text_ids(texts.new))
+            uow = self._uow
+
+            def keep_after_commit() -> None:
+                # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
+                # committed when it releases: its new ids are not kept beyond it.
+                if not uow._savepoint:
+                    uow.after_commit(lambda: store._keep_text_ids(texts.new))
+
+            # (registered only once a text is new: most commands find every id cached)
+            texts = self._texts = _TextIds(uow.conn, store._text_ids, keep_after_commit)
         return self._texts
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
