@@ -425,6 +425,8 @@ class Positional:
         self._enc: list[Fn] = []
         self._dec: list[tuple[str, Fn]] = []
         self.encode: Fn = self._encode_late
+        #: ``encode_from(x, previous, previous_data)``: see :meth:`_encode_from_any`
+        self.encode_from: Callable[[Any, Any, Any], list[Any]] = self._encode_from_late
         self._hints = [hints[n] for n in self._names]
         self._building = False
         #: per field: the codec of its items when it is a tuple of attrs values, else None
@@ -441,6 +443,7 @@ class Positional:
                 for n, tp in zip(self._names, self._hints, strict=True)
             ]
             self.encode = self._build_encode()
+            self._items = []
             for tp in self._hints:
                 args = typing.get_args(tp)
                 tuple_of_attrs = (
@@ -451,6 +454,7 @@ class Positional:
                     and attrs.has(args[0])
                 )
                 self._items.append(positional(args[0]) if tuple_of_attrs else None)
+            self.encode_from = self._build_encode_from()
         except BaseException:
             self._building = False  # an unsupported field type: raise again on the next use
             raise
@@ -493,7 +497,77 @@ class Positional:
         built: Fn = namespace["encode"]
         return built
 
-    def encode_from(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
+    def _encode_from_late(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
+        self._ready()
+        return self.encode_from(x, previous, previous_data)
+
+    def _build_encode_from(self) -> Callable[[Any, Any, Any], list[Any]]:
+        """:meth:`_encode_from_any`, generated for the class: one identity test per field and
+        one list display (the generic loop costs a ``getattr`` pair and a branch per field).
+        Data that left out its trailing defaults is completed with the defaults' own data
+        (the same data: a field is left out only when it equals its default)."""
+        namespace: dict[str, Any] = {
+            "NOTHING": attrs.NOTHING,
+            "CLS": self._cls,
+            "ANY": self._encode_from_any,
+            "NAMES": self._names,
+            "_D": self._defaults,
+            "_m": _enc_micros,
+        }
+        padding: list[Any] = []
+        try:
+            for i in range(self._required, len(self._names)):
+                padding.append(self._enc[i](self._defaults[i]))
+        except Exception:  # a default its field's codec cannot encode: the generic path
+            return self._encode_from_any
+        namespace["PAD"] = padding
+        lines = [
+            "def encode_from(x, p, pd):",
+            "    if type(p) is not CLS or type(pd) is not list:",
+            "        return ANY(x, p, pd)",
+            "    k = len(pd)",
+            f"    if k != {len(self._names)}:",
+            f"        if k < {self._required} or k > {len(self._names)}:",
+            "            return ANY(x, p, pd)",
+            f"        pd = pd + PAD[k - {self._required}:]",
+        ]
+        for i, (name, fn, items) in enumerate(
+            zip(self._names, self._enc, self._items, strict=True)
+        ):
+            namespace[f"F{i}"] = fn
+            if items is not None:
+                namespace[f"I{i}"] = items
+                fresh = (
+                    f"(I{i}._reuse_items(v, o, pd[{i}]) if type(pd[{i}]) is list "
+                    f"and len(o) == len(pd[{i}]) else F{i}(v))"
+                )
+            elif fn is _ident:
+                fresh = "v"
+            elif fn is _enc_micros:
+                fresh = "_m(v)"
+            else:
+                fresh = f"F{i}(v)"
+            lines.append(f"    v = x.{name}; o = p.{name}")
+            lines.append(f"    a{i} = pd[{i}] if v is o else {fresh}")
+        lines += [
+            f"    out = [{', '.join(f'a{i}' for i in range(len(self._names)))}]",
+            f"    n = {len(self._names)}",
+            f"    while n > {self._required}:",
+            "        d = _D[n - 1]",
+            "        v = getattr(x, NAMES[n - 1])",
+            "        if not (v is d or (type(v) is type(d) and v == d)):",
+            "            break",
+            "        n -= 1",
+            f"    return out if n == {len(self._names)} else out[:n]",
+        ]
+        code = compile(
+            "\n".join(lines) + "\n", f"<positional from {self._cls.__qualname__}>", "exec"
+        )
+        exec(code, namespace)
+        built: Callable[[Any, Any, Any], list[Any]] = namespace["encode_from"]
+        return built
+
+    def _encode_from_any(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
         """``encode(x)``, reusing the data of every field (and every item of a tuple of attrs
         values) that is the very same object in ``previous``, whose positional data (as
         encoded, or as read) is ``previous_data``; an item that changed is encoded against

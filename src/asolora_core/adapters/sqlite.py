@@ -26,11 +26,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.sqlite_base import instant, micros
+from asolora_core.adapters.sqlite_base import dumps_compact, instant, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
     LEDGER_INVARIANTS_MIGRATION,
@@ -406,7 +406,7 @@ def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
 
 
 #: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
-_dumps: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":")).encode
+_dumps: Callable[[Any], str] = dumps_compact
 
 
 class SqliteStore:
@@ -563,10 +563,13 @@ class SqliteStore:
         return _dumps(data)
 
     def _keep_encoded(self, order: Order, data: list[Any]) -> None:
-        with self._cache_lock:
-            if len(self._encoded) > _ENCODED_KEPT:
-                self._encoded.clear()
-            self._encoded[order.order_id] = (order, data)
+        # No lock: each entry is one consistent (order, data) pair, set in one step, and
+        # ``encode_from`` is right from any such pair (a lost or older entry only costs a
+        # fuller encode).
+        encoded = self._encoded
+        if len(encoded) > _ENCODED_KEPT:
+            encoded.clear()
+        encoded[order.order_id] = (order, data)
 
     def _keep_text_ids(self, new: dict[tuple[str, str], int]) -> None:
         if new:
@@ -629,12 +632,19 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+class _Execute(Protocol):
+    def __call__(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor: ...
+
+
 class SqliteUnitOfWork:
     """One SQLite transaction (see :class:`SqliteStore`)."""
 
     def __init__(self, store: SqliteStore, *, read_only: bool = False) -> None:
         self.store = store
         self.conn = store.connection()
+        #: the connection's own ``execute`` (no Python frame of ours around every statement)
+        #: (positional arguments only, as every caller passes them)
+        self.execute = cast(_Execute, self.conn.execute)
         self.read_only = read_only
         self._savepoint = False
         self._open = False
@@ -644,11 +654,27 @@ class SqliteUnitOfWork:
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
-        self.idempotency = _Idempotency(self)
-        self.timers = _Timers(self)
-        self.conversations = _Conversations(self)
-        self.ledger = SqliteLedger(self)
-        self.reports = SqliteReports(self, store._decode_order)
+
+    # built on first use: most commands touch a few of these
+    @functools.cached_property
+    def idempotency(self) -> _Idempotency:
+        return _Idempotency(self)
+
+    @functools.cached_property
+    def timers(self) -> _Timers:
+        return _Timers(self)
+
+    @functools.cached_property
+    def conversations(self) -> _Conversations:
+        return _Conversations(self)
+
+    @functools.cached_property
+    def ledger(self) -> SqliteLedger:
+        return SqliteLedger(self)
+
+    @functools.cached_property
+    def reports(self) -> SqliteReports:
+        return SqliteReports(self, self.store._decode_order)
 
     def __enter__(self) -> Self:
         if self.store._shared is not None:
@@ -672,7 +698,8 @@ class SqliteUnitOfWork:
         if self.store._shared is not None:  # the shared lock already orders this store's writers
             self.conn.execute("BEGIN IMMEDIATE")
             return
-        started = time.monotonic()
+        observe = self.store.on_write_wait
+        started = 0.0 if observe is None else time.monotonic()
         gate = self.store._gate
         if gate is not None:
             try:
@@ -681,7 +708,6 @@ class SqliteUnitOfWork:
                 raise sqlite3.OperationalError("database is locked") from exc
             self._gated = True
         self.conn.execute("BEGIN IMMEDIATE")
-        observe = self.store.on_write_wait
         if observe is not None:
             observe(time.monotonic() - started)
 
@@ -732,9 +758,6 @@ class SqliteUnitOfWork:
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
-
 
 #: The stored columns of an order row, in the order of ``_Orders._row`` (``order_id`` last).
 _ORDER_COLUMNS = (
@@ -757,6 +780,7 @@ _ORDER_COLUMNS = (
     "first_shipped_at",
     "delivered_at",
 )
+_ROW_POSITIONS = range(len(_ORDER_COLUMNS))
 _SELECT_ROW = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE order_id = ?"
 
 
@@ -821,8 +845,9 @@ class _Orders:
             # The row this transaction read (it holds the write lock, so the row is still
             # that): set only the columns that differ (the version and the body, and a status
             # or fact that changed), so SQLite leaves every other index alone.
-            pairs = enumerate(zip(row[:-1], read, strict=True))
-            changed = tuple(i for i, (new, old) in pairs if new != old)
+            # (``row`` ends with the order id, which ``read`` does not hold: zip stops first)
+            positions = zip(_ROW_POSITIONS, row, read, strict=False)
+            changed = tuple([i for i, new, old in positions if new != old])
             cur = self._uow.execute(
                 _update_changed(changed),
                 (*(row[i] for i in changed), order.order_id, order.version - 1),
@@ -1043,10 +1068,12 @@ class _TextIds:
         self,
         conn: sqlite3.Connection,
         known: dict[tuple[str, str], int] | None = None,
+        on_first_new: Callable[[], None] | None = None,
     ) -> None:
         self._conn = conn
         self._known = {} if known is None else known
         self.new: dict[tuple[str, str], int] = {}
+        self._on_first_new = on_first_new
 
     def __call__(self, kind: str, shape: str) -> int:
         key = (kind, shape)
@@ -1059,6 +1086,8 @@ class _TextIds:
                 "DO UPDATE SET shape = excluded.shape RETURNING text_id",
                 key,
             ).fetchone()
+            if not self.new and self._on_first_new is not None:
+                self._on_first_new()
             self.new[key] = found
         return found
 
@@ -1125,11 +1154,16 @@ class _Outbox:
     def _text_ids(self) -> _TextIds:
         if self._texts is None:
             store = self._uow.store
-            texts = self._texts = _TextIds(self._uow.conn, store._text_ids)
-            # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
-            # committed when it releases: its new ids are not kept beyond it.
-            if not self._uow._savepoint:
-                self._uow.after_commit(lambda: store._keep_text_ids(texts.new))
+            uow = self._uow
+
+            def keep_after_commit() -> None:
+                # A unit of work nested in the caller's transaction (a SAVEPOINT) has not
+                # committed when it releases: its new ids are not kept beyond it.
+                if not uow._savepoint:
+                    uow.after_commit(lambda: store._keep_text_ids(texts.new))
+
+            # (registered only once a text is new: most commands find every id cached)
+            texts = self._texts = _TextIds(uow.conn, store._text_ids, keep_after_commit)
         return self._texts
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:

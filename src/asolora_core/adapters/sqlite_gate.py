@@ -83,9 +83,16 @@ class WriteGate:
         fd = self._file()
         if fd is None:
             return
+        try:  # the common case: free at once (no clock read)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
         deadline = clock() + self._timeout_s
         delay = 0.0001
         while True:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.001)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
@@ -93,8 +100,6 @@ class WriteGate:
                 if clock() >= deadline:
                     self._fifo.release()
                     raise TimeoutError("the database's write lock is busy") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.001)
 
     def release(self) -> None:
         if self._fd is not None:
