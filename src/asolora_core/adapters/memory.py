@@ -179,30 +179,37 @@ class InMemoryStore:
         seqs = extra["ledger_orders"].get(order_id, ())
         txns = [journal[s] for s in seqs]
         outbox = t.outbox
-        # the never-tried outbox messages about the order (short rows, see _row)
-        sent = {
-            m: row
-            for m in self._messages.pop(order_id, ())
-            if isinstance(row := outbox.get(m), tuple) and len(row) == _SHORT
-        }
-        rows: list[object] = [order, history, hold, *txns, *sent.values()]
-        if all(r is None or isinstance(r, bytes) for r in rows):
+        # the never-tried outbox messages about the order (short rows, see _row); a row kept
+        # encoded is bytes, a tried one is longer
+        sent_ids: list[str] = []
+        sent: list[tuple[Any, ...]] = []
+        for m in self._messages.pop(order_id, ()):
+            row = outbox.get(m)
+            if row is not None and len(row) == _SHORT and type(row) is tuple:
+                sent_ids.append(m)
+                sent.append(row)
+        # every encoded row of the order is the same value: the first one found
+        blob = next((r for r in (order, history, hold, *txns) if type(r) is bytes), None)
+        if blob is None:
+            old: tuple[Any, ...] | None = None
+        elif not sent and all(r is None or type(r) is bytes for r in (order, history, hold, *txns)):
             return  # encoded already
-        old: tuple[Any, ...] | None = None
-        for r in rows:
-            if isinstance(r, bytes):
-                old = self._codec.decode(r)  # every encoded row of the order is this one
-                break
+        else:
+            old = self._codec.decode(blob)
         if isinstance(order, bytes):
             order = old[0]  # type: ignore[index]
         events = tuple(history) if isinstance(history, list) else old[1] if history else ()  # type: ignore[index]
         if isinstance(hold, bytes):
             hold = old[2]  # type: ignore[index]
-        posted = tuple(
-            _posted(old, seq) if isinstance(txn, bytes) else txn  # type: ignore[arg-type]
-            for seq, txn in zip(seqs, txns, strict=True)
+        posted = (
+            tuple(txns)
+            if old is None
+            else tuple(
+                _posted(old, seq) if isinstance(txn, bytes) else txn
+                for seq, txn in zip(seqs, txns, strict=True)
+            )
         )
-        blob = self._codec.encode((order, events, hold, posted, tuple(sent.values())))
+        blob = self._codec.encode((order, events, hold, posted, tuple(sent)))
         t.orders[order_id] = blob
         if history is not None:
             t.events[order_id] = blob
@@ -210,7 +217,7 @@ class InMemoryStore:
             holds[order_id] = blob
         for seq in seqs:
             journal[seq] = blob
-        for message_id in sent:
+        for message_id in sent_ids:
             outbox[message_id] = blob
 
     def decode_order(self, blob: bytes) -> Order:
