@@ -53,22 +53,22 @@ def _dec_dt(x: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(x)
 
 
+def _cached(cache: dict[Any, Fn], build: Callable[..., Fn], tp: Any, *, encode: bool) -> Fn:
+    """``cache[tp]``, built by ``build(tp, encode=...)`` on first use."""
+    fn = cache.get(tp)
+    if fn is None:
+        fn = cache[tp] = build(tp, encode=encode)
+    return fn
+
+
 def encoder(tp: Any) -> Fn:
     """A function turning a value of type ``tp`` into JSON-ready data."""
-    fn = _ENC.get(tp)
-    if fn is None:
-        fn = _build(tp, encode=True)
-        _ENC[tp] = fn
-    return fn
+    return _cached(_ENC, _build, tp, encode=True)
 
 
 def decoder(tp: Any) -> Fn:
     """A function turning JSON-ready data back into a value of type ``tp``."""
-    fn = _DEC.get(tp)
-    if fn is None:
-        fn = _build(tp, encode=False)
-        _DEC[tp] = fn
-    return fn
+    return _cached(_DEC, _build, tp, encode=False)
 
 
 def _build(tp: Any, *, encode: bool) -> Fn:
@@ -343,12 +343,7 @@ _P_DEC: dict[Any, Fn] = {}
 
 
 def _positional_fn(tp: Any, *, encode: bool) -> Fn:
-    cache = _P_ENC if encode else _P_DEC
-    fn = cache.get(tp)
-    if fn is None:
-        fn = _build_positional(tp, encode=encode)
-        cache[tp] = fn
-    return fn
+    return _cached(_P_ENC if encode else _P_DEC, _build_positional, tp, encode=encode)
 
 
 def _enc_actor(x: Any) -> str:
