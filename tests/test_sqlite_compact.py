@@ -84,22 +84,7 @@ def test_texts_of_one_shape_share_one_row_across_transactions() -> None:
     try:
         for n in range(3):
             with store.unit_of_work() as uow:
-                uow.outbox.add(
-                    (
-                        OutboxMessage(
-                            message_id=f"n-{n}",
-                            notification=Notification(
-                                recipient=Actor.vendor("v-1"),
-                                kind="order.completed",
-                                subject_id=f"o-{n}",
-                                text=f"Order o-{n} is completed.",
-                                event_at=T0,
-                            ),
-                            created_at=T0,
-                            next_attempt_at=T0,
-                        ),
-                    )
-                )
+                uow.outbox.add((_completed(n),))
                 if n == 0:
                     uow.rollback()  # the shape's id from a rolled-back transaction is not kept
                 else:

@@ -474,9 +474,17 @@ class Positional:
                 items.append(f"F{i}(x.{name})")
         namespace["_m"] = _enc_micros
         namespace["_D"] = self._defaults
-        lines = [
-            "def encode(x):",
-            f"    out = [{', '.join(items)}]",
+        lines = ["def encode(x):", f"    out = [{', '.join(items)}]", *self._trim_lines()]
+        namespace["NAMES"] = self._names
+        code = compile("\n".join(lines) + "\n", f"<positional {self._cls.__qualname__}>", "exec")
+        exec(code, namespace)
+        built: Fn = namespace["encode"]
+        return built
+
+    def _trim_lines(self) -> list[str]:
+        """The end of a generated encoder: ``out`` without its trailing fields that equal
+        their defaults (``x`` the value, ``_D`` the defaults, ``NAMES`` the field names)."""
+        return [
             f"    n = {len(self._names)}",
             f"    while n > {self._required}:",
             "        d = _D[n - 1]",
@@ -486,11 +494,6 @@ class Positional:
             "        n -= 1",
             f"    return out if n == {len(self._names)} else out[:n]",
         ]
-        namespace["NAMES"] = self._names
-        code = compile("\n".join(lines) + "\n", f"<positional {self._cls.__qualname__}>", "exec")
-        exec(code, namespace)
-        built: Fn = namespace["encode"]
-        return built
 
     def _encode_from_late(self, x: Any, previous: Any, previous_data: Any) -> list[Any]:
         self._ready()
@@ -544,17 +547,8 @@ class Positional:
                 fresh = f"F{i}(v)"
             lines.append(f"    v = x.{name}; o = p.{name}")
             lines.append(f"    a{i} = pd[{i}] if v is o else {fresh}")
-        lines += [
-            f"    out = [{', '.join(f'a{i}' for i in range(len(self._names)))}]",
-            f"    n = {len(self._names)}",
-            f"    while n > {self._required}:",
-            "        d = _D[n - 1]",
-            "        v = getattr(x, NAMES[n - 1])",
-            "        if not (v is d or (type(v) is type(d) and v == d)):",
-            "            break",
-            "        n -= 1",
-            f"    return out if n == {len(self._names)} else out[:n]",
-        ]
+        lines.append(f"    out = [{', '.join(f'a{i}' for i in range(len(self._names)))}]")
+        lines += self._trim_lines()
         code = compile(
             "\n".join(lines) + "\n", f"<positional from {self._cls.__qualname__}>", "exec"
         )
