@@ -50,6 +50,26 @@ def test_import_writes_nothing_and_loads_no_test_tools(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_import_loads_no_sql_store_and_every_name_still_resolves() -> None:
+    """``import asolora_core`` leaves the SQLite and PostgreSQL stores (and sqlite3, psycopg,
+    migrations) unloaded until first use (PEP 562), and then every name of ``__all__``
+    resolves in a fresh interpreter, ``dir()`` lists them, and the lazy names are the
+    adapters' own objects."""
+    code = (
+        "import sys, asolora_core\n"
+        "prefixes = ('asolora_core.adapters.sqlite', 'asolora_core.adapters.postgres',"
+        " 'asolora_core.migrations', 'sqlite3', 'psycopg')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+        "missing = [n for n in asolora_core.__all__ if not hasattr(asolora_core, n)]\n"
+        "print(missing, sorted(set(asolora_core.__all__) - set(dir(asolora_core))))\n"
+        "from asolora_core import SqliteStore, PostgresStore\n"
+        "from asolora_core.adapters import postgres, sqlite\n"
+        "print(SqliteStore is sqlite.SqliteStore, PostgresStore is postgres.PostgresStore)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[]", "[] []", "True True"]
+
+
 def _reachable_types() -> dict[type[Any], str]:
     """Every attrs class or enum a public ``Marketplace`` method can return, walking return
     annotations, field annotations and subclasses (so new types are covered unchanged)."""

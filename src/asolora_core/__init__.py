@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.memory import InMemoryStore
-from asolora_core.adapters.sqlite import SqliteStore
 from asolora_core.clock import Clock, FakeClock, SystemClock
 from asolora_core.errors import (  # reports (R30-R33)
     AmbiguousCustomerError,
@@ -373,7 +372,10 @@ __all__ += [
 # --- exported names imported on first use ----------------------------------------------------
 # A lifecycle never needs these modules, so ``import asolora_core`` does not pay for them (PEP
 # 562); ``from asolora_core import X`` works for each of them as for any other name, and type
-# checkers see them through the TYPE_CHECKING imports.
+# checkers see them through the TYPE_CHECKING imports. The SQLite store is among them: an
+# in-memory or PostgreSQL user does not load ``sqlite3``, the SQLite adapter modules and
+# their generated codecs (about a tenth of the package's import time); the first
+# ``SqliteStore`` name look-up loads them.
 if TYPE_CHECKING:
     from asolora_core.adapters.checkpoints import FileCheckpointSink, RecordingCheckpointSink
     from asolora_core.adapters.notifiers import (
@@ -382,6 +384,7 @@ if TYPE_CHECKING:
         RecordingNotifier,
     )
     from asolora_core.adapters.postgres import PostgresStore
+    from asolora_core.adapters.sqlite import SqliteStore
     from asolora_core.jsonout import from_json, to_json
     from asolora_core.migrations import migrate
     from asolora_core.notification_kinds import NOTIFICATION_KINDS, KindInfo, NotificationKind
@@ -396,6 +399,7 @@ _LAZY: dict[str, str] = {
     "PostgresStore": "asolora_core.adapters.postgres",
     "RecordingCheckpointSink": "asolora_core.adapters.checkpoints",
     "RecordingNotifier": "asolora_core.adapters.notifiers",
+    "SqliteStore": "asolora_core.adapters.sqlite",
     "from_json": "asolora_core.jsonout",
     "migrate": "asolora_core.migrations",
     "to_json": "asolora_core.jsonout",
