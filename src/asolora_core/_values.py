@@ -1,20 +1,26 @@
-"""A faster ``attrs.evolve`` for the hot path of every command.
+"""A faster ``attrs.evolve`` for the hot path of every command, and one shared ``__repr__``.
 
 ``attrs.evolve`` looks the class's fields up and loops over them on every call. Here each
 class gets a generated function (the way attrs generates ``__init__``) that reads the old
 fields as plain attribute loads and calls the class, so validators still run. Measured with
 ``python benchmarks/run.py``: it took the in-memory lifecycle from 0.80x to the figure in the
 project notes.
+
+:func:`value_repr` is the ``__repr__`` of the package's frozen values: attrs would otherwise
+compile one per class at import time, and those f-string methods were about a sixth of what
+``import asolora_core`` executed (callgrind instruction counts, docs/benchmarks.md). It
+returns exactly what attrs' generated ``__repr__`` returns.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import attrs
 
-__all__ = ["evolve", "replacer"]
+__all__ = ["evolve", "replacer", "value_repr"]
 
 T = TypeVar("T")
 _EVOLVERS: dict[type[Any], Callable[..., Any]] = {}
@@ -74,3 +80,41 @@ def replacer(cls: type[T], *names: str) -> Callable[..., T]:
     exec(compile(source, label, "exec"), namespace)
     fn: Callable[..., T] = namespace["replace"]
     return fn
+
+
+#: class -> (field name, formatter or None for ``repr``) of each field attrs would show
+_REPR_FIELDS: dict[type[Any], tuple[tuple[str, Callable[[Any], str] | None], ...]] = {}
+_REPRING = threading.local()  # ids of the values being repr'd on this thread (cycles)
+
+
+def _repr_fields(cls: type[Any]) -> tuple[tuple[str, Callable[[Any], str] | None], ...]:
+    fields = tuple(
+        (f.name, None if f.repr is True else cast(Callable[[Any], str], f.repr))
+        for f in attrs.fields(cls)
+        if f.repr is not False
+    )
+    _REPR_FIELDS[cls] = fields
+    return fields
+
+
+def value_repr(self: Any) -> str:
+    """``Name(field=value, ...)``, what attrs' generated ``__repr__`` returns (fields with
+    ``repr=False`` left out, a field's own ``repr`` callable honoured, ``...`` for a value
+    met again inside itself). Used as ``__repr__ = value_repr`` in a class body, which
+    attrs (``auto_detect``) takes as the class's own and does not generate one."""
+    cls = type(self)
+    fields = _REPR_FIELDS.get(cls) or _repr_fields(cls)
+    seen: set[int] | None = getattr(_REPRING, "ids", None)
+    if seen is None:
+        seen = _REPRING.ids = set()
+    if id(self) in seen:
+        return "..."
+    seen.add(id(self))
+    try:
+        parts = []
+        for name, fmt in fields:
+            value = getattr(self, name, attrs.NOTHING)
+            parts.append(f"{name}={value!r}" if fmt is None else f"{name}={fmt(value)}")
+        return f"{cls.__qualname__.rsplit('>.', 1)[-1]}({', '.join(parts)})"
+    finally:
+        seen.discard(id(self))

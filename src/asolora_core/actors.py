@@ -13,6 +13,7 @@ import enum
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError
 from asolora_core.limits import MAX_ID_LENGTH
 
@@ -68,6 +69,8 @@ class Actor:
     >>> Actor.vendor("v-1")
     Actor(kind=<ActorKind.VENDOR: 'vendor'>, id='v-1')
     """
+
+    __repr__ = value_repr
 
     kind: ActorKind = attrs.field(validator=_check_kind)
     id: str = attrs.field(validator=_check_id)

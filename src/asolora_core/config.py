@@ -10,6 +10,7 @@ import datetime as _dt
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError
 from asolora_core.ledger.model import MoneyConfig
 from asolora_core.limits import MAX_TEXT_LENGTH
@@ -66,6 +67,8 @@ class MarketplaceConfig:
       (default 7 days) before the sweep deletes it; failed ones are kept for staff. ``None``
       keeps them forever.
     """
+
+    __repr__ = value_repr
 
     auto_confirm_after: _dt.timedelta | None = attrs.field(default=_dt.timedelta(days=14))
     outbox_max_attempts: int = 8

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.actors import Actor
 
 __all__ = [
@@ -63,10 +64,16 @@ class DomainEvent:
     at: _dt.datetime
     actor: Actor
 
+    __repr__ = value_repr
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.name = cls.__name__
         _EVENT_TYPES[cls.__name__] = cls
+        # Each event class's own ``__repr__`` before ``@attrs.frozen`` sees the class, so
+        # attrs (auto_detect) does not compile one per event at import time; it prints the
+        # same ``Name(field=value, ...)``.
+        cls.__repr__ = value_repr  # type: ignore[assignment,method-assign]
 
 
 def event_type(name: str) -> type[DomainEvent]:
@@ -77,6 +84,8 @@ def event_type(name: str) -> type[DomainEvent]:
 @attrs.frozen(kw_only=True)
 class Notification:
     """A message for one actor, derived from an event; what the notifier receives."""
+
+    __repr__ = value_repr
 
     recipient: Actor
     kind: str  #: stable, e.g. ``"order.placed"``

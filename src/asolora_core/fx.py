@@ -39,6 +39,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import money
+from asolora_core._values import value_repr
 from asolora_core.clock import utc
 from asolora_core.errors import InvalidInputError, RateUnavailableError
 from asolora_core.limits import MAX_AMOUNT_TEXT, MAX_RATE_MINOR
@@ -174,6 +175,8 @@ class RateSnapshot:
     8567
     """
 
+    __repr__ = value_repr
+
     base: str = attrs.field(validator=_check_currency)
     quote: str = attrs.field(validator=_check_currency)
     rate: Decimal = attrs.field(converter=_to_rate)
@@ -272,6 +275,8 @@ class Conversion:
     Built by :func:`conversion`. Building one by hand is checked: the currencies must be the
     snapshot's and ``to_minor`` must be ``convert(from_minor, snapshot, rounding)``.
     """
+
+    __repr__ = value_repr
 
     from_minor: int = attrs.field(validator=_check_int)
     from_currency: str
@@ -473,6 +478,8 @@ class FixedRateProvider:
 class _EcbTable:
     """The parsed ECB file: dates ascending, the publication instant of each, and the raw CSV
     line of each (split on demand: keeps ~2 MB instead of ~300k small strings)."""
+
+    __repr__ = value_repr
 
     columns: Mapping[str, int]
     dates: tuple[_dt.date, ...]

@@ -19,6 +19,7 @@ from typing import Any, Protocol, Self
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.integrity import Checkpoint
 from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
@@ -52,6 +53,8 @@ __all__ = [
 class OutboxMessage:
     """A notification waiting for (or past) delivery (R29)."""
 
+    __repr__ = value_repr
+
     message_id: str
     notification: Notification
     created_at: _dt.datetime
@@ -65,6 +68,8 @@ class OutboxMessage:
 @attrs.frozen(kw_only=True)
 class IdempotencyRecord:
     """The first outcome of a command sent with an idempotency key (R35)."""
+
+    __repr__ = value_repr
 
     scope: str  #: the actor's key, e.g. ``vendor:v-1``
     key: str
@@ -83,6 +88,8 @@ class IdempotencyRecord:
 @attrs.frozen(kw_only=True)
 class Timer:
     """Work due at an instant (R10, R15, R40): auto-confirm a shipment, release an order..."""
+
+    __repr__ = value_repr
 
     timer_id: str  #: stable per purpose, e.g. ``autoconfirm:o-1:s-1``; scheduling again replaces
     kind: str

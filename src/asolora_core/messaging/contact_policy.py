@@ -80,6 +80,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import attrs
 
+from asolora_core._values import value_repr
+
 __all__ = [
     "DEFAULT_CONTACT_POLICY",
     "REDACTION_MARK",
@@ -127,6 +129,8 @@ def _check_span(instance: ContactFinding, attribute: attrs.Attribute[int], value
 class ContactFinding:
     """One contact detail: its kind, its span in the original text, and why it was found."""
 
+    __repr__ = value_repr
+
     kind: ContactKind
     start: int = attrs.field(validator=_check_span)
     end: int = attrs.field(validator=_check_span)
@@ -153,6 +157,8 @@ _KEEP_INSIDE = "keep all communication on Asolora"
 @attrs.frozen
 class Screening:
     """The outcome of :func:`screen`: what is stored and shown, and what the policy did."""
+
+    __repr__ = value_repr
 
     text: str  #: the message as stored and shown (redacted if the policy redacts)
     findings: tuple[ContactFinding, ...]  #: what was found, spans in the ORIGINAL text
@@ -289,6 +295,8 @@ def _fold(ch: str) -> str:
 class _Working:
     """Working text plus, for each of its characters, the original span it stands for."""
 
+    __repr__ = value_repr
+
     text: str
     starts: tuple[int, ...]
     ends: tuple[int, ...]
@@ -396,6 +404,8 @@ def _normalise(text: str) -> _Working:
 
 @attrs.frozen
 class _Hit:
+    __repr__ = value_repr
+
     start: int
     end: int
     kind: ContactKind
@@ -892,6 +902,8 @@ class _T(enum.Enum):
 
 @attrs.frozen
 class _Token:
+    __repr__ = value_repr
+
     start: int
     end: int
     kind: _T

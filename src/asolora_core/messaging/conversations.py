@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import InvalidInputError, NotPermittedError
 from asolora_core.events import DomainEvent
@@ -79,6 +80,8 @@ class Message:
     buyer's unanswered message was posted, so :attr:`response_time` is ``at - awaited_since``.
     """
 
+    __repr__ = value_repr
+
     message_id: str
     conversation_id: str
     seq: int  #: 1, 2, 3, ... within the conversation
@@ -102,6 +105,8 @@ class Conversation:
     """A vendor and a buyer talking inside the platform (R26), with unread counts per side and
     the vendor's response-time instants (R28). Messages are stored apart (see the module
     docstring); ``message_count`` is the ``seq`` of the last one."""
+
+    __repr__ = value_repr
 
     conversation_id: str
     version: int

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from asolora_core import _codec
+from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import (
@@ -55,6 +56,8 @@ class PostedMessage:
     stored message and, when the contact policy changed or flagged it, the ``notice`` to show
     the sender (R27)."""
 
+    __repr__ = value_repr
+
     conversation: Conversation
     message: Message
     notice: str | None = None
@@ -65,6 +68,8 @@ class StartedConversation:
     """What :meth:`_ChatCommands.start_conversation` returns. ``created`` is false when the
     two already had a conversation about the same order (or about no order): it is reused.
     ``message`` is the opening message, when ``text`` was given."""
+
+    __repr__ = value_repr
 
     conversation: Conversation
     created: bool
@@ -77,6 +82,8 @@ class ConversationPage:
     """One page of conversations, most recent activity first; pass ``next_cursor`` back as
     ``cursor`` for the next page (``None``: this was the last)."""
 
+    __repr__ = value_repr
+
     items: tuple[Conversation, ...]
     next_cursor: str | None
 
@@ -84,6 +91,8 @@ class ConversationPage:
 @attrs.frozen(kw_only=True)
 class ConversationResponse:
     """One conversation's first-response figures (R28)."""
+
+    __repr__ = value_repr
 
     conversation_id: str
     awaited_at: _dt.datetime  #: the buyer's first message awaiting the vendor
@@ -102,6 +111,8 @@ class ResponseTimes:
     posted in it. ``median`` is over the answered ones (``None`` when none was answered);
     ``unanswered`` counts those still waiting (at the time of the query).
     """
+
+    __repr__ = value_repr
 
     vendor_id: str
     since: _dt.datetime

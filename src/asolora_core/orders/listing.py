@@ -28,6 +28,7 @@ import json
 
 import attrs
 
+from asolora_core._values import value_repr
 from asolora_core.clock import utc
 from asolora_core.errors import InvalidCursorError, InvalidInputError
 from asolora_core.orders.model import IssueStatus, Order, OrderStatus, ShipmentStatus
@@ -84,6 +85,8 @@ class OrderFacts:
       regular shipment delivered, at the latest delivery (``None``: not yet).
     """
 
+    __repr__ = value_repr
+
     needs_shipping: bool
     awaiting_confirmation: bool
     open_issue: bool
@@ -127,6 +130,8 @@ class OrderQuery:
     (only orders without it). ``placed_from`` is inclusive, ``placed_until`` exclusive; both
     are aware UTC instants. ``customer`` is a :func:`customer_key`.
     """
+
+    __repr__ = value_repr
 
     vendor_id: str | None = None
     buyer_id: str | None = None
@@ -185,6 +190,8 @@ def matches(query: OrderQuery, order: Order, facts: OrderFacts) -> bool:
 class OrderPage:
     """One page of an order list, newest first. Pass ``next_cursor`` back as ``cursor`` (with
     the same filters, as the same actor) for the next page; ``None``: this was the last."""
+
+    __repr__ = value_repr
 
     items: tuple[Order, ...]
     next_cursor: str | None

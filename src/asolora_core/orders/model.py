@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import attrs
 from moneyed import Money
 
+from asolora_core._values import value_repr
 from asolora_core.money import from_minor
 
 __all__ = [
@@ -132,6 +133,8 @@ class ReturnPolicy:
     An order line keeps a snapshot of the policy in force at purchase.
     """
 
+    __repr__ = value_repr
+
     returns_accepted: bool = False
     exchanges_accepted: bool = False
     window_days: int = 0
@@ -145,6 +148,8 @@ class ReturnPolicy:
 class Line:
     """One product line of an order. ``paid_minor`` is this line's exact share of the
     buyer's payment (R3); ``cancelled`` counts units refunded before they shipped (R9)."""
+
+    __repr__ = value_repr
 
     line_id: str
     product_id: str
@@ -177,6 +182,8 @@ class Line:
 class TrackingEvent:
     """One tracking update, kept in order (R6)."""
 
+    __repr__ = value_repr
+
     at: _dt.datetime
     carrier: str
     tracking_number: str
@@ -186,6 +193,8 @@ class TrackingEvent:
 @attrs.frozen(kw_only=True)
 class Shipment:
     """Some or all unshipped units of an order's lines, with a carrier and tracking (R5)."""
+
+    __repr__ = value_repr
 
     shipment_id: str
     items: tuple[tuple[str, int], ...]  #: (line_id, quantity)
@@ -214,6 +223,8 @@ class Shipment:
 class SettlementOffer:
     """A vendor's proposal to settle an issue (R13, R38); the buyer accepts or declines."""
 
+    __repr__ = value_repr
+
     resolution: Resolution
     amount_minor: int
     offered_at: _dt.datetime
@@ -230,6 +241,8 @@ class SettlementOffer:
 @attrs.frozen(kw_only=True)
 class Issue:
     """A problem the buyer reported before confirming receipt (R12-R14, R38)."""
+
+    __repr__ = value_repr
 
     issue_id: str
     kind: IssueKind
@@ -267,6 +280,8 @@ class ReturnRequest:
     """A buyer's return or exchange of confirmed line units (R37), checked against each
     line's policy snapshot (R19). The terms (who pays return shipping, the restocking fee)
     are copied from the snapshot when the request is made."""
+
+    __repr__ = value_repr
 
     return_id: str
     kind: ReturnKind
@@ -316,6 +331,8 @@ class ReturnRequest:
 class Refund:
     """Money given back to the buyer in the order currency (R20)."""
 
+    __repr__ = value_repr
+
     refund_id: str
     amount_minor: int  #: everything refunded, shipping included
     shipping_minor: int
@@ -341,6 +358,8 @@ class Refund:
 class Fulfilment:
     """The derived shipping view of an order (R4): never stored, always computed."""
 
+    __repr__ = value_repr
+
     state: str  #: unshipped, partially_shipped, shipped, partially_delivered, delivered,
     #: partially_confirmed, confirmed, cancelled
     units_to_ship: int
@@ -357,6 +376,8 @@ class Order:
     ``version`` goes up by one with every change (R36). ``paid_minor`` is what the buyer paid
     for this order: the sum of the lines' ``paid_minor`` and ``shipping_paid_minor``.
     """
+
+    __repr__ = value_repr
 
     order_id: str
     version: int

@@ -16,6 +16,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import _codec
+from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import (
     InvalidInputError,
@@ -77,6 +78,8 @@ def _auto_confirm_id(order_id: str, shipment_id: str) -> str:
 @attrs.frozen(kw_only=True)
 class Item:
     """One line of a checkout, as the facade takes it (R3, R19)."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     product_id: str

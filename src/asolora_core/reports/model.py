@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 from moneyed import Money
 
+from asolora_core._values import value_repr
 from asolora_core.money import from_minor
 
 __all__ = [
@@ -92,6 +93,8 @@ class Period:
     day) up to ``end_at`` (local midnight after the last day, exclusive). A day that crosses
     a daylight-saving change is one calendar day of 23 or 25 hours."""
 
+    __repr__ = value_repr
+
     label: str  #: ``2026-03-29``, ``2026-W13`` or ``2026-03``
     first_day: _dt.date
     last_day: _dt.date
@@ -111,6 +114,8 @@ class Period:
 @attrs.frozen(kw_only=True)
 class RateUsed:
     """An exchange rate a report converted with: ``base`` to ``quote`` for the local ``day``."""
+
+    __repr__ = value_repr
 
     day: _dt.date
     base: str
@@ -139,6 +144,8 @@ class SalesFigures:
     placed in the period and their units; ``gross`` is what their buyers paid (shipping
     included); ``refunds`` is what was refunded in the period (whichever order it belongs
     to); ``net = gross - refunds``."""
+
+    __repr__ = value_repr
 
     currency: str
     orders: int = 0
@@ -181,6 +188,8 @@ class SalesPeriod:
     """One period's sales: one :class:`SalesFigures` per currency sold in (none for a period
     without sales), or a single one in the reporting currency."""
 
+    __repr__ = value_repr
+
     period: Period
     figures: tuple[SalesFigures, ...]
 
@@ -188,6 +197,8 @@ class SalesPeriod:
 @attrs.frozen(kw_only=True)
 class SalesReport:
     """A vendor's sales over a range, per period (R30)."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     timezone: str
@@ -273,6 +284,8 @@ class EarningsFigures:
     order currency), refund processing fees, and ``conversion_fees`` of releases and debits
     (in the payout currency). ``offsets`` is the part of the releases that covered a negative
     balance (R23)."""
+
+    __repr__ = value_repr
 
     currency: str
     opening_minor: int = 0
@@ -383,6 +396,8 @@ class EarningsPeriod:
     """One period's earnings: one :class:`EarningsFigures` per currency of the vendor's
     ledger (R31)."""
 
+    __repr__ = value_repr
+
     period: Period
     figures: tuple[EarningsFigures, ...]  #: one per currency of the vendor's ledger
 
@@ -391,6 +406,8 @@ class EarningsPeriod:
 class HeldPart:
     """Proceeds still held for one order (R15, R16): due at ``release_at`` (None while the
     order is not completed yet), unless ``frozen``."""
+
+    __repr__ = value_repr
 
     order_id: str
     currency: str
@@ -415,6 +432,8 @@ class HeldPart:
 @attrs.frozen(kw_only=True)
 class EarningsReport:
     """A vendor's earnings per period (R31), and what is held now, soonest due first."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     timezone: str
@@ -468,6 +487,8 @@ class Bestseller:
     revenue`` = the lines' paid amounts less the refunded units' share, in the report's
     currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places)."""
 
+    __repr__ = value_repr
+
     rank: int
     product_id: str
     units: int
@@ -497,6 +518,8 @@ class Bestseller:
 @attrs.frozen(kw_only=True)
 class BestsellersReport:
     """The top ``limit`` products of a vendor over a range (R32)."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     first_day: _dt.date
@@ -558,6 +581,8 @@ class RollupDifference:
     ``sales``, ``products`` or ``money``; ``key`` the row's key (local day as ISO date);
     ``stored`` and ``expected`` its integer columns (zeros for a missing row)."""
 
+    __repr__ = value_repr
+
     table: str
     key: tuple[str, ...]
     stored: tuple[int, ...]
@@ -567,6 +592,8 @@ class RollupDifference:
 @attrs.frozen(kw_only=True)
 class RollupCheck:
     """What :meth:`~asolora_core.Marketplace.verify_reports` found for one vendor."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     orders: int  #: orders folded
@@ -583,6 +610,8 @@ class RollupCheck:
 class RebuildProgress:
     """What one :meth:`~asolora_core.Marketplace.rebuild_reports` call did. ``done`` False
     means it stopped after ``max_batches``: call again to resume from its checkpoint."""
+
+    __repr__ = value_repr
 
     vendors: tuple[str, ...]  #: vendors finished by this call
     orders: int

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import attrs
 from moneyed import Money
 
+from asolora_core._values import value_repr
 from asolora_core.money import divide, from_minor
 from asolora_core.orders.listing import OrderFacts, order_facts
 from asolora_core.orders.model import Order, OrderStatus
@@ -85,6 +86,8 @@ class PerformanceTotals:
 
     ``value`` is ``(currency, orders, paid_minor)`` for each currency, sorted by currency.
     """
+
+    __repr__ = value_repr
 
     orders: int
     cancelled: int
@@ -151,6 +154,8 @@ class StorePerformance:
     shipped, no conversation answered). Rates are exact fractions: format them with
     ``f"{float(rate):.1%}"``.
     """
+
+    __repr__ = value_repr
 
     vendor_id: str
     since: _dt.datetime
