@@ -9,7 +9,9 @@ project notes.
 :func:`value_repr` is the ``__repr__`` of the package's frozen values: attrs would otherwise
 compile one per class at import time, and those f-string methods were about a sixth of what
 ``import asolora_core`` executed (callgrind instruction counts, docs/benchmarks.md). It
-returns exactly what attrs' generated ``__repr__`` returns.
+returns exactly what attrs' generated ``__repr__`` returns. :func:`value_eq` and
+:func:`value_hash` do the same for ``__eq__`` and ``__hash__`` of the event classes (dozens of
+them, compared and hashed off the hot path only).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
-__all__ = ["evolve", "replacer", "value_repr"]
+__all__ = ["evolve", "replacer", "value_eq", "value_hash", "value_repr"]
 
 T = TypeVar("T")
 _EVOLVERS: dict[type[Any], Callable[..., Any]] = {}
@@ -118,3 +120,51 @@ def value_repr(self: Any) -> str:
         return f"{cls.__qualname__.rsplit('>.', 1)[-1]}({', '.join(parts)})"
     finally:
         seen.discard(id(self))
+
+
+_Keyed = tuple[tuple[str, Callable[[Any], Any] | None], ...]
+#: class -> (name, eq_key) of each field that takes part in ``==``
+_EQ_FIELDS: dict[type[Any], _Keyed] = {}
+#: class -> (a number of the class, (name, eq_key) of each field that takes part in ``hash``)
+_HASH_FIELDS: dict[type[Any], tuple[int, _Keyed]] = {}
+
+
+def _eq_fields(cls: type[Any]) -> _Keyed:
+    fields = tuple((f.name, f.eq_key) for f in attrs.fields(cls) if f.eq)
+    _EQ_FIELDS[cls] = fields
+    return fields
+
+
+def _hash_fields(cls: type[Any]) -> tuple[int, _Keyed]:
+    fields = tuple(
+        (f.name, f.eq_key)
+        for f in attrs.fields(cls)
+        if f.hash is True or (f.hash is None and f.eq is True)
+    )
+    entry = _HASH_FIELDS[cls] = (hash(f"<value hash {cls.__module__}.{cls.__qualname__}>"), fields)
+    return entry
+
+
+def value_eq(self: Any, other: object) -> Any:
+    """``self == other`` as attrs' generated ``__eq__``: ``NotImplemented`` for another class,
+    else the fields taking part in equality compared in order (``eq_key`` honoured), the first
+    false comparison (or the last one) being the result."""
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    result: Any = True
+    for name, key in _EQ_FIELDS.get(self.__class__) or _eq_fields(self.__class__):
+        mine, theirs = getattr(self, name), getattr(other, name)
+        result = key(mine) == key(theirs) if key is not None else mine == theirs
+        if not result:
+            return result
+    return result
+
+
+def value_hash(self: Any) -> int:
+    """``hash(self)`` as attrs' generated ``__hash__``: a number of the class and the fields
+    taking part in hashing (``eq_key`` honoured), so equal values hash alike."""
+    cls = self.__class__
+    number, fields = _HASH_FIELDS.get(cls) or _hash_fields(cls)
+    return hash(
+        (number, *(getattr(self, n) if k is None else k(getattr(self, n)) for n, k in fields))
+    )

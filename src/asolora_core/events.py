@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 from asolora_core.actors import Actor
 
 __all__ = [
@@ -65,15 +65,20 @@ class DomainEvent:
     actor: Actor
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.name = cls.__name__
         _EVENT_TYPES[cls.__name__] = cls
-        # Each event class's own ``__repr__`` before ``@attrs.frozen`` sees the class, so
-        # attrs (auto_detect) does not compile one per event at import time; it prints the
-        # same ``Name(field=value, ...)``.
+        # Each event class gets its own ``__repr__``, ``__eq__`` and ``__hash__`` before
+        # ``@attrs.frozen`` sees it, so attrs (auto_detect) compiles none of them for each of
+        # the dozens of events at import time; they behave as attrs' generated ones
+        # (asolora_core._values, tests/test_value_repr.py).
         cls.__repr__ = value_repr  # type: ignore[assignment,method-assign]
+        cls.__eq__ = value_eq  # type: ignore[assignment,method-assign]
+        cls.__hash__ = value_hash  # type: ignore[assignment,method-assign]
 
 
 def event_type(name: str) -> type[DomainEvent]:

@@ -1,8 +1,9 @@
-"""The shared ``__repr__`` of the package's values (``asolora_core._values.value_repr``).
+"""The shared ``__repr__`` of the package's values and ``__eq__`` / ``__hash__`` of its events
+(``asolora_core._values``).
 
-It replaces the one attrs would generate per class (to keep ``import asolora_core`` cheap),
-so it must print exactly what attrs prints: each class is compared with an attrs-generated
-twin holding the same field values.
+They replace the methods attrs would generate per class (to keep ``import asolora_core``
+cheap), so they must behave exactly as attrs' own: each class is compared with an
+attrs-generated twin holding the same field values.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import asolora_core
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 
 
 def _package_classes() -> list[type[Any]]:
     """Every attrs class of the package whose ``__repr__`` is :func:`value_repr` (each module
     of the package imported, so lazily loaded ones count too)."""
+    return [c for c in _ATTRS_CLASSES if c.__repr__ is value_repr]
+
+
+def _all_attrs_classes() -> list[type[Any]]:
     for info in pkgutil.walk_packages(asolora_core.__path__, "asolora_core."):
         if ".testing" in info.name or info.name.endswith(("__main__", "_demo", "_docgen")):
             continue
@@ -33,12 +38,14 @@ def _package_classes() -> list[type[Any]]:
         if not getattr(module, "__name__", "").startswith("asolora_core"):
             continue
         for value in vars(module).values():
-            if isinstance(value, type) and attrs.has(value) and value.__repr__ is value_repr:
+            if isinstance(value, type) and attrs.has(value):
                 seen[value] = None
     return sorted(seen, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 
+_ATTRS_CLASSES = _all_attrs_classes()
 CLASSES = _package_classes()
+EVENT_CLASSES = [c for c in _ATTRS_CLASSES if c.__eq__ is value_eq]
 
 
 _TWINS: dict[type[Any], type[Any]] = {}
@@ -49,7 +56,10 @@ def _twin(cls: type[Any]) -> type[Any]:
     attrs-generated ``__repr__``."""
     if cls in _TWINS:
         return _TWINS[cls]
-    fields = {f.name: attrs.field(repr=f.repr) for f in attrs.fields(cls)}
+    fields = {
+        f.name: attrs.field(repr=f.repr, eq=f.eq_key or f.eq, hash=f.hash)
+        for f in attrs.fields(cls)
+    }
     twin = attrs.make_class(cls.__name__, fields, frozen=True, kw_only=True)
     twin.__qualname__ = cls.__qualname__
     _TWINS[cls] = twin
@@ -87,6 +97,43 @@ def test_it_prints_what_attrs_prints(cls: type[Any], data: st.DataObject) -> Non
         f.name: data.draw(_field_values, label=f.name) for f in attrs.fields(cls)
     }
     assert repr(_filled(cls, values)) == repr(_filled(_twin(cls), values))
+
+
+def test_every_event_class_uses_the_shared_eq_and_hash() -> None:
+    events = set(EVENT_CLASSES)
+    assert {
+        asolora_core.OrderPlaced,
+        asolora_core.ProceedsHeld,
+        asolora_core.MessagePosted,
+    } <= events
+    assert all(c.__hash__ is value_hash for c in events)
+    assert asolora_core.Order.__eq__ is not value_eq  # hot-path values keep attrs' own
+
+
+_hashable_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3).map(tuple),
+    max_leaves=6,
+)
+
+
+@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
+@settings(max_examples=20)
+@given(data=st.data())
+def test_it_compares_and_hashes_as_attrs_does(cls: type[Any], data: st.DataObject) -> None:
+    names = [f.name for f in attrs.fields(cls)]
+    first: dict[str, object] = {n: data.draw(_hashable_values, label=n) for n in names}
+    second = dict(first)
+    for name in data.draw(st.lists(st.sampled_from(names), max_size=2), label="changed"):
+        second[name] = data.draw(_hashable_values, label=f"new {name}")
+    mine = (_filled(cls, first), _filled(cls, second))
+    theirs = (_filled(_twin(cls), first), _filled(_twin(cls), second))
+    assert (mine[0] == mine[1]) == (theirs[0] == theirs[1])
+    assert (mine[0] != mine[1]) == (theirs[0] != theirs[1])
+    if mine[0] == mine[1]:
+        assert hash(mine[0]) == hash(mine[1])
+    assert mine[0].__eq__(theirs[0]) is NotImplemented  # another class: not equal
+    assert mine[0] != theirs[0]
 
 
 def test_a_value_met_again_inside_itself_prints_as_dots_like_attrs() -> None:
