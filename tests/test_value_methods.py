@@ -22,10 +22,15 @@ import asolora_core
 from asolora_core._values import value_eq, value_hash, value_repr
 
 
+def _own(cls: type[Any], name: str) -> object:
+    """The method ``name`` of ``cls`` (its own, as attrs' auto_detect sees it)."""
+    return cls.__dict__.get(name)
+
+
 def _package_classes() -> list[type[Any]]:
     """Every attrs class of the package whose ``__repr__`` is :func:`value_repr` (each module
     of the package imported, so lazily loaded ones count too)."""
-    return [c for c in _ATTRS_CLASSES if c.__repr__ is value_repr]
+    return [c for c in _ATTRS_CLASSES if _own(c, "__repr__") is value_repr]
 
 
 def _all_attrs_classes() -> list[type[Any]]:
@@ -45,7 +50,7 @@ def _all_attrs_classes() -> list[type[Any]]:
 
 _ATTRS_CLASSES = _all_attrs_classes()
 CLASSES = _package_classes()
-EVENT_CLASSES = [c for c in _ATTRS_CLASSES if c.__eq__ is value_eq]
+EVENT_CLASSES = [c for c in _ATTRS_CLASSES if _own(c, "__eq__") is value_eq]
 
 
 _TWINS: dict[type[Any], type[Any]] = {}
@@ -106,8 +111,8 @@ def test_every_event_class_uses_the_shared_eq_and_hash() -> None:
         asolora_core.ProceedsHeld,
         asolora_core.MessagePosted,
     } <= events
-    assert all(c.__hash__ is value_hash for c in events)
-    assert asolora_core.Order.__eq__ is not value_eq  # hot-path values keep attrs' own
+    assert all(_own(c, "__hash__") is value_hash for c in events)
+    assert _own(asolora_core.Order, "__eq__") is not value_eq  # hot-path values keep attrs' own
 
 
 _hashable_values = st.recursive(
