@@ -1,5 +1,5 @@
 """The shared ``__repr__`` of the package's values and ``__eq__`` / ``__hash__`` of its events
-(``asolora_core._values``).
+and report values (``asolora_core._values``).
 
 They replace the methods attrs would generate per class (to keep ``import asolora_core``
 cheap), so they must behave exactly as attrs' own: each class is compared with an
@@ -50,7 +50,7 @@ def _all_attrs_classes() -> list[type[Any]]:
 
 _ATTRS_CLASSES = _all_attrs_classes()
 CLASSES = _package_classes()
-EVENT_CLASSES = [c for c in _ATTRS_CLASSES if _own(c, "__eq__") is value_eq]
+SHARED_EQ_CLASSES = [c for c in _ATTRS_CLASSES if _own(c, "__eq__") is value_eq]
 
 
 _TWINS: dict[type[Any], type[Any]] = {}
@@ -104,12 +104,15 @@ def test_it_prints_what_attrs_prints(cls: type[Any], data: st.DataObject) -> Non
     assert repr(_filled(cls, values)) == repr(_filled(_twin(cls), values))
 
 
-def test_every_event_class_uses_the_shared_eq_and_hash() -> None:
-    events = set(EVENT_CLASSES)
+def test_events_and_report_values_use_the_shared_eq_and_hash() -> None:
+    events = set(SHARED_EQ_CLASSES)
     assert {
         asolora_core.OrderPlaced,
         asolora_core.ProceedsHeld,
         asolora_core.MessagePosted,
+        asolora_core.SalesReport,
+        asolora_core.StorePerformance,
+        asolora_core.OrderPage,
     } <= events
     assert all(_own(c, "__hash__") is value_hash for c in events)
     assert _own(asolora_core.Order, "__eq__") is not value_eq  # hot-path values keep attrs' own
@@ -122,7 +125,7 @@ _hashable_values = st.recursive(
 )
 
 
-@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
+@pytest.mark.parametrize("cls", SHARED_EQ_CLASSES, ids=lambda c: f"{c.__module__}.{c.__qualname__}")
 @settings(max_examples=20)
 @given(data=st.data())
 def test_it_compares_and_hashes_as_attrs_does(cls: type[Any], data: st.DataObject) -> None:

@@ -11,7 +11,8 @@ compile one per class at import time, and those f-string methods were about a si
 ``import asolora_core`` executed (callgrind instruction counts, docs/benchmarks.md). It
 returns exactly what attrs' generated ``__repr__`` returns. :func:`value_eq` and
 :func:`value_hash` do the same for ``__eq__`` and ``__hash__`` of the event classes (dozens of
-them, compared and hashed off the hot path only).
+them) and of the report, listing and messaging values: all compared and hashed off the hot
+path only (orders, holds and the like keep attrs' generated methods).
 """
 
 from __future__ import annotations

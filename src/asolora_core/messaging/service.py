@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from asolora_core import _codec
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import (
@@ -57,6 +57,8 @@ class PostedMessage:
     the sender (R27)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     conversation: Conversation
     message: Message
@@ -70,6 +72,8 @@ class StartedConversation:
     ``message`` is the opening message, when ``text`` was given."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     conversation: Conversation
     created: bool
@@ -83,6 +87,8 @@ class ConversationPage:
     ``cursor`` for the next page (``None``: this was the last)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     items: tuple[Conversation, ...]
     next_cursor: str | None
@@ -93,6 +99,8 @@ class ConversationResponse:
     """One conversation's first-response figures (R28)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     conversation_id: str
     awaited_at: _dt.datetime  #: the buyer's first message awaiting the vendor
@@ -113,6 +121,8 @@ class ResponseTimes:
     """
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     since: _dt.datetime

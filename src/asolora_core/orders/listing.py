@@ -28,7 +28,7 @@ import json
 
 import attrs
 
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 from asolora_core.clock import utc
 from asolora_core.errors import InvalidCursorError, InvalidInputError
 from asolora_core.orders.model import IssueStatus, Order, OrderStatus, ShipmentStatus
@@ -86,6 +86,8 @@ class OrderFacts:
     """
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     needs_shipping: bool
     awaiting_confirmation: bool
@@ -132,6 +134,8 @@ class OrderQuery:
     """
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str | None = None
     buyer_id: str | None = None
@@ -192,6 +196,8 @@ class OrderPage:
     the same filters, as the same actor) for the next page; ``None``: this was the last."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     items: tuple[Order, ...]
     next_cursor: str | None

@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 from moneyed import Money
 
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 from asolora_core.money import from_minor
 
 __all__ = [
@@ -94,6 +94,8 @@ class Period:
     a daylight-saving change is one calendar day of 23 or 25 hours."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     label: str  #: ``2026-03-29``, ``2026-W13`` or ``2026-03``
     first_day: _dt.date
@@ -116,6 +118,8 @@ class RateUsed:
     """An exchange rate a report converted with: ``base`` to ``quote`` for the local ``day``."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     day: _dt.date
     base: str
@@ -146,6 +150,8 @@ class SalesFigures:
     to); ``net = gross - refunds``."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     currency: str
     orders: int = 0
@@ -189,6 +195,8 @@ class SalesPeriod:
     without sales), or a single one in the reporting currency."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     period: Period
     figures: tuple[SalesFigures, ...]
@@ -199,6 +207,8 @@ class SalesReport:
     """A vendor's sales over a range, per period (R30)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     timezone: str
@@ -286,6 +296,8 @@ class EarningsFigures:
     balance (R23)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     currency: str
     opening_minor: int = 0
@@ -397,6 +409,8 @@ class EarningsPeriod:
     ledger (R31)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     period: Period
     figures: tuple[EarningsFigures, ...]  #: one per currency of the vendor's ledger
@@ -408,6 +422,8 @@ class HeldPart:
     order is not completed yet), unless ``frozen``."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     order_id: str
     currency: str
@@ -434,6 +450,8 @@ class EarningsReport:
     """A vendor's earnings per period (R31), and what is held now, soonest due first."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     timezone: str
@@ -488,6 +506,8 @@ class Bestseller:
     currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     rank: int
     product_id: str
@@ -520,6 +540,8 @@ class BestsellersReport:
     """The top ``limit`` products of a vendor over a range (R32)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     first_day: _dt.date
@@ -582,6 +604,8 @@ class RollupDifference:
     ``stored`` and ``expected`` its integer columns (zeros for a missing row)."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     table: str
     key: tuple[str, ...]
@@ -594,6 +618,8 @@ class RollupCheck:
     """What :meth:`~asolora_core.Marketplace.verify_reports` found for one vendor."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     orders: int  #: orders folded
@@ -612,6 +638,8 @@ class RebuildProgress:
     means it stopped after ``max_batches``: call again to resume from its checkpoint."""
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendors: tuple[str, ...]  #: vendors finished by this call
     orders: int

@@ -33,7 +33,7 @@ from typing import NamedTuple
 import attrs
 from moneyed import Money
 
-from asolora_core._values import value_repr
+from asolora_core._values import value_eq, value_hash, value_repr
 from asolora_core.money import divide, from_minor
 from asolora_core.orders.listing import OrderFacts, order_facts
 from asolora_core.orders.model import Order, OrderStatus
@@ -88,6 +88,8 @@ class PerformanceTotals:
     """
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     orders: int
     cancelled: int
@@ -156,6 +158,8 @@ class StorePerformance:
     """
 
     __repr__ = value_repr
+    __eq__ = value_eq
+    __hash__ = value_hash
 
     vendor_id: str
     since: _dt.datetime
