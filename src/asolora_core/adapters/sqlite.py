@@ -729,6 +729,8 @@ class SqliteUnitOfWork:
             self.rollback()
 
     def commit(self) -> None:
+        if self.events.pending:
+            self.events.flush()
         if self._savepoint:
             self.conn.execute("RELEASE SAVEPOINT asolora_uow")
         else:
@@ -928,24 +930,38 @@ def _insert_events(n: int) -> str:
 
 
 class _Events:
+    """The history. Appended events are encoded at once and written together when the unit
+    of work commits (or before the history is read in it): one statement for all the events
+    of a command, its reactions' events included (a sweep batch's too)."""
+
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
+        #: the parameters of the events not written yet, 5 per event
+        self.pending: list[Any] = []
+        #: aggregate id -> its events among ``pending``
+        self._seen: dict[str, int] = {}
 
     # The body leaves out what the row's columns hold (the aggregate and the instant) and
     # every field at its default (compact form); bodies written whole before read as they were.
-    # One statement for a command's events; each row numbers its aggregate's events from 1:
-    # the j-th event of an aggregate here comes j after its last stored one.
+    # Each row numbers its aggregate's events from 1: the j-th event of an aggregate here
+    # comes j after its last stored one.
     def append(self, events: Sequence[DomainEvent]) -> None:
-        seen: dict[str, int] = {}
-        params: list[Any] = []
+        seen, params = self._seen, self.pending
         for e in events:
             j = seen[e.aggregate_id] = seen.get(e.aggregate_id, 0) + 1
             params += (e.aggregate_id, j, e.name, micros(e.at), _event_body(e))
+
+    def flush(self) -> None:
+        """Write the pending events (one statement per 1000)."""
+        params = self.pending
+        self.pending, self._seen = [], {}
         for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
             chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
             self._uow.execute(_insert_events(len(chunk) // 5), chunk)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
+        if self.pending:
+            self.flush()
         rows = self._uow.execute(
             "SELECT type, at, body FROM events WHERE aggregate_id = ? ORDER BY seq",
             (aggregate_id,),
