@@ -1074,6 +1074,10 @@ def _render(subject_id: str, shape: str, whole: str | None) -> str:
     return shape.replace(_SUBJECT, subject_id) if _SUBJECT in shape else shape
 
 
+#: Most new texts one upsert writes (2 parameters each).
+_TEXTS_PER_INSERT = 1000
+
+
 class _TextIds:
     """The ``outbox_texts`` id of a (kind, shape): from the store's cache of committed ones,
     else upserted (one statement) and cached once the transaction commits (an id from a
@@ -1097,15 +1101,31 @@ class _TextIds:
         if found is None:
             found = self.new.get(key)
         if found is None:
-            (found,) = self._conn.execute(
-                "INSERT INTO outbox_texts (kind, shape) VALUES (?, ?) ON CONFLICT (kind, shape) "
-                "DO UPDATE SET shape = excluded.shape RETURNING text_id",
-                key,
-            ).fetchone()
-            if not self.new and self._on_first_new is not None:
-                self._on_first_new()
-            self.new[key] = found
+            self.fetch([key])
+            found = self.new[key]
         return found
+
+    def fetch(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Make sure every one of ``keys`` has its id: those not known yet are upserted
+        together, one statement for them all (a sweep batch's notifications may bring a
+        new shape each)."""
+        known, new = self._known, self.new
+        missing = list(dict.fromkeys(k for k in keys if k not in known and k not in new))
+        if not missing:
+            return
+        if not new and self._on_first_new is not None:
+            self._on_first_new()
+        for start in range(0, len(missing), _TEXTS_PER_INSERT):
+            chunk = missing[start : start + _TEXTS_PER_INSERT]
+            rows = self._conn.execute(
+                "INSERT INTO outbox_texts (kind, shape) VALUES "
+                + ",".join(["(?,?)"] * len(chunk))
+                + " ON CONFLICT (kind, shape) DO UPDATE SET shape = excluded.shape "
+                "RETURNING kind, shape, text_id",
+                [value for key in chunk for value in key],
+            ).fetchall()
+            for kind, shape, text_id in rows:
+                new[(kind, shape)] = text_id
 
 
 def _outbox_columns(m: OutboxMessage, text_id: Callable[[str, str], int]) -> tuple[Any, ...]:
@@ -1187,6 +1207,16 @@ class _Outbox:
         # one statement for a command's messages (a few rows each)
         for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
             chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
+            if len(chunk) > 1:  # the new texts of many messages in one statement
+                text_id.fetch(
+                    [
+                        (
+                            m.notification.kind,
+                            _shape(m.notification.subject_id, m.notification.text)[0],
+                        )
+                        for m in chunk
+                    ]
+                )
             self._uow.execute(
                 _INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1),
                 [value for m in chunk for value in _outbox_columns(m, text_id)],
