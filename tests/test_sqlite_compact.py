@@ -176,3 +176,48 @@ def test_a_shape_written_in_the_callers_rolled_back_transaction_is_not_reused(
             assert uow.outbox.all() == (_completed(2),)
     finally:
         store.close()
+
+
+def _released(n: int) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=f"n-{n}",
+        notification=Notification(
+            recipient=Actor.vendor("v-1"),
+            kind="payout.released",
+            subject_id=f"o-{n}",
+            text=f"{n}.00 EUR of order o-{n} released.",  # a shape of its own: the amount
+            event_at=T0,
+        ),
+        created_at=T0,
+        next_attempt_at=T0,
+    )
+
+
+def test_the_new_texts_of_a_batch_are_added_together_and_undone_with_it() -> None:
+    """A sweep batch's notifications may bring a new shape each: they are added in one
+    statement, read back whole, and not remembered when the batch rolls back (the next
+    batch adds them again instead of pointing at rows that do not exist)."""
+    store = SqliteStore(":memory:")
+    try:
+        batch = tuple(_released(n) for n in range(5))
+        traced: list[str] = []
+        store.connection().set_trace_callback(traced.append)
+        with store.unit_of_work() as uow:
+            uow.outbox.add(batch)
+            uow.rollback()
+        assert sum(s.startswith("INSERT INTO outbox_texts") for s in traced) == 1
+        with store.unit_of_work() as uow:
+            uow.outbox.add((_completed(9), *batch))
+            uow.commit()
+        store.connection().set_trace_callback(None)
+        with store.reader() as uow:
+            assert uow.outbox.all() == (_completed(9), *batch)
+        with store.unit_of_work() as uow:  # every id committed is known: no statement
+            traced.clear()
+            store.connection().set_trace_callback(traced.append)
+            uow.outbox.add(tuple(attrs.evolve(m, message_id=f"m-{i}") for i, m in enumerate(batch)))
+            store.connection().set_trace_callback(None)
+            assert not any(s.startswith("INSERT INTO outbox_texts") for s in traced)
+            uow.rollback()
+    finally:
+        store.close()

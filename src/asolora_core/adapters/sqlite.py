@@ -729,6 +729,8 @@ class SqliteUnitOfWork:
             self.rollback()
 
     def commit(self) -> None:
+        if self.events.pending:
+            self.events.flush()
         if self._savepoint:
             self.conn.execute("RELEASE SAVEPOINT asolora_uow")
         else:
@@ -928,24 +930,38 @@ def _insert_events(n: int) -> str:
 
 
 class _Events:
+    """The history. Appended events are encoded at once and written together when the unit
+    of work commits (or before the history is read in it): one statement for all the events
+    of a command, its reactions' events included (a sweep batch's too)."""
+
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
+        #: the parameters of the events not written yet, 5 per event
+        self.pending: list[Any] = []
+        #: aggregate id -> its events among ``pending``
+        self._seen: dict[str, int] = {}
 
     # The body leaves out what the row's columns hold (the aggregate and the instant) and
     # every field at its default (compact form); bodies written whole before read as they were.
-    # One statement for a command's events; each row numbers its aggregate's events from 1:
-    # the j-th event of an aggregate here comes j after its last stored one.
+    # Each row numbers its aggregate's events from 1: the j-th event of an aggregate here
+    # comes j after its last stored one.
     def append(self, events: Sequence[DomainEvent]) -> None:
-        seen: dict[str, int] = {}
-        params: list[Any] = []
+        seen, params = self._seen, self.pending
         for e in events:
             j = seen[e.aggregate_id] = seen.get(e.aggregate_id, 0) + 1
             params += (e.aggregate_id, j, e.name, micros(e.at), _event_body(e))
+
+    def flush(self) -> None:
+        """Write the pending events (one statement per 1000)."""
+        params = self.pending
+        self.pending, self._seen = [], {}
         for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
             chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
             self._uow.execute(_insert_events(len(chunk) // 5), chunk)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
+        if self.pending:
+            self.flush()
         rows = self._uow.execute(
             "SELECT type, at, body FROM events WHERE aggregate_id = ? ORDER BY seq",
             (aggregate_id,),
@@ -1058,6 +1074,10 @@ def _render(subject_id: str, shape: str, whole: str | None) -> str:
     return shape.replace(_SUBJECT, subject_id) if _SUBJECT in shape else shape
 
 
+#: Most new texts one upsert writes (2 parameters each).
+_TEXTS_PER_INSERT = 1000
+
+
 class _TextIds:
     """The ``outbox_texts`` id of a (kind, shape): from the store's cache of committed ones,
     else upserted (one statement) and cached once the transaction commits (an id from a
@@ -1081,15 +1101,31 @@ class _TextIds:
         if found is None:
             found = self.new.get(key)
         if found is None:
-            (found,) = self._conn.execute(
-                "INSERT INTO outbox_texts (kind, shape) VALUES (?, ?) ON CONFLICT (kind, shape) "
-                "DO UPDATE SET shape = excluded.shape RETURNING text_id",
-                key,
-            ).fetchone()
-            if not self.new and self._on_first_new is not None:
-                self._on_first_new()
-            self.new[key] = found
+            self.fetch([key])
+            found = self.new[key]
         return found
+
+    def fetch(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Make sure every one of ``keys`` has its id: those not known yet are upserted
+        together, one statement for them all (a sweep batch's notifications may bring a
+        new shape each)."""
+        known, new = self._known, self.new
+        missing = list(dict.fromkeys(k for k in keys if k not in known and k not in new))
+        if not missing:
+            return
+        if not new and self._on_first_new is not None:
+            self._on_first_new()
+        for start in range(0, len(missing), _TEXTS_PER_INSERT):
+            chunk = missing[start : start + _TEXTS_PER_INSERT]
+            rows = self._conn.execute(
+                "INSERT INTO outbox_texts (kind, shape) VALUES "
+                + ",".join(["(?,?)"] * len(chunk))
+                + " ON CONFLICT (kind, shape) DO UPDATE SET shape = excluded.shape "
+                "RETURNING kind, shape, text_id",
+                [value for key in chunk for value in key],
+            ).fetchall()
+            for kind, shape, text_id in rows:
+                new[(kind, shape)] = text_id
 
 
 def _outbox_columns(m: OutboxMessage, text_id: Callable[[str, str], int]) -> tuple[Any, ...]:
@@ -1171,6 +1207,16 @@ class _Outbox:
         # one statement for a command's messages (a few rows each)
         for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
             chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
+            if len(chunk) > 1:  # the new texts of many messages in one statement
+                text_id.fetch(
+                    [
+                        (
+                            m.notification.kind,
+                            _shape(m.notification.subject_id, m.notification.text)[0],
+                        )
+                        for m in chunk
+                    ]
+                )
             self._uow.execute(
                 _INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1),
                 [value for m in chunk for value in _outbox_columns(m, text_id)],

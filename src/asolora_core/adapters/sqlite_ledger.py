@@ -14,6 +14,7 @@ through the ``ledger_entries_vendor`` covering index.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import sqlite3
 import typing
@@ -305,6 +306,33 @@ def _loads(text: str) -> Any:
     return data
 
 
+#: Most entries one INSERT writes (7 parameters each; SQLite allows 32766).
+_ENTRIES_PER_INSERT = 1000
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_entries(n: int) -> str:
+    """``INSERT`` of ``n`` journal entries (7 parameters each)."""
+    return (
+        "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, amount_minor) "
+        "VALUES " + ",".join(["(?,?,?,?,?,?,?)"] * n)
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _add_totals(n: int) -> str:
+    """Upsert of ``n`` entries into the running totals (7 parameters each; rows of one
+    account and currency add up, each applied in turn)."""
+    return (
+        "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
+        "debits_minor, credits_minor) VALUES " + ",".join(["(?,?,?,?,?,?,?)"] * n) + " "
+        "ON CONFLICT (account, currency) DO UPDATE SET "
+        "total_minor = total_minor + excluded.total_minor, "
+        "debits_minor = debits_minor + excluded.debits_minor, "
+        "credits_minor = credits_minor + excluded.credits_minor"
+    )
+
+
 class SqliteLedger:
     def __init__(self, uow: SqliteTransaction) -> None:
         self._uow = uow
@@ -336,27 +364,41 @@ class SqliteLedger:
             raise ConcurrencyConflictError(
                 f"journal transaction {txn.key!r} is already posted", key=txn.key
             ) from exc
-        conn.executemany(
-            "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (sealed.seq, n, e.account, e.vendor_id, e.kind, e.currency, e.amount_minor)
-                for n, e in enumerate(sealed.entries)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO ledger_totals (account, currency, vendor_id, kind, total_minor, "
-            "debits_minor, credits_minor) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (account, currency) DO UPDATE SET "
-            "total_minor = total_minor + excluded.total_minor, "
-            "debits_minor = debits_minor + excluded.debits_minor, "
-            "credits_minor = credits_minor + excluded.credits_minor",
-            [
-                (e.account, e.currency, e.vendor_id, e.kind, e.amount_minor)
-                + ((e.amount_minor, 0) if e.amount_minor > 0 else (0, e.amount_minor))
-                for e in sealed.entries
-            ],
-        )
+        # one statement per table for the transaction's entries (a few rows each)
+        entries = sealed.entries
+        for start in range(0, len(entries), _ENTRIES_PER_INSERT):
+            chunk = entries[start : start + _ENTRIES_PER_INSERT]
+            conn.execute(
+                _insert_entries(len(chunk)),
+                [
+                    value
+                    for n, e in enumerate(chunk, start)
+                    for value in (
+                        sealed.seq,
+                        n,
+                        e.account,
+                        e.vendor_id,
+                        e.kind,
+                        e.currency,
+                        e.amount_minor,
+                    )
+                ],
+            )
+            conn.execute(
+                _add_totals(len(chunk)),
+                [
+                    value
+                    for e in chunk
+                    for value in (
+                        e.account,
+                        e.currency,
+                        e.vendor_id,
+                        e.kind,
+                        e.amount_minor,
+                        *((e.amount_minor, 0) if e.amount_minor > 0 else (0, e.amount_minor)),
+                    )
+                ],
+            )
         return sealed
 
     def _load(self, where: str, params: tuple[Any, ...]) -> tuple[JournalTransaction, ...]:

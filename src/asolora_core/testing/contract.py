@@ -546,6 +546,25 @@ class StoreContract:
                 assert uow.events.history("o-unknown") == ()
         assert v4.version == 4
 
+    def test_history_read_in_a_unit_of_work_shows_what_it_appended(self) -> None:
+        """R42: a unit of work reads its own appends (a store may write them late, but never
+        after a read of the history in it), and events appended after that read follow
+        them in order once committed."""
+        order, placed = make_order("o-1")
+        v2, shipped = _shipped(order, 1)
+        _, delivered = core.mark_delivered(v2, "o-1-s1", by=VENDOR, now=T0 + _dt.timedelta(hours=3))
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.events.append(placed)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                uow.events.append(shipped)
+                assert uow.events.history("o-1") == (*placed, *shipped)
+                uow.events.append(delivered)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.events.history("o-1") == (*placed, *shipped, *delivered)
+
     # --- outbox (R29) --------------------------------------------------------------------
 
     def test_outbox_due_is_pending_messages_whose_time_has_come_oldest_first(self) -> None:
