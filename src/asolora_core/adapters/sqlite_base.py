@@ -10,12 +10,21 @@ the ledger repository knows the unit of work only as :class:`SqliteTransaction`.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-__all__ = ["EPOCH", "SqliteTransaction", "compact_json", "dumps_compact", "instant", "micros"]
+from asolora_core import _codec
+
+__all__ = [
+    "EPOCH",
+    "SqliteTransaction",
+    "compact_json",
+    "dumps_compact",
+    "dumps_sorted",
+    "instant",
+    "micros",
+]
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
@@ -43,41 +52,14 @@ def instant(value: int) -> _dt.datetime:
     return EPOCH + _dt.timedelta(microseconds=value)
 
 
-def _compact_encoder(*, sort_keys: bool) -> Callable[[Any], str]:
-    """``json.dumps(data, separators=(",", ":"), sort_keys=sort_keys)``, with the C encoder
-    built once rather than on every call (``JSONEncoder.encode`` builds one per call).
-    Stateless: no circular-reference markers (the stored forms are trees), so one encoder
-    serves every thread."""
-    encoder = json.JSONEncoder(separators=(",", ":"), sort_keys=sort_keys)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # a Python without the C accelerator
-        return encoder.encode
-    iterencode = make(
-        None,  # no markers
-        encoder.default,
-        json.encoder.encode_basestring_ascii,
-        None,  # no indent
-        ":",
-        ",",
-        sort_keys,
-        False,  # skipkeys
-        True,  # allow_nan, as json.dumps
-    )
-    join = "".join
-
-    def dumps(data: Any) -> str:
-        return join(iterencode(data, 0))
-
-    return dumps
-
-
 #: compact JSON text of ``data`` (see :func:`_compact_encoder`)
-dumps_compact = _compact_encoder(sort_keys=False)
-_dumps_sorted = _compact_encoder(sort_keys=True)
+dumps_compact = _codec.compact_encoder(sort_keys=False)
+#: the same with the keys of every object sorted
+dumps_sorted = _codec.compact_encoder(sort_keys=True)
 
 
 def compact_json(data: Any, *, sort_keys: bool = False) -> str:
-    return _dumps_sorted(data) if sort_keys else dumps_compact(data)
+    return dumps_sorted(data) if sort_keys else dumps_compact(data)
 
 
 class SqliteTransaction(Protocol):

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import SqliteTransaction, instant, micros
+from asolora_core.adapters.sqlite_base import SqliteTransaction, dumps_sorted, instant, micros
 from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.ledger.model import (
     BALANCE,
@@ -34,6 +34,7 @@ from asolora_core.ledger.model import (
     JournalTransaction,
     Payout,
     VendorAccount,
+    iso,
     seal,
     seal_chain,
     stored_transaction,
@@ -221,7 +222,8 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
         "_datetime": _dt.datetime,
         "_fromiso": _dt.datetime.fromisoformat,
         "_loads": json.loads,
-        "_encode": json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode,
+        "_encode": dumps_sorted,
+        "_iso": iso,
         "_slow": _codec.decoder(cls),
     }
     plain = {int, str, bool, int | None, str | None, bool | None}
@@ -234,10 +236,10 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
             enc.append(f"{name!r}: v.{name}")
             dec.append(f"{name}=x[{name!r}]")
         elif tp is _dt.datetime:
-            enc.append(f"{name!r}: v.{name}.isoformat()")
+            enc.append(f"{name!r}: _iso(v.{name})")
             dec.append(f"{name}=_fromiso(x[{name!r}])")
         elif tp == _dt.datetime | None:
-            enc.append(f"{name!r}: None if (y := v.{name}) is None else y.isoformat()")
+            enc.append(f"{name!r}: None if (y := v.{name}) is None else _iso(y)")
             dec.append(f"{name}=None if (y := x[{name!r}]) is None else _fromiso(y)")
         else:
             namespace[f"_enc_{name}"] = _codec.encoder(tp)
@@ -288,7 +290,7 @@ _IN_CHUNK = 500
 
 #: ``compact_json(data, sort_keys=True)`` with the encoder built once (``json.dumps`` builds a
 #: new one on every call that passes options)
-_dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
+_dumps = dumps_sorted
 _scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 

@@ -42,6 +42,7 @@ from asolora_core.ledger.model import (
     Statement,
     StatementLine,
     digest,
+    iso,
     vendor_account,
 )
 
@@ -199,7 +200,7 @@ def _conversion_postings(
         "payout_currency": quote,
         "rate": str(snapshot.rate),
         "rate_source": snapshot.source,
-        "rate_as_of": snapshot.as_of.isoformat(),
+        "rate_as_of": iso(snapshot.as_of),
         "converted": str(converted),
         "conversion_fee": str(fee),
     }
@@ -224,7 +225,7 @@ def _debit_postings(
         "payout_currency": snapshot.quote,
         "rate": str(snapshot.rate),
         "rate_source": snapshot.source,
-        "rate_as_of": snapshot.as_of.isoformat(),
+        "rate_as_of": iso(snapshot.as_of),
         "converted": str(converted),
         "conversion_fee": str(fee),
     }

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import hmac
-import json
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
+from asolora_core import _codec
 from asolora_core._values import evolve
 from asolora_core.ledger.model import (
     HELD,
     Hold,
     JournalTransaction,
     VendorAccount,
+    iso,
     keyed_hash,
     vendor_account,
 )
@@ -70,14 +71,14 @@ def _plain(value: Any) -> Any:
     if cls in _SCALARS:
         return value
     if cls is _dt.datetime:
-        return value.isoformat()
+        return iso(value)
     if cls is tuple:
         return [_plain(v) for v in value]
     return [_plain(v) for v in _fields(value)]  # an attrs value (a Chargeback)
 
 
 _BODIES: dict[type[Any], Callable[[Any], list[Any]]] = {}
-_encode_seal_body = json.JSONEncoder(separators=(",", ":")).encode
+_encode_seal_body = _codec.compact_encoder()
 
 
 def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:
@@ -91,10 +92,15 @@ def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:
             continue
         items.append(
             f"(x if (x := v.{f.name}).__class__ in _SCALARS "
-            f"else x.isoformat() if x.__class__ is _datetime else _plain(x))"
+            f"else _iso(x) if x.__class__ is _datetime else _plain(x))"
         )
     source = f"def body(v):\n    return [{cls.__name__!r}, {', '.join(items)}]\n"
-    namespace: dict[str, Any] = {"_SCALARS": _SCALARS, "_datetime": _dt.datetime, "_plain": _plain}
+    namespace: dict[str, Any] = {
+        "_SCALARS": _SCALARS,
+        "_datetime": _dt.datetime,
+        "_iso": iso,
+        "_plain": _plain,
+    }
     exec(compile(source, f"<seal body {cls.__qualname__}>", "exec"), namespace)
     fn: Callable[[Any], list[Any]] = namespace["body"]
     return fn
