@@ -25,6 +25,7 @@ import attrs
 from asolora_core import _codec
 from asolora_core.adapters.sqlite_base import SqliteTransaction, dumps_sorted, instant, micros
 from asolora_core.errors import ConcurrencyConflictError
+from asolora_core.ledger.integrity import JournalFacts
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -679,6 +680,36 @@ class SqliteLedger:
                 assert txn.order_id is not None
                 found[txn.order_id].append(txn)
         return {o: tuple(t) for o, t in found.items()}
+
+    def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
+        # one row per transaction and entry on a held account (usually one), not every
+        # column of every entry: the cross-check reads nothing else (and no memo but the
+        # capture's)
+        found: dict[str, list[JournalFacts]] = {o: [] for o in order_ids}
+        unique = list(found)
+        loads = _loads
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            rows = self._uow.execute(
+                "SELECT t.order_id, t.seq, t.vendor_id, t.kind, "
+                "CASE WHEN t.kind = 'capture' THEN t.memo END, e.account, e.currency, "
+                "e.amount_minor FROM ledger_txns t LEFT JOIN ledger_entries e "
+                "ON e.seq = t.seq AND e.account GLOB '*:held' "
+                f"WHERE t.order_id IN ({', '.join('?' * len(chunk))}) ORDER BY t.seq, e.n",
+                chunk,
+            ).fetchall()
+            seq = None
+            held: list[tuple[str, str, int]] = []
+            for order_id, txn_seq, vendor_id, kind, memo, account, currency, amount in rows:
+                if txn_seq != seq:
+                    seq = txn_seq
+                    held = []
+                    found[order_id].append(
+                        (seq, vendor_id, kind, None if memo is None else loads(memo), held)
+                    )
+                if account is not None:
+                    held.append((account, currency, amount))
+        return dict(found)
 
     def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
         """Every one: SQLite runs one writing transaction at a time."""
