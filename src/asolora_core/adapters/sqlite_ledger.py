@@ -211,6 +211,22 @@ LEDGER_INVARIANTS_MIGRATION = """
 """
 
 
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for the stored texts: the C scanner at once (a memo is a few
+    bytes: ``json.loads`` spends most of its time around the scan), and ``json.loads``
+    itself (its errors) for text that does not scan cleanly to the end."""
+    try:
+        data, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return data
+
+
 def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
     """The JSON text of a stored ``cls`` value and back, as ``_dumps(_codec.encoder(cls)(v))``
     and ``_codec.decoder(cls)(json.loads(text))`` give them (the same text: the fields in
@@ -222,7 +238,7 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
         "cls": cls,
         "_datetime": _dt.datetime,
         "_fromiso": _dt.datetime.fromisoformat,
-        "_loads": json.loads,
+        "_loads": _loads,
         "_encode": dumps_sorted,
         "_iso": iso,
         "_slow": _codec.decoder(cls),
@@ -292,20 +308,6 @@ _IN_CHUNK = 500
 #: ``compact_json(data, sort_keys=True)`` with the encoder built once (``json.dumps`` builds a
 #: new one on every call that passes options)
 _dumps = dumps_sorted
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def _loads(text: str) -> Any:
-    """``json.loads(text)`` for the stored texts: the C scanner at once (a memo is a few
-    bytes: ``json.loads`` spends most of its time around the scan), and ``json.loads``
-    itself (its errors) for text that does not scan cleanly to the end."""
-    try:
-        data, end = _scan_json(text, 0)
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    if end != len(text):
-        return json.loads(text)
-    return data
 
 
 class SqliteLedger:
