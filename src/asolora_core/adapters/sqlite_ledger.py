@@ -23,7 +23,13 @@ from typing import Any
 import attrs
 
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import SqliteTransaction, dumps_sorted, instant, micros
+from asolora_core.adapters.sqlite_base import (
+    SqliteTransaction,
+    dumps_sorted,
+    instant,
+    loads_json,
+    micros,
+)
 from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.ledger.integrity import JournalFacts
 from asolora_core.ledger.model import (
@@ -211,20 +217,7 @@ LEDGER_INVARIANTS_MIGRATION = """
 """
 
 
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def _loads(text: str) -> Any:
-    """``json.loads(text)`` for the stored texts: the C scanner at once (a memo is a few
-    bytes: ``json.loads`` spends most of its time around the scan), and ``json.loads``
-    itself (its errors) for text that does not scan cleanly to the end."""
-    try:
-        data, end = _scan_json(text, 0)
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    if end != len(text):
-        return json.loads(text)
-    return data
+_loads = loads_json
 
 
 def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
