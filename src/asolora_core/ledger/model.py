@@ -254,20 +254,20 @@ def seal(
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
     HMAC ``key`` when the marketplace configures one). ``txn`` was balance-checked when it
     was made (a ``JournalTransaction`` cannot be built unbalanced), so the sealed copy is
-    built directly, not through ``__init__`` again."""
-    return stored_transaction(
-        key=txn.key,
-        kind=txn.kind,
-        at=txn.at,
-        vendor_id=txn.vendor_id,
-        order_id=txn.order_id,
-        ref=txn.ref,
-        entries=txn.entries,
-        memo=txn.memo,
-        seq=seq,
-        prev_hash=prev_hash,
-        hash=digest(txn, seq, prev_hash, key),
-    )
+    built directly (as :func:`stored_transaction` builds it), not through ``__init__`` again."""
+    sealed = _new(JournalTransaction)
+    _set(sealed, "key", txn.key)
+    _set(sealed, "kind", txn.kind)
+    _set(sealed, "at", txn.at)
+    _set(sealed, "vendor_id", txn.vendor_id)
+    _set(sealed, "order_id", txn.order_id)
+    _set(sealed, "ref", txn.ref)
+    _set(sealed, "entries", txn.entries)
+    _set(sealed, "memo", txn.memo)
+    _set(sealed, "seq", seq)
+    _set(sealed, "prev_hash", prev_hash)
+    _set(sealed, "hash", digest(txn, seq, prev_hash, key))
+    return sealed
 
 
 def seal_chain(
