@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moneyed import Money
 
 from asolora_core import (
@@ -29,7 +31,7 @@ from asolora_core import (
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger import core
-from asolora_core.ledger.integrity import sealed
+from asolora_core.ledger.integrity import hold_problems, hold_problems_in, journal_facts, sealed
 from asolora_core.ledger.model import (
     BALANCE,
     FeeSchedule,
@@ -438,3 +440,83 @@ def test_r40_a_store_that_fails_sets_no_timer_aside() -> None:
     store.fail = 0  # the server is back
     assert market.journal(by=STAFF)[-1].kind == "fees"  # nothing released, nothing moved
     assert market.run_due().timers == {"release": 3}
+
+
+# --- what the sweep's cross-check reads (issue 12) ----------------------------------------
+
+_FACT_ACCOUNTS = (
+    "vendor:v-1:held",
+    "vendor:v-2:held",
+    "vendor:v-1:balance",
+    "platform:buyer_funds",
+    "platform:commission",
+)
+_FACT_KINDS = ("capture", "fees", "refund", "release", "adjustment")
+
+
+@st.composite
+def _order_journals(draw: st.DrawFn) -> list[JournalTransaction]:
+    """Transactions of three orders in any order: any kind (one release per order, as the
+    stores enforce), either vendor, entries on any account and currency, captures with a
+    ``paid`` memo or none."""
+    txns: list[JournalTransaction] = []
+    released: set[str] = set()
+    for n in range(draw(st.integers(min_value=0, max_value=8))):
+        order_id = draw(st.sampled_from(("o-1", "o-2", "o-3")))
+        kind = draw(st.sampled_from(_FACT_KINDS))
+        if kind == "release" and order_id in released:
+            kind = "refund"
+        if kind == "release":
+            released.add(order_id)
+        entries = []
+        for _ in range(draw(st.integers(min_value=1, max_value=3))):
+            debit, credit = draw(
+                st.lists(st.sampled_from(_FACT_ACCOUNTS), min_size=2, max_size=2, unique=True)
+            )
+            currency = draw(st.sampled_from(("EUR", "GBP")))
+            amount = draw(st.integers(min_value=1, max_value=10_000))
+            entries += [(debit, currency, amount), (credit, currency, -amount)]
+        memo: dict[str, str] = {}
+        if kind == "capture" and draw(st.booleans()):
+            memo = {"paid": str(draw(st.integers(min_value=0, max_value=10_000)))}
+        txns.append(
+            JournalTransaction(
+                key=f"{kind}:{order_id}:{n}",
+                kind=kind,
+                at=START,
+                vendor_id=draw(st.sampled_from(("v-1", "v-2"))),
+                order_id=order_id,
+                entries=core._entries(entries),
+                memo=memo,
+            )
+        )
+    return txns
+
+
+@settings(max_examples=60, deadline=None)
+@given(txns=_order_journals(), paid=st.integers(min_value=0, max_value=10_000))
+def test_what_a_store_reads_for_the_cross_check_is_what_the_journal_says(
+    tmp_path_factory: pytest.TempPathFactory, txns: list[JournalTransaction], paid: int
+) -> None:
+    """R42 (issue 12): ``journal_facts`` of every store is ``journal_facts`` of the order's
+    transactions, so the sweep's cross-check finds what ``hold_problems`` finds in the
+    journal itself, whatever the journal holds (other vendors' entries, no capture, two
+    captures, any currency)."""
+    hold, _ = core.capture(
+        order_id="o-1", vendor_id="v-1", currency="EUR", paid_minor=paid, at=START
+    )
+    path = tmp_path_factory.mktemp("facts") / "s.db"
+    for store in (InMemoryStore(), SqliteStore(path)):
+        with store.unit_of_work() as uow:
+            for txn in txns:
+                uow.ledger.post(txn)
+            read = uow.ledger.journal_facts(["o-1", "o-2", "o-3", "o-9"])
+            for order_id in ("o-1", "o-2", "o-3", "o-9"):
+                journal = uow.ledger.for_order(order_id)
+                assert [(*f[:4], tuple(f[4])) for f in read[order_id]] == list(
+                    journal_facts(journal)
+                )
+            assert hold_problems_in(hold, read["o-1"]) == hold_problems(
+                hold, uow.ledger.for_order("o-1")
+            )
+        store.close()

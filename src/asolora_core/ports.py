@@ -21,7 +21,7 @@ import attrs
 
 from asolora_core._values import value_repr
 from asolora_core.events import DomainEvent, Notification
-from asolora_core.ledger.integrity import Checkpoint
+from asolora_core.ledger.integrity import Checkpoint, JournalFacts
 from asolora_core.ledger.model import Hold, JournalTransaction, Payout, VendorAccount
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
@@ -296,6 +296,12 @@ class LedgerRepository(Protocol):
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         """:meth:`for_order` of each order id (an order with no transaction maps to ``()``)."""
+        ...
+
+    def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
+        """What a hold's cross-check reads of each order's transactions, in journal order:
+        :func:`~asolora_core.ledger.integrity.journal_facts` of :meth:`for_order`, read
+        without building the transactions (a release sweep checks every hold it releases)."""
         ...
 
     def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:

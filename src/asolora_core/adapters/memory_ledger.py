@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from asolora_core.errors import ConcurrencyConflictError
+from asolora_core.ledger.integrity import JournalFacts, journal_facts
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -227,6 +228,9 @@ class InMemoryLedger:
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
         return {o: self.for_order(o) for o in order_ids}
+
+    def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
+        return {o: journal_facts(self.for_order(o)) for o in order_ids}
 
     def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
         """Every one: the memory store runs one writing transaction at a time."""

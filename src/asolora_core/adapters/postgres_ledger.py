@@ -36,6 +36,7 @@ from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
+from asolora_core.ledger.integrity import JournalFacts, journal_facts
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -875,6 +876,9 @@ class PostgresLedger:
             assert txn.order_id is not None
             found[txn.order_id].append(txn)
         return {o: tuple(t) for o, t in found.items()}
+
+    def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
+        return {o: journal_facts(t) for o, t in self.for_orders(order_ids).items()}
 
 
 def _txn(row: tuple[Any, ...], entries: list[Entry], *, checked: bool) -> JournalTransaction:

@@ -15,7 +15,18 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-__all__ = ["EPOCH", "SqliteTransaction", "compact_json", "dumps_compact", "instant", "micros"]
+from asolora_core import _codec
+
+__all__ = [
+    "EPOCH",
+    "SqliteTransaction",
+    "compact_json",
+    "dumps_compact",
+    "dumps_sorted",
+    "instant",
+    "loads_json",
+    "micros",
+]
 
 EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
@@ -43,41 +54,31 @@ def instant(value: int) -> _dt.datetime:
     return EPOCH + _dt.timedelta(microseconds=value)
 
 
-def _compact_encoder(*, sort_keys: bool) -> Callable[[Any], str]:
-    """``json.dumps(data, separators=(",", ":"), sort_keys=sort_keys)``, with the C encoder
-    built once rather than on every call (``JSONEncoder.encode`` builds one per call).
-    Stateless: no circular-reference markers (the stored forms are trees), so one encoder
-    serves every thread."""
-    encoder = json.JSONEncoder(separators=(",", ":"), sort_keys=sort_keys)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # a Python without the C accelerator
-        return encoder.encode
-    iterencode = make(
-        None,  # no markers
-        encoder.default,
-        json.encoder.encode_basestring_ascii,
-        None,  # no indent
-        ":",
-        ",",
-        sort_keys,
-        False,  # skipkeys
-        True,  # allow_nan, as json.dumps
-    )
-    join = "".join
-
-    def dumps(data: Any) -> str:
-        return join(iterencode(data, 0))
-
-    return dumps
-
-
 #: compact JSON text of ``data`` (see :func:`_compact_encoder`)
-dumps_compact = _compact_encoder(sort_keys=False)
-_dumps_sorted = _compact_encoder(sort_keys=True)
+dumps_compact = _codec.compact_encoder(sort_keys=False)
+#: the same with the keys of every object sorted
+dumps_sorted = _codec.compact_encoder(sort_keys=True)
+
+
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads(text)`` for the stored texts: the C scanner at once (``json.loads`` spends
+    more time around the scan than in it on the short texts a row holds: a memo, a timer,
+    a hold), and ``json.loads`` itself (its errors) for text that does not scan cleanly to
+    the end."""
+    try:
+        data, end = _scan_json(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return data
 
 
 def compact_json(data: Any, *, sort_keys: bool = False) -> str:
-    return _dumps_sorted(data) if sort_keys else dumps_compact(data)
+    return dumps_sorted(data) if sort_keys else dumps_compact(data)
 
 
 class SqliteTransaction(Protocol):

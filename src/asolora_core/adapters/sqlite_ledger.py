@@ -24,8 +24,15 @@ from typing import Any
 import attrs
 
 from asolora_core import _codec
-from asolora_core.adapters.sqlite_base import SqliteTransaction, instant, micros
+from asolora_core.adapters.sqlite_base import (
+    SqliteTransaction,
+    dumps_sorted,
+    instant,
+    loads_json,
+    micros,
+)
 from asolora_core.errors import ConcurrencyConflictError
+from asolora_core.ledger.integrity import JournalFacts
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -35,6 +42,7 @@ from asolora_core.ledger.model import (
     JournalTransaction,
     Payout,
     VendorAccount,
+    iso,
     seal,
     seal_chain,
     stored_transaction,
@@ -210,6 +218,9 @@ LEDGER_INVARIANTS_MIGRATION = """
 """
 
 
+_loads = loads_json
+
+
 def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
     """The JSON text of a stored ``cls`` value and back, as ``_dumps(_codec.encoder(cls)(v))``
     and ``_codec.decoder(cls)(json.loads(text))`` give them (the same text: the fields in
@@ -221,8 +232,9 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
         "cls": cls,
         "_datetime": _dt.datetime,
         "_fromiso": _dt.datetime.fromisoformat,
-        "_loads": json.loads,
-        "_encode": json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode,
+        "_loads": _loads,
+        "_encode": dumps_sorted,
+        "_iso": iso,
         "_slow": _codec.decoder(cls),
     }
     plain = {int, str, bool, int | None, str | None, bool | None}
@@ -235,10 +247,10 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
             enc.append(f"{name!r}: v.{name}")
             dec.append(f"{name}=x[{name!r}]")
         elif tp is _dt.datetime:
-            enc.append(f"{name!r}: v.{name}.isoformat()")
+            enc.append(f"{name!r}: _iso(v.{name})")
             dec.append(f"{name}=_fromiso(x[{name!r}])")
         elif tp == _dt.datetime | None:
-            enc.append(f"{name!r}: None if (y := v.{name}) is None else y.isoformat()")
+            enc.append(f"{name!r}: None if (y := v.{name}) is None else _iso(y)")
             dec.append(f"{name}=None if (y := x[{name!r}]) is None else _fromiso(y)")
         else:
             namespace[f"_enc_{name}"] = _codec.encoder(tp)
@@ -289,21 +301,7 @@ _IN_CHUNK = 500
 
 #: ``compact_json(data, sort_keys=True)`` with the encoder built once (``json.dumps`` builds a
 #: new one on every call that passes options)
-_dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def _loads(text: str) -> Any:
-    """``json.loads(text)`` for the stored texts: the C scanner at once (a memo is a few
-    bytes: ``json.loads`` spends most of its time around the scan), and ``json.loads``
-    itself (its errors) for text that does not scan cleanly to the end."""
-    try:
-        data, end = _scan_json(text, 0)
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    if end != len(text):
-        return json.loads(text)
-    return data
+_dumps = dumps_sorted
 
 
 #: Most entries one INSERT writes (7 parameters each; SQLite allows 32766).
@@ -719,6 +717,36 @@ class SqliteLedger:
                 assert txn.order_id is not None
                 found[txn.order_id].append(txn)
         return {o: tuple(t) for o, t in found.items()}
+
+    def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
+        # one row per transaction and entry on a held account (usually one), not every
+        # column of every entry: the cross-check reads nothing else (and no memo but the
+        # capture's)
+        found: dict[str, list[JournalFacts]] = {o: [] for o in order_ids}
+        unique = list(found)
+        loads = _loads
+        for i in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[i : i + _IN_CHUNK]
+            rows = self._uow.execute(
+                "SELECT t.order_id, t.seq, t.vendor_id, t.kind, "
+                "CASE WHEN t.kind = 'capture' THEN t.memo END, e.account, e.currency, "
+                "e.amount_minor FROM ledger_txns t LEFT JOIN ledger_entries e "
+                "ON e.seq = t.seq AND e.account GLOB '*:held' "
+                f"WHERE t.order_id IN ({', '.join('?' * len(chunk))}) ORDER BY t.seq, e.n",
+                chunk,
+            ).fetchall()
+            seq = None
+            held: list[tuple[str, str, int]] = []
+            for order_id, txn_seq, vendor_id, kind, memo, account, currency, amount in rows:
+                if txn_seq != seq:
+                    seq = txn_seq
+                    held = []
+                    found[order_id].append(
+                        (seq, vendor_id, kind, None if memo is None else loads(memo), held)
+                    )
+                if account is not None:
+                    held.append((account, currency, amount))
+        return dict(found)
 
     def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
         """Every one: SQLite runs one writing transaction at a time."""

@@ -18,27 +18,31 @@ from __future__ import annotations
 
 import datetime as _dt
 import hmac
-import json
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
-from asolora_core._values import evolve
+from asolora_core import _codec
+from asolora_core._values import replacer
 from asolora_core.ledger.model import (
     HELD,
     Hold,
     JournalTransaction,
     VendorAccount,
+    iso,
     keyed_hash,
     vendor_account,
 )
 
 __all__ = [
     "Checkpoint",
+    "JournalFacts",
     "checkpoint_problems",
     "hold_problems",
+    "hold_problems_in",
+    "journal_facts",
     "record_seal",
     "seal_ok",
     "sealed",
@@ -70,14 +74,14 @@ def _plain(value: Any) -> Any:
     if cls in _SCALARS:
         return value
     if cls is _dt.datetime:
-        return value.isoformat()
+        return iso(value)
     if cls is tuple:
         return [_plain(v) for v in value]
     return [_plain(v) for v in _fields(value)]  # an attrs value (a Chargeback)
 
 
 _BODIES: dict[type[Any], Callable[[Any], list[Any]]] = {}
-_encode_seal_body = json.JSONEncoder(separators=(",", ":")).encode
+_encode_seal_body = _codec.compact_encoder()
 
 
 def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:
@@ -91,10 +95,15 @@ def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:
             continue
         items.append(
             f"(x if (x := v.{f.name}).__class__ in _SCALARS "
-            f"else x.isoformat() if x.__class__ is _datetime else _plain(x))"
+            f"else _iso(x) if x.__class__ is _datetime else _plain(x))"
         )
     source = f"def body(v):\n    return [{cls.__name__!r}, {', '.join(items)}]\n"
-    namespace: dict[str, Any] = {"_SCALARS": _SCALARS, "_datetime": _dt.datetime, "_plain": _plain}
+    namespace: dict[str, Any] = {
+        "_SCALARS": _SCALARS,
+        "_datetime": _dt.datetime,
+        "_iso": iso,
+        "_plain": _plain,
+    }
     exec(compile(source, f"<seal body {cls.__qualname__}>", "exec"), namespace)
     fn: Callable[[Any], list[Any]] = namespace["body"]
     return fn
@@ -110,9 +119,17 @@ def record_seal(value: Hold | VendorAccount, key: bytes | None) -> str:
     return keyed_hash(_encode_seal_body(body(value)), key)
 
 
+_SEALERS: dict[type[Any], Callable[[Any, str], Any]] = {}
+
+
 def sealed(value: R, key: bytes | None) -> R:
     """``value`` with its seal set, as it is stored."""
-    return evolve(value, seal=record_seal(value, key))
+    cls = value.__class__
+    with_seal = _SEALERS.get(cls)
+    if with_seal is None:  # one generated copy per class: every field kept but ``seal``
+        with_seal = _SEALERS[cls] = replacer(cls, "seal")
+    result: R = with_seal(value, record_seal(value, key))
+    return result
 
 
 def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:
@@ -120,31 +137,58 @@ def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:
     return hmac.compare_digest(value.seal, record_seal(value, key))
 
 
+#: What the cross-check of a hold (:func:`hold_problems_in`) reads of one journal transaction
+#: of its order: ``(seq, vendor_id, kind, memo, held)``, ``memo`` only for a capture (else
+#: None) and ``held`` the transaction's entries on ``held`` accounts (at least those) as
+#: ``(account, currency, amount_minor)``. A store can read just this much of the journal
+#: (``LedgerRepository.journal_facts``): a release cross-checks every hold it releases.
+JournalFacts = tuple[int, str, str, Mapping[str, str] | None, Sequence[tuple[str, str, int]]]
+
+
+def journal_facts(txns: Sequence[JournalTransaction]) -> tuple[JournalFacts, ...]:
+    """The :data:`JournalFacts` of each of an order's transactions (in journal order)."""
+    return tuple(
+        (
+            t.seq,
+            t.vendor_id,
+            t.kind,
+            t.memo if t.kind == "capture" else None,
+            tuple((e.account, e.currency, e.amount_minor) for e in t.entries if e.kind == HELD),
+        )
+        for t in txns
+    )
+
+
 def hold_problems(hold: Hold, txns: Sequence[JournalTransaction]) -> list[str]:
     """What disagrees between a hold and its order's journal transactions (R15, R42): the
     vendor, the amount paid (the capture), the amount held (the fold of the order's entries on
     the vendor's ``held`` account) and whether it was released."""
+    return hold_problems_in(hold, journal_facts(txns))
+
+
+def hold_problems_in(hold: Hold, facts: Iterable[JournalFacts]) -> list[str]:
+    """:func:`hold_problems` from the :data:`JournalFacts` of the order's transactions, in
+    journal order (what a store reads for a sweep's cross-check)."""
     found: list[str] = []
     vendor_id = hold.vendor_id
     account = vendor_account(vendor_id, HELD)
     currency = hold.currency
-    capture: JournalTransaction | None = None
+    capture: Mapping[str, str] | None = None
     released = False
     held = 0
     # one pass over the order's transactions (a release checks every hold it releases)
-    for t in txns:
-        if t.vendor_id != vendor_id:
-            found.append(f"journal transaction {t.seq} belongs to vendor {t.vendor_id!r}")
-        kind = t.kind
+    for seq, txn_vendor, kind, memo, entries in facts:
+        if txn_vendor != vendor_id:
+            found.append(f"journal transaction {seq} belongs to vendor {txn_vendor!r}")
         if kind == "capture":
             if capture is None:
-                capture = t
+                capture = {} if memo is None else memo
         elif kind == "release":
             released = True
-        for e in t.entries:
-            if e.account == account and e.currency == currency:
-                held -= e.amount_minor
-    paid = 0 if capture is None else int(capture.memo.get("paid", "0"))
+        for entry_account, entry_currency, amount in entries:
+            if entry_account == account and entry_currency == currency:
+                held -= amount
+    paid = 0 if capture is None else int(capture.get("paid", "0"))
     if paid != hold.paid_minor:
         found.append(f"paid {hold.paid_minor}, the capture in the journal says {paid}")
     if held != hold.held_minor:

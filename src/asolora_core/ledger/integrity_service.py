@@ -26,6 +26,7 @@ from asolora_core.ledger.integrity import (
     Checkpoint,
     checkpoint_problems,
     hold_problems,
+    hold_problems_in,
     seal_ok,
     sealed,
     sign_checkpoint,
@@ -68,11 +69,15 @@ def _refuse_disagreeing(hold: Hold, txns: Sequence[JournalTransaction]) -> None:
     """``LedgerIntegrityError`` when ``hold`` disagrees with its order's journal (R42)."""
     problems = hold_problems(hold, txns)
     if problems:
-        raise LedgerIntegrityError(
-            f"the hold of order {hold.order_id} disagrees with the journal "
-            f"({'; '.join(problems)}); it is not released: run verify_journal",
-            order_id=hold.order_id,
-        )
+        _refuse(hold, problems)
+
+
+def _refuse(hold: Hold, problems: Sequence[str]) -> None:
+    raise LedgerIntegrityError(
+        f"the hold of order {hold.order_id} disagrees with the journal "
+        f"({'; '.join(problems)}); it is not released: run verify_journal",
+        order_id=hold.order_id,
+    )
 
 
 #: At most this many vendor accounts are remembered as checked (then the memory starts again).
@@ -170,10 +175,13 @@ class _IntegrityCommands(_Kernel):
         return accounts
 
     def _check_many_against_journal(self, uow: UnitOfWork, holds: Sequence[Hold]) -> None:
-        """:meth:`_check_against_journal` of many holds, their transactions read at once."""
-        journal = uow.ledger.for_orders([h.order_id for h in holds])
+        """:meth:`_check_against_journal` of many holds, what it reads of their orders'
+        transactions (``journal_facts``) read at once."""
+        journal = uow.ledger.journal_facts([h.order_id for h in holds])
         for hold in holds:
-            _refuse_disagreeing(hold, journal.get(hold.order_id, ()))
+            problems = hold_problems_in(hold, journal.get(hold.order_id, ()))
+            if problems:
+                _refuse(hold, problems)
 
     def _check_against_journal(self, uow: UnitOfWork, hold: Hold) -> None:
         """Before a release: the hold must agree with the order's journal transactions."""

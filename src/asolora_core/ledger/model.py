@@ -24,7 +24,6 @@ import datetime as _dt
 import enum
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import attrs
 from moneyed import Money
 
-from asolora_core import money
+from asolora_core import _codec, money
 from asolora_core.errors import InvalidInputError, InvalidMoneyError
 from asolora_core.fx import RateProvider
 from asolora_core.money import Rounding
@@ -171,7 +170,27 @@ def keyed_hash(text: str, key: bytes | None) -> str:
 
 #: ``json.dumps(body, separators=(",", ":"), ensure_ascii=True)`` with the encoder built once
 #: (``json.dumps`` builds a new encoder on every call that passes options)
-_encode_digest_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+_encode_digest_body = _codec.compact_encoder()
+
+_UTC = _dt.UTC
+#: ISO 8601 texts of UTC instants, by instant (bounded: cleared when full)
+_ISO: dict[_dt.datetime, str] = {}
+_ISO_MAX = 4096
+
+
+def iso(at: _dt.datetime) -> str:
+    """``at.isoformat()``, remembered for UTC instants: a release formats the same instants
+    (its ``now``, the hold's own) for the hold's seal, its stored text and the journal
+    digest, and an aware ``isoformat`` costs more than a dict look-up. Only instants in
+    ``UTC`` itself are remembered: two equal ones then have equal fields, so the same text."""
+    if at.tzinfo is not _UTC:
+        return at.isoformat()
+    text = _ISO.get(at)
+    if text is None:
+        if len(_ISO) >= _ISO_MAX:
+            _ISO.clear()
+        text = _ISO[at] = at.isoformat()
+    return text
 
 
 def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None) -> str:
@@ -181,7 +200,7 @@ def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None 
         seq,
         txn.key,
         txn.kind,
-        txn.at.isoformat(),
+        iso(txn.at),
         txn.vendor_id,
         txn.order_id,
         txn.ref,
@@ -235,20 +254,20 @@ def seal(
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
     HMAC ``key`` when the marketplace configures one). ``txn`` was balance-checked when it
     was made (a ``JournalTransaction`` cannot be built unbalanced), so the sealed copy is
-    built directly, not through ``__init__`` again."""
-    return stored_transaction(
-        key=txn.key,
-        kind=txn.kind,
-        at=txn.at,
-        vendor_id=txn.vendor_id,
-        order_id=txn.order_id,
-        ref=txn.ref,
-        entries=txn.entries,
-        memo=txn.memo,
-        seq=seq,
-        prev_hash=prev_hash,
-        hash=digest(txn, seq, prev_hash, key),
-    )
+    built directly (as :func:`stored_transaction` builds it), not through ``__init__`` again."""
+    sealed = _new(JournalTransaction)
+    _set(sealed, "key", txn.key)
+    _set(sealed, "kind", txn.kind)
+    _set(sealed, "at", txn.at)
+    _set(sealed, "vendor_id", txn.vendor_id)
+    _set(sealed, "order_id", txn.order_id)
+    _set(sealed, "ref", txn.ref)
+    _set(sealed, "entries", txn.entries)
+    _set(sealed, "memo", txn.memo)
+    _set(sealed, "seq", seq)
+    _set(sealed, "prev_hash", prev_hash)
+    _set(sealed, "hash", digest(txn, seq, prev_hash, key))
+    return sealed
 
 
 def seal_chain(

@@ -24,6 +24,7 @@ from asolora_core.clock import FakeClock
 from asolora_core.errors import ConcurrencyConflictError
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger import core
+from asolora_core.ledger.integrity import journal_facts
 from asolora_core.ledger.model import (
     GENESIS_HASH,
     FeeSchedule,
@@ -303,7 +304,8 @@ class LedgerContract:
 
     def test_batched_forms_agree_with_the_one_item_forms(self) -> None:
         """Issue 10: ``post_many`` chains like ``post`` in turn (a key already posted is a
-        conflict); ``get_holds``, ``get_vendors``, ``for_orders``, ``vendor_balances`` read
+        conflict); ``get_holds``, ``get_vendors``, ``for_orders``, ``journal_facts``,
+        ``vendor_balances`` read
         what the one-item reads read; ``save_holds`` checks every version; ``lock_vendors``
         and ``claim_vendors`` (uncontended: every vendor) leave the reads alone."""
         key = b"contract-key-0123456789"
@@ -359,6 +361,11 @@ class LedgerContract:
                     "o-2": ledger.for_order("o-2"),
                     "o-9": (),
                 }
+                facts = ledger.journal_facts(["o-1", "o-2", "o-9"])
+                assert {o: [(*f[:4], tuple(f[4])) for f in fs] for o, fs in facts.items()} == {
+                    o: list(journal_facts(ledger.for_order(o))) for o in ("o-1", "o-2", "o-9")
+                }
+                assert [list(f[4]) for f in facts["o-1"]] == [[("vendor:v-1:held", "EUR", -10_000)]]
                 frozen = [attrs.evolve(h, version=h.version + 1, frozen=True) for h in holds]
                 ledger.save_holds(frozen)
                 assert ledger.get_hold("o-2") == frozen[1]
