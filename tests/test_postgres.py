@@ -245,6 +245,58 @@ def test_the_balance_is_checked_once_for_everything_the_transaction_wrote(sold: 
     assert _one(sold, "SELECT count(*) FROM ledger_unchecked") == (0,)
 
 
+def test_a_schema_at_step_9_upgrades_and_its_journal_is_still_checked_at_commit() -> None:
+    """R24 across schema step 10 (the COMMIT-time balance check looks each journal
+    transaction up by its key): a schema at version 9 holding a released order upgrades in
+    one call; its journal verifies, the facade posts to it, and the database still refuses
+    an unbalanced transaction, a transaction without entries and entries without their
+    transaction, with raw SQL, on tables that have no statistics (never analyzed)."""
+    from asolora_core.adapters import postgres as pg
+
+    schema = new_schema()
+    old = pg.PostgresStore(dsn(), schema=schema, migrate=False)
+    try:
+        with old.unit_of_work() as uow:
+            uow.run(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            uow.run(
+                "CREATE TABLE asolora_schema_version (version integer PRIMARY KEY, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version, script in enumerate(pg.MIGRATIONS[:9], start=1):
+                for statement in pg._statements(script):
+                    uow.run(statement)
+                uow.run("INSERT INTO asolora_schema_version VALUES (%s)", (version,))
+            uow.commit()
+        clock = FakeClock(T0)
+        market = Marketplace(old, clock=clock, ids=SequentialIds())
+        first = _place(market, "p-old")
+        assert old.schema_version() == 9
+    finally:
+        old.close()
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(pg.MIGRATIONS)
+        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
+        second = _place(market, "p-new")
+        journal = market.journal(by=STAFF)
+        assert [(t.kind, t.order_id) for t in journal] == [
+            ("capture", first),
+            ("capture", second),
+        ]
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+    unbalanced = [
+        _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+        _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
+        _ENTRY.format(seq=100, n=1, account="platform:b", amount=-499),
+    ]
+    assert _refused(schema, *unbalanced) == "23514"  # check_violation
+    assert _refused(schema, unbalanced[0]) == "23514"  # no entries
+    orphan = _ENTRY.format(seq=300, n=0, account="platform:a", amount=5)
+    assert _refused(schema, orphan) == "23503"  # foreign_key_violation
+
+
 def test_journal_rows_cannot_be_updated_or_deleted(sold: str) -> None:
     """R24, R42: the journal is append-only, whoever writes."""
     for sql in (
