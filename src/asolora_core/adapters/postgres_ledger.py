@@ -52,6 +52,7 @@ from asolora_core.ledger.model import (
 
 __all__ = [
     "BALANCE_BY_KEY_MIGRATION",
+    "BALANCE_NOTES_MIGRATION",
     "BALANCE_ONCE_MIGRATION",
     "INVARIANTS_MIGRATION",
     "LEDGER_KINDS_MIGRATION",
@@ -360,6 +361,96 @@ BALANCE_BY_KEY_MIGRATION = """
         RETURN NULL;
     END
     $$
+"""
+
+#: The schema step that keeps the ``seq`` values noted for the COMMIT-time balance check
+#: (``BALANCE_ONCE_MIGRATION``) where plain DML can neither drop nor forge them (issue 10).
+#: Steps 9 and 10 kept them in the transaction-local setting ``asolora.unchecked_seqs``,
+#: which any SQL can overwrite: ``SELECT set_config('asolora.unchecked_seqs', '', true)``
+#: after inserting an unbalanced journal transaction emptied the list and the COMMIT let it
+#: through. Now:
+#:
+#: * the statement triggers ``ledger_txns_noted`` / ``ledger_entries_noted`` insert one row
+#:   ``(xid, seq)`` per inserted ``seq`` into ``ledger_unchecked_seqs`` (``ON CONFLICT DO
+#:   NOTHING``), ``xid`` being the writing transaction's 64-bit id, and the marker row into
+#:   ``ledger_unchecked`` as before;
+#: * the marker's deferred check reads and deletes the noted rows of ``NEW.xid`` in one
+#:   statement, then checks each ``seq`` by its key as step 10 did (same refusals, same
+#:   SQLSTATE codes and messages, same order; a refusal rolls the delete back with the rest);
+#: * both tables refuse ``UPDATE`` and ``TRUNCATE``, and an ``INSERT`` or ``DELETE`` that
+#:   does not come from inside a trigger (``pg_trigger_depth() > 1``: the note's ``INSERT``
+#:   and the check's ``DELETE`` run at depth 2, a statement at a prompt or in a ``DO`` block
+#:   at depth 1; no other trigger writes these tables), with ``restrict_violation`` as the
+#:   append-only journal. A planted marker for a future transaction would have made that
+#:   transaction's marker insert a no-op and its check never queued; a planted or removed
+#:   noted row would have added or dropped a check.
+#:
+#: PostgreSQL fires a queued deferred trigger even if its row was deleted or updated since
+#: (with the row as inserted), so the check runs whatever happens to the marker; the guards
+#: keep the marker and the noted rows exactly as the triggers wrote them. The noted rows live
+#: only within their transaction, so ``ledger_unchecked_seqs`` is ``UNLOGGED`` (no WAL for
+#: the ~200 rows a sweep batch notes and deletes; after a crash it is empty, as it should be).
+BALANCE_NOTES_MIGRATION = """
+    CREATE UNLOGGED TABLE ledger_unchecked_seqs (
+        xid bigint NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (xid, seq)
+    );
+    CREATE OR REPLACE FUNCTION asolora_journal_note() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        me bigint := pg_current_xact_id()::text::bigint;
+    BEGIN
+        INSERT INTO ledger_unchecked_seqs (xid, seq) SELECT DISTINCT me, seq FROM added
+            ON CONFLICT DO NOTHING;
+        INSERT INTO ledger_unchecked (xid) SELECT me WHERE EXISTS (SELECT 1 FROM added)
+            ON CONFLICT (xid) DO NOTHING;
+        RETURN NULL;
+    END
+    $$;
+    CREATE OR REPLACE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        s bigint;
+        seqs bigint[];
+        bad record;
+    BEGIN
+        WITH noted AS (DELETE FROM ledger_unchecked_seqs WHERE xid = NEW.xid RETURNING seq)
+            SELECT coalesce(array_agg(seq ORDER BY seq), '{}') INTO seqs FROM noted;
+        FOREACH s IN ARRAY seqs LOOP
+            IF NOT EXISTS (SELECT 1 FROM ledger_txns t WHERE t.seq = s) THEN
+                RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
+                    s USING ERRCODE = 'foreign_key_violation';
+            END IF;
+        END LOOP;
+        FOREACH s IN ARRAY seqs LOOP
+            SELECT e.currency, sum(e.amount_minor) AS off INTO bad
+                FROM ledger_entries e WHERE e.seq = s
+                GROUP BY e.currency ORDER BY sum(e.amount_minor) = 0, e.currency LIMIT 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'journal transaction % has no entries', s
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF bad.off <> 0 THEN
+                RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                    s, bad.currency, bad.off USING ERRCODE = 'check_violation';
+            END IF;
+        END LOOP;
+        DELETE FROM ledger_unchecked WHERE xid = NEW.xid;
+        RETURN NULL;
+    END
+    $$;
+    CREATE FUNCTION asolora_unchecked_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('INSERT', 'DELETE') AND pg_trigger_depth() > 1 THEN
+            RETURN NULL;
+        END IF;
+        RAISE EXCEPTION '% is written by the journal''s triggers only: % refused',
+            TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation';
+    END
+    $$;
+    CREATE TRIGGER ledger_unchecked_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+        ON ledger_unchecked FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept();
+    CREATE TRIGGER ledger_unchecked_seqs_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+        ON ledger_unchecked_seqs FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept()
 """
 
 _enc_hold = _codec.encoder(Hold)
