@@ -336,7 +336,7 @@ def test_the_noted_journal_transactions_cannot_be_dropped_or_forged(sold: str) -
         "DELETE FROM ledger_unchecked_seqs",
         "DO $$ BEGIN DELETE FROM ledger_unchecked_seqs; END $$",
         "WITH gone AS (DELETE FROM ledger_unchecked_seqs RETURNING 1) SELECT count(*) FROM gone",
-        "UPDATE ledger_unchecked_seqs SET seq = 1",
+        "UPDATE ledger_unchecked_seqs SET seqs = '{1}'",
         "UPDATE ledger_unchecked_seqs SET xid = xid + 1",
         "TRUNCATE ledger_unchecked_seqs",
         "DELETE FROM ledger_unchecked",
@@ -347,11 +347,40 @@ def test_the_noted_journal_transactions_cannot_be_dropped_or_forged(sold: str) -
     assert _refused(sold, "TRUNCATE ledger_unchecked") == "23001"  # restrict_violation
     assert _refused(sold, f"INSERT INTO ledger_unchecked VALUES ({_NEXT_XID})") == "23001"
     for planted in (
-        f"INSERT INTO ledger_unchecked_seqs VALUES ({_NEXT_XID}, 1)",
-        "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, 1)",
+        f"INSERT INTO ledger_unchecked_seqs VALUES ({_NEXT_XID}, '{{1}}')",
+        "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, '{1}')",
         "INSERT INTO ledger_unchecked VALUES (pg_current_xact_id()::text::bigint)",
     ):
         assert _refused(sold, planted) == "23001", planted
+    _nothing_left_unchecked(sold)
+
+
+def test_temporary_tables_do_not_stand_in_for_the_journals_own(sold: str) -> None:
+    """R24 (schema step 11): any role may create temporary tables, and PostgreSQL looks a
+    table name up in the session's temporary schema first; the balance check's functions
+    look in the journal's own schema only, so a temporary ``ledger_unchecked_seqs`` emptied
+    before COMMIT, or a temporary ``ledger_entries`` holding balanced rows, changes nothing:
+    the unbalanced transaction written to the real tables is refused."""
+    real = [sql.replace("INTO ledger_", f'INTO "{sold}".ledger_') for sql in _UNBALANCED]
+    assert (
+        _refused(
+            sold,
+            "CREATE TEMP TABLE ledger_unchecked_seqs (xid bigint, seqs bigint[]) ON COMMIT DROP",
+            *real,
+            "DELETE FROM pg_temp.ledger_unchecked_seqs",
+        )
+        == "23514"
+    )
+    assert (
+        _refused(
+            sold,
+            "CREATE TEMP TABLE ledger_entries ON COMMIT DROP AS "
+            "SELECT 100::bigint AS seq, 'EUR' AS currency, 0::bigint AS amount_minor",
+            "CREATE TEMP TABLE ledger_txns ON COMMIT DROP AS SELECT 100::bigint AS seq",
+            *real,
+        )
+        == "23514"
+    )
     _nothing_left_unchecked(sold)
 
 
@@ -359,11 +388,11 @@ _TAMPERS = (
     "SELECT set_config('asolora.unchecked_seqs', '', true)",
     "DELETE FROM ledger_unchecked_seqs",
     "DO $$ BEGIN DELETE FROM ledger_unchecked_seqs; DELETE FROM ledger_unchecked; END $$",
-    "UPDATE ledger_unchecked_seqs SET seq = 1",
+    "UPDATE ledger_unchecked_seqs SET seqs = '{1}'",
     "UPDATE ledger_unchecked SET xid = xid + 1",
     "TRUNCATE ledger_unchecked_seqs, ledger_unchecked",
     f"INSERT INTO ledger_unchecked VALUES ({_NEXT_XID})",
-    "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, 1)",
+    "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, '{1}')",
     "SET CONSTRAINTS ledger_journal_balanced IMMEDIATE",
     "SET CONSTRAINTS ledger_journal_balanced DEFERRED",
 )

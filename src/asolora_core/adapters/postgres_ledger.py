@@ -371,9 +371,9 @@ BALANCE_BY_KEY_MIGRATION = """
 #: through. Now:
 #:
 #: * the statement triggers ``ledger_txns_noted`` / ``ledger_entries_noted`` insert one row
-#:   ``(xid, seq)`` per inserted ``seq`` into ``ledger_unchecked_seqs`` (``ON CONFLICT DO
-#:   NOTHING``), ``xid`` being the writing transaction's 64-bit id, and the marker row into
-#:   ``ledger_unchecked`` as before;
+#:   per statement into ``ledger_unchecked_seqs``: ``xid``, the writing transaction's 64-bit
+#:   id, and ``seqs``, the array of the ``seq`` values the statement inserted; and the marker
+#:   row into ``ledger_unchecked`` as before;
 #: * the marker's deferred check reads and deletes the noted rows of ``NEW.xid`` in one
 #:   statement, then checks each ``seq`` by its key as step 10 did (same refusals, same
 #:   SQLSTATE codes and messages, same order; a refusal rolls the delete back with the rest);
@@ -383,45 +383,58 @@ BALANCE_BY_KEY_MIGRATION = """
 #:   at depth 1; no other trigger writes these tables), with ``restrict_violation`` as the
 #:   append-only journal. A planted marker for a future transaction would have made that
 #:   transaction's marker insert a no-op and its check never queued; a planted or removed
-#:   noted row would have added or dropped a check.
+#:   noted row would have added or dropped a check;
+#: * the note and the check read and write the journal's own tables whatever the session's
+#:   ``search_path``: they run with ``search_path`` set to the schema they were migrated in,
+#:   then ``pg_temp`` (PostgreSQL otherwise looks a table name up in the session's temporary
+#:   schema first, and any role may create temporary tables by default: a temporary
+#:   ``ledger_unchecked_seqs`` emptied before COMMIT, or a temporary ``ledger_entries``
+#:   holding balanced rows, would have stood in for the real ones). Renaming the schema
+#:   afterwards makes every journal write fail until the functions' ``search_path`` follows.
 #:
 #: PostgreSQL fires a queued deferred trigger even if its row was deleted or updated since
 #: (with the row as inserted), so the check runs whatever happens to the marker; the guards
 #: keep the marker and the noted rows exactly as the triggers wrote them. The noted rows live
 #: only within their transaction, so ``ledger_unchecked_seqs`` is ``UNLOGGED`` (no WAL for
-#: the ~200 rows a sweep batch notes and deletes; after a crash it is empty, as it should be).
+#: the rows a sweep batch notes and deletes; after a crash it is empty, as it should be).
+#: Server CPU on this machine (``benchmarks/postgres_commit_check.py``): the same as step 10
+#: within the rounds' spread, per raw 200-transaction batch and per sweep batch.
 BALANCE_NOTES_MIGRATION = """
     CREATE UNLOGGED TABLE ledger_unchecked_seqs (
         xid bigint NOT NULL,
-        seq bigint NOT NULL,
-        PRIMARY KEY (xid, seq)
+        seqs bigint[] NOT NULL
     );
+    CREATE INDEX ledger_unchecked_seqs_xid ON ledger_unchecked_seqs (xid);
     CREATE OR REPLACE FUNCTION asolora_journal_note() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         me bigint := pg_current_xact_id()::text::bigint;
     BEGIN
-        INSERT INTO ledger_unchecked_seqs (xid, seq) SELECT DISTINCT me, seq FROM added
-            ON CONFLICT DO NOTHING;
-        INSERT INTO ledger_unchecked (xid) SELECT me WHERE EXISTS (SELECT 1 FROM added)
-            ON CONFLICT (xid) DO NOTHING;
+        INSERT INTO ledger_unchecked_seqs (xid, seqs)
+            SELECT me, array_agg(DISTINCT seq) FROM added HAVING count(*) > 0;
+        IF FOUND THEN
+            INSERT INTO ledger_unchecked (xid) VALUES (me) ON CONFLICT (xid) DO NOTHING;
+        END IF;
         RETURN NULL;
     END
     $$;
     CREATE OR REPLACE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         s bigint;
-        seqs bigint[];
+        noted bigint[];
         bad record;
     BEGIN
-        WITH noted AS (DELETE FROM ledger_unchecked_seqs WHERE xid = NEW.xid RETURNING seq)
-            SELECT coalesce(array_agg(seq ORDER BY seq), '{}') INTO seqs FROM noted;
-        FOREACH s IN ARRAY seqs LOOP
+        WITH gone AS (
+            DELETE FROM ledger_unchecked_seqs u WHERE u.xid = NEW.xid RETURNING u.seqs AS list
+        )
+        SELECT coalesce(array_agg(DISTINCT x.seq ORDER BY x.seq), '{}') INTO noted
+            FROM gone, unnest(gone.list) AS x(seq);
+        FOREACH s IN ARRAY noted LOOP
             IF NOT EXISTS (SELECT 1 FROM ledger_txns t WHERE t.seq = s) THEN
                 RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
                     s USING ERRCODE = 'foreign_key_violation';
             END IF;
         END LOOP;
-        FOREACH s IN ARRAY seqs LOOP
+        FOREACH s IN ARRAY noted LOOP
             SELECT e.currency, sum(e.amount_minor) AS off INTO bad
                 FROM ledger_entries e WHERE e.seq = s
                 GROUP BY e.currency ORDER BY sum(e.amount_minor) = 0, e.currency LIMIT 1;
@@ -450,7 +463,15 @@ BALANCE_NOTES_MIGRATION = """
     CREATE TRIGGER ledger_unchecked_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
         ON ledger_unchecked FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept();
     CREATE TRIGGER ledger_unchecked_seqs_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
-        ON ledger_unchecked_seqs FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept()
+        ON ledger_unchecked_seqs FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept();
+    DO $$
+    BEGIN
+        EXECUTE format('ALTER FUNCTION asolora_journal_note() SET search_path = %I, pg_temp',
+            current_schema());
+        EXECUTE format('ALTER FUNCTION asolora_journal_balanced() SET search_path = %I, pg_temp',
+            current_schema());
+    END
+    $$
 """
 
 _enc_hold = _codec.encoder(Hold)
