@@ -5,7 +5,12 @@
   the vendors paid in GBP. Each figure on a fresh schema, seeded in bulk with ``COPY`` (holds,
   their capture and fee transactions, the release timers); the clock starts when every worker
   is connected and stops when the last one is done. With ``--quick`` each figure is the best
-  of three interleaved rounds (1, 2, 4 workers, three times).
+  of three interleaved rounds (1, 2, 4 workers, three times). The seeded tables are
+  analyzed (``ANALYZE``) after the load, as autovacuum would (the test server runs without it).
+* ``release_1w_growth``: with one worker, the mean time of the last tenth of its sweep
+  batches over that of the first tenth (the median over the rounds): 1.0 when a release
+  costs the same at the end of the sweep as at its start. With ``--quick`` (ten batches) it
+  compares one batch with one, so it is noisy; the full run's is the figure to read.
 * ``raw_rows_per_s``: the journal rows those releases wrote (one ``ledger_txns`` row plus its
   ``ledger_entries`` rows each) loaded with a plain ``COPY`` into tables without indexes or
   triggers: the server's limit for these rows.
@@ -19,6 +24,7 @@ test server; with no server reachable every figure is ``null``.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import time
@@ -33,6 +39,7 @@ from asolora_core.ledger.model import GENESIS_HASH, VendorAccount, seal
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 COMMANDS_PER_LIFECYCLE = 13
 QUICK_ROUNDS = 3
+SWEEP_BATCH = 200  # MarketplaceConfig.sweep_batch's default, which the workers use
 
 
 def dsn() -> str:
@@ -187,17 +194,33 @@ def seed(schema: str, n: int, vendors: int = 1_000) -> None:
                         copy.write_row(row)
         conn.execute("UPDATE ledger_head SET seq = %s, hash = %s", (seq, prev))
         conn.commit()
+        # statistics for the loaded tables, as autovacuum gathers them after a bulk load (the
+        # test server runs with autovacuum off): without them the planner guesses the journal
+        # is a few rows and joins it whole on every batch, so a batch costs in proportion to
+        # the journal's size (about 3x slower a release at 100,000 orders than at 20,000)
+        for target, _ in tables:
+            conn.execute(f"ANALYZE {target.split()[0]}")
+        conn.commit()
 
 
-def _worker(schema: str, ready: Any, go: Any) -> None:
+def _worker(schema: str, ready: Any, go: Any, marks: Any = None) -> None:
     from ledger_bench import FEES, HOLD, START
 
     from asolora_core import Marketplace, MarketplaceConfig, UuidIds
-    from asolora_core.adapters.postgres import PostgresStore
+    from asolora_core.adapters.postgres import PostgresStore, PostgresUnitOfWork
     from asolora_core.fx import FixedRateProvider
     from asolora_core.ledger.model import MoneyConfig
 
-    store = PostgresStore(dsn(), schema=schema, migrate=False)
+    started: list[float] = []
+
+    class _MarkedStore(PostgresStore):
+        """Notes when each unit of work starts (a sweep batch each, after the start)."""
+
+        def unit_of_work(self) -> PostgresUnitOfWork:
+            started.append(time.perf_counter())
+            return super().unit_of_work()
+
+    store = _MarkedStore(dsn(), schema=schema, migrate=False)
     rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=START)
     market = Marketplace(
         store,
@@ -209,26 +232,47 @@ def _worker(schema: str, ready: Any, go: Any) -> None:
         uow.ledger.head()
     ready.wait()
     go.wait()
+    started.clear()
     while market.run_due().timers:
         pass
     store.close()
+    if marks is not None:
+        marks.send(started)
 
 
-def release_rate(n: int, workers: int) -> tuple[float, str]:
-    """(releases per second with ``workers`` processes, the schema they ran on)."""
+def growth(starts: list[float], batches: int) -> float:
+    """The mean time of the last tenth of ``batches`` sweep batches over that of the first
+    tenth (at least one each), from the start times of the worker's units of work (each
+    batch's ends where the next unit of work starts): 1.0 when a release costs the same at
+    the end of the sweep as at its start."""
+    times = [b - a for a, b in itertools.pairwise(starts)][:batches]
+    k = max(1, len(times) // 10)
+    return (sum(times[-k:]) / k) / (sum(times[:k]) / k)
+
+
+def release_rate(n: int, workers: int) -> tuple[float, str, float | None]:
+    """(releases per second with ``workers`` processes, the schema they ran on, and with one
+    worker the growth of its batches' time over the sweep: see :func:`growth`)."""
     schema = _schema()
     seed(schema, n)
     ctx = mp.get_context("fork")
     ready, go = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1)
-    procs = [ctx.Process(target=_worker, args=(schema, ready, go)) for _ in range(workers)]
+    receiver, sender = ctx.Pipe(duplex=False)
+    procs = [
+        ctx.Process(target=_worker, args=(schema, ready, go, sender if workers == 1 else None))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     ready.wait()
     go.wait()
     started = time.perf_counter()
+    starts: list[float] | None = receiver.recv() if workers == 1 else None
     for p in procs:
         p.join()
     elapsed = time.perf_counter() - started
+    receiver.close()
+    sender.close()
     import psycopg
 
     with psycopg.connect(dsn(), options=f"-c search_path={schema}") as conn:
@@ -236,7 +280,8 @@ def release_rate(n: int, workers: int) -> tuple[float, str]:
     done = int(row[0]) if row else 0
     if done != n:
         raise RuntimeError(f"{done} of {n} orders released")
-    return done / elapsed, schema
+    batches = -(-n // SWEEP_BATCH)
+    return done / elapsed, schema, None if starts is None else growth(starts, batches)
 
 
 def raw_rows_rate(schema: str) -> tuple[float, float]:
@@ -314,14 +359,17 @@ def run(quick: bool) -> dict[str, Any]:
     if not _reachable():
         return {"note": f"no PostgreSQL at {dsn()}: figures not measured", "due_orders": n}
     rates: dict[int, float] = {}
+    growths: list[float] = []
     raw = rows_per_release = 0.0
     # a quick run's sweeps last a second or two, a busy machine's hiccup is a large part of
     # that: each figure is the best of three rounds, the rounds interleaved (1, 2, 4 workers,
     # then again) so that a slow spell slows every worker count alike
     for _ in range(QUICK_ROUNDS if quick else 1):
         for workers in (1, 2, 4):
-            rate, schema = release_rate(n, workers)
+            rate, schema, grew = release_rate(n, workers)
             rates[workers] = max(rates.get(workers, 0.0), rate)
+            if grew is not None:
+                growths.append(grew)
             if workers == 1 and not raw:
                 raw, rows_per_release = raw_rows_rate(schema)
             _drop(schema)
@@ -343,6 +391,7 @@ def run(quick: bool) -> dict[str, Any]:
             "release_4w_rows_vs_raw_rows": round(rates[4] * rows_per_release / raw, 4),
             "release_2w_vs_1w": round(rates[2] / rates[1], 3),
             "release_4w_vs_2w": round(rates[4] / rates[2], 3),
+            "release_1w_growth": round(sorted(growths)[len(growths) // 2], 3),
             "lifecycle_commit_share": round(lifecycles * COMMANDS_PER_LIFECYCLE / commits, 4),
         },
     }

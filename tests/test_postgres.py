@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moneyed import Money
 
 from asolora_core import Actor, FakeClock, Item, Marketplace, SequentialIds
@@ -183,6 +185,22 @@ _ENTRY = (
 )
 
 
+_UNBALANCED = (
+    _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+    _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
+    _ENTRY.format(seq=100, n=1, account="platform:b", amount=-499),
+)
+_NEXT_XID = "pg_current_xact_id()::text::bigint + 1"
+
+
+def _nothing_left_unchecked(schema: str) -> None:
+    """The journal is the fixture's two balanced transactions, and nothing stays noted."""
+    assert _one(schema, "SELECT count(*) FROM ledger_txns") == (2,)
+    assert _one(schema, "SELECT count(*) FROM ledger_entries WHERE seq NOT IN (1, 2)") == (0,)
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked_seqs") == (0,)
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked") == (0,)
+
+
 def test_an_unbalanced_journal_transaction_is_refused_at_commit(sold: str) -> None:
     """R24: entries that do not sum to zero per currency are refused when the transaction
     commits (a deferred constraint trigger); so is a transaction without entries."""
@@ -243,6 +261,211 @@ def test_the_balance_is_checked_once_for_everything_the_transaction_wrote(sold: 
             conn.execute(sql)
     assert _one(sold, "SELECT count(*) FROM ledger_txns WHERE seq IN (100, 200)") == (1,)
     assert _one(sold, "SELECT count(*) FROM ledger_unchecked") == (0,)
+
+
+def _schema_at(version: int) -> tuple[str, FakeClock, str]:
+    """A new schema migrated to ``version`` only, holding one paid order placed through the
+    facade on it (its journal: a capture); the schema, the clock and the order's id."""
+    from asolora_core.adapters import postgres as pg
+
+    schema = new_schema()
+    old = pg.PostgresStore(dsn(), schema=schema, migrate=False)
+    try:
+        with old.unit_of_work() as uow:
+            uow.run(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            uow.run(
+                "CREATE TABLE asolora_schema_version (version integer PRIMARY KEY, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for step, script in enumerate(pg.MIGRATIONS[:version], start=1):
+                for statement in pg._statements(script):
+                    uow.run(statement)
+                uow.run("INSERT INTO asolora_schema_version VALUES (%s)", (step,))
+            uow.commit()
+        clock = FakeClock(T0)
+        market = Marketplace(old, clock=clock, ids=SequentialIds())
+        order_id = _place(market, "p-old")
+        assert old.schema_version() == version
+    finally:
+        old.close()
+    return schema, clock, order_id
+
+
+def test_a_schema_at_step_9_upgrades_and_its_journal_is_still_checked_at_commit() -> None:
+    """R24 across schema step 10 (the COMMIT-time balance check looks each journal
+    transaction up by its key): a schema at version 9 holding a released order upgrades in
+    one call; its journal verifies, the facade posts to it, and the database still refuses
+    an unbalanced transaction, a transaction without entries and entries without their
+    transaction, with raw SQL, on tables that have no statistics (never analyzed)."""
+    from asolora_core.adapters import postgres as pg
+
+    schema, clock, first = _schema_at(9)
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(pg.MIGRATIONS)
+        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
+        second = _place(market, "p-new")
+        journal = market.journal(by=STAFF)
+        assert [(t.kind, t.order_id) for t in journal] == [
+            ("capture", first),
+            ("capture", second),
+        ]
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+    unbalanced = [
+        _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+        _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
+        _ENTRY.format(seq=100, n=1, account="platform:b", amount=-499),
+    ]
+    assert _refused(schema, *unbalanced) == "23514"  # check_violation
+    assert _refused(schema, unbalanced[0]) == "23514"  # no entries
+    orphan = _ENTRY.format(seq=300, n=0, account="platform:a", amount=5)
+    assert _refused(schema, orphan) == "23503"  # foreign_key_violation
+
+
+def test_the_noted_journal_transactions_cannot_be_dropped_or_forged(sold: str) -> None:
+    """R24 against a tamperer with plain DML (schema step 11): emptying the setting that
+    steps 9 and 10 kept the noted ``seq`` values in no longer lets an unbalanced transaction
+    through; deleting, updating or truncating the noted rows or the marker is refused, at a
+    prompt or in a ``DO`` block, and so is inserting them by hand (a marker planted for a
+    future transaction would have kept that transaction's check from being queued)."""
+    clear = "SELECT set_config('asolora.unchecked_seqs', '', true)"
+    assert _refused(sold, *_UNBALANCED, clear) == "23514"  # check_violation, at COMMIT
+    for tamper in (
+        "DELETE FROM ledger_unchecked_seqs",
+        "DO $$ BEGIN DELETE FROM ledger_unchecked_seqs; END $$",
+        "WITH gone AS (DELETE FROM ledger_unchecked_seqs RETURNING 1) SELECT count(*) FROM gone",
+        "UPDATE ledger_unchecked_seqs SET seqs = '{1}'",
+        "UPDATE ledger_unchecked_seqs SET xid = xid + 1",
+        "TRUNCATE ledger_unchecked_seqs",
+        "DELETE FROM ledger_unchecked",
+        "DO $$ BEGIN DELETE FROM ledger_unchecked; END $$",
+        "UPDATE ledger_unchecked SET xid = xid + 1",
+    ):
+        assert _refused(sold, *_UNBALANCED, clear, tamper) == "23001", tamper
+    assert _refused(sold, "TRUNCATE ledger_unchecked") == "23001"  # restrict_violation
+    assert _refused(sold, f"INSERT INTO ledger_unchecked VALUES ({_NEXT_XID})") == "23001"
+    for planted in (
+        f"INSERT INTO ledger_unchecked_seqs VALUES ({_NEXT_XID}, '{{1}}')",
+        "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, '{1}')",
+        "INSERT INTO ledger_unchecked VALUES (pg_current_xact_id()::text::bigint)",
+    ):
+        assert _refused(sold, planted) == "23001", planted
+    _nothing_left_unchecked(sold)
+
+
+def test_temporary_tables_do_not_stand_in_for_the_journals_own(sold: str) -> None:
+    """R24 (schema step 11): any role may create temporary tables, and PostgreSQL looks a
+    table name up in the session's temporary schema first; the balance check's functions
+    look in the journal's own schema only, so a temporary ``ledger_unchecked_seqs`` emptied
+    before COMMIT, or a temporary ``ledger_entries`` holding balanced rows, changes nothing:
+    the unbalanced transaction written to the real tables is refused."""
+    real = [sql.replace("INTO ledger_", f'INTO "{sold}".ledger_') for sql in _UNBALANCED]
+    assert (
+        _refused(
+            sold,
+            "CREATE TEMP TABLE ledger_unchecked_seqs (xid bigint, seqs bigint[]) ON COMMIT DROP",
+            *real,
+            "DELETE FROM pg_temp.ledger_unchecked_seqs",
+        )
+        == "23514"
+    )
+    assert (
+        _refused(
+            sold,
+            "CREATE TEMP TABLE ledger_entries ON COMMIT DROP AS "
+            "SELECT 100::bigint AS seq, 'EUR' AS currency, 0::bigint AS amount_minor",
+            "CREATE TEMP TABLE ledger_txns ON COMMIT DROP AS SELECT 100::bigint AS seq",
+            *real,
+        )
+        == "23514"
+    )
+    _nothing_left_unchecked(sold)
+
+
+_TAMPERS = (
+    "SELECT set_config('asolora.unchecked_seqs', '', true)",
+    "DELETE FROM ledger_unchecked_seqs",
+    "DO $$ BEGIN DELETE FROM ledger_unchecked_seqs; DELETE FROM ledger_unchecked; END $$",
+    "UPDATE ledger_unchecked_seqs SET seqs = '{1}'",
+    "UPDATE ledger_unchecked SET xid = xid + 1",
+    "TRUNCATE ledger_unchecked_seqs, ledger_unchecked",
+    f"INSERT INTO ledger_unchecked VALUES ({_NEXT_XID})",
+    "INSERT INTO ledger_unchecked_seqs VALUES (pg_current_xact_id()::text::bigint, '{1}')",
+    "SET CONSTRAINTS ledger_journal_balanced IMMEDIATE",
+    "SET CONSTRAINTS ledger_journal_balanced DEFERRED",
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    # every example leaves the schema as it found it (asserted at its end)
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    steps=st.lists(st.sampled_from(_UNBALANCED + _TAMPERS), min_size=1, max_size=8).map(
+        lambda steps: [*_UNBALANCED, *steps]
+    )
+    | st.permutations(_UNBALANCED + _TAMPERS)
+)
+def test_no_mix_of_plain_dml_commits_an_unbalanced_journal(sold: str, steps: list[str]) -> None:
+    """R24, property: a tamperer who writes an unbalanced journal transaction and then runs
+    any mix of DML against the balance check's bookkeeping, each statement in a savepoint
+    rolled back when refused (so one refusal does not end the transaction), never commits
+    an unbalanced or entry-less journal transaction: the COMMIT is refused, or the rows
+    were rolled back with their savepoint; nothing stays noted."""
+    import psycopg
+
+    refusal = None
+    with _connect(sold, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                for sql in steps:
+                    try:
+                        with conn.transaction():  # a savepoint
+                            conn.execute(sql)
+                    except psycopg.Error:
+                        pass
+        except psycopg.Error as exc:
+            refusal = exc.sqlstate
+    assert refusal in (None, "23514", "23503")  # None: every journal row was rolled back
+    _nothing_left_unchecked(sold)
+
+
+def test_a_schema_at_step_10_upgrades_and_its_noted_transactions_are_kept() -> None:
+    """R24 across schema step 11 (the noted journal transactions kept in a guarded table,
+    not in a setting): a schema at version 10 holding a paid order upgrades in one call; its
+    journal verifies and the facade posts to it, leaving nothing noted; with raw SQL the
+    database still refuses an unbalanced transaction, a transaction without entries and
+    entries without their transaction, in the same order as before, and now also when the
+    setting steps 9 and 10 kept the noted ``seq`` values in is emptied."""
+    from asolora_core.adapters import postgres as pg
+
+    schema, clock, first = _schema_at(10)
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(pg.MIGRATIONS)
+        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
+        second = _place(market, "p-new")
+        journal = market.journal(by=STAFF)
+        assert [(t.kind, t.order_id) for t in journal] == [
+            ("capture", first),
+            ("capture", second),
+        ]
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked_seqs") == (0,)
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked") == (0,)
+    clear = "SELECT set_config('asolora.unchecked_seqs', '', true)"
+    assert _refused(schema, *_UNBALANCED) == "23514"  # check_violation
+    assert _refused(schema, *_UNBALANCED, clear) == "23514"
+    assert _refused(schema, _UNBALANCED[0], clear) == "23514"  # no entries
+    orphan = _ENTRY.format(seq=300, n=0, account="platform:a", amount=5)
+    assert _refused(schema, orphan, _UNBALANCED[0], clear) == "23503"  # the orphan first
+    assert _refused(schema, *_UNBALANCED, "DELETE FROM ledger_unchecked_seqs") == "23001"
 
 
 def test_journal_rows_cannot_be_updated_or_deleted(sold: str) -> None:

@@ -45,6 +45,8 @@ from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.adapters.postgres_ledger import (
+    BALANCE_BY_KEY_MIGRATION,
+    BALANCE_NOTES_MIGRATION,
     BALANCE_ONCE_MIGRATION,
     CLAIMED_VENDOR_LOCK_SQL,
     HELD_VENDOR_TIMER_SQL,
@@ -182,6 +184,12 @@ MIGRATIONS: list[str] = [
     # 9: the journal's balance checked once per database transaction at COMMIT, not once per
     # inserted row (R24; issue 10: less work while the journal head is locked)
     BALANCE_ONCE_MIGRATION,
+    # 10: that check looks each noted journal transaction up by its key, whatever the
+    # tables' statistics (issue 10: without them it read the whole journal at every commit)
+    BALANCE_BY_KEY_MIGRATION,
+    # 11: the noted journal transactions kept in a guarded table, not a setting any SQL can
+    # overwrite (issue 10: set_config emptied the list and an unbalanced COMMIT went through)
+    BALANCE_NOTES_MIGRATION,
 ]
 
 #: Python work a schema step needs, run right after its SQL in the same transaction.

@@ -52,6 +52,8 @@ from asolora_core.ledger.model import (
 )
 
 __all__ = [
+    "BALANCE_BY_KEY_MIGRATION",
+    "BALANCE_NOTES_MIGRATION",
     "BALANCE_ONCE_MIGRATION",
     "INVARIANTS_MIGRATION",
     "LEDGER_KINDS_MIGRATION",
@@ -313,6 +315,164 @@ BALANCE_ONCE_MIGRATION = """
     $$;
     CREATE CONSTRAINT TRIGGER ledger_journal_balanced AFTER INSERT ON ledger_unchecked
         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION asolora_journal_balanced()
+"""
+
+#: The schema step that makes the COMMIT-time balance check (``BALANCE_ONCE_MIGRATION``)
+#: look each noted ``seq`` up by its key whatever the planner believes: its set-based
+#: queries were planned from the tables' statistics, and on tables without any (a bulk load
+#: not yet analyzed; a server with autovacuum off, as the test server runs) the planner took
+#: the journal for a few rows and merge-joined the noted ``seq`` values with the WHOLE of
+#: ``ledger_entries`` at every commit: a release batch's commit cost grew with the journal
+#: (57 ms at 200,000 entries). Now each noted ``seq`` is checked with two statements that
+#: can only be answered by the primary keys (``seq = $1`` on ``ledger_txns_pkey``, the
+#: leading column of ``ledger_entries_pkey``), so a commit costs in proportion to what the
+#: transaction wrote. The refusals are those of step 9, in the same order (the lowest
+#: ``seq`` first; a missing journal transaction before an unbalanced one).
+BALANCE_BY_KEY_MIGRATION = """
+    CREATE OR REPLACE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        s bigint;
+        seqs bigint[];
+        bad record;
+    BEGIN
+        seqs := ARRAY(SELECT DISTINCT unnest(string_to_array(
+            nullif(current_setting('asolora.unchecked_seqs', true), ''), ','
+          )::bigint[]) ORDER BY 1);
+        FOREACH s IN ARRAY seqs LOOP
+            IF NOT EXISTS (SELECT 1 FROM ledger_txns t WHERE t.seq = s) THEN
+                RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
+                    s USING ERRCODE = 'foreign_key_violation';
+            END IF;
+        END LOOP;
+        FOREACH s IN ARRAY seqs LOOP
+            SELECT e.currency, sum(e.amount_minor) AS off INTO bad
+                FROM ledger_entries e WHERE e.seq = s
+                GROUP BY e.currency ORDER BY sum(e.amount_minor) = 0, e.currency LIMIT 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'journal transaction % has no entries', s
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF bad.off <> 0 THEN
+                RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                    s, bad.currency, bad.off USING ERRCODE = 'check_violation';
+            END IF;
+        END LOOP;
+        PERFORM set_config('asolora.unchecked_seqs', '', true);
+        DELETE FROM ledger_unchecked WHERE xid = NEW.xid;
+        RETURN NULL;
+    END
+    $$
+"""
+
+#: The schema step that keeps the ``seq`` values noted for the COMMIT-time balance check
+#: (``BALANCE_ONCE_MIGRATION``) where plain DML can neither drop nor forge them (issue 10).
+#: Steps 9 and 10 kept them in the transaction-local setting ``asolora.unchecked_seqs``,
+#: which any SQL can overwrite: ``SELECT set_config('asolora.unchecked_seqs', '', true)``
+#: after inserting an unbalanced journal transaction emptied the list and the COMMIT let it
+#: through. Now:
+#:
+#: * the statement triggers ``ledger_txns_noted`` / ``ledger_entries_noted`` insert one row
+#:   per statement into ``ledger_unchecked_seqs``: ``xid``, the writing transaction's 64-bit
+#:   id, and ``seqs``, the array of the ``seq`` values the statement inserted; and the marker
+#:   row into ``ledger_unchecked`` as before;
+#: * the marker's deferred check reads and deletes the noted rows of ``NEW.xid`` in one
+#:   statement, then checks each ``seq`` by its key as step 10 did (same refusals, same
+#:   SQLSTATE codes and messages, same order; a refusal rolls the delete back with the rest);
+#: * both tables refuse ``UPDATE`` and ``TRUNCATE``, and an ``INSERT`` or ``DELETE`` that
+#:   does not come from inside a trigger (``pg_trigger_depth() > 1``: the note's ``INSERT``
+#:   and the check's ``DELETE`` run at depth 2, a statement at a prompt or in a ``DO`` block
+#:   at depth 1; no other trigger writes these tables), with ``restrict_violation`` as the
+#:   append-only journal. A planted marker for a future transaction would have made that
+#:   transaction's marker insert a no-op and its check never queued; a planted or removed
+#:   noted row would have added or dropped a check;
+#: * the note and the check read and write the journal's own tables whatever the session's
+#:   ``search_path``: they run with ``search_path`` set to the schema they were migrated in,
+#:   then ``pg_temp`` (PostgreSQL otherwise looks a table name up in the session's temporary
+#:   schema first, and any role may create temporary tables by default: a temporary
+#:   ``ledger_unchecked_seqs`` emptied before COMMIT, or a temporary ``ledger_entries``
+#:   holding balanced rows, would have stood in for the real ones). Renaming the schema
+#:   afterwards makes every journal write fail until the functions' ``search_path`` follows.
+#:
+#: PostgreSQL fires a queued deferred trigger even if its row was deleted or updated since
+#: (with the row as inserted), so the check runs whatever happens to the marker; the guards
+#: keep the marker and the noted rows exactly as the triggers wrote them. The noted rows live
+#: only within their transaction, so ``ledger_unchecked_seqs`` is ``UNLOGGED`` (no WAL for
+#: the rows a sweep batch notes and deletes; after a crash it is empty, as it should be).
+#: Server CPU on this machine (``benchmarks/postgres_commit_check.py``): the same as step 10
+#: within the rounds' spread, per raw 200-transaction batch and per sweep batch.
+BALANCE_NOTES_MIGRATION = """
+    CREATE UNLOGGED TABLE ledger_unchecked_seqs (
+        xid bigint NOT NULL,
+        seqs bigint[] NOT NULL
+    );
+    CREATE INDEX ledger_unchecked_seqs_xid ON ledger_unchecked_seqs (xid);
+    CREATE OR REPLACE FUNCTION asolora_journal_note() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        me bigint := pg_current_xact_id()::text::bigint;
+    BEGIN
+        INSERT INTO ledger_unchecked_seqs (xid, seqs)
+            SELECT me, array_agg(DISTINCT seq) FROM added HAVING count(*) > 0;
+        IF FOUND THEN
+            INSERT INTO ledger_unchecked (xid) VALUES (me) ON CONFLICT (xid) DO NOTHING;
+        END IF;
+        RETURN NULL;
+    END
+    $$;
+    CREATE OR REPLACE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        s bigint;
+        noted bigint[];
+        bad record;
+    BEGIN
+        WITH gone AS (
+            DELETE FROM ledger_unchecked_seqs u WHERE u.xid = NEW.xid RETURNING u.seqs AS list
+        )
+        SELECT coalesce(array_agg(DISTINCT x.seq ORDER BY x.seq), '{}') INTO noted
+            FROM gone, unnest(gone.list) AS x(seq);
+        FOREACH s IN ARRAY noted LOOP
+            IF NOT EXISTS (SELECT 1 FROM ledger_txns t WHERE t.seq = s) THEN
+                RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
+                    s USING ERRCODE = 'foreign_key_violation';
+            END IF;
+        END LOOP;
+        FOREACH s IN ARRAY noted LOOP
+            SELECT e.currency, sum(e.amount_minor) AS off INTO bad
+                FROM ledger_entries e WHERE e.seq = s
+                GROUP BY e.currency ORDER BY sum(e.amount_minor) = 0, e.currency LIMIT 1;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'journal transaction % has no entries', s
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            IF bad.off <> 0 THEN
+                RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                    s, bad.currency, bad.off USING ERRCODE = 'check_violation';
+            END IF;
+        END LOOP;
+        DELETE FROM ledger_unchecked WHERE xid = NEW.xid;
+        RETURN NULL;
+    END
+    $$;
+    CREATE FUNCTION asolora_unchecked_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('INSERT', 'DELETE') AND pg_trigger_depth() > 1 THEN
+            RETURN NULL;
+        END IF;
+        RAISE EXCEPTION '% is written by the journal''s triggers only: % refused',
+            TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation';
+    END
+    $$;
+    CREATE TRIGGER ledger_unchecked_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+        ON ledger_unchecked FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept();
+    CREATE TRIGGER ledger_unchecked_seqs_kept BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE
+        ON ledger_unchecked_seqs FOR EACH STATEMENT EXECUTE FUNCTION asolora_unchecked_kept();
+    DO $$
+    BEGIN
+        EXECUTE format('ALTER FUNCTION asolora_journal_note() SET search_path = %I, pg_temp',
+            current_schema());
+        EXECUTE format('ALTER FUNCTION asolora_journal_balanced() SET search_path = %I, pg_temp',
+            current_schema());
+    END
+    $$
 """
 
 _enc_hold = _codec.encoder(Hold)
