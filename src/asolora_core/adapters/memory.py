@@ -342,6 +342,13 @@ def _popper(rows: list[DomainEvent]) -> Callable[[], None]:
     return pop
 
 
+def _forget(tables: tuple[dict[Any, Any], ...], keys: list[Any]) -> None:
+    """Undo the writes of rows new to ``tables`` (each key was in none of them before)."""
+    for table in tables:
+        for key in keys:
+            table.pop(key, None)
+
+
 def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
     if old is _MISSING:
         table.pop(key, None)
@@ -649,11 +656,19 @@ class _Outbox:
         self._cold: tuple[bytes, dict[str, _Row]] = (b"", {})
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        about, orders = self._uow._messages, self._orders
-        track = self._uow._hot_limit is not None  # None: orders are never encoded
+        uow, rows, pending, texts = self._uow, self._rows, self._pending, self._texts
+        about, orders = uow._messages, self._orders
+        track = uow._hot_limit is not None  # None: orders are never encoded
+        new: list[str] = []  # ids written here for the first time: one undo entry for all
         for m in messages:
-            self._uow.set(self._rows, m.message_id, _row(m, self._texts))
-            self._uow.set(self._pending, m.message_id, None)
+            message_id = m.message_id
+            if message_id in rows or message_id in pending:  # not a new id: undo each write
+                uow.set(rows, message_id, _row(m, texts))
+                uow.set(pending, message_id, None)
+            else:
+                rows[message_id] = _row(m, texts)
+                pending[message_id] = None
+                new.append(message_id)
             subject_id = m.notification.subject_id
             if subject_id in orders and track:
                 ids = about.get(subject_id)
@@ -661,6 +676,8 @@ class _Outbox:
                     about[subject_id] = [m.message_id]
                 else:
                     ids.append(m.message_id)
+        if new:
+            uow.on_rollback(functools.partial(_forget, (rows, pending), new))
 
     def _row(self, message_id: str) -> _Row:
         """The row of ``message_id``, read from its order's encoded form if it is kept there."""
