@@ -136,7 +136,7 @@ class InMemoryStore:
         if old is not _MISSING:
             self._undo.append((table, key, old))
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         self._undo.append(fn)
 
     def table(self, name: str) -> dict[Any, Any]:
@@ -327,19 +327,12 @@ class InMemoryUnitOfWork:
     def delete(self, table: dict[Any, Any], key: Any) -> None:
         self._store.delete(table, key)
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         self._store.on_rollback(fn)
 
     def table(self, name: str) -> dict[Any, Any]:
         """A named extra table (for the ledger and conversations), created on first use."""
         return self._store.table(name)
-
-
-def _popper(rows: list[DomainEvent]) -> Callable[[], None]:
-    def pop() -> None:
-        rows.pop()
-
-    return pop
 
 
 def _forget(tables: tuple[dict[Any, Any], ...], keys: list[Any]) -> None:
@@ -438,7 +431,13 @@ class _Orders:
             )
         self._uow.set(self._rows, order.order_id, order)
         self._uow._touched.append(order.order_id)
-        if _indexed(current) != _indexed(order):  # no command does this; a repository may
+        if (  # what the indexes hold of it: no command changes it; a repository may
+            order.placed_at != current.placed_at
+            or order.vendor_id != current.vendor_id
+            or order.buyer_id != current.buyer_id
+            or order.checkout_id != current.checkout_id
+            or order.customer_name != current.customer_name
+        ):
             self._unindex(current)
             self._index(order)
 
@@ -501,17 +500,6 @@ class _Orders:
         return performance
 
 
-def _indexed(order: Order) -> tuple[object, ...]:
-    """What the order indexes hold of an order."""
-    return (
-        order.placed_at,
-        order.vendor_id,
-        order.buyer_id,
-        order.checkout_id,
-        order.customer_name,
-    )
-
-
 def _span(
     keys: list[OrderKey], since: _dt.datetime | None, until: _dt.datetime | None
 ) -> tuple[int, int]:
@@ -532,7 +520,7 @@ class _Events:
             if rows is None:
                 rows = self._rows[event.aggregate_id] = []
             rows.append(event)
-            self._uow.on_rollback(_popper(rows))
+            self._uow.on_rollback(rows.pop)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._rows.get(aggregate_id, ())

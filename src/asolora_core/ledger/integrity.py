@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from asolora_core._values import evolve
+from asolora_core._values import replacer
 from asolora_core.ledger.model import (
     HELD,
     Hold,
@@ -110,9 +110,18 @@ def record_seal(value: Hold | VendorAccount, key: bytes | None) -> str:
     return keyed_hash(_encode_seal_body(body(value)), key)
 
 
+#: A generated copy-with-a-new-seal per class (see :func:`asolora_core._values.replacer`).
+_SEALERS: dict[type[Any], Callable[[Any, str], Any]] = {}
+
+
 def sealed(value: R, key: bytes | None) -> R:
     """``value`` with its seal set, as it is stored."""
-    return evolve(value, seal=record_seal(value, key))
+    cls = value.__class__
+    with_seal = _SEALERS.get(cls)
+    if with_seal is None:
+        with_seal = _SEALERS[cls] = replacer(cls, "seal")
+    result: R = with_seal(value, record_seal(value, key))
+    return result
 
 
 def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:
