@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hmac
-import json
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -31,6 +30,7 @@ from asolora_core.ledger.model import (
     Hold,
     JournalTransaction,
     VendorAccount,
+    compact_json,
     keyed_hash,
     vendor_account,
 )
@@ -77,7 +77,7 @@ def _plain(value: Any) -> Any:
 
 
 _BODIES: dict[type[Any], Callable[[Any], list[Any]]] = {}
-_encode_seal_body = json.JSONEncoder(separators=(",", ":")).encode
+_encode_seal_body = compact_json()  # json.dumps(body, separators=(",", ":"))
 
 
 def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:

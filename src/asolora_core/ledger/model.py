@@ -25,7 +25,7 @@ import enum
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -169,9 +169,35 @@ def keyed_hash(text: str, key: bytes | None) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-#: ``json.dumps(body, separators=(",", ":"), ensure_ascii=True)`` with the encoder built once
-#: (``json.dumps`` builds a new encoder on every call that passes options)
-_encode_digest_body = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+def compact_json() -> Callable[[Any], str]:
+    """``json.dumps(data, separators=(",", ":"))`` (ASCII, keys in given order) for the
+    trees the ledger hashes (lists of scalars), with the C encoder built once: the same
+    text, without ``JSONEncoder.encode`` building a new C encoder on every call."""
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - a Python without the C accelerator
+        return encoder.encode
+    iterencode = make(
+        None,  # no circular-reference markers: the bodies are trees
+        encoder.default,
+        json.encoder.encode_basestring_ascii,
+        None,  # no indent
+        ":",
+        ",",
+        False,  # keys in their order
+        False,  # skipkeys
+        True,  # allow_nan, as json.dumps
+    )
+    join = "".join
+
+    def dumps(data: Any) -> str:
+        return join(iterencode(data, 0))
+
+    return dumps
+
+
+#: ``json.dumps(body, separators=(",", ":"), ensure_ascii=True)`` (see :func:`compact_json`)
+_encode_digest_body = compact_json()
 
 
 def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None) -> str:
