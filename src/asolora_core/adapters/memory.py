@@ -114,16 +114,19 @@ class InMemoryStore:
         self.ledger = InMemoryLedger(self)
         self.reports = InMemoryReports(self)
         self.reports.bind_orders(self.orders.load, self._tables.extra["orders_by_vendor"])
+        # a unit of work holds no state of its own (the undo log is the store's, and one
+        # runs at a time under the lock), so one object serves every transaction
+        self._unit = InMemoryUnitOfWork(self)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self)
+        return self._unit
 
     def close(self) -> None:
         """Nothing to release."""
 
     def reader(self) -> InMemoryUnitOfWork:
         """A unit of work for queries (in memory, a plain unit of work: reads are fast)."""
-        return InMemoryUnitOfWork(self)
+        return self._unit
 
     # the undo log of the running unit of work --------------------------------------------
 
