@@ -1,6 +1,7 @@
 """Shortcuts of the command path that must not change a result (R29, R35, R42).
 
-The ledger hashes JSON text it builds with a C encoder made once
+A hold read back equal to one the marketplace sealed lately is not hashed again; one that
+differs is. The ledger hashes JSON text it builds with a C encoder made once
 (:func:`asolora_core.ledger.model.compact_json`): the text, so every seal and journal hash,
 must be the one ``json.dumps`` gives, or stored seals would stop matching.
 """
@@ -11,11 +12,24 @@ import json
 import uuid
 from typing import Any
 
+import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from moneyed import Money
 
+from asolora_core import (
+    FakeClock,
+    InMemoryStore,
+    LedgerIntegrityError,
+    Marketplace,
+    MarketplaceConfig,
+    SequentialIds,
+)
+from asolora_core.fx import FixedRateProvider
 from asolora_core.kernel import UuidIds
-from asolora_core.ledger.model import compact_json
+from asolora_core.ledger.model import MoneyConfig, compact_json
+from test_ledger_support import FEES, STAFF, START, sell
 
 _SCALARS = (
     st.none()
@@ -49,3 +63,34 @@ def test_default_ids_are_uuid4_hex_after_the_prefix() -> None:
         assert parsed.variant == uuid.RFC_4122
         seen.add(digits)
     assert len(seen) == 2000
+
+
+@pytest.mark.parametrize("edit", ["release_at", "paid_minor", "frozen"])
+def test_a_hold_replaced_in_memory_after_it_was_sealed_is_refused(edit: str) -> None:
+    """R42: the marketplace remembers the holds it sealed lately, so that reading one back
+    does not hash it again; a stored hold that differs from the one sealed (its seal kept)
+    is still checked, and refused."""
+    store = InMemoryStore()
+    clock = FakeClock(START)
+    market = Marketplace(
+        store,
+        clock=clock,
+        ids=SequentialIds(),
+        config=MarketplaceConfig(
+            money=MoneyConfig(fees=FEES, rates=FixedRateProvider({}, as_of=START))
+        ),
+    )
+    held = sell(market, "v-1", Money("20.00", "EUR"))  # completed: held, sealed, remembered
+    holds = store.table("ledger_holds")
+    hold = holds[held.order_id]
+    changed = {
+        "release_at": {"release_at": START},
+        "paid_minor": {"paid_minor": hold.paid_minor + 1},
+        "frozen": {"frozen": True},
+    }[edit]
+    holds[held.order_id] = attrs.evolve(hold, **changed)  # the seal kept as it was
+    with pytest.raises(LedgerIntegrityError):
+        market.release(held.order_id, by=STAFF)
+    holds[held.order_id] = hold  # the hold as sealed: released once due
+    clock.advance(hours=168)
+    assert market.release(held.order_id, by=STAFF).released_at == clock.now()
