@@ -621,7 +621,8 @@ class _Kernel:
             with self.store.unit_of_work() as uow:
                 result = work(uow, now)
                 uow.commit()
-            self._committed()
+            for hook in self._after_commit:  # self._committed(), one call fewer per command
+                hook()
             return result
         check_key(idempotency_key)
         request = fingerprint(arguments)
@@ -652,7 +653,8 @@ class _Kernel:
                     )
                 )
                 uow.commit()
-                self._committed()
+                for hook in self._after_commit:  # self._committed()
+                    hook()
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:

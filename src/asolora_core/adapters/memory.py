@@ -424,16 +424,19 @@ class _Orders:
         )
 
     def save(self, order: Order) -> None:
-        current = self._rows.get(order.order_id)
+        order_id = order.order_id
+        stored = current = self._rows.get(order_id)
         if isinstance(current, bytes):
             current = self._decode(current)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflictError(
-                f"order {order.order_id} changed since it was read; reload it and retry",
-                order_id=order.order_id,
+                f"order {order_id} changed since it was read; reload it and retry",
+                order_id=order_id,
             )
-        self._uow.set(self._rows, order.order_id, order)
-        self._uow._touched.append(order.order_id)
+        store = self._uow
+        store._undo.append((self._rows, order_id, stored))  # set() inlined
+        self._rows[order_id] = order
+        store._touched.append(order_id)
         if (  # what the indexes hold of it: no command changes it; a repository may
             order.placed_at != current.placed_at
             or order.vendor_id != current.vendor_id
@@ -518,12 +521,17 @@ class _Events:
         self._rows = uow._tables.events
 
     def append(self, events: Sequence[DomainEvent]) -> None:
+        store, table = self._uow, self._rows
+        undo = store._undo  # on_rollback() inlined: one call fewer per event
         for event in events:
-            rows = self._uow._history(event.aggregate_id)
+            rows = table.get(event.aggregate_id)
             if rows is None:
-                rows = self._rows[event.aggregate_id] = []
+                rows = table[event.aggregate_id] = []
+            elif isinstance(rows, bytes):
+                rows = store._history(event.aggregate_id)
+                assert rows is not None
             rows.append(event)
-            self._uow.on_rollback(rows.pop)
+            undo.append(rows.pop)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._rows.get(aggregate_id, ())
