@@ -78,7 +78,7 @@ def _refuse_disagreeing(hold: Hold, txns: Sequence[JournalTransaction]) -> None:
 #: At most this many vendor accounts are remembered as checked (then the memory starts again).
 _VENDORS_CHECKED_MAX = 4096
 #: The holds sealed or checked last that are remembered (the oldest is forgotten first).
-_HOLDS_CHECKED_MAX = 64
+_HOLDS_CHECKED_MAX = 32
 
 
 class _IntegrityCommands(_Kernel):
