@@ -26,7 +26,6 @@ from asolora_core import (
     MarketplaceConfig,
     SequentialIds,
 )
-from asolora_core.adapters.memory import _record_key
 from asolora_core.fx import FixedRateProvider
 from asolora_core.kernel import UuidIds
 from asolora_core.ledger.model import MoneyConfig, compact_json
@@ -95,16 +94,3 @@ def test_a_hold_replaced_in_memory_after_it_was_sealed_is_refused(edit: str) -> 
     holds[held.order_id] = hold  # the hold as sealed: released once due
     clock.advance(hours=168)
     assert market.release(held.order_id, by=STAFF).released_at == clock.now()
-
-
-@given(st.tuples(st.text(), st.text()), st.tuples(st.text(), st.text()))
-def test_memory_record_keys_of_two_scope_key_pairs_differ_unless_the_pairs_do(
-    first: tuple[str, str], second: tuple[str, str]
-) -> None:
-    """R35: the memory store keeps an idempotency record under one string per (scope, key);
-    no two pairs may share one (a key must never find another actor's record)."""
-    assert (_record_key(*first) == _record_key(*second)) == (first == second)
-    # the same characters split differently between scope and key
-    scope, key = first
-    if scope:
-        assert _record_key(scope[:-1], scope[-1] + key) != _record_key(scope, key)

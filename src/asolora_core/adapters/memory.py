@@ -61,8 +61,8 @@ class _Tables:
         self.events: dict[str, list[DomainEvent] | bytes] = {}
         self.outbox: dict[str, tuple[Any, ...] | bytes] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
-        # (scope, key) as one string (see _record_key) -> the record as a flat tuple (_key_row)
-        self.idempotency: dict[str, _KeyRow] = {}
+        # (scope, key) -> the record as a flat tuple (see _key_row)
+        self.idempotency: dict[tuple[str, str], _KeyRow] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         # heap entries made stale (timer cancelled or moved) since the heap was last swept;
@@ -760,13 +760,6 @@ def _record(row: _KeyRow, ref: type[Any]) -> IdempotencyRecord:
     )  # fmt: skip
 
 
-def _record_key(scope: str, key: str) -> str:
-    """The dict key of an idempotency record: ``scope`` and ``key`` as one string (the
-    scope's length first, so no two pairs share one). A string, unlike a pair, is nothing
-    the garbage collector tracks: one fewer tracked object kept per keyed command."""
-    return f"{len(scope)}:{scope}{key}"
-
-
 class _Idempotency:
     def __init__(self, uow: InMemoryStore) -> None:
         self._uow = uow
@@ -777,13 +770,13 @@ class _Idempotency:
         self._ref = OrderRef
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._rows.get(_record_key(scope, key))
+        row = self._rows.get((scope, key))
         return None if row is None else _record(row, self._ref)
 
     def put(self, record: IdempotencyRecord) -> None:
         # set() and _queue() inlined: one call per command sent with a key
         row = _key_row(record, self._ref)
-        key = _record_key(row[0], row[1])
+        key = (row[0], row[1])
         rows, queue, undo = self._rows, self._queue, self._uow._undo
         undo.append((rows, key, rows.get(key, _MISSING)))
         rows[key] = row
@@ -796,7 +789,7 @@ class _Idempotency:
         while queue and done < limit and queue[0][4] < before:
             row = queue.popleft()
             self._uow.on_rollback(functools.partial(queue.appendleft, row))
-            key = _record_key(row[0], row[1])
+            key = (row[0], row[1])
             if self._rows.get(key) is row:  # not put again since
                 self._uow.delete(self._rows, key)
                 done += 1
