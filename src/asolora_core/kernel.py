@@ -16,12 +16,12 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import attrs
 from moneyed import Money
@@ -69,11 +69,19 @@ MAX_DELIVERY_BATCH = 10_000
 T = TypeVar("T")
 
 
+#: The bits :func:`uuid.uuid4` fixes in a random 128-bit number: version 4, RFC 4122 variant.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+
+
 class UuidIds:
-    """Random ids: ``prefix-<32 hex digits>``. The default."""
+    """Random ids: ``prefix-<32 hex digits>``, the digits those of ``uuid.uuid4().hex``
+    (16 random bytes with the version and variant bits set; built without a ``UUID``
+    object, which costs more than the rest of the id). The default."""
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}-{uuid.uuid4().hex}"
+        bits = int.from_bytes(os.urandom(16)) & _UUID4_CLEAR | _UUID4_SET
+        return f"{prefix}-{bits:032x}"
 
 
 class SequentialIds:
@@ -113,6 +121,72 @@ class SweepReport:
 PURGE_EVERY = _dt.timedelta(minutes=1)
 
 Reactor = Callable[[UnitOfWork, Order, Sequence[DomainEvent], _dt.datetime], None]
+
+
+class _Reactors(list[Reactor]):
+    """The registered reactors, in order (``Marketplace._reactors``): a list that forgets
+    the kernel's reactor plans (see :meth:`_Kernel._record`) whenever it changes, so a
+    script may drop or add a reactor as with any list."""
+
+    def __init__(self, plans: dict[Any, tuple[Reactor, ...]]) -> None:
+        super().__init__()
+        self._plans = plans
+
+    def _changed(self) -> None:
+        self._plans.clear()
+
+    def append(self, reactor: Reactor) -> None:
+        super().append(reactor)
+        self._changed()
+
+    def extend(self, reactors: Any) -> None:
+        super().extend(reactors)
+        self._changed()
+
+    def insert(self, index: Any, reactor: Reactor) -> None:
+        super().insert(index, reactor)
+        self._changed()
+
+    def remove(self, reactor: Reactor) -> None:
+        super().remove(reactor)
+        self._changed()
+
+    def pop(self, index: Any = -1) -> Reactor:
+        reactor = super().pop(index)
+        self._changed()
+        return reactor
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        super().sort(*args, **kwargs)
+        self._changed()
+
+    def reverse(self) -> None:
+        super().reverse()
+        self._changed()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._changed()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._changed()
+
+    def __iadd__(self, reactors: Any) -> Self:  # type: ignore[misc,override]
+        super().__iadd__(reactors)
+        self._changed()
+        return self
+
+    def __imul__(self, n: Any) -> Self:  # type: ignore[misc]
+        super().__imul__(n)
+        self._changed()
+        return self
+
+
 #: Runs on each journal transaction posted by :meth:`_Kernel._post_journal`, in its transaction.
 PostingReactor = Callable[[UnitOfWork, JournalTransaction], None]
 #: A :data:`PostingReactor`'s form for many transactions at once (see ``_post_journal_many``):
@@ -502,7 +576,14 @@ class _Kernel:
             )
         self.ids: IdGenerator = ids or UuidIds()
         self.config = config or MarketplaceConfig()
-        self._reactors: list[Reactor] = []
+        #: which reactors each tuple of event classes runs (see :meth:`_record`), worked
+        #: out on first sight; forgotten when the reactors or their event classes change
+        self._reactor_plans: dict[tuple[type[DomainEvent], ...], tuple[Reactor, ...]] = {}
+        self._reactors: list[Reactor] = _Reactors(self._reactor_plans)
+        #: the event classes a reactor acts on (by the reactor; see :meth:`_react_on`): a
+        #: change with no event of those classes (or their subclasses) skips it; a reactor
+        #: not named here runs on every change
+        self._reactor_events: dict[Reactor, tuple[type[DomainEvent], ...]] = {}
         #: Run after every command's or sweep batch's commit (e.g. publish a checkpoint).
         self._after_commit: list[Callable[[], None]] = []
         self._last_purge: _dt.datetime | None = None
@@ -540,7 +621,8 @@ class _Kernel:
             with self.store.unit_of_work() as uow:
                 result = work(uow, now)
                 uow.commit()
-            self._committed()
+            for hook in self._after_commit:  # self._committed(), one call fewer per command
+                hook()
             return result
         check_key(idempotency_key)
         request = fingerprint(arguments)
@@ -571,7 +653,8 @@ class _Kernel:
                     )
                 )
                 uow.commit()
-                self._committed()
+                for hook in self._after_commit:  # self._committed()
+                    hook()
                 return result
         # R35: a refusal is remembered too, in its own transaction (the command's was undone).
         with self.store.unit_of_work() as uow:
@@ -652,8 +735,30 @@ class _Kernel:
         the order's notifications, its timers, the ledger's postings (see ``_install`` of
         each feature's service)."""
         uow.events.append(events)
-        for react in self._reactors:
+        kinds = tuple(map(type, events))
+        plan = self._reactor_plans.get(kinds)
+        if plan is None:
+            plan = self._reactor_plans[kinds] = self._plan_reactors(kinds)
+        for react in plan:
             react(uow, order, events, now)
+
+    def _react_on(self, reactor: Reactor, *events: type[DomainEvent]) -> None:
+        """Register ``reactor`` to run on the order changes with an event of one of the
+        classes ``events`` (or of a subclass): the others have nothing for it to do."""
+        self._reactor_events[reactor] = events
+        self._reactors.append(reactor)
+
+    def _plan_reactors(self, kinds: tuple[type[DomainEvent], ...]) -> tuple[Reactor, ...]:
+        """The reactors, in order, that act on an order change whose events are of the
+        classes ``kinds``: every reactor with no event classes of its own, and every one
+        with an event of its classes among them."""
+        interests = self._reactor_events
+        plan = []
+        for react in self._reactors:
+            wanted = interests.get(react)
+            if wanted is None or any(issubclass(kind, wanted) for kind in kinds):
+                plan.append(react)
+        return tuple(plan)
 
     def _post_journal(self, uow: UnitOfWork, txn: JournalTransaction) -> JournalTransaction:
         """Append ``txn`` to the journal, sealed with ``config.ledger_key`` (R42), and run every

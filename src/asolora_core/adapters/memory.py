@@ -114,16 +114,19 @@ class InMemoryStore:
         self.ledger = InMemoryLedger(self)
         self.reports = InMemoryReports(self)
         self.reports.bind_orders(self.orders.load, self._tables.extra["orders_by_vendor"])
+        # a unit of work holds no state of its own (the undo log is the store's, and one
+        # runs at a time under the lock), so one object serves every transaction
+        self._unit = InMemoryUnitOfWork(self)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self)
+        return self._unit
 
     def close(self) -> None:
         """Nothing to release."""
 
     def reader(self) -> InMemoryUnitOfWork:
         """A unit of work for queries (in memory, a plain unit of work: reads are fast)."""
-        return InMemoryUnitOfWork(self)
+        return self._unit
 
     # the undo log of the running unit of work --------------------------------------------
 
@@ -136,7 +139,7 @@ class InMemoryStore:
         if old is not _MISSING:
             self._undo.append((table, key, old))
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         self._undo.append(fn)
 
     def table(self, name: str) -> dict[Any, Any]:
@@ -327,7 +330,7 @@ class InMemoryUnitOfWork:
     def delete(self, table: dict[Any, Any], key: Any) -> None:
         self._store.delete(table, key)
 
-    def on_rollback(self, fn: Callable[[], None]) -> None:
+    def on_rollback(self, fn: Callable[[], object]) -> None:
         self._store.on_rollback(fn)
 
     def table(self, name: str) -> dict[Any, Any]:
@@ -335,11 +338,11 @@ class InMemoryUnitOfWork:
         return self._store.table(name)
 
 
-def _popper(rows: list[DomainEvent]) -> Callable[[], None]:
-    def pop() -> None:
-        rows.pop()
-
-    return pop
+def _forget(tables: tuple[dict[Any, Any], ...], keys: list[Any]) -> None:
+    """Undo the writes of rows new to ``tables`` (each key was in none of them before)."""
+    for table in tables:
+        for key in keys:
+            table.pop(key, None)
 
 
 def _restore(table: dict[Any, Any], key: Any, old: Any) -> None:
@@ -421,17 +424,26 @@ class _Orders:
         )
 
     def save(self, order: Order) -> None:
-        current = self._rows.get(order.order_id)
+        order_id = order.order_id
+        stored = current = self._rows.get(order_id)
         if isinstance(current, bytes):
             current = self._decode(current)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflictError(
-                f"order {order.order_id} changed since it was read; reload it and retry",
-                order_id=order.order_id,
+                f"order {order_id} changed since it was read; reload it and retry",
+                order_id=order_id,
             )
-        self._uow.set(self._rows, order.order_id, order)
-        self._uow._touched.append(order.order_id)
-        if _indexed(current) != _indexed(order):  # no command does this; a repository may
+        store = self._uow
+        store._undo.append((self._rows, order_id, stored))  # set() inlined
+        self._rows[order_id] = order
+        store._touched.append(order_id)
+        if (  # what the indexes hold of it: no command changes it; a repository may
+            order.placed_at != current.placed_at
+            or order.vendor_id != current.vendor_id
+            or order.buyer_id != current.buyer_id
+            or order.checkout_id != current.checkout_id
+            or order.customer_name != current.customer_name
+        ):
             self._unindex(current)
             self._index(order)
 
@@ -494,17 +506,6 @@ class _Orders:
         return performance
 
 
-def _indexed(order: Order) -> tuple[object, ...]:
-    """What the order indexes hold of an order."""
-    return (
-        order.placed_at,
-        order.vendor_id,
-        order.buyer_id,
-        order.checkout_id,
-        order.customer_name,
-    )
-
-
 def _span(
     keys: list[OrderKey], since: _dt.datetime | None, until: _dt.datetime | None
 ) -> tuple[int, int]:
@@ -520,12 +521,17 @@ class _Events:
         self._rows = uow._tables.events
 
     def append(self, events: Sequence[DomainEvent]) -> None:
+        store, table = self._uow, self._rows
+        undo = store._undo  # on_rollback() inlined: one call fewer per event
         for event in events:
-            rows = self._uow._history(event.aggregate_id)
+            rows = table.get(event.aggregate_id)
             if rows is None:
-                rows = self._rows[event.aggregate_id] = []
+                rows = table[event.aggregate_id] = []
+            elif isinstance(rows, bytes):
+                rows = store._history(event.aggregate_id)
+                assert rows is not None
             rows.append(event)
-            self._uow.on_rollback(_popper(rows))
+            undo.append(rows.pop)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._rows.get(aggregate_id, ())
@@ -649,11 +655,19 @@ class _Outbox:
         self._cold: tuple[bytes, dict[str, _Row]] = (b"", {})
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        about, orders = self._uow._messages, self._orders
-        track = self._uow._hot_limit is not None  # None: orders are never encoded
+        uow, rows, pending, texts = self._uow, self._rows, self._pending, self._texts
+        about, orders = uow._messages, self._orders
+        track = uow._hot_limit is not None  # None: orders are never encoded
+        new: list[str] = []  # ids written here for the first time: one undo entry for all
         for m in messages:
-            self._uow.set(self._rows, m.message_id, _row(m, self._texts))
-            self._uow.set(self._pending, m.message_id, None)
+            message_id = m.message_id
+            if message_id in rows or message_id in pending:  # not a new id: undo each write
+                uow.set(rows, message_id, _row(m, texts))
+                uow.set(pending, message_id, None)
+            else:
+                rows[message_id] = _row(m, texts)
+                pending[message_id] = None
+                new.append(message_id)
             subject_id = m.notification.subject_id
             if subject_id in orders and track:
                 ids = about.get(subject_id)
@@ -661,6 +675,8 @@ class _Outbox:
                     about[subject_id] = [m.message_id]
                 else:
                     ids.append(m.message_id)
+        if new:
+            uow.on_rollback(functools.partial(_forget, (rows, pending), new))
 
     def _row(self, message_id: str) -> _Row:
         """The row of ``message_id``, read from its order's encoded form if it is kept there."""

@@ -133,6 +133,12 @@ def _fees_now(hold: Hold, fees: FeeSchedule) -> tuple[int, int]:
     return commission, processing
 
 
+#: the changes :func:`complete` and :func:`_fee_postings` make, generated once (see
+#: :func:`asolora_core._values.replacer`)
+_completing = replacer(Hold, "version", "completed_at", "release_at", "commission_base_minor")
+_with_fees = replacer(Hold, "commission_minor", "processing_fee_minor")
+
+
 def _fee_postings(hold: Hold, fees: FeeSchedule) -> tuple[Hold, list[Posting]]:
     """Bring the booked commission and processing fee to what the schedule says they are now
     (R15, R21): both are recomputed on the current net while the order is held."""
@@ -148,7 +154,7 @@ def _fee_postings(hold: Hold, fees: FeeSchedule) -> tuple[Hold, list[Posting]]:
         (held, hold.currency, dp),
         (PROCESSING_FEES, hold.currency, -dp),
     ]
-    return evolve(hold, commission_minor=commission, processing_fee_minor=processing), postings
+    return _with_fees(hold, commission, processing), postings
 
 
 def complete(
@@ -158,11 +164,8 @@ def complete(
     are held until ``completed_at + hold_period`` (exact UTC arithmetic)."""
     if hold.completed_at is not None:
         return hold, None
-    hold = _next(
-        hold,
-        completed_at=completed_at,
-        release_at=completed_at + hold_period,
-        commission_base_minor=max(hold.net_minor, 0),
+    hold = _completing(
+        hold, hold.version + 1, completed_at, completed_at + hold_period, max(hold.net_minor, 0)
     )
     hold, postings = _fee_postings(hold, fees)
     entries = _entries(postings)

@@ -82,6 +82,8 @@ def _refuse(hold: Hold, problems: Sequence[str]) -> None:
 
 #: At most this many vendor accounts are remembered as checked (then the memory starts again).
 _VENDORS_CHECKED_MAX = 4096
+#: The holds sealed or checked last that are remembered (the oldest is forgotten first).
+_HOLDS_CHECKED_MAX = 32
 
 
 class _IntegrityCommands(_Kernel):
@@ -93,6 +95,10 @@ class _IntegrityCommands(_Kernel):
         # to one checked with the same seal (and this marketplace's key) has the same seal
         # hash, so it is not hashed again (a sweep reads the same vendors batch after batch)
         self._vendors_checked: dict[str, VendorAccount] = {}
+        # the same for the holds this marketplace sealed or checked last, by seal: a hold read
+        # back equal to one of them (the memory store gives the very object; a completion or
+        # a refund reads the hold the order's previous command sealed) is not hashed again
+        self._holds_checked: dict[str, Hold] = {}
         self._checkpoint_due = threading.local()
         self._after_commit.append(self._publish_due_checkpoint)
         self._posting_reactors.append(self._mark_checkpoint_due)
@@ -117,16 +123,38 @@ class _IntegrityCommands(_Kernel):
         self._vendors_checked[account.seal] = account
         return True
 
+    def _hold_seal_ok(self, hold: Hold) -> bool:
+        """:func:`seal_ok` of a hold, remembered for the next read of it (a hold equal in
+        every field, its seal included, to one sealed or checked under this marketplace's key
+        has a matching seal: the seal is a function of the other fields and the key)."""
+        checked = self._holds_checked.get(hold.seal)
+        if checked is not None and (checked is hold or checked == hold):
+            return True
+        if not seal_ok(hold, self._key):
+            return False
+        self._remember_hold(hold)
+        return True
+
+    def _remember_hold(self, hold: Hold) -> None:
+        checked = self._holds_checked
+        if len(checked) >= _HOLDS_CHECKED_MAX:
+            del checked[next(iter(checked))]
+        checked[hold.seal] = hold
+
     def _add_hold(self, uow: UnitOfWork, hold: Hold) -> None:
-        uow.ledger.add_hold(sealed(hold, self._key))
+        stored = sealed(hold, self._key)
+        uow.ledger.add_hold(stored)
+        self._remember_hold(stored)
 
     def _save_hold(self, uow: UnitOfWork, hold: Hold) -> None:
-        uow.ledger.save_hold(sealed(hold, self._key))
+        stored = sealed(hold, self._key)
+        uow.ledger.save_hold(stored)
+        self._remember_hold(stored)
 
     def _get_hold(self, uow: UnitOfWork, order_id: str) -> Hold | None:
         """The hold, refused with ``LedgerIntegrityError`` if its seal does not match."""
         hold = uow.ledger.get_hold(order_id)
-        if hold is not None and (hold.order_id != order_id or not seal_ok(hold, self._key)):
+        if hold is not None and (hold.order_id != order_id or not self._hold_seal_ok(hold)):
             raise LedgerIntegrityError(
                 f"the hold of order {order_id} was changed outside the library (its seal does "
                 "not match); nothing is computed from it: run verify_journal and restore it",

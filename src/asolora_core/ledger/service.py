@@ -169,7 +169,9 @@ class _MoneyCommands(_IntegrityCommands):
         settings = getattr(self.config, "money", None) or MoneyConfig()
         self._money = settings
         self._rates = settings.rates or EcbRateProvider()
-        self._reactors.append(self._book_order_events)
+        self._react_on(
+            self._book_order_events, OrderPlaced, OrderCompleted, RefundIssued, OrderCancelled
+        )
         self._timer_handlers[RELEASE] = self._release_timer
         self._batch_timer_handlers[RELEASE] = self._release_timers
         self._timer_handlers[RESERVE_RELEASE] = self._reserve_release_timer

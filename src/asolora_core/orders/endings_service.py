@@ -95,7 +95,15 @@ class _OrderEndings(_OrderCommands):
                 config.expire_return_after,
             )
         ):  # with every R40 timer off (the default) nothing is armed: no reaction at all
-            self._reactors.append(self._schedule_ending_timers)
+            self._react_on(
+                self._schedule_ending_timers,
+                OrderPlaced,
+                ShipmentDelivered,
+                ReceiptConfirmed,
+                IssueReported,
+                ReturnRequested,
+                ReturnAnswered,
+            )
         self._timer_handlers[REMIND_VENDOR] = self._remind_vendor
         self._timer_handlers[CANCEL_UNSHIPPED] = self._cancel_unshipped
         self._timer_handlers[REMIND_BUYER] = self._remind_buyer

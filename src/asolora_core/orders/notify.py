@@ -137,7 +137,22 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
         if plan is None:
             plan = _PLANS[type(event)] = _plan(type(event))
         for side, kind, text, parts in plan:
-            _notifications(out, order, event, side, kind, text, parts)
+            if parts is not None and side in (BUYER, VENDOR):
+                # the usual entry: one recipient, a sentence around the order id
+                order_id = order.order_id
+                out.append(
+                    Notification(
+                        recipient=_party(ActorKind.BUYER, order.buyer_id)
+                        if side == BUYER
+                        else _party(ActorKind.VENDOR, order.vendor_id),
+                        kind=kind,
+                        subject_id=order_id,
+                        text=parts[0] + order_id + parts[1],
+                        event_at=event.at,
+                    )
+                )
+            else:
+                _notifications(out, order, event, side, kind, text, parts)
     return out
 
 

@@ -108,7 +108,7 @@ class _OrderCommands(_Kernel):
     def _install(self) -> None:
         # Registered first, so an order's own notifications precede any other reaction's.
         self._reactors.append(self._notify_order_events)
-        self._reactors.append(self._schedule_order_timers)
+        self._react_on(self._schedule_order_timers, *_TIMER_EVENTS)
         self._timer_handlers[AUTO_CONFIRM] = self._auto_confirm
 
     def _notify_order_events(

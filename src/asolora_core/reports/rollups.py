@@ -80,7 +80,7 @@ class _RollupUpkeep(_MoneyCommands):
     """The rollups kept on write, their verification and rebuild (R30-R33)."""
 
     def _install(self) -> None:
-        self._reactors.append(self._roll_up_order_events)
+        self._react_on(self._roll_up_order_events, OrderPlaced, RefundIssued, OrderCancelled)
         self._posting_reactors.append(self._roll_up_posting)
         self._batch_posting_reactors[self._roll_up_posting] = self._roll_up_postings
 
