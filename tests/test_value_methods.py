@@ -85,6 +85,7 @@ def test_the_values_of_every_feature_use_the_shared_repr() -> None:
     names = {c.__qualname__ for c in CLASSES}
     assert {"Order", "Shipment", "OrderPlaced", "ProceedsHeld", "Notification", "Actor"} <= names
     assert {"SalesReport", "Conversation", "Message", "RateSnapshot", "OutboxMessage"} <= names
+    assert {"Hold", "JournalTransaction", "VendorAccount", "MoneyConfig"} <= names
 
 
 _field_values = st.recursive(

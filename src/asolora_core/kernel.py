@@ -27,6 +27,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import _codec
+from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.clock import Clock, SystemClock, utc
 from asolora_core.config import MarketplaceConfig
@@ -100,6 +101,8 @@ class SequentialIds:
 class DeliveryReport:
     """What one outbox relay did."""
 
+    __repr__ = value_repr
+
     delivered: int = 0
     retried: int = 0
     failed: int = 0
@@ -110,6 +113,8 @@ class SweepReport:
     """What one :meth:`Marketplace.run_due` did: timers that acted, by kind (``"failed"``
     counts timers whose handler raised: they are retried an hour later), and the
     notifications relayed."""
+
+    __repr__ = value_repr
 
     timers: Mapping[str, int]
     notifications: DeliveryReport
@@ -351,6 +356,8 @@ class OrderResult:
     and versions. A replay returns the orders as they are now (the same as the first time
     unless they changed since)."""
 
+    __repr__ = value_repr
+
     order_ids: tuple[str, ...]
     versions: tuple[int, ...]
     many: bool
@@ -513,6 +520,8 @@ def _writer(tp: type[Any]) -> Callable[[Any], str]:
 class OrderRef:
     """What an idempotency record keeps of a command that returned one order (R35): its id
     and version (a replay returns the order as it is now)."""
+
+    __repr__ = value_repr
 
     order_id: str
     version: int

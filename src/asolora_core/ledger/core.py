@@ -19,7 +19,7 @@ from decimal import Decimal
 import attrs
 
 from asolora_core import fx
-from asolora_core._values import evolve, replacer
+from asolora_core._values import evolve, replacer, value_repr
 from asolora_core.errors import InvalidTransitionError, NotFoundError
 from asolora_core.fx import RateSnapshot
 from asolora_core.ledger.model import (
@@ -712,6 +712,8 @@ def with_minimum_balance(statement: Statement, kept_minor: int, at: _dt.datetime
 @attrs.frozen(kw_only=True)
 class JournalProblem:
     """One thing :func:`verify` found wrong, at journal position ``seq``."""
+
+    __repr__ = value_repr
 
     seq: int
     problem: str

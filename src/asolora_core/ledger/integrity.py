@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import attrs
 
 from asolora_core import _codec
-from asolora_core._values import replacer
+from asolora_core._values import replacer, value_repr
 from asolora_core.ledger.model import (
     HELD,
     Hold,
@@ -207,6 +207,8 @@ class Checkpoint:
     """The journal's position and head hash at an instant, published outside the database
     (R42). ``signature`` is an HMAC of the three under the marketplace's key (empty without
     a key: then keep checkpoints where an intruder cannot rewrite them)."""
+
+    __repr__ = value_repr
 
     seq: int
     head: str

@@ -32,6 +32,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core import _codec, money
+from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError, InvalidMoneyError
 from asolora_core.fx import RateProvider
 from asolora_core.money import Rounding
@@ -94,6 +95,8 @@ def shown(fold: int) -> int:
 class Entry:
     """One posting: ``amount_minor`` of ``currency`` debited (positive) or credited (negative)."""
 
+    __repr__ = value_repr
+
     account: str
     currency: str
     amount_minor: int
@@ -140,6 +143,8 @@ class JournalTransaction:
     time) as text. ``seq``, ``prev_hash`` and ``hash`` are set by :func:`seal` when the
     transaction is appended: ``hash`` covers every field and the previous hash (R42).
     """
+
+    __repr__ = value_repr
 
     key: str
     kind: str  #: capture, fees, refund, release, chargeback, payout
@@ -339,6 +344,8 @@ class FeeSchedule:
       debit that changes currency (R17, R22), booked as its own posting.
     """
 
+    __repr__ = value_repr
+
     commission_bp: int = attrs.field(default=0, validator=_check_bp)
     commission_fixed: Mapping[str, Money] = attrs.field(factory=dict, validator=_check_fixed)
     commission_rounding: Rounding = Rounding.HALF_EVEN
@@ -411,6 +418,8 @@ class MoneyConfig:
       False: providers such as Stripe keep the dispute fee).
     """
 
+    __repr__ = value_repr
+
     fees: FeeSchedule = attrs.field(factory=FeeSchedule)
     hold_period: _dt.timedelta = attrs.field(
         default=_dt.timedelta(hours=168), validator=_check_period
@@ -445,6 +454,8 @@ class MoneyConfig:
 class VendorAccount:
     """A vendor as the ledger knows it: the payout (local) currency releases, debits and
     payouts are in (R17, R18, R22). ``version`` goes up with every change (R36)."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     version: int
@@ -487,6 +498,8 @@ class Chargeback:
     not already gone back to the buyer as a refund (the rest, ``reported - applied``, is not
     booked: the same money never reaches the buyer twice); ``fee_minor`` is the provider's
     fee, in the order currency."""
+
+    __repr__ = value_repr
 
     chargeback_id: str
     reported_minor: int
@@ -533,6 +546,8 @@ class Hold:
     ``held_minor`` is what the release would credit before conversion; it equals the fold of
     the order's entries on ``vendor:<id>:held``.
     """
+
+    __repr__ = value_repr
 
     order_id: str
     vendor_id: str
@@ -674,6 +689,8 @@ class Hold:
 class VendorBalance:
     """A vendor's figures in one currency, folded from the journal (minor units)."""
 
+    __repr__ = value_repr
+
     vendor_id: str
     currency: str
     held_minor: int
@@ -729,6 +746,8 @@ class StatementLine:
     For the minimum balance: ``minimum_balance``, amount 0, ``gross_minor`` what the payout
     left in the balance.
     """
+
+    __repr__ = value_repr
 
     kind: str  #: release, refund, chargeback, chargeback_won, adjustment, reserve,
     #: reserve_released, minimum_balance (informational: amount 0, ``gross_minor`` kept)
@@ -803,6 +822,8 @@ class Statement:
     covered it carry ``offset_minor``), minus ``closing_minor`` (the remainder left now: below
     the quantum or the minimum), is exactly ``paid_minor``."""
 
+    __repr__ = value_repr
+
     vendor_id: str
     currency: str
     opening_minor: int
@@ -841,6 +862,8 @@ class Statement:
 @attrs.frozen(kw_only=True)
 class Payout:
     """Money sent to a vendor in its payout currency (R18), with its statement (R41)."""
+
+    __repr__ = value_repr
 
     payout_id: str
     vendor_id: str

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from asolora_core._values import evolve, replacer
+from asolora_core._values import evolve, replacer, value_repr
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import (
     DisputeWindowClosedError,
@@ -94,6 +94,8 @@ SYSTEM = Actor.system()
 class CheckoutItem:
     """One product line of a checkout, before it is split per vendor (R3). Amounts are minor
     units of the checkout currency."""
+
+    __repr__ = value_repr
 
     vendor_id: str
     product_id: str
