@@ -329,21 +329,46 @@ def test_no_mix_of_dml_and_ddl_lets_the_application_role_commit_an_unbalanced_jo
     _nothing_left_unchecked(granted)
 
 
-def test_migrate_grant_to_from_the_shell(capsys: pytest.CaptureFixture[str]) -> None:
-    """``python -m asolora_core migrate --dsn ... --schema ... --grant-to ROLE``: one call
-    at deploy; the role then runs the store. SQLite has no roles: refused."""
+def test_an_owner_that_is_no_superuser_migrates_and_grants_from_the_shell(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The documented deploy: an owner role that may create schemas in the database but is
+    no superuser runs ``python -m asolora_core migrate --dsn ... --schema ... --grant-to
+    ROLE``; the application role then runs the store. SQLite has no roles: refused."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     from asolora_core.__main__ import main
 
+    owner = f"asolora_owner_{uuid.uuid4().hex[:12]}"
     schema = new_schema()
-    assert main(["migrate", "--dsn", dsn(), "--schema", schema, "--grant-to", app_role()]) == 0
-    assert capsys.readouterr().out.strip() == (
-        f"schema at version {len(pg.MIGRATIONS)}; {app_role()} granted"
-    )
-    store = pg.PostgresStore(app_dsn(), schema=schema)
+    database = conninfo_to_dict(dsn())["dbname"]
+    with psycopg.connect(dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{owner}" LOGIN NOSUPERUSER')
+        conn.execute(f'GRANT CREATE ON DATABASE "{database}" TO "{owner}"')
     try:
-        market = Marketplace(store, clock=FakeClock(START))
-        assert len(market.journal(by=STAFF)) == 0
+        owner_dsn = make_conninfo(dsn(), user=owner)
+        argv = ["migrate", "--dsn", owner_dsn, "--schema", schema, "--grant-to", app_role()]
+        assert main(argv) == 0
+        assert capsys.readouterr().out.strip() == (
+            f"schema at version {len(pg.MIGRATIONS)}; {app_role()} granted"
+        )
+        store = pg.PostgresStore(app_dsn(), schema=schema)
+        try:
+            clock = FakeClock(START)
+            market = Marketplace(store, clock=clock, ids=SequentialIds())
+            sell(market, "v-1", Money("9.00", "EUR"))
+            clock.advance(hours=168)
+            assert market.run_due().timers.get("release") == 1
+            assert market.verify_journal(by=STAFF).ok
+        finally:
+            store.close()
     finally:
-        store.close()
+        with psycopg.connect(dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'DROP OWNED BY "{owner}"')
+            conn.execute(f'DROP ROLE "{owner}"')
     with pytest.raises(ValueError, match="PostgreSQL only"):
         migrate(":memory:", grant_to="app")
