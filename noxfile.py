@@ -35,6 +35,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def postgres_app_role(session: nox.Session) -> None:
+    """The PostgreSQL tests with every store opened as a least-privilege application role
+    (needs ``ASOLORA_TEST_POSTGRES_DSN`` naming a superuser, who migrates and grants)."""
+    session.install("-e", DEV)
+    session.run("pytest", "-m", "postgres", env={"ASOLORA_TEST_POSTGRES_AS_APP": "1"})
+
+
+@nox.session
 def examples(session: nox.Session) -> None:
     session.install("-e", DEV)
     for path in sorted(glob.glob("examples/*.py")):

@@ -27,6 +27,10 @@ postgres = pytest.mark.postgres
 
 _created: list[str] = []
 _free: list[str] = []
+_roles: list[str] = []
+#: Set to 1 to open every ``make_store()`` store as the run's application role (migrated and
+#: granted by the superuser of the DSN): the whole suite under a least-privilege role.
+AS_APP = os.environ.get("ASOLORA_TEST_POSTGRES_AS_APP") == "1"
 
 
 def new_schema() -> str:
@@ -40,6 +44,26 @@ def dsn() -> str:
     if DSN is None:  # pragma: no cover - such tests are skipped
         pytest.skip(HOW_TO_ENABLE)
     return DSN
+
+
+def app_role() -> str:
+    """This run's application role: a login role that neither owns the tables nor is a
+    superuser, created on first use and dropped at the end of the session."""
+    if not _roles:
+        import psycopg
+
+        name = f"asolora_app_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+        _roles.append(name)
+    return _roles[0]
+
+
+def app_dsn() -> str:
+    """The test DSN, logged in as :func:`app_role` (the test server trusts local logins)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dsn(), user=app_role())
 
 
 def make_store(schema: str | None = None, **kwargs: Any) -> Any:
@@ -56,10 +80,13 @@ def make_store(schema: str | None = None, **kwargs: Any) -> Any:
                 self.owner = False
                 _recycle(self.schema)
 
-    if schema is not None:
-        return _TestStore(dsn(), schema=schema, **kwargs)
-    store = _TestStore(dsn(), schema=_free.pop() if _free else new_schema(), **kwargs)
-    store.owner = True
+    name = schema if schema is not None else _free.pop() if _free else new_schema()
+    if AS_APP:
+        from asolora_core.migrations import migrate
+
+        migrate(dsn(), schema=name, grant_to=app_role())
+    store = _TestStore(app_dsn() if AS_APP else dsn(), schema=name, **kwargs)
+    store.owner = schema is None
     return store
 
 
@@ -92,12 +119,17 @@ def _recycle(schema: str) -> None:
 
 
 def drop_schemas() -> None:
-    if DSN is None or not _created:
+    """Drop this run's schemas and its application role."""
+    if DSN is None or not (_created or _roles):
         return
     import psycopg
 
     with psycopg.connect(DSN, autocommit=True) as conn:
         for name in _created:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        for role in _roles:
+            conn.execute(f'DROP OWNED BY "{role}"')  # its privileges
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
     _created.clear()
     _free.clear()
+    _roles.clear()

@@ -34,6 +34,7 @@ from asolora_core import (
 from asolora_core.fx import EcbRateProvider, FixedRateProvider
 from asolora_core.ledger.model import FeeSchedule, HoldState, MoneyConfig
 from asolora_core.ports import Store
+from pg_support import dsn
 from test_ledger_support import STAFF, START, SYSTEM, money_market, place, sell
 
 EUR_GBP = {("EUR", "GBP"): "0.85"}
@@ -373,20 +374,31 @@ def _tamper_sqlite(store: SqliteStore, how: str) -> None:
 
 
 def _tamper_postgres(store: Store, how: str) -> None:
-    """Raw SQL with the journal's triggers switched off (what only a superuser can do)."""
-    with store.unit_of_work() as uow:
-        run = uow.run  # type: ignore[attr-defined]
-        run("SET LOCAL session_replication_role = replica")
-        if how == "alter":
-            run("UPDATE ledger_entries SET amount_minor = amount_minor + 1 WHERE seq = 2 AND n = 0")
-        elif how == "remove":
-            run("DELETE FROM ledger_entries WHERE seq = 2 AND n = 0")
-        else:
-            run(
-                "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-                "amount_minor) VALUES (2, 9, 'platform:commission', NULL, 'commission', 'EUR', 1)"
-            )
-        uow.commit()
+    """Raw SQL with the journal's triggers switched off (what only a superuser can do: the
+    test DSN's role, whatever role the store itself runs as)."""
+    from asolora_core.adapters.postgres import PostgresStore
+
+    owner = PostgresStore(dsn(), schema=store.schema, migrate=False)  # type: ignore[attr-defined]
+    try:
+        with owner.unit_of_work() as uow:
+            run = uow.run
+            run("SET LOCAL session_replication_role = replica")
+            if how == "alter":
+                run(
+                    "UPDATE ledger_entries SET amount_minor = amount_minor + 1 "
+                    "WHERE seq = 2 AND n = 0"
+                )
+            elif how == "remove":
+                run("DELETE FROM ledger_entries WHERE seq = 2 AND n = 0")
+            else:
+                run(
+                    "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+                    "amount_minor) VALUES (2, 9, 'platform:commission', NULL, 'commission', "
+                    "'EUR', 1)"
+                )
+            uow.commit()
+    finally:
+        owner.close()
 
 
 @pytest.mark.parametrize("how", ["alter", "remove", "insert"])

@@ -4,8 +4,9 @@ Options: ``--orders N`` (default 80), ``--seed S`` (default 7; the same seed giv
 month), ``--db PATH`` (the SQLite file, replaced; ``:memory:`` for none) and ``--json``
 (print the figures as JSON instead of the report). The progress bar goes to stderr.
 
-``python -m asolora_core migrate --dsn DSN``: bring a database's schema up to date (see
-:func:`asolora_core.migrations.migrate`).
+``python -m asolora_core migrate --dsn DSN [--schema S] [--grant-to ROLE]``: bring a
+database's schema up to date and (PostgreSQL) grant the application's role what it needs
+(see :func:`asolora_core.migrations.migrate`).
 """
 
 from __future__ import annotations
@@ -44,12 +45,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dsn", required=True, help="postgresql://user@host/db, or a SQLite file path"
     )
     mig.add_argument("--schema", default=None, help="PostgreSQL schema (default: search_path)")
+    mig.add_argument(
+        "--grant-to",
+        default=None,
+        metavar="ROLE",
+        help="PostgreSQL: grant this application role exactly what the library needs",
+    )
     args = parser.parse_args(argv)
     if args.command == "migrate":
         from asolora_core.migrations import migrate
 
-        version = migrate(args.dsn, schema=args.schema)
-        print(f"schema at version {version}")
+        version = migrate(args.dsn, schema=args.schema, grant_to=args.grant_to)
+        granted = "" if args.grant_to is None else f"; {args.grant_to} granted"
+        print(f"schema at version {version}{granted}")
         return 0
     if args.orders < 1:
         parser.error("--orders must be at least 1")

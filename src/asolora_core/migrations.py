@@ -7,7 +7,8 @@ applies the steps a database has not had yet, safely from several processes at o
 one ``BEGIN IMMEDIATE`` transaction per step; PostgreSQL: one transaction under an advisory
 lock). Stores also migrate when they open, so calling it is only needed when you deploy with
 ``migrate=False`` (PostgreSQL) or want the schema ready before the first request. From a
-shell: ``python -m asolora_core migrate --dsn postgresql://app@db/shop`` (or ``--dsn shop.db``).
+shell: ``python -m asolora_core migrate --dsn postgresql://app@db/shop`` (or ``--dsn shop.db``);
+``--grant-to ROLE`` also grants a PostgreSQL application role what the library needs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 __all__ = ["migrate"]
 
 
-def migrate(dsn: str, *, schema: str | None = None) -> int:
+def migrate(dsn: str, *, schema: str | None = None, grant_to: str | None = None) -> int:
     """Bring the database named by ``dsn`` to the latest schema version and return it.
 
     ``dsn`` is a PostgreSQL URL or key/value string (``postgresql://...``, ``postgres://...``,
@@ -31,11 +32,11 @@ def migrate(dsn: str, *, schema: str | None = None) -> int:
 
         store = PostgresStore(text, schema=schema, migrate=False)
         try:
-            return store.migrate()
+            return store.migrate(grant_to=grant_to)
         finally:
             store.close()
-    if schema is not None:
-        raise ValueError("schema= applies to PostgreSQL only")
+    if schema is not None or grant_to is not None:
+        raise ValueError("schema= and grant_to= apply to PostgreSQL only")
     from asolora_core.adapters.sqlite import SqliteStore
 
     path = text.removeprefix("sqlite:///")

@@ -75,7 +75,7 @@ from asolora_core.reports.performance import PerformanceTotals
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-__all__ = ["MIGRATIONS", "PostgresStore", "PostgresUnitOfWork"]
+__all__ = ["APP_PRIVILEGES", "MIGRATIONS", "PostgresStore", "PostgresUnitOfWork"]
 
 #: Schema steps; step N brings the database to version N (a row in ``asolora_schema_version``).
 #: Never edit a released step: append one.
@@ -192,6 +192,40 @@ MIGRATIONS: list[str] = [
     BALANCE_NOTES_MIGRATION,
 ]
 
+#: What the application's role may do to each table (``PostgresStore.migrate(grant_to=...)``,
+#: ``python -m asolora_core migrate --grant-to ROLE``): the statements the library runs and
+#: no more. The journal (``ledger_txns``, ``ledger_entries``) and the payouts are
+#: ``SELECT, INSERT`` only; ``ledger_head`` is updated, never inserted or deleted;
+#: ``ledger_unchecked`` and ``ledger_unchecked_seqs`` are written by the journal's triggers,
+#: which run with the privileges of the role that writes the journal (their guards refuse any
+#: write made outside a trigger); ``UPDATE`` is also what ``SELECT ... FOR UPDATE`` and
+#: ``INSERT ... ON CONFLICT DO UPDATE`` need. A schema step that adds a table adds it here
+#: (a test compares this with the tables of a migrated schema).
+APP_PRIVILEGES: dict[str, str] = {
+    "asolora_schema_version": "SELECT",
+    "orders": "SELECT, INSERT, UPDATE",
+    "events": "SELECT, INSERT",
+    "outbox": "SELECT, INSERT, UPDATE, DELETE",
+    "idempotency": "SELECT, INSERT, UPDATE, DELETE",
+    "timers": "SELECT, INSERT, UPDATE, DELETE",
+    "conversations": "SELECT, INSERT, UPDATE",
+    "conversation_messages": "SELECT, INSERT",
+    "ledger_head": "SELECT, UPDATE",
+    "ledger_txns": "SELECT, INSERT",
+    "ledger_entries": "SELECT, INSERT",
+    "ledger_payouts": "SELECT, INSERT",
+    "ledger_totals": "SELECT, INSERT, UPDATE",
+    "ledger_holds": "SELECT, INSERT, UPDATE",
+    "ledger_vendors": "SELECT, INSERT, UPDATE",
+    "ledger_unchecked": "SELECT, INSERT, DELETE",
+    "ledger_unchecked_seqs": "SELECT, INSERT, DELETE",
+    "report_sales": "SELECT, INSERT, UPDATE, DELETE",
+    "report_products": "SELECT, INSERT, UPDATE, DELETE",
+    "report_product_months": "SELECT, INSERT, UPDATE, DELETE",
+    "report_money": "SELECT, INSERT, UPDATE, DELETE",
+    "report_checkpoints": "SELECT, INSERT, UPDATE, DELETE",
+}
+
 #: Python work a schema step needs, run right after its SQL in the same transaction.
 _MIGRATION_HOOKS: dict[str, Callable[[PostgresUnitOfWork], None]] = {
     ORDER_FACTS_MIGRATION: backfill_order_facts,
@@ -232,6 +266,47 @@ def _statements(script: str) -> list[str]:
     if tail:
         out.append(tail)
     return [s for s in out if s.strip()]
+
+
+def _grant(uow: PostgresUnitOfWork, role: str) -> None:
+    """Give ``role`` exactly :data:`APP_PRIVILEGES` on the tables of the current schema (see
+    :meth:`PostgresStore.migrate`); other tables of the schema are left as they are."""
+    from psycopg.sql import Identifier
+
+    conn = uow._conn()
+    row = uow.fetchone("SELECT current_schema()")
+    assert row is not None
+    schema = str(row[0])
+    who = Identifier(role).as_string(conn)
+    quoted = Identifier(schema).as_string(conn)
+    found = uow.fetchall(
+        "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace "
+        "AND relkind IN ('r', 'p') AND relname = ANY(%s)",
+        (quoted, list(APP_PRIVILEGES)),
+    )
+    present = {str(r[0]) for r in found}
+    names = [name for name in APP_PRIVILEGES if name in present]
+
+    def listed(tables: Sequence[str]) -> str:
+        return ", ".join(Identifier(schema, name).as_string(conn) for name in tables)
+
+    uow.run(f"GRANT USAGE ON SCHEMA {quoted} TO {who}")
+    uow.run(f"REVOKE ALL ON TABLE {listed(names)} FROM {who}")
+    for name in names:
+        uow.run(f"GRANT {APP_PRIVILEGES[name]} ON TABLE {listed([name])} TO {who}")
+    sequences = [
+        str(r[0])
+        for r in uow.fetchall(
+            "SELECT s.relname FROM pg_class s JOIN pg_depend d "
+            "ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype = 'a' "
+            "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' "
+            "AND t.relnamespace = %s::regnamespace AND t.relname = ANY(%s) ORDER BY s.relname",
+            (quoted, names),
+        )
+    ]
+    if sequences:
+        uow.run(f"REVOKE ALL ON SEQUENCE {listed(sequences)} FROM {who}")
+        uow.run(f"GRANT USAGE ON SEQUENCE {listed(sequences)} TO {who}")
 
 
 class PostgresStore:
@@ -329,10 +404,33 @@ class PostgresStore:
             found = uow.fetchone("SELECT coalesce(max(version), 0) FROM asolora_schema_version")
             return 0 if found is None else int(found[0])
 
-    def migrate(self) -> int:
+    def migrate(self, *, grant_to: str | None = None) -> int:
         """Apply every missing :data:`MIGRATIONS` step in one transaction, under an advisory
         lock (two processes migrating at once: the second waits, then finds nothing to do).
-        Returns the schema version."""
+        Returns the schema version.
+
+        A schema already up to date is left alone without any DDL, so a store opened by the
+        application's role (which may not create tables) migrates on open as a no-op.
+        ``grant_to`` names that role: in the same transaction, after the steps, it is given
+        exactly :data:`APP_PRIVILEGES` on the store's tables (any other privilege it had on
+        them revoked), ``USAGE`` on the schema and on the tables' sequences. Run it as the
+        tables' owner at every deploy, so the tables a new step adds are granted too."""
+        if grant_to is None:
+            current = self.schema_version()
+            if current >= len(MIGRATIONS):
+                return len(MIGRATIONS)
+            try:
+                return self._migrate(None)
+            except pg_errors.InsufficientPrivilege as exc:
+                exc.add_note(
+                    f"the schema is at version {current} of {len(MIGRATIONS)} and this role may "
+                    "not migrate it: run `python -m asolora_core migrate --dsn ... --grant-to "
+                    "ROLE` as the tables' owner first (docs/postgres.md)"
+                )
+                raise
+        return self._migrate(grant_to)
+
+    def _migrate(self, grant_to: str | None) -> int:
         with self.unit_of_work() as uow:
             uow.run("SELECT pg_advisory_xact_lock(hashtext('asolora_core:migrate'))")
             if self.schema is not None:
@@ -352,6 +450,8 @@ class PostgresStore:
                 if hook is not None:
                     hook(uow)
                 uow.run("INSERT INTO asolora_schema_version (version) VALUES (%s)", (target,))
+            if grant_to is not None:
+                _grant(uow, grant_to)
             uow.commit()
         return len(MIGRATIONS)
 
