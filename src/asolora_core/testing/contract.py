@@ -1,8 +1,12 @@
-"""The contract every store passes (house style point 8; R2, R29, R33, R35, R36, R40, R42).
+"""The contract every store passes (R2, R29, R33, R35, R36, R40, R42).
 
-Ships in the package so that the author of another adapter (PostgreSQL, say) runs the very
-checks :class:`~asolora_core.adapters.memory.InMemoryStore` and
-:class:`~asolora_core.adapters.sqlite.SqliteStore` pass. Subclass :class:`StoreContract` in a
+Ships in the package so that the author of another adapter runs the very checks
+:class:`~asolora_core.adapters.memory.InMemoryStore`,
+:class:`~asolora_core.adapters.sqlite.SqliteStore` and
+:class:`~asolora_core.adapters.postgres.PostgresStore` pass (with
+:class:`~asolora_core.testing.ledger_contract.LedgerContract` and
+:class:`~asolora_core.testing.reports_contract.ReportsContract` for the ledger and the
+reports' rollups). Subclass :class:`StoreContract` in a
 test module whose class name pytest collects, and say how to open a fresh, empty store::
 
     from asolora_core.testing.contract import StoreContract
