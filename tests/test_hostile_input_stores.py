@@ -1,8 +1,11 @@
-"""Text no store can keep (R2, R33): a NUL character (PostgreSQL ``text`` and ``jsonb`` refuse
-it) or an unpaired surrogate (not encodable as UTF-8, which SQLite and PostgreSQL need) in any
-id, key, name or free text is refused with ``invalid_input`` naming the field, and leaves every
-row as it was, on every store. Before the fix the in-memory store (and SQLite, for NUL) kept
-such text while PostgreSQL raised a driver error outside the error family.
+"""Hostile input on every store, PostgreSQL included (R2, R33).
+
+Text no store can keep: a NUL character (PostgreSQL ``text`` and ``jsonb`` refuse it) or an
+unpaired surrogate (not encodable as UTF-8, which SQLite and PostgreSQL need) in any id, key,
+name or free text is refused with ``invalid_input`` naming the field, and leaves every row as
+it was, on every store. Before the fix the in-memory store (and SQLite, for NUL) kept such text
+while PostgreSQL raised a driver error outside the error family. A time zone name naming a
+folder of the tz database is ``unknown_time_zone`` (it was ``IsADirectoryError``).
 """
 
 from __future__ import annotations
@@ -244,3 +247,18 @@ def test_r33_any_customer_name_is_kept_or_refused_alike_on_every_store(
         finally:
             store.close()
     assert len(set(outcomes)) == 1, outcomes
+
+
+@pytest.mark.parametrize("name", ["Europe", "America/Argentina", "Etc"])
+def test_r2_r33_a_time_zone_name_that_is_a_folder_is_refused_in_the_family(
+    world: World, name: str
+) -> None:
+    """R2: a time zone name naming a folder of the tz database (``Europe``) made ``ZoneInfo``
+    raise ``IsADirectoryError``, outside the error family; it is ``unknown_time_zone`` like
+    any other unknown name, on every store, and writes nothing."""
+    before = digest(world.store)
+    with pytest.raises(AsoloraError) as info:
+        world.m.register_vendor("v-2", payout_currency="EUR", by=STAFF, timezone=name)
+    assert info.value.code == "unknown_time_zone"
+    assert info.value.fields["field"] == "timezone"
+    assert digest(world.store) == before
