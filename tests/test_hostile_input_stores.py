@@ -171,6 +171,20 @@ CASES: list[Case] = [
     Case("get_order: order_id", lambda w, s: w.m.get_order(s, by=STAFF)),
     Case("list_orders: vendor_id", lambda w, s: w.m.list_orders(by=STAFF, vendor_id=s)),
     Case("get_conversation: conversation_id", lambda w, s: w.m.get_conversation(s, by=STAFF)),
+    Case("messages: conversation_id", lambda w, s: w.m.messages(s, by=STAFF)),
+    Case("conversation_history: conversation_id", lambda w, s: w.m.conversation_history(
+        s, by=STAFF)),
+    Case("conversations_for_vendor: vendor_id", lambda w, s: w.m.conversations_for_vendor(
+        s, by=STAFF)),
+    Case("order_history: order_id", lambda w, s: w.m.order_history(s, by=STAFF)),
+    Case("orders_of_checkout: checkout_id", lambda w, s: w.m.orders_of_checkout(s, by=STAFF)),
+    Case("buyer_orders: buyer_id", lambda w, s: w.m.buyer_orders(by=STAFF, buyer_id=s)),
+    Case("get_vendor: vendor_id", lambda w, s: w.m.get_vendor(s, by=STAFF)),
+    Case("balance: vendor_id", lambda w, s: w.m.balance(s, by=STAFF)),
+    Case("statement: vendor_id", lambda w, s: w.m.statement(s, by=STAFF)),
+    Case("get_hold: order_id", lambda w, s: w.m.get_hold(s, by=STAFF)),
+    Case("holds: vendor_id", lambda w, s: w.m.holds(s, by=STAFF)),
+    Case("payouts: vendor_id", lambda w, s: w.m.payouts(s, by=STAFF)),
 ]
 # fmt: on
 
@@ -180,13 +194,16 @@ CASES: list[Case] = [
 def test_r2_r33_unstorable_text_is_refused_on_every_store_and_changes_nothing(
     world: World, case: Case, bad: str
 ) -> None:
-    """R2, R33: ``invalid_input`` (never a driver error), the same on every store, and every
-    row (orders, journal, outbox, idempotency records) identical before and after."""
+    """R2, R33: ``invalid_input`` (never a driver error), the same on every store, judged
+    before any unit of work or reader opens, and every row (orders, journal, outbox,
+    idempotency records) identical before and after."""
     before = digest(world.store)
+    opened = world.store.opened
     with pytest.raises(AsoloraError) as info:
         case.call(world, BAD[bad])
     assert info.value.code == "invalid_input", repr(info.value)
     assert "NUL" in str(info.value) or "surrogate" in str(info.value), str(info.value)
+    assert world.store.opened == opened, "judged inside a unit of work"
     assert digest(world.store) == before
 
 
