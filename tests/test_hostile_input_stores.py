@@ -10,6 +10,7 @@ folder of the tz database is ``unknown_time_zone`` (it was ``IsADirectoryError``
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -185,6 +186,25 @@ CASES: list[Case] = [
     Case("get_hold: order_id", lambda w, s: w.m.get_hold(s, by=STAFF)),
     Case("holds: vendor_id", lambda w, s: w.m.holds(s, by=STAFF)),
     Case("payouts: vendor_id", lambda w, s: w.m.payouts(s, by=STAFF)),
+    Case("lift_freeze: reason", lambda w, s: w.m.lift_freeze(w.oid, by=STAFF, reason=s)),
+    Case("mark_delivered: reason", lambda w, s: w.m.mark_delivered(
+        w.oid, w.sid, by=STAFF, reason=s)),
+    Case("resolve_for_vendor: reason", lambda w, s: w.m.resolve_for_vendor(
+        w.oid, w.iid, by=STAFF, reason=s)),
+    Case("chargeback_won: reference", lambda w, s: w.m.chargeback_won(
+        w.oid, by=STAFF, reference=s)),
+    Case("pay_out: vendor_id", lambda w, s: w.m.pay_out(s, by=STAFF)),
+    Case("rebuild_reports: vendor_id", lambda w, s: w.m.rebuild_reports(s, by=STAFF)),
+    Case("sales_report: vendor_id", lambda w, s: w.m.sales_report(
+        s, by=STAFF, start=START.date(), end=START.date())),
+    Case("bestsellers: vendor_id", lambda w, s: w.m.bestsellers(
+        s, by=STAFF, start=START.date(), end=START.date())),
+    Case("earnings_report: vendor_id", lambda w, s: w.m.earnings_report(
+        s, by=STAFF, start=START.date(), end=START.date())),
+    Case("store_performance: vendor_id", lambda w, s: w.m.store_performance(
+        s, by=STAFF, since=START, until=START + dt.timedelta(days=1))),
+    Case("response_times: vendor_id", lambda w, s: w.m.response_times(
+        s, by=STAFF, since=START, until=START + dt.timedelta(days=1))),
 ]
 # fmt: on
 
