@@ -1,8 +1,8 @@
 """A digest of every row a store holds, for tests that a refusal wrote nothing (R2, R33).
 
-``digest(store)`` reads the whole store: every SQLite table through its own connection, or
-every table of the in-memory store. Two digests are equal exactly when no row was added,
-changed or removed in between.
+``digest(store)`` reads the whole store: every SQLite table through its own connection, every
+table of the in-memory store, or every table of a PostgresStore's schema. Two digests are
+equal exactly when no row was added, changed or removed in between.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ def _rows(value: Any) -> Any:
 
 
 def digest(store: Store) -> str:
-    """SHA-256 over every row of ``store`` (an InMemoryStore or SqliteStore, or a
-    :class:`CountingStore` around one)."""
+    """SHA-256 over every row of ``store`` (an InMemoryStore, SqliteStore or PostgresStore,
+    or a :class:`CountingStore` around one)."""
     if isinstance(store, CountingStore):
         store = store.inner
     h = hashlib.sha256()
+    if type(store).__module__ != InMemoryStore.__module__ and hasattr(store, "schema"):
+        return _pg_digest(store, h)
     if isinstance(store, SqliteStore):
         conn = sqlite3.connect(store.path)
         try:
@@ -50,6 +52,25 @@ def digest(store: Store) -> str:
         h.update(name.encode())
         h.update(repr(_rows(table)).encode())
     return h.hexdigest()
+
+
+def _pg_digest(store: Any, h: Any) -> str:
+    import psycopg
+
+    with psycopg.connect(store.dsn) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1",
+                (store.schema,),
+            )
+        ]
+        for table in tables:
+            h.update(table.encode())
+            rows = conn.execute(f'SELECT * FROM "{store.schema}"."{table}"').fetchall()
+            for row in sorted(repr(r) for r in rows):
+                h.update(row.encode())
+    return str(h.hexdigest())
 
 
 class CountingStore:

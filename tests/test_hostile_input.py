@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moneyed import Money
 
+import pg_support
 from asolora_core import (
     Actor,
     AsoloraError,
@@ -56,6 +57,7 @@ from asolora_core.reports.service import (
     MAX_REPORT_PERIODS,
 )
 from conftest import START
+from pg_support import make_store as make_pg_store
 from store_digest import CountingStore, digest
 
 VENDOR = Actor.vendor("v-1")
@@ -88,9 +90,15 @@ class World:
     cid: str
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    inner: Store = InMemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "h.db")
+    inner: Store
+    if request.param == "memory":
+        inner = InMemoryStore()
+    elif request.param == "sqlite":
+        inner = SqliteStore(tmp_path / "h.db")
+    else:
+        inner = make_pg_store()
     store = CountingStore(inner)
     m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
     m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
@@ -615,11 +623,15 @@ def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
 def test_r33_every_store_accepts_and_refuses_the_same_amounts(
     tmp_path_factory: pytest.TempPathFactory, unit_minor: int, quantity: int
 ) -> None:
-    """R33 (issue 9 item 2): around the maximum, memory and SQLite give the same outcome for
-    the same checkout: the same orders, or the same error code."""
+    """R33 (issue 9 item 2): around the maximum, memory, SQLite and (when the tests have a
+    database) PostgreSQL give the same outcome for the same checkout: the same orders, or the
+    same error code."""
     outcomes = []
     path = tmp_path_factory.mktemp("agree") / "s.db"
-    for store in (InMemoryStore(), SqliteStore(path)):
+    stores: list[Store] = [InMemoryStore(), SqliteStore(path)]
+    if pg_support.DSN is not None:
+        stores.append(make_pg_store())
+    for store in stores:
         m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
         price = from_minor(unit_minor, "EUR")
         try:
@@ -633,7 +645,7 @@ def test_r33_every_store_accepts_and_refuses_the_same_amounts(
         except AsoloraError as error:
             outcomes.append((error.code, 0, 0))
         store.close()
-    assert outcomes[0] == outcomes[1]
+    assert all(outcome == outcomes[0] for outcome in outcomes)
     assert (outcomes[0][0] == "placed") == (0 < unit_minor * quantity <= MAX_AMOUNT_MINOR)
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError
-from asolora_core.limits import MAX_ID_LENGTH
+from asolora_core.limits import MAX_ID_LENGTH, check_storable
 
 __all__ = ["Actor", "ActorKind", "check_actor"]
 
@@ -48,6 +48,7 @@ def _check_id(instance: object, attribute: attrs.Attribute[str], value: object) 
             field="actor.id",
             limit=MAX_ID_LENGTH,
         )
+    check_storable(value, "actor.id")
 
 
 def check_actor(by: object, field: str = "by") -> Actor:

@@ -12,8 +12,13 @@ same inputs (R33), and no sum the library computes can overflow a signed 64-bit 
 * a converted amount is the order amount times a rate: rates up to ``10**6`` minor units per
   minor unit (far above any real pair) keep it below ``2**63``.
 
-The checks are type and length comparisons only (no regular expressions): they run on every
-command.
+Every text (ids, keys, names, free text) must also be storable on every store
+(:func:`check_storable`): no NUL character (PostgreSQL ``text`` and ``jsonb`` refuse it; SQLite
+and the in-memory store would keep it) and no unpaired surrogate (not encodable as UTF-8, which
+SQLite and PostgreSQL need and the in-memory store does not).
+
+The checks are type, length and membership tests only (no regular expressions): they run on
+every command.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "MAX_RESERVE_DAYS",
     "MAX_TEXT_LENGTH",
     "check_amount_minor",
+    "check_storable",
     "check_count",
     "check_id",
     "check_key",
@@ -73,15 +79,42 @@ MAX_AMOUNT_TEXT: Final = 64
 MAX_RESERVE_DAYS: Final = 3650
 
 
+def check_storable(value: str, field: str) -> str:
+    """``value`` if every store can keep it: no NUL character and no unpaired surrogate.
+
+    PostgreSQL refuses NUL in ``text`` and ``jsonb``, and SQLite and PostgreSQL store UTF-8,
+    which has no encoding for a lone surrogate; the in-memory store would take both. Refusing
+    them here, before any store is touched, keeps the stores in agreement (R33). ASCII text
+    (``isascii`` is a flag read) costs one ``in`` scan.
+    """
+    if "\x00" in value:
+        raise InvalidInputError(
+            f"{field} contains a NUL character (\\x00), which no store keeps; remove it",
+            field=field,
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInputError(
+                f"{field} contains an unpaired surrogate (text that is not valid Unicode and "
+                "cannot be stored as UTF-8); decode your input with errors='strict' or "
+                "'replace'",
+                field=field,
+            ) from None
+    return value
+
+
 def check_id(value: object, field: str) -> str:
-    """``value`` if it is a non-blank string of at most :data:`MAX_ID_LENGTH` characters."""
+    """``value`` if it is a non-blank, storable string of at most :data:`MAX_ID_LENGTH`
+    characters."""
     if type(value) is not str or not 0 < len(value) <= MAX_ID_LENGTH or value.isspace():
         raise InvalidInputError(
             f"{field} must be a non-empty string of at most {MAX_ID_LENGTH} characters",
             field=field,
             limit=MAX_ID_LENGTH,
         )
-    return value
+    return check_storable(value, field)
 
 
 def check_optional_id(value: object, field: str) -> str | None:
@@ -98,11 +131,11 @@ def check_key(value: object) -> str:
             field="idempotency_key",
             limit=MAX_KEY_LENGTH,
         )
-    return value
+    return check_storable(value, "idempotency_key")
 
 
 def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> str:
-    """``value`` if it is a string (possibly empty) of at most ``limit`` characters."""
+    """``value`` if it is a storable string (possibly empty) of at most ``limit`` characters."""
     if type(value) is not str:
         raise InvalidInputError(f"{field} must be a string", field=field)
     if len(value) > limit:
@@ -111,7 +144,7 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> st
             field=field,
             limit=limit,
         )
-    return value
+    return check_storable(value, field)
 
 
 def check_quantity(value: object, field: str) -> int:

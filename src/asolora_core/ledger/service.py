@@ -786,7 +786,7 @@ class _MoneyCommands(_IntegrityCommands):
         _money.check_currency(payout_currency, field="payout_currency")
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
             raise InvalidInputError(
                 f"timezone {timezone!r} is not an IANA time zone such as 'Europe/Paris'",
                 field="timezone",

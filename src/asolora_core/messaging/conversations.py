@@ -30,7 +30,7 @@ from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import InvalidInputError, NotPermittedError
 from asolora_core.events import DomainEvent
-from asolora_core.limits import MAX_REFERENCE_LENGTH, MAX_TEXT_LENGTH
+from asolora_core.limits import MAX_REFERENCE_LENGTH, MAX_TEXT_LENGTH, check_storable
 
 __all__ = [
     "MAX_ATTACHMENTS",
@@ -239,7 +239,7 @@ def check_text(text: object, *, limit: int = MAX_MESSAGE_LENGTH) -> str:
             field="text",
             limit=limit,
         )
-    return stripped
+    return check_storable(stripped, "text")
 
 
 def check_attachments(attachments: object) -> tuple[str, ...]:
@@ -260,6 +260,7 @@ def check_attachments(attachments: object) -> tuple[str, ...]:
                 "characters",
                 field="attachments",
             )
+        check_storable(ref, "attachments")
     return refs
 
 

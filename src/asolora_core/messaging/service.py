@@ -466,6 +466,7 @@ class _ChatCommands(_Kernel):
 
     def get_conversation(self, conversation_id: str, *, by: Actor) -> Conversation:
         """The conversation, for its vendor, its buyer or staff (R26)."""
+        _check_read(conversation_id, by)
         with self.store.reader() as uow:
             return self._load_readable(uow, conversation_id, by)
 
@@ -480,12 +481,14 @@ class _ChatCommands(_Kernel):
             isinstance(after, bool) or not isinstance(after, int) or after < 0
         ):
             raise InvalidInputError("after must be a message seq (0 or more)", field="after")
+        _check_read(conversation_id, by)
         with self.store.reader() as uow:
             self._load_readable(uow, conversation_id, by)
             return uow.conversations.messages(conversation_id, after_seq=after or 0, limit=limit)
 
     def conversation_history(self, conversation_id: str, *, by: Actor) -> tuple[Any, ...]:
         """Every event of the conversation, oldest first (R42)."""
+        _check_read(conversation_id, by)
         with self.store.reader() as uow:
             self._load_readable(uow, conversation_id, by)
             return uow.events.history(conversation_id)
@@ -540,6 +543,12 @@ class _ChatCommands(_Kernel):
             conversations=items,
             median=median_delta(times),
         )
+
+
+def _check_read(conversation_id: object, by: object) -> None:
+    """The arguments of a read, judged before any reader opens (R2, R33)."""
+    check_actor(by)
+    check_id(conversation_id, "conversation_id")
 
 
 def _may_list(by: Actor, kind: ActorKind, party_id: str) -> None:

@@ -46,7 +46,13 @@ from asolora_core.events import (
     StaffActionTaken,
     TrackingUpdated,
 )
-from asolora_core.limits import MAX_AMOUNT_MINOR, MAX_NAME_LENGTH, MAX_QUANTITY, MAX_TEXT_LENGTH
+from asolora_core.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_NAME_LENGTH,
+    MAX_QUANTITY,
+    MAX_TEXT_LENGTH,
+    check_storable,
+)
 from asolora_core.money import allocate
 from asolora_core.orders.model import (
     Issue,
@@ -116,7 +122,7 @@ def _text(value: object, field: str, *, required: bool = True, limit: int = MAX_
         raise InvalidInputError(f"{field} must not be empty", field=field)
     if len(stripped) > limit:
         raise InvalidInputError(f"{field} is longer than {limit} characters", field=field)
-    return stripped
+    return check_storable(stripped, field)
 
 
 def _positive_int(value: object, field: str) -> int:

@@ -383,6 +383,7 @@ class _OrderCommands(_Kernel):
         """R7: the shipment is delivered; the buyer is asked to confirm Order Received.
         Staff may mark it on the carrier's proof, with a mandatory ``reason``."""
         check_id(shipment_id, "shipment_id")
+        check_text(reason, "reason")
         return self._order_command(
             order_id,
             by,

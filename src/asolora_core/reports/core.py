@@ -61,7 +61,7 @@ def zone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; :class:`UnknownTimeZoneError` for anything else."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise UnknownTimeZoneError(
             f"time zone {name!r} is not an IANA time zone name such as 'Europe/Paris' or "
             "'Asia/Tokyo'",
