@@ -774,8 +774,25 @@ class _Idempotency:
         return None if row is None else _record(row, self._ref)
 
     def put(self, record: IdempotencyRecord) -> None:
+        self._add(_key_row(record, self._ref))
+
+    def put_order(
+        self,
+        scope: str,
+        key: str,
+        command: str,
+        request: bytes,
+        at: _dt.datetime,
+        order_id: str,
+        version: int,
+    ) -> None:
+        """As :meth:`put` of a record whose result is ``OrderRef(order_id, version)``, with
+        neither object built: the row :func:`_key_row` makes of it (the kernel's fast path
+        for a keyed command that returned one order, R35)."""
+        self._add((scope, key, command, request, at, order_id, version, None, None, None))
+
+    def _add(self, row: _KeyRow) -> None:
         # set() and _queue() inlined: one call per command sent with a key
-        row = _key_row(record, self._ref)
         key = (row[0], row[1])
         rows, queue, undo = self._rows, self._queue, self._uow._undo
         undo.append((rows, key, rows.get(key, _MISSING)))
