@@ -213,6 +213,42 @@ def test_an_idempotency_record_reads_back_equal_to_the_one_written(
     assert type(read.result) is type(result)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    order_id=st.text(min_size=1, max_size=10),
+    version=st.integers(1, 50),
+    request=st.binary(max_size=20),
+    commit=st.booleans(),
+)
+def test_the_fast_path_for_an_order_result_stores_what_put_stores(
+    order_id: str, version: int, request: bytes, commit: bool
+) -> None:
+    """R35: ``put_order`` (the kernel's fast path for a command that returned one order)
+    keeps the record ``put`` keeps for ``OrderRef(order_id, version)``, and a rollback
+    leaves nothing of it."""
+    at = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    record = IdempotencyRecord(
+        scope="vendor:v-1",
+        key="k",
+        command="ship",
+        request=request,
+        result=OrderRef(order_id, version),
+        at=at,
+    )
+    slow, fast = InMemoryStore(), InMemoryStore()
+    with slow.unit_of_work() as uow:
+        uow.idempotency.put(record)
+        uow.commit()
+    with fast.unit_of_work() as uow:
+        uow.idempotency.put_order("vendor:v-1", "k", "ship", request, at, order_id, version)
+        if commit:
+            uow.commit()
+    assert list(fast._tables.keys_by_age) == (list(slow._tables.keys_by_age) if commit else [])
+    assert fast._tables.idempotency == (slow._tables.idempotency if commit else {"vendor:v-1": {}})
+    with fast.reader() as uow:
+        assert uow.idempotency.get("vendor:v-1", "k") == (record if commit else None)
+
+
 def test_a_keyed_command_replays_from_the_flat_record() -> None:
     """A command sent again with its key returns the order of the first time (R35)."""
     store = InMemoryStore()
@@ -227,4 +263,6 @@ def test_a_keyed_command_replays_from_the_flat_record() -> None:
         buyer=buyer, customer_name="Ada", items=items, paid=Money("5", "EUR"), idempotency_key="x"
     )
     assert again == first
-    assert all(type(row) is tuple for row in store._tables.idempotency.values())
+    assert all(
+        type(row) is tuple for rows in store._tables.idempotency.values() for row in rows.values()
+    )

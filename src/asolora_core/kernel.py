@@ -305,21 +305,28 @@ def fingerprint(arguments: Mapping[str, Any]) -> bytes:
     canonical text (:func:`_canonical_text`). A replay recomputes it; the first differing
     slice names the argument that differs."""
     parts = [_FINGERPRINT_V2]
+    append, slices, cached = parts.append, _SLICES_V2, _CACHED_TYPES
     for name in sorted(arguments):
         value = arguments[name]
-        if type(value) not in _CACHED_TYPES:
-            parts.append(_digest(f"{name}={_canonical_text(value)}"))
+        if type(value) not in cached:
+            append(_digest(f"{name}={_canonical_text(value)}"))
             continue
-        cache = _SLICES_V2.get(name)
-        if cache is None:
-            cache = _SLICES_V2[name] = {}
-        part = cache.get(value)
-        if part is None:
-            if len(cache) >= _SLICES_PER_NAME:
-                cache.clear()
-            part = cache[value] = _digest(f"{name}={value!r}")
-        parts.append(part)
+        try:  # subscripts, not .get(): the usual case is a hit
+            append(slices[name][value])
+        except KeyError:
+            append(_new_slice(name, value))
     return b"".join(parts)
+
+
+def _new_slice(name: str, value: str | int | None) -> bytes:
+    """The slice of a plain argument :func:`fingerprint` has not cached, cached."""
+    cache = _SLICES_V2.get(name)
+    if cache is None:
+        cache = _SLICES_V2[name] = {}
+    elif len(cache) >= _SLICES_PER_NAME:
+        cache.clear()
+    part = cache[value] = _digest(f"{name}={value!r}")
+    return part
 
 
 def _differing_argument(
@@ -649,18 +656,25 @@ class _Kernel:
                     raise  # R35, R36: transient ("retry"), not a final outcome for this key
                 error = refusal
             else:
-                uow.idempotency.put(
-                    IdempotencyRecord(
-                        scope=scope,
-                        key=idempotency_key,
-                        command=command,
-                        request=request,
-                        result=OrderRef(result.order_id, result.version)  # type: ignore[attr-defined]
-                        if type(result) is Order
-                        else _by_reference(result),
-                        at=now,
+                store = uow.idempotency
+                if type(result) is Order and (put_order := getattr(store, "put_order", None)):
+                    # a store's fast path: the record of one order's id and version, built
+                    # as its row directly (see IdempotencyStore)
+                    put_order(
+                        scope, idempotency_key, command, request, now,
+                        result.order_id, result.version,  # type: ignore[attr-defined]
+                    )  # fmt: skip
+                else:
+                    store.put(
+                        IdempotencyRecord(
+                            scope=scope,
+                            key=idempotency_key,
+                            command=command,
+                            request=request,
+                            result=_by_reference(result),
+                            at=now,
+                        )
                     )
-                )
                 uow.commit()
                 for hook in self._after_commit:  # self._committed()
                     hook()

@@ -350,6 +350,12 @@ class Outbox(Protocol):
 
 
 class IdempotencyStore(Protocol):
+    """Idempotency records (R35). A store may also offer ``put_order(scope, key, command,
+    request, at, order_id, version)``: the same as :meth:`put` of a record whose ``result``
+    is ``OrderRef(order_id, version)`` (no ``arguments`` nor ``error``), without building
+    either object; the kernel uses it, when present, for a command that returned one order
+    (the memory store has it)."""
+
     def get(self, scope: str, key: str) -> IdempotencyRecord | None: ...
 
     def put(self, record: IdempotencyRecord) -> None:

@@ -61,8 +61,9 @@ class _Tables:
         self.events: dict[str, list[DomainEvent] | bytes] = {}
         self.outbox: dict[str, tuple[Any, ...] | bytes] = {}  # message id -> row (see _row)
         self.pending: dict[str, None] = {}  # ids of outbox messages not delivered nor failed
-        # (scope, key) -> the record as a flat tuple (see _key_row)
-        self.idempotency: dict[tuple[str, str], _KeyRow] = {}
+        # scope -> key -> the record as a flat tuple (see _key_row): no (scope, key) pair
+        # built per command nor kept per record for the collector to walk
+        self.idempotency: dict[str, dict[str, _KeyRow]] = {}
         self.timers: dict[str, Timer] = {}
         self.timer_heap: list[tuple[_dt.datetime, str]] = []
         # heap entries made stale (timer cancelled or moved) since the heap was last swept;
@@ -770,14 +771,34 @@ class _Idempotency:
         self._ref = OrderRef
 
     def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = self._rows.get((scope, key))
+        rows = self._rows.get(scope)
+        row = None if rows is None else rows.get(key)
         return None if row is None else _record(row, self._ref)
 
     def put(self, record: IdempotencyRecord) -> None:
+        self._add(_key_row(record, self._ref))
+
+    def put_order(
+        self,
+        scope: str,
+        key: str,
+        command: str,
+        request: bytes,
+        at: _dt.datetime,
+        order_id: str,
+        version: int,
+    ) -> None:
+        """As :meth:`put` of a record whose result is ``OrderRef(order_id, version)``, with
+        neither object built: the row :func:`_key_row` makes of it (the kernel's fast path
+        for a keyed command that returned one order, R35)."""
+        self._add((scope, key, command, request, at, order_id, version, None, None, None))
+
+    def _add(self, row: _KeyRow) -> None:
         # set() and _queue() inlined: one call per command sent with a key
-        row = _key_row(record, self._ref)
-        key = (row[0], row[1])
-        rows, queue, undo = self._rows, self._queue, self._uow._undo
+        key, queue, undo = row[1], self._queue, self._uow._undo
+        rows = self._rows.get(row[0])
+        if rows is None:  # a scope's first record (its table stays, empty, if rolled back)
+            rows = self._rows[row[0]] = {}
         undo.append((rows, key, rows.get(key, _MISSING)))
         rows[key] = row
         queue.append(row)
@@ -789,9 +810,9 @@ class _Idempotency:
         while queue and done < limit and queue[0][4] < before:
             row = queue.popleft()
             self._uow.on_rollback(functools.partial(queue.appendleft, row))
-            key = (row[0], row[1])
-            if self._rows.get(key) is row:  # not put again since
-                self._uow.delete(self._rows, key)
+            rows = self._rows[row[0]]
+            if rows.get(row[1]) is row:  # not put again since
+                self._uow.delete(rows, row[1])
                 done += 1
         return done
 
