@@ -22,6 +22,11 @@ def migrate(dsn: str, *, schema: str | None = None, grant_to: str | None = None)
     ``dsn`` is a PostgreSQL URL or key/value string (``postgresql://...``, ``postgres://...``,
     ``host=... dbname=...``; needs the ``postgres`` extra) or a SQLite file path (optionally
     ``sqlite:///path``). ``schema`` (PostgreSQL only) puts the tables in that schema.
+    ``grant_to`` (PostgreSQL only) names the application's login role: in the same
+    transaction it gets exactly the privileges the library needs at run time and no more
+    (``asolora_core.adapters.postgres.APP_PRIVILEGES``). Run this as the tables' owner at
+    every deploy and the application as that role (docs/postgres.md, "Deploy with a
+    least-privilege role").
 
     >>> migrate(":memory:") >= 4
     True
