@@ -11,16 +11,16 @@ folder of the tz database is ``unknown_time_zone`` (it was ``IsADirectoryError``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moneyed import Money
 
+import test_hostile_input
 from asolora_core import (
     Actor,
     AsoloraError,
@@ -38,31 +38,20 @@ from asolora_core.limits import check_storable
 from asolora_core.ports import Store
 from conftest import START
 from pg_support import make_store as make_pg_store
-from store_digest import CountingStore, digest
+from store_digest import digest
+from test_hostile_input import World
 
 VENDOR = Actor.vendor("v-1")
 BUYER = Actor.buyer("b-1")
 STAFF = Actor.staff("st-1")
 #: a NUL character, and an unpaired (high) surrogate
 BAD = {"nul": "a\x00b", "surrogate": "a\ud800b"}
+#: the fixture of test_hostile_input: the same world on every store
+world = test_hostile_input.world
 
 
 def eur(amount: str) -> Money:
     return Money(amount, "EUR")
-
-
-@attrs.frozen
-class World:
-    """A paid, partly shipped order of vendor v-1 for buyer b-1 with one open issue and one
-    conversation, on one store."""
-
-    m: Marketplace
-    store: CountingStore
-    oid: str
-    line: str
-    sid: str
-    iid: str
-    cid: str
 
 
 def _open(kind: str, tmp_path: Path) -> Store:
@@ -72,34 +61,6 @@ def _open(kind: str, tmp_path: Path) -> Store:
         return SqliteStore(tmp_path / "u.db")
     store: Store = make_pg_store()
     return store
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    inner = _open(request.param, tmp_path)
-    store = CountingStore(inner)
-    m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
-    m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
-    (order,) = m.place_checkout(
-        buyer=BUYER,
-        customer_name="Ada",
-        items=[Item(vendor_id="v-1", product_id="p", quantity=2, unit_price=eur("10.00"))],
-        paid=eur("20.00"),
-    )
-    line = order.lines[0].line_id
-    shipped = m.ship(order.order_id, by=VENDOR, items={line: 1}, carrier="DHL", tracking_number="1")
-    issue = m.report_issue(order.order_id, by=BUYER, kind=IssueKind.OTHER, description="late")
-    cid = m.start_conversation(by=BUYER, vendor_id="v-1").conversation.conversation_id
-    yield World(
-        m,
-        store,
-        order.order_id,
-        line,
-        shipped.shipments[0].shipment_id,
-        issue.issues[0].issue_id,
-        cid,
-    )
-    inner.close()
 
 
 def _checkout(w: World, s: str, **change: Any) -> object:
