@@ -4,7 +4,7 @@ R36, R42). Skips (one line for the whole run) without ``ASOLORA_TEST_POSTGRES_DS
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -159,12 +159,12 @@ def sold(schema: str) -> str:
     return schema
 
 
-def _refused(schema: str, *statements: str) -> str:
-    """Run ``statements`` in one transaction on a plain connection; the SQLSTATE of the
-    refusal (at the statement or at COMMIT)."""
+def _refused(schema: str, *statements: str, connect: Callable[..., Any] = _connect) -> str:
+    """Run ``statements`` in one transaction on a plain connection (``connect``: as whom);
+    the SQLSTATE of the refusal (at the statement or at COMMIT)."""
     import psycopg
 
-    with _connect(schema, autocommit=True) as conn:
+    with connect(schema, autocommit=True) as conn:
         try:
             with conn.transaction():
                 for sql in statements:
@@ -172,6 +172,24 @@ def _refused(schema: str, *statements: str) -> str:
         except psycopg.Error as exc:
             return str(exc.sqlstate)
     raise AssertionError(f"the database accepted {statements}")
+
+
+def _commit_refusal(conn: Any, steps: list[str]) -> str | None:
+    """Run ``steps`` in one transaction on ``conn`` (autocommit), each in a savepoint rolled
+    back when refused; the SQLSTATE that refused the COMMIT, or None if it committed."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            for sql in steps:
+                try:
+                    with conn.transaction():  # a savepoint
+                        conn.execute(sql)
+                except psycopg.Error:
+                    pass
+    except psycopg.Error as exc:
+        return str(exc.sqlstate)
+    return None
 
 
 _TXN = (
@@ -416,20 +434,8 @@ def test_no_mix_of_plain_dml_commits_an_unbalanced_journal(sold: str, steps: lis
     rolled back when refused (so one refusal does not end the transaction), never commits
     an unbalanced or entry-less journal transaction: the COMMIT is refused, or the rows
     were rolled back with their savepoint; nothing stays noted."""
-    import psycopg
-
-    refusal = None
     with _connect(sold, autocommit=True) as conn:
-        try:
-            with conn.transaction():
-                for sql in steps:
-                    try:
-                        with conn.transaction():  # a savepoint
-                            conn.execute(sql)
-                    except psycopg.Error:
-                        pass
-        except psycopg.Error as exc:
-            refusal = exc.sqlstate
+        refusal = _commit_refusal(conn, steps)
     assert refusal in (None, "23514", "23503")  # None: every journal row was rolled back
     _nothing_left_unchecked(sold)
 

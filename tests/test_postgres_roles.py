@@ -32,8 +32,10 @@ from test_postgres import (
     _TAMPERS,
     _TXN,
     _UNBALANCED,
+    _commit_refusal,
     _nothing_left_unchecked,
     _one,
+    _refused,
     _schema_at,
 )
 
@@ -77,16 +79,7 @@ def _app_connect(schema: str, **kwargs: Any) -> Any:
 def _refused_as_app(schema: str, *statements: str) -> str:
     """Run ``statements`` as the application role in one transaction; the SQLSTATE of the
     refusal (at a statement or at COMMIT)."""
-    import psycopg
-
-    with _app_connect(schema, autocommit=True) as conn:
-        try:
-            with conn.transaction():
-                for sql in statements:
-                    conn.execute(sql)
-        except psycopg.Error as exc:
-            return str(exc.sqlstate)
-    raise AssertionError(f"the database accepted {statements} from the application role")
+    return _refused(schema, *statements, connect=_app_connect)
 
 
 def _privileges(schema: str, role: str) -> dict[str, set[str]]:
@@ -311,20 +304,8 @@ def test_no_mix_of_dml_and_ddl_lets_the_application_role_commit_an_unbalanced_jo
     by any mix of the DML tampers and of the owner's and the superuser's switches (each in a
     savepoint, rolled back when refused) never commits: the COMMIT is refused, or the rows
     were rolled back with their savepoint; the journal is as it was, nothing stays noted."""
-    import psycopg
-
-    refusal = None
     with _app_connect(granted, autocommit=True) as conn:
-        try:
-            with conn.transaction():
-                for sql in steps:
-                    try:
-                        with conn.transaction():  # a savepoint
-                            conn.execute(sql)
-                    except psycopg.Error:
-                        pass
-        except psycopg.Error as exc:
-            refusal = exc.sqlstate
+        refusal = _commit_refusal(conn, steps)
     assert refusal in (None, "23514", "23503")
     _nothing_left_unchecked(granted)
 
