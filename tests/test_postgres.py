@@ -281,6 +281,26 @@ def test_the_balance_is_checked_once_for_everything_the_transaction_wrote(sold: 
     assert _one(sold, "SELECT count(*) FROM ledger_unchecked") == (0,)
 
 
+def _check_upgraded(schema: str, clock: FakeClock, first: str) -> None:
+    """A store opened on ``schema`` (left at an older step with an order ``first`` placed)
+    brings it to the latest step; the facade then posts to its journal, which verifies."""
+    from asolora_core.adapters import postgres as pg
+
+    store = make_store(schema)
+    try:
+        assert store.schema_version() == len(pg.MIGRATIONS)
+        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
+        second = _place(market, "p-new")
+        journal = market.journal(by=STAFF)
+        assert [(t.kind, t.order_id) for t in journal] == [
+            ("capture", first),
+            ("capture", second),
+        ]
+        assert market.verify_journal(by=STAFF).ok
+    finally:
+        store.close()
+
+
 def _schema_at(version: int) -> tuple[str, FakeClock, str]:
     """A new schema migrated to ``version`` only, holding one paid order placed through the
     facade on it (its journal: a capture); the schema, the clock and the order's id."""
@@ -315,22 +335,9 @@ def test_a_schema_at_step_9_upgrades_and_its_journal_is_still_checked_at_commit(
     one call; its journal verifies, the facade posts to it, and the database still refuses
     an unbalanced transaction, a transaction without entries and entries without their
     transaction, with raw SQL, on tables that have no statistics (never analyzed)."""
-    from asolora_core.adapters import postgres as pg
 
     schema, clock, first = _schema_at(9)
-    store = make_store(schema)
-    try:
-        assert store.schema_version() == len(pg.MIGRATIONS)
-        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
-        second = _place(market, "p-new")
-        journal = market.journal(by=STAFF)
-        assert [(t.kind, t.order_id) for t in journal] == [
-            ("capture", first),
-            ("capture", second),
-        ]
-        assert market.verify_journal(by=STAFF).ok
-    finally:
-        store.close()
+    _check_upgraded(schema, clock, first)
     unbalanced = [
         _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
         _ENTRY.format(seq=100, n=0, account="platform:a", amount=500),
@@ -447,22 +454,9 @@ def test_a_schema_at_step_10_upgrades_and_its_noted_transactions_are_kept() -> N
     database still refuses an unbalanced transaction, a transaction without entries and
     entries without their transaction, in the same order as before, and now also when the
     setting steps 9 and 10 kept the noted ``seq`` values in is emptied."""
-    from asolora_core.adapters import postgres as pg
 
     schema, clock, first = _schema_at(10)
-    store = make_store(schema)
-    try:
-        assert store.schema_version() == len(pg.MIGRATIONS)
-        market = Marketplace(store, clock=clock, ids=SequentialIds(start=1000))
-        second = _place(market, "p-new")
-        journal = market.journal(by=STAFF)
-        assert [(t.kind, t.order_id) for t in journal] == [
-            ("capture", first),
-            ("capture", second),
-        ]
-        assert market.verify_journal(by=STAFF).ok
-    finally:
-        store.close()
+    _check_upgraded(schema, clock, first)
     assert _one(schema, "SELECT count(*) FROM ledger_unchecked_seqs") == (0,)
     assert _one(schema, "SELECT count(*) FROM ledger_unchecked") == (0,)
     clear = "SELECT set_config('asolora.unchecked_seqs', '', true)"
