@@ -85,17 +85,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def open_store(kind: str, tmp_path: Path) -> Store:
+    """A new, empty store of ``kind`` (``memory``, ``sqlite``: a file in ``tmp_path``, or
+    ``postgres``: a fresh schema of this run)."""
+    if kind == "memory":
+        return InMemoryStore()
+    if kind == "sqlite":
+        return SqliteStore(tmp_path / "m.db")
+    made: Store = make_store()
+    return made
+
+
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Each repository in turn: InMemoryStore, SqliteStore on a file, PostgresStore on a
     fresh schema (when ``ASOLORA_TEST_POSTGRES_DSN`` is set)."""
-    made: Store
-    if request.param == "memory":
-        made = InMemoryStore()
-    elif request.param == "sqlite":
-        made = SqliteStore(tmp_path / "m.db")
-    else:
-        made = make_store()
+    made = open_store(request.param, tmp_path)
     yield made
     made.close()
 

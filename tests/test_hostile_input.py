@@ -56,7 +56,7 @@ from asolora_core.reports.service import (
     MAX_BESTSELLERS,
     MAX_REPORT_PERIODS,
 )
-from conftest import START
+from conftest import START, open_store
 from pg_support import make_store as make_pg_store
 from store_digest import CountingStore, digest
 
@@ -92,13 +92,7 @@ class World:
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    inner: Store
-    if request.param == "memory":
-        inner = InMemoryStore()
-    elif request.param == "sqlite":
-        inner = SqliteStore(tmp_path / "h.db")
-    else:
-        inner = make_pg_store()
+    inner = open_store(request.param, tmp_path)
     store = CountingStore(inner)
     m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
     m.register_vendor("v-1", payout_currency="EUR", by=STAFF)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -25,19 +24,15 @@ from asolora_core import (
     Actor,
     AsoloraError,
     FakeClock,
-    InMemoryStore,
     IssueKind,
     Item,
     Marketplace,
     Resolution,
     ReturnKind,
     SequentialIds,
-    SqliteStore,
 )
 from asolora_core.limits import check_storable
-from asolora_core.ports import Store
-from conftest import START
-from pg_support import make_store as make_pg_store
+from conftest import START, open_store
 from store_digest import digest
 from test_hostile_input import World
 
@@ -52,15 +47,6 @@ world = test_hostile_input.world
 
 def eur(amount: str) -> Money:
     return Money(amount, "EUR")
-
-
-def _open(kind: str, tmp_path: Path) -> Store:
-    if kind == "memory":
-        return InMemoryStore()
-    if kind == "sqlite":
-        return SqliteStore(tmp_path / "u.db")
-    store: Store = make_pg_store()
-    return store
 
 
 def _checkout(w: World, s: str, **change: Any) -> object:
@@ -227,7 +213,7 @@ def test_r33_any_customer_name_is_kept_or_refused_alike_on_every_store(
     and reads the same text back, or refuses it with the same code."""
     outcomes: list[object] = []
     for kind in ("memory", "sqlite", "postgres"):
-        store = _open(kind, tmp_path_factory.mktemp(kind))
+        store = open_store(kind, tmp_path_factory.mktemp(kind))
         try:
             m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
             m.register_vendor("v-1", payout_currency="EUR", by=STAFF)
