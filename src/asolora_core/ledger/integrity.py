@@ -44,6 +44,7 @@ __all__ = [
     "hold_problems_in",
     "journal_facts",
     "record_seal",
+    "seal_fresh",
     "seal_ok",
     "sealed",
     "sign_checkpoint",
@@ -87,15 +88,16 @@ _encode_seal_body = _codec.compact_encoder()
 def _body_function(cls: type[Any]) -> Callable[[Any], list[Any]]:
     """A generated function (built once per class) giving what :func:`record_seal` hashes:
     the class name and every field but ``seal``, in field order, each as :func:`_plain`
-    gives it (a scalar as it is, an instant as ISO 8601), with no loop and no call for the
-    scalars and instants that make up almost every field."""
+    gives it (a scalar as it is, an instant as ISO 8601, an empty tuple as an empty list),
+    with no loop and no call for the scalars, instants and empty tuples that make up almost
+    every field."""
     items = []
     for f in attrs.fields(cls):
         if f.name == "seal":
             continue
         items.append(
             f"(x if (x := v.{f.name}).__class__ in _SCALARS "
-            f"else _iso(x) if x.__class__ is _datetime else _plain(x))"
+            f"else _iso(x) if x.__class__ is _datetime else [] if x == () else _plain(x))"
         )
     source = f"def body(v):\n    return [{cls.__name__!r}, {', '.join(items)}]\n"
     namespace: dict[str, Any] = {
@@ -130,6 +132,15 @@ def sealed(value: R, key: bytes | None) -> R:
         with_seal = _SEALERS[cls] = replacer(cls, "seal")
     result: R = with_seal(value, record_seal(value, key))
     return result
+
+
+def seal_fresh(value: R, key: bytes | None) -> R:
+    """:func:`sealed` for a value its caller has just built and shared with no one (the held
+    proceeds a release sweep computed): the seal is set on ``value`` itself, not on a copy
+    (one construction of every field fewer per release). ``seal`` is not part of equality
+    or hashing, and the value is returned sealed before anyone else sees it."""
+    object.__setattr__(value, "seal", record_seal(value, key))
+    return value
 
 
 def seal_ok(value: Hold | VendorAccount, key: bytes | None) -> bool:

@@ -27,6 +27,7 @@ from asolora_core.ledger.integrity import (
     checkpoint_problems,
     hold_problems,
     hold_problems_in,
+    seal_fresh,
     seal_ok,
     sealed,
     sign_checkpoint,
@@ -186,8 +187,11 @@ class _IntegrityCommands(_Kernel):
                 )
         return holds
 
-    def _save_holds(self, uow: UnitOfWork, holds: Sequence[Hold]) -> None:
-        uow.ledger.save_holds([sealed(h, self._key) for h in holds])
+    def _save_fresh_holds(self, uow: UnitOfWork, holds: Sequence[Hold]) -> None:
+        """:meth:`_save_hold` of many holds the caller has just built and shared with no one
+        (a sweep batch's released holds): each sealed in place (``seal_fresh``), no copy."""
+        key = self._key
+        uow.ledger.save_holds([seal_fresh(h, key) for h in holds])
 
     def _get_vendors(self, uow: UnitOfWork, vendor_ids: Sequence[str]) -> dict[str, VendorAccount]:
         """:meth:`_get_vendor` of many vendors in one read."""

@@ -160,9 +160,11 @@ class JournalTransaction:
 
     def entries_for(self, account: str, currency: str) -> int:
         """The sum of this transaction's entries on ``account`` in ``currency``."""
-        return sum(
-            e.amount_minor for e in self.entries if e.account == account and e.currency == currency
-        )
+        total = 0  # a loop, not a generator summed: a release sweep calls this per release
+        for e in self.entries:
+            if e.account == account and e.currency == currency:
+                total += e.amount_minor
+        return total
 
 
 def keyed_hash(text: str, key: bytes | None) -> str:
@@ -631,12 +633,16 @@ class Hold:
     @property
     def chargeback_minor(self) -> int:
         """Chargebacks not won: what they took back for the buyer."""
+        if not self.chargebacks:  # almost every hold (no generator to sum)
+            return 0
         return sum(c.open_applied_minor for c in self.chargebacks)
 
     @property
     def chargeback_held_minor(self) -> int:
         """Chargebacks (amount and fee) taken from the held proceeds before release, less
         what a win reinstated."""
+        if not self.chargebacks:
+            return 0
         return sum(
             c.applied_minor + c.fee_minor - c.reinstated_minor
             for c in self.chargebacks

@@ -23,6 +23,7 @@ balance is then kept per currency; payouts pay each currency's balance).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -104,6 +105,11 @@ RATE_RETRY = _dt.timedelta(hours=1)
 
 for _cls in (Hold, Payout, VendorAccount):
     _codec.register(_cls)
+
+
+#: One validated vendor ``Actor`` per vendor id (frozen values), for the release sweep's
+#: notifications: the same vendors batch after batch. Bounded (least recently used).
+_vendor_actor = functools.lru_cache(maxsize=4096)(Actor.vendor)
 
 
 def _released_text(order_id: str, currency: str, credit: int, offset: int, kept: int) -> str:
@@ -517,16 +523,14 @@ class _MoneyCommands(_IntegrityCommands):
             done.append((hold, new, currency, offset, kept))
         # everything that needs no journal sequence number first: the holds, the reserve
         # timers, the vendors' notifications
-        self._save_holds(uow, released)
+        self._save_fresh_holds(uow, released)
         for timer in reserve_timers:
             uow.timers.schedule(timer)
-        recipients: dict[str, Actor] = {}  # one (validated) Actor per vendor of the batch
         self._enqueue(
             uow,
             [
                 Notification(
-                    recipient=recipients.get(hold.vendor_id)
-                    or recipients.setdefault(hold.vendor_id, Actor.vendor(hold.vendor_id)),
+                    recipient=_vendor_actor(hold.vendor_id),
                     kind="proceeds.released",
                     subject_id=hold.order_id,
                     text=_released_text(

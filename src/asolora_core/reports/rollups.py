@@ -149,16 +149,22 @@ class _RollupUpkeep(_MoneyCommands):
         vendors = sorted({t.vendor_id for t in mine})
         rebuilding = uow.reports.get_checkpoints([_rebuild_key(v) for v in vendors])
         accounts = uow.ledger.get_vendors(vendors)
-        zones: dict[str, ZoneInfo] = {}
+        # each vendor's zone, None for a vendor being rebuilt (the rebuild folds the journal
+        # in its last batch)
+        zones: dict[str, ZoneInfo | None] = {}
+        for vendor_id in vendors:
+            account = accounts.get(vendor_id)
+            zones[vendor_id] = (
+                None
+                if _rebuild_key(vendor_id) in rebuilding
+                else core.zone("UTC" if account is None else account.timezone)
+            )
         rows: dict[tuple[str, int, str], list[int]] = {}
         for txn in mine:
             vendor_id = txn.vendor_id
-            if _rebuild_key(vendor_id) in rebuilding:
-                continue  # the rebuild folds the journal in its last batch
-            tz = zones.get(vendor_id)
+            tz = zones[vendor_id]
             if tz is None:
-                account = accounts.get(vendor_id)
-                tz = zones[vendor_id] = core.zone("UTC" if account is None else account.timezone)
+                continue
             for day, cur, deltas in core.on_posting(txn, tz):
                 row = rows.get((vendor_id, day, cur))
                 if row is None:
