@@ -73,6 +73,7 @@ from asolora_core.ledger.model import (
     PAID_OUT,
     RESERVE,
     Hold,
+    HoldState,
     JournalTransaction,
     MoneyConfig,
     Payout,
@@ -602,12 +603,7 @@ class _MoneyCommands(_IntegrityCommands):
             hold = self._hold_of(uow, order_id)
             if not hold.is_due(now):
                 raise InvalidTransitionError(
-                    f"order {order_id} cannot be released now: it is {hold.state}"
-                    + (
-                        f", due at {hold.release_at.isoformat()}"
-                        if hold.release_at is not None and hold.state == "held"
-                        else ""
-                    ),
+                    f"order {order_id} cannot be released now: {_not_due_why(hold)}",
                     order_id=order_id,
                     state=hold.state,
                 )
@@ -1098,3 +1094,23 @@ class _MoneyCommands(_IntegrityCommands):
         check_count(after_seq, "after_seq", low=0, high=2**63 - 1)
         with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
+
+
+def _not_due_why(hold: Hold) -> str:
+    """Why ``hold`` cannot be released now, and what to do instead (R2, R15-R17)."""
+    state = hold.state
+    if state == HoldState.HELD and hold.release_at is not None:
+        return (
+            f"it is held until {hold.release_at.isoformat()}; release it then, or let the "
+            "run_due sweep release it"
+        )
+    if state == HoldState.FROZEN:
+        return "its release is frozen; lift_freeze it first"
+    if state == HoldState.RELEASED:
+        return "it was already released, and an order is released only once"
+    if state == HoldState.CANCELLED:
+        return "it was cancelled, so nothing is held for the vendor"
+    return (
+        "it is not completed yet; its proceeds are held from the moment it completes (the "
+        "buyer's last confirmation) for the hold period"
+    )
