@@ -817,3 +817,29 @@ def test_r39_r41_a_release_line_explains_the_chargeback_fee_it_carries(
         1500,
     )
     assert market.verify_reports("anna", by=STAFF).ok
+
+
+def test_r2_r7_confirming_a_parcel_still_in_transit_says_when_it_becomes_possible(
+    make_market: MarketFactory, clock: FakeClock
+) -> None:
+    """R2, R7: the buyer selects "Order Received" before the vendor marked the parcel
+    delivered: refused with ``invalid_transition``, a message naming the state and when the
+    action becomes possible, and nothing changed."""
+    market, _ = _market(make_market, clock)
+    order = _place(market, "anna", "20.00")
+    shipped = market.ship(
+        order.order_id,
+        by=Actor.vendor("anna"),
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="Q1",
+    )
+    parcel = shipped.shipments[0].shipment_id
+    with pytest.raises(InvalidTransitionError) as early:
+        market.confirm_receipt(order.order_id, parcel, by=ADA)
+    assert early.value.code == "invalid_transition"
+    assert str(early.value) == (
+        "cannot confirm receipt: the shipment is in transit; a buyer can confirm receipt only "
+        "while it is delivered"
+    )
+    assert market.get_order(order.order_id, by=STAFF) == shipped
