@@ -627,7 +627,15 @@ class _MoneyCommands(_IntegrityCommands):
             if hold.released_at is not None or hold.cancelled or hold.frozen:
                 raise InvalidTransitionError(
                     f"order {order_id} is {hold.state}: only a hold not yet released and not "
-                    "frozen can be frozen",
+                    "frozen can be frozen"
+                    + (
+                        "; it is frozen already"
+                        if hold.state == HoldState.FROZEN
+                        else "; after release a refund or chargeback is debited from the "
+                        "vendor's balance instead"
+                        if hold.released_at is not None
+                        else ""
+                    ),
                     order_id=order_id,
                     state=hold.state,
                 )
@@ -660,7 +668,8 @@ class _MoneyCommands(_IntegrityCommands):
             hold = self._hold_of(uow, order_id)
             if not hold.frozen or hold.released_at is not None:
                 raise InvalidTransitionError(
-                    f"order {order_id} is {hold.state}, not frozen", order_id=order_id
+                    f"order {order_id} is {hold.state}, not frozen: there is no freeze to lift",
+                    order_id=order_id,
                 )
             new = attrs.evolve(hold, version=hold.version + 1, frozen=False, frozen_reason="")
             self._save_hold(uow, new)
