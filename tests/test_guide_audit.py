@@ -843,3 +843,33 @@ def test_r2_r7_confirming_a_parcel_still_in_transit_says_when_it_becomes_possibl
         "while it is delivered"
     )
     assert market.get_order(order.order_id, by=STAFF) == shipped
+
+
+def test_r23_a_vendor_in_debt_keeps_its_payout_currency_until_the_debt_is_offset(
+    make_market: MarketFactory, clock: FakeClock
+) -> None:
+    """R23, R22, R18: paid in GBP at 0.85, a 100.00 EUR sale is released (85.00 GBP) and paid
+    out, then refunded in full: -85.00 GBP. Switching the vendor to EUR now would let the
+    next EUR releases be paid out while the GBP debt stays, so it is refused and changes
+    nothing. A second 100.00 EUR sale, released at 0.85, offsets the debt to 0.00 GBP; then
+    the switch is accepted."""
+    market, _ = _market(make_market, clock, rates={("EUR", "GBP"): "0.85"})
+    market.register_vendor("anna", payout_currency="GBP", by=STAFF)
+    first = _sell(market, "anna", "100.00")
+    clock.advance(hours=168)
+    market.run_due()
+    market.run_payouts()
+    market.refund(first.order_id, by=Actor.vendor("anna"), amount=Money("100.00", "EUR"))
+    assert market.balance("anna", by=STAFF).balance == Money("-85.00", "GBP")
+    before = market.get_vendor("anna", by=STAFF)
+    with pytest.raises(InvalidTransitionError) as owed:
+        market.register_vendor("anna", payout_currency="EUR", by=STAFF)
+    assert owed.value.code == "invalid_transition"
+    assert "owes 85.00 GBP" in str(owed.value)
+    assert market.get_vendor("anna", by=STAFF) == before
+    _sell(market, "anna", "100.00")
+    clock.advance(hours=168)
+    market.run_due()
+    assert market.balance("anna", by=STAFF).balance == Money("0.00", "GBP")
+    assert market.run_payouts() == ()
+    assert market.register_vendor("anna", payout_currency="EUR", by=STAFF).payout_currency == "EUR"

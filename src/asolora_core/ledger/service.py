@@ -783,7 +783,10 @@ class _MoneyCommands(_IntegrityCommands):
         timezone: str = "UTC",
         idempotency_key: str | None = None,
     ) -> VendorAccount:
-        """Set (or change) the vendor's payout currency (R17, R18); staff or system."""
+        """Set (or change) the vendor's payout currency (R17, R18); staff or system.
+
+        Refused with ``InvalidTransitionError`` while the vendor owes money in its current
+        payout currency (a negative balance, R22): the next releases offset it there (R23)."""
         _staff(by, "register a vendor")
         check_id(vendor_id, "vendor_id")
         check_text(name, "name", limit=MAX_NAME_LENGTH)
@@ -810,6 +813,24 @@ class _MoneyCommands(_IntegrityCommands):
                     updated_at=now,
                 )
             else:
+                old = current.payout_currency
+                owed = (
+                    self._balance(uow, vendor_id, old).balance_minor
+                    if old != payout_currency
+                    else 0
+                )
+                if owed < 0:
+                    # R23: releases in the new currency would never offset this debt, and
+                    # payouts in it would go out before it is covered
+                    raise InvalidTransitionError(
+                        f"vendor {vendor_id} owes {_money.format_minor(-owed, old)} in its "
+                        f"payout currency {old}; its payout currency cannot change to "
+                        f"{payout_currency} until releases (or a staff adjustment) bring that "
+                        "balance back to zero or above",
+                        field="payout_currency",
+                        vendor_id=vendor_id,
+                        balance_minor=owed,
+                    )
                 account = attrs.evolve(
                     current,
                     version=current.version + 1,
