@@ -31,6 +31,7 @@ from asolora_core import (
     ReturnKind,
     ReturnNotAllowedError,
     ReturnPolicy,
+    Rounding,
 )
 from conftest import START, MarketFactory
 
@@ -873,3 +874,26 @@ def test_r23_a_vendor_in_debt_keeps_its_payout_currency_until_the_debt_is_offset
     assert market.balance("anna", by=STAFF).balance == Money("0.00", "GBP")
     assert market.run_payouts() == ()
     assert market.register_vendor("anna", payout_currency="EUR", by=STAFF).payout_currency == "EUR"
+
+
+@pytest.mark.parametrize(
+    ("rounding", "commission", "held"),
+    [
+        (Rounding.HALF_EVEN, 102, 923),  # 1.025 -> 1.02: the 2 is even
+        (Rounding.HALF_UP, 103, 922),
+        (Rounding.DOWN, 102, 923),
+        (Rounding.UP, 103, 922),
+    ],
+)
+def test_r25_the_fee_schedule_names_the_rounding_of_each_fee(
+    make_market: MarketFactory, clock: FakeClock, rounding: Rounding, commission: int, held: int
+) -> None:
+    """R25, R15: "half-even unless the fee schedule says otherwise": 10 % of 10.25 EUR is
+    1.025, exactly half a cent, rounded once by the schedule's ``commission_rounding``; the
+    held proceeds are what is left of the 10.25."""
+    fees = FeeSchedule(commission_bp=1000, commission_rounding=rounding)
+    market, _ = _market(make_market, clock, fees=fees)
+    order = _sell(market, "anna", "10.25")
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.commission_minor, hold.held_minor) == (commission, held)
+    assert hold.commission_minor + hold.held_minor == 1025
