@@ -213,6 +213,12 @@ def test_r14_the_dispute_window_closes_per_parcel_and_for_good_at_completion(
         oid, by=ADA, kind=IssueKind.DAMAGED, description="cracked", line_ids=[pot]
     )
     issue = reported.issues[-1].issue_id
+    clock.advance(hours=2, minutes=30)
+    market.respond_to_issue(oid, issue, by=anna, message="sorry, a new one is on its way")
+    clock.advance(hours=1)
+    answered = market.respond_to_issue(oid, issue, by=anna, message="tracking: A3")
+    # R12: the first response is recorded, 2 h 30 after the report; later ones do not move it
+    assert answered.issues[-1].first_response_at == START + dt.timedelta(hours=2, minutes=30)
     market.withdraw_issue(oid, issue, by=ADA)
     done = market.confirm_receipt(oid, parcel2, by=ADA)
     assert done.status is OrderStatus.COMPLETED
@@ -258,6 +264,20 @@ def test_r3_r25_split_ties_go_to_the_larger_weight_then_the_earlier_item(
         ],
     )
     assert [line.paid_minor for line in one.lines] == [99, 299]
+    # with shipping: 19.99 over 12.00 (10.00 + 2.00 shipping) and 8.00 is 1199.4 : 799.6, so
+    # 1199 + 800; within the first order 999.17 : 199.83 gives the line 999, shipping 200
+    first, second = market.place_checkout(
+        buyer=ADA,
+        customer_name="Ada",
+        paid=Money("19.99", "EUR"),
+        items=[
+            Item(vendor_id="anna", product_id="vase", quantity=1, unit_price=Money("10.00", "EUR")),
+            Item(vendor_id="kenji", product_id="bowl", quantity=1, unit_price=Money("8.00", "EUR")),
+        ],
+        shipping={"anna": Money("2.00", "EUR")},
+    )
+    assert (first.paid_minor, second.paid_minor) == (1199, 800)
+    assert (first.lines[0].paid_minor, first.shipping_paid_minor) == (999, 200)
 
 
 def test_r15_r21_r25_commission_rounds_half_even_and_comes_back_on_a_refund_before_release(
