@@ -917,3 +917,22 @@ def test_r25_the_fee_schedule_names_the_rounding_of_each_fee(
     hold = market.get_hold(order.order_id, by=STAFF)
     assert (hold.commission_minor, hold.held_minor) == (commission, held)
     assert hold.commission_minor + hold.held_minor == 1025
+
+
+@pytest.mark.parametrize(("published", "credited"), [(dt.timedelta(0), "9.00"), (US, "8.00")])
+def test_r17_the_rate_in_force_at_release_includes_one_published_at_that_instant(
+    make_market: MarketFactory, clock: FakeClock, published: dt.timedelta, credited: str
+) -> None:
+    """R17, R24: 10.00 EUR released at ``release_at`` to a vendor paid in GBP. The rate is
+    0.80 until a new one, 0.90, is published: exactly at the release it is in force (9.00
+    GBP, and the statement names that rate's time); a microsecond later it is not (8.00)."""
+    market, rates = _market(make_market, clock, rates={("EUR", "GBP"): "0.80"})
+    market.register_vendor("anna", payout_currency="GBP", by=STAFF)
+    _sell(market, "anna", "10.00")
+    due = START + HOLD
+    rates.set_rate("EUR", "GBP", "0.90", as_of=due + published)
+    clock.set(due)
+    market.run_due()
+    (line,) = market.statement("anna", by=STAFF).lines
+    assert line.amount == Money(credited, "GBP")
+    assert line.rate_as_of == (due if published == dt.timedelta(0) else START)
