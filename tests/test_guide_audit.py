@@ -936,3 +936,45 @@ def test_r17_the_rate_in_force_at_release_includes_one_published_at_that_instant
     (line,) = market.statement("anna", by=STAFF).lines
     assert line.amount == Money(credited, "GBP")
     assert line.rate_as_of == (due if published == dt.timedelta(0) else START)
+
+
+@pytest.mark.parametrize(
+    ("commission_back", "processing_back", "vendor_keeps"),
+    [
+        # commission kept: 100.00 - 50.00 - 10.00 - 3.20 = 36.80
+        (False, False, 3680),
+        # default: commission on the net 50.00 is 5.00: 100.00 - 50.00 - 5.00 - 3.20 = 41.80
+        (True, False, 4180),
+        # processing refunded too: 2.9 % of 50.00 + 0.30 = 1.75: 100 - 50 - 5.00 - 1.75 = 43.25
+        (True, True, 4325),
+    ],
+)
+def test_r21_r22_a_refund_costs_the_vendor_the_same_before_and_after_release(
+    make_market: MarketFactory,
+    clock: FakeClock,
+    commission_back: bool,
+    processing_back: bool,
+    vendor_keeps: int,
+) -> None:
+    """R21, R22: commission 10 %, processing 2.9 % + 0.30 (3.20 on 100.00), one currency. Two
+    100.00 orders, each refunded 50.00: one before its release, one after. Whatever the fee
+    schedule says comes back on a refund, the vendor keeps the same from each order."""
+    fees = FeeSchedule(
+        commission_bp=1000,
+        processing_bp=290,
+        processing_fixed={"EUR": Money("0.30", "EUR")},
+        commission_refunded_on_refund=commission_back,
+        processing_fee_refunded_on_refund=processing_back,
+    )
+    market, _ = _market(make_market, clock, fees=fees)
+    anna = Actor.vendor("anna")
+    market.register_vendor("anna", payout_currency="EUR", by=STAFF)
+    before, after = _sell(market, "anna", "100.00"), _sell(market, "anna", "100.00")
+    market.refund(before.order_id, by=anna, amount=Money("50.00", "EUR"))
+    assert market.get_hold(before.order_id, by=STAFF).held_minor == vendor_keeps
+    clock.advance(hours=168)
+    market.run_due()
+    released = market.get_hold(after.order_id, by=STAFF).released_minor
+    assert released == 8680  # 100.00 - 10.00 - 3.20
+    market.refund(after.order_id, by=anna, amount=Money("50.00", "EUR"))
+    assert market.balance("anna", by=STAFF).balance_minor == 2 * vendor_keeps
