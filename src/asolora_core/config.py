@@ -27,7 +27,8 @@ def _positive_delta(value: _dt.timedelta | None, name: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class MarketplaceConfig:
-    """What a marketplace configures. Every default is the one the rules (docs/rules.md) give.
+    """What a marketplace configures. Every default is the one the rules (docs/rules.md) give,
+    except ``auto_confirm_after`` (the rules say off; here 14 days, see below).
 
     * ``auto_confirm_after`` (R10): confirm a delivered shipment with no open issue after this
       long. Default 14 days (as Sharetribe's default process): a marketplace that holds its

@@ -275,13 +275,21 @@ def release(
         *postings,
         (vendor_account(hold.vendor_id, BALANCE), payout_currency, -credit),
     ]
+    # R39, R41: a provider's fee a chargeback took from the held proceeds (and a win did not
+    # give back) is a processing fee of this release, so that the line explains itself:
+    # gross - commission - processing fee == proceeds
+    chargeback_fees = hold.chargeback_held_minor - sum(
+        c.open_applied_minor for c in hold.chargebacks if not c.after_release
+    )
     memo.update(
         gross=str(hold.net_minor),
         commission=str(hold.commission_minor),
-        processing_fee=str(hold.processing_fee_minor),
+        processing_fee=str(hold.processing_fee_minor + chargeback_fees),
         proceeds=str(proceeds),
         offset=str(offset),
     )
+    if chargeback_fees:
+        memo["chargeback_fee"] = str(chargeback_fees)
     new = _released(hold, hold.version + 1, now, credit, payout_currency)
     entries = _entries(postings)
     if not entries:

@@ -74,6 +74,7 @@ from asolora_core.ledger.model import (
     PAID_OUT,
     RESERVE,
     Hold,
+    HoldState,
     JournalTransaction,
     MoneyConfig,
     Payout,
@@ -606,12 +607,7 @@ class _MoneyCommands(_IntegrityCommands):
             hold = self._hold_of(uow, order_id)
             if not hold.is_due(now):
                 raise InvalidTransitionError(
-                    f"order {order_id} cannot be released now: it is {hold.state}"
-                    + (
-                        f", due at {hold.release_at.isoformat()}"
-                        if hold.release_at is not None and hold.state == "held"
-                        else ""
-                    ),
+                    f"order {order_id} cannot be released now: {_not_due_why(hold)}",
                     order_id=order_id,
                     state=hold.state,
                 )
@@ -635,7 +631,15 @@ class _MoneyCommands(_IntegrityCommands):
             if hold.released_at is not None or hold.cancelled or hold.frozen:
                 raise InvalidTransitionError(
                     f"order {order_id} is {hold.state}: only a hold not yet released and not "
-                    "frozen can be frozen",
+                    "frozen can be frozen"
+                    + (
+                        "; it is frozen already"
+                        if hold.state == HoldState.FROZEN
+                        else "; after release a refund or chargeback is debited from the "
+                        "vendor's balance instead"
+                        if hold.released_at is not None
+                        else ""
+                    ),
                     order_id=order_id,
                     state=hold.state,
                 )
@@ -668,7 +672,8 @@ class _MoneyCommands(_IntegrityCommands):
             hold = self._hold_of(uow, order_id)
             if not hold.frozen or hold.released_at is not None:
                 raise InvalidTransitionError(
-                    f"order {order_id} is {hold.state}, not frozen", order_id=order_id
+                    f"order {order_id} is {hold.state}, not frozen: there is no freeze to lift",
+                    order_id=order_id,
                 )
             new = attrs.evolve(hold, version=hold.version + 1, frozen=False, frozen_reason="")
             self._save_hold(uow, new)
@@ -782,7 +787,10 @@ class _MoneyCommands(_IntegrityCommands):
         timezone: str = "UTC",
         idempotency_key: str | None = None,
     ) -> VendorAccount:
-        """Set (or change) the vendor's payout currency (R17, R18); staff or system."""
+        """Set (or change) the vendor's payout currency (R17, R18); staff or system.
+
+        Refused with ``InvalidTransitionError`` while the vendor owes money in its current
+        payout currency (a negative balance, R22): the next releases offset it there (R23)."""
         _staff(by, "register a vendor")
         check_id(vendor_id, "vendor_id")
         check_text(name, "name", limit=MAX_NAME_LENGTH)
@@ -809,6 +817,24 @@ class _MoneyCommands(_IntegrityCommands):
                     updated_at=now,
                 )
             else:
+                old = current.payout_currency
+                owed = (
+                    self._balance(uow, vendor_id, old).balance_minor
+                    if old != payout_currency
+                    else 0
+                )
+                if owed < 0:
+                    # R23: releases in the new currency would never offset this debt, and
+                    # payouts in it would go out before it is covered
+                    raise InvalidTransitionError(
+                        f"vendor {vendor_id} owes {_money.format_minor(-owed, old)} in its "
+                        f"payout currency {old}; its payout currency cannot change to "
+                        f"{payout_currency} until releases (or a staff adjustment) bring that "
+                        "balance back to zero or above",
+                        field="payout_currency",
+                        vendor_id=vendor_id,
+                        balance_minor=owed,
+                    )
                 account = attrs.evolve(
                     current,
                     version=current.version + 1,
@@ -1102,3 +1128,23 @@ class _MoneyCommands(_IntegrityCommands):
         check_count(after_seq, "after_seq", low=0, high=2**63 - 1)
         with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
+
+
+def _not_due_why(hold: Hold) -> str:
+    """Why ``hold`` cannot be released now, and what to do instead (R2, R15-R17)."""
+    state = hold.state
+    if state == HoldState.HELD and hold.release_at is not None:
+        return (
+            f"it is held until {hold.release_at.isoformat()}; release it then, or let the "
+            "run_due sweep release it"
+        )
+    if state == HoldState.FROZEN:
+        return "its release is frozen; lift_freeze it first"
+    if state == HoldState.RELEASED:
+        return "it was already released, and an order is released only once"
+    if state == HoldState.CANCELLED:
+        return "it was cancelled, so nothing is held for the vendor"
+    return (
+        "it is not completed yet; its proceeds are held from the moment it completes (the "
+        "buyer's last confirmation) for the hold period"
+    )

@@ -53,7 +53,7 @@ from asolora_core.limits import (
     MAX_TEXT_LENGTH,
     check_storable,
 )
-from asolora_core.money import allocate
+from asolora_core.money import allocate, format_minor
 from asolora_core.orders.model import (
     Issue,
     IssueKind,
@@ -944,8 +944,9 @@ def _check_refund_amount(order: Order, amount_minor: int) -> None:
         raise InvalidMoneyError("a refund must be a positive amount", field="amount")
     if amount_minor > order.refundable_minor:
         raise RefundExceedsPaidError(
-            f"the refund would exceed what the buyer paid: at most {order.refundable_minor} "
-            f"minor units of {order.currency} remain refundable",
+            f"the refund would exceed what the buyer paid: at most "
+            f"{format_minor(order.refundable_minor, order.currency)} remain refundable; "
+            "refund that much or less",
             order_id=order.order_id,
             refundable_minor=order.refundable_minor,
             requested_minor=amount_minor,
@@ -1010,7 +1011,9 @@ def refund(
     shipping_left = order.shipping_paid_minor - order.shipping_refunded_minor
     if shipping_minor > shipping_left:
         raise RefundExceedsPaidError(
-            f"at most {shipping_left} minor units of shipping remain refundable",
+            f"the shipping refund would exceed the shipping paid: at most "
+            f"{format_minor(shipping_left, order.currency)} of shipping remain refundable; "
+            "refund at most that much shipping",
             field="shipping",
             refundable_minor=shipping_left,
         )
@@ -1027,7 +1030,8 @@ def refund(
         left = line.quantity - line.refunded_quantity
         if qty > left:
             raise RefundExceedsPaidError(
-                f"only {left} unit(s) of line {line_id} remain refundable",
+                f"only {left} unit(s) of line {line_id} remain refundable; refund at most "
+                "that many units of it",
                 field="items",
                 line_id=line_id,
             )

@@ -130,13 +130,15 @@ def request_return(
         policy = line.policy
         if kind is ReturnKind.RETURN and not policy.returns_accepted:
             raise ReturnNotAllowedError(
-                f"the policy of line {line_id} ({line.title}) does not accept returns",
+                f"the policy of line {line_id} ({line.title}) does not accept returns; the "
+                "vendor may still refund the buyer directly",
                 reason="returns_not_accepted",
                 line_id=line_id,
             )
         if kind is ReturnKind.EXCHANGE and not policy.exchanges_accepted:
             raise ReturnNotAllowedError(
-                f"the policy of line {line_id} ({line.title}) does not accept exchanges",
+                f"the policy of line {line_id} ({line.title}) does not accept exchanges; ask "
+                "for a return instead if the policy accepts returns",
                 reason="exchanges_not_accepted",
                 line_id=line_id,
             )
@@ -152,7 +154,8 @@ def request_return(
         if now > deadline:
             raise ReturnNotAllowedError(
                 f"the return window of line {line_id} ({policy.window_days} days from "
-                f"confirmation) closed at {deadline.isoformat()}",
+                f"confirmation) closed at {deadline.isoformat()}; the vendor may still refund "
+                "the buyer directly",
                 reason="window_closed",
                 line_id=line_id,
                 closed_at=deadline.isoformat(),

@@ -169,8 +169,31 @@ _TABLE = _table()
 TRANSITIONS: Mapping[tuple[State, Action, ActorKind], State] = MappingProxyType(_TABLE)
 
 _KINDS_BY_ACTION: dict[Action, frozenset[ActorKind]] = {}
+#: (kind of state, action, actor kind) -> the states in which that actor may take it
+_ALLOWED_IN: dict[tuple[type, Action, ActorKind], tuple[str, ...]] = {}
 for _state, _action, _kind in TRANSITIONS:
     _KINDS_BY_ACTION[_action] = _KINDS_BY_ACTION.get(_action, frozenset()) | {_kind}
+    _key = (type(_state), _action, _kind)
+    _ALLOWED_IN[_key] = (*_ALLOWED_IN.get(_key, ()), _state.value)
+
+_SUBJECT = {
+    OrderStatus: "the order",
+    ShipmentStatus: "the shipment",
+    IssueStatus: "the issue",
+    ReturnStatus: "the return request",
+}
+
+
+def _not_now(state: State, action: Action, actor: ActorKind) -> str:
+    """R2: what was refused, why (the state), and when it would be possible instead."""
+    verb = action.value.replace("_", " ")
+    subject = _SUBJECT[type(state)]
+    said = f"cannot {verb}: {subject} is {state.value.replace('_', ' ')}"
+    allowed = _ALLOWED_IN.get((type(state), action, actor), ())
+    if not allowed:
+        return said
+    when = " or ".join(value.replace("_", " ") for value in allowed)
+    return f"{said}; a {actor.value} can {verb} only while it is {when}"
 
 
 def step(state: State, action: Action, actor: ActorKind) -> State:
@@ -198,7 +221,7 @@ def step(state: State, action: Action, actor: ActorKind) -> State:
             state=state.value,
         )
     raise InvalidTransitionError(
-        f"cannot {action.value.replace('_', ' ')} while {type(state).__name__} is {state.value}",
+        _not_now(state, action, actor),
         action=action.value,
         state=state.value,
         actor=actor.value,
