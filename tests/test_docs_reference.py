@@ -109,20 +109,42 @@ def _inventory(site: Path) -> set[str]:
     return {line.split(" ", 1)[0] for line in body.splitlines() if line.strip()}
 
 
-def test_the_built_reference_shows_every_public_name(tmp_path: Path) -> None:
-    """The site as ``mkdocs build --strict`` makes it: every public name has its own entry
-    (an anchor other pages and other projects' docs can link to)."""
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site as ``mkdocs build --strict`` makes it."""
     pytest.importorskip("mkdocstrings")
-    site = tmp_path / "site"
+    out = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
+    return out
+
+
+def test_the_built_reference_shows_every_public_name(site: Path) -> None:
+    """Every public name has its own entry (an anchor other pages and other projects' docs
+    can link to)."""
     inventory = _inventory(site)
     missing = [n for n in public_names() if n not in inventory and not _dunder(n)]
     assert missing == []
+
+
+#: a script, style sheet, image or font the browser would fetch from another host
+REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""")
+
+
+def test_the_built_site_needs_no_network(site: Path) -> None:
+    """Every page renders from the site's own files: nothing is loaded from a CDN, and the
+    lifecycle diagrams are in the page as SVG (no script draws them)."""
+    remote = sorted(
+        str(page.relative_to(site))
+        for page in site.rglob("*.html")
+        if REMOTE.search(page.read_text())
+    )
+    assert remote == []
+    assert (site / "lifecycle" / "index.html").read_text().count("<svg") == 3
 
 
 def test_a_dunder_name_is_described_in_the_reference_text() -> None:
