@@ -144,10 +144,10 @@ def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
         + 2 * _GAP
         for i in range(len(columns))
     ]
-    top = _GAP + sum(len(acts) * _LINE + _GAP for acts in around.values())
+    top: float = _GAP + sum(len(acts) * _LINE + _GAP for acts in around.values())
     x = _GAP + 24.0  # the initial dot and its arrow
     pos: dict[str, tuple[float, float]] = {}  # each box's top-left corner
-    height = top
+    height: float = top
 
     def room(n: str) -> float:  # above the box, for the labels of the arrows into it
         incoming = [len(acts) for (a, b), acts in forward.items() if b == n]
@@ -155,7 +155,7 @@ def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
 
     top += max(room(col[0]) for col in columns)  # the first row of boxes stands level
     for i, col in enumerate(columns):
-        y = top
+        y: float = top
         for k, n in enumerate(col):
             y += room(n) if k else 0
             pos[n] = (x, y)
