@@ -3,6 +3,7 @@ notification kinds (R29) and the lifecycle diagrams (R4-R14), so none of them ca
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -10,7 +11,7 @@ import pytest
 
 from asolora_core import _docgen
 from asolora_core.errors import AsoloraError, error_classes
-from asolora_core.orders.model import IssueStatus, OrderStatus, ShipmentStatus
+from asolora_core.orders.model import IssueStatus, OrderStatus, ReturnStatus, ShipmentStatus
 from asolora_core.orders.transitions import TRANSITIONS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -41,7 +42,12 @@ def test_every_error_has_an_http_status_and_a_retry_flag() -> None:
     assert {"version_conflict", "rate_unavailable"} <= retryable
 
 
-MACHINES = {"The order": OrderStatus, "A shipment": ShipmentStatus, "An issue": IssueStatus}
+MACHINES = {
+    "The order": OrderStatus,
+    "A shipment": ShipmentStatus,
+    "An issue": IssueStatus,
+    "A return request": ReturnStatus,
+}
 
 
 def _svg_lines(title: str) -> list[str]:
@@ -76,6 +82,22 @@ def test_the_lifecycle_diagrams_show_every_row_of_the_table(title: str) -> None:
                 line for line in lines if line.lstrip("\u21bb ").startswith(f"{action.value} (")
             ]
             assert any(kind.value in label for label in labels), (state, action, kind)
+
+
+def test_an_arrow_back_or_across_a_column_is_drawn_and_labelled() -> None:
+    """Arrows that do not go to the next column (none in today's table) still make a
+    well-formed diagram with every label."""
+    states = enum.Enum("states", {"A": "a", "B": "b", "C": "c"})
+    edges = {
+        ("a", "b"): {"go": ["buyer"]},
+        ("b", "c"): {"on": ["vendor"]},
+        ("c", "a"): {"back": ["staff"]},
+        ("a", "c"): {"skip": ["system"]},
+    }
+    svg = ElementTree.fromstring(_docgen.state_diagram_svg("test", states, edges))
+    lines = {el.text for el in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"a", "b", "c", "go (buyer)", "on (vendor)", "back (staff)", "skip (system)"} <= lines
+    assert len(list(svg.iter("{http://www.w3.org/2000/svg}polyline"))) == 4
 
 
 def test_every_docs_page_is_in_the_site_navigation() -> None:

@@ -7,8 +7,8 @@ and tests/test_docgen.py fails when a page is out of date.
 * ``errors``: every error class with its code, HTTP status, whether a retry can succeed, and
   when it is raised (from :func:`asolora_core.errors.error_classes`);
 * ``notification-kinds``: every notification kind, who receives it and what it is about;
-* ``lifecycle``: state diagrams of the order, its shipments and its issues, from the
-  transitions table.
+* ``lifecycle``: state diagrams (static SVG) of the order, its shipments, its issues and its
+  return requests, from the transitions table.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from asolora_core.errors import NotPermitted, error_classes
 from asolora_core.notification_kinds import NOTIFICATION_KINDS
-from asolora_core.orders.model import IssueStatus, OrderStatus, ShipmentStatus
+from asolora_core.orders.model import IssueStatus, OrderStatus, ReturnStatus, ShipmentStatus
 from asolora_core.orders.transitions import TRANSITIONS
 
 __all__ = [
@@ -110,16 +110,23 @@ def _text(x: float, y: float, lines: list[str], anchor: str = "start") -> list[s
     ]
 
 
-def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
+def state_diagram_svg(
+    title: str,
+    states: type[enum.Enum],
+    edges: dict[tuple[str, str], dict[str, list[str]]] | None = None,
+) -> str:
     """A static SVG state diagram of one enum's rows of the transitions table.
 
     States stand in columns by their distance from the first state (the initial one, marked
     by a dot); an arrow between columns is labelled with its actions and, in brackets, the
     kinds of actor that may take them; the actions that keep a state are listed under it,
-    marked ``↻``. An arrow that goes back or skips a column runs above the diagram. No
-    script draws anything: the page shows the SVG as it is, with no network.
+    marked ``↻``. Any other arrow (back, past the next column, or within one) runs above the
+    diagram on a lane of its own. No script draws anything: the page shows the SVG as it is,
+    with no network. ``edges`` (``(from, to) -> {action: [actor kinds]}``) defaults to the
+    enum's rows of the table.
     """
-    edges = _machine_edges(states)
+    if edges is None:
+        edges = _machine_edges(states)
     names = [s.value for s in states]
     layer = {names[0]: 0}
     frontier = [names[0]]
@@ -163,17 +170,6 @@ def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
         height = max(height, y)
         x += col_w[i] + (gaps[i] if i + 1 < len(columns) else _GAP)
     width = x
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-        f'width="{width:g}" height="{height:g}" style="max-width: 100%; height: auto" '
-        'role="img" class="state-diagram" '
-        f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="{_FONT}">',
-        f"<title>{html.escape(title)}: the transitions table as a state diagram</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#333"/></marker></defs>',
-        '<g fill="none" stroke="#333" stroke-width="1.3">',
-    ]
     first_x, first_y = pos[names[0]]
     mid = first_y + _BOX_H / 2
     lines: list[str] = [
@@ -202,6 +198,7 @@ def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
             'marker-end="url(#arrow)"/>'
         )
         texts += _text(min(x1, x2) + 8, lane - 5 - (len(label) - 1) * _LINE, label)
+        width = max(width, min(x1, x2) + 8 + _width(label) + _GAP)
         lane += _GAP
     boxes = [f'<circle cx="{_GAP:g}" cy="{mid:g}" r="6" fill="#333" stroke="none"/>']
     for n in names:
@@ -212,17 +209,29 @@ def state_diagram_svg(title: str, states: type[enum.Enum]) -> str:
         )
         texts += _text(bx + box_w[n] / 2, by + _BOX_H / 2 + 4, [n], "middle")
         texts += _text(bx, by + _BOX_H + _LINE, loops[n])
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
+        f'width="{width:g}" height="{height:g}" style="max-width: 100%; height: auto" '
+        'role="img" class="state-diagram" '
+        f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="{_FONT}">',
+        f"<title>{html.escape(title)}: the transitions table as a state diagram</title>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#333"/></marker></defs>',
+        '<g fill="none" stroke="#333" stroke-width="1.3">',
+    ]
     out += [*lines, *boxes, "</g>", '<g fill="#222">', *texts, "</g>", "</svg>"]
     return "\n".join(out)
 
 
 def lifecycle_diagrams() -> str:
-    """SVG state diagrams of the order, shipment and issue rows of the transitions table."""
+    """SVG state diagrams of the order, shipment, issue and return rows of the table."""
     out: list[str] = []
     for title, states in (
         ("The order", OrderStatus),
         ("A shipment", ShipmentStatus),
         ("An issue", IssueStatus),
+        ("A return request", ReturnStatus),
     ):
         out += [f"**{title}**", "", "<figure>", state_diagram_svg(title, states), "</figure>", ""]
     return "\n".join(out).rstrip()
