@@ -1,4 +1,4 @@
-"""The parts of docs/ generated from the code, so they cannot drift (issue 11).
+"""The parts of docs/ generated from the code, so they cannot drift from it.
 
 Each generated block sits in a page between ``<!-- generated:NAME:begin -->`` and
 ``<!-- generated:NAME:end -->``; ``python -m asolora_core._docgen [docs dir]`` rewrites them,

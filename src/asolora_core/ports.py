@@ -272,8 +272,9 @@ class LedgerRepository(Protocol):
         cross-checked against before a release (R42)."""
         ...
 
-    # Batched forms, for the release sweep (issue 10): one round trip for many items where the
-    # store can; the same results as the one-item methods called in turn.
+    # Batched forms, for the release sweep: one round trip for many items where the store can
+    # (a server store's sweep is bound by round trips); the same results as the one-item
+    # methods called in turn.
 
     def post_many(
         self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
