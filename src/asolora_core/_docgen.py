@@ -127,6 +127,7 @@ def state_diagram_svg(
     """
     if edges is None:
         edges = _machine_edges(states)
+    arrow = "arrow-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")  # unique per page
     names = [s.value for s in states]
     layer = {names[0]: 0}
     frontier = [names[0]]
@@ -174,7 +175,7 @@ def state_diagram_svg(
     mid = first_y + _BOX_H / 2
     lines: list[str] = [
         f'<line x1="{_GAP + 6:g}" y1="{mid:g}" x2="{first_x:g}" y2="{mid:g}" '
-        'marker-end="url(#arrow)"/>'
+        f'marker-end="url(#{arrow})"/>'
     ]
     texts: list[str] = []
     for (a, b), acts in forward.items():
@@ -183,7 +184,7 @@ def state_diagram_svg(
         bus = ax + col_w[layer[a]] + _GAP / 2 if y1 != y2 else x1
         lines.append(
             f'<polyline points="{x1:g},{y1:g} {bus:g},{y1:g} {bus:g},{y2:g} {bx:g},{y2:g}" '
-            'marker-end="url(#arrow)"/>'
+            f'marker-end="url(#{arrow})"/>'
         )
         label = _labels(acts)
         texts += _text(bx - 8, y2 - 5 - (len(label) - 1) * _LINE, label, "end")
@@ -195,7 +196,7 @@ def state_diagram_svg(
         x1, x2 = ax + box_w[a] / 2, bx + box_w[b] / 2
         lines.append(
             f'<polyline points="{x1:g},{ay:g} {x1:g},{lane:g} {x2:g},{lane:g} {x2:g},{by:g}" '
-            'marker-end="url(#arrow)"/>'
+            f'marker-end="url(#{arrow})"/>'
         )
         texts += _text(min(x1, x2) + 8, lane - 5 - (len(label) - 1) * _LINE, label)
         width = max(width, min(x1, x2) + 8 + _width(label) + _GAP)
@@ -215,7 +216,7 @@ def state_diagram_svg(
         'role="img" class="state-diagram" '
         f'font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="{_FONT}">',
         f"<title>{html.escape(title)}: the transitions table as a state diagram</title>",
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
         'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#333"/></marker></defs>',
         '<g fill="none" stroke="#333" stroke-width="1.3">',
