@@ -127,10 +127,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_built_reference_shows_every_public_name(site: Path) -> None:
     """Every public name has its own entry (an anchor other pages and other projects' docs
-    can link to)."""
+    can link to), and no docstring shows a raw Sphinx role (``:class:`X```) to the reader."""
     inventory = _inventory(site)
     missing = [n for n in public_names() if n not in inventory and not _dunder(n)]
     assert missing == []
+    page = (site / "reference" / "index.html").read_text()
+    assert re.findall(r":(?:class|func|meth|attr|data|mod):<code>[^<]*", page) == []
 
 
 #: a script, style sheet, image or font the browser would fetch from another host

@@ -277,6 +277,24 @@ def sync(docs: Path) -> list[str]:
     return changed
 
 
+#: A Sphinx role in a docstring as the reference renders it (``:class:`X``` in Markdown).
+_ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):<code>(~?)([\w.]+)(\(\))?</code>")
+
+
+def _role_link(match: re.Match[str]) -> str:
+    tilde, target, call = match.group(1), match.group(2), match.group(3) or ""
+    shown = (target.rsplit(".", 1)[-1] if tilde else target) + call
+    identifier = target if target.startswith("asolora_core") else f"asolora_core.{target}"
+    return f'<autoref identifier="{identifier}" optional><code>{shown}</code></autoref>'
+
+
+def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
+    """The mkdocs hook that turns the Sphinx roles of the docstrings (``:class:`~a.b.C```)
+    into the plain name, linked to its entry when the reference has one (mkdocs-autorefs
+    resolves the link, or leaves the name unlinked)."""
+    return _ROLE.sub(_role_link, html)
+
+
 def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     """The mkdocs hook (``hooks`` in mkdocs.yml): the site is built with every generated block
     made afresh from the code, so the built pages match the code even before ``sync`` has
