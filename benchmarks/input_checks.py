@@ -1,4 +1,4 @@
-"""What the input checks of issue 9 cost on the hot path, against named baselines in one run.
+"""What the input checks (docs/limits.md) cost on the hot path, against named baselines in one run.
 
 * ``to_minor``: the bounded integer path against ``fraction_baseline``, the exact
   ``Fraction`` arithmetic it replaced (same results on valid input, unbounded on hostile input);
@@ -24,7 +24,7 @@ from asolora_core.limits import check_id, check_key, check_quantity, check_text
 
 
 def fraction_baseline(amount: Money) -> int:
-    """The conversion before issue 9: exact, but its cost grows with the exponent."""
+    """The conversion before the input limits: exact, but its cost grows with the exponent."""
     scaled = Fraction(amount.amount) * 10**2
     assert scaled.denominator == 1
     return int(scaled)

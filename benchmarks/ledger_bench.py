@@ -1,4 +1,4 @@
-"""Ledger benchmarks (issue 3), used by ``run.py``'s ``ledger`` section.
+"""Ledger benchmarks (release sweeps, refunds, payouts), used by ``run.py``'s ``ledger`` section.
 
 * ``release_*_per_s``: one ``run_due`` sweep over N due orders (default config: batches of
   ``sweep_batch`` timers per transaction), half the vendors paid in GBP (a conversion and a

@@ -1,4 +1,5 @@
-"""PostgreSQL benchmarks (issue 10), used by ``run.py``'s ``postgres`` section.
+"""PostgreSQL benchmarks (sweep workers sharing one server), used by ``run.py``'s
+``postgres`` section.
 
 * ``release_{1,2,4}w_per_s``: due releases per second when 1, 2 or 4 worker processes run
   ``Marketplace.run_due`` at once over N due orders (100,000; 2,000 with ``--quick``), half

@@ -1,6 +1,6 @@
 """What the journal's COMMIT-time balance check costs the PostgreSQL server, schema step 10
-against step 11 (issue 10), interleaved round by round on the same server. Not part of
-``run.py``; run it by hand::
+against step 11 (its notes moved to a guarded table), interleaved round by round on the same
+server. Not part of ``run.py``; run it by hand::
 
     python benchmarks/postgres_commit_check.py              # raw batches
     python benchmarks/postgres_commit_check.py --sweep 4000 # sweep batches via the facade

@@ -1,4 +1,4 @@
-"""Reports benchmarks (issue 7), used by ``run.py``'s ``reports`` section.
+"""Reports benchmarks (sales, earnings, bestsellers), used by ``run.py``'s ``reports`` section.
 
 One vendor (Europe/Paris) with 1,000,000 order lines over 2026 (20,000 with ``--quick``):
 orders of 1 to 5 lines over 200 products, 5 % of them with one unit refunded. The orders are

@@ -307,8 +307,8 @@ def _num(value: Json) -> float | None:
 
 
 def _aim(value: float | None, op: str, target: float) -> dict[str, Json]:
-    """One aim of issue 12: the measured figure, the aim, and whether it is met (reported,
-    never asserted)."""
+    """One aim (docs/benchmarks.md, "Aims"): the measured figure, the aim, and whether it is
+    met (reported, never asserted)."""
     met = None if value is None else (value >= target if op == ">=" else value <= target)
     return {"measured": value, "aim": f"{op} {target:g}", "met": met}
 
@@ -350,8 +350,8 @@ def lifecycle_section(quick: bool) -> dict[str, Json]:
     * ``memory_bytes_per_order``: Python heap each order keeps in ``InMemoryStore``
       (``tracemalloc``, after ``gc.collect()``), same state, ``memory_size_orders`` orders.
 
-    ``ratios`` divide two rates of this run; ``aims`` holds issue 12's aims with the measured
-    figure and whether it is met (nothing is asserted).
+    ``ratios`` divide two rates of this run; ``aims`` holds this section's aims with the
+    measured figure and whether it is met (nothing is asserted).
     """
     budget = QUICK if quick else FULL
     note(f"lifecycle ({baselines.MOVES_PER_LIFECYCLE} commands = state moves per lifecycle):")
@@ -446,7 +446,7 @@ def ledger_section(quick: bool) -> dict[str, Json]:
     for key, value in result.items():
         note(f"  {key:<32} {value}")
     ratios = result.get("ratios")
-    if isinstance(ratios, dict):  # issue 12's sweep aims
+    if isinstance(ratios, dict):  # the sweep's aims
         result["aims"] = {
             "sqlite_release_vs_replay": _aim(
                 _num(ratios.get("sqlite_release_vs_replay")), ">=", 0.7
@@ -495,7 +495,7 @@ def postgres_section(quick: bool) -> dict[str, Json]:
     for key, value in result.items():
         note(f"  {key:<32} {value}")
     ratios = result.get("ratios")
-    if isinstance(ratios, dict):  # issue 10's aims
+    if isinstance(ratios, dict):  # the PostgreSQL workers' aims
         result["aims"] = {
             "release_1w_rows_vs_raw_rows": _aim(
                 _num(ratios.get("release_1w_rows_vs_raw_rows")), ">=", 0.2
@@ -622,13 +622,13 @@ def import_ms(repeats: int = 11) -> float | None:
     return _num(import_figures(repeats)["import_ms"])
 
 
-#: Issue 12's aim for ``import_ms``.
+#: The aim for ``import_ms`` (docs/benchmarks.md, "Aims").
 IMPORT_MS_AIM = 150.0
 
 
 def collect_aims(result: dict[str, Json]) -> dict[str, Json]:
     """Every section's ``aims`` under ``"<section>.<aim>"``, plus ``import_ms``: one place to
-    read which of issue 10's and issue 12's aims this run meets (figures only; nothing is
+    read which of the aims (docs/benchmarks.md) this run meets (figures only; nothing is
     asserted)."""
     aims: dict[str, Json] = {}
     for name in SECTIONS:
@@ -687,7 +687,7 @@ def render_table(result: dict[str, Json]) -> str:
         lines.append("")
     aims = result.get("aims")
     if isinstance(aims, dict):
-        lines.append("[aims] (issue 12; reported, never asserted)")
+        lines.append("[aims] (reported, never asserted)")
         for key, aim in aims.items():
             if isinstance(aim, dict):
                 flag = aim.get("met")

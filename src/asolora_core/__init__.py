@@ -258,7 +258,7 @@ __all__ = [
     "RecordingCheckpointSink",
 ]
 
-# --- issue 11: every returned type, JSON out, notification kinds --------------------------
+# --- every returned type, JSON out, notification kinds ------------------------------------
 from asolora_core.events import (
     ConfirmationReminded,
     ExchangeShipped,
@@ -366,7 +366,6 @@ __all__ += [
     "ShippingReminded",
     "StaffActionTaken",
 ]
-# --- end issue 11 ---------------------------------------------------------------------------
 
 
 # --- exported names imported on first use ----------------------------------------------------

@@ -319,7 +319,7 @@ def incremental_encoder(cls: type[Any]) -> IncrementalEncoder:
 
 # positional form ---------------------------------------------------------------------------
 #
-# The smallest JSON the codec writes (issue 12): an attrs value is a list of its fields'
+# The smallest JSON the codec writes (for compact rows): an attrs value is a list of its fields'
 # values in field order (no names), the fields at the end that equal their defaults left out;
 # an instant is an integer of microseconds since the epoch (read back in UTC); an actor is its
 # key (``"vendor:v-1"``); nested values take the same form. A class may only gain fields, with

@@ -178,8 +178,8 @@ class NotPermittedError(AsoloraError):
     http_status = 403
 
 
-#: The rules' name for :class:`NotPermittedError` (R1).
 NotPermitted = NotPermittedError
+"""The rules' name for :class:`NotPermittedError` (R1)."""
 
 
 class NotFoundError(AsoloraError):

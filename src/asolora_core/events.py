@@ -104,6 +104,10 @@ class Notification:
 
 @attrs.frozen(kw_only=True)
 class OrderPlaced(DomainEvent):
+    """A vendor's order was created by a checkout (R3) and is in ``processing``; the vendor is
+    notified. ``aggregate_id`` is the order, ``checkout_id`` the checkout that split into it,
+    ``paid_minor`` what the buyer paid for it, in minor units of ``currency``."""
+
     checkout_id: str
     vendor_id: str
     buyer_id: str
@@ -113,6 +117,9 @@ class OrderPlaced(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ShipmentCreated(DomainEvent):
+    """The vendor shipped units of the order (``Marketplace.ship``): ``items`` is a tuple of
+    ``(line_id, quantity)`` pairs, sent with ``carrier`` under ``tracking_number``."""
+
     shipment_id: str
     carrier: str
     tracking_number: str
@@ -121,6 +128,9 @@ class ShipmentCreated(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class TrackingUpdated(DomainEvent):
+    """The vendor added a tracking update to a shipment in transit
+    (``Marketplace.update_tracking``); ``note`` is the update's text."""
+
     shipment_id: str
     carrier: str
     tracking_number: str
@@ -129,11 +139,18 @@ class TrackingUpdated(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ShipmentDelivered(DomainEvent):
+    """The shipment was marked delivered (``Marketplace.mark_delivered``, by its vendor or
+    staff); the buyer's confirmation timer starts (R10)."""
+
     shipment_id: str
 
 
 @attrs.frozen(kw_only=True)
 class ReceiptConfirmed(DomainEvent):
+    """The buyer selected "Order Received" for a delivered shipment
+    (``Marketplace.confirm_receipt``); ``automatic`` is true when the system confirmed it
+    after the timer ran out (R10). The last confirmation completes the order."""
+
     shipment_id: str
     automatic: bool
 
@@ -145,6 +162,10 @@ class OrderCompleted(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class OrderCancelled(DomainEvent):
+    """The order was cancelled (``Marketplace.cancel_order``, or by the system when it was
+    fully refunded); ``refund_minor`` is what went back to the buyer with the cancellation,
+    in minor units of ``currency``, and ``reason`` says why."""
+
     reason: str
     refund_minor: int
     currency: str
@@ -152,6 +173,10 @@ class OrderCancelled(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class IssueReported(DomainEvent):
+    """The buyer reported an issue before confirming (``Marketplace.report_issue``): ``kind``
+    is an ``IssueKind`` value, ``line_ids`` the lines it concerns; the vendor is notified and
+    must respond (R12)."""
+
     issue_id: str
     kind: str
     line_ids: tuple[str, ...]
@@ -159,6 +184,9 @@ class IssueReported(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class IssueResponded(DomainEvent):
+    """The vendor answered an issue (``Marketplace.respond_to_issue``); ``first_response``
+    is true for the answer that sets the issue's first response time."""
+
     issue_id: str
     message: str
     first_response: bool
@@ -166,6 +194,10 @@ class IssueResponded(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class SettlementOffered(DomainEvent):
+    """The vendor offered a settlement on an issue (``Marketplace.offer_settlement``):
+    ``resolution`` is a ``Resolution`` value, ``amount_minor`` the refund offered, in minor
+    units of the order currency."""
+
     issue_id: str
     resolution: str
     amount_minor: int
@@ -173,12 +205,18 @@ class SettlementOffered(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class SettlementAnswered(DomainEvent):
+    """The buyer accepted or declined a settlement offer (``Marketplace.answer_settlement``);
+    an accepted offer closes the issue (an ``IssueClosed`` follows)."""
+
     issue_id: str
     accepted: bool
 
 
 @attrs.frozen(kw_only=True)
 class IssueClosed(DomainEvent):
+    """An issue was closed: withdrawn, settled, mediated by staff, resolved for the vendor, or
+    ended with the order; ``outcome`` is an ``IssueOutcome`` value."""
+
     issue_id: str
     outcome: str
 
@@ -247,6 +285,10 @@ class StaffActionTaken(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnRequested(DomainEvent):
+    """The buyer asked to return units after confirming (R37, ``Marketplace.request_return``):
+    ``kind`` is a ``ReturnKind`` value (a return for money back, or an exchange), ``items`` a
+    tuple of ``(line_id, quantity)`` pairs."""
+
     return_id: str
     kind: str
     items: tuple[tuple[str, int], ...]
@@ -254,6 +296,9 @@ class ReturnRequested(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnAnswered(DomainEvent):
+    """The vendor accepted or declined a return request (``Marketplace.accept_return`` or
+    ``decline_return``), with ``message`` for the buyer."""
+
     return_id: str
     accepted: bool
     message: str
@@ -268,6 +313,9 @@ class ReturnExpired(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnShippedBack(DomainEvent):
+    """The buyer sent the returned units back (``Marketplace.ship_return``) with ``carrier``
+    under ``tracking_number``."""
+
     return_id: str
     carrier: str
     tracking_number: str
@@ -275,6 +323,9 @@ class ReturnShippedBack(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnReceived(DomainEvent):
+    """The vendor received the returned units (``Marketplace.receive_return``); a refund or
+    an exchange shipment follows."""
+
     return_id: str
 
 
@@ -291,6 +342,9 @@ class ReturnRefunded(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ExchangeShipped(DomainEvent):
+    """The vendor shipped replacement units for an accepted exchange
+    (``Marketplace.ship_exchange``) with ``carrier`` under ``tracking_number``."""
+
     return_id: str
     carrier: str
     tracking_number: str

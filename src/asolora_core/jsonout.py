@@ -47,8 +47,8 @@ from asolora_core.money import exponent, from_minor, parse_money, to_minor
 
 __all__ = ["FORMAT_VERSION", "from_json", "register_view", "to_json"]
 
-#: Bumped only if a key ever changes meaning (it never has); new keys do not bump it.
 FORMAT_VERSION = 1
+"""Bumped only if a key ever changes meaning (it never has); new keys do not bump it."""
 
 T = TypeVar("T")
 _VIEWS: dict[type[Any], tuple[str, ...]] = {}

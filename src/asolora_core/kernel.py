@@ -585,7 +585,7 @@ class _Kernel:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.notifier = notifier
-        if notifier is None:  # issue 11: say so once, at construction, instead of silence
+        if notifier is None:  # say so once, at construction, instead of silence
             log.warning(
                 "Marketplace built without a notifier: notifications wait in the outbox and "
                 "nobody is told (R29); pass notifier=LoggingNotifier() or your own Notifier"

@@ -49,34 +49,40 @@ __all__ = [
     "check_text",
 ]
 
-#: Largest amount, in minor units, of any single amount and of one order's or checkout's
-#: gross: 10,000,000,000.00 EUR, 1,000,000,000,000 JPY, 1,000,000,000.000 KWD.
 MAX_AMOUNT_MINOR: Final = 10**12
-#: Largest quantity of one line (items ordered, shipped or refunded).
+"""Largest amount, in minor units, of any single amount and of one order's or checkout's gross:
+10,000,000,000.00 EUR, 1,000,000,000,000 JPY, 1,000,000,000.000 KWD. A larger amount is
+refused with :class:`~asolora_core.errors.InvalidMoneyError` (``invalid_money``) before any
+store is touched."""
 MAX_QUANTITY: Final = 1_000_000
-#: Most items in one checkout.
+"""Largest quantity of one line (items ordered, shipped or refunded); a larger one is
+:class:`~asolora_core.errors.InvalidInputError` (``invalid_input``)."""
 MAX_CHECKOUT_ITEMS: Final = 1_000
-#: Longest id of anything: order, line, shipment, issue, conversation, vendor, buyer,
-#: product, actor, chargeback reference, checkout.
+"""Most items in one checkout."""
 MAX_ID_LENGTH: Final = 200
-#: Longest idempotency key (R35).
+"""Longest id of anything: order, line, shipment, issue, conversation, vendor, buyer, product,
+actor, chargeback reference, checkout. A longer id is
+:class:`~asolora_core.errors.InvalidInputError` naming the argument."""
 MAX_KEY_LENGTH: Final = 255
-#: Longest name: customer name, vendor name, product title, carrier, tracking number, time
-#: zone, currency code.
+"""Longest idempotency key (R35); a longer one is
+:class:`~asolora_core.errors.InvalidInputError`."""
 MAX_NAME_LENGTH: Final = 200
-#: Longest free text: issue descriptions, responses, settlement messages, tracking notes,
-#: reasons (messages in conversations: ``MarketplaceConfig.message_max_length``, at most this).
+"""Longest name: customer name, vendor name, product title, carrier, tracking number, time
+zone, currency code. A longer one is :class:`~asolora_core.errors.InvalidInputError`."""
 MAX_TEXT_LENGTH: Final = 4000
-#: Longest attachment reference (a file id or URL) of a message.
+"""Longest free text: issue descriptions, responses, settlement messages, tracking notes,
+reasons (messages in conversations: ``MarketplaceConfig.message_max_length``, at most this).
+A longer text is :class:`~asolora_core.errors.InvalidInputError`."""
 MAX_REFERENCE_LENGTH: Final = 500
-#: Largest exchange rate in minor units (quote minor units one base minor unit buys):
-#: a converted amount stays below ``MAX_AMOUNT_MINOR * MAX_RATE_MINOR = 10**18 < 2**63``.
+"""Longest attachment reference (a file id or URL) of a message."""
 MAX_RATE_MINOR: Final = 10**6
-#: Longest amount written as text (``parse_money``), before any arithmetic.
+"""Largest exchange rate in minor units (quote minor units one base minor unit buys): a
+converted amount stays below ``MAX_AMOUNT_MINOR * MAX_RATE_MINOR = 10**18 < 2**63``."""
 MAX_AMOUNT_TEXT: Final = 64
-#: Longest rolling reserve a vendor's payout terms may keep (ten years, in days): every
-#: release date stays a representable datetime.
+"""Longest amount written as text (``parse_money``), before any arithmetic."""
 MAX_RESERVE_DAYS: Final = 3650
+"""Longest rolling reserve a vendor's payout terms may keep (ten years, in days): every release
+date stays a representable datetime."""
 
 
 def check_storable(value: str, field: str) -> str:

@@ -253,3 +253,6 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
         ),
     }
 )
+"""Every notification kind the library sends, with who receives it, what its ``subject_id``
+names, when it is sent and the rule that asks for it (read-only). A notifier may use it to
+route or render a :class:`~asolora_core.events.Notification` by its ``kind``."""

@@ -99,6 +99,10 @@ class Timer:
 
 
 class OrderRepository(Protocol):
+    """The orders of a unit of work (``uow.orders``): load, save with optimistic versions, and
+    the queries of the vendor dashboard. A custom store implements it; the contract suite in
+    :mod:`asolora_core.testing.contract` checks it."""
+
     def get(self, order_id: str) -> Order:
         """The order, or :class:`~asolora_core.errors.NotFoundError`."""
         ...
@@ -268,8 +272,9 @@ class LedgerRepository(Protocol):
         cross-checked against before a release (R42)."""
         ...
 
-    # Batched forms, for the release sweep (issue 10): one round trip for many items where the
-    # store can; the same results as the one-item methods called in turn.
+    # Batched forms, for the release sweep: one round trip for many items where the store can
+    # (a server store's sweep is bound by round trips); the same results as the one-item
+    # methods called in turn.
 
     def post_many(
         self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
@@ -325,6 +330,9 @@ class LedgerRepository(Protocol):
 
 
 class EventLog(Protocol):
+    """The history of every aggregate (``uow.events``, R42): events are only ever appended, in
+    the transaction of the change they record, and read back oldest first."""
+
     def append(self, events: Sequence[DomainEvent]) -> None: ...
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
@@ -333,6 +341,10 @@ class EventLog(Protocol):
 
 
 class Outbox(Protocol):
+    """The transactional outbox (``uow.outbox``, R29): notifications are added in the
+    transaction of the change, then claimed by ``deliver_notifications`` and marked delivered
+    or retried."""
+
     def add(self, messages: Sequence[OutboxMessage]) -> None: ...
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
@@ -369,6 +381,9 @@ class IdempotencyStore(Protocol):
 
 
 class TimerStore(Protocol):
+    """The timers of the lifecycle (``uow.timers``, R10, R40), such as auto-confirmation,
+    reminders and escalations; ``Marketplace.run_due`` claims and runs them when due."""
+
     def schedule(self, timer: Timer) -> None:
         """Add, or replace the timer with the same ``timer_id``."""
         ...

@@ -182,13 +182,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_delivered ON outbox (next_attempt_at) WHERE state = 'delivered';
     """,
     # 9: the journal's balance checked once per database transaction at COMMIT, not once per
-    # inserted row (R24; issue 10: less work while the journal head is locked)
+    # inserted row (R24; less work while the journal head is locked)
     BALANCE_ONCE_MIGRATION,
     # 10: that check looks each noted journal transaction up by its key, whatever the
-    # tables' statistics (issue 10: without them it read the whole journal at every commit)
+    # tables' statistics (without them the planner could read the whole journal at commit)
     BALANCE_BY_KEY_MIGRATION,
     # 11: the noted journal transactions kept in a guarded table, not a setting any SQL can
-    # overwrite (issue 10: set_config emptied the list and an unbalanced COMMIT went through)
+    # overwrite (with set_config the list could be emptied and an unbalanced COMMIT pass)
     BALANCE_NOTES_MIGRATION,
 ]
 

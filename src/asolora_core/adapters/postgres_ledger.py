@@ -229,8 +229,8 @@ LEDGER_KINDS_MIGRATION = """
 """
 
 #: The schema step that checks each database transaction's journal balance ONCE, at COMMIT,
-#: instead of once per inserted row (issue 10: a release batch of 200 journal transactions
-#: queued ~900 deferred row checks, run while the journal head was locked). The refusals
+#: instead of once per inserted row (a release batch of 200 journal transactions would
+#: queue ~900 deferred row checks, run while the journal head is locked). The refusals
 #: are the same, whoever writes:
 #:
 #: * a statement-level trigger on ``ledger_txns`` and on ``ledger_entries`` notes the
@@ -365,7 +365,7 @@ BALANCE_BY_KEY_MIGRATION = """
 """
 
 #: The schema step that keeps the ``seq`` values noted for the COMMIT-time balance check
-#: (``BALANCE_ONCE_MIGRATION``) where plain DML can neither drop nor forge them (issue 10).
+#: (``BALANCE_ONCE_MIGRATION``) where plain DML can neither drop nor forge them.
 #: Steps 9 and 10 kept them in the transaction-local setting ``asolora.unchecked_seqs``,
 #: which any SQL can overwrite: ``SELECT set_config('asolora.unchecked_seqs', '', true)``
 #: after inserting an unbalanced journal transaction emptied the list and the COMMIT let it

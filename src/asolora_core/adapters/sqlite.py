@@ -57,8 +57,9 @@ from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = ["MIGRATIONS", "SqliteStore", "micros"]
 
-#: Outbox rows as typed columns (issue 12): a pending row is in ``outbox_due``, a delivered
-#: one in ``outbox_delivered`` (retention purges by it); ``_compact_outbox`` moves old rows.
+#: Outbox rows as typed columns (smaller rows, and indexed by state): a pending row is in
+#: ``outbox_due``, a delivered one in ``outbox_delivered`` (retention purges by it);
+#: ``_compact_outbox`` moves old rows.
 OUTBOX_COLUMNS_MIGRATION = """
 DROP INDEX outbox_due;
 ALTER TABLE outbox RENAME TO outbox_json;
@@ -82,7 +83,7 @@ CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 0;
 CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;
 """
 
-#: Idempotency records as typed columns (issue 12): the fingerprint as a BLOB, the result
+#: Idempotency records as typed columns (smaller rows): the fingerprint as a BLOB, the result
 #: (by reference) and the refusal as compact JSON, keyed by (scope, key) without a rowid. A
 #: record written before keeps its whole JSON body in ``legacy`` (and is read from it).
 IDEMPOTENCY_COLUMNS_MIGRATION = """
@@ -105,7 +106,8 @@ DROP TABLE idempotency_json;
 CREATE INDEX idempotency_at ON idempotency (at);
 """
 
-#: Compact rows (issue 12). The outbox keeps each notification's kind and text once per shape
+#: Compact rows, so that the database file grows less per order. The outbox keeps each
+#: notification's kind and text once per shape
 #: in ``outbox_texts`` (the subject id written as ``{subject}``; a text that already holds
 #: ``{subject}`` stays whole in ``outbox.text``), and its instants only where they differ:
 #: ``created_at`` NULL is ``next_attempt_at``, ``event_at`` NULL is ``created_at``
@@ -274,7 +276,7 @@ MIGRATIONS: list[str] = [
     OUTBOX_COLUMNS_MIGRATION,
     # compact idempotency records (R35): typed columns, no rowid
     IDEMPOTENCY_COLUMNS_MIGRATION,
-    # compact rows (issue 12): shared outbox texts, history without a rowid, positional bodies
+    # compact rows: shared outbox texts, history without a rowid, positional bodies
     COMPACT_ROWS_MIGRATION,
 ]
 

@@ -442,7 +442,7 @@ class _MoneyCommands(_IntegrityCommands):
     ) -> tuple[int, int]:
         """The ``release`` timers of one sweep batch, with the effects of
         :meth:`_release_timer` on each in turn but a few statements for the whole batch
-        (issue 10): the holds, vendors and journal cross-checks are read at once; every
+        (fewer round trips): the holds, vendors and journal cross-checks are read at once; every
         release is computed by the pure core first (a vendor's balance before each release
         follows the releases before it in the batch, R23); the batch's vendors are locked in
         one fixed order, and the journal head only at the end, to append every transaction

@@ -94,8 +94,8 @@ __all__ = [
     "screen",
 ]
 
-#: What replaces each contact detail in a redacted message.
 REDACTION_MARK = "[contact removed]"
+"""What replaces each contact detail in a redacted message."""
 
 
 class ContactPolicy(enum.Enum):
@@ -107,8 +107,8 @@ class ContactPolicy(enum.Enum):
     REDACT_AND_FLAG = "redact_and_flag"  #: both; the default
 
 
-#: The policy of R27 when the marketplace configures none.
 DEFAULT_CONTACT_POLICY = ContactPolicy.REDACT_AND_FLAG
+"""The policy of R27 when the marketplace configures none."""
 
 
 class ContactKind(enum.Enum):

@@ -157,6 +157,9 @@ class Conversation:
 
 @attrs.frozen(kw_only=True)
 class ConversationStarted(DomainEvent):
+    """A buyer and a vendor started a conversation (``Marketplace.start_conversation``);
+    ``order_id`` is the order it is about, or ``None`` when it is about no order."""
+
     vendor_id: str
     buyer_id: str
     order_id: str | None
@@ -183,6 +186,10 @@ class MessageFlagged(DomainEvent):
 
 @attrs.frozen(kw_only=True)
 class ConversationRead(DomainEvent):
+    """One participant read every message so far (``Marketplace.mark_read``): ``side`` is
+    ``"buyer"`` or ``"vendor"``, ``read_seq`` the last message read; that side's unread
+    count is zero (R28)."""
+
     side: str
     read_seq: int
 

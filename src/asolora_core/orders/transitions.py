@@ -1,10 +1,10 @@
 """The lifecycle table: (state, action, actor kind) -> next state (R1, R4-R14, R37, R40).
 
 One table for the order, its shipments, its issues and its return requests. The four state
-enums are distinct
-types, so their members never collide as keys. A command first checks the order's own entry
-(the order must be in a state where the action is possible) and then, for shipment, issue and
-return actions, the entry of the shipment, issue or return request it acts on.
+enums are distinct types, so their members never collide as keys. A command first checks the
+order's own entry (the order must be in a state where the action is possible) and then, for
+shipment, issue and return actions, the entry of the shipment, issue or return request it
+acts on.
 
 Staff powers (R40's "every order reaches an ending") are entries for ``STAFF``: mark delivered
 on carrier proof, confirm receipt on the buyer's behalf, resolve an issue for the vendor,
@@ -41,6 +41,7 @@ from asolora_core.orders.model import IssueStatus, OrderStatus, ReturnStatus, Sh
 __all__ = ["TRANSITIONS", "Action", "State", "step"]
 
 State = OrderStatus | ShipmentStatus | IssueStatus | ReturnStatus
+"""Any state the table knows: of an order, a shipment, an issue or a return request."""
 
 
 class Action(enum.Enum):
@@ -167,6 +168,8 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
 #: The whole lifecycle, read-only. Tests walk every entry.
 _TABLE = _table()
 TRANSITIONS: Mapping[tuple[State, Action, ActorKind], State] = MappingProxyType(_TABLE)
+"""The lifecycle table, read-only: ``(state, action, actor kind) -> next state``. Read it with
+:func:`step`, which names the error of a missing entry; docs/lifecycle.md draws it."""
 
 _KINDS_BY_ACTION: dict[Action, frozenset[ActorKind]] = {}
 #: (kind of state, action, actor kind) -> the states in which that actor may take it

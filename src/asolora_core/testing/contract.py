@@ -68,8 +68,8 @@ from asolora_core.service import Item, Marketplace, MarketplaceConfig, Sequentia
 
 __all__ = ["T0", "StoreContract", "lifecycle_scenario", "make_order", "order_histories"]
 
-#: The instant the contract's scenarios start at.
 T0 = _dt.datetime(2026, 3, 1, 10, 0, tzinfo=_dt.UTC)
+"""The instant the contract's scenarios start at."""
 
 VENDOR = Actor.vendor("v-1")
 OTHER_VENDOR = Actor.vendor("v-2")

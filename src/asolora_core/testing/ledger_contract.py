@@ -303,10 +303,10 @@ class LedgerContract:
             store.close()
 
     def test_batched_forms_agree_with_the_one_item_forms(self) -> None:
-        """Issue 10: ``post_many`` chains like ``post`` in turn (a key already posted is a
-        conflict); ``get_holds``, ``get_vendors``, ``for_orders``, ``journal_facts``,
-        ``vendor_balances`` read
-        what the one-item reads read; ``save_holds`` checks every version; ``lock_vendors``
+        """The batched forms the release sweep uses: ``post_many`` chains like ``post`` in
+        turn (a key already posted is a conflict); ``get_holds``, ``get_vendors``,
+        ``for_orders``, ``journal_facts``, ``vendor_balances`` read what the one-item reads
+        read; ``save_holds`` checks every version; ``lock_vendors``
         and ``claim_vendors`` (uncontended: every vendor) leave the reads alone."""
         key = b"contract-key-0123456789"
         store = self.make_store()
