@@ -476,7 +476,7 @@ class PostgresUnitOfWork:
         self._savepoint = False
         self._explicit = False
         self._open = False
-        #: statements left to send with the COMMIT (see :meth:`run_with_commit`)
+        #: statements left to send with the COMMIT (see :meth:`_run_with_commit`)
         self._with_commit: list[tuple[str, Sequence[Any]]] = []
         self.orders = _Orders(self)
         self.events = _Events(self)
@@ -586,7 +586,7 @@ class PostgresUnitOfWork:
                     conn.execute("ROLLBACK")
             raise
 
-    def run_with_commit(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def _run_with_commit(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run ``sql`` (a write whose result nobody reads) at the latest with the ``COMMIT``,
         in the same round trip, or before the next statement of the unit of work, whichever
         comes first: the order of the statements is the order of the calls."""
@@ -760,7 +760,7 @@ class _Events:
             bodies.append(_json_text(encode(e)))
         # sent with the COMMIT when it is the batch's last statement (a sweep's, under the
         # journal head): one round trip less while the head is held
-        self._uow.run_with_commit(
+        self._uow._run_with_commit(
             "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, b::jsonb "
             "FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[]) "
             "WITH ORDINALITY AS v(a, t, w, b, ord) ORDER BY ord",
