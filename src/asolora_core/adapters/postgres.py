@@ -579,9 +579,10 @@ class PostgresUnitOfWork:
                 for sql, params in statements:
                     conn.execute(sql, params or None)
                 conn.execute("COMMIT")
-        except psycopg.Error:
-            # a statement failed, so the server skipped the COMMIT: end the transaction
-            if not conn.broken:
+        except BaseException:
+            # a statement failed (or the wait was interrupted), so the COMMIT may not have run:
+            # end the transaction (after a COMMIT that ran, the ROLLBACK only warns)
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
                 with contextlib.suppress(psycopg.Error):
                     conn.execute("ROLLBACK")
             raise
