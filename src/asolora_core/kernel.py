@@ -609,8 +609,8 @@ class _Kernel:
         #: a posting reactor's batch form, if it has one (by the reactor)
         self._batch_posting_reactors: dict[PostingReactor, BatchPostingReactor] = {}
         #: the posting reactors whose batch form reads none of what sealing adds (``seq``,
-        #: ``prev_hash``, ``hash``): ``_post_journal_many`` runs it before the journal head is
-        #: locked, so that its statements are not part of what other writers wait for
+        #: ``prev_hash``, ``hash``): ``_post_journal_many`` runs those batch forms before the
+        #: journal head is locked, so that their statements are not what other writers wait for
         self._unsealed_batch_posting_reactors: set[PostingReactor] = set()
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
