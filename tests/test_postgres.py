@@ -621,3 +621,68 @@ def test_a_reader_writes_nothing_and_locks_nothing(schema: str) -> None:
             holder.rollback()
     finally:
         store.close()
+
+
+def _released(order_id: str, seq: int, vendor_id: str = "v-1") -> Any:
+    from asolora_core.ledger.events import ProceedsReleased
+
+    return ProceedsReleased(
+        aggregate_id=order_id,
+        at=T0,
+        actor=Actor.system(),
+        vendor_id=vendor_id,
+        currency="EUR",
+        amount_minor=100,
+        offset_minor=0,
+        seq=seq,
+    )
+
+
+def test_a_batchs_history_is_written_with_its_commit_and_read_back_before_it(
+    schema: str,
+) -> None:
+    """R33, issue 10: a sweep batch's history goes to the server with its COMMIT (one round
+    trip while the journal head is held); a read in the same unit of work still sees it, and
+    a unit of work rolled back keeps none of it."""
+    store = make_store(schema)
+    try:
+        with store.unit_of_work() as uow:
+            uow.events.append([_released("o-1", 1), _released("o-2", 2)])
+            assert [e.seq for e in uow.events.history("o-1")] == [1]  # read before the commit
+            uow.events.append([_released("o-1", 3), _released("o-3", 4)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.events.append([_released("o-9", 5), _released("o-9", 6)])
+            # no commit: rolled back on leaving the block
+        with store.reader() as uow:
+            assert [e.seq for e in uow.events.history("o-1")] == [1, 3]
+            assert [e.seq for e in uow.events.history("o-3")] == [4]
+            assert uow.events.history("o-9") == ()
+    finally:
+        store.close()
+
+
+def test_a_history_refused_at_the_commit_commits_nothing_and_the_store_goes_on(
+    schema: str,
+) -> None:
+    """R2, issue 10: when the history sent with the COMMIT is refused, the server skips the
+    COMMIT: the error is raised, nothing of the unit of work stays, and the store's connection
+    serves the next unit of work."""
+    import psycopg
+
+    store = make_store(schema)
+    try:
+        with store.unit_of_work() as uow:
+            uow.events.append([_released("o-0", 1), _released("o-0", 2)])
+            # a body the server refuses (jsonb holds no NUL): both go with the COMMIT
+            uow.events.append([_released("o-1", 3), _released("o-2", 4, vendor_id="v\x00")])
+            with pytest.raises(psycopg.errors.UntranslatableCharacter):
+                uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.events.history("o-0") == uow.events.history("o-1") == ()
+            uow.events.append([_released("o-2", 3), _released("o-3", 4)])
+            uow.commit()
+        with store.reader() as uow:
+            assert [e.seq for e in uow.events.history("o-2")] == [3]
+    finally:
+        store.close()

@@ -34,10 +34,14 @@ from asolora_core.ledger import core
 from asolora_core.ledger.integrity import hold_problems, hold_problems_in, journal_facts, sealed
 from asolora_core.ledger.model import (
     BALANCE,
+    GENESIS_HASH,
     FeeSchedule,
     JournalTransaction,
     MoneyConfig,
     VendorAccount,
+    digest,
+    digest_middle,
+    seal_chain,
 )
 from asolora_core.ports import Store, Timer
 from pg_support import make_store, postgres
@@ -189,6 +193,10 @@ def test_a_batch_releases_exactly_what_one_by_one_releases(new_store: Any) -> No
             for m in market.outbox(by=STAFF)
         ]
         balances = [market.balance(f"v-{v}", by=STAFF) for v in range(3)]
+        # the earnings rollups (written before the journal head is locked on a batch) are
+        # the journal's
+        for v in range(3):
+            assert market.verify_reports(f"v-{v}", by=STAFF).differences == ()
         results.append((_comparable(journal), holds, outbox, balances, history))
     batch, single = results
     assert batch[0] == single[0]
@@ -524,3 +532,30 @@ def test_what_a_store_reads_for_the_cross_check_is_what_the_journal_says(
                 hold, uow.ledger.for_order("o-1")
             )
         store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    txns=_order_journals(),
+    head=st.integers(min_value=0, max_value=2**40),
+    prev=st.just(GENESIS_HASH) | st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    key=st.none() | st.binary(min_size=1, max_size=32),
+    text=st.text(max_size=12),
+)
+def test_a_batch_sealed_with_its_digests_encoded_ahead_chains_as_one_sealed_plainly(
+    txns: list[JournalTransaction], head: int, prev: str, key: bytes | None, text: str
+) -> None:
+    """R42 (issue 10): the PostgreSQL sweep encodes each transaction's digest text before it
+    locks the journal head and only hashes under it; the chain it seals, under a ledger key
+    or none, any vendor or memo text, is the one sealing each transaction plainly gives, so
+    ``verify`` and every other store agree with it."""
+    txns = [
+        attrs.evolve(t, vendor_id=f"{t.vendor_id}{text}", memo={**t.memo, "note": text})
+        for t in txns
+    ]
+    plain = seal_chain(txns, head, prev, key)
+    ahead = seal_chain(txns, head, prev, key, middles=[digest_middle(t) for t in txns])
+    assert [(t.seq, t.prev_hash, t.hash) for t in ahead] == [
+        (t.seq, t.prev_hash, t.hash) for t in plain
+    ]
+    assert [t.hash for t in plain] == [digest(t, t.seq, t.prev_hash, key) for t in plain]

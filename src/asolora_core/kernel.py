@@ -608,6 +608,10 @@ class _Kernel:
         self._posting_reactors: list[PostingReactor] = []
         #: a posting reactor's batch form, if it has one (by the reactor)
         self._batch_posting_reactors: dict[PostingReactor, BatchPostingReactor] = {}
+        #: the posting reactors whose batch form reads none of what sealing adds (``seq``,
+        #: ``prev_hash``, ``hash``): ``_post_journal_many`` runs those batch forms before the
+        #: journal head is locked, so that their statements are not what other writers wait for
+        self._unsealed_batch_posting_reactors: set[PostingReactor] = set()
         # Each feature's service registers its reactions and timer handlers in ``_install``,
         # base classes first (orders, then chat, then money: see ``Marketplace``'s bases).
         for cls in reversed(type(self).__mro__):
@@ -796,9 +800,20 @@ class _Kernel:
         self, uow: UnitOfWork, txns: Sequence[JournalTransaction]
     ) -> tuple[JournalTransaction, ...]:
         """:meth:`_post_journal` of each of ``txns`` in turn, appended with one
-        ``post_many`` (the journal head is locked once, as late as the caller can)."""
-        posted = uow.ledger.post_many(txns, key=self.config.ledger_key)
+        ``post_many`` (the journal head is locked once, as late as the caller can). The batch
+        reactors that need no seal (``_unsealed_batch_posting_reactors``: the reports'
+        rollups) run first, on ``txns`` as given, before the head is locked: the caller holds
+        the locks of the vendors whose balances ``txns`` post to (as the sweep does), so their
+        rows are written in the order every writer takes them (vendor, then rows, then head)."""
+        late: list[PostingReactor] = []
         for react in self._posting_reactors:
+            many = self._batch_posting_reactors.get(react)
+            if many is not None and react in self._unsealed_batch_posting_reactors:
+                many(uow, txns)
+            else:
+                late.append(react)
+        posted = uow.ledger.post_many(txns, key=self.config.ledger_key)
+        for react in late:
             many = self._batch_posting_reactors.get(react)
             if many is not None:
                 many(uow, posted)

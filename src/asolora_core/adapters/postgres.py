@@ -476,6 +476,8 @@ class PostgresUnitOfWork:
         self._savepoint = False
         self._explicit = False
         self._open = False
+        #: statements left to send with the COMMIT (see :meth:`_run_with_commit`)
+        self._with_commit: list[tuple[str, Sequence[Any]]] = []
         self.orders = _Orders(self)
         self.events = _Events(self)
         self.outbox = _Outbox(self)
@@ -548,9 +550,13 @@ class PostgresUnitOfWork:
 
     def commit(self) -> None:
         conn = self._conn()
+        if self._with_commit and not (self._explicit and psycopg.Pipeline.is_supported()):
+            self._send_with_commit()  # run them first, one round trip each
         self._open = False
         try:
-            if self._savepoint:
+            if self._with_commit:
+                self._commit_pipelined(conn)
+            elif self._savepoint:
                 conn.execute("RELEASE SAVEPOINT asolora_uow")
             elif self._explicit:
                 conn.execute("COMMIT")
@@ -563,7 +569,38 @@ class PostgresUnitOfWork:
         finally:
             self._release()
 
+    def _commit_pipelined(self, conn: psycopg.Connection[Any]) -> None:
+        """The statements left for the commit and the ``COMMIT`` itself, sent at once (libpq's
+        pipeline mode): one round trip. A sweep's last statements run while it holds the
+        journal head, and every round trip there is a wait for other workers."""
+        statements, self._with_commit = self._with_commit, []
+        try:
+            with conn.pipeline():
+                for sql, params in statements:
+                    conn.execute(sql, params or None)
+                conn.execute("COMMIT")
+        except BaseException:
+            # a statement failed (or the wait was interrupted), so the COMMIT may not have run:
+            # end the transaction (after a COMMIT that ran, the ROLLBACK only warns)
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
+    def _run_with_commit(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run ``sql`` (a write whose result nobody reads) at the latest with the ``COMMIT``,
+        in the same round trip, or before the next statement of the unit of work, whichever
+        comes first: the order of the statements is the order of the calls."""
+        self._conn()
+        self._with_commit.append((sql, params))
+
+    def _send_with_commit(self) -> None:
+        statements, self._with_commit = self._with_commit, []
+        for sql, params in statements:
+            self._cursor(sql, params)
+
     def rollback(self) -> None:
+        self._with_commit = []
         if not self._open:
             return
         self._open = False
@@ -586,6 +623,8 @@ class PostgresUnitOfWork:
     # statement runners (the ledger sees the unit of work as a PgTransaction) ---------------
 
     def _cursor(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+        if self._with_commit:
+            self._send_with_commit()
         try:
             return self._conn().execute(sql, params or None)
         except _CONFLICTS as exc:
@@ -720,7 +759,9 @@ class _Events:
             if encode is None:
                 encode = encoders[type(e)] = _codec.encoder(type(e))
             bodies.append(_json_text(encode(e)))
-        self._uow.run(
+        # sent with the COMMIT when it is the batch's last statement (a sweep's, under the
+        # journal head): one round trip less while the head is held
+        self._uow._run_with_commit(
             "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, b::jsonb "
             "FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[]) "
             "WITH ORDINALITY AS v(a, t, w, b, ord) ORDER BY ord",

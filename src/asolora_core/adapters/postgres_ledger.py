@@ -46,6 +46,7 @@ from asolora_core.ledger.model import (
     JournalTransaction,
     Payout,
     VendorAccount,
+    digest_middle,
     seal,
     seal_chain,
     vendor_account,
@@ -921,8 +922,9 @@ class PostgresLedger:
             [c for (_, c), _ in ordered],
             *([row[i] for _, row in ordered] for i in range(5)),
         )
+        middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
         seq, prev = self._lock_head()
-        out = seal_chain(txns, seq, prev, key)
+        out = seal_chain(txns, seq, prev, key, middles=middles)
         inserted = self._uow.fetchone(
             "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
             "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "

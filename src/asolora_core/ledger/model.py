@@ -218,6 +218,28 @@ def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None 
     return keyed_hash(_encode_digest_body(body), key)
 
 
+def digest_middle(txn: JournalTransaction) -> str:
+    """The part of :func:`digest`'s text that is the same wherever ``txn`` is placed: all of it
+    but the ``seq`` in front and the ``prev_hash`` at the end. A batch encodes it before the
+    journal head is locked (``seal_chain``'s ``middles``), so that what is left under the head
+    is the hashing itself."""
+    text = _encode_digest_body(
+        [
+            0,
+            txn.key,
+            txn.kind,
+            iso(txn.at),
+            txn.vendor_id,
+            txn.order_id,
+            txn.ref,
+            [[e.account, e.currency, e.amount_minor] for e in txn.entries],
+            sorted(txn.memo.items()),
+            "",
+        ]
+    )
+    return text[3:-4]  # '[0,' ... ',""]'
+
+
 _new = object.__new__
 _set = object.__setattr__
 
@@ -256,12 +278,19 @@ def stored_transaction(
 
 
 def seal(
-    txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None
+    txn: JournalTransaction,
+    seq: int,
+    prev_hash: str,
+    key: bytes | None = None,
+    *,
+    middle: str | None = None,
 ) -> JournalTransaction:
     """``txn`` placed at ``seq`` after the transaction hashed ``prev_hash``, hashed (with the
     HMAC ``key`` when the marketplace configures one). ``txn`` was balance-checked when it
     was made (a ``JournalTransaction`` cannot be built unbalanced), so the sealed copy is
-    built directly (as :func:`stored_transaction` builds it), not through ``__init__`` again."""
+    built directly (as :func:`stored_transaction` builds it), not through ``__init__`` again.
+    ``middle``, when given, is :func:`digest_middle` of ``txn`` (encoded earlier); the hash is
+    the same."""
     sealed = _new(JournalTransaction)
     _set(sealed, "key", txn.key)
     _set(sealed, "kind", txn.kind)
@@ -273,19 +302,29 @@ def seal(
     _set(sealed, "memo", txn.memo)
     _set(sealed, "seq", seq)
     _set(sealed, "prev_hash", prev_hash)
-    _set(sealed, "hash", digest(txn, seq, prev_hash, key))
+    if middle is None:
+        _set(sealed, "hash", digest(txn, seq, prev_hash, key))
+    else:
+        text = f"[{seq:d},{middle},{_encode_digest_body(prev_hash)}]"
+        _set(sealed, "hash", keyed_hash(text, key))
     return sealed
 
 
 def seal_chain(
-    txns: Sequence[JournalTransaction], seq: int, prev_hash: str, key: bytes | None = None
+    txns: Sequence[JournalTransaction],
+    seq: int,
+    prev_hash: str,
+    key: bytes | None = None,
+    *,
+    middles: Sequence[str] | None = None,
 ) -> list[JournalTransaction]:
     """``txns`` sealed one after the other after the head ``(seq, prev_hash)``: each placed at
-    the next ``seq`` and chained to the hash of the one before (R42)."""
+    the next ``seq`` and chained to the hash of the one before (R42). ``middles``, when given,
+    is :func:`digest_middle` of each of ``txns``, encoded before the head was locked."""
     out: list[JournalTransaction] = []
-    for txn in txns:
+    for i, txn in enumerate(txns):
         seq += 1
-        sealed = seal(txn, seq, prev_hash, key)
+        sealed = seal(txn, seq, prev_hash, key, middle=None if middles is None else middles[i])
         prev_hash = sealed.hash
         out.append(sealed)
     return out

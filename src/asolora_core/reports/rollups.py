@@ -83,6 +83,9 @@ class _RollupUpkeep(_MoneyCommands):
         self._react_on(self._roll_up_order_events, OrderPlaced, RefundIssued, OrderCancelled)
         self._posting_reactors.append(self._roll_up_posting)
         self._batch_posting_reactors[self._roll_up_posting] = self._roll_up_postings
+        # a rollup reads the kind, vendor, time, entries and memo, never the seal: the sweep
+        # writes it before locking the journal head
+        self._unsealed_batch_posting_reactors.add(self._roll_up_posting)
 
     # --- keeping the rollups (the hot path) -------------------------------------------------
 
