@@ -460,6 +460,10 @@ class ReportRollups(Protocol):
     """The reports' rollups (R30-R33): integer totals per vendor, local day and currency (and
     product), added to in the same transaction as each order change and ledger posting.
     Writes add deltas (an upsert); reads sum rows over a day range with one indexed query.
+
+    A store may also offer ``checkpoint_and_zone(name, vendor_id)``: ``(get_checkpoint(name),
+    the time zone of the vendor's ledger account, or "UTC" without one)`` in one read; the
+    rollups use it, when present, for an order's change (the SQLite store has it).
     """
 
     def add_sales(

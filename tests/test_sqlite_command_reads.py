@@ -1,7 +1,10 @@
-"""A command's unit of work on SQLite serves an order this process committed without reading
+"""The reads of a command on SQLite (issue 12).
+
+A command's unit of work on SQLite serves an order this process committed without reading
 it (``SqliteStore.command_unit_of_work``), and checks it when it writes: another store (a
 process) that changed the order meanwhile makes the command run again from a fresh read,
 with nothing of the stale attempt kept and no refusal of a state the order has left (R36).
+The rollups read a vendor's rebuild mark and time zone in one statement.
 """
 
 from __future__ import annotations
@@ -158,12 +161,40 @@ def test_a_failure_on_a_stale_order_becomes_a_stale_read(
         carrier="DHL",
         tracking_number="B1",
     )
-    with pytest.raises(StaleRead), stores[0].command_unit_of_work() as uow:
-        uow.orders.get(order.order_id)
-        raise InvalidTransitionError("decided on the stale order")
+
+    def decide_on(order_id: str, refusal: str) -> None:
+        with stores[0].command_unit_of_work() as uow:
+            uow.orders.get(order_id)
+            raise InvalidTransitionError(refusal)
+
+    with pytest.raises(StaleRead):
+        decide_on(order.order_id, "decided on the stale order")
     # on an order still as served, the failure stands
     current = a.get_order(order.order_id, by=BUYER)
     a.update_tracking(order.order_id, current.shipments[0].shipment_id, by=VENDOR, note="x")
-    with pytest.raises(InvalidTransitionError), stores[0].command_unit_of_work() as uow:
-        uow.orders.get(order.order_id)
-        raise InvalidTransitionError("decided on the stored order")
+    with pytest.raises(InvalidTransitionError):
+        decide_on(order.order_id, "decided on the stored order")
+
+
+def test_the_rebuild_mark_and_the_time_zone_in_one_read(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "r.db")
+    market = Marketplace(store, clock=FakeClock(T0))
+    staff = Actor.staff("s-1")
+    try:
+        with store.unit_of_work() as uow:
+            assert uow.reports.checkpoint_and_zone("rebuild:v-1", "v-1") == (None, "UTC")
+        market.register_vendor("v-1", payout_currency="EUR", timezone="Europe/Berlin", by=staff)
+        with store.unit_of_work() as uow:
+            uow.reports.put_checkpoint("rebuild:v-1", "mark")
+            for name, vendor in (("rebuild:v-1", "v-1"), ("rebuild:v-2", "v-2")):
+                account = uow.ledger.get_vendor(vendor)
+                assert uow.reports.checkpoint_and_zone(name, vendor) == (
+                    uow.reports.get_checkpoint(name),
+                    "UTC" if account is None else account.timezone,
+                )
+            assert uow.reports.checkpoint_and_zone("rebuild:v-1", "v-1") == (
+                "mark",
+                "Europe/Berlin",
+            )
+    finally:
+        store.close()
