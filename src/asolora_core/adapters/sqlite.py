@@ -33,6 +33,7 @@ from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
+    HOLDS_CHECK_MIGRATION,
     LEDGER_INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
@@ -276,6 +277,9 @@ MIGRATIONS: list[str] = [
     IDEMPOTENCY_COLUMNS_MIGRATION,
     # compact rows (issue 12): shared outbox texts, history without a rowid, positional bodies
     COMPACT_ROWS_MIGRATION,
+    # 13: a hold's refunds within its paid amount as a CHECK constraint, not two triggers
+    # (issue 12: no trigger program on each write of a hold)
+    HOLDS_CHECK_MIGRATION,
 ]
 
 
