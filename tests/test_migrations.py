@@ -275,3 +275,64 @@ def test_upgrade_to_compact_rows_reads_every_row_the_same(tmp_path: Path) -> Non
             assert uow.events.history(aggregate_id) == (*history, later)
     finally:
         store.close()
+
+
+def test_upgrade_to_the_holds_check_keeps_every_hold_and_refuses_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 (schema step 13): the hold table is rebuilt with its refunds check as a CHECK
+    constraint instead of two triggers; every hold row (rowid included) is kept, the table
+    still refuses a hold recording more refunded than paid, and the store carries on."""
+    import asolora_core.adapters.sqlite as sqlite_adapter
+    from test_ledger_support import BUYER, complete, place
+
+    path = tmp_path / "step12.db"
+    monkeypatch.setattr(sqlite_adapter, "MIGRATIONS", MIGRATIONS[:12])
+    store = SqliteStore(path)
+    market = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
+    eur = Money("30.00", "EUR")
+    kept = [complete(market, place(market, v, eur)) for v in ("v-1", "v-2", "v-1")]
+    refunded = place(market, "v-2", eur)
+    market.refund(refunded.order_id, by=STAFF, amount=Money("5.00", "EUR"), reason="goodwill")
+    open_one = place(market, "v-1", eur)
+    store.close()
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 12
+    before = conn.execute("SELECT rowid, * FROM ledger_holds ORDER BY rowid").fetchall()
+    conn.close()
+    assert len(before) == 5
+    assert any(json.loads(row[5])["refunded_minor"] == 500 for row in before)
+
+    store = SqliteStore(path)  # opening migrates
+    try:
+        assert store.schema_version() == len(MIGRATIONS) >= 13
+        conn = store.connection()
+        assert conn.execute("SELECT rowid, * FROM ledger_holds ORDER BY rowid").fetchall() == before
+        triggers = conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'ledger_holds'"
+        ).fetchall()
+        assert triggers == []
+        assert conn.execute(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'ledger_holds_vendor'"
+        ).fetchone()
+        for refused in (
+            "UPDATE ledger_holds SET body = json_set(body, '$.refunded_minor', "
+            "json_extract(body, '$.paid_minor') + 1)",
+            "INSERT INTO ledger_holds (order_id, version, vendor_id, released, body) "
+            "SELECT 'o-x', 1, vendor_id, 0, json_set(body, '$.refunded_minor', "
+            "json_extract(body, '$.paid_minor') + 1) FROM ledger_holds LIMIT 1",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="refunds above the paid amount"):
+                conn.execute(refused)
+        market = Marketplace(store, clock=FakeClock(START), ids=SequentialIds(start=1000))
+        done = complete(market, market.get_order(open_one.order_id, by=BUYER))
+        assert done.status.value == "completed"
+        with store.reader() as uow:
+            assert [h.order_id for h in uow.ledger.holds_for_vendor("v-1")] == [
+                kept[0].order_id,
+                kept[2].order_id,
+                open_one.order_id,
+            ]
+    finally:
+        store.close()

@@ -48,6 +48,7 @@ from asolora_core.ports import (
     IdGenerator,
     Notifier,
     OutboxMessage,
+    StaleRead,
     Store,
     Timer,
     UnitOfWork,
@@ -638,9 +639,23 @@ class _Kernel:
         check_actor(by)
         now = self._now()
         if idempotency_key is None:
-            with self.store.unit_of_work() as uow:
-                result = work(uow, now)
-                uow.commit()
+            optimistic = getattr(self.store, "command_unit_of_work", None)
+            if optimistic is None:
+                with self.store.unit_of_work() as uow:
+                    result = work(uow, now)
+                    uow.commit()
+            else:
+                # A store that serves an order from what this process last committed checks
+                # it when it writes (or commits, or fails): a stale read rolls the whole
+                # command back (StaleRead), which then runs again from fresh reads.
+                try:
+                    with optimistic() as uow:
+                        result = work(uow, now)
+                        uow.commit()
+                except StaleRead:
+                    with self.store.unit_of_work() as uow:
+                        result = work(uow, now)
+                        uow.commit()
             for hook in self._after_commit:  # self._committed(), one call fewer per command
                 hook()
             return result

@@ -42,6 +42,7 @@ __all__ = [
     "Outbox",
     "OutboxMessage",
     "ReportRollups",
+    "StaleRead",
     "Store",
     "Timer",
     "TimerStore",
@@ -432,6 +433,14 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
+class StaleRead(Exception):
+    """Raised by a store's *optimistic* unit of work (a store may offer
+    ``command_unit_of_work()``, see docs/storage.md) when an order it served from what this
+    process last committed had changed in the database meanwhile. The transaction is rolled
+    back with everything the command did in it; the kernel runs the command again on a plain
+    unit of work (fresh reads). It never reaches a caller of the facade."""
+
+
 class Store(Protocol):
     """Where the marketplace's state lives: :class:`~asolora_core.adapters.memory.InMemoryStore`,
     :class:`~asolora_core.adapters.sqlite.SqliteStore`."""
@@ -466,6 +475,10 @@ class ReportRollups(Protocol):
     """The reports' rollups (R30-R33): integer totals per vendor, local day and currency (and
     product), added to in the same transaction as each order change and ledger posting.
     Writes add deltas (an upsert); reads sum rows over a day range with one indexed query.
+
+    A store may also offer ``checkpoint_and_zone(name, vendor_id)``: ``(get_checkpoint(name),
+    the time zone of the vendor's ledger account, or "UTC" without one)`` in one read; the
+    rollups use it, when present, for an order's change (the SQLite store has it).
     """
 
     def add_sales(

@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self, cast
 
@@ -33,6 +33,7 @@ from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
+    HOLDS_CHECK_MIGRATION,
     LEDGER_INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
@@ -52,7 +53,7 @@ from asolora_core.events import DomainEvent, Notification, event_type
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
-from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
+from asolora_core.ports import IdempotencyRecord, OutboxMessage, StaleRead, Timer
 from asolora_core.reports.performance import PerformanceTotals
 
 __all__ = ["MIGRATIONS", "SqliteStore", "micros"]
@@ -278,6 +279,9 @@ MIGRATIONS: list[str] = [
     IDEMPOTENCY_COLUMNS_MIGRATION,
     # compact rows: shared outbox texts, history without a rowid, positional bodies
     COMPACT_ROWS_MIGRATION,
+    # 13: a hold's refunds within its paid amount as a CHECK constraint, not two triggers
+    # (issue 12: no trigger program on each write of a hold)
+    HOLDS_CHECK_MIGRATION,
 ]
 
 
@@ -441,6 +445,10 @@ class SqliteStore:
         self._local = threading.local()
         self._shared = connection
         self._cache: dict[str, tuple[int, str, Order]] = {}
+        #: order id -> the order this store last committed and its row as written (without
+        #: the order id): what a command's unit of work (:meth:`command_unit_of_work`) serves
+        #: without reading it, checked when it writes
+        self._rows: dict[str, tuple[Order, tuple[Any, ...]]] = {}
         #: order id -> an order and its positional data, for ``encode_from`` (recent ones)
         self._encoded: dict[str, tuple[Order, list[Any]]] = {}
         #: (kind, shape) -> id in ``outbox_texts``, of committed rows (see ``_TextIds``)
@@ -530,6 +538,16 @@ class SqliteStore:
     def unit_of_work(self) -> SqliteUnitOfWork:
         return SqliteUnitOfWork(self)
 
+    def command_unit_of_work(self) -> SqliteUnitOfWork:
+        """A unit of work for one command of the facade (the kernel uses it when a command
+        has no idempotency key): ``orders.get`` of an order this store committed last serves
+        that order and row without a ``SELECT``; saving it updates the row only if it still
+        has that version and body, and a read never saved is checked at commit, or when the
+        command fails. If the row changed meanwhile it raises :class:`StaleRead` and
+        everything the command did rolls back; the kernel runs it again on a plain unit of
+        work. Anything else is as :meth:`unit_of_work`."""
+        return SqliteUnitOfWork(self, optimistic=True)
+
     def reader(self) -> SqliteUnitOfWork:
         """A read transaction (``BEGIN DEFERRED``) for queries: in WAL mode it reads one
         snapshot, takes no write lock and never waits behind a writer."""
@@ -580,9 +598,20 @@ class SqliteStore:
                     self._text_ids.clear()
                 self._text_ids.update(new)
 
-    def _remember(self, order: Order, body: str) -> None:
+    def _remember(self, order: Order, row: tuple[Any, ...]) -> None:
+        """After the commit of ``order`` as ``row`` (the order id last)."""
         with self._cache_lock:
-            self._cache[order.order_id] = (order.version, body, order)
+            self._cache[order.order_id] = (order.version, row[9], order)
+            rows = self._rows
+            if len(rows) > 10_000:
+                rows.clear()
+            rows[order.order_id] = (order, row[:-1])
+
+    def _forget(self, order_ids: Iterable[str]) -> None:
+        """Stop serving ``order_ids`` unread: they changed since this store committed them."""
+        with self._cache_lock:
+            for order_id in order_ids:
+                self._rows.pop(order_id, None)
 
 
 def _set_wal(conn: sqlite3.Connection, timeout_ms: int) -> None:
@@ -641,8 +670,12 @@ class _Execute(Protocol):
 class SqliteUnitOfWork:
     """One SQLite transaction (see :class:`SqliteStore`)."""
 
-    def __init__(self, store: SqliteStore, *, read_only: bool = False) -> None:
+    def __init__(
+        self, store: SqliteStore, *, read_only: bool = False, optimistic: bool = False
+    ) -> None:
         self.store = store
+        #: orders may be served from what this store committed (see ``command_unit_of_work``)
+        self.optimistic = optimistic
         self.conn = store.connection()
         #: the connection's own ``execute`` (no Python frame of ours around every statement)
         #: (positional arguments only, as every caller passes them)
@@ -727,10 +760,23 @@ class SqliteUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._open:
-            self.rollback()
+        if not self._open:
+            return
+        if self.orders.assumed and exc is not None and not isinstance(exc, StaleRead):
+            # The command failed on an order it did not read: if that order was stale, the
+            # failure may be too (a refusal of a state the order has left): run it again.
+            try:
+                self.orders.check_assumed()
+            except StaleRead as stale:
+                self.rollback()
+                raise stale from exc
+            except sqlite3.Error:
+                pass  # the transaction is gone with the error; the error stands
+        self.rollback()
 
     def commit(self) -> None:
+        if self.orders.assumed:
+            self.orders.check_assumed()  # orders it served unread and did not save
         if self.events.pending:
             self.events.flush()
         if self._savepoint:
@@ -789,17 +835,47 @@ _SELECT_ROW = f"SELECT {', '.join(_ORDER_COLUMNS)} FROM orders WHERE order_id = 
 
 
 @functools.lru_cache(maxsize=256)
-def _update_changed(changed: tuple[int, ...]) -> str:
-    """``UPDATE`` of the columns at positions ``changed`` of a row at a known version."""
+def _update_changed(changed: tuple[int, ...], checked: bool = False) -> str:
+    """``UPDATE`` of the columns at positions ``changed`` of a row at a known version (and,
+    ``checked``, a known body)."""
     sets = ", ".join(f"{_ORDER_COLUMNS[i]} = ?" for i in changed)
-    return f"UPDATE orders SET {sets} WHERE order_id = ? AND version = ?"
+    where = (
+        "order_id = ? AND version = ? AND body = ?" if checked else "order_id = ? AND version = ?"
+    )
+    return f"UPDATE orders SET {sets} WHERE {where}"
 
 
 class _Orders:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
-        #: order id -> the row as read in this transaction (under its write lock)
+        #: order id -> the row as read in this transaction (under its write lock), or as
+        #: this store committed it (then also in ``assumed``)
         self._read: dict[str, tuple[Any, ...]] = {}
+        #: order id -> the row served unread (optimistic units of work), until a write or a
+        #: read shows it is still the stored one
+        self.assumed: dict[str, tuple[Any, ...]] = {}
+        #: ids of the orders added in this transaction
+        self._added: set[str] = set()
+
+    def check_assumed(self) -> None:
+        """Raise :class:`StaleRead` unless every order served unread is still as stored."""
+        execute = self._uow.execute
+        stale = [
+            order_id
+            for order_id, row in self.assumed.items()
+            if execute(
+                "SELECT 1 FROM orders WHERE order_id = ? AND version = ? AND body = ?",
+                (order_id, row[0], row[9]),
+            ).fetchone()
+            is None
+        ]
+        self.assumed.clear()
+        if stale:
+            self._stale(stale)
+
+    def _stale(self, order_ids: list[str]) -> None:
+        self._uow.store._forget(order_ids)
+        raise StaleRead(f"orders {order_ids} changed since this process committed them")
 
     def _row(self, order: Order) -> tuple[Any, ...]:
         return (
@@ -818,12 +894,21 @@ class _Orders:
         )
 
     def get(self, order_id: str) -> Order:
-        row = self._uow.execute(_SELECT_ROW, (order_id,)).fetchone()
+        uow = self._uow
+        if uow.optimistic and order_id not in self._read and order_id not in self._added:
+            hit = uow.store._rows.get(order_id)
+            if hit is not None:
+                self._read[order_id] = self.assumed[order_id] = hit[1]
+                return hit[0]
+        row = uow.execute(_SELECT_ROW, (order_id,)).fetchone()
+        assumed = self.assumed.pop(order_id, None) if self.assumed else None
+        if assumed is not None and (row is None or row[0] != assumed[0] or row[9] != assumed[9]):
+            self._stale([order_id])
         if row is None:
             raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
-        if not self._uow.read_only:
+        if not uow.read_only:
             self._read[order_id] = row
-        return self._uow.store._decode_order(order_id, row[0], row[9])
+        return uow.store._decode_order(order_id, row[0], row[9])
 
     def add(self, order: Order) -> None:
         row = self._row(order)
@@ -840,7 +925,8 @@ class _Orders:
             raise ConcurrencyConflictError(
                 f"order {order.order_id} already exists", order_id=order.order_id
             ) from exc
-        self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
+        self._added.add(order.order_id)
+        self._uow.after_commit(lambda: self._uow.store._remember(order, row))
 
     def save(self, order: Order) -> None:
         row = self._row(order)
@@ -850,16 +936,30 @@ class _Orders:
             # that): set only the columns that differ (the version and the body, and a status
             # or fact that changed), so SQLite leaves every other index alone.
             # (``row`` ends with the order id, which ``read`` does not hold: zip stops first)
+            # A row served unread is written only if it still has the version and body this
+            # store committed (then every column is as read: each save writes them all from
+            # the order): else the command read a stale order and runs again.
             positions = zip(_ROW_POSITIONS, row, read, strict=False)
             changed = tuple([i for i, new, old in positions if new != old])
-            cur = self._uow.execute(
-                _update_changed(changed),
-                (*(row[i] for i in changed), order.order_id, order.version - 1),
-            )
+            assumed = self.assumed.pop(order.order_id, None) if self.assumed else None
+            if assumed is None:
+                cur = self._uow.execute(
+                    _update_changed(changed),
+                    (*(row[i] for i in changed), order.order_id, order.version - 1),
+                )
+            else:
+                cur = self._uow.execute(
+                    _update_changed(changed, True),
+                    (*(row[i] for i in changed), order.order_id, order.version - 1, assumed[9]),
+                )
+                if cur.rowcount != 1:
+                    self._stale([order.order_id])
             if cur.rowcount == 1:
                 self._read[order.order_id] = row[:-1]
-                self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
+                self._uow.after_commit(lambda: self._uow.store._remember(order, row))
                 return
+        if order.order_id in self.assumed:
+            self.check_assumed()  # a save not from the row served: the row must be as served
         # Set only what a command changes, so SQLite leaves the indexes on the fixed columns
         # alone; the fixed columns are checked in the WHERE instead. A save that changes one
         # of them (no command does) falls back to setting every column.
@@ -888,7 +988,7 @@ class _Orders:
                 order_id=order.order_id,
             )
         self._read.pop(order.order_id, None)
-        self._uow.after_commit(lambda: self._uow.store._remember(order, row[9]))
+        self._uow.after_commit(lambda: self._uow.store._remember(order, row))
 
     def _many(self, where: str, params: Sequence[Any]) -> tuple[Order, ...]:
         rows = self._uow.execute(

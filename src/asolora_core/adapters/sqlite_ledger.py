@@ -50,6 +50,7 @@ from asolora_core.ledger.model import (
 )
 
 __all__ = [
+    "HOLDS_CHECK_MIGRATION",
     "LEDGER_INVARIANTS_MIGRATION",
     "LEDGER_KINDS_MIGRATION",
     "LEDGER_MIGRATION",
@@ -215,6 +216,31 @@ LEDGER_INVARIANTS_MIGRATION = """
     CREATE TRIGGER ledger_holds_refunds_within_paid_update BEFORE UPDATE ON ledger_holds
     WHEN json_extract(NEW.body, '$.refunded_minor') > json_extract(NEW.body, '$.paid_minor')
     BEGIN SELECT RAISE(ABORT, 'refunds above the paid amount refused'); END
+"""
+
+#: The schema step that refuses a hold recording more refunded than paid (R20) with a CHECK
+#: constraint of the row instead of two triggers (issue 12: a trigger program ran on every
+#: write of a hold). SQLite cannot add a constraint to a table: the table is rebuilt with its
+#: rows (rowids kept: ``holds_for_vendor`` reads in rowid order) and its index; dropping the
+#: old table drops its triggers. The CHECK passes where the trigger did not fire (``NOT`` of
+#: the trigger's ``WHEN``: a missing amount passes both), and its name is the same message.
+HOLDS_CHECK_MIGRATION = """
+    CREATE TABLE ledger_holds_checked (
+        order_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        vendor_id TEXT NOT NULL,
+        released INTEGER NOT NULL CHECK (released IN (0, 1)),
+        body TEXT NOT NULL,
+        CONSTRAINT "refunds above the paid amount refused" CHECK (
+            NOT json_extract(body, '$.refunded_minor') > json_extract(body, '$.paid_minor')
+        )
+    );
+    INSERT INTO ledger_holds_checked (rowid, order_id, version, vendor_id, released, body)
+        SELECT rowid, order_id, version, vendor_id, released, body FROM ledger_holds
+        ORDER BY rowid;
+    DROP TABLE ledger_holds;
+    ALTER TABLE ledger_holds_checked RENAME TO ledger_holds;
+    CREATE INDEX ledger_holds_vendor ON ledger_holds (vendor_id, order_id)
 """
 
 

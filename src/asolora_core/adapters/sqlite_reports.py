@@ -13,6 +13,7 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 
 from asolora_core.adapters.sqlite_base import SqliteTransaction, micros
+from asolora_core.adapters.sqlite_ledger import _vendor
 from asolora_core.orders.model import Order
 from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow, month_of
 
@@ -243,6 +244,17 @@ class SqliteReports:
             "SELECT value FROM report_checkpoints WHERE name = ?", (name,)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def checkpoint_and_zone(self, name: str, vendor_id: str) -> tuple[str | None, str]:
+        """:meth:`get_checkpoint` of ``name`` and the time zone of ``vendor_id``'s account
+        ("UTC" without one) in one statement (see ``ReportRollups``)."""
+        mark, body = self._uow.execute(
+            "SELECT (SELECT value FROM report_checkpoints WHERE name = ?), "
+            "(SELECT body FROM ledger_vendors WHERE vendor_id = ?)",
+            (name, vendor_id),
+        ).fetchone()
+        zone = "UTC" if body is None else _vendor(body).timezone
+        return (None if mark is None else str(mark)), zone
 
     def get_checkpoints(self, names: Sequence[str]) -> dict[str, str]:
         unique = list(dict.fromkeys(names))

@@ -93,9 +93,10 @@ class _RollupUpkeep(_MoneyCommands):
         account = uow.ledger.get_vendor(vendor_id)
         return "UTC" if account is None else account.timezone
 
-    def _left_to_rebuild(self, uow: UnitOfWork, order: Order) -> bool:
-        """Whether a running rebuild of the order's vendor will fold this order itself."""
-        mark = uow.reports.get_checkpoint(_rebuild_key(order.vendor_id))
+    @staticmethod
+    def _left_to_rebuild(mark: str | None, order: Order) -> bool:
+        """Whether a running rebuild of the order's vendor (its checkpoint ``mark``) will
+        fold this order itself."""
         if mark is None:
             return False
         after = _decode_after(mark)
@@ -109,9 +110,17 @@ class _RollupUpkeep(_MoneyCommands):
             if not isinstance(event, OrderPlaced | RefundIssued | OrderCancelled):
                 continue
             if tz is None:
-                if self._left_to_rebuild(uow, order):
-                    return
-                tz = core.zone(self._zone_name(uow, order.vendor_id))
+                key, vendor_id = _rebuild_key(order.vendor_id), order.vendor_id
+                both = getattr(uow.reports, "checkpoint_and_zone", None)
+                if both is not None:  # a store's one read of both (see ReportRollups)
+                    mark, zone_name = both(key, vendor_id)
+                    if self._left_to_rebuild(mark, order):
+                        return
+                else:
+                    if self._left_to_rebuild(uow.reports.get_checkpoint(key), order):
+                        return
+                    zone_name = self._zone_name(uow, vendor_id)
+                tz = core.zone(zone_name)
             if isinstance(event, OrderPlaced):
                 sales, products = core.on_placed(order, tz)
             elif isinstance(event, RefundIssued):
