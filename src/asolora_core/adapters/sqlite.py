@@ -280,7 +280,7 @@ MIGRATIONS: list[str] = [
     # compact rows: shared outbox texts, history without a rowid, positional bodies
     COMPACT_ROWS_MIGRATION,
     # 13: a hold's refunds within its paid amount as a CHECK constraint, not two triggers
-    # (issue 12: no trigger program on each write of a hold)
+    # (no trigger program on each write of a hold)
     HOLDS_CHECK_MIGRATION,
 ]
 

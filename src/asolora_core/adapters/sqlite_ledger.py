@@ -219,8 +219,8 @@ LEDGER_INVARIANTS_MIGRATION = """
 """
 
 #: The schema step that refuses a hold recording more refunded than paid (R20) with a CHECK
-#: constraint of the row instead of two triggers (issue 12: a trigger program ran on every
-#: write of a hold). SQLite cannot add a constraint to a table: the table is rebuilt with its
+#: constraint of the row instead of two triggers (a trigger program ran on every write of a
+#: hold). SQLite cannot add a constraint to a table: the table is rebuilt with its
 #: rows (rowids kept: ``holds_for_vendor`` reads in rowid order) and its index; dropping the
 #: old table drops its triggers. The CHECK passes where the trigger did not fire (``NOT`` of
 #: the trigger's ``WHEN``: a missing amount passes both), and its name is the same message.
