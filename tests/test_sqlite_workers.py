@@ -93,7 +93,8 @@ def _complete(market: Marketplace, vendor: str, price: Money) -> str:
 
 
 def _start(target: Callable[..., None], *args: Any) -> Any:
-    process = FORK.Process(target=target, args=args)
+    # a daemon: a test that fails before killing a stalled worker does not hang the session
+    process = FORK.Process(target=target, args=args, daemon=True)
     process.start()
     return process
 
@@ -170,6 +171,9 @@ class _FileNotifier:
 
     def send(self, message_id: str, notification: Notification) -> None:
         os.write(self._fd, f"{message_id}\n".encode())
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _sweeper(path: Path, sent: Path, due: dt.datetime) -> None:
@@ -263,10 +267,12 @@ def test_four_workers_killed_at_random_release_and_pay_exactly_once(tmp_path: Pa
     assert kills >= 1
 
     # messages leased by a killed worker come back when the lease ends (R29)
-    later = _market(path, due, notifier=_FileNotifier(sent))
+    relay = _FileNotifier(sent)
+    later = _market(path, due, notifier=relay)
     while later.deliver_notifications(now=due + dt.timedelta(minutes=6)).delivered:
         pass
     later.store.close()
+    relay.close()
 
     _integrity(path)
     market = _market(path, due)
@@ -277,7 +283,9 @@ def test_four_workers_killed_at_random_release_and_pay_exactly_once(tmp_path: Pa
         assert due_orders <= set(releases)
         for order_id in due_orders:
             assert market.get_hold(order_id, by=STAFF).released_at == due
-        payouts = {(v, c): [0] * 0 for v in VENDORS for c in CURRENCIES}
+        payouts: dict[tuple[str, str], list[int]] = {
+            (v, c): [] for v in VENDORS for c in CURRENCIES
+        }
         for vendor in VENDORS:
             for p in market.payouts(vendor, by=STAFF):
                 if p.at == due:

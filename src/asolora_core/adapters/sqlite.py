@@ -64,16 +64,20 @@ class SqliteBusyError(StoreBusyError, sqlite3.OperationalError):
     ``sqlite3.OperationalError`` for code written when that was what surfaced."""
 
 
+#: the message of :class:`SqliteBusyError` (it starts as SQLite's own did)
+_BUSY = (
+    "database is locked: other writers held it longer than busy_timeout_ms; nothing was "
+    "written, send the command again"
+)
+
+
 def _busy(exc: sqlite3.OperationalError) -> SqliteBusyError | None:
     """``exc`` as a :class:`SqliteBusyError` if it is SQLite's SQLITE_BUSY ("database is
     locked"), else None."""
     code: int | None = getattr(exc, "sqlite_errorcode", None)
     busy = "locked" in str(exc) if code is None else code & 0xFF == sqlite3.SQLITE_BUSY
     if busy:
-        return SqliteBusyError(
-            "the database is busy: another writer held it longer than busy_timeout_ms; "
-            "nothing was written, send the command again"
-        )
+        return SqliteBusyError(_BUSY)
     return None
 
 
@@ -745,10 +749,7 @@ class SqliteUnitOfWork:
             try:
                 gate.acquire()
             except TimeoutError as exc:
-                raise SqliteBusyError(
-                    "the database is busy: other writers held it longer than busy_timeout_ms; "
-                    "nothing was written, send the command again"
-                ) from exc
+                raise SqliteBusyError(_BUSY) from exc
             self._gated = True
         _execute_or_busy(self.conn, "BEGIN IMMEDIATE")
         if observe is not None:
