@@ -43,6 +43,7 @@ __all__ = [
     "ReasonRequiredError",
     "RefundExceedsPaidError",
     "ReturnNotAllowedError",
+    "StoreBusyError",
     "UnknownCurrencyError",
     "error_classes",
     "error_from_dict",
@@ -279,6 +280,16 @@ class IdempotencyKeyReusedError(AsoloraError):
 
     code = "idempotency_key_reused"
     http_status = 422
+
+
+class StoreBusyError(AsoloraError):
+    """Raised when the store stayed busy longer than its timeout (SQLite: another writer held
+    the database's write lock past ``busy_timeout_ms``). Nothing was written; send the same
+    command again, or answer 503 and let the client retry."""
+
+    code = "store_busy"
+    http_status = 503
+    retryable = True
 
 
 # --- outside world ---------------------------------------------------------------------

@@ -48,7 +48,7 @@ from asolora_core.adapters.sqlite_orders import (
     performance_totals,
 )
 from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
-from asolora_core.errors import ConcurrencyConflictError, NotFoundError
+from asolora_core.errors import ConcurrencyConflictError, NotFoundError, StoreBusyError
 from asolora_core.events import DomainEvent, Notification, event_type
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
@@ -56,7 +56,42 @@ from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, StaleRead, Timer
 from asolora_core.reports.performance import PerformanceTotals
 
-__all__ = ["MIGRATIONS", "SqliteStore", "micros"]
+__all__ = ["MIGRATIONS", "SqliteBusyError", "SqliteStore", "micros"]
+
+
+class SqliteBusyError(StoreBusyError, sqlite3.OperationalError):
+    """The database stayed locked by another writer past ``busy_timeout_ms``: the library's
+    :class:`~asolora_core.errors.StoreBusyError` (code ``store_busy``), still an
+    ``sqlite3.OperationalError`` for code written when that was what surfaced."""
+
+
+#: the message of :class:`SqliteBusyError` (it starts as SQLite's own did)
+_BUSY = (
+    "database is locked: other writers held it longer than busy_timeout_ms; nothing was "
+    "written, send the command again"
+)
+
+
+def _busy(exc: sqlite3.OperationalError) -> SqliteBusyError | None:
+    """``exc`` as a :class:`SqliteBusyError` if it is SQLite's SQLITE_BUSY ("database is
+    locked"), else None."""
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    busy = "locked" in str(exc) if code is None else code & 0xFF == sqlite3.SQLITE_BUSY
+    if busy:
+        return SqliteBusyError(_BUSY)
+    return None
+
+
+def _execute_or_busy(conn: sqlite3.Connection, sql: str) -> None:
+    """``conn.execute(sql)``, SQLITE_BUSY raised as :class:`SqliteBusyError`."""
+    try:
+        conn.execute(sql)
+    except sqlite3.OperationalError as exc:
+        busy = _busy(exc)
+        if busy is None:
+            raise
+        raise busy from exc
+
 
 #: Outbox rows as typed columns (smaller rows, and indexed by state): a pending row is in
 #: ``outbox_due``, a delivered one in ``outbox_delivered`` (retention purges by it);
@@ -427,6 +462,10 @@ class SqliteStore:
     True
     """
 
+    #: Errors of the store itself, not of a timer: ``run_due`` raises them (the batch rolled
+    #: back) instead of setting a timer aside.
+    transient_errors: tuple[type[Exception], ...] = (StoreBusyError,)
+
     def __init__(
         self,
         path: str | os.PathLike[str] = "asolora.db",
@@ -516,7 +555,7 @@ class SqliteStore:
         owns = not conn.in_transaction
         for target, script in enumerate(MIGRATIONS, start=1):
             if owns:
-                conn.execute("BEGIN IMMEDIATE")
+                _execute_or_busy(conn, "BEGIN IMMEDIATE")
             try:
                 current = int(conn.execute("PRAGMA user_version").fetchone()[0])
                 if current < target:
@@ -628,8 +667,13 @@ def _set_wal(conn: sqlite3.Connection, timeout_ms: int) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
+            if "locked" not in str(exc):
                 raise
+            if time.monotonic() >= deadline:
+                busy = _busy(exc)
+                if busy is None:
+                    raise
+                raise busy from exc
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -720,7 +764,7 @@ class SqliteUnitOfWork:
                 self.conn.execute("SAVEPOINT asolora_uow")
                 self._savepoint = True
             elif self.read_only:
-                self.conn.execute("BEGIN DEFERRED")
+                _execute_or_busy(self.conn, "BEGIN DEFERRED")
             else:
                 self._begin_immediate()
         except BaseException:
@@ -731,7 +775,7 @@ class SqliteUnitOfWork:
 
     def _begin_immediate(self) -> None:
         if self.store._shared is not None:  # the shared lock already orders this store's writers
-            self.conn.execute("BEGIN IMMEDIATE")
+            _execute_or_busy(self.conn, "BEGIN IMMEDIATE")
             return
         observe = self.store.on_write_wait
         started = 0.0 if observe is None else time.monotonic()
@@ -740,9 +784,9 @@ class SqliteUnitOfWork:
             try:
                 gate.acquire()
             except TimeoutError as exc:
-                raise sqlite3.OperationalError("database is locked") from exc
+                raise SqliteBusyError(_BUSY) from exc
             self._gated = True
-        self.conn.execute("BEGIN IMMEDIATE")
+        _execute_or_busy(self.conn, "BEGIN IMMEDIATE")
         if observe is not None:
             observe(time.monotonic() - started)
 
