@@ -36,7 +36,7 @@ from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
-from asolora_core.ledger.integrity import JournalFacts, journal_facts
+from asolora_core.ledger.integrity import JournalFacts, journal_facts, readable
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -477,11 +477,11 @@ BALANCE_NOTES_MIGRATION = """
 """
 
 _enc_hold = _codec.encoder(Hold)
-_dec_hold = _codec.decoder(Hold)
+_dec_hold = readable(_codec.decoder(Hold), "hold")
 _enc_payout = _codec.encoder(Payout)
-_dec_payout = _codec.decoder(Payout)
+_dec_payout = readable(_codec.decoder(Payout), "payout")
 _enc_vendor = _codec.encoder(VendorAccount)
-_dec_vendor = _codec.decoder(VendorAccount)
+_dec_vendor = readable(_codec.decoder(VendorAccount), "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
@@ -714,6 +714,14 @@ class PostgresLedger:
             (account, currency),
         )
         return 0 if row is None else int(row[0])
+
+    def journal_fold(self, account: str, currency: str) -> int:
+        # the entries themselves (index ledger_entries_account), not the running totals
+        row = self._uow.fetchone(
+            "SELECT sum(amount_minor) FROM ledger_entries WHERE account = %s AND currency = %s",
+            (account, currency),
+        )
+        return 0 if row is None or row[0] is None else int(row[0])
 
     # The vendor reads follow the hashed ``account`` column (R42) (the running totals are
     # keyed by it), never the denormalised ``vendor_id`` / ``kind``.
