@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from moneyed import Money
 
 from asolora_core import (
+    Actor,
     FakeClock,
     LedgerIntegrityError,
     Marketplace,
@@ -311,3 +312,32 @@ def test_a_deleted_hold_is_found_and_moves_no_money(scene: Scene) -> None:
     assert market.balance("v-1", by=STAFF).balance_minor == RELEASED_V1
     problems = market.verify_journal(by=STAFF).problems
     assert any(f"order {scene.held} has no hold" in p.problem for p in problems)
+
+
+# --- rows read by every command: an order, an idempotency record ------------------------------
+
+
+def test_an_order_body_that_does_not_decode_is_an_integrity_error(scene: Scene) -> None:
+    """R42: an order row edited so that its body no longer decodes is a LedgerIntegrityError
+    for every command and query that reads it (it used to leak a JSON error or a TypeError),
+    and nothing is booked on it."""
+    market = scene.market
+    scene.raw(f"UPDATE orders SET body = {_json(scene, '{}')} WHERE order_id = '{scene.held}'")
+    with pytest.raises(LedgerIntegrityError):
+        market.get_order(scene.held, by=STAFF)
+    with pytest.raises(LedgerIntegrityError):
+        market.refund(scene.held, by=Actor.vendor("v-1"), amount=Money("5.00", "EUR"))
+    assert market.verify_journal(by=STAFF).ok  # the journal and the hold are untouched
+
+
+def test_an_idempotency_record_that_does_not_decode_is_an_integrity_error(scene: Scene) -> None:
+    """R35, R42: a remembered outcome edited so that it no longer decodes is refused as a
+    LedgerIntegrityError when the key is replayed, and the command is not run again."""
+    market, vendor = scene.market, Actor.vendor("v-1")
+    five = Money("5.00", "EUR")
+    market.refund(scene.held, by=vendor, amount=five, idempotency_key="refund-1")
+    column = "result = 'x{'" if scene.kind == "sqlite" else "body = '{}'::jsonb"
+    scene.raw(f"UPDATE idempotency SET {column} WHERE key = 'refund-1'")
+    with pytest.raises(LedgerIntegrityError):
+        market.refund(scene.held, by=vendor, amount=five, idempotency_key="refund-1")
+    assert market.get_hold(scene.held, by=STAFF).refunded_minor == 500

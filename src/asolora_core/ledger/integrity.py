@@ -56,15 +56,16 @@ R = TypeVar("R", Hold, VendorAccount)
 T = TypeVar("T")
 
 
-def readable(decode: Callable[[Any], T], what: str) -> Callable[[Any], T]:
-    """``decode`` of a stored ledger row (a hold, a payout, a vendor account), with a body
-    that no longer decodes (edited with SQL: not JSON, a field missing or of the wrong type)
-    refused as :class:`~asolora_core.errors.LedgerIntegrityError` rather than a ``KeyError``
-    or a JSON error: nothing is computed from it (R42)."""
+def readable(decode: Callable[..., T], what: str) -> Callable[..., T]:
+    """``decode`` of a stored row (a hold, a payout, a vendor account, an order, an
+    idempotency record), with a body that no longer decodes (edited with SQL: not JSON, a
+    field missing or of the wrong type) refused as
+    :class:`~asolora_core.errors.LedgerIntegrityError` rather than a ``KeyError`` or a JSON
+    error: nothing is computed from it (R42)."""
 
-    def read(body: Any) -> T:
+    def read(*args: Any) -> T:
         try:
-            return decode(body)
+            return decode(*args)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
             raise LedgerIntegrityError(
                 f"a stored {what} does not decode ({type(exc).__name__}): it was changed "
