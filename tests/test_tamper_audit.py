@@ -242,6 +242,32 @@ def test_a_forged_journal_transaction_is_not_paid_out(scene: Scene) -> None:
     assert any("hash mismatch" in p.problem for p in problems)
 
 
+def test_an_entry_edited_before_the_last_payout_is_not_paid_out(scene: Scene) -> None:
+    """R18, R24, R42: with the triggers off (SQLite: dropped; PostgreSQL: a superuser's
+    ``session_replication_role = replica``), the tamperer raises v-1's first release by
+    1,000.00 in its entry and in the running total, both consistent, in a transaction the
+    last payout already covered. The payout starts from the balance that payout left (in its
+    sealed memo), adds what came since, and pays nothing."""
+    market, clock = scene.market, scene.clock
+    market.run_payouts()
+    clock.advance(hours=168)
+    market.run_due()  # the held order: 20.00 less fees, 17.12, released after the payout
+    off = () if scene.kind == "sqlite" else ("SET session_replication_role = replica",)
+    scene.raw(
+        *off,
+        "UPDATE ledger_entries SET amount_minor = amount_minor - 100000 "
+        "WHERE account = 'vendor:v-1:balance' AND seq = (SELECT min(seq) FROM ledger_txns "
+        "WHERE kind = 'release' AND vendor_id = 'v-1')",
+        "UPDATE ledger_totals SET total_minor = total_minor - 100000, "
+        "credits_minor = credits_minor - 100000 WHERE account = 'vendor:v-1:balance'",
+    )
+    with pytest.raises(LedgerIntegrityError):
+        market.pay_out("v-1", by=STAFF)
+    market.run_payouts()
+    assert _paid(market, "v-1") == RELEASED_V1
+    assert any("hash mismatch" in p.problem for p in market.verify_journal(by=STAFF).problems)
+
+
 def test_a_forged_payout_row_is_found_and_moves_no_money(scene: Scene) -> None:
     """R18, R42: a payout row inserted by hand (pointing at a release) is a payout without its
     transaction; balances and payouts are computed from the journal, not from it."""

@@ -228,21 +228,41 @@ class _IntegrityCommands(_Kernel):
         vendor_id: str,
         currency: str,
         total: int,
+        last: int,
         window: Sequence[JournalTransaction],
     ) -> None:
-        """Before a payout (R18, R42): the running total it pays from must equal the sum of
-        the journal's entries on the vendor's balance account, and every transaction it pays
-        for (``window``: those since the last payout) must carry its own hash (an HMAC under
-        ``ledger_key``). A running total raised with SQL, or a transaction appended or edited
-        without the key, pays nothing: ``LedgerIntegrityError``."""
+        """Before a payout (R18, R42): the running total it pays from (``total``, the fold of
+        the vendor's balance account) must be what the journal says: the balance the last
+        payout (at ``last``) left, as its sealed memo records it (0 before the first payout),
+        plus every transaction since (``window``). Each of those, and that payout, must carry
+        its own hash (an HMAC under ``ledger_key``). A payout stored before the memo recorded
+        the balance left is checked against the sum of the account's entries instead. A
+        running total raised with SQL, an entry edited (with its running total) before the
+        last payout, or a transaction appended or edited without the key: nothing is paid,
+        ``LedgerIntegrityError``."""
+        ledger = uow.ledger
+        key = self._key
         account = vendor_account(vendor_id, BALANCE)
-        journal = uow.ledger.journal_fold(account, currency)
-        forged = [t.seq for t in window if digest(t, t.seq, t.prev_hash, self._key) != t.hash]
-        if journal != total or forged:
+        checked = list(window)
+        opening: int | None = 0
+        if last:
+            before = ledger.vendor_transactions(vendor_id, currency, PAID_OUT, after_seq=last - 1)
+            previous = next((t for t in before if t.seq == last), None)
+            left = None if previous is None else previous.memo.get("remaining")
+            opening = int(left) if isinstance(left, str) and left.lstrip("-").isdigit() else None
+            if previous is not None:
+                checked.append(previous)
+        forged = [t.seq for t in checked if digest(t, t.seq, t.prev_hash, key) != t.hash]
+        if opening is None:
+            expected = ledger.journal_fold(account, currency)
+        else:
+            expected = opening - sum(t.entries_for(account, currency) for t in window)
+            expected = -expected  # the fold: a credit account's balance is minus its fold
+        if expected != total or forged:
             found = (
-                f"transactions {forged[:5]} do not match their hash"
+                f"transactions {sorted(forged)[:5]} do not match their hash"
                 if forged
-                else f"its running total {total} differs from its entries' sum {journal}"
+                else f"its running total {total} differs from the journal's {expected}"
             )
             raise LedgerIntegrityError(
                 f"the balance of vendor {vendor_id} in {currency} disagrees with the journal "

@@ -920,7 +920,7 @@ class _MoneyCommands(_IntegrityCommands):
             return None
         last = ledger.last_payout_seq(vendor_id, currency)
         txns = ledger.vendor_transactions(vendor_id, currency, BALANCE, after_seq=last)
-        self._check_payout_against_journal(uow, vendor_id, currency, total, txns)
+        self._check_payout_against_journal(uow, vendor_id, currency, total, last, txns)
         moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), currency) for t in txns)
         after_seq = max((t.seq for t in txns), default=last)
         payout_id = self.ids.new_id("p")
@@ -932,6 +932,7 @@ class _MoneyCommands(_IntegrityCommands):
                 payout_id=payout_id,
                 amount_minor=amount,
                 after_seq=after_seq,
+                remaining_minor=balance - amount,
                 at=now,
             ),
         )
