@@ -367,3 +367,23 @@ def test_an_idempotency_record_that_does_not_decode_is_an_integrity_error(scene:
     with pytest.raises(LedgerIntegrityError):
         market.refund(scene.held, by=vendor, amount=five, idempotency_key="refund-1")
     assert market.get_hold(scene.held, by=STAFF).refunded_minor == 500
+
+
+@postgres
+def test_a_journal_head_moved_back_is_an_integrity_error(tmp_path: Path) -> None:
+    """R24, R42 (PostgreSQL keeps the journal's head in ``ledger_head``): a head moved back
+    by hand makes the next post collide with a stored ``seq``; that is a
+    LedgerIntegrityError (it used to leak psycopg's UniqueViolation), nothing is posted, the
+    sweep retries the release later."""
+    s, store = _scene("postgres", tmp_path)
+    try:
+        s.raw("UPDATE ledger_head SET seq = seq - 1")
+        s.clock.advance(hours=168)
+        assert s.market.run_due().timers.get("failed") == 1
+        with pytest.raises(LedgerIntegrityError):
+            s.market.release(s.held, by=STAFF)
+        with pytest.raises(LedgerIntegrityError):
+            s.market.pay_out("v-1", by=STAFF)
+        assert s.market.get_hold(s.held, by=STAFF).state == "held"
+    finally:
+        store.close()

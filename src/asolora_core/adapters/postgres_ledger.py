@@ -27,15 +27,17 @@ of work only as :class:`PgTransaction`).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
-from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
+from asolora_core.errors import ConcurrencyConflictError, InvalidInputError, LedgerIntegrityError
 from asolora_core.ledger.integrity import JournalFacts, journal_facts, readable
 from asolora_core.ledger.model import (
     BALANCE,
@@ -62,6 +64,28 @@ __all__ = [
     "PgTransaction",
     "PostgresLedger",
 ]
+
+
+T = TypeVar("T")
+
+
+def _head_checked(post: Callable[..., T]) -> Callable[..., T]:
+    """``post`` (or ``post_many``) with a stored journal row in the way (a ``seq`` taken: the
+    head row ``ledger_head`` moved back by hand; a second release of an order under another
+    key) refused as :class:`LedgerIntegrityError`, not psycopg's ``UniqueViolation`` (R42)."""
+
+    @functools.wraps(post)
+    def checked(*args: Any, **kwargs: Any) -> T:
+        try:
+            return post(*args, **kwargs)
+        except UniqueViolation as exc:
+            raise LedgerIntegrityError(
+                "a journal row is in the way of the next one: the journal or its head row "
+                "(ledger_head) was changed outside the library; nothing is posted: run "
+                "verify_journal and restore it"
+            ) from exc
+
+    return checked
 
 
 class PgTransaction(Protocol):
@@ -611,6 +635,7 @@ class PostgresLedger:
             self._locked.update(int(r[0]) for r in rows)
         return tuple(v for v in wanted if keys[v] in self._locked)
 
+    @_head_checked
     def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         self._lock_balances_of((txn,))
         seq, prev = self._lock_head()
@@ -883,6 +908,7 @@ class PostgresLedger:
 
     # batched forms (the release sweep): one statement each, arrays through unnest ---------
 
+    @_head_checked
     def post_many(
         self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
     ) -> tuple[JournalTransaction, ...]:
