@@ -18,6 +18,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -35,6 +36,7 @@ from asolora_core import (
     SqliteStore,
 )
 from asolora_core.fx import FixedRateProvider
+from asolora_core.ledger import core
 from asolora_core.ledger.model import Entry, JournalTransaction, MoneyConfig
 from asolora_core.ports import Store
 from pg_support import dsn, make_store, postgres
@@ -266,6 +268,38 @@ def test_an_entry_edited_before_the_last_payout_is_not_paid_out(scene: Scene) ->
     market.run_payouts()
     assert _paid(market, "v-1") == RELEASED_V1
     assert any("hash mismatch" in p.problem for p in market.verify_journal(by=STAFF).problems)
+
+
+def test_after_a_payout_without_the_balance_it_left_the_entries_decide(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R18, R42, upgrading: a payout posted by an earlier version has no ``remaining`` in its
+    memo; the next payout then checks the running total against the sum of the account's
+    journal entries: a raised total pays nothing, the true one pays what was released since."""
+    market, clock = scene.market, scene.clock
+    made = core.payout
+
+    def earlier(**kwargs: Any) -> JournalTransaction:
+        kwargs.pop("remaining_minor")
+        return made(**kwargs)
+
+    monkeypatch.setattr(core, "payout", earlier)
+    market.run_payouts()
+    monkeypatch.undo()
+    memos = [t.memo for t in market.journal(by=STAFF) if t.kind == "payout"]
+    assert memos == [{"amount": str(RELEASED_V1)}, {"amount": str(RELEASED_V2)}]
+    clock.advance(hours=168)
+    market.run_due()
+    raised = "total_minor = total_minor - 100000, credits_minor = credits_minor - 100000"
+    scene.raw(f"UPDATE ledger_totals SET {raised} WHERE account = 'vendor:v-1:balance'")
+    with pytest.raises(LedgerIntegrityError):
+        market.pay_out("v-1", by=STAFF)
+    restored = "total_minor = total_minor + 100000, credits_minor = credits_minor + 100000"
+    scene.raw(f"UPDATE ledger_totals SET {restored} WHERE account = 'vendor:v-1:balance'")
+    (paid,) = market.pay_out("v-1", by=STAFF)
+    assert paid.amount_minor == 1712  # 20.00 less 10 % and 2.9 % + 0.30
+    assert paid.statement.opening_minor == 0
+    assert market.verify_journal(by=STAFF).ok
 
 
 def test_a_forged_payout_row_is_found_and_moves_no_money(scene: Scene) -> None:
