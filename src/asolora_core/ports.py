@@ -222,6 +222,12 @@ class LedgerRepository(Protocol):
         """The sum of every entry on ``account`` in ``currency`` (debits positive)."""
         ...
 
+    def journal_fold(self, account: str, currency: str) -> int:
+        """The sum of every entry on ``account`` in ``currency``, added up from the journal's
+        entries themselves (never from running totals): what a payout checks the running
+        total it pays from against (R18, R42)."""
+        ...
+
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
         """The sum of the vendor's entries of account ``kind`` in ``currency``; ``sign`` 1 (or
         -1) sums only the positive (negative) entries."""

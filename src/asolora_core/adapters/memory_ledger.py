@@ -16,6 +16,7 @@ from asolora_core.ledger.integrity import JournalFacts, journal_facts
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
+    Entry,
     Hold,
     JournalTransaction,
     Payout,
@@ -130,6 +131,14 @@ class InMemoryLedger:
 
     def fold(self, account: str, currency: str) -> int:
         return self._folds.get((account, currency), 0)
+
+    def journal_fold(self, account: str, currency: str) -> int:
+        # a vendor's account: its entries (the index), not the running totals
+        parsed = Entry(account=account, currency=currency, amount_minor=1)
+        if parsed.vendor_id is None:
+            return self.fold(account, currency)
+        rows = self._index.get((parsed.vendor_id, currency, parsed.kind), ())
+        return sum(amount for _, amount in rows)
 
     def vendor_fold(self, vendor_id: str, currency: str, kind: str, *, sign: int = 0) -> int:
         total, debits, credits = self._totals.get((vendor_id, currency, kind), (0, 0, 0))

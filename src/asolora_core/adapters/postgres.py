@@ -66,6 +66,7 @@ from asolora_core.adapters.postgres_orders import (
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError
 from asolora_core.events import DomainEvent, event_type
+from asolora_core.ledger.integrity import readable
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
@@ -232,7 +233,7 @@ _MIGRATION_HOOKS: dict[str, Callable[[PostgresUnitOfWork], None]] = {
 }
 
 _enc_order = _codec.incremental_encoder(Order).encode
-_dec_order = _codec.decoder(Order)
+_dec_order = readable(_codec.decoder(Order), "order")  # R42: a body that does not decode
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
 _enc_timer = _codec.encoder(Timer)
@@ -867,6 +868,22 @@ def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
     return body
 
 
+def _record(scope: str, key: str, data: Any) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        scope=scope,
+        key=key,
+        command=data["command"],
+        request=bytes.fromhex(data.get("request", "")),
+        arguments=data.get("arguments", {}),
+        result=_codec.load_any(data.get("result")),
+        error=data.get("error"),
+        at=_dt.datetime.fromisoformat(data["at"]),
+    )
+
+
+_read_record = readable(_record, "idempotency record")
+
+
 class _Idempotency:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
@@ -882,17 +899,7 @@ class _Idempotency:
         )
         if row is None:
             return None
-        data = row[0]
-        return IdempotencyRecord(
-            scope=scope,
-            key=key,
-            command=data["command"],
-            request=bytes.fromhex(data.get("request", "")),
-            arguments=data.get("arguments", {}),
-            result=_codec.load_any(data.get("result")),
-            error=data.get("error"),
-            at=_dt.datetime.fromisoformat(data["at"]),
-        )
+        return _read_record(scope, key, row[0])  # a body edited so that it does not decode: R42
 
     def put(self, record: IdempotencyRecord) -> None:
         body = _record_body(record)

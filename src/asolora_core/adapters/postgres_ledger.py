@@ -27,16 +27,18 @@ of work only as :class:`PgTransaction`).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
-from asolora_core.errors import ConcurrencyConflictError, InvalidInputError
-from asolora_core.ledger.integrity import JournalFacts, journal_facts
+from asolora_core.errors import ConcurrencyConflictError, InvalidInputError, LedgerIntegrityError
+from asolora_core.ledger.integrity import JournalFacts, journal_facts, readable
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -62,6 +64,28 @@ __all__ = [
     "PgTransaction",
     "PostgresLedger",
 ]
+
+
+T = TypeVar("T")
+
+
+def _head_checked(post: Callable[..., T]) -> Callable[..., T]:
+    """``post`` (or ``post_many``) with a stored journal row in the way (a ``seq`` taken: the
+    head row ``ledger_head`` moved back by hand; a second release of an order under another
+    key) refused as :class:`LedgerIntegrityError`, not psycopg's ``UniqueViolation`` (R42)."""
+
+    @functools.wraps(post)
+    def checked(*args: Any, **kwargs: Any) -> T:
+        try:
+            return post(*args, **kwargs)
+        except UniqueViolation as exc:
+            raise LedgerIntegrityError(
+                "a journal row is in the way of the next one: the journal or its head row "
+                "(ledger_head) was changed outside the library; nothing is posted: run "
+                "verify_journal and restore it"
+            ) from exc
+
+    return checked
 
 
 class PgTransaction(Protocol):
@@ -477,11 +501,11 @@ BALANCE_NOTES_MIGRATION = """
 """
 
 _enc_hold = _codec.encoder(Hold)
-_dec_hold = _codec.decoder(Hold)
+_dec_hold = readable(_codec.decoder(Hold), "hold")
 _enc_payout = _codec.encoder(Payout)
-_dec_payout = _codec.decoder(Payout)
+_dec_payout = readable(_codec.decoder(Payout), "payout")
 _enc_vendor = _codec.encoder(VendorAccount)
-_dec_vendor = _codec.decoder(VendorAccount)
+_dec_vendor = readable(_codec.decoder(VendorAccount), "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
@@ -611,6 +635,7 @@ class PostgresLedger:
             self._locked.update(int(r[0]) for r in rows)
         return tuple(v for v in wanted if keys[v] in self._locked)
 
+    @_head_checked
     def post(self, txn: JournalTransaction, *, key: bytes | None = None) -> JournalTransaction:
         self._lock_balances_of((txn,))
         seq, prev = self._lock_head()
@@ -714,6 +739,14 @@ class PostgresLedger:
             (account, currency),
         )
         return 0 if row is None else int(row[0])
+
+    def journal_fold(self, account: str, currency: str) -> int:
+        # the entries themselves (index ledger_entries_account), not the running totals
+        row = self._uow.fetchone(
+            "SELECT sum(amount_minor) FROM ledger_entries WHERE account = %s AND currency = %s",
+            (account, currency),
+        )
+        return 0 if row is None or row[0] is None else int(row[0])
 
     # The vendor reads follow the hashed ``account`` column (R42) (the running totals are
     # keyed by it), never the denormalised ``vendor_id`` / ``kind``.
@@ -875,6 +908,7 @@ class PostgresLedger:
 
     # batched forms (the release sweep): one statement each, arrays through unnest ---------
 
+    @_head_checked
     def post_many(
         self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
     ) -> tuple[JournalTransaction, ...]:

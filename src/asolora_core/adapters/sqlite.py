@@ -50,6 +50,7 @@ from asolora_core.adapters.sqlite_orders import (
 from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
 from asolora_core.errors import ConcurrencyConflictError, NotFoundError, StoreBusyError
 from asolora_core.events import DomainEvent, Notification, event_type
+from asolora_core.ledger.integrity import readable
 from asolora_core.messaging.conversations import Conversation, Message
 from asolora_core.orders.listing import OrderKey, OrderQuery
 from asolora_core.orders.model import Order
@@ -436,6 +437,10 @@ def _order(order_id: str, version: int, data: Any) -> Order:
     return _dec_order(data)  # type: ignore[no-any-return]
 
 
+_order_json = readable(json.loads, "order")
+_read_order = readable(_order, "order")
+
+
 def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
     data = loads_json(body)  # (a sweep claims a batch of timers: the C scanner at once)
     if isinstance(data, list):
@@ -599,8 +604,8 @@ class SqliteStore:
         hit = self._cache.get(order_id)
         if hit is not None and hit[0] == version and hit[1] == body:
             return hit[2]
-        data = json.loads(body)
-        order = _order(order_id, version, data)
+        data = _order_json(body)  # a body edited so that it does not decode: R42
+        order = _read_order(order_id, version, data)
         with self._cache_lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -1428,6 +1433,32 @@ def _from_legacy(scope: str, key: str, text: str) -> IdempotencyRecord:
     )
 
 
+def _record(
+    scope: str,
+    key: str,
+    command: str,
+    request: bytes,
+    result: Any,
+    error: Any,
+    legacy: Any,
+    at: int,
+) -> IdempotencyRecord:
+    if legacy is not None:
+        return _from_legacy(scope, key, legacy)
+    return IdempotencyRecord(
+        scope=scope,
+        key=key,
+        command=command,
+        request=bytes(request),
+        result=None if result is None else _codec.load_any(json.loads(result)),
+        error=None if error is None else json.loads(error),
+        at=instant(at),
+    )
+
+
+_read_record = readable(_record, "idempotency record")
+
+
 class _Idempotency:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
@@ -1440,18 +1471,7 @@ class _Idempotency:
         ).fetchone()
         if row is None:
             return None
-        command, request, result, error, legacy, at = row
-        if legacy is not None:
-            return _from_legacy(scope, key, legacy)
-        return IdempotencyRecord(
-            scope=scope,
-            key=key,
-            command=command,
-            request=bytes(request),
-            result=None if result is None else _codec.load_any(json.loads(result)),
-            error=None if error is None else json.loads(error),
-            at=instant(at),
-        )
+        return _read_record(scope, key, *row)  # a row edited so that it does not decode: R42
 
     def put(self, record: IdempotencyRecord) -> None:
         legacy = _legacy_body(record) if record.arguments else None

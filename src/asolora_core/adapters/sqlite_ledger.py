@@ -32,7 +32,7 @@ from asolora_core.adapters.sqlite_base import (
     micros,
 )
 from asolora_core.errors import ConcurrencyConflictError
-from asolora_core.ledger.integrity import JournalFacts
+from asolora_core.ledger.integrity import JournalFacts, readable
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -297,9 +297,11 @@ def _fast_codec(cls: type[Any]) -> tuple[Callable[[Any], str], Callable[[str], A
 
 
 _hold_text, _hold_from_text = _fast_codec(Hold)
+_hold_from_text = readable(_hold_from_text, "hold")
 _enc_payout = _codec.encoder(Payout)
-_dec_payout = _codec.decoder(Payout)
+_dec_payout = readable(lambda text: _codec.decoder(Payout)(json.loads(text)), "payout")
 _vendor_text, _vendor_from_text = _fast_codec(VendorAccount)
+_vendor_from_text = readable(_vendor_from_text, "vendor account")
 #: Vendor accounts decoded, by their stored text (a text always decodes to the same frozen
 #: value): a sweep batch reads each of its vendors twice (the release, the reports' rollups)
 #: and the same vendors batch after batch. Bounded: cleared when full.
@@ -469,6 +471,14 @@ class SqliteLedger:
         ).fetchone()
         return 0 if row is None else int(row[0])
 
+    def journal_fold(self, account: str, currency: str) -> int:
+        # the entries themselves (the covering index ledger_entries_account), not the totals
+        row = self._uow.execute(
+            "SELECT sum(amount_minor) FROM ledger_entries WHERE account = ? AND currency = ?",
+            (account, currency),
+        ).fetchone()
+        return int(row[0] or 0)
+
     # The vendor folds read the running totals keyed by the hashed ``account`` column (R42),
     # never the denormalised ``vendor_id`` / ``kind``.
 
@@ -578,7 +588,7 @@ class SqliteLedger:
         rows = self._uow.execute(
             "SELECT body FROM ledger_payouts WHERE vendor_id = ? ORDER BY rowid", (vendor_id,)
         ).fetchall()
-        return tuple(_dec_payout(json.loads(r[0])) for r in rows)
+        return tuple(_dec_payout(r[0]) for r in rows)
 
     def last_payout_seq(self, vendor_id: str, currency: str) -> int:
         # from the journal's payout postings (hashed), not from the payout rows (R42)

@@ -612,10 +612,12 @@ def payout(
     amount_minor: int,
     after_seq: int,
     at: _dt.datetime,
+    remaining_minor: int | None = None,
 ) -> JournalTransaction:
     """R18: the balance goes down by the amount paid. The key names the last journal
     position the payout saw, so two runs computing a payout from the same state cannot both
-    post it."""
+    post it. ``remaining_minor``, the balance the payout leaves, goes into the (hashed) memo:
+    the next payout starts from it (R42)."""
     return JournalTransaction(
         key=f"payout:{vendor_id}:{currency}:after:{after_seq}",
         kind="payout",
@@ -628,7 +630,9 @@ def payout(
                 (vendor_account(vendor_id, PAID_OUT), currency, -amount_minor),
             ]
         ),
-        memo={"amount": str(amount_minor)},
+        memo={"amount": str(amount_minor)}
+        if remaining_minor is None
+        else {"amount": str(amount_minor), "remaining": str(remaining_minor)},
     )
 
 

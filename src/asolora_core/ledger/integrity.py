@@ -26,6 +26,7 @@ import attrs
 
 from asolora_core import _codec
 from asolora_core._values import replacer, value_repr
+from asolora_core.errors import LedgerIntegrityError
 from asolora_core.ledger.model import (
     HELD,
     Hold,
@@ -43,6 +44,7 @@ __all__ = [
     "hold_problems",
     "hold_problems_in",
     "journal_facts",
+    "readable",
     "record_seal",
     "seal_fresh",
     "seal_ok",
@@ -51,6 +53,27 @@ __all__ = [
 ]
 
 R = TypeVar("R", Hold, VendorAccount)
+T = TypeVar("T")
+
+
+def readable(decode: Callable[..., T], what: str) -> Callable[..., T]:
+    """``decode`` of a stored row (a hold, a payout, a vendor account, an order, an
+    idempotency record), with a body that no longer decodes (edited with SQL: not JSON, a
+    field missing or of the wrong type) refused as
+    :class:`~asolora_core.errors.LedgerIntegrityError` rather than a ``KeyError`` or a JSON
+    error: nothing is computed from it (R42)."""
+
+    def read(*args: Any) -> T:
+        try:
+            return decode(*args)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise LedgerIntegrityError(
+                f"a stored {what} does not decode ({type(exc).__name__}): it was changed "
+                "outside the library; nothing is computed from it: restore it",
+                row=what,
+            ) from exc
+
+    return read
 
 
 _GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}

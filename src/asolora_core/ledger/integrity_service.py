@@ -33,10 +33,13 @@ from asolora_core.ledger.integrity import (
     sign_checkpoint,
 )
 from asolora_core.ledger.model import (
+    BALANCE,
     PAID_OUT,
     Hold,
     JournalTransaction,
+    Payout,
     VendorAccount,
+    digest,
     vendor_account,
 )
 from asolora_core.ports import UnitOfWork
@@ -219,6 +222,55 @@ class _IntegrityCommands(_Kernel):
         """Before a release: the hold must agree with the order's journal transactions."""
         _refuse_disagreeing(hold, uow.ledger.for_order(hold.order_id))
 
+    def _check_payout_against_journal(
+        self,
+        uow: UnitOfWork,
+        vendor_id: str,
+        currency: str,
+        total: int,
+        last: int,
+        window: Sequence[JournalTransaction],
+    ) -> None:
+        """Before a payout (R18, R42): the running total it pays from (``total``, the fold of
+        the vendor's balance account) must be what the journal says: the balance the last
+        payout (at ``last``) left, as its sealed memo records it (0 before the first payout),
+        plus every transaction since (``window``). Each of those, and that payout, must carry
+        its own hash (an HMAC under ``ledger_key``). A payout stored before the memo recorded
+        the balance left is checked against the sum of the account's entries instead. A
+        running total raised with SQL, an entry edited (with its running total) before the
+        last payout, or a transaction appended or edited without the key: nothing is paid,
+        ``LedgerIntegrityError``."""
+        ledger = uow.ledger
+        key = self._key
+        account = vendor_account(vendor_id, BALANCE)
+        checked = list(window)
+        opening: int | None = 0
+        if last:
+            before = ledger.vendor_transactions(vendor_id, currency, PAID_OUT, after_seq=last - 1)
+            previous = next((t for t in before if t.seq == last), None)
+            left = None if previous is None else previous.memo.get("remaining")
+            opening = int(left) if isinstance(left, str) and left.lstrip("-").isdigit() else None
+            if previous is not None:
+                checked.append(previous)
+        forged = [t.seq for t in checked if digest(t, t.seq, t.prev_hash, key) != t.hash]
+        if opening is None:
+            expected = ledger.journal_fold(account, currency)
+        else:
+            expected = opening - sum(t.entries_for(account, currency) for t in window)
+            expected = -expected  # the fold: a credit account's balance is minus its fold
+        if expected != total or forged:
+            found = (
+                f"transactions {sorted(forged)[:5]} do not match their hash"
+                if forged
+                else f"its running total {total} differs from the journal's {expected}"
+            )
+            raise LedgerIntegrityError(
+                f"the balance of vendor {vendor_id} in {currency} disagrees with the journal "
+                f"({found}); nothing is paid out: run verify_journal",
+                vendor_id=vendor_id,
+                currency=currency,
+            )
+
     def _publish_due_checkpoint(self) -> None:
         """After a commit: publish the checkpoint a post asked for (see ``_post``)."""
         if not getattr(self._checkpoint_due, "flag", False):
@@ -316,9 +368,22 @@ class _IntegrityCommands(_Kernel):
             for (account, cur), total in sorted(folds.items()):
                 if ledger.fold(account, cur) != total:
                     problem(0, f"cached fold of {account} {cur} differs")
-            holds = {h.order_id: h for v in sorted(vendors) for h in ledger.holds_for_vendor(v)}
+            for vendor_id, cur in ledger.balance_accounts():
+                account = vendor_account(vendor_id, BALANCE)
+                if (account, cur) not in folds and ledger.fold(account, cur) != 0:
+                    problem(0, f"cached fold of {account} {cur} has no journal entries")
+            holds: dict[str, Hold] = {}
+            unreadable: set[str] = set()
+            for v in sorted(vendors):
+                try:
+                    holds.update((h.order_id, h) for h in ledger.holds_for_vendor(v))
+                except LedgerIntegrityError as exc:  # a body edited so that it does not decode
+                    unreadable.add(v)
+                    problem(0, f"holds of vendor {v}: {exc}")
             for order_id in sorted(by_order):
                 if order_id not in holds:
+                    if by_order[order_id][0].vendor_id in unreadable:
+                        continue
                     hold = ledger.get_hold(order_id)
                     if hold is None:
                         problem(by_order[order_id][0].seq, f"order {order_id} has no hold")
@@ -333,7 +398,12 @@ class _IntegrityCommands(_Kernel):
                 registered = ledger.get_vendor(vendor_id)
                 if registered is not None and not seal_ok(registered, key):
                     problem(0, f"vendor {vendor_id}: seal does not match (altered)")
-            rows = {p.payout_id: p for v in sorted(vendors) for p in ledger.payouts(v)}
+            rows: dict[str, Payout] = {}
+            for v in sorted(vendors):
+                try:
+                    rows.update((p.payout_id, p) for p in ledger.payouts(v))
+                except LedgerIntegrityError as exc:  # a row edited so that it does not decode
+                    problem(0, f"payouts of vendor {v}: {exc}")
             for p in rows.values():
                 txn = by_seq.get(p.seq)
                 paid = (

@@ -153,6 +153,21 @@ def _reserve_kept(
     return kept, txn, timer
 
 
+def _reschedule_early(uow: UnitOfWork, timer: Timer, hold: Hold | None, now: _dt.datetime) -> None:
+    """A release timer that fired before its hold's (sealed) ``release_at``, say one whose
+    ``due_at`` was moved earlier with SQL, is put back at ``release_at`` (R16, R42): the hold
+    is released on time, not early and not never."""
+    if (
+        hold is not None
+        and hold.release_at is not None
+        and hold.release_at > now
+        and not hold.frozen
+        and not hold.cancelled
+        and hold.released_at is None
+    ):
+        uow.timers.schedule(attrs.evolve(timer, due_at=hold.release_at))
+
+
 def _reader(by: Actor, vendor_id: str) -> None:
     """R1, an allow-list: staff, the system, and the vendor itself."""
     kind = check_actor(by).kind
@@ -388,6 +403,7 @@ class _MoneyCommands(_IntegrityCommands):
         """The ``release`` timer (R16, R17); True when it released the order."""
         hold = self._get_hold(uow, timer.aggregate_id)
         if hold is None or not hold.is_due(now):
+            _reschedule_early(uow, timer, hold, now)
             return False  # frozen (lifting re-schedules), released, cancelled, or unknown
         try:
             snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
@@ -452,9 +468,13 @@ class _MoneyCommands(_IntegrityCommands):
         Returns how many orders were released and how many timers were put back."""
         ledger = uow.ledger
         holds = self._get_holds(uow, [t.aggregate_id for t in timers])
-        due = [
-            (t, h) for t in timers if (h := holds.get(t.aggregate_id)) is not None and h.is_due(now)
-        ]
+        due = []
+        for t in timers:
+            h = holds.get(t.aggregate_id)
+            if h is not None and h.is_due(now):
+                due.append((t, h))
+            else:
+                _reschedule_early(uow, t, h, now)
         if not due:
             return 0, 0  # frozen (lifting re-schedules), released, cancelled, or unknown
         vendors = self._get_vendors(uow, sorted({h.vendor_id for _, h in due}))
@@ -888,7 +908,8 @@ class _MoneyCommands(_IntegrityCommands):
         self, uow: UnitOfWork, vendor_id: str, currency: str, now: _dt.datetime, by: Actor
     ) -> Payout | None:
         ledger = uow.ledger
-        balance = shown(ledger.vendor_fold(vendor_id, currency, BALANCE))
+        total = ledger.vendor_fold(vendor_id, currency, BALANCE)
+        balance = shown(total)
         keep = self._minimum_balance(uow, vendor_id, currency)
         amount = core.payout_amount(
             balance - keep,
@@ -899,6 +920,7 @@ class _MoneyCommands(_IntegrityCommands):
             return None
         last = ledger.last_payout_seq(vendor_id, currency)
         txns = ledger.vendor_transactions(vendor_id, currency, BALANCE, after_seq=last)
+        self._check_payout_against_journal(uow, vendor_id, currency, total, last, txns)
         moved = sum(-t.entries_for(vendor_account(vendor_id, BALANCE), currency) for t in txns)
         after_seq = max((t.seq for t in txns), default=last)
         payout_id = self.ids.new_id("p")
@@ -910,6 +932,7 @@ class _MoneyCommands(_IntegrityCommands):
                 payout_id=payout_id,
                 amount_minor=amount,
                 after_seq=after_seq,
+                remaining_minor=balance - amount,
                 at=now,
             ),
         )
@@ -1013,14 +1036,18 @@ class _MoneyCommands(_IntegrityCommands):
         skipped: list[tuple[str, str]] = []
         for waiting, todo in ((False, accounts), (True, skipped)):
             for vendor_id, currency in todo:
-                with self.store.unit_of_work() as uow:
-                    if waiting:
-                        uow.ledger.lock_vendors((vendor_id,))
-                    elif not uow.ledger.claim_vendors((vendor_id,)):
-                        skipped.append((vendor_id, currency))
-                        continue
-                    payout = self._pay(uow, vendor_id, currency, now, actor)
-                    uow.commit()
+                try:
+                    with self.store.unit_of_work() as uow:
+                        if waiting:
+                            uow.ledger.lock_vendors((vendor_id,))
+                        elif not uow.ledger.claim_vendors((vendor_id,)):
+                            skipped.append((vendor_id, currency))
+                            continue
+                        payout = self._pay(uow, vendor_id, currency, now, actor)
+                        uow.commit()
+                except LedgerIntegrityError:  # R42: that balance is not paid; the others are
+                    log.exception("payout of %s in %s refused", vendor_id, currency)
+                    continue
                 if payout is not None:
                     out.append(payout)
         self._checkpoint_due.flag = True  # R42: a checkpoint after every payout run
