@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,44 @@ def test_positional_encoding_from_an_earlier_version_is_the_same_data() -> None:
         assert form.encode_from(order, unrelated, form.encode(unrelated)) == fresh
         last[order.order_id] = (order, fresh)
     assert reused > 0
+
+
+def test_a_codec_built_by_one_thread_is_waited_for_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A web worker's threads decode their first order at once: a thread that asks while
+    another is still building the positional codec waits for it instead of decoding with
+    the codec half built ("not a positional Order", a 500 under load)."""
+    order = _scenario_orders()[-1]
+    data = _order_form.encode(order)
+    fresh = _codec.Positional(Order, frozenset({"order_id", "version"}))
+    building, other_asked = threading.Event(), threading.Event()
+    build_field = _codec._positional_fn
+
+    def slow_field(tp: Any, *, encode: bool) -> Any:
+        if threading.current_thread().name == "builder" and not building.is_set():
+            building.set()
+            assert other_asked.wait(30)  # the other thread is in _ready while this builds
+        return build_field(tp, encode=encode)
+
+    monkeypatch.setattr(_codec, "_positional_fn", slow_field)
+    ready = fresh._ready
+
+    def announced_ready() -> None:
+        if threading.current_thread().name == "reader":
+            other_asked.set()
+        ready()
+
+    monkeypatch.setattr(fresh, "_ready", announced_ready)
+    known = {"order_id": order.order_id, "version": order.version}
+    builder = threading.Thread(target=fresh._ready, name="builder")
+    builder.start()
+    assert building.wait(30)
+    decoded: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: decoded.append(fresh.decode(data, **known)), name="reader"
+    )
+    reader.start()
+    reader.join(30)
+    builder.join(30)
+    assert decoded == [order]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import json
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -397,6 +398,10 @@ def _build_positional(tp: Any, *, encode: bool) -> Fn:
     return encoder(tp) if encode else decoder(tp)
 
 
+#: held while a positional codec builds its field codecs (see :meth:`Positional._ready`)
+_BUILD_LOCK = threading.RLock()
+
+
 class Positional:
     """The positional form of one attrs class (see above), leaving out the fields ``omit``
     (kept elsewhere, such as in a row's columns): :meth:`decode` takes them as keywords."""
@@ -425,12 +430,22 @@ class Positional:
         self.encode_from: Callable[[Any, Any, Any], list[Any]] = self._encode_from_late
         self._hints = [hints[n] for n in self._names]
         self._building = False
+        self._done = False
         #: per field: the codec of its items when it is a tuple of attrs values, else None
         self._items: list[Positional | None] = []
 
     def _ready(self) -> None:
-        if self._building:
+        if self._done:
             return
+        # one builder at a time: another thread returning early would read the empty lists
+        # (a web server's threads all decode their first order at once); the same thread
+        # re-enters while building a class that contains itself, and returns
+        with _BUILD_LOCK:
+            if self._building:
+                return
+            self._build()
+
+    def _build(self) -> None:
         self._building = True
         try:
             self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
@@ -454,6 +469,7 @@ class Positional:
         except BaseException:
             self._building = False  # an unsupported field type: raise again on the next use
             raise
+        self._done = True
 
     def _encode_late(self, x: Any) -> list[Any]:
         self._ready()
