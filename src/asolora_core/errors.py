@@ -43,6 +43,7 @@ __all__ = [
     "ReasonRequiredError",
     "RefundExceedsPaidError",
     "ReturnNotAllowedError",
+    "StoreUnavailableError",
     "UnknownCurrencyError",
     "error_classes",
     "error_from_dict",
@@ -336,6 +337,16 @@ class ReportsRebuildingError(AsoloraError):
     with ``rebuild_reports`` (it resumes where it stopped), then ask again."""
 
     code = "reports_rebuilding"
+    http_status = 503
+    retryable = True
+
+
+class StoreUnavailableError(AsoloraError):
+    """Raised by a web layer when the database did not answer in time (SQLite's write lock
+    busy past the busy timeout, a PostgreSQL connection lost): nothing was stored under the
+    idempotency key, so the same request with the same key may be sent again."""
+
+    code = "store_unavailable"
     http_status = 503
     retryable = True
 
