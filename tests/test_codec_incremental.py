@@ -269,3 +269,48 @@ def test_a_codec_built_by_one_thread_is_waited_for_by_another(
     reader.join(30)
     builder.join(30)
     assert decoded == [order]
+
+
+@attrs.frozen
+class _Inner:
+    n: int
+
+
+@attrs.frozen
+class _Outer:
+    inner: _Inner
+    label: str
+
+
+def test_an_encoder_half_built_by_one_thread_is_waited_for_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The JSON encoders too: a thread that finds another's encoder still being built (its
+    placeholder in the cache) waits for it instead of failing (an IndexError, a 500 on the
+    first checkouts of a PostgreSQL worker)."""
+    building, other_asked = threading.Event(), threading.Event()
+    build_attrs = _codec._build_attrs
+
+    def slow(cls: Any, *, encode: bool) -> Any:
+        if cls is _Inner and threading.current_thread().name == "builder":
+            building.set()
+            assert other_asked.wait(30)  # the other thread has the placeholder of _Outer
+        return build_attrs(cls, encode=encode)
+
+    monkeypatch.setattr(_codec, "_build_attrs", slow)
+    monkeypatch.setattr(_codec, "_ENC", {})
+    builder = threading.Thread(target=_codec.encoder, args=(_Outer,), name="builder")
+    builder.start()
+    assert building.wait(30)
+    encoded: list[Any] = []
+
+    def read() -> None:
+        placeholder = _codec._ENC[_Outer]
+        other_asked.set()
+        encoded.append(placeholder(_Outer(_Inner(1), "x")))
+
+    reader = threading.Thread(target=read, name="reader")
+    reader.start()
+    reader.join(30)
+    builder.join(30)
+    assert encoded == [{"inner": {"n": 1}, "label": "x"}]

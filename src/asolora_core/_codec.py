@@ -55,11 +55,19 @@ def _dec_dt(x: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(x)
 
 
+#: held while a codec is built: a thread that finds one half built waits for it (a web
+#: server's threads all encode and decode their first values at once)
+_BUILD_LOCK = threading.RLock()
+
+
 def _cached(cache: dict[Any, Fn], build: Callable[..., Fn], tp: Any, *, encode: bool) -> Fn:
     """``cache[tp]``, built by ``build(tp, encode=...)`` on first use."""
     fn = cache.get(tp)
     if fn is None:
-        fn = cache[tp] = build(tp, encode=encode)
+        with _BUILD_LOCK:  # one builder at a time; see _build_attrs for the others
+            fn = cache.get(tp)
+            if fn is None:
+                fn = cache[tp] = build(tp, encode=encode)
     return fn
 
 
@@ -118,6 +126,9 @@ def _build_attrs(cls: type[Any], *, encode: bool) -> Fn:
     cell: list[Fn] = []
 
     def late(x: Any) -> Any:
+        if not cell:  # another thread is still building it (under the lock): wait for it
+            with _BUILD_LOCK:
+                pass
         return cell[0](x)
 
     (_ENC if encode else _DEC)[cls] = late
@@ -396,10 +407,6 @@ def _build_positional(tp: Any, *, encode: bool) -> Fn:
         val = _positional_fn(args[1], encode=encode)
         return lambda x: {k: val(v) for k, v in x.items()}
     return encoder(tp) if encode else decoder(tp)
-
-
-#: held while a positional codec builds its field codecs (see :meth:`Positional._ready`)
-_BUILD_LOCK = threading.RLock()
 
 
 class Positional:
