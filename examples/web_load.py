@@ -525,6 +525,7 @@ def check_state(market: Marketplace, result: LoadResult) -> list[str]:
             "capture journal": (txn_kinds["capture"], 1),
             "shipments": (kinds["ShipmentCreated"], len(order.shipments)),
             "placed notified": (notified[(order_id, "order.placed")], 1),
+            "refunds notified": (notified[(order_id, "refund.issued")], len(order.refunds)),
         }
         for what, (found, expected) in facts.items():
             if found != expected:
