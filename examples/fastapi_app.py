@@ -17,12 +17,10 @@ Run as a script, it serves nothing: it checks a few requests through FastAPI's t
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -34,15 +32,16 @@ from web_common import (
     Route,
     actor_from_header,
     build_market,
+    parse_body,
+    run_route,
+    store_from_env,
     sweep_forever,
 )
 
 from asolora_core import (
     AsoloraError,
-    InvalidInputError,
     LoggingNotifier,
     Marketplace,
-    SqliteStore,
     to_json,
 )
 
@@ -53,29 +52,16 @@ def _problem(error: AsoloraError) -> JSONResponse:
     return JSONResponse(error.to_problem(), status_code=error.http_status, media_type=PROBLEM_JSON)
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInputError("the body must be JSON", field="body") from exc
-    if not isinstance(data, dict):
-        raise InvalidInputError("the body must be a JSON object", field="body")
-    return data
-
-
 def _endpoint(market: Marketplace, route: Route) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         call = Call(
             actor=actor_from_header(request.headers.get("x-actor")),
             path=dict(request.path_params),
-            body=await _body(request),
+            body=parse_body(await request.body()),
             query=dict(request.query_params),
             idempotency_key=request.headers.get("idempotency-key"),
         )
-        value = await run_in_threadpool(route.handler, market, call)
+        value = await run_in_threadpool(run_route, route, market, call)
         return JSONResponse(to_json(value), status_code=route.status)
 
     # a unique, readable operation id for the OpenAPI schema: "post_vendor_orders_shipments"
@@ -85,10 +71,10 @@ def _endpoint(market: Marketplace, route: Route) -> Callable[[Request], Awaitabl
 
 
 def create_app(market: Marketplace | None = None, *, sweep_every: float | None = None) -> FastAPI:
-    """The app around ``market`` (default: a SQLite file named by ``ASOLORA_DB``)."""
+    """The app around ``market`` (default: the store ``web_common.store_from_env`` picks:
+    PostgreSQL if ``ASOLORA_PG_DSN`` is set, else the SQLite file ``ASOLORA_DB``)."""
     if market is None:
-        store = SqliteStore(os.environ.get("ASOLORA_DB", "asolora-web.db"))
-        market = build_market(store, notifier=LoggingNotifier())
+        market = build_market(store_from_env(), notifier=LoggingNotifier())
     if sweep_every is None and os.environ.get("ASOLORA_SWEEP_EVERY"):
         sweep_every = float(os.environ["ASOLORA_SWEEP_EVERY"])
     stop = threading.Event()

@@ -17,30 +17,28 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from web_common import PROBLEM_JSON, ROUTES, Call, Route, actor_from_header, build_market
+from web_common import (
+    PROBLEM_JSON,
+    ROUTES,
+    Call,
+    Route,
+    actor_from_header,
+    build_market,
+    parse_body,
+    run_route,
+    store_from_env,
+)
 
 from asolora_core import (
     AsoloraError,
-    InvalidInputError,
     LoggingNotifier,
     Marketplace,
-    SqliteStore,
     to_json,
 )
 
 __all__ = ["create_app"]
-
-
-def _body() -> dict[str, Any]:
-    if not request.get_data():
-        return {}
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInputError("the body must be a JSON object", field="body")
-    return data
 
 
 def _view(market: Marketplace, route: Route) -> Callable[..., Response]:
@@ -48,11 +46,11 @@ def _view(market: Marketplace, route: Route) -> Callable[..., Response]:
         call = Call(
             actor=actor_from_header(request.headers.get("X-Actor")),
             path=path,
-            body=_body(),
+            body=parse_body(request.get_data()),
             query=dict(request.args),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        response = jsonify(to_json(route.handler(market, call)))
+        response = jsonify(to_json(run_route(route, market, call)))
         response.status_code = route.status
         return response
 
@@ -60,10 +58,10 @@ def _view(market: Marketplace, route: Route) -> Callable[..., Response]:
 
 
 def create_app(market: Marketplace | None = None) -> Flask:
-    """The app around ``market`` (default: a SQLite file named by ``ASOLORA_DB``)."""
+    """The app around ``market`` (default: the store ``web_common.store_from_env`` picks:
+    PostgreSQL if ``ASOLORA_PG_DSN`` is set, else the SQLite file ``ASOLORA_DB``)."""
     if market is None:
-        store = SqliteStore(os.environ.get("ASOLORA_DB", "asolora-web.db"))
-        market = build_market(store, notifier=LoggingNotifier())
+        market = build_market(store_from_env(), notifier=LoggingNotifier())
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["asolora_market"] = market

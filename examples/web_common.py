@@ -22,7 +22,10 @@ Run as a script, this module checks its route table against a marketplace in mem
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -33,6 +36,7 @@ from moneyed import Money
 from asolora_core import (
     Actor,
     ActorKind,
+    AsoloraError,
     FakeClock,
     FeeSchedule,
     FixedRateProvider,
@@ -47,11 +51,23 @@ from asolora_core import (
     RecordingNotifier,
     Resolution,
     SequentialIds,
+    SqliteStore,
+    StoreUnavailableError,
     from_json,
 )
 from asolora_core.ports import Notifier, Store
 
-__all__ = ["ROUTES", "Call", "Route", "actor_from_header", "build_market", "sweep_forever"]
+__all__ = [
+    "ROUTES",
+    "Call",
+    "Route",
+    "actor_from_header",
+    "build_market",
+    "parse_body",
+    "run_route",
+    "store_from_env",
+    "sweep_forever",
+]
 
 log = logging.getLogger("asolora_core.examples")
 START = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.UTC)
@@ -102,10 +118,65 @@ def _money(call: Call, name: str) -> Money | None:
     return None if value is None else from_json(Money, value)
 
 
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """A request body: empty, or one JSON object. Anything else (not JSON, not UTF-8, a list,
+    ``NaN`` or ``Infinity``, which are not JSON) is a 422 naming the field ``body``."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError("the body must be JSON", field="body") from exc
+    if not isinstance(data, dict):
+        raise InvalidInputError("the body must be a JSON object", field="body")
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _required(call: Call, name: str) -> Any:
-    if name not in call.body:
+    if call.body.get(name) is None:
         raise InvalidInputError(f"the JSON body needs {name!r}", field=name)
     return call.body[name]
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], name: str, what: str) -> Any:
+    """``value`` if it is a ``kind`` (never a ``bool`` for a number), else a 422 naming
+    ``name``: a wrong type is refused, not converted (``str({...})`` would be stored)."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise InvalidInputError(f"{name} is {what}", field=name)
+    return value
+
+
+def _text(call: Call, name: str, default: str | None = None) -> str:
+    """A text field; required unless it has a default."""
+    value = _required(call, name) if default is None else call.body.get(name, default)
+    return str(_typed(value, str, name, "text"))
+
+
+def _optional_text(call: Call, name: str) -> str | None:
+    value = call.body.get(name)
+    return None if value is None else str(_typed(value, str, name, "text"))
+
+
+def _list(call: Call, name: str, *, required: bool = True) -> list[Any]:
+    value = _required(call, name) if required else call.body.get(name, [])
+    return list(_typed(value, list, name, "a JSON list"))
+
+
+def _object(call: Call, name: str, *, required: bool = True) -> dict[str, Any]:
+    value = _required(call, name) if required else call.body.get(name, {})
+    return dict(_typed(value, dict, name, "a JSON object"))
+
+
+def _units(call: Call, name: str) -> dict[str, int]:
+    """``{"<line id>": <whole number of units>}``."""
+    return {
+        str(line): int(_typed(n, int, name, "an object of line ids to whole numbers"))
+        for line, n in _object(call, name).items()
+    }
 
 
 def _vendor_only(call: Call) -> str:
@@ -232,14 +303,14 @@ def _whole(text: str | None, default: int) -> Any:
 
 
 def _checkout(market: Marketplace, call: Call) -> Any:
-    items = [from_json(Item, item) for item in _required(call, "items")]
-    shipping = {k: from_json(Money, v) for k, v in call.body.get("shipping", {}).items()}
+    items = [from_json(Item, item) for item in _list(call, "items")]
+    shipping = _object(call, "shipping", required=False)
     return market.place_checkout(
         buyer=call.actor,
-        customer_name=str(_required(call, "customer_name")),
+        customer_name=_text(call, "customer_name"),
         items=items,
         paid=from_json(Money, _required(call, "paid")),
-        shipping=shipping or None,
+        shipping={k: from_json(Money, v) for k, v in shipping.items()} or None,
         idempotency_key=call.idempotency_key,
     )
 
@@ -248,9 +319,9 @@ def _ship(market: Marketplace, call: Call) -> Any:
     return market.ship(
         call.path["order_id"],
         by=call.actor,
-        items={str(k): int(v) for k, v in _required(call, "items").items()},
-        carrier=str(_required(call, "carrier")),
-        tracking_number=str(_required(call, "tracking_number")),
+        items=_units(call, "items"),
+        carrier=_text(call, "carrier"),
+        tracking_number=_text(call, "tracking_number"),
         idempotency_key=call.idempotency_key,
     )
 
@@ -260,22 +331,21 @@ def _tracking(market: Marketplace, call: Call) -> Any:
         call.path["order_id"],
         call.path["shipment_id"],
         by=call.actor,
-        note=str(call.body.get("note", "")),
-        carrier=call.body.get("carrier"),
-        tracking_number=call.body.get("tracking_number"),
+        note=_text(call, "note", ""),
+        carrier=_optional_text(call, "carrier"),
+        tracking_number=_optional_text(call, "tracking_number"),
         idempotency_key=call.idempotency_key,
     )
 
 
 def _refund(market: Marketplace, call: Call) -> Any:
-    items = call.body.get("items")
     return market.refund(
         call.path["order_id"],
         by=call.actor,
         amount=_money(call, "amount"),
-        items=None if items is None else {str(k): int(v) for k, v in items.items()},
+        items=None if call.body.get("items") is None else _units(call, "items"),
         shipping=_money(call, "shipping"),
-        reason=str(call.body.get("reason", "")),
+        reason=_text(call, "reason", ""),
         idempotency_key=call.idempotency_key,
     )
 
@@ -285,8 +355,11 @@ def _report_issue(market: Marketplace, call: Call) -> Any:
         call.path["order_id"],
         by=call.actor,
         kind=from_json(IssueKind, _required(call, "kind")),
-        description=str(_required(call, "description")),
-        line_ids=[str(x) for x in call.body.get("line_ids", [])],
+        description=_text(call, "description"),
+        line_ids=[
+            _typed(x, str, "line_ids", "a list of line ids")
+            for x in _list(call, "line_ids", required=False)
+        ],
         idempotency_key=call.idempotency_key,
     )
 
@@ -298,7 +371,7 @@ def _offer(market: Marketplace, call: Call) -> Any:
         by=call.actor,
         resolution=from_json(Resolution, _required(call, "resolution")),
         amount=_money(call, "amount"),
-        message=str(call.body.get("message", "")),
+        message=_text(call, "message", ""),
         idempotency_key=call.idempotency_key,
     )
 
@@ -356,7 +429,7 @@ ROUTES: Sequence[Route] = (
             c.path["order_id"],
             c.path["issue_id"],
             by=c.actor,
-            message=str(_required(c, "message")),
+            message=_text(c, "message"),
             idempotency_key=c.idempotency_key,
         ),
     ),
@@ -386,7 +459,7 @@ ROUTES: Sequence[Route] = (
             c.path["order_id"],
             c.path["issue_id"],
             by=c.actor,
-            accept=bool(_required(c, "accept")),
+            accept=_typed(_required(c, "accept"), bool, "accept", "true or false"),
             idempotency_key=c.idempotency_key,
         ),
     ),
@@ -396,7 +469,7 @@ ROUTES: Sequence[Route] = (
         lambda m, c: m.cancel_order(
             c.path["order_id"],
             by=c.actor,
-            reason=str(c.body.get("reason", "")),
+            reason=_text(c, "reason", ""),
             idempotency_key=c.idempotency_key,
         ),
     ),
@@ -408,7 +481,7 @@ ROUTES: Sequence[Route] = (
         lambda m, c: m.freeze_release(
             c.path["order_id"],
             by=c.actor,
-            reason=str(c.body.get("reason", "")),
+            reason=_text(c, "reason", ""),
             idempotency_key=c.idempotency_key,
         ),
     ),
@@ -426,12 +499,49 @@ ROUTES: Sequence[Route] = (
         lambda m, c: m.post_message(
             c.path["cid"],
             by=c.actor,
-            text=str(_required(c, "text")),
+            text=_text(c, "text"),
             idempotency_key=c.idempotency_key,
         ),
         201,
     ),
 )
+
+
+def run_route(route: Route, market: Marketplace, call: Call) -> Any:
+    """``route.handler(market, call)``; a busy database is the library's
+    :class:`StoreBusyError` (503, retryable), and one that is gone (a store's
+    ``transient_errors``, e.g. a lost PostgreSQL connection) becomes
+    :class:`StoreUnavailableError` (503, retryable), never an unhandled 500."""
+    try:
+        return route.handler(market, call)
+    except AsoloraError:
+        raise  # the library's own refusals, StoreBusyError (503) included, as they are
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise StoreUnavailableError("the database is busy: send the request again") from exc
+    except getattr(market.store, "transient_errors", ()) as exc:
+        raise StoreUnavailableError("the database is unavailable: send it again") from exc
+
+
+def store_from_env(environ: Mapping[str, str] | None = None) -> Store:
+    """The store a worker process opens at start-up, chosen by its environment.
+
+    ``ASOLORA_PG_DSN`` (a libpq DSN such as ``postgresql://shop@db/shop``) selects PostgreSQL,
+    in the schema ``ASOLORA_PG_SCHEMA`` if set (else the DSN's ``search_path``); otherwise
+    ``ASOLORA_DB`` names the SQLite file (``asolora-web.db``), and ``ASOLORA_SQLITE_BUSY_MS``
+    how long a writer waits for the write lock before the request is answered 503 (30000).
+    Every worker process migrates at start-up; that is safe at once from many processes on
+    either store.
+    """
+    env = os.environ if environ is None else environ
+    dsn = env.get("ASOLORA_PG_DSN")
+    if dsn:
+        from asolora_core.adapters.postgres import PostgresStore
+
+        return PostgresStore(dsn, schema=env.get("ASOLORA_PG_SCHEMA") or None)
+    busy_ms = int(env.get("ASOLORA_SQLITE_BUSY_MS") or 30_000)
+    return SqliteStore(env.get("ASOLORA_DB", "asolora-web.db"), busy_timeout_ms=busy_ms)
 
 
 def build_market(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,89 @@ def test_positional_encoding_from_an_earlier_version_is_the_same_data() -> None:
         assert form.encode_from(order, unrelated, form.encode(unrelated)) == fresh
         last[order.order_id] = (order, fresh)
     assert reused > 0
+
+
+def test_a_codec_built_by_one_thread_is_waited_for_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A web worker's threads decode their first order at once: a thread that asks while
+    another is still building the positional codec waits for it instead of decoding with
+    the codec half built ("not a positional Order", a 500 under load)."""
+    order = _scenario_orders()[-1]
+    data = _order_form.encode(order)
+    fresh = _codec.Positional(Order, frozenset({"order_id", "version"}))
+    building, other_asked = threading.Event(), threading.Event()
+    build_field = _codec._positional_fn
+
+    def slow_field(tp: Any, *, encode: bool) -> Any:
+        if threading.current_thread().name == "builder" and not building.is_set():
+            building.set()
+            assert other_asked.wait(30)  # the other thread is in _ready while this builds
+        return build_field(tp, encode=encode)
+
+    monkeypatch.setattr(_codec, "_positional_fn", slow_field)
+    ready = fresh._ready
+
+    def announced_ready() -> None:
+        if threading.current_thread().name == "reader":
+            other_asked.set()
+        ready()
+
+    monkeypatch.setattr(fresh, "_ready", announced_ready)
+    known = {"order_id": order.order_id, "version": order.version}
+    builder = threading.Thread(target=fresh._ready, name="builder")
+    builder.start()
+    assert building.wait(30)
+    decoded: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: decoded.append(fresh.decode(data, **known)), name="reader"
+    )
+    reader.start()
+    reader.join(30)
+    builder.join(30)
+    assert decoded == [order]
+
+
+@attrs.frozen
+class _Inner:
+    n: int
+
+
+@attrs.frozen
+class _Outer:
+    inner: _Inner
+    label: str
+
+
+def test_an_encoder_half_built_by_one_thread_is_waited_for_by_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The JSON encoders too: a thread that finds another's encoder still being built (its
+    placeholder in the cache) waits for it instead of failing (an IndexError, a 500 on the
+    first checkouts of a PostgreSQL worker)."""
+    building, other_asked = threading.Event(), threading.Event()
+    build_attrs = _codec._build_attrs
+
+    def slow(cls: Any, *, encode: bool) -> Any:
+        if cls is _Inner and threading.current_thread().name == "builder":
+            building.set()
+            assert other_asked.wait(30)  # the other thread has the placeholder of _Outer
+        return build_attrs(cls, encode=encode)
+
+    monkeypatch.setattr(_codec, "_build_attrs", slow)
+    monkeypatch.setattr(_codec, "_ENC", {})
+    builder = threading.Thread(target=_codec.encoder, args=(_Outer,), name="builder")
+    builder.start()
+    assert building.wait(30)
+    encoded: list[Any] = []
+
+    def read() -> None:
+        placeholder = _codec._ENC[_Outer]
+        other_asked.set()
+        encoded.append(placeholder(_Outer(_Inner(1), "x")))
+
+    reader = threading.Thread(target=read, name="reader")
+    reader.start()
+    reader.join(30)
+    builder.join(30)
+    assert encoded == [{"inner": {"n": 1}, "label": "x"}]

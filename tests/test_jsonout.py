@@ -183,6 +183,18 @@ def test_amounts_are_decimal_strings_with_their_currency() -> None:
     assert from_json(Money, {"amount": "0.10", "currency": "EUR"}) == Money("0.10", "EUR")
 
 
+@pytest.mark.parametrize("amount", [18.1, 18.0, 18, 0.30000000000000004, True, None, ["1"]])
+def test_an_amount_sent_as_a_json_number_is_refused(amount: Any) -> None:
+    """R25: an amount in is a decimal string; a JSON number (a float in every parser) is
+    refused with ``invalid_money`` naming the field, also inside an item."""
+    with pytest.raises(InvalidMoneyError) as refused:
+        from_json(Money, {"amount": amount, "currency": "EUR"})
+    assert refused.value.fields["field"] == "amount"
+    item = {"vendor_id": "anna", "product_id": "mug", "quantity": 1}
+    with pytest.raises(InvalidMoneyError):
+        from_json(Item, {**item, "unit_price": {"amount": amount, "currency": "EUR"}})
+
+
 def test_order_amounts_are_money_and_instants_utc(
     samples: dict[type[Any], list[Any]],
 ) -> None:

@@ -11,6 +11,7 @@ runs the FastAPI app under uvicorn with several worker processes on one SQLite f
 
 from __future__ import annotations
 
+import json
 import os
 import selectors
 import socket
@@ -389,3 +390,73 @@ def test_the_vendor_reports_and_the_dashboard_list_through_http(
     assert _problem(bad, 422, "invalid_input")["fields"]["field"] == "start"
     flag = client.get("/vendor/orders?open_issue=yes", headers=_as(ANNA))
     assert _problem(flag, 422, "invalid_input")["fields"]["field"] == "open_issue"
+
+
+#: (route, body, field named in the 422): wrong types are refused, never converted
+WRONG_TYPES = [
+    ("/checkout", {**CHECKOUT, "items": None}, "items"),
+    ("/checkout", {**CHECKOUT, "items": "mug"}, "items"),
+    ("/checkout", {**CHECKOUT, "shipping": [1]}, "shipping"),
+    ("/checkout", {**CHECKOUT, "customer_name": {"first": "Ada"}}, "customer_name"),
+    ("/checkout", {**CHECKOUT, "paid": {"amount": 50.4, "currency": "EUR"}}, "amount"),
+    ("SHIP", {"items": "all", "carrier": "DHL", "tracking_number": "T"}, "items"),
+    ("SHIP", {"items": {"LINE": "two"}, "carrier": "DHL", "tracking_number": "T"}, "items"),
+    ("SHIP", {"items": {"LINE": True}, "carrier": "DHL", "tracking_number": "T"}, "items"),
+    ("SHIP", {"items": {"LINE": 1.0}, "carrier": "DHL", "tracking_number": "T"}, "items"),
+    ("SHIP", {"items": {"LINE": 1}, "carrier": ["DHL"], "tracking_number": "T"}, "carrier"),
+    ("REFUND", {"items": [1]}, "items"),
+    ("REFUND", {"amount": {"amount": 1.5, "currency": "EUR"}}, "amount"),
+    ("REFUND", {"amount": {"amount": "1.00", "currency": "EUR"}, "reason": {"a": 1}}, "reason"),
+    ("ISSUE", {"kind": "damaged", "description": "chipped", "line_ids": 7}, "line_ids"),
+    ("ISSUE", {"kind": "damaged", "description": "chipped", "line_ids": [7]}, "line_ids"),
+]
+
+
+@pytest.mark.parametrize(("route", "body", "field"), WRONG_TYPES)
+def test_a_wrong_type_in_a_body_is_a_422_naming_the_field_and_changes_nothing(
+    client: httpx.Client, route: str, body: dict[str, Any], field: str
+) -> None:
+    """R2: a body field of the wrong type (a list for an object, text for a count, a JSON
+    number for an amount, R25) is a 422 problem naming it, not a 500; the order is unchanged."""
+    (order, _) = client.post("/checkout", json=CHECKOUT, headers=_as(ADA)).json()
+    oid, line = order["order_id"], order["lines"][0]["line_id"]
+    paths = {
+        "SHIP": (f"/vendor/orders/{oid}/shipments", ANNA),
+        "REFUND": (f"/vendor/orders/{oid}/refunds", ANNA),
+        "ISSUE": (f"/orders/{oid}/issues", ADA),
+    }
+    path, actor = paths.get(route, (route, ADA))
+    text = json.dumps(body).replace("LINE", line)
+    refused = client.post(path, content=text, headers=_as(actor, "k-1"))
+    assert _problem(refused, 422, refused.json()["code"])["fields"]["field"] == field
+    assert refused.json()["code"] in {"invalid_input", "invalid_money"}
+    assert client.get(f"/orders/{oid}", headers=_as(ADA)).json() == order
+
+
+@pytest.mark.parametrize("raw", [b'{"items": NaN}', b'{"paid": Infinity}', b"[1]", b"\xff"])
+def test_a_body_that_is_not_a_json_object_is_a_422(client: httpx.Client, raw: bytes) -> None:
+    """NaN and Infinity are not JSON (Python's parser reads them as floats): refused."""
+    refused = client.post("/checkout", content=raw, headers=_as(ADA))
+    assert _problem(refused, 422, "invalid_input")["fields"]["field"] == "body"
+
+
+def test_a_settlement_answer_is_true_or_false_not_text(client: httpx.Client) -> None:
+    """R38: ``"accept": "false"`` was read as true (``bool("false")``) and refunded; now a
+    422, and the offer stays open until a real ``false`` declines it."""
+    (order, _) = client.post("/checkout", json=CHECKOUT, headers=_as(ADA)).json()
+    oid = order["order_id"]
+    issue = client.post(
+        f"/orders/{oid}/issues", json={"kind": "damaged", "description": "chipped"},
+        headers=_as(ADA),
+    ).json()["issues"][0]["issue_id"]  # fmt: skip
+    client.post(
+        f"/vendor/orders/{oid}/issues/{issue}/offers",
+        json={"resolution": "refund", "amount": {"amount": "9.00", "currency": "EUR"}},
+        headers=_as(ANNA),
+    )
+    answer = f"/orders/{oid}/issues/{issue}/answer"
+    text = client.post(answer, json={"accept": "false"}, headers=_as(ADA))
+    assert _problem(text, 422, "invalid_input")["fields"]["field"] == "accept"
+    declined = client.post(answer, json={"accept": False}, headers=_as(ADA))
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["refunded"] == {"amount": "0.00", "currency": "EUR"}

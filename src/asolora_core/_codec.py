@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import json
+import threading
 import types
 import typing
 from collections.abc import Callable
@@ -54,11 +55,19 @@ def _dec_dt(x: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(x)
 
 
+#: held while a codec is built: a thread that finds one half built waits for it (a web
+#: server's threads all encode and decode their first values at once)
+_BUILD_LOCK = threading.RLock()
+
+
 def _cached(cache: dict[Any, Fn], build: Callable[..., Fn], tp: Any, *, encode: bool) -> Fn:
     """``cache[tp]``, built by ``build(tp, encode=...)`` on first use."""
     fn = cache.get(tp)
     if fn is None:
-        fn = cache[tp] = build(tp, encode=encode)
+        with _BUILD_LOCK:  # one builder at a time; see _build_attrs for the others
+            fn = cache.get(tp)
+            if fn is None:
+                fn = cache[tp] = build(tp, encode=encode)
     return fn
 
 
@@ -117,6 +126,9 @@ def _build_attrs(cls: type[Any], *, encode: bool) -> Fn:
     cell: list[Fn] = []
 
     def late(x: Any) -> Any:
+        if not cell:  # another thread is still building it (under the lock): wait for it
+            with _BUILD_LOCK:
+                pass
         return cell[0](x)
 
     (_ENC if encode else _DEC)[cls] = late
@@ -425,12 +437,22 @@ class Positional:
         self.encode_from: Callable[[Any, Any, Any], list[Any]] = self._encode_from_late
         self._hints = [hints[n] for n in self._names]
         self._building = False
+        self._done = False
         #: per field: the codec of its items when it is a tuple of attrs values, else None
         self._items: list[Positional | None] = []
 
     def _ready(self) -> None:
-        if self._building:
+        if self._done:
             return
+        # one builder at a time: another thread returning early would read the empty lists
+        # (a web server's threads all decode their first order at once); the same thread
+        # re-enters while building a class that contains itself, and returns
+        with _BUILD_LOCK:
+            if self._building:
+                return
+            self._build()
+
+    def _build(self) -> None:
         self._building = True
         try:
             self._enc = [_positional_fn(tp, encode=True) for tp in self._hints]
@@ -454,6 +476,7 @@ class Positional:
         except BaseException:
             self._building = False  # an unsupported field type: raise again on the next use
             raise
+        self._done = True
 
     def _encode_late(self, x: Any) -> list[Any]:
         self._ready()

@@ -44,6 +44,7 @@ __all__ = [
     "RefundExceedsPaidError",
     "ReturnNotAllowedError",
     "StoreBusyError",
+    "StoreUnavailableError",
     "UnknownCurrencyError",
     "error_classes",
     "error_from_dict",
@@ -282,16 +283,6 @@ class IdempotencyKeyReusedError(AsoloraError):
     http_status = 422
 
 
-class StoreBusyError(AsoloraError):
-    """Raised when the store stayed busy longer than its timeout (SQLite: another writer held
-    the database's write lock past ``busy_timeout_ms``). Nothing was written; send the same
-    command again, or answer 503 and let the client retry."""
-
-    code = "store_busy"
-    http_status = 503
-    retryable = True
-
-
 # --- outside world ---------------------------------------------------------------------
 
 
@@ -347,6 +338,29 @@ class ReportsRebuildingError(AsoloraError):
     with ``rebuild_reports`` (it resumes where it stopped), then ask again."""
 
     code = "reports_rebuilding"
+    http_status = 503
+    retryable = True
+
+
+class StoreUnavailableError(AsoloraError):
+    """Raised when the database did not answer in time or at all (a lost PostgreSQL
+    connection, a server restarting; see :class:`StoreBusyError` for a busy one). Nothing was
+    stored, under the idempotency key or otherwise: send the same command again (with the same
+    key), or answer 503 and let the client retry. The example web layer turns a store's
+    ``transient_errors`` into this error."""
+
+    code = "store_unavailable"
+    http_status = 503
+    retryable = True
+
+
+class StoreBusyError(StoreUnavailableError):
+    """Raised when the store stayed busy longer than its timeout (SQLite: another writer held
+    the database's write lock past ``busy_timeout_ms``). A :class:`StoreUnavailableError` of
+    its own code: nothing was written; send the same command again, or answer 503 and let the
+    client retry."""
+
+    code = "store_busy"
     http_status = 503
     retryable = True
 

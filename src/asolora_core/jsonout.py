@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import attrs
 from moneyed import Money
 
-from asolora_core.errors import AsoloraError, InvalidInputError
+from asolora_core.errors import AsoloraError, InvalidInputError, InvalidMoneyError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.money import exponent, from_minor, parse_money, to_minor
 
@@ -196,7 +196,11 @@ def _money_in(x: Any) -> Money:
     same bounded :func:`parse_money` as every command's input."""
     if isinstance(x, Money):
         return x
-    text, currency = str(x["amount"]), str(x["currency"])
+    if not isinstance(x["amount"], str):  # a JSON number: 18.1 may have been 18.099999 (R25)
+        raise InvalidMoneyError(
+            'an amount is a decimal string such as "18.00", never a JSON number', field="amount"
+        )
+    text, currency = x["amount"], str(x["currency"])
     if text.startswith("-"):
         return from_minor(-to_minor(parse_money(text[1:], currency)), currency)
     return parse_money(text, currency)

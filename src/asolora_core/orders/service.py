@@ -764,7 +764,7 @@ class _OrderCommands(_Kernel):
         )
         page = self._order_page(query, by, cursor, page_size)
         if not page.items and cursor is None and by.kind is ActorKind.STAFF:
-            with self.store.unit_of_work() as uow:
+            with self.store.reader() as uow:
                 known = uow.ledger.get_vendor(vendor_id) is not None or bool(
                     uow.orders.page(OrderQuery(vendor_id=vendor_id), after=None, limit=1)
                 )
@@ -829,7 +829,7 @@ class _OrderCommands(_Kernel):
                 field="page_size",
             )
         after = None if cursor is None else decode_cursor(cursor, query=query, actor_key=by.key)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a read: never waits behind a writer (SQLite WAL)
             rows = uow.orders.page(query, after=after, limit=page_size + 1)
         items = rows[:page_size]
         more = len(rows) > page_size
