@@ -686,3 +686,74 @@ def test_a_history_refused_at_the_commit_commits_nothing_and_the_store_goes_on(
             assert [e.seq for e in uow.events.history("o-2")] == [3]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("killed_before", ["a statement", "the commit"])
+def test_a_lost_connection_is_store_unavailable_and_the_next_unit_of_work_reconnects(
+    schema: str, killed_before: str
+) -> None:
+    """R2, R33: the server ending a store's connection mid-unit of work (a restart, a
+    failover, an administrator) reaches the caller as the library's StoreUnavailableError,
+    still a psycopg.OperationalError, with psycopg's error as its cause; nothing of the unit of
+    work is stored; a store on a DSN works again on the next unit of work. A connection lost
+    at the COMMIT says the outcome is unknown."""
+    import psycopg
+
+    from asolora_core.adapters.postgres import PgUnavailableError
+    from asolora_core.errors import StoreUnavailableError
+    from asolora_core.ports import Timer
+
+    store = make_store(schema)
+    try:
+        market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+        order_id = _place(market)
+        with store.reader() as uow:
+            before = uow.fetchone("SELECT (SELECT count(*) FROM timers), max(seq) FROM events")
+        with _connect(schema, autocommit=True) as admin, store.unit_of_work() as uow:
+            uow.timers.schedule(
+                Timer(
+                    timer_id="t-1", kind="autoconfirm", aggregate_id=order_id, ref="s-1", due_at=T0
+                )
+            )
+            uow.events.append([_released(order_id, 99)])  # sent with the next statement
+            row = uow.fetchone("SELECT pg_backend_pid()")
+            assert row is not None
+            # waits (up to 10 s) until the backend is gone: no race with the next statement
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", (row[0],))
+            step = uow.commit if killed_before == "the commit" else lambda: uow.fetchone("SELECT 1")
+            with pytest.raises(StoreUnavailableError) as caught:
+                step()
+            uow.rollback()  # as the facade does after a refusal: the server already did
+        error = caught.value
+        assert isinstance(error, PgUnavailableError)
+        assert isinstance(error, psycopg.OperationalError)  # code catching psycopg's still works
+        assert isinstance(error.__cause__, psycopg.OperationalError)
+        assert error.code == "store_unavailable"
+        assert error.retryable
+        at_commit = killed_before == "the commit"
+        assert error.fields["outcome_unknown"] is at_commit
+        assert ("outcome is unknown" in error.message) is at_commit
+        assert ("nothing was stored" in error.message) is not at_commit
+        with store.reader() as uow:  # a new connection: nothing of the unit of work stayed
+            assert (
+                uow.fetchone("SELECT (SELECT count(*) FROM timers), max(seq) FROM events") == before
+            )
+        second = _place(market, "p-2")
+        assert market.get_order(second, by=STAFF).paid_minor == 900
+    finally:
+        store.close()
+
+
+def test_a_server_that_cannot_be_reached_is_store_unavailable() -> None:
+    """R2: a store that cannot open its connection raises StoreUnavailableError (still a
+    psycopg.OperationalError), never psycopg's error alone."""
+    import psycopg
+
+    from asolora_core.adapters.postgres import PostgresStore
+    from asolora_core.errors import StoreUnavailableError
+
+    with pytest.raises(StoreUnavailableError) as caught:
+        PostgresStore("postgresql://postgres@127.0.0.1:1/test?connect_timeout=5")
+    assert isinstance(caught.value, psycopg.OperationalError)
+    assert isinstance(caught.value.__cause__, psycopg.OperationalError)
+    assert caught.value.fields["outcome_unknown"] is False

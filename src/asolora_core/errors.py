@@ -345,9 +345,11 @@ class ReportsRebuildingError(AsoloraError):
 class StoreUnavailableError(AsoloraError):
     """Raised when the database did not answer in time or at all (a lost PostgreSQL
     connection, a server restarting; see :class:`StoreBusyError` for a busy one). Nothing was
-    stored, under the idempotency key or otherwise: send the same command again (with the same
-    key), or answer 503 and let the client retry. The example web layer turns a store's
-    ``transient_errors`` into this error."""
+    stored, under the idempotency key or otherwise, unless the connection was lost during the
+    COMMIT: then ``fields["outcome_unknown"]`` is true and the commit may have landed. Either
+    way, send the same command again with the same idempotency key (a landed commit replays
+    its stored result), or answer 503 and let the client retry. The example web layer turns a
+    store's ``transient_errors`` into this error."""
 
     code = "store_unavailable"
     http_status = 503

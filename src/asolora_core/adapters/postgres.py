@@ -64,7 +64,7 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
-from asolora_core.errors import ConcurrencyConflictError, NotFoundError
+from asolora_core.errors import ConcurrencyConflictError, NotFoundError, StoreUnavailableError
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.ledger.integrity import readable
 from asolora_core.messaging.conversations import Conversation, Message
@@ -76,7 +76,65 @@ from asolora_core.reports.performance import PerformanceTotals
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-__all__ = ["APP_PRIVILEGES", "MIGRATIONS", "PostgresStore", "PostgresUnitOfWork"]
+__all__ = [
+    "APP_PRIVILEGES",
+    "MIGRATIONS",
+    "PgUnavailableError",
+    "PostgresStore",
+    "PostgresUnitOfWork",
+]
+
+
+class PgUnavailableError(StoreUnavailableError, psycopg.OperationalError):
+    """The server or the connection failed, not the work (a lost connection, a server
+    restarting or shutting down, a connection that could not be opened, a timeout): the
+    library's :class:`~asolora_core.errors.StoreUnavailableError` (code
+    ``store_unavailable``, HTTP 503, retryable), still a ``psycopg.OperationalError`` for code
+    written when that was what surfaced. psycopg's own error is its ``__cause__``.
+
+    Before the ``COMMIT`` the transaction was rolled back: nothing was stored. A connection
+    lost *during* the ``COMMIT`` leaves the outcome unknown (the commit may have landed):
+    ``fields["outcome_unknown"]`` is then true, and the safe retry is the same command with
+    the same idempotency key (it replays the stored result if the commit landed, and runs the
+    command once if it did not)."""
+
+
+def _connection_lost(exc: psycopg.OperationalError, conn: psycopg.Connection[Any] | None) -> bool:
+    """Whether ``exc`` means the connection is gone: no SQLSTATE (the socket closed, the
+    connection could not be opened), class 08 (connection exception), 57P (the server shut
+    down or crashed, cannot accept connections yet, the database was dropped), or a
+    connection psycopg now marks broken."""
+    state = exc.sqlstate
+    if state is None or state.startswith(("08", "57P")):
+        return True
+    return conn is not None and conn.broken
+
+
+def _unavailable(
+    exc: psycopg.OperationalError,
+    conn: psycopg.Connection[Any] | None = None,
+    *,
+    at_commit: bool = False,
+) -> PgUnavailableError:
+    """``exc`` as a :class:`PgUnavailableError` (raise it ``from exc``). ``at_commit``: it
+    was raised by the statements sent with, or by, the ``COMMIT`` of the store's own
+    transaction, where a lost connection leaves the outcome unknown."""
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if at_commit and _connection_lost(exc, conn):
+        return PgUnavailableError(
+            f"the database connection was lost during COMMIT ({cause}): the outcome is "
+            "unknown, the transaction may or may not have been stored; send the same command "
+            "again with the same idempotency key (it replays the stored result if the commit "
+            "landed, and runs the command once if it did not); without a key, check what was "
+            "stored before sending it again",
+            outcome_unknown=True,
+        )
+    return PgUnavailableError(
+        f"the database is unavailable ({cause}): the transaction was rolled back and nothing "
+        "was stored; send the same command again (with the same idempotency key, if any)",
+        outcome_unknown=False,
+    )
+
 
 #: Schema steps; step N brings the database to version N (a row in ``asolora_schema_version``).
 #: Never edit a released step: append one.
@@ -322,7 +380,10 @@ class PostgresStore:
 
     #: Errors of the server or the connection, not of the work: ``run_due`` raises them (its
     #: transaction rolled back) instead of setting a timer aside, for the caller to retry.
-    transient_errors: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+    #: Every ``psycopg.OperationalError`` of the store's own statements reaches the caller as
+    #: a :class:`PgUnavailableError` (a deadlock or a serialization failure as a
+    #: :class:`~asolora_core.errors.ConcurrencyConflictError`).
+    transient_errors: tuple[type[Exception], ...] = (PgUnavailableError,)
 
     def __init__(
         self,
@@ -499,7 +560,11 @@ class PostgresUnitOfWork:
         attempts = 2 if self.store.dsn is not None else 1
         for attempt in range(attempts):
             self._context = self.store.connection()
-            conn = self._context.__enter__()
+            try:
+                conn = self._context.__enter__()
+            except psycopg.OperationalError as exc:
+                self._context = None  # the server refused or the pool timed out: no connection
+                raise _unavailable(exc) from exc
             try:
                 status = conn.info.transaction_status
                 if status == TransactionStatus.INTRANS:
@@ -516,7 +581,7 @@ class PostgresUnitOfWork:
                 self._release(exc)
                 if attempt + 1 < attempts and conn.broken:
                     continue
-                raise
+                raise _unavailable(exc, conn) from exc
             except BaseException as exc:
                 self._release(exc)
                 raise
@@ -567,6 +632,9 @@ class PostgresUnitOfWork:
             raise ConcurrencyConflictError(
                 f"the transaction lost a race ({exc.sqlstate}); reload and retry"
             ) from exc
+        except psycopg.OperationalError as exc:
+            # a savepoint's release commits nothing: the caller's transaction is lost with it
+            raise _unavailable(exc, conn, at_commit=not self._savepoint) from exc
         finally:
             self._release()
 
@@ -606,6 +674,9 @@ class PostgresUnitOfWork:
             return
         self._open = False
         conn = self._conn_unchecked()
+        if conn.broken or conn.closed:
+            self._release()  # the server ended the transaction with the connection
+            return
         try:
             if self._savepoint:
                 conn.execute("ROLLBACK TO SAVEPOINT asolora_uow")
@@ -614,6 +685,8 @@ class PostgresUnitOfWork:
                 conn.execute("ROLLBACK")
             else:
                 conn.rollback()
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, conn) from exc
         finally:
             self._release()
 
@@ -626,12 +699,15 @@ class PostgresUnitOfWork:
     def _cursor(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
         if self._with_commit:
             self._send_with_commit()
+        conn = self._conn()
         try:
-            return self._conn().execute(sql, params or None)
+            return conn.execute(sql, params or None)
         except _CONFLICTS as exc:
             raise ConcurrencyConflictError(
                 f"the transaction lost a race ({exc.sqlstate}); reload and retry"
             ) from exc
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, conn) from exc
 
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._cursor(sql, params).fetchall()
