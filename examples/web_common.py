@@ -509,9 +509,9 @@ ROUTES: Sequence[Route] = (
 
 def run_route(route: Route, market: Marketplace, call: Call) -> Any:
     """``route.handler(market, call)``; a busy database is the library's
-    :class:`StoreBusyError` (503, retryable), and one that is gone (a store's
-    ``transient_errors``, e.g. a lost PostgreSQL connection) becomes
-    :class:`StoreUnavailableError` (503, retryable), never an unhandled 500."""
+    :class:`StoreBusyError` (503, retryable), one that is gone is its
+    :class:`StoreUnavailableError` (503, retryable; a lost PostgreSQL connection raises it
+    itself, a custom store's ``transient_errors`` become one), never an unhandled 500."""
     try:
         return route.handler(market, call)
     except AsoloraError:
