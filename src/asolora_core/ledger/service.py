@@ -653,7 +653,8 @@ class _MoneyCommands(_IntegrityCommands):
     def freeze_release(
         self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> Hold:
-        """R16: staff stop the release of an order (before it is released)."""
+        """R16: staff stop the release of an order (before it is released), saying why: a
+        missing or blank ``reason`` is refused with ``ReasonRequiredError``."""
         _staff(by, "freeze a release")
         check_id(order_id, "order_id")
         _staff_reason(reason, "freeze a release")
@@ -694,7 +695,8 @@ class _MoneyCommands(_IntegrityCommands):
     def lift_freeze(
         self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> Hold:
-        """R16: staff lift a freeze; the order is released at the next sweep after its due
+        """R16: staff lift a freeze, saying why (a missing or blank ``reason`` is refused with
+        ``ReasonRequiredError``); the order is released at the next sweep after its due
         time."""
         _staff(by, "lift a freeze")
         check_id(order_id, "order_id")
