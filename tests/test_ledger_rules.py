@@ -26,6 +26,7 @@ from asolora_core import (
     NotFoundError,
     NotPermittedError,
     RateUnavailableError,
+    ReasonRequiredError,
     RecordingNotifier,
     RefundExceedsPaidError,
     SequentialIds,
@@ -35,6 +36,7 @@ from asolora_core.fx import EcbRateProvider, FixedRateProvider
 from asolora_core.ledger.model import FeeSchedule, HoldState, MoneyConfig
 from asolora_core.ports import Store
 from pg_support import dsn
+from store_digest import digest
 from test_ledger_support import STAFF, START, SYSTEM, money_market, place, sell
 
 EUR_GBP = {("EUR", "GBP"): "0.85"}
@@ -105,7 +107,7 @@ BAD: list[tuple[str, type[AsoloraError], Callable[[Marketplace, str], object]]] 
     (
         "lifting a freeze that is not there",
         InvalidTransitionError,
-        lambda m, o: m.lift_freeze(o, by=STAFF),
+        lambda m, o: m.lift_freeze(o, by=STAFF, reason="resolved"),
     ),
     (
         "a vendor with an unknown payout currency",
@@ -243,7 +245,7 @@ def test_freeze_and_lift(market: Marketplace, clock: FakeClock) -> None:
     clock.advance(hours=200)
     assert market.run_due().timers == {}
     assert market.balance("v-1", by=STAFF).balance_minor == 0
-    market.lift_freeze(order.order_id, by=STAFF)
+    market.lift_freeze(order.order_id, by=STAFF, reason="issue resolved")
     assert market.run_due().timers == {"release": 1}
     assert market.run_due().timers == {}
     hold = market.get_hold(order.order_id, by=STAFF)
@@ -251,9 +253,67 @@ def test_freeze_and_lift(market: Marketplace, clock: FakeClock) -> None:
     # 86.80 EUR x 0.85 = 73.78 GBP; fee 2 % = 1.4756 -> 1.48; credited 72.30 GBP
     assert hold.released_minor == 7230
     with pytest.raises(InvalidTransitionError):
-        market.freeze_release(order.order_id, by=STAFF)
+        market.freeze_release(order.order_id, by=STAFF, reason="too late")
     with pytest.raises(InvalidTransitionError):
         market.release(order.order_id, by=STAFF)
+
+
+#: no reason at all (the parameter's default), empty, or only whitespace
+BLANK_REASONS = [None, "", "   ", "\t\n"]
+
+
+def _with_reason(reason: str | None) -> dict[str, str]:
+    return {} if reason is None else {"reason": reason}
+
+
+@pytest.mark.parametrize("reason", BLANK_REASONS, ids=repr)
+def test_r16_freezing_a_release_without_a_reason_is_refused_and_changes_nothing(
+    market: Marketplace, store: Store, reason: str | None
+) -> None:
+    """R16 (a staff power, R1): staff freeze a release only with a reason, recorded with the
+    freeze; without one (or a blank one) ``ReasonRequiredError`` (``reason_required``, like
+    every other staff power) and nothing is written, on every store."""
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+    before = digest(store)
+    with pytest.raises(ReasonRequiredError) as info:
+        market.freeze_release(order.order_id, by=STAFF, **_with_reason(reason))
+    assert (info.value.code, info.value.fields["field"]) == ("reason_required", "reason")
+    assert digest(store) == before
+    assert market.get_hold(order.order_id, by=STAFF).state == HoldState.HELD
+
+
+@pytest.mark.parametrize("reason", BLANK_REASONS, ids=repr)
+def test_r16_lifting_a_freeze_without_a_reason_is_refused_and_changes_nothing(
+    market: Marketplace, store: Store, reason: str | None
+) -> None:
+    """R16 (a staff power, R1): lifting a freeze also says why; without a reason (or a blank
+    one) ``ReasonRequiredError`` (``reason_required``), nothing is written and the order
+    stays frozen, on every store."""
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+    market.freeze_release(order.order_id, by=STAFF, reason="issue reported to us")
+    before = digest(store)
+    with pytest.raises(ReasonRequiredError) as info:
+        market.lift_freeze(order.order_id, by=STAFF, **_with_reason(reason))
+    assert (info.value.code, info.value.fields["field"]) == ("reason_required", "reason")
+    assert digest(store) == before
+    assert market.get_hold(order.order_id, by=STAFF).state == HoldState.FROZEN
+
+
+def test_r16_a_freeze_is_refused_like_the_other_staff_powers(market: Marketplace) -> None:
+    """R16, R1: a blank reason gets the same error and code from freeze_release and
+    lift_freeze as from the order staff powers and the balance adjustment."""
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+    refusals: list[AsoloraError] = []
+    for call in (
+        lambda: market.freeze_release(order.order_id, by=STAFF, reason=" "),
+        lambda: market.lift_freeze(order.order_id, by=STAFF, reason=" "),
+        lambda: market.cancel_after_shipping(order.order_id, by=STAFF, reason=" "),
+        lambda: market.adjust_balance("v-1", amount=Money("1.00", "GBP"), by=STAFF, reason=" "),
+    ):
+        with pytest.raises(AsoloraError) as info:
+            call()
+        refusals.append(info.value)
+    assert {(type(e), e.code) for e in refusals} == {(ReasonRequiredError, "reason_required")}
 
 
 def test_a_cancelled_order_holds_nothing_and_is_never_released(

@@ -170,7 +170,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(order_id=orders)
     def lift(self, order_id: str) -> None:
         if self.market.get_hold(order_id, by=STAFF).state == HoldState.FROZEN:
-            self.market.lift_freeze(order_id, by=STAFF)
+            self.market.lift_freeze(order_id, by=STAFF, reason="ok")
             self.frozen.discard(order_id)
 
     @rule(

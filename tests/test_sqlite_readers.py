@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import multiprocessing as mp
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -123,3 +124,66 @@ def test_fifo_lock_grants_in_request_order() -> None:
     for t in threads:
         t.join(TIMEOUT)
     assert order == [0, 1, 2, 3, 4]
+
+
+#: The report and dashboard queries (R28, R30-R33): each ran in a write unit of work (SQLite
+#: ``BEGIN IMMEDIATE``) before, so it queued behind every writer and blocked writers; now
+#: each runs in ``Store.reader()``. With the vendor's order lists and chat response times.
+DASHBOARD_QUERIES: dict[str, Callable[[Marketplace], object]] = {
+    "sales_report": lambda m: m.sales_report("v-1", start=T0.date(), end=T0.date(), by=VENDOR),
+    "earnings_report": lambda m: m.earnings_report(
+        "v-1", start=T0.date(), end=T0.date(), by=VENDOR
+    ),
+    "bestsellers": lambda m: m.bestsellers("v-1", start=T0.date(), end=T0.date(), by=VENDOR),
+    "store_performance": lambda m: m.store_performance(
+        "v-1", by=VENDOR, since=T0, until=T0 + _dt.timedelta(days=1)
+    ),
+    "verify_reports": lambda m: m.verify_reports("v-1", by=STAFF),
+    "list_orders": lambda m: m.list_orders(by=VENDOR, vendor_id="v-1").items,
+    "buyer_orders": lambda m: m.buyer_orders(by=BUYER).items,
+    "response_times": lambda m: m.response_times(
+        "v-1", by=VENDOR, since=T0, until=T0 + _dt.timedelta(days=1)
+    ),
+}
+
+
+@pytest.fixture
+def sold(tmp_path: Path) -> str:
+    """A SQLite file with a registered vendor that sold one order; its path."""
+    path = str(tmp_path / "m.db")
+    market = Marketplace(SqliteStore(path), clock=FakeClock(T0))
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ada",
+        items=[
+            Item(vendor_id="v-1", product_id="p-1", quantity=2, unit_price=Money("5.00", "EUR"))
+        ],
+        paid=Money("10.00", "EUR"),
+    )
+    market.store.close()
+    return path
+
+
+@pytest.mark.parametrize("query", sorted(DASHBOARD_QUERIES))
+def test_r33_report_and_dashboard_queries_answer_while_another_connection_writes(
+    sold: str, query: str
+) -> None:
+    """R33: while another connection holds the write lock (``BEGIN IMMEDIATE``), each report
+    and dashboard query answers at once on a store whose busy timeout is zero, with the same
+    answer as when nobody writes: it takes no write lock and waits for none."""
+    quiet = Marketplace(SqliteStore(sold), clock=FakeClock(T0))
+    expected = DASHBOARD_QUERIES[query](quiet)
+    quiet.store.close()
+    market = Marketplace(SqliteStore(sold, busy_timeout_ms=0), clock=FakeClock(T0))
+    blocker = sqlite3.connect(sold, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        # the control: a write unit of work needs the lock, and fails at once
+        with pytest.raises(sqlite3.OperationalError, match="locked"), market.store.unit_of_work():
+            pass
+        assert DASHBOARD_QUERIES[query](market) == expected
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        market.store.close()

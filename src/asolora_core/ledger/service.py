@@ -42,6 +42,7 @@ from asolora_core.errors import (
     NotFoundError,
     NotPermittedError,
     RateUnavailableError,
+    ReasonRequiredError,
     RefundExceedsPaidError,
 )
 from asolora_core.events import (
@@ -179,6 +180,17 @@ def _reader(by: Actor, vendor_id: str) -> None:
     raise NotPermittedError(
         f"only vendor {vendor_id} or staff may read this vendor's money", actor=by.key
     )
+
+
+def _staff_reason(reason: object, what: str) -> None:
+    """Every staff power says why (R16 with R1): the reason is recorded with the action;
+    refused, before any store is touched, when empty or only whitespace."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReasonRequiredError(
+            f"staff must give a reason to {what}; it is recorded with the action",
+            field="reason",
+        )
+    check_text(reason, "reason")
 
 
 class _MoneyCommands(_IntegrityCommands):
@@ -641,10 +653,11 @@ class _MoneyCommands(_IntegrityCommands):
     def freeze_release(
         self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> Hold:
-        """R16: staff stop the release of an order (before it is released)."""
+        """R16: staff stop the release of an order (before it is released), saying why: a
+        missing or blank ``reason`` is refused with ``ReasonRequiredError``."""
         _staff(by, "freeze a release")
         check_id(order_id, "order_id")
-        check_text(reason, "reason")
+        _staff_reason(reason, "freeze a release")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             hold = self._hold_of(uow, order_id)
@@ -682,11 +695,12 @@ class _MoneyCommands(_IntegrityCommands):
     def lift_freeze(
         self, order_id: str, *, by: Actor, reason: str = "", idempotency_key: str | None = None
     ) -> Hold:
-        """R16: staff lift a freeze; the order is released at the next sweep after its due
+        """R16: staff lift a freeze, saying why (a missing or blank ``reason`` is refused with
+        ``ReasonRequiredError``); the order is released at the next sweep after its due
         time."""
         _staff(by, "lift a freeze")
         check_id(order_id, "order_id")
-        check_text(reason, "reason")
+        _staff_reason(reason, "lift a freeze")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             hold = self._hold_of(uow, order_id)

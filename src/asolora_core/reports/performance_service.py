@@ -58,7 +58,7 @@ class _PerformanceQueries(_Kernel):
                 f"until ({end.isoformat()}) is before since ({start.isoformat()}); swap them",
                 field="until",
             )
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a query: no write lock
             if (
                 by.kind is ActorKind.STAFF
                 and uow.ledger.get_vendor(vendor_id) is None

@@ -227,7 +227,7 @@ class _RollupUpkeep(_MoneyCommands):
         products: dict[tuple[object, ...], list[int]] = {}
         money: dict[tuple[object, ...], list[int]] = {}
         count = 0
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a query: one snapshot, no write lock
             tz = core.zone(self._zone_name(uow, vendor_id))
             rebuilding = uow.reports.get_checkpoint(_rebuild_key(vendor_id)) is not None
             after: tuple[_dt.datetime, str] | None = None

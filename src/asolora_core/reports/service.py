@@ -180,7 +180,7 @@ class _ReportCommands(_RollupUpkeep):
         grain = _granularity(granularity)
         _check_span(start, end, grain)
         target = None if currency is None else _reporting_currency(currency)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a query: no write lock
             _, tz_name = self._open(uow, vendor_id)
             rows = uow.reports.sales(vendor_id, start.toordinal(), end.toordinal())
         periods = core.periods(start, end, grain, tz_name)
@@ -247,7 +247,7 @@ class _ReportCommands(_RollupUpkeep):
         _reader(by, vendor_id)
         grain = _granularity(granularity)
         _check_span(start, end, grain)
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a query: no write lock
             _, tz_name = self._open(uow, vendor_id)
             before = uow.reports.money_before(vendor_id, start.toordinal())
             rows = uow.reports.money(vendor_id, start.toordinal(), end.toordinal())
@@ -344,7 +344,7 @@ class _ReportCommands(_RollupUpkeep):
             )
         target = None if currency is None else _reporting_currency(currency)
         first, last = start.toordinal(), end.toordinal()
-        with self.store.unit_of_work() as uow:
+        with self.store.reader() as uow:  # a query: no write lock
             account, tz_name = self._open(uow, vendor_id)
             rows = self._product_rows(uow, vendor_id, start, end)
             currencies = sorted({r[1] for r in rows})
