@@ -203,8 +203,12 @@ def iso(at: _dt.datetime) -> str:
 def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None = None) -> str:
     """The SHA-256 (HMAC-SHA-256 under ``key``) of a transaction at position ``seq`` after
     ``prev_hash`` (R42)."""
-    body = [
-        seq,
+    return keyed_hash(_encode_digest_body([seq, *_digest_fields(txn), prev_hash]), key)
+
+
+def _digest_fields(txn: JournalTransaction) -> list[Any]:
+    """What :func:`digest` hashes of ``txn`` itself, between its ``seq`` and ``prev_hash``."""
+    return [
         txn.key,
         txn.kind,
         iso(txn.at),
@@ -213,9 +217,7 @@ def digest(txn: JournalTransaction, seq: int, prev_hash: str, key: bytes | None 
         txn.ref,
         [[e.account, e.currency, e.amount_minor] for e in txn.entries],
         sorted(txn.memo.items()),
-        prev_hash,
     ]
-    return keyed_hash(_encode_digest_body(body), key)
 
 
 def digest_middle(txn: JournalTransaction) -> str:
@@ -223,20 +225,7 @@ def digest_middle(txn: JournalTransaction) -> str:
     but the ``seq`` in front and the ``prev_hash`` at the end. A batch encodes it before the
     journal head is locked (``seal_chain``'s ``middles``), so that what is left under the head
     is the hashing itself."""
-    text = _encode_digest_body(
-        [
-            0,
-            txn.key,
-            txn.kind,
-            iso(txn.at),
-            txn.vendor_id,
-            txn.order_id,
-            txn.ref,
-            [[e.account, e.currency, e.amount_minor] for e in txn.entries],
-            sorted(txn.memo.items()),
-            "",
-        ]
-    )
+    text = _encode_digest_body([0, *_digest_fields(txn), ""])
     return text[3:-4]  # '[0,' ... ',""]'
 
 
