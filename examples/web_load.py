@@ -134,6 +134,21 @@ def _eur(value: Decimal) -> dict[str, str]:
     return {"amount": f"{value:.2f}", "currency": "EUR"}
 
 
+def checkout(
+    *,
+    name: Any = "X",
+    product: Any = "p",
+    quantity: Any = 1,
+    price: Any = None,
+    paid: Any = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A checkout body of one line sold by ``anna`` (1.00 EUR, paid in full unless told)."""
+    price = _eur(Decimal(1)) if price is None else price
+    line = {"vendor_id": "anna", "product_id": product, "quantity": quantity, "unit_price": price}
+    return {"customer_name": name, "items": [line], "paid": price if paid is None else paid, **more}
+
+
 HOSTILE_CHECKOUTS: tuple[Any, ...] = (
     {},  # missing everything
     {"customer_name": "X", "items": "mug", "paid": _eur(Decimal(1))},
@@ -141,106 +156,16 @@ HOSTILE_CHECKOUTS: tuple[Any, ...] = (
     {"customer_name": "X", "items": [{"vendor_id": "anna"}], "paid": _eur(Decimal(1))},
     {"customer_name": "X", "items": [], "paid": _eur(Decimal(1))},
     {"customer_name": "X", "items": None, "paid": None},
-    {
-        "customer_name": "X",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p",
-                "quantity": 1,
-                "unit_price": {"amount": 18.0, "currency": "EUR"},
-            }
-        ],
-        "paid": {"amount": 18.0, "currency": "EUR"},
-    },
-    {
-        "customer_name": "X",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p",
-                "quantity": 10**40,
-                "unit_price": _eur(Decimal(1)),
-            }
-        ],
-        "paid": _eur(Decimal(1)),
-    },
-    {
-        "customer_name": "X",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p",
-                "quantity": 1,
-                "unit_price": {"amount": "1e400", "currency": "EUR"},
-            }
-        ],
-        "paid": {"amount": "1e400", "currency": "EUR"},
-    },
-    {
-        "customer_name": "X",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p",
-                "quantity": 1,
-                "unit_price": {"amount": "1.00", "currency": "XQQ"},
-            }
-        ],
-        "paid": {"amount": "1.00", "currency": "XQQ"},
-    },
-    {
-        "customer_name": "A\x00B",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p\x00",
-                "quantity": 1,
-                "unit_price": _eur(Decimal(1)),
-            }
-        ],
-        "paid": _eur(Decimal(1)),
-    },
-    {
-        "customer_name": "A" * 200_000,
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p" * 100_000,
-                "quantity": 1,
-                "unit_price": _eur(Decimal(1)),
-            }
-        ],
-        "paid": _eur(Decimal(1)),
-    },
-    {
-        "customer_name": "X",
-        "items": [
-            {"vendor_id": "anna", "product_id": "p", "quantity": -1, "unit_price": _eur(Decimal(1))}
-        ],
-        "paid": _eur(Decimal(0)),
-    },
+    checkout(price={"amount": 18.0, "currency": "EUR"}),  # a JSON number for money
+    checkout(quantity=10**40),
+    checkout(price={"amount": "1e400", "currency": "EUR"}),
+    checkout(price={"amount": "1.00", "currency": "XQQ"}),
+    checkout(name="A\x00B", product="p\x00"),
+    checkout(name="A" * 200_000, product="p" * 100_000),
+    checkout(quantity=-1, paid=_eur(Decimal(0))),
     {"customer_name": ["X"], "items": {"a": 1}, "paid": "1.00", "shipping": [1]},
-    {
-        "customer_name": "X",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "p",
-                "quantity": 1,
-                "unit_price": _eur(Decimal(1)),
-            }
-        ],
-        "paid": _eur(Decimal(2)),  # not what the items cost
-    },
-    {
-        "customer_name": "X",
-        "items": [
-            {"vendor_id": "anna", "product_id": "p", "quantity": 1, "unit_price": _eur(Decimal(1))}
-        ],
-        "paid": _eur(Decimal(1)),
-        "shipping": {"anna": {"amount": "NaN", "currency": "EUR"}},
-    },
+    checkout(paid=_eur(Decimal(2))),  # not what the items cost
+    checkout(shipping={"anna": {"amount": "NaN", "currency": "EUR"}}),
 )
 
 HOSTILE_RAW: tuple[bytes, ...] = (

@@ -61,6 +61,18 @@ def _place(market: Marketplace) -> Order:
     return order
 
 
+def _ship_one_elsewhere(market: Marketplace, order: Order) -> None:
+    """One unit of ``order`` shipped through ``market`` (the other connection): what the
+    first store served unread is now stale."""
+    market.ship(
+        order.order_id,
+        by=VENDOR,
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="B1",
+    )
+
+
 def _counts(path: str) -> tuple[int, int]:
     store = SqliteStore(path)
     try:
@@ -132,13 +144,7 @@ def test_an_order_served_unread_and_not_saved_is_checked_at_commit(
 ) -> None:
     a, b = _markets(stores)
     order = _place(a)
-    b.ship(
-        order.order_id,
-        by=VENDOR,
-        items={order.lines[0].line_id: 1},
-        carrier="DHL",
-        tracking_number="B1",
-    )
+    _ship_one_elsewhere(b, order)
     with stores[0].command_unit_of_work() as uow:
         assert uow.orders.get(order.order_id) == order  # served as committed: stale
         with pytest.raises(StaleRead):
@@ -153,13 +159,7 @@ def test_a_failure_on_a_stale_order_becomes_a_stale_read(
 ) -> None:
     a, b = _markets(stores)
     order = _place(a)
-    b.ship(
-        order.order_id,
-        by=VENDOR,
-        items={order.lines[0].line_id: 1},
-        carrier="DHL",
-        tracking_number="B1",
-    )
+    _ship_one_elsewhere(b, order)
 
     def decide_on(order_id: str, refusal: str) -> None:
         with stores[0].command_unit_of_work() as uow:

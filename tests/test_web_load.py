@@ -72,18 +72,9 @@ def test_a_busy_sqlite_write_lock_is_a_retryable_503(tmp_path: Path) -> None:
     nothing was stored under its key, so the same request sent again lands once."""
     db = tmp_path / "shop.db"
     env = {"ASOLORA_DB": str(db), "ASOLORA_SQLITE_BUSY_MS": "200"}
-    body = {
-        "customer_name": "Ada",
-        "items": [
-            {
-                "vendor_id": "anna",
-                "product_id": "mug",
-                "quantity": 1,
-                "unit_price": {"amount": "18.00", "currency": "EUR"},
-            }
-        ],
-        "paid": {"amount": "18.00", "currency": "EUR"},
-    }
+    body = web_load.checkout(
+        name="Ada", product="mug", price={"amount": "18.00", "currency": "EUR"}
+    )
     headers = {"X-Actor": "buyer:ada", "Idempotency-Key": "checkout-1"}
     with (
         web_load.serve("fastapi", 2, env, tmp_path) as transport,
