@@ -520,6 +520,44 @@ def test_bestsellers_over_whole_and_partial_months(store: Store, clock: FakeCloc
     assert whole.products[1].net_revenue == Money("8.00", "EUR")
 
 
+def test_r32_bestseller_shares_sum_to_exactly_one_and_limit_keeps_them_of_all_units(
+    store: Store, clock: FakeClock
+) -> None:
+    """R32: three products sold one unit each. Each exact share is 1/3 = 0.33333...; rounded
+    one by one they would sum to 0.9999. Split with largest remainders (the three
+    remainders tie, and so do the counts: the better rank, p-a, takes the spare
+    ten-thousandth) they read 0.3334, 0.3333, 0.3333 = 1.0000. With ``limit=2`` the shares
+    stay fractions of all 3 units: 0.3334 + 0.3333 = 0.6667 shown, the rest is p-c's."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FeeSchedule())
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    for product in ("p-c", "p-b", "p-a"):
+        market.place_checkout(
+            buyer=BUYER,
+            customer_name="Ann",
+            items=[
+                Item(
+                    vendor_id="v-1", product_id=product, quantity=1, unit_price=Money("4.00", "EUR")
+                )
+            ],
+            paid=Money("4.00", "EUR"),
+        )
+    day = START.date()
+    top = market.bestsellers("v-1", start=day, end=day, by=STAFF)
+    assert [(b.product_id, b.share) for b in top.products] == [
+        ("p-a", Decimal("0.3334")),
+        ("p-b", Decimal("0.3333")),
+        ("p-c", Decimal("0.3333")),
+    ]
+    assert sum(b.share for b in top.products) == Decimal("1.0000")
+    assert top.to_dict()["products"][0]["share"] == "0.3334"
+    two = market.bestsellers("v-1", start=day, end=day, by=STAFF, limit=2)
+    assert (two.total_units, [b.share for b in two.products]) == (
+        3,
+        [Decimal("0.3334"), Decimal("0.3333")],
+    )
+    assert sum(b.share for b in two.products) == Decimal("0.6667")
+
+
 def test_a_refused_refund_leaves_the_rollups_as_they_were(store: Store, clock: FakeClock) -> None:
     """R2, R39, R33: after a 10.00 chargeback on a 10.00 order, a refund is refused (the money
     already went back to the buyer); the sales rollup keeps no trace of it."""

@@ -14,6 +14,7 @@ import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,14 @@ def test_reports_agree_with_the_history(kind: str, steps: list[tuple[Any, ...]])
                     )
             assert {b.product_id: b.units for b in top.products} == units
             assert top.total_units == sum(units.values())
+            # R32: over the full list the shares sum to exactly 1 (largest remainders), each
+            # within 0.0001 of its exact ratio
+            if top.total_units:
+                assert sum(b.share for b in top.products) == 1
+                for b in top.products:
+                    assert abs(Fraction(b.share) - Fraction(b.units, top.total_units)) < Fraction(
+                        1, 10**4
+                    )
 
             check = market.verify_reports(vendor_id, by=STAFF)
             assert check.ok, check.differences

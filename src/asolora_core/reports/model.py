@@ -503,7 +503,10 @@ class EarningsReport:
 class Bestseller:
     """One product of the top N (R32): ``units`` = units sold - units refunded; ``net
     revenue`` = the lines' paid amounts less the refunded units' share, in the report's
-    currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places)."""
+    currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places),
+    split with largest remainders over every product sold in the range, so that the shares
+    of the full list sum to exactly 1 (a ``limit`` that cuts the list shows shares that sum to
+    at most 1: they stay fractions of ``total_units``)."""
 
     __repr__ = value_repr
     __eq__ = value_eq

@@ -24,7 +24,7 @@ from asolora_core.errors import (
     UnsupportedReportingCurrencyError,
 )
 from asolora_core.ledger.model import HoldState, VendorAccount
-from asolora_core.money import check_currency
+from asolora_core.money import allocate, check_currency, divide
 from asolora_core.ports import UnitOfWork
 from asolora_core.reports import core
 from asolora_core.reports.model import (
@@ -48,7 +48,9 @@ __all__ = ["MAX_BESTSELLERS", "_ReportCommands"]
 
 #: The largest ``limit`` :meth:`_ReportCommands.bestsellers` accepts.
 MAX_BESTSELLERS = 1000
-_SHARE = Decimal("0.0001")
+_SHARE_PLACES = 4
+_SHARE = Decimal(1).scaleb(-_SHARE_PLACES)  # 0.0001
+_WHOLE = 10**_SHARE_PLACES  # a share of 1, in ten-thousandths
 #: The local dates a report may cover: calendar arithmetic on the range (week and month
 #: ends, the next day in the vendor's zone) never leaves the dates Python represents.
 FIRST_REPORT_DAY = _dt.date(1900, 1, 1)
@@ -330,7 +332,9 @@ class _ReportCommands(_RollupUpkeep):
         """R32: the top ``limit`` products from ``start`` to ``end`` (local dates, both
         included) by units sold net of refunded units; ties by net revenue, then product id.
         Net revenue is in ``currency`` (default: the one currency sold in, else the vendor's
-        payout currency), other currencies converted at each day's rate."""
+        payout currency), other currencies converted at each day's rate. Each ``share`` is
+        a fraction of every net unit in the range: over the full list the shares sum to
+        exactly 1 (largest remainders); the top ``limit`` shown sum to at most 1."""
         _reader(by, vendor_id)
         _check_span(start, end, None)
         if (
@@ -383,6 +387,7 @@ class _ReportCommands(_RollupUpkeep):
                 acc[product][2] += fx.convert(revenue - ref_revenue, snapshot)
         total = sum(r[0] - r[1] for r in acc.values())
         ranked = sorted(acc.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][2], kv[0]))
+        shares = _shares([r[0] - r[1] for _, r in ranked], total)
         products = tuple(
             Bestseller(
                 rank=i,
@@ -392,11 +397,7 @@ class _ReportCommands(_RollupUpkeep):
                 units_refunded=r[1],
                 net_revenue_minor=r[2],
                 currency=target,
-                share=(
-                    (Decimal(r[0] - r[1]) / Decimal(total)).quantize(_SHARE)
-                    if total
-                    else Decimal(0).quantize(_SHARE)
-                ),
+                share=shares[i - 1],
             )
             for i, (product, r) in enumerate(ranked[:limit], start=1)
         )
@@ -434,6 +435,21 @@ class _ReportCommands(_RollupUpkeep):
         if last_full < end:
             rows += uow.reports.products(vendor_id, (last_full + one).toordinal(), end.toordinal())
         return rows
+
+
+def _shares(units: list[int], total: int) -> list[Decimal]:
+    """Each product's ``units`` as a fraction of ``total``, to 4 places, for the whole ranked
+    list (R32). When no product's net units are negative (the usual case), the 10,000
+    ten-thousandths are split with largest remainders (:func:`~asolora_core.money.allocate`,
+    ties to the larger count, then the better rank), so the shares sum to exactly 1 and each
+    is within 0.0001 of its exact ratio. A product can only be net negative in the range when
+    the range holds refunds of units sold before it; then each share is rounded on its own
+    (half-even), and their sum may differ from 1 by a few ten-thousandths."""
+    if not total:
+        return [Decimal(0).quantize(_SHARE)] * len(units)
+    if total > 0 and all(u >= 0 for u in units):
+        return [Decimal(part).scaleb(-_SHARE_PLACES) for part in allocate(_WHOLE, units)]
+    return [Decimal(divide(u * _WHOLE, total)).scaleb(-_SHARE_PLACES) for u in units]
 
 
 def _next_month(day: _dt.date) -> _dt.date:
