@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from asolora_core import Actor, FakeClock, RefundExceedsPaidError
+from asolora_core import Actor, FakeClock, FeeSchedule, RefundExceedsPaidError
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger.model import HoldState
 from asolora_core.ports import Store
@@ -236,3 +236,25 @@ def test_chargeback_after_a_refund(store: Store, clock: FakeClock) -> None:
     market.run_due()
     assert market.balance("v-eu", by=vendor).balance_minor == -1820
     assert market.get_hold(order.order_id, by=vendor).state == HoldState.RELEASED
+
+
+def test_a_largest_order_released_in_yen_reads_as_money(store: Store, clock: FakeClock) -> None:
+    """R17, R25: the largest order a command takes, 10,000,000,000.00 EUR (MAX_AMOUNT_MINOR
+    = 10**12 cents), no fees, released to a JPY payout at 160 JPY per EUR: 1,600,000,000,000
+    JPY, 1.6 x 10**12 minor units, more than any one amount a command takes. The release,
+    the hold, the statement line and the balance still read as Money: from_minor's bound is
+    what a store holds (2**63 - 1), not the input maximum."""
+    rates = FixedRateProvider({("EUR", "JPY"): "160"}, as_of=START)
+    market = money_market(store, clock, rates, fees=FeeSchedule())
+    market.register_vendor("v-jp", payout_currency="JPY", by=STAFF)
+    vendor = Actor.vendor("v-jp")
+    order = sell(market, "v-jp", Money("10000000000.00", "EUR"))
+    clock.advance(hours=168)
+    market.run_due()
+    assert market.get_hold(order.order_id, by=vendor).released == Money("1600000000000", "JPY")
+    (line,) = market.statement("v-jp", by=vendor).lines
+    assert (line.amount, line.gross) == (
+        Money("1600000000000", "JPY"),
+        Money("10000000000.00", "EUR"),
+    )
+    assert market.balance("v-jp", by=vendor).balance == Money("1600000000000", "JPY")

@@ -183,15 +183,41 @@ def test_r25_more_places_than_the_currency_are_refused_even_as_zeros(
     assert to_minor(parse_money("5", currency)) == 5 * 10**exp
 
 
-def test_r25_from_minor_is_exact_beyond_the_default_decimal_precision() -> None:
-    """R25: 10**30 + 1 cents is 10000000000000000000000000000.01 EUR, not rounded to 28 digits
-    (from_minor renders any size, a balance may exceed one amount); to_minor refuses it, as
-    it is above the maximum amount."""
-    big = 10**30 + 1
-    assert from_minor(big, "EUR").amount == Decimal("10000000000000000000000000000.01")
+def test_r25_from_minor_is_exact_up_to_what_every_store_holds() -> None:
+    """R25, R2: from_minor renders any figure a store can hold (up to 2**63 - 1 minor units:
+    a balance or a converted release may exceed one amount) exactly: 9223372036854775807
+    cents is 92233720368547758.07 EUR. to_minor refuses it, as it is above the maximum
+    amount a command takes."""
+    top = 2**63 - 1
+    assert from_minor(top, "EUR").amount == Decimal("92233720368547758.07")
+    assert from_minor(-top, "KWD").amount == Decimal("-9223372036854775.807")
     with pytest.raises(InvalidMoneyError) as info:
-        to_minor(from_minor(big, "EUR"))
+        to_minor(from_minor(top, "EUR"))
     assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
+
+
+@pytest.mark.parametrize("minor", [2**63, -(2**63), 2**70, 10**30 + 1])
+def test_r2_r25_from_minor_refuses_what_no_store_holds(minor: int) -> None:
+    """R2, R25: beyond 2**63 - 1 minor units (a signed 64-bit integer, what SQLite and
+    PostgreSQL store) from_minor refuses the figure with the amounts' own error,
+    ``invalid_money``, naming the field and the limit, instead of building a Money no store
+    could keep."""
+    with pytest.raises(InvalidMoneyError) as info:
+        from_minor(minor, "EUR")
+    assert info.value.code == "invalid_money"
+    assert info.value.fields["field"] == "minor"
+    assert info.value.fields["limit"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_r25_to_minor_takes_amounts_up_to_the_maximum_only(sign: int) -> None:
+    """R25, R2: to_minor, the way every amount enters a command, takes MAX_AMOUNT_MINOR
+    (10,000,000,000.00 EUR) and refuses one cent more with ``invalid_money`` and the limit,
+    whichever the sign."""
+    assert to_minor(Money(sign * Decimal("10000000000.00"), "EUR")) == sign * MAX_AMOUNT_MINOR
+    with pytest.raises(InvalidMoneyError) as info:
+        to_minor(Money(sign * Decimal("10000000000.01"), "EUR"))
+    assert (info.value.code, info.value.fields["limit"]) == ("invalid_money", MAX_AMOUNT_MINOR)
 
 
 def test_r25_very_long_inexact_amount_is_refused_not_rounded() -> None:

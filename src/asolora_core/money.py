@@ -6,7 +6,9 @@ public boundary, converted here and nowhere else:
 
 * :func:`to_minor` turns a ``Money`` into minor units and refuses what is not exact money
   (float-born amounts, NaN, infinity, more decimals than the currency has) instead of rounding.
-* :func:`from_minor` builds the ``Money`` a caller sees.
+* :func:`from_minor` builds the ``Money`` a caller sees, up to ``2**63 - 1`` minor units
+  (what every store holds); :func:`to_minor` and :func:`parse_money` take
+  amounts up to :data:`~asolora_core.limits.MAX_AMOUNT_MINOR`.
 * :func:`divide` is the single place where a computed amount (a percent fee, a conversion) is
   rounded: integer arithmetic, half-even unless the caller names another :class:`Rounding`.
 * :func:`allocate` splits an amount by weights with largest remainders (ties to the larger
@@ -130,7 +132,9 @@ def to_minor(amount: Money, *, currency: str | None = None, field: str = "amount
     """The exact number of minor units in ``amount``.
 
     ``currency``, when given, is the currency the amount must be in. Refuses anything that is
-    not a ``Money`` with an exact, finite amount.
+    not a ``Money`` with an exact, finite amount, or whose size is above
+    :data:`~asolora_core.limits.MAX_AMOUNT_MINOR` (``InvalidMoneyError``, ``invalid_money``,
+    ``fields["limit"]``): this is how every amount enters a command.
     """
     if not isinstance(amount, Money):
         raise InvalidMoneyError(
@@ -231,13 +235,36 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
     return from_minor(minor, currency)
 
 
+#: The largest size, in minor units, of any figure the library holds or computes: a signed
+#: 64-bit integer, what every store keeps (SQLite ``INTEGER``, PostgreSQL ``bigint``). An
+#: amount a command takes is at most ``MAX_AMOUNT_MINOR``; a figure built from such amounts
+#: (a release converted into another currency, a balance, a report total) may be larger, but
+#: never beyond this (see :mod:`asolora_core.limits`).
+_MAX_FIGURE_MINOR = 2**63 - 1
+
+
 def from_minor(minor: int, currency: str) -> Money:
     """The ``Money`` for ``minor`` minor units of ``currency`` (exact, with the currency's
-    number of decimals). ``minor`` must be an ``int`` (never a float or a string)."""
+    number of decimals). ``minor`` must be an ``int`` (never a float or a string) whose size
+    is at most ``2**63 - 1`` (a signed 64-bit integer, what every store holds); a larger
+    one is refused with :class:`~asolora_core.errors.InvalidMoneyError` (``invalid_money``).
+
+    This is the bound of every figure the library shows, not of an input amount: a balance
+    or a release converted into another currency may exceed ``MAX_AMOUNT_MINOR`` and must
+    still read as ``Money``. Amounts a command takes are checked against
+    ``MAX_AMOUNT_MINOR`` by :func:`to_minor` (and :func:`parse_money`)."""
     if type(minor) is not int:
         raise InvalidMoneyError(
             f"minor must be a whole number of minor units (an int), not {type(minor).__name__}",
             field="minor",
+        )
+    if not -_MAX_FIGURE_MINOR <= minor <= _MAX_FIGURE_MINOR:
+        raise InvalidMoneyError(
+            f"minor is larger than any figure this library holds ({_MAX_FIGURE_MINOR} minor "
+            f"units, a signed 64-bit integer); an amount you pass to a command is at most "
+            f"{MAX_AMOUNT_MINOR} minor units: check it is right",
+            field="minor",
+            limit=_MAX_FIGURE_MINOR,
         )
     amount = Decimal(f"{minor}e-{exponent(currency)}")  # exact: scaleb would round
     try:
