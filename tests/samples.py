@@ -145,7 +145,11 @@ def scenario(market: Any, clock: FakeClock) -> None:
         third.order_id, by=BUYER, kind=IssueKind.NOT_RECEIVED, description="where is it?"
     )
     market.mediate_issue(
-        third.order_id, third.issues[0].issue_id, by=STAFF, outcome=IssueOutcome.REJECTED
+        third.order_id,
+        third.issues[0].issue_id,
+        by=STAFF,
+        outcome=IssueOutcome.REJECTED,
+        reason="tracking shows delivery",
     )
     market.freeze_release(order.order_id, by=STAFF, reason="check")
     market.lift_freeze(order.order_id, by=STAFF, reason="ok")

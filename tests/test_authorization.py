@@ -166,7 +166,7 @@ def prepare(command: str, m: Marketplace, o: Order) -> Call:
         )
         return lambda by: m.accept_return(oid, rid, by=by)
     if command == "cancel_order":
-        return lambda by: m.cancel_order(oid, by=by)
+        return lambda by: m.cancel_order(oid, by=by, reason="buyer asked")
     if command == "report_issue":
         return lambda by: m.report_issue(oid, by=by, kind=IssueKind.OTHER, description="?")
     if command == "respond_to_issue":
@@ -183,7 +183,9 @@ def prepare(command: str, m: Marketplace, o: Order) -> Call:
         return lambda by: m.withdraw_issue(oid, iid, by=by)
     if command == "mediate_issue":
         iid = _issue(m, o)
-        return lambda by: m.mediate_issue(oid, iid, by=by, outcome=IssueOutcome.REJECTED)
+        return lambda by: m.mediate_issue(
+            oid, iid, by=by, outcome=IssueOutcome.REJECTED, reason="no evidence"
+        )
     if command == "refund":
         return lambda by: m.refund(
             oid, by=by, amount=Money("1.00", "EUR"), reason="goodwill for a late parcel"

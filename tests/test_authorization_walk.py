@@ -147,7 +147,7 @@ ROWS: dict[str, Row] = {
     "confirm_receipt": Row(lambda w, by: w.m.confirm_receipt(w.oid, w.sid, by=by), NP, NP),
     # R8: refused for everyone, owner or not
     "complete_order": Row(lambda w, by: w.m.complete_order(w.oid, by=by), AUTO, AUTO),
-    "cancel_order": Row(lambda w, by: w.m.cancel_order(w.oid, by=by), NP, NP),
+    "cancel_order": Row(lambda w, by: w.m.cancel_order(w.oid, by=by, reason="r"), NP, NP),
     "report_issue": Row(lambda w, by: w.m.report_issue(
         w.oid, by=by, kind=IssueKind.OTHER, description="x"), NP, NP),
     "respond_to_issue": Row(lambda w, by: w.m.respond_to_issue(w.oid, w.iid, by=by, message="m"),
@@ -158,7 +158,7 @@ ROWS: dict[str, Row] = {
                              NP, NP),
     "withdraw_issue": Row(lambda w, by: w.m.withdraw_issue(w.oid, w.iid, by=by), NP, NP),
     "mediate_issue": Row(lambda w, by: w.m.mediate_issue(
-        w.oid, w.iid, by=by, outcome=IssueOutcome.REJECTED), NP, NP),
+        w.oid, w.iid, by=by, outcome=IssueOutcome.REJECTED, reason="r"), NP, NP),
     "refund": Row(lambda w, by: w.m.refund(w.oid, by=by, amount=EUR1), NP, NP),
     "get_order": Row(lambda w, by: w.m.get_order(w.oid, by=by), NP, NP),
     "order_history": Row(lambda w, by: w.m.order_history(w.oid, by=by), NP, NP),

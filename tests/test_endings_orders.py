@@ -251,7 +251,15 @@ def test_staff_mark_delivered_on_carrier_proof_and_confirm_for_the_buyer(
 
 
 @pytest.mark.parametrize(
-    "power", ["mark_delivered", "confirm_receipt", "refund", "resolve", "cancel_after_shipping"]
+    "power",
+    [
+        "mark_delivered",
+        "confirm_receipt",
+        "refund",
+        "resolve",
+        "cancel_after_shipping",
+        "mediate",
+    ],
 )
 def test_a_staff_power_without_a_reason_is_refused_and_changes_nothing(
     market: Marketplace, snapshot: SnapshotOf, power: str
@@ -264,7 +272,7 @@ def test_a_staff_power_without_a_reason_is_refused_and_changes_nothing(
     if power == "confirm_receipt":
         market.mark_delivered(oid, sid, by=VENDOR)
     iid = ""
-    if power == "resolve":
+    if power in ("resolve", "mediate"):
         iid = (
             market.report_issue(oid, by=BUYER, kind=IssueKind.DAMAGED, description="broken")
             .issues[-1]
@@ -276,6 +284,9 @@ def test_a_staff_power_without_a_reason_is_refused_and_changes_nothing(
         "refund": lambda: market.refund(oid, by=STAFF, amount=Money("1.00", "EUR")),
         "resolve": lambda: market.resolve_for_vendor(oid, iid, by=STAFF, reason=""),
         "cancel_after_shipping": lambda: market.cancel_after_shipping(oid, by=STAFF, reason=""),
+        "mediate": lambda: market.mediate_issue(
+            oid, iid, by=STAFF, outcome=IssueOutcome.MEDIATED_REFUND, refund=Money("1.00", "EUR")
+        ),
     }
     before = snapshot(oid)
     with pytest.raises(ReasonRequiredError) as info:
@@ -283,6 +294,79 @@ def test_a_staff_power_without_a_reason_is_refused_and_changes_nothing(
     assert info.value.code == "reason_required"
     assert info.value.fields["field"] == "reason"
     assert snapshot(oid) == before
+
+
+@pytest.mark.parametrize("reason", ["", "  \n"])
+def test_r11_r16_a_staff_cancel_needs_a_reason_the_buyer_and_vendor_do_not(
+    market: Marketplace, notifier: RecordingNotifier, snapshot: SnapshotOf, reason: str
+) -> None:
+    """R11, R16, R2: before anything ships, the buyer or the vendor may cancel without
+    saying why (R11 asks for no reason); staff cancelling are using a staff power, so an empty
+    or blank reason is refused with ``reason_required`` and nothing changes (order, history,
+    outbox). With a reason the staff cancel refunds everything, is recorded as
+    ``StaffActionTaken`` (action ``cancel``, the reason, the refund) and sent to both
+    sides."""
+    for by in (BUYER, VENDOR):
+        ended = market.cancel_order(place(market).order_id, by=by)
+        assert ended.status is OrderStatus.CANCELLED
+        assert [e.name for e in market.order_history(ended.order_id, by=STAFF)][-1] != (
+            "StaffActionTaken"
+        )
+    oid = place(market).order_id
+    before = snapshot(oid)
+    with pytest.raises(ReasonRequiredError) as info:
+        market.cancel_order(oid, by=STAFF, reason=reason)
+    assert (info.value.code, info.value.fields["field"]) == ("reason_required", "reason")
+    assert snapshot(oid) == before
+    ended = market.cancel_order(oid, by=STAFF, reason="the buyer's card was stolen")
+    assert (ended.status, ended.refunded_minor) == (OrderStatus.CANCELLED, ended.paid_minor)
+    staff_events = [e for e in market.order_history(oid, by=STAFF) if e.name == "StaffActionTaken"]
+    assert [(e.action, e.reason, e.ref) for e in staff_events] == [  # type: ignore[attr-defined]
+        ("cancel", "the buyer's card was stolen", ended.refunds[-1].refund_id)
+    ]
+    sent = kinds(notifier, market)
+    assert ("buyer:b-1", "order.staff_action") in sent
+    assert ("vendor:v-1", "order.staff_action") in sent
+
+
+def test_r13_a_mediation_is_recorded_with_its_reason_and_sent_to_both_sides(
+    market: Marketplace, notifier: RecordingNotifier
+) -> None:
+    """R13, R1: staff mediate an issue to a refund of 5.00 EUR, saying why; the order's
+    history carries ``StaffActionTaken`` (action ``mediate_issue``, the reason, the issue),
+    after the issue's closing and the refund, and both sides are told the reason."""
+    order = place(market)
+    ship(market, order)
+    oid = order.order_id
+    iid = (
+        market.report_issue(oid, by=BUYER, kind=IssueKind.DAMAGED, description="cracked")
+        .issues[-1]
+        .issue_id
+    )
+    done = market.mediate_issue(
+        oid,
+        iid,
+        by=STAFF,
+        outcome=IssueOutcome.MEDIATED_REFUND,
+        refund=Money("5.00", "EUR"),
+        reason="the photos show the crack",
+    )
+    assert (done.issues[-1].outcome, done.refunds[-1].amount_minor) == (
+        IssueOutcome.MEDIATED_REFUND,
+        500,
+    )
+    history = market.order_history(oid, by=STAFF)
+    assert [e.name for e in history][-3:] == ["IssueClosed", "RefundIssued", "StaffActionTaken"]
+    last = history[-1]
+    assert (last.action, last.reason, last.ref) == (  # type: ignore[attr-defined]
+        "mediate_issue",
+        "the photos show the crack",
+        iid,
+    )
+    sent = kinds(notifier, market)
+    assert ("buyer:b-1", "order.staff_action") in sent
+    assert ("vendor:v-1", "order.staff_action") in sent
+    assert any("the photos show the crack" in n.text for _, n in notifier.sent)
 
 
 def test_staff_cancel_after_shipping_refunds_everything_and_ends_the_order(
@@ -319,6 +403,7 @@ def test_a_fully_refunded_disputed_order_reaches_a_final_state(market: Marketpla
         by=STAFF,
         outcome=IssueOutcome.MEDIATED_REFUND,
         refund=Money("28.00", "EUR"),
+        reason="counterfeit, as the buyer showed",
     )
     assert ended.status is OrderStatus.CANCELLED
     assert ended.refundable_minor == 0

@@ -516,6 +516,7 @@ def test_line_quantity_and_issue_outcome_refunds_reduce_the_hold(
         by=STAFF,
         outcome=IssueOutcome.MEDIATED_REFUND,
         refund=Money("5.00", "EUR"),
+        reason="the photos show the scratch",
     )
     shipment = order.shipments[0].shipment_id
     market.mark_delivered(order.order_id, shipment, by=vendor)

@@ -503,7 +503,7 @@ class OrderLifecycle(RuleBasedStateMachine):
             Action.MEDIATE_ISSUE,
             by,
             lambda: self.market.mediate_issue(
-                self.order_id, iid, by=by, outcome=outcome, refund=refund
+                self.order_id, iid, by=by, outcome=outcome, refund=refund, reason="r"
             ),
         )
 
@@ -531,7 +531,9 @@ class OrderLifecycle(RuleBasedStateMachine):
     @rule(by=st.sampled_from([OWNER_VENDOR, OWNER_BUYER] * 3 + ACTORS))
     def cancel(self, by: Actor) -> None:
         before = self.current()
-        ok = self.run(Action.CANCEL, by, lambda: self.market.cancel_order(self.order_id, by=by))
+        ok = self.run(
+            Action.CANCEL, by, lambda: self.market.cancel_order(self.order_id, by=by, reason="r")
+        )
         if ok:
             after = self.current()
             assert not before.shipments, "R11: only before anything ships"

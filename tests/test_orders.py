@@ -334,7 +334,12 @@ def test_r38_declined_offer_keeps_the_issue_open_then_r13_mediated_refund(
     with pytest.raises(IssueOpenError):  # a whole-order issue blocks every shipment
         market.confirm_receipt(oid, s1, by=BUYER)
     o = market.mediate_issue(
-        oid, iid, by=STAFF, outcome=IssueOutcome.MEDIATED_REFUND, refund=eur("7.50")
+        oid,
+        iid,
+        by=STAFF,
+        outcome=IssueOutcome.MEDIATED_REFUND,
+        refund=eur("7.50"),
+        reason="the photos show the damage",
     )
     assert (o.issues[-1].status, o.issues[-1].outcome) == (
         IssueStatus.CLOSED,
@@ -356,13 +361,17 @@ def test_r13_mediated_replacement_must_ship_and_be_confirmed_before_completion(
         oid, by=BUYER, kind=IssueKind.WRONG_ITEM, description="green tea", line_ids=[l1]
     )
     rejected = o.issues[-1].issue_id
-    o = market.mediate_issue(oid, rejected, by=STAFF, outcome=IssueOutcome.REJECTED)
+    o = market.mediate_issue(
+        oid, rejected, by=STAFF, outcome=IssueOutcome.REJECTED, reason="no evidence"
+    )
     assert (o.issues[-1].outcome, o.refunds) == (IssueOutcome.REJECTED, ())
     o = market.report_issue(
         oid, by=BUYER, kind=IssueKind.WRONG_ITEM, description="again", line_ids=[l1]
     )
     iid = o.issues[-1].issue_id
-    o = market.mediate_issue(oid, iid, by=STAFF, outcome=IssueOutcome.MEDIATED_REPLACEMENT)
+    o = market.mediate_issue(
+        oid, iid, by=STAFF, outcome=IssueOutcome.MEDIATED_REPLACEMENT, reason="wrong item sent"
+    )
     assert o.issues[-1].awaits_replacement
     market.confirm_receipt(oid, s1, by=BUYER)
     o = market.confirm_receipt(oid, s2, by=BUYER)

@@ -415,6 +415,7 @@ class _Month:
                         by=STAFF,
                         outcome=IssueOutcome.MEDIATED_REFUND,
                         refund=amount,
+                        reason="the photos show the damage",
                     )
                 )
                 if mediated is not None:

@@ -272,8 +272,9 @@ class IssueEscalated(DomainEvent):
 @attrs.frozen(kw_only=True)
 class StaffActionTaken(DomainEvent):
     """A staff power was used (mark delivered, confirm for the buyer, resolve for the vendor,
-    refund outside an issue, cancel after shipping), with its mandatory reason. It comes
-    with the ordinary events of the change (``ShipmentDelivered``, ``RefundIssued``...)."""
+    refund outside an issue, cancel before or after shipping, mediate an issue), with its
+    mandatory reason. It comes with the ordinary events of the change
+    (``ShipmentDelivered``, ``RefundIssued``, ``IssueClosed``...)."""
 
     action: str
     reason: str

@@ -610,9 +610,11 @@ def confirm_receipt(
 
 
 def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.datetime) -> Decision:
-    """R11: before anything ships, cancel with a full refund; afterwards refunds are the way."""
+    """R11: before anything ships, cancel with a full refund; afterwards refunds are the way.
+    The buyer and the vendor may say why (``reason`` optional); staff must (R1, R16: every
+    staff power carries a reason, recorded as ``StaffActionTaken`` and notified)."""
     status = _authorize(order, by, Action.CANCEL)
-    reason = _text(reason, "reason", required=False)
+    reason = staff_reason(by, reason, "cancel an order")
     if order.shipments:
         raise InvalidTransitionError(
             f"order {order.order_id} has shipped, so it cannot be cancelled; refund it instead",
@@ -655,6 +657,7 @@ def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.dat
     ]
     if amount:
         events.append(_refund_event(order, refund_row, by))
+    events += staff_event(order, by, Action.CANCEL, reason, refund_id if amount else "", now)
     return new, tuple(events)
 
 
@@ -878,10 +881,13 @@ def mediate_issue(
     refund_id: str,
     by: Actor,
     now: _dt.datetime,
+    reason: str = "",
 ) -> Decision:
     """R13: staff decide the issue: a refund (through the refund rules), a replacement, or
-    rejected."""
+    rejected, saying why (``reason``: a staff power, refused without one, recorded as
+    ``StaffActionTaken`` and notified to both sides)."""
     _authorize(order, by, Action.MEDIATE_ISSUE)
+    reason = staff_reason(by, reason, "mediate an issue")
     issue = _issue(order, issue_id)
     step(issue.status, Action.MEDIATE_ISSUE, by.kind)
     if outcome not in _MEDIATED:
@@ -893,7 +899,9 @@ def mediate_issue(
         _check_refund_amount(order, amount_minor)
     elif amount_minor:
         raise InvalidInputError("only a refund outcome carries an amount", field="amount")
-    return _close_issue(order, issue, issue, outcome, amount_minor, refund_id, by, now, [])
+    events = staff_event(order, by, Action.MEDIATE_ISSUE, reason, issue_id, now)
+    new, closed = _close_issue(order, issue, issue, outcome, amount_minor, refund_id, by, now, [])
+    return new, (*closed, *events)
 
 
 def _close_issue(

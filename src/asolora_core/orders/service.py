@@ -435,7 +435,10 @@ class _OrderCommands(_Kernel):
         reason: str = "",
         idempotency_key: str | None = None,
     ) -> Order:
-        """R11: cancel before anything ships, with a full refund to the buyer."""
+        """R11: cancel before anything ships, with a full refund to the buyer. The buyer or
+        the vendor may give a ``reason``; staff must (a missing or blank one is refused with
+        ``ReasonRequiredError`` and nothing changes), and a staff cancel is recorded as
+        ``StaffActionTaken`` with it and notified to both sides."""
         check_text(reason, "reason")
         refund_id = self.ids.new_id("r")
         return self._order_command(
@@ -592,10 +595,15 @@ class _OrderCommands(_Kernel):
         by: Actor,
         outcome: IssueOutcome,
         refund: Money | None = None,
+        reason: str = "",
         idempotency_key: str | None = None,
     ) -> Order:
-        """R13: staff decide: a refund, a replacement, or rejected."""
+        """R13: staff decide: a refund, a replacement, or rejected, saying why. ``reason``
+        is required, as for every staff power: a missing or blank one is refused with
+        ``ReasonRequiredError`` (``reason_required``) and nothing changes; it is recorded as
+        ``StaffActionTaken`` in the order's history and notified to both sides."""
         check_id(issue_id, "issue_id")
+        check_text(reason, "reason")
         parsed = split_money(refund, field="amount")
         refund_id = self.ids.new_id("r")
 
@@ -609,6 +617,7 @@ class _OrderCommands(_Kernel):
                 refund_id=refund_id,
                 by=by,
                 now=now,
+                reason=reason,
             )
 
         return self._order_command(
@@ -616,7 +625,7 @@ class _OrderCommands(_Kernel):
             by,
             "mediate_issue",
             idempotency_key,
-            {"issue_id": issue_id, "outcome": outcome, "refund": refund},
+            {"issue_id": issue_id, "outcome": outcome, "refund": refund, "reason": reason},
             decide,
         )
 
