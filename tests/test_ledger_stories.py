@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from moneyed import Money
 
-from asolora_core import Actor, FakeClock, FeeSchedule, RefundExceedsPaidError
+from asolora_core import Actor, FakeClock, FeeSchedule, RecordingNotifier, RefundExceedsPaidError
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger.model import HoldState
 from asolora_core.ports import Store
@@ -258,3 +258,84 @@ def test_a_largest_order_released_in_yen_reads_as_money(store: Store, clock: Fak
         Money("10000000000.00", "EUR"),
     )
     assert market.balance("v-jp", by=vendor).balance == Money("1600000000000", "JPY")
+
+
+def test_r39_r41_a_chargeback_lost_before_release_is_a_chargeback_line_not_a_negative_release(
+    store: Store, clock: FakeClock
+) -> None:
+    """R39, R41, R31, R23: order A, 100.00 EUR, completes on day 0 (commission 10.00,
+    processing 2.9 % + 0.30 = 3.20, held 86.80). Before release the provider charges back
+    the full 100.00 with a 15.00 fee: the net is 0.00, so the commission is 0.00; the
+    processing fee stays (R21); held 100.00 - 100.00 - 15.00 - 3.20 = -18.20, frozen. Order
+    B, 50.00 EUR, completes on day 1 (commission 5.00, processing 1.45 + 0.30 = 1.75, held
+    43.25). Staff lift A's freeze: the dispute is lost.
+
+    On day 7 A's release moves no proceeds and debits 18.20: the statement shows it as a
+    ``chargeback`` line (gross 0.00 - commission 0.00 - fees 18.20 = proceeds -18.20,
+    amount -18.20), not as a release of -18.20. On day 8 B's release credits 43.25, 18.20
+    of which offsets the debt (R23): balance 25.05. The month's earnings: released 43.25,
+    commission 5.00, processing fees 1.75 + 18.20 = 19.95, chargebacks debited 18.20,
+    offsets 18.20, closing 25.05 = the balance. The vendor is told what was debited."""
+    notifier = RecordingNotifier()
+    market = money_market(store, clock, FixedRateProvider(as_of=START), notifier=notifier)
+    market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
+    vendor = Actor.vendor("v-eu")
+    a = sell(market, "v-eu", Money("100.00", "EUR"))
+    hold = market.report_chargeback(
+        a.order_id,
+        amount=Money("100.00", "EUR"),
+        fee=Money("15.00", "EUR"),
+        by=SYSTEM,
+        reference="dispute-1",
+    )
+    assert (hold.held_minor, hold.commission_minor, hold.processing_fee_minor) == (-1820, 0, 320)
+    clock.advance(days=1)
+    b = sell(market, "v-eu", Money("50.00", "EUR"))
+    assert market.get_hold(b.order_id, by=vendor).held_minor == 4325
+    market.lift_freeze(a.order_id, by=STAFF, reason="the provider decided for the buyer")
+
+    clock.set(START + dt.timedelta(days=7))
+    market.run_due()
+    (debit,) = market.statement("v-eu", by=vendor).lines
+    assert (debit.kind, debit.order_id, debit.amount) == (
+        "chargeback",
+        a.order_id,
+        Money("-18.20", "EUR"),
+    )
+    assert (debit.gross, debit.commission, debit.processing_fee, debit.proceeds) == (
+        Money("0.00", "EUR"),
+        Money("0.00", "EUR"),
+        Money("18.20", "EUR"),
+        Money("-18.20", "EUR"),
+    )
+    assert market.balance("v-eu", by=vendor).balance == Money("-18.20", "EUR")
+    market.deliver_notifications()
+    texts = [n.text for _, n in notifier.sent if n.kind == "proceeds.released"]
+    assert texts[-1] == (
+        f"Order {a.order_id} had no proceeds to release: what came out of them before release "
+        "(a chargeback or refund, and fees) exceeded them, so 18.20 EUR was debited from your "
+        "balance."
+    )
+
+    clock.advance(days=1)
+    market.run_due()
+    lines = market.statement("v-eu", by=vendor).lines
+    assert [(x.kind, x.amount_minor, x.offset_minor) for x in lines] == [
+        ("chargeback", -1820, 0),
+        ("release", 4325, 1820),
+    ]
+    assert market.balance("v-eu", by=vendor).balance == Money("25.05", "EUR")
+    month = market.earnings_report(
+        "v-eu", start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), by=vendor, granularity="month"
+    )
+    (eur,) = month.periods[0].figures
+    assert (
+        eur.released_minor,
+        eur.commission_minor,
+        eur.processing_fees_minor,
+        eur.chargebacks_debited_minor,
+        eur.refunds_debited_minor,
+        eur.offsets_minor,
+        eur.closing_minor,
+    ) == (4325, 500, 1995, 1820, 0, 1820, 2505)
+    assert market.verify_reports("v-eu", by=STAFF).ok

@@ -26,6 +26,7 @@ from asolora_core.ledger.model import (
     ADJUSTMENTS,
     BALANCE,
     BUYER_FUNDS,
+    CHARGEBACK_HELD,
     COMMISSION,
     CONVERSION_FEES,
     FX_POSITION,
@@ -43,6 +44,7 @@ from asolora_core.ledger.model import (
     StatementLine,
     digest,
     iso,
+    statement_kind,
     vendor_account,
 )
 
@@ -290,6 +292,11 @@ def release(
     )
     if chargeback_fees:
         memo["chargeback_fee"] = str(chargeback_fees)
+    if proceeds < 0 and hold.chargeback_held_minor > 0:
+        # R39, R41: chargebacks before release took more than the order's proceeds; the
+        # release moves no proceeds and debits the balance, so the statement and earnings
+        # show it as a chargeback (statement_kind), not as a negative release
+        memo[CHARGEBACK_HELD] = str(hold.chargeback_held_minor)
     new = _released(hold, hold.version + 1, now, credit, payout_currency)
     entries = _entries(postings)
     if not entries:
@@ -646,7 +653,7 @@ def statement_line(txn: JournalTransaction, currency: str, running_minor: int) -
     m = txn.memo
     offset = min(amount, -running_minor) if amount > 0 and running_minor < 0 else 0
     return StatementLine(
-        kind=txn.kind,
+        kind=statement_kind(txn.kind, m),
         seq=txn.seq,
         at=txn.at,
         order_id=txn.order_id,

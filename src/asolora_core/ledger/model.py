@@ -61,6 +61,7 @@ __all__ = [
     "VendorBalance",
     "seal",
     "shown",
+    "statement_kind",
     "vendor_account",
 ]
 
@@ -80,6 +81,22 @@ GENESIS_HASH = "0" * 64
 def vendor_account(vendor_id: str, kind: str) -> str:
     """``vendor:<id>:<kind>`` for kind ``held``, ``balance`` or ``paid_out``."""
     return f"vendor:{vendor_id}:{kind}"
+
+
+#: The memo key a release carries when chargebacks taken before release (amount and
+#: provider fee, less what a win gave back) left the order's proceeds negative: its value is
+#: what they took from the held proceeds (R39, R41).
+CHARGEBACK_HELD = "chargeback_held"
+
+
+def statement_kind(kind: str, memo: Mapping[str, str]) -> str:
+    """What a journal transaction of ``kind`` with ``memo`` is on the vendor's statement and
+    earnings (R39, R41): its kind, except for a release that a chargeback before release left
+    negative (memo :data:`CHARGEBACK_HELD`), which moved no proceeds to the vendor and
+    debited the balance: a ``chargeback``."""
+    if kind == "release" and CHARGEBACK_HELD in memo:
+        return "chargeback"
+    return kind
 
 
 def shown(fold: int) -> int:
@@ -774,7 +791,11 @@ class StatementLine:
     credit that covered a negative balance (R23). For a refund or chargeback debit:
     ``gross_minor`` is the amount returned to the buyer, ``processing_fee_minor`` the refund or
     provider fee, ``commission_minor`` the commission given back with it (the same rule
-    before and after release), then the conversion as above. For a won chargeback:
+    before and after release), then the conversion as above. For chargebacks before release
+    that left the order's proceeds negative (the dispute lost), the order's release is a
+    ``chargeback`` line, not a negative release: the release's figures (``gross`` what the
+    buyer kept paid, ``commission``, ``processing_fee`` with the provider's fee,
+    ``proceeds`` negative), the conversion, and ``amount`` the debit. For a won chargeback:
     ``gross_minor`` is the amount reinstated. For an adjustment: ``reason``. For the rolling
     reserve: ``reserve`` (negative) when kept back, ``reserve_released`` when it comes back.
     For the minimum balance: ``minimum_balance``, amount 0, ``gross_minor`` what the payout

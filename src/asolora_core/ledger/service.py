@@ -116,6 +116,12 @@ _vendor_actor = functools.lru_cache(maxsize=4096)(Actor.vendor)
 
 def _released_text(order_id: str, currency: str, credit: int, offset: int, kept: int) -> str:
     """The vendor's notification of a release (R17, R23, R41)."""
+    if credit < 0:  # what was taken from the order before release exceeded its proceeds
+        return (
+            f"Order {order_id} had no proceeds to release: what came out of them before "
+            "release (a chargeback or refund, and fees) exceeded them, so "
+            f"{_money.format_minor(-credit, currency)} was debited from your balance."
+        )
     text = (
         f"The proceeds of order {order_id} were released: {_money.format_minor(credit, currency)}"
     )

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asolora_core.errors import InvalidDateRangeError, UnknownTimeZoneError
-from asolora_core.ledger.model import BALANCE, JournalTransaction, vendor_account
+from asolora_core.ledger.model import BALANCE, JournalTransaction, statement_kind, vendor_account
 from asolora_core.orders.commands import unit_share
 from asolora_core.orders.model import Order, OrderStatus
 from asolora_core.reports.model import Granularity, Period
@@ -181,7 +181,9 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
     transactions that move the vendor's balance count (releases, refund and chargeback
     debits after release, won chargebacks, payouts, staff adjustments, the rolling reserve);
     each column in the currency it is in. A won chargeback is a negative chargeback debit;
-    other credits (a goodwill adjustment, a reserve coming back) count as released and other
+    a release that chargebacks before release left negative is a chargeback debit too (R39,
+    R41: it released nothing), its commission and fees still in their columns; other
+    credits (a goodwill adjustment, a reserve coming back) count as released and other
     debits (a fine, a reserve kept back) as debited, so the closing balance is always the
     ledger's."""
     account = vendor_account(txn.vendor_id, BALANCE)
@@ -192,12 +194,13 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
     if not moved:
         return []
     day = local_day(txn.at, tz)
+    kind = statement_kind(txn.kind, txn.memo)
     out: list[MoneyDelta] = []
     for cur, fold in moved.items():
         released = refunds = chargebacks = payouts = 0
         if txn.kind == "payout":
             payouts = fold
-        elif txn.kind in ("chargeback", "chargeback_won"):
+        elif kind in ("chargeback", "chargeback_won"):
             chargebacks = fold
         elif txn.kind == "release" or (txn.kind != "refund" and fold < 0):
             released = -fold  # a credit (a release whose fees exceed its proceeds: negative)

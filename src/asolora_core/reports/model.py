@@ -285,7 +285,9 @@ class EarningsFigures:
 
     ``released`` is what releases credited (after commission, processing and conversion
     fees); ``refunds_debited`` and ``chargebacks_debited`` what refunds and chargebacks after
-    release took from the balance (their fees included); ``payouts`` what was paid out. So
+    release took from the balance (their fees included), ``chargebacks_debited`` also what
+    chargebacks before release took beyond the order's proceeds, debited at its release
+    (R39, R41); ``payouts`` what was paid out. So
     ``closing = opening + released - refunds_debited - chargebacks_debited - payouts``, and
     ``closing`` equals the ledger balance at the period's end (R31, R41).
 
