@@ -1,5 +1,5 @@
-"""The mistakes a new integration makes first, and what the refusal tells it to do (R1, R2, R5, R7,
-R3, R8, R20): each is the documented error with its stable code, its message names the way
+"""The mistakes a new integration makes first, and what the refusal tells it to do (R1-R3,
+R5, R7, R8, R20): each is the documented error with its stable code, its message names the way
 out, and nothing changes (order, history, outbox), on every store."""
 
 from __future__ import annotations
