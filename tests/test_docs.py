@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import CodeType
 
 import attrs
 import pytest
@@ -25,6 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 BLOCK = re.compile(r"(?:^<!-- snippet: ([\w-]+) -->\n)?^```python\n(.*?)^```", re.S | re.M)
 MARKS = frozenset({"postgres", "fragment", "new-namespace"})
+#: a block fenced with four backticks or more shows markdown (a snippet as a page writes it)
+SHOWN = re.compile(r"^(````+)[^\n]*\n.*?^\1\s*$", re.S | re.M)
+
+
+def _text(page: Path) -> str:
+    return SHOWN.sub("", page.read_text())
 
 
 @attrs.frozen
@@ -34,14 +41,14 @@ class Snippet:
     mark: str | None
     code: str
 
-    def compiled(self) -> object:
+    def compiled(self) -> CodeType:
         return compile(self.code, f"{self.page.name}[snippet {self.index}]", "exec")
 
 
 def snippets(page: Path) -> list[Snippet]:
     return [
         Snippet(page, index, mark or None, code)
-        for index, (mark, code) in enumerate(BLOCK.findall(page.read_text()))
+        for index, (mark, code) in enumerate(BLOCK.findall(_text(page)))
     ]
 
 
@@ -72,7 +79,7 @@ def test_docs_have_snippets() -> None:
 def test_every_mark_is_one_the_test_knows(page: Path) -> None:
     """A misspelt mark would silently run (or skip) a block: only the documented ones."""
     assert {s.mark for s in snippets(page)} - {None} <= MARKS
-    marked = re.findall(r"<!-- snippet: ([\w-]+) -->\n(?!```python\n)", page.read_text())
+    marked = re.findall(r"<!-- snippet: ([\w-]+) -->\n(?!```python\n)", _text(page))
     assert marked == [], "a snippet mark must be on the line just before its ```python fence"
 
 
@@ -92,3 +99,24 @@ def test_postgres_snippets_run(page: Path, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("ASOLORA_DSN", dsn())
     monkeypatch.setenv("ASOLORA_SCHEMA", new_schema())
     assert _run(page, with_postgres=True) > 0
+
+
+def test_the_marks_do_what_contributing_md_says(tmp_path: Path) -> None:
+    """A fragment is compiled, not run; a postgres block runs only with PostgreSQL; a new
+    namespace forgets the names before it; a block shown inside a four-backtick block is not
+    a snippet."""
+    page = tmp_path / "page.md"
+    fence = "```"
+    page.write_text(
+        f"{fence}python\nseen = ['first']\n{fence}\n\n"
+        f"<!-- snippet: fragment -->\n{fence}python\nraise SystemExit('run')\n{fence}\n\n"
+        f"<!-- snippet: postgres -->\n{fence}python\nseen.append('postgres')\n{fence}\n\n"
+        f"````text\n{fence}python\nraise SystemExit('shown')\n{fence}\n````\n\n"
+        f"<!-- snippet: new-namespace -->\n{fence}python\nassert 'seen' not in dir()\n{fence}\n"
+    )
+    assert [s.mark for s in snippets(page)] == [None, "fragment", "postgres", "new-namespace"]
+    assert _run(page, with_postgres=False) == 2
+    assert _run(page, with_postgres=True) == 3
+    page.write_text(f"<!-- snippet: fragment -->\n{fence}python\nnot python(\n{fence}\n")
+    with pytest.raises(SyntaxError):
+        _run(page, with_postgres=False)
