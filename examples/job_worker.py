@@ -9,9 +9,10 @@ It is a worker the way a cron job or a queue consumer is one: each tick it takes
 that are due (here, refunds a support tool queued), runs the timers (``run_due``:
 auto-confirmations, releases after the hold, reminders; it also relays the outbox to the
 notifier) and, on Monday mornings, the payout run (``run_payouts``). Every call goes through
-:func:`with_retries`, which sends it again, with backoff, when the refusal is one the docs
-call retryable: ``StoreUnavailableError`` (and its ``StoreBusyError``: another writer held the
-database) and ``ConcurrencyConflictError`` (another worker saved the same order first). A
+:func:`with_retries`, which sends it again, with backoff, when the refusal is one whose
+``retryable`` is true (docs/errors.md): ``StoreUnavailableError`` (and its ``StoreBusyError``:
+another writer held the database) and ``ConcurrencyConflictError`` (another worker saved the
+same order first), among others. A
 refund job carries its own idempotency key, the same on every retry and every redelivery of
 the job, so it takes effect once however often it is sent (R35).
 
@@ -38,13 +39,12 @@ from moneyed import Money
 
 from asolora_core import (
     Actor,
-    ConcurrencyConflictError,
+    AsoloraError,
     FakeClock,
     Item,
     Marketplace,
     Notification,
     SqliteStore,
-    StoreUnavailableError,
 )
 
 log = logging.getLogger("job_worker")
@@ -103,8 +103,10 @@ def with_retries(
     for attempt in range(1, attempts + 1):
         try:
             return call()
-        except (StoreUnavailableError, ConcurrencyConflictError) as error:
-            if attempt == attempts:
+        except AsoloraError as error:
+            # StoreUnavailableError and its StoreBusyError, ConcurrencyConflictError,
+            # RateUnavailableError, ReportsRebuildingError: `retryable` says which
+            if not error.retryable or attempt == attempts:
                 raise
             RETRIES[error.code] += 1
             log.info("%s: %s (%s); retry %d in %.1fs", what, error.code, error, attempt, delay)
