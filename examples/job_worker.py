@@ -12,9 +12,11 @@ notifier) and, on Monday mornings, the payout run (``run_payouts``). Every call 
 :func:`with_retries`, which sends it again, with backoff, when the refusal is one whose
 ``retryable`` is true (docs/errors.md): ``StoreUnavailableError`` (and its ``StoreBusyError``:
 another writer held the database) and ``ConcurrencyConflictError`` (another worker saved the
-same order first), among others. A
-refund job carries its own idempotency key, the same on every retry and every redelivery of
-the job, so it takes effect once however often it is sent (R35).
+same order first), among others. A refund job carries its own idempotency key, the same on
+every retry and every redelivery of the job, so it takes effect once however often it is
+sent (R35). A job refused for good (any other error: a refund above what was paid, an order
+that is not the vendor's) is set aside with its error's code and message for a person to
+read, and the worker carries on.
 
 The loop is bounded and its clock is a ``FakeClock`` that the worker advances, so the script
 ends in a second; in production give the ``Marketplace`` the system clock (leave ``clock``
@@ -121,6 +123,8 @@ class Worker:
     clock: FakeClock
     sleep: Callable[[float], object]
     jobs: deque[RefundJob] = attrs.field(factory=deque)
+    #: jobs refused for good: (job, error code, message), for a person to look at
+    failed: list[tuple[RefundJob, str, str]] = attrs.field(factory=list)
     refunded: int = 0
     paid_out: list[Money] = attrs.field(factory=list)
 
@@ -128,7 +132,11 @@ class Worker:
         """One round: the queued jobs, the timers, and on Monday 06:00 the payout run."""
         while self.jobs:
             job = self.jobs.popleft()
-            self.market_refund(job)
+            try:
+                self.refund(job)
+            except AsoloraError as error:  # final (or retried in vain): set aside, carry on
+                log.warning("refund job %s refused: %s (%s)", job.job_id, error.code, error)
+                self.failed.append((job, error.code, str(error)))
         report = with_retries(self.market.run_due, what="sweep", sleep=self.sleep)
         if report.timers:
             log.info("sweep: %s", dict(report.timers))
@@ -144,7 +152,7 @@ class Worker:
                 assert payout.statement.reconciles  # R41
                 self.paid_out.append(payout.amount)
 
-    def market_refund(self, job: RefundJob) -> None:
+    def refund(self, job: RefundJob) -> None:
         order = with_retries(
             lambda: self.market.refund(
                 job.order_id,
@@ -224,9 +232,10 @@ def run(db: Path, *, hours: int) -> Worker:
             market.register_vendor(vendor_id, payout_currency="EUR", by=STAFF)
         orders = _orders(market)
         refund = RefundJob("job-1", orders[1], "anna", Money("5.00", "EUR"), "scratched mug")
+        typo = RefundJob("job-2", orders[2], "kenji", Money("600.00", "EUR"), "one zero too many")
         for hour in range(hours):
             if hour == 2:  # the support tool queues a refund, and the queue delivers it twice
-                worker.jobs.extend([refund, refund])
+                worker.jobs.extend([refund, refund, typo])
                 lock = HeldLock(db)  # ... while another program holds the database
             worker.tick()
             clock.advance(hours=1)
@@ -241,19 +250,27 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=Path, help="the SQLite file (default: one in a temp dir)")
     parser.add_argument("--hours", type=int, default=HOURS, help="hours (default %(default)s)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every notification")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log retries, jobs set aside, notifications"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         worker = run(args.db or Path(tmp) / "shop.db", hours=args.hours)
     # 40.00 + 20.00 (25.00 less the one refund of 5.00, not two) + 60.00, less the fees
     # (none by default): every order confirmed or auto-confirmed, released after the hold, paid
     total = sum(m.amount for m in worker.paid_out)
-    print(f"paid out {total} EUR in {len(worker.paid_out)} payouts; retries: {dict(RETRIES)}")
+    print(
+        f"paid out {total} EUR in {len(worker.paid_out)} payouts; retries: {dict(RETRIES)}; "
+        f"jobs set aside: {[job.job_id for job, _, _ in worker.failed]}"
+    )
     if args.hours >= HOURS:
         assert worker.refunded == 500, worker.refunded  # the job delivered twice refunded once
         assert total == 120, total
         assert RETRIES["store_busy"] == 1, RETRIES  # the refund, sent again once the lock went
+        assert [(job.job_id, code) for job, code, _ in worker.failed] == [
+            ("job-2", "refund_exceeds_paid")
+        ]
     return 0
 
 
