@@ -382,7 +382,7 @@ class LedgerIntegrityError(AsoloraError):
     http_status = 500
 
 
-def unknown_order(order_id: str) -> NotFoundError:
+def _unknown_order(order_id: str) -> NotFoundError:
     """The refusal every store gives for an order id it does not hold (one message for all)."""
     return NotFoundError(
         f"no order {order_id!r}: pass an order_id as place_checkout returned it "

@@ -68,7 +68,7 @@ from asolora_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
     StoreUnavailableError,
-    unknown_order,
+    _unknown_order,
 )
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.ledger.integrity import readable
@@ -761,7 +761,7 @@ class _Orders:
     def get(self, order_id: str) -> Order:
         row = self._uow.fetchone("SELECT body FROM orders WHERE order_id = %s", (order_id,))
         if row is None:
-            raise unknown_order(order_id)
+            raise _unknown_order(order_id)
         order: Order = _dec_order(row[0])
         return order
 

@@ -52,7 +52,7 @@ from asolora_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
     StoreBusyError,
-    unknown_order,
+    _unknown_order,
 )
 from asolora_core.events import DomainEvent, Notification, event_type
 from asolora_core.ledger.integrity import readable
@@ -959,7 +959,7 @@ class _Orders:
         if assumed is not None and (row is None or row[0] != assumed[0] or row[9] != assumed[9]):
             self._stale([order_id])
         if row is None:
-            raise unknown_order(order_id)
+            raise _unknown_order(order_id)
         if not uow.read_only:
             self._read[order_id] = row
         return uow.store._decode_order(order_id, row[0], row[9])
