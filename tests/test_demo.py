@@ -82,3 +82,42 @@ def test_orders_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["demo", "--orders", "0", "--db", ":memory:"])
     assert "--orders" in capsys.readouterr().err
+
+
+def test_the_installed_demo_command_runs_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`asolora-demo` (the script pyproject.toml installs) takes the demo's options itself,
+    not the `demo` sub-command a user would not think to type after it."""
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "scripts"
+    ]
+    module, _, name = scripts["asolora-demo"].partition(":")
+    command = getattr(importlib.import_module(module), name)
+    db = tmp_path / "demo.db"
+    assert command(["--orders", "5", "--db", str(db), "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["orders"] == 5
+    with pytest.raises(SystemExit):
+        command(["--help"])
+    assert capsys.readouterr().out.startswith("usage: asolora-demo [-h]")
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`python -m asolora_core demo | head -3` ends quietly: no BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "asolora_core", "demo", "--db", ":memory:", "--quiet"]
+    with subprocess.Popen(
+        run, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # the reader goes away after one line
+        err = proc.stderr.read().decode()
+    assert first.startswith(b"asolora_core demo")
+    assert "Traceback" not in err, err

@@ -7,21 +7,47 @@ month), ``--db PATH`` (the SQLite file, replaced; ``:memory:`` for none) and ``-
 ``python -m asolora_core migrate --dsn DSN [--schema S] [--grant-to ROLE]``: bring a
 database's schema up to date and (PostgreSQL) grant the application's role what it needs
 (see :func:`asolora_core.migrations.migrate`).
+
+The ``asolora-demo`` command the package installs is ``python -m asolora_core demo``: it takes
+the demo's options (``asolora-demo --orders 20 --quiet``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; a reader that stops early (``| head``) ends it quietly."""
+    return _quiet_on_closed_pipe(argv, demo_prog=None)
+
+
+def demo_main(argv: Sequence[str] | None = None) -> int:
+    """The ``asolora-demo`` command: ``python -m asolora_core demo`` with the same options."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return _quiet_on_closed_pipe(["demo", *args], demo_prog="asolora-demo")
+
+
+def _quiet_on_closed_pipe(argv: Sequence[str] | None, *, demo_prog: str | None) -> int:
+    try:
+        return _main(argv, demo_prog=demo_prog)
+    except BrokenPipeError:
+        # the reader went away: say nothing more, and keep Python's exit flush from failing too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: Sequence[str] | None, *, demo_prog: str | None) -> int:
     from asolora_core._demo import DEFAULT_ORDERS, DEFAULT_SEED
 
     parser = argparse.ArgumentParser(prog="python -m asolora_core")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="simulate a month of a marketplace on a SQLite file")
+    demo = sub.add_parser(
+        "demo", help="simulate a month of a marketplace on a SQLite file", prog=demo_prog
+    )
     demo.add_argument(
         "--db",
         default="asolora-demo.db",

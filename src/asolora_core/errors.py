@@ -380,3 +380,12 @@ class LedgerIntegrityError(AsoloraError):
 
     code = "ledger_integrity"
     http_status = 500
+
+
+def _unknown_order(order_id: str) -> NotFoundError:
+    """The refusal every store gives for an order id it does not hold (one message for all)."""
+    return NotFoundError(
+        f"no order {order_id!r}: pass an order_id as place_checkout returned it "
+        "(Order.order_id), or find the order with list_orders",
+        order_id=order_id,
+    )

@@ -22,7 +22,7 @@ from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.memory_codec import Codec
 from asolora_core.adapters.memory_ledger import InMemoryLedger
 from asolora_core.adapters.memory_reports import InMemoryReports
-from asolora_core.errors import ConcurrencyConflictError, NotFoundError
+from asolora_core.errors import ConcurrencyConflictError, NotFoundError, _unknown_order
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.model import Hold, JournalTransaction
 from asolora_core.messaging.conversations import Conversation, Message
@@ -376,7 +376,7 @@ class _Orders:
         try:
             row = self._rows[order_id]
         except KeyError:
-            raise NotFoundError(f"no order {order_id!r}", order_id=order_id) from None
+            raise _unknown_order(order_id) from None
         if isinstance(row, bytes):
             return self._decode(row)
         return row

@@ -64,7 +64,12 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
-from asolora_core.errors import ConcurrencyConflictError, NotFoundError, StoreUnavailableError
+from asolora_core.errors import (
+    ConcurrencyConflictError,
+    NotFoundError,
+    StoreUnavailableError,
+    _unknown_order,
+)
 from asolora_core.events import DomainEvent, event_type
 from asolora_core.ledger.integrity import readable
 from asolora_core.messaging.conversations import Conversation, Message
@@ -756,7 +761,7 @@ class _Orders:
     def get(self, order_id: str) -> Order:
         row = self._uow.fetchone("SELECT body FROM orders WHERE order_id = %s", (order_id,))
         if row is None:
-            raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
+            raise _unknown_order(order_id)
         order: Order = _dec_order(row[0])
         return order
 

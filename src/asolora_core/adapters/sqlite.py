@@ -48,7 +48,12 @@ from asolora_core.adapters.sqlite_orders import (
     performance_totals,
 )
 from asolora_core.adapters.sqlite_reports import REPORTS_MIGRATION, SqliteReports
-from asolora_core.errors import ConcurrencyConflictError, NotFoundError, StoreBusyError
+from asolora_core.errors import (
+    ConcurrencyConflictError,
+    NotFoundError,
+    StoreBusyError,
+    _unknown_order,
+)
 from asolora_core.events import DomainEvent, Notification, event_type
 from asolora_core.ledger.integrity import readable
 from asolora_core.messaging.conversations import Conversation, Message
@@ -954,7 +959,7 @@ class _Orders:
         if assumed is not None and (row is None or row[0] != assumed[0] or row[9] != assumed[9]):
             self._stale([order_id])
         if row is None:
-            raise NotFoundError(f"no order {order_id!r}", order_id=order_id)
+            raise _unknown_order(order_id)
         if not uow.read_only:
             self._read[order_id] = row
         return uow.store._decode_order(order_id, row[0], row[9])

@@ -165,7 +165,12 @@ def _shipment(order: Order, shipment_id: str) -> Shipment:
     found = order.shipment(shipment_id)
     if found is None:
         raise NotFoundError(
-            f"order {order.order_id} has no shipment {shipment_id!r}",
+            f"order {order.order_id} has no shipment {shipment_id!r}; "
+            + (
+                "its shipments are " + ", ".join(sh.shipment_id for sh in order.shipments)
+                if order.shipments
+                else "it has not shipped yet"
+            ),
             order_id=order.order_id,
             shipment_id=shipment_id,
         )
@@ -458,7 +463,10 @@ def ship(
             limit = unshipped[line_id]
         if qty > limit:
             raise InvalidInputError(
-                f"cannot ship {qty} of line {line_id}: only {limit} left to ship",
+                f"cannot ship {qty} of line {line_id}: every unit of it has shipped already"
+                if limit == 0
+                else f"cannot ship {qty} of line {line_id}: only {limit} left to ship; "
+                f"ship at most {limit}",
                 field="items",
                 line_id=line_id,
                 left=limit,

@@ -19,6 +19,7 @@ from asolora_core import _codec
 from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import (
+    CurrencyMismatchError,
     InvalidInputError,
     InvalidMoneyError,
     NotFoundError,
@@ -231,6 +232,17 @@ class _OrderCommands(_Kernel):
                 raise InvalidInputError(f"items[{index}] must be an Item", field="items")
             field = f"items[{index}]"
             quantity = check_quantity(item.quantity, f"{field}.quantity")
+            price = item.unit_price
+            if isinstance(price, Money) and price.currency.code != currency:
+                raise CurrencyMismatchError(
+                    f"{field}.unit_price is in {price.currency.code} but paid is in {currency}: "
+                    "a checkout is in one currency; price every item in the currency the buyer "
+                    "paid in (convert explicitly with a rate), or pass paid in "
+                    f"{price.currency.code}",
+                    field=f"{field}.unit_price",
+                    expected=currency,
+                    got=price.currency.code,
+                )
             unit_price_minor = to_minor(
                 item.unit_price, currency=currency, field=f"{field}.unit_price"
             )

@@ -199,6 +199,19 @@ def _not_now(state: State, action: Action, actor: ActorKind) -> str:
     return f"{said}; a {actor.value} can {verb} only while it is {when}"
 
 
+_WHO = {ActorKind.BUYER: "the buyer", ActorKind.VENDOR: "the vendor", ActorKind.STAFF: "staff"}
+
+
+def _not_yours(action: Action, actor: ActorKind) -> str:
+    """R1, R2: the kind of actor refused, and who can take the action instead."""
+    verb = action.value.replace("_", " ")
+    said = f"a {actor.value} cannot {verb}"
+    who = [_WHO[kind] for kind in _WHO if kind in _KINDS_BY_ACTION.get(action, frozenset())]
+    if not who:  # only the system's sweeps take it
+        return f"{said}: it happens by itself when its timer is due"
+    return f"{said}; only {' or '.join(who)} can"
+
+
 def step(state: State, action: Action, actor: ActorKind) -> State:
     """The state after ``action`` by an ``actor`` kind in ``state``, or the named refusal."""
     nxt = _TABLE.get((state, action, actor))
@@ -213,7 +226,7 @@ def step(state: State, action: Action, actor: ActorKind) -> State:
         )
     if actor not in _KINDS_BY_ACTION.get(action, frozenset()):
         raise NotPermittedError(
-            f"a {actor.value} cannot {action.value.replace('_', ' ')}",
+            _not_yours(action, actor),
             action=action.value,
             actor=actor.value,
         )
