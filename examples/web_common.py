@@ -586,7 +586,8 @@ def sweep_forever(market: Marketplace, *, every: float, stop: threading.Event) -
     while not stop.is_set():
         try:
             report = market.run_due()
-        except Exception:  # a conflict with another worker: the next sweep picks it up
+        except Exception:  # a worker loop outlives any one failure (the store down, a bug):
+            # what the sweep did not finish stays due, and the next tick picks it up (R40)
             log.exception("sweep failed; retrying at the next tick")
         else:
             sweeps += 1

@@ -232,6 +232,17 @@ def test_r11_cancel_before_shipping_refunds_in_full(
         )
 
 
+def test_r20_r29_the_refund_notification_tells_the_buyer_how_much(
+    market: Marketplace, notifier: RecordingNotifier, order: Order
+) -> None:
+    """R20, R29: the buyer's ``refund.issued`` names the amount going back: a cancel before
+    shipping refunds all 28.00 EUR (two units at 10.00, one at 5.00, 3.00 shipping)."""
+    market.cancel_order(order.order_id, by=BUYER, reason="changed mind")
+    market.deliver_notifications()
+    texts = [n.text for _, n in notifier.sent if n.kind == "refund.issued"]
+    assert texts == [f"A refund of 28.00 EUR was issued on order {order.order_id}."]
+
+
 def test_r11_cancel_after_a_shipment_is_refused(
     market: Marketplace, order: Order, snapshot: SnapshotOf
 ) -> None:

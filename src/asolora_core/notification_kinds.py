@@ -126,7 +126,10 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             rule="R13",
         ),
         _K.REFUND_ISSUED: KindInfo(
-            recipient="buyer", subject="order", when="money goes back to the buyer", rule="R20"
+            recipient="buyer",
+            subject="order",
+            when="money goes back to the buyer (the text names how much)",
+            rule="R20",
         ),
         _K.PROCEEDS_RELEASED: KindInfo(
             recipient="vendor",

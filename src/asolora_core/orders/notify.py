@@ -71,7 +71,7 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
         "The buyer answered your offer on {order}.",
     ),
     IssueClosed: (BOTH, "issue.closed", "The issue on order {order} is closed."),
-    RefundIssued: (BUYER, "refund.issued", "A refund was issued on order {order}."),
+    RefundIssued: (BUYER, "refund.issued", "A refund of {amount} was issued on order {order}."),
     # R40 timers and staff powers
     ShippingReminded: (
         VENDOR,
@@ -192,9 +192,12 @@ def _notifications(
     order_id = order.order_id
     if parts is not None:
         sentence = parts[0] + order_id + parts[1]
-    elif "{event." in text or "{paid}" in text:
+    elif "{event." in text or "{paid}" in text or "{amount}" in text:
         paid = format_minor(order.paid_minor, order.currency) if "{paid}" in text else ""
-        sentence = text.format(order=order_id, event=event, paid=paid)
+        amount = ""
+        if isinstance(event, RefundIssued):  # the money going back, in the order currency
+            amount = format_minor(event.amount_minor, event.currency)
+        sentence = text.format(order=order_id, event=event, paid=paid, amount=amount)
     else:
         sentence = text.format(order=order_id)
     at = event.at
