@@ -596,11 +596,11 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R13: staff decide: a refund, a replacement, or rejected."""
         check_id(issue_id, "issue_id")
-        parsed = split_money(refund, field="amount")
+        parsed = split_money(refund, field="refund")
         refund_id = self.ids.new_id("r")
 
         def decide(order: Order, now: _dt.datetime) -> Decision:
-            minor = in_currency(parsed, order.currency)
+            minor = in_currency(parsed, order.currency, field="refund")
             return core.mediate_issue(
                 order,
                 issue_id,
