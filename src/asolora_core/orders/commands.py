@@ -949,9 +949,10 @@ def _check_refund_amount(
     decision that must carry the amount (the message then says which argument to pass)."""
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor < 1:
         if what:
+            most = format_minor(order.refundable_minor, order.currency)
             raise InvalidMoneyError(
                 f"{what} needs the amount to give back: pass {argument}=Money(...) with a "
-                f"positive amount of at most {format_minor(order.refundable_minor, order.currency)}",
+                f"positive amount of at most {most}",
                 field=argument,
             )
         raise InvalidMoneyError("a refund must be a positive amount", field=argument)
