@@ -42,6 +42,7 @@ class NotificationKind(enum.StrEnum):
     CHARGEBACK_REPORTED = "chargeback.reported"
     PAYOUT_PAID = "payout.paid"
     MESSAGE_POSTED = "message.posted"
+    MESSAGE_FLAGGED = "message.flagged"
     # the buyer's receipt, R40 timers and staff powers
     ORDER_RECEIPT = "order.receipt"
     ORDER_SHIP_REMINDER = "order.ship_reminder"
@@ -148,6 +149,13 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             subject="conversation",
             when="a chat message is posted",
             rule="R26",
+        ),
+        _K.MESSAGE_FLAGGED: KindInfo(
+            recipient="the staff desk",
+            subject="conversation",
+            when="the contact policy flags a chat message (the text names the kinds found, "
+            "never the details)",
+            rule="R27",
         ),
         _K.ORDER_RECEIPT: KindInfo(
             recipient="buyer",

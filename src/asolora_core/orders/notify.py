@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import STAFF_DESK, Actor, ActorKind
 from asolora_core.events import (
     ConfirmationReminded,
     DomainEvent,
@@ -46,8 +46,6 @@ __all__ = ["ALSO", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
 VENDOR, BUYER, BOTH, OTHER = "vendor", "buyer", "both", "other"
 STAFF = "staff"  #: the staff desk (:data:`STAFF_DESK`)
-#: Who hears of what is handed to staff (R40's escalation).
-STAFF_DESK = Actor(ActorKind.STAFF, "desk")
 
 #: event class -> (who hears of it, kind, text); OTHER is the side that did not act.
 NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
