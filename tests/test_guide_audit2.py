@@ -748,3 +748,43 @@ def test_r27_r29_a_flagged_message_is_redacted_for_the_buyer_and_sent_to_the_sta
     assert _told(notifier, market) == [(NotificationKind.MESSAGE_POSTED, ANNA)]
     conversation = market.get_conversation(cid, by=STAFF)
     assert (conversation.vendor_unread, conversation.buyer_unread) == (1, 0)
+
+
+def test_r10_r14_r29_a_parcel_the_timer_confirms_is_told_to_the_buyer_whose_window_closes(
+    make_market: MarketFactory, clock: FakeClock, notifier: RecordingNotifier
+) -> None:
+    """R10, R14, R29: auto-confirmation after 3 days. Of two parcels, the mugs are delivered
+    at 09:00 and the teas at 12:00. At 09:00 three days later the timer confirms the mugs:
+    the buyer is told (its dispute window for them closed without its action) and so is the
+    vendor, once each; an issue on the mugs is now refused, one on the teas is not. A parcel
+    the buyer confirms itself sends the buyer no such notice."""
+    market, _ = _market(make_market, clock, auto_confirm_after=dt.timedelta(days=3))
+    order = _two_lines(market)
+    mugs, teas = (line.line_id for line in order.lines)
+    oid = order.order_id
+    parcel_1 = _ship(market, order, {mugs: 3}, "P1")
+    parcel_2 = _ship(market, order, {teas: 2}, "P2")
+    market.mark_delivered(oid, parcel_1, by=ANNA)
+    clock.advance(hours=3)
+    market.mark_delivered(oid, parcel_2, by=ANNA)
+    _notes(notifier, market)
+
+    clock.set(START + dt.timedelta(days=3))
+    notifier.sent.clear()
+    market.run_due()
+    notes = [note for _, note in notifier.sent]
+    assert [(n.kind, n.recipient) for n in notes] == [
+        (NotificationKind.SHIPMENT_CONFIRMED, ANNA),
+        (NotificationKind.SHIPMENT_AUTO_CONFIRMED, ADA),
+    ]
+    assert parcel_1 in notes[1].text
+    assert "dispute window" in notes[1].text
+    with pytest.raises(DisputeWindowClosedError):
+        market.report_issue(oid, by=ADA, kind=IssueKind.DAMAGED, description="x", line_ids=[mugs])
+    market.report_issue(oid, by=ADA, kind=IssueKind.DAMAGED, description="y", line_ids=[teas])
+    issue = market.get_order(oid, by=ADA).issues[-1].issue_id
+    market.withdraw_issue(oid, issue, by=ADA)
+    _notes(notifier, market)
+    done = market.confirm_receipt(oid, parcel_2, by=ADA)
+    assert done.status is OrderStatus.COMPLETED
+    assert NotificationKind.SHIPMENT_AUTO_CONFIRMED not in {k for k, _ in _told(notifier, market)}

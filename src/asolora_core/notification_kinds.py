@@ -30,6 +30,7 @@ class NotificationKind(enum.StrEnum):
     SHIPMENT_TRACKING_UPDATED = "shipment.tracking_updated"
     SHIPMENT_DELIVERED = "shipment.delivered"
     SHIPMENT_CONFIRMED = "shipment.confirmed"
+    SHIPMENT_AUTO_CONFIRMED = "shipment.auto_confirmed"
     ORDER_COMPLETED = "order.completed"
     ORDER_CANCELLED = "order.cancelled"
     ISSUE_REPORTED = "issue.reported"
@@ -99,13 +100,21 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             when="the buyer (or the auto-confirm timer) confirms a parcel",
             rule="R9",
         ),
+        _K.SHIPMENT_AUTO_CONFIRMED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the auto-confirm timer confirms a parcel for the buyer: its dispute window "
+            "for those items is closed",
+            rule="R10",
+        ),
         _K.ORDER_COMPLETED: KindInfo(
             recipient="both", subject="order", when="the order completes by itself", rule="R9"
         ),
         _K.ORDER_CANCELLED: KindInfo(
             recipient="the other side",
             subject="order",
-            when="the order is cancelled before shipping",
+            when="the order is cancelled: before shipping, by staff after shipping, or "
+            "because everything paid went back",
             rule="R11",
         ),
         _K.ISSUE_REPORTED: KindInfo(
