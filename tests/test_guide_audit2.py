@@ -126,6 +126,55 @@ def _told(notifier: RecordingNotifier, market: Marketplace) -> list[tuple[str, A
     return [(note.kind, note.recipient) for note in _notes(notifier, market)]
 
 
+# --- shipping in parts, tracking kept in order (R5, R6) -------------------------------------
+
+
+def test_r5_r6_parcels_carry_what_is_left_and_every_tracking_change_is_kept_and_told(
+    make_market: MarketFactory, clock: FakeClock, notifier: RecordingNotifier
+) -> None:
+    """R2, R4, R5, R6, R29: 3 mugs and 2 teas. Parcel 1 carries 2 mugs; a second parcel
+    asking for 2 more mugs (only 1 is left) is refused and changes nothing; parcel 2 carries
+    the last mug and both teas. Parcel 1's tracking changes three times (a note at 10:00, a
+    corrected number at 11:00, another carrier at 12:00): kept in that order with their
+    times, the buyer told each once; repeating the last event, or any change after
+    delivery, is refused."""
+    market, _ = _market(make_market, clock)
+    order = _two_lines(market)
+    mugs, teas = (line.line_id for line in order.lines)
+    oid = order.order_id
+    parcel_1 = _ship(market, order, {mugs: 2}, "P1")
+    assert market.get_order(oid, by=ADA).fulfilment.state == "partially_shipped"
+    before = (market.get_order(oid, by=STAFF), market.outbox(by=STAFF))
+    with pytest.raises(InvalidInputError):
+        _ship(market, order, {mugs: 2}, "P2")  # 3 - 2 = 1 mug left
+    assert (market.get_order(oid, by=STAFF), market.outbox(by=STAFF)) == before
+    _ship(market, order, {mugs: 1, teas: 2}, "P2")
+    assert market.get_order(oid, by=ADA).fulfilment.state == "shipped"
+    _notes(notifier, market)
+
+    clock.advance(hours=1)
+    market.update_tracking(oid, parcel_1, by=ANNA, note="left the depot")
+    clock.advance(hours=1)
+    market.update_tracking(oid, parcel_1, by=ANNA, tracking_number="P1-B", note="relabelled")
+    clock.advance(hours=1)
+    market.update_tracking(oid, parcel_1, by=ANNA, carrier="UPS", note="handed to UPS")
+    with pytest.raises(InvalidInputError):
+        market.update_tracking(oid, parcel_1, by=ANNA, carrier="UPS", note="handed to UPS")
+    shipment = market.get_order(oid, by=ADA).shipments[0]
+    assert [(e.at - START, e.carrier, e.tracking_number, e.note) for e in shipment.tracking] == [
+        (dt.timedelta(0), "DHL", "P1", ""),
+        (dt.timedelta(hours=1), "DHL", "P1", "left the depot"),
+        (dt.timedelta(hours=2), "DHL", "P1-B", "relabelled"),
+        (dt.timedelta(hours=3), "UPS", "P1-B", "handed to UPS"),
+    ]
+    assert (shipment.carrier, shipment.tracking_number) == ("UPS", "P1-B")
+    assert _told(notifier, market) == [(NotificationKind.SHIPMENT_TRACKING_UPDATED, ADA)] * 3
+    market.mark_delivered(oid, parcel_1, by=ANNA)
+    with pytest.raises(InvalidTransitionError):
+        market.update_tracking(oid, parcel_1, by=ANNA, note="delivered to a neighbour")
+    assert market.get_order(oid, by=ADA).status is OrderStatus.PROCESSING  # R4
+
+
 # --- issues, partial shipments and partial confirmation (R9, R12-R14) ----------------------
 
 
