@@ -658,7 +658,12 @@ def test_r29_each_side_is_told_each_step_once_through_an_issue_and_a_mediation(
         refund=Money("10.00", "EUR"),
     )
     market.confirm_receipt(oid, parcel, by=ADA)
-    assert _told(notifier, market) == [
+    notes = _notes(notifier, market)
+    # both sides learn how the issue ended, the vendor included: its proceeds drop by 10.00
+    assert [n.text for n in notes if n.kind == NotificationKind.ISSUE_CLOSED] == [
+        f"The issue on order {oid} is closed (mediated_refund): see the order for its details."
+    ] * 2
+    assert [(n.kind, n.recipient) for n in notes] == [
         (NotificationKind.ORDER_PLACED, ANNA),
         (NotificationKind.ORDER_RECEIPT, ADA),
         (NotificationKind.SHIPMENT_CREATED, ADA),
@@ -792,6 +797,12 @@ def test_r27_r29_a_flagged_message_is_redacted_for_the_buyer_and_sent_to_the_sta
     assert all("7946" not in n.text for n in notes)
     assert "phone number" in notes[1].text
 
+    for _ in range(2):  # R35: a retry under the same key is the first post, told once
+        market.post_message(cid, by=ANNA, text="or anna at example dot com", idempotency_key="k")
+    assert _told(notifier, market) == [
+        (NotificationKind.MESSAGE_POSTED, ADA),
+        (NotificationKind.MESSAGE_FLAGGED, DESK),
+    ]
     clean = market.post_message(cid, by=ADA, text="No thanks, here is fine. Size 38 please.")
     assert not clean.message.flagged
     assert _told(notifier, market) == [(NotificationKind.MESSAGE_POSTED, ANNA)]

@@ -71,7 +71,11 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
         "issue.offer_answered",
         "The buyer answered your offer on {order}.",
     ),
-    IssueClosed: (BOTH, "issue.closed", "The issue on order {order} is closed."),
+    IssueClosed: (
+        BOTH,
+        "issue.closed",
+        "The issue on order {order} is closed ({event.outcome}): see the order for its details.",
+    ),
     RefundIssued: (BUYER, "refund.issued", "A refund was issued on order {order}."),
     # R40 timers and staff powers
     ShippingReminded: (
