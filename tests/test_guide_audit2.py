@@ -47,6 +47,9 @@ from asolora_core import (
     RecordingNotifier,
     RefundExceedsPaidError,
     Resolution,
+    ReturnKind,
+    ReturnNotAllowedError,
+    ReturnPolicy,
 )
 from asolora_core.events import StaffActionTaken
 from asolora_core.orders.model import IssueOutcome, IssueStatus
@@ -848,3 +851,68 @@ def test_r10_r14_r29_a_parcel_the_timer_confirms_is_told_to_the_buyer_whose_wind
     done = market.confirm_receipt(oid, parcel_2, by=ADA)
     assert done.status is OrderStatus.COMPLETED
     assert NotificationKind.SHIPMENT_AUTO_CONFIRMED not in {k for k, _ in _told(notifier, market)}
+
+
+# --- returns and exchanges after confirmation (R19, R22, R37) -------------------------------
+
+
+def test_r37_r22_an_exchange_then_a_return_after_release_with_a_restocking_fee(
+    make_market: MarketFactory, clock: FakeClock
+) -> None:
+    """R19, R21, R22, R37: 3 mugs at 10.00, policy: returns and exchanges within 14 days,
+    10 % restocking fee; commission 10 %. Completed and released: 30.00 - 3.00 = 27.00.
+    Ada exchanges one mug (no money moves); the exchanged unit is no longer returnable, so
+    a return of 3 is refused (2 left). She returns 2: their share 20.00 less the 10 %
+    restocking fee 2.00 = 18.00 back to her. New net 30.00 - 18.00 = 12.00, commission
+    1.20, so 3.00 - 1.20 = 1.80 comes back: Anna is debited 18.00 - 1.80 = 16.20, balance
+    27.00 - 16.20 = 10.80. The order stays completed throughout."""
+    market, _ = _market(make_market, clock, fees=FeeSchedule(commission_bp=1000))
+    policy = ReturnPolicy(
+        returns_accepted=True, exchanges_accepted=True, window_days=14, restocking_fee_bp=1000
+    )
+    (order,) = market.place_checkout(
+        buyer=ADA,
+        customer_name="Ada Lovelace",
+        paid=Money("30.00", "EUR"),
+        items=[
+            Item(
+                vendor_id="anna",
+                product_id="mug",
+                quantity=3,
+                unit_price=Money("10.00", "EUR"),
+                policy=policy,
+            )
+        ],
+    )
+    oid, line = order.order_id, order.lines[0].line_id
+    parcel = _ship(market, order, {line: 3}, "P1")
+    market.mark_delivered(oid, parcel, by=ANNA)
+    market.confirm_receipt(oid, parcel, by=ADA)
+    clock.advance(hours=168)
+    market.run_due()
+    assert market.balance("anna", by=ANNA).balance == Money("27.00", "EUR")
+
+    exchange = market.request_return(
+        oid, by=ADA, kind=ReturnKind.EXCHANGE, items={line: 1}, reason="wrong size"
+    ).returns[-1]
+    market.accept_return(oid, exchange.return_id, by=ANNA)
+    market.ship_return(oid, exchange.return_id, by=ADA, carrier="DHL", tracking_number="X1")
+    market.receive_return(oid, exchange.return_id, by=ANNA)
+    exchanged = market.ship_exchange(
+        oid, exchange.return_id, by=ANNA, carrier="DHL", tracking_number="X2"
+    )
+    assert (exchanged.status, exchanged.refunded_minor) == (OrderStatus.COMPLETED, 0)
+    assert market.balance("anna", by=ANNA).balance == Money("27.00", "EUR")
+    with pytest.raises(ReturnNotAllowedError) as too_many:
+        market.request_return(oid, by=ADA, kind=ReturnKind.RETURN, items={line: 3}, reason="x")
+    assert too_many.value.fields["left"] == 2
+
+    back = market.request_return(
+        oid, by=ADA, kind=ReturnKind.RETURN, items={line: 2}, reason="not for me"
+    ).returns[-1]
+    market.accept_return(oid, back.return_id, by=ANNA)
+    market.ship_return(oid, back.return_id, by=ADA, carrier="DHL", tracking_number="R1")
+    market.receive_return(oid, back.return_id, by=ANNA)
+    refunded = market.refund_return(oid, back.return_id, by=ANNA)
+    assert (refunded.status, refunded.refunds[-1].amount_minor) == (OrderStatus.COMPLETED, 1800)
+    assert market.balance("anna", by=ANNA).balance == Money("10.80", "EUR")
