@@ -17,7 +17,7 @@ from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError
 from asolora_core.limits import MAX_ID_LENGTH, check_storable
 
-__all__ = ["Actor", "ActorKind", "check_actor"]
+__all__ = ["STAFF_DESK", "Actor", "ActorKind", "check_actor"]
 
 
 class ActorKind(enum.Enum):
@@ -99,3 +99,8 @@ class Actor:
 
     def __str__(self) -> str:
         return self.key
+
+
+#: The staff desk: who is told of what needs a person at the platform (an issue handed to
+#: staff, R40; a chat message the contact policy flagged, R27).
+STAFF_DESK = Actor(ActorKind.STAFF, "desk")

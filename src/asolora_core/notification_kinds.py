@@ -30,6 +30,7 @@ class NotificationKind(enum.StrEnum):
     SHIPMENT_TRACKING_UPDATED = "shipment.tracking_updated"
     SHIPMENT_DELIVERED = "shipment.delivered"
     SHIPMENT_CONFIRMED = "shipment.confirmed"
+    SHIPMENT_AUTO_CONFIRMED = "shipment.auto_confirmed"
     ORDER_COMPLETED = "order.completed"
     ORDER_CANCELLED = "order.cancelled"
     ISSUE_REPORTED = "issue.reported"
@@ -42,6 +43,7 @@ class NotificationKind(enum.StrEnum):
     CHARGEBACK_REPORTED = "chargeback.reported"
     PAYOUT_PAID = "payout.paid"
     MESSAGE_POSTED = "message.posted"
+    MESSAGE_FLAGGED = "message.flagged"
     # the buyer's receipt, R40 timers and staff powers
     ORDER_RECEIPT = "order.receipt"
     ORDER_SHIP_REMINDER = "order.ship_reminder"
@@ -98,13 +100,21 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             when="the buyer (or the auto-confirm timer) confirms a parcel",
             rule="R9",
         ),
+        _K.SHIPMENT_AUTO_CONFIRMED: KindInfo(
+            recipient="buyer",
+            subject="order",
+            when="the auto-confirm timer confirms a parcel for the buyer: its dispute window "
+            "for those items is closed",
+            rule="R10",
+        ),
         _K.ORDER_COMPLETED: KindInfo(
             recipient="both", subject="order", when="the order completes by itself", rule="R9"
         ),
         _K.ORDER_CANCELLED: KindInfo(
             recipient="the other side",
             subject="order",
-            when="the order is cancelled before shipping",
+            when="the order is cancelled: before shipping, by staff after shipping, or "
+            "because everything paid went back",
             rule="R11",
         ),
         _K.ISSUE_REPORTED: KindInfo(
@@ -151,6 +161,13 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             subject="conversation",
             when="a chat message is posted",
             rule="R26",
+        ),
+        _K.MESSAGE_FLAGGED: KindInfo(
+            recipient="the staff desk",
+            subject="conversation",
+            when="the contact policy flags a chat message (the text names the kinds found, "
+            "never the details)",
+            rule="R27",
         ),
         _K.ORDER_RECEIPT: KindInfo(
             recipient="buyer",

@@ -183,9 +183,15 @@ class Screening:
 
 def _describe(findings: Sequence[ContactFinding]) -> str:
     """'an email address and 2 phone numbers', kinds in the order of ContactKind."""
+    return describe_kinds([f.kind for f in findings])
+
+
+def describe_kinds(kinds: Sequence[ContactKind]) -> str:
+    """The kinds found, in words: 'an email address and 2 phone numbers', in the order of
+    :class:`ContactKind` (what the sender's notice and the staff desk's notification say)."""
     parts = []
     for kind, (one, many) in _KIND_NAMES.items():
-        count = sum(1 for f in findings if f.kind is kind)
+        count = sum(1 for k in kinds if k is kind)
         if count == 1:
             parts.append(one)
         elif count > 1:

@@ -22,7 +22,7 @@ import attrs
 
 from asolora_core import _codec
 from asolora_core._values import value_eq, value_hash, value_repr
-from asolora_core.actors import Actor, ActorKind, check_actor
+from asolora_core.actors import STAFF_DESK, Actor, ActorKind, check_actor
 from asolora_core.clock import utc
 from asolora_core.errors import (
     AmbiguousCustomerError,
@@ -35,7 +35,7 @@ from asolora_core.events import Notification
 from asolora_core.kernel import _Kernel
 from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_optional_id, check_text
 from asolora_core.messaging import conversations as core
-from asolora_core.messaging.contact_policy import ContactPolicy, screen
+from asolora_core.messaging.contact_policy import ContactKind, ContactPolicy, describe_kinds, screen
 from asolora_core.messaging.conversations import Conversation, Message, Side
 from asolora_core.ports import UnitOfWork
 
@@ -582,7 +582,9 @@ _SENDER = {
 
 def _message_notifications(conversation: Conversation, message: Message) -> list[Notification]:
     """R29: a new message notifies the other side (both sides for a staff message). The text
-    is not copied into the notification, which leaves the platform."""
+    is not copied into the notification, which leaves the platform. R27: a flagged message
+    is also the staff desk's to review; it is told which kinds were found, never the
+    details themselves."""
     side = core.side_of(conversation, message.sender)
     recipients = [
         actor
@@ -591,7 +593,7 @@ def _message_notifications(conversation: Conversation, message: Message) -> list
     ]
     who = _SENDER.get(message.sender.kind, str(message.sender))
     text = f"New message from {who} in conversation {conversation.conversation_id}."
-    return [
+    out = [
         Notification(
             recipient=r,
             kind="message.posted",
@@ -601,3 +603,16 @@ def _message_notifications(conversation: Conversation, message: Message) -> list
         )
         for r in recipients
     ]
+    if message.flagged:
+        found = describe_kinds([ContactKind(kind) for kind in message.findings])
+        out.append(
+            Notification(
+                recipient=STAFF_DESK,
+                kind="message.flagged",
+                subject_id=conversation.conversation_id,
+                text=f"A message from {who} in conversation {conversation.conversation_id} "
+                f"was flagged for review: it carried {found}.",
+                event_at=message.at,
+            )
+        )
+    return out

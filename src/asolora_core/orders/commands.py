@@ -787,7 +787,7 @@ def offer_settlement(
             issue_id=issue_id,
         )
     if resolution is Resolution.REFUND:
-        _check_refund_amount(order, amount_minor)
+        _check_refund_amount(order, amount_minor, argument="amount", what="a REFUND offer")
     elif amount_minor:
         raise InvalidInputError("only a refund offer carries an amount", field="amount")
     offer = SettlementOffer(
@@ -904,9 +904,12 @@ def mediate_issue(
             field="outcome",
         )
     if outcome is IssueOutcome.MEDIATED_REFUND:
-        _check_refund_amount(order, amount_minor)
+        _check_refund_amount(order, amount_minor, argument="refund", what="a MEDIATED_REFUND")
     elif amount_minor:
-        raise InvalidInputError("only a refund outcome carries an amount", field="amount")
+        raise InvalidInputError(
+            f"only MEDIATED_REFUND carries a refund; {outcome.name} takes no refund=",
+            field="refund",
+        )
     events = staff_event(order, by, Action.MEDIATE_ISSUE, reason, issue_id, now)
     new, closed = _close_issue(order, issue, issue, outcome, amount_minor, refund_id, by, now, [])
     return new, (*closed, *events)
@@ -955,9 +958,20 @@ def _close_issue(
 # --- refunds ----------------------------------------------------------------------------------
 
 
-def _check_refund_amount(order: Order, amount_minor: int) -> None:
+def _check_refund_amount(
+    order: Order, amount_minor: int, *, argument: str = "amount", what: str = ""
+) -> None:
+    """R2, R20: a positive amount no larger than what is still refundable. ``what`` names a
+    decision that must carry the amount (the message then says which argument to pass)."""
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor < 1:
-        raise InvalidMoneyError("a refund must be a positive amount", field="amount")
+        if what:
+            most = format_minor(order.refundable_minor, order.currency)
+            raise InvalidMoneyError(
+                f"{what} needs the amount to give back: pass {argument}=Money(...) with a "
+                f"positive amount of at most {most}",
+                field=argument,
+            )
+        raise InvalidMoneyError("a refund must be a positive amount", field=argument)
     if amount_minor > order.refundable_minor:
         raise RefundExceedsPaidError(
             f"the refund would exceed what the buyer paid: at most "

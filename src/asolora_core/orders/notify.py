@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from asolora_core.actors import Actor, ActorKind
+from asolora_core.actors import STAFF_DESK, Actor, ActorKind
 from asolora_core.events import (
     ConfirmationReminded,
     DomainEvent,
@@ -46,8 +46,9 @@ __all__ = ["ALSO", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
 VENDOR, BUYER, BOTH, OTHER = "vendor", "buyer", "both", "other"
 STAFF = "staff"  #: the staff desk (:data:`STAFF_DESK`)
-#: Who hears of what is handed to staff (R40's escalation).
-STAFF_DESK = Actor(ActorKind.STAFF, "desk")
+#: The buyer, only when the system acted for it (R10: a parcel confirmed by the timer closes
+#: the buyer's dispute window for it, so the buyer must hear of it).
+BUYER_IF_AUTOMATIC = "buyer if automatic"
 
 #: event class -> (who hears of it, kind, text); OTHER is the side that did not act.
 NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
@@ -70,7 +71,11 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
         "issue.offer_answered",
         "The buyer answered your offer on {order}.",
     ),
-    IssueClosed: (BOTH, "issue.closed", "The issue on order {order} is closed."),
+    IssueClosed: (
+        BOTH,
+        "issue.closed",
+        "The issue on order {order} is closed ({event.outcome}): see the order for its details.",
+    ),
     RefundIssued: (BUYER, "refund.issued", "A refund of {amount} was issued on order {order}."),
     # R40 timers and staff powers
     ShippingReminded: (
@@ -112,8 +117,9 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
     ExchangeShipped: (BUYER, "return.exchange_shipped", "Your exchange on {order} has shipped."),
 }
 
-#: A second notification some events produce: the buyer's receipt on placement (R29), and
-#: the staff desk's copy of an escalation (R40).
+#: A second notification some events produce: the buyer's receipt on placement (R29), the
+#: staff desk's copy of an escalation (R40), and the buyer's word that the auto-confirm timer
+#: confirmed a parcel for it (R10, R14).
 ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
     OrderPlaced: (
         BUYER,
@@ -121,6 +127,12 @@ ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
         "Thank you for your order {order}: {paid} paid. This is your receipt.",
     ),
     IssueEscalated: (STAFF, "issue.escalated", "An issue on order {order} needs a decision."),
+    ReceiptConfirmed: (
+        BUYER_IF_AUTOMATIC,
+        "shipment.auto_confirmed",
+        "A parcel of order {order} ({event.shipment_id}) was confirmed received automatically: "
+        "the platform's dispute window for its items is closed; returns now go to the vendor.",
+    ),
 }
 
 
@@ -190,6 +202,10 @@ def _notifications(
 ) -> None:
     """Append to ``out`` the notifications of one entry of a plan (see :func:`_plan`)."""
     order_id = order.order_id
+    if side == BUYER_IF_AUTOMATIC:
+        if not getattr(event, "automatic", False):
+            return
+        side = BUYER
     if parts is not None:
         sentence = parts[0] + order_id + parts[1]
     elif "{event." in text or "{paid}" in text or "{amount}" in text:

@@ -616,11 +616,11 @@ class _OrderCommands(_Kernel):
         ``StaffActionTaken`` in the order's history and notified to both sides."""
         check_id(issue_id, "issue_id")
         check_text(reason, "reason")
-        parsed = split_money(refund, field="amount")
+        parsed = split_money(refund, field="refund")
         refund_id = self.ids.new_id("r")
 
         def decide(order: Order, now: _dt.datetime) -> Decision:
-            minor = in_currency(parsed, order.currency)
+            minor = in_currency(parsed, order.currency, field="refund")
             return core.mediate_issue(
                 order,
                 issue_id,
