@@ -884,18 +884,26 @@ def test_a_connection_refused_for_its_settings_is_misconfigured_not_an_outage(
 
 def test_a_dsn_psycopg_cannot_parse_is_misconfigured_and_still_a_programming_error() -> None:
     """R2: a DSN that is not a connection string at all was psycopg's ProgrammingError; it is
-    now the library's store_misconfigured, and still that ProgrammingError."""
+    now the library's store_misconfigured, and still that ProgrammingError; its message
+    leaves the DSN's password out."""
     import psycopg
 
     from asolora_core.adapters.postgres import PgMisconfiguredError, PostgresStore
 
-    for bad_dsn in ("host=127.0.0.1 colour=blue", "not a connection string"):
+    for bad_dsn in (
+        "host=127.0.0.1 colour=blue",
+        "not a connection string",
+        "postgresql://shop:open sesame@127.0.0.1/test",  # psycopg quotes the password
+    ):
         with pytest.raises(psycopg.ProgrammingError) as caught:
             PostgresStore(bad_dsn)
         assert isinstance(caught.value, PgMisconfiguredError)
         assert isinstance(caught.value.__cause__, psycopg.ProgrammingError)
         assert caught.value.fields == {"reason": "dsn"}
         assert "fix the DSN" in caught.value.message
+        # the message may reach a log or a problem body: never the password
+        assert "sesame" not in caught.value.message
+        assert "sesame" not in str(caught.value.to_problem())
 
 
 @pytest.mark.parametrize(

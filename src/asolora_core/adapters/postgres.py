@@ -207,10 +207,26 @@ _MISCONFIGURED_STATES = {
 }
 
 
-def _misconfigured(exc: psycopg.Error) -> PgMisconfiguredError | None:
+#: A password in a DSN: ``password=...`` (quoted or not, in a URI's query too) or ``user:...@``.
+_DSN_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)|://[^/@\s:]*:([^@]*)@")
+
+
+def _redacted(text: str, dsn: str | None) -> str:
+    """``text`` without the password of ``dsn`` (a malformed DSN is quoted in psycopg's
+    message, and the message may reach a log or an HTTP problem body)."""
+    for match in _DSN_PASSWORD.finditer(dsn or ""):
+        secret = (match.group(1) or match.group(2) or "").strip("'")
+        for piece in sorted({secret, *secret.split()}, key=len, reverse=True):
+            if len(piece) >= 3:
+                text = text.replace(piece, "***")
+    return text
+
+
+def _misconfigured(exc: psycopg.Error, dsn: str | None = None) -> PgMisconfiguredError | None:
     """The :class:`PgMisconfiguredError` (raise it ``from exc``) of a connection that could
-    not be opened because of its configuration, or None (then it is an outage)."""
-    text = " ".join(str(exc).split())
+    not be opened because of its configuration, or None (then it is an outage); the
+    password of ``dsn`` is left out of its message."""
+    text = _redacted(" ".join(str(exc).split()), dsn)
     lowered = text.lower()
     state = getattr(exc, "sqlstate", None) or ""
     by_state = _MISCONFIGURED_STATES.get(state, "authentication" if state[:2] == "28" else "")
@@ -726,10 +742,11 @@ class PostgresUnitOfWork:
                 conn = self._context.__enter__()
             except psycopg.OperationalError as exc:
                 self._context = None  # the server refused or the pool timed out: no connection
-                raise (_misconfigured(exc) or _unavailable(exc)) from exc
+                raise (_misconfigured(exc, self.store.dsn) or _unavailable(exc)) from exc
             except psycopg.ProgrammingError as exc:
                 self._context = None  # e.g. a DSN psycopg cannot parse
-                misconfigured = _misconfigured(exc) if self.store.dsn is not None else None
+                dsn = self.store.dsn
+                misconfigured = _misconfigured(exc, dsn) if dsn is not None else None
                 if misconfigured is None:
                     raise
                 raise misconfigured from exc
