@@ -64,6 +64,7 @@ __all__ = [
     "actor_from_header",
     "build_market",
     "parse_body",
+    "pooled_postgres",
     "run_route",
     "store_from_env",
     "sweep_forever",
@@ -528,20 +529,49 @@ def store_from_env(environ: Mapping[str, str] | None = None) -> Store:
     """The store a worker process opens at start-up, chosen by its environment.
 
     ``ASOLORA_PG_DSN`` (a libpq DSN such as ``postgresql://shop@db/shop``) selects PostgreSQL,
-    in the schema ``ASOLORA_PG_SCHEMA`` if set (else the DSN's ``search_path``); otherwise
-    ``ASOLORA_DB`` names the SQLite file (``asolora-web.db``), and ``ASOLORA_SQLITE_BUSY_MS``
-    how long a writer waits for the write lock before the request is answered 503 (30000).
-    Every worker process migrates at start-up; that is safe at once from many processes on
-    either store.
+    in the schema ``ASOLORA_PG_SCHEMA`` if set (else the DSN's ``search_path``), through a
+    ``psycopg_pool.ConnectionPool`` of at most ``ASOLORA_PG_POOL_SIZE`` connections (8) per
+    process (:func:`pooled_postgres`); otherwise ``ASOLORA_DB`` names the SQLite file
+    (``asolora-web.db``), and ``ASOLORA_SQLITE_BUSY_MS`` how long a writer waits for the
+    write lock before the request is answered 503 (30000). Every worker process migrates at
+    start-up; that is safe at once from many processes on either store.
     """
     env = os.environ if environ is None else environ
     dsn = env.get("ASOLORA_PG_DSN")
     if dsn:
-        from asolora_core.adapters.postgres import PostgresStore
-
-        return PostgresStore(dsn, schema=env.get("ASOLORA_PG_SCHEMA") or None)
+        size = int(env.get("ASOLORA_PG_POOL_SIZE") or 8)
+        return pooled_postgres(dsn, schema=env.get("ASOLORA_PG_SCHEMA") or None, size=size)
     busy_ms = int(env.get("ASOLORA_SQLITE_BUSY_MS") or 30_000)
     return SqliteStore(env.get("ASOLORA_DB", "asolora-web.db"), busy_timeout_ms=busy_ms)
+
+
+def pooled_postgres(dsn: str, *, schema: str | None = None, size: int = 8) -> Store:
+    """A ``PostgresStore`` on a ``psycopg_pool.ConnectionPool`` of its own (see
+    docs/postgres.md): each unit of work borrows one of at most ``size`` connections and
+    gives it back, so a worker process holds ``size`` connections however many threads it
+    runs. The schema is migrated first (on a connection of its own, which creates the schema
+    if missing); the pool's connections then start in that schema, in UTC, as the store's own
+    would. A connection that comes back after a failed command was rolled back by the store;
+    the pool closes one that comes back broken. ``close()`` closes the pool."""
+    from psycopg_pool import ConnectionPool
+
+    from asolora_core.adapters.postgres import PostgresStore
+
+    PostgresStore(dsn, schema=schema).close()  # migrates (and creates the schema) on open
+    options = "-c timezone=UTC" + (f" -c search_path={schema}" if schema else "")
+    pool: ConnectionPool[Any] = ConnectionPool(
+        dsn, min_size=1, max_size=size, kwargs={"options": options}, open=True
+    )
+
+    class PooledStore(PostgresStore):
+        #: the pool the store borrows from (closed with the store)
+        owned_pool = pool
+
+        def close(self) -> None:
+            super().close()
+            self.owned_pool.close()
+
+    return PooledStore(pool=pool, migrate=False)
 
 
 def build_market(

@@ -370,3 +370,56 @@ def test_durations_read_back_exactly_and_bad_ones_are_refused() -> None:
     for bad in ("PT99999999999999S", "PT1e999999S", "PT0.0000001S", "PTabcS"):
         with pytest.raises(InvalidInputError):
             from_json(dt.timedelta, bad)
+
+
+def test_from_json_decodes_a_type_first_read_by_two_threads_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """R2: the first ``from_json`` of a type builds its decoder; a second thread reading the
+    same type meanwhile (a web worker's threads on their first checkout) waits for it and
+    decodes, never reaching a half-built decoder (it raised IndexError: a 500)."""
+    import threading
+    import typing
+
+    from asolora_core import jsonout
+
+    @attrs.frozen
+    class Fresh:  # a type no test decoded before
+        n: int
+
+    arrived = threading.Event()  # the second thread reached the decoder (or gave up)
+    results: dict[str, Any] = {}
+    real_lock, real_hints = jsonout._DEC_LOCK, typing.get_type_hints
+
+    class Watched:
+        """The decoders' lock; says when the second thread comes to it."""
+
+        def __enter__(self) -> Any:
+            if threading.current_thread().name == "second":
+                arrived.set()
+            return real_lock.__enter__()
+
+        def __exit__(self, *exc: Any) -> Any:
+            return real_lock.__exit__(*exc)
+
+    def second() -> None:
+        try:
+            results["second"] = jsonout.from_json(Fresh, {"n": 2})
+        except Exception as exc:  # what the test reports
+            results["second"] = exc
+        finally:
+            arrived.set()
+
+    def hints(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if cls is Fresh and threading.current_thread().name != "second":
+            other = threading.Thread(target=second, name="second")
+            results["thread"] = other
+            other.start()  # while this thread is building Fresh's decoder
+            assert arrived.wait(timeout=60)
+        return real_hints(cls, *args, **kwargs)
+
+    monkeypatch.setattr(jsonout, "_DEC_LOCK", Watched())
+    monkeypatch.setattr(typing, "get_type_hints", hints)
+    assert jsonout.from_json(Fresh, {"n": 1}) == Fresh(1)
+    results["thread"].join(timeout=60)
+    assert results["second"] == Fresh(2)

@@ -750,10 +750,298 @@ def test_a_server_that_cannot_be_reached_is_store_unavailable() -> None:
     import psycopg
 
     from asolora_core.adapters.postgres import PostgresStore
-    from asolora_core.errors import StoreUnavailableError
+    from asolora_core.errors import StoreMisconfiguredError, StoreUnavailableError
 
     with pytest.raises(StoreUnavailableError) as caught:
         PostgresStore("postgresql://postgres@127.0.0.1:1/test?connect_timeout=5")
     assert isinstance(caught.value, psycopg.OperationalError)
     assert isinstance(caught.value.__cause__, psycopg.OperationalError)
     assert caught.value.fields["outcome_unknown"] is False
+    # nothing listens on that port: an outage (the server may come up), not a wrong setting
+    assert not isinstance(caught.value, StoreMisconfiguredError)
+    assert caught.value.retryable
+    assert caught.value.to_problem()["status"] == 503
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[dict[str, str]]:
+    """A database of this run (from ``template0``) whose ``CONNECT`` is revoked from
+    ``PUBLIC`` and whose ``public`` schema lets every role create (PostgreSQL 14's default);
+    a login role that may not connect to it; a role without ``LOGIN``. All dropped after."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    tag = uuid.uuid4().hex[:10]
+    names = {"db": f"asolora_t_{tag}", "user": f"asolora_u_{tag}", "nologin": f"asolora_n_{tag}"}
+    with psycopg.connect(dsn(), autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{names["user"]}" LOGIN')
+        admin.execute(f'CREATE ROLE "{names["nologin"]}" NOLOGIN')
+        admin.execute(f'CREATE DATABASE "{names["db"]}" TEMPLATE template0')
+        try:
+            admin.execute(f'REVOKE CONNECT ON DATABASE "{names["db"]}" FROM PUBLIC')
+            with psycopg.connect(make_conninfo(dsn(), dbname=names["db"]), autocommit=True) as db:
+                db.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+            yield names
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{names["db"]}" WITH (FORCE)')
+            admin.execute(f'DROP ROLE IF EXISTS "{names["user"]}"')
+            admin.execute(f'DROP ROLE IF EXISTS "{names["nologin"]}"')
+
+
+def _misconfigured(target: str, scratch: dict[str, str]) -> tuple[str, str, str]:
+    """(DSN, reason, a word of what the message says to fix) for each wrong setting."""
+    from psycopg.conninfo import make_conninfo
+
+    cases = {
+        "unknown database": (
+            make_conninfo(dsn(), dbname="asolora_no_such_db"),
+            "unknown_database",
+            "database name",
+        ),
+        # the server trusts 127.0.0.1, yet a role that does not exist is still refused
+        "unknown role": (
+            make_conninfo(dsn(), user="asolora_no_such_role"),
+            "unknown_role",
+            "user",
+        ),
+        "role without LOGIN": (
+            make_conninfo(dsn(), user=scratch["nologin"]),
+            "role_cannot_login",
+            "LOGIN",
+        ),
+        "no CONNECT on the database": (
+            make_conninfo(dsn(), user=scratch["user"], dbname=scratch["db"]),
+            "no_connect_privilege",
+            "GRANT CONNECT",
+        ),
+        # the server authenticates by trust: a DSN that demands a password method is refused
+        "refused authentication method": (
+            make_conninfo(dsn(), require_auth="scram-sha-256"),
+            "auth_method",
+            "require_auth",
+        ),
+        "SSL required, the server has none": (
+            make_conninfo(dsn(), sslmode="require"),
+            "ssl",
+            "sslmode",
+        ),
+        "malformed port": (
+            "postgresql://postgres@127.0.0.1:port/test",
+            "dsn",
+            "fix the DSN",
+        ),
+        "malformed sslmode": (
+            make_conninfo(dsn(), sslmode="sometimes"),
+            "dsn",
+            "fix the DSN",
+        ),
+    }
+    return cases[target]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "unknown database",
+        "unknown role",
+        "role without LOGIN",
+        "no CONNECT on the database",
+        "refused authentication method",
+        "SSL required, the server has none",
+        "malformed port",
+        "malformed sslmode",
+    ],
+)
+def test_a_connection_refused_for_its_settings_is_misconfigured_not_an_outage(
+    target: str, scratch: dict[str, str]
+) -> None:
+    """R2: a store whose DSN the server (or libpq) refuses for its settings raises
+    StoreMisconfiguredError (code store_misconfigured, HTTP 500, not retryable) saying what to
+    fix, never a store_unavailable telling the caller to send the command again (a retry
+    cannot help); still a psycopg.OperationalError, psycopg's error as its cause."""
+    import psycopg
+
+    from asolora_core.adapters.postgres import PgMisconfiguredError, PostgresStore
+    from asolora_core.errors import StoreMisconfiguredError, StoreUnavailableError
+
+    bad_dsn, reason, fix = _misconfigured(target, scratch)
+    with pytest.raises(StoreMisconfiguredError) as caught:
+        PostgresStore(bad_dsn, schema="asolora_never_created")
+    error = caught.value
+    assert isinstance(error, PgMisconfiguredError)
+    assert isinstance(error, psycopg.OperationalError)  # old except clauses still catch it
+    assert not isinstance(error, StoreUnavailableError)
+    assert isinstance(error.__cause__, psycopg.OperationalError)
+    assert (error.code, error.http_status, error.retryable) == ("store_misconfigured", 500, False)
+    assert error.fields == {"reason": reason}
+    assert fix in error.message
+    assert "will not help" in error.message
+    assert "send the same command again" not in error.message
+    assert error.to_problem()["retryable"] is False
+
+
+def test_a_dsn_psycopg_cannot_parse_is_misconfigured_and_still_a_programming_error() -> None:
+    """R2: a DSN that is not a connection string at all was psycopg's ProgrammingError; it is
+    now the library's store_misconfigured, and still that ProgrammingError; its message
+    leaves the DSN's password out."""
+    import psycopg
+
+    from asolora_core.adapters.postgres import PgMisconfiguredError, PostgresStore
+
+    for bad_dsn in (
+        "host=127.0.0.1 colour=blue",
+        "not a connection string",
+        "postgresql://shop:open sesame@127.0.0.1/test",  # psycopg quotes the password
+    ):
+        with pytest.raises(psycopg.ProgrammingError) as caught:
+            PostgresStore(bad_dsn)
+        assert isinstance(caught.value, PgMisconfiguredError)
+        assert isinstance(caught.value.__cause__, psycopg.ProgrammingError)
+        assert caught.value.fields == {"reason": "dsn"}
+        assert "fix the DSN" in caught.value.message
+        # the message may reach a log or a problem body: never the password
+        assert "sesame" not in caught.value.message
+        assert "sesame" not in str(caught.value.to_problem())
+
+
+@pytest.mark.parametrize(
+    ("refusal", "reason"),
+    [
+        # what psycopg raises for a wrong password: no SQLSTATE, the server's message
+        (
+            'connection failed: connection to server at "db.internal" (10.0.0.5), port 5432 '
+            'failed: FATAL:  password authentication failed for user "shop_app"',
+            "authentication",
+        ),
+        (
+            'connection failed: connection to server at "db.internal" (10.0.0.5), port 5432 '
+            "failed: fe_sendauth: no password supplied",
+            "authentication",
+        ),
+        (
+            'connection failed: connection to server at "db.internal" (10.0.0.5), port 5432 '
+            'failed: FATAL:  no pg_hba.conf entry for host "10.0.0.9", user "shop_app", '
+            'database "shop", no encryption',
+            "host_not_allowed",
+        ),
+        # a SQLSTATE, should psycopg give one, whatever the language of the message
+        ("28P01", "authentication"),
+        ("3D000", "unknown_database"),
+    ],
+)
+def test_a_password_the_server_refuses_is_misconfigured(
+    refusal: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R2: the test server trusts its clients, so the refusals of a server that asks for a
+    password are raised here as psycopg raises them: the wrong password (or none) is a
+    store_misconfigured that says to check the DSN's user and password."""
+    import psycopg
+    from psycopg import errors as pg_errors
+
+    from asolora_core.adapters.postgres import PgMisconfiguredError, PostgresStore
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        if len(refusal) == 5:
+            raise pg_errors.lookup(refusal)("FATAL:  Passwort-Authentifizierung fehlgeschlagen")
+        raise psycopg.OperationalError(refusal)
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    with pytest.raises(PgMisconfiguredError) as caught:
+        PostgresStore("postgresql://shop_app@db.internal/shop")
+    assert caught.value.fields == {"reason": reason}
+    if reason == "authentication":
+        assert "check the user and password in the DSN" in caught.value.message
+    assert not caught.value.retryable
+
+
+def test_migrate_warns_when_the_app_role_may_create_in_public(scratch: dict[str, str]) -> None:
+    """On a database whose ``public`` schema lets every role create (PostgreSQL 14 and older),
+    ``migrate(grant_to=ROLE)`` grants what it grants and warns that the role may still
+    create objects there, naming the REVOKE to run; where it may not, it says nothing."""
+    import warnings
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from asolora_core.migrations import migrate
+
+    target = make_conninfo(dsn(), dbname=scratch["db"])
+    with pytest.warns(UserWarning, match="REVOKE CREATE ON SCHEMA public FROM PUBLIC") as seen:
+        migrate(target, schema="shop", grant_to=scratch["user"])
+    assert "may create objects in schema public" in str(seen[0].message)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # what the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        migrate(target, schema="shop", grant_to=scratch["user"])
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_a_pooled_connection_comes_back_clean_after_a_failed_command(
+    schema: str, autocommit: bool
+) -> None:
+    """R2, R33, R35: on a pool, a command the library refuses (after taking its key's
+    advisory lock), a unit of work whose statement the database refuses (an aborted
+    transaction, holding an advisory lock) and a reader that fails inside its snapshot all
+    hand the connection back idle: no transaction open or aborted, no lock held, no setting
+    left from the unit of work (isolation, read only); the pool keeps the connection and the
+    next command runs on it. With or without autocommit on the pool's connections."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+    from psycopg_pool import ConnectionPool
+
+    from asolora_core import RefundExceedsPaidError
+    from asolora_core.adapters.postgres import PostgresStore
+
+    pool: ConnectionPool[Any] = ConnectionPool(
+        dsn(),
+        min_size=1,
+        max_size=1,  # every unit of work on the one connection
+        kwargs={"options": f"-c search_path={schema} -c timezone=UTC", "autocommit": autocommit},
+        open=True,
+    )
+
+    def session() -> tuple[Any, ...]:
+        """What the next unit of work inherits from the connection the pool hands out."""
+        with pool.connection() as conn:
+            assert conn.info.transaction_status == TransactionStatus.IDLE
+            row = conn.execute(
+                "SELECT pg_backend_pid(), current_setting('transaction_isolation'), "
+                "current_setting('transaction_read_only'), current_setting('search_path'), "
+                "current_setting('TimeZone'), (SELECT count(*) FROM pg_locks "
+                "WHERE pid = pg_backend_pid() AND locktype = 'advisory')"
+            ).fetchone()
+            conn.rollback()  # what this check opened (without autocommit)
+            assert row is not None
+            return tuple(row)
+
+    try:
+        store = PostgresStore(pool=pool, migrate=False)
+        market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+        order_id = _place(market)
+        market.get_order(order_id, by=STAFF)  # a reader, committed
+        clean = session()
+        assert clean[1:] == ("read committed", "off", schema, "UTC", 0)
+        with pytest.raises(RefundExceedsPaidError):
+            market.refund(
+                order_id, by=STAFF, amount=Money("50.00", "EUR"), reason="x", idempotency_key="k"
+            )
+        assert session() == clean
+        with store.unit_of_work() as uow:
+            uow.run("SELECT pg_advisory_xact_lock(42)")
+            uow.run("SET CONSTRAINTS ALL IMMEDIATE")
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                uow.fetchone("SELECT 1 / 0")  # the transaction is aborted; the block ends
+        assert session() == clean
+        with store.reader() as uow:
+            uow.fetchone("SELECT count(*) FROM orders")
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                uow.fetchone("SELECT 1 / 0")
+        assert session() == clean  # the same backend: the pool kept the connection
+        second = _place(market, "p-2")
+        assert market.get_order(second, by=STAFF).paid_minor == 900
+        assert market.get_order(order_id, by=STAFF).refunded_minor == 0  # refused: nothing
+    finally:
+        pool.close()

@@ -28,6 +28,7 @@ from asolora_core import (
     MarketplaceConfig,
     SequentialIds,
     SqliteStore,
+    StoreMisconfiguredError,
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger import core
@@ -446,6 +447,35 @@ def test_r40_a_store_that_fails_sets_no_timer_aside() -> None:
     with pytest.raises(ConnectionError):
         market.run_due()
     store.fail = 0  # the server is back
+    assert market.journal(by=STAFF)[-1].kind == "fees"  # nothing released, nothing moved
+    assert market.run_due().timers == {"release": 3}
+
+
+class _MisconfiguredStore(InMemoryStore):
+    """A store whose next ``fail`` units of work are refused for its configuration (a
+    password changed on the server, say), and that lists no transient errors."""
+
+    fail = 0
+
+    def unit_of_work(self) -> Any:
+        if self.fail:
+            self.fail -= 1
+            raise StoreMisconfiguredError("check the user and password in the DSN")
+        return super().unit_of_work()
+
+
+def test_r40_a_misconfigured_store_sets_no_timer_aside() -> None:
+    """R40: a store refused for its configuration is not a failing timer: ``run_due`` raises
+    StoreMisconfiguredError at once, sets nothing aside for an hour and releases nothing;
+    once the configuration is fixed, the next sweep releases every due order."""
+    store = _MisconfiguredStore()
+    _seed(store, 3, vendors=2)
+    market = _market(store)
+    store.fail = 2  # before: the batch, its first timer alone, then that timer set aside
+    with pytest.raises(StoreMisconfiguredError):
+        market.run_due()
+    assert store.fail == 1  # raised on the first refusal, not retried timer by timer
+    store.fail = 0  # fixed
     assert market.journal(by=STAFF)[-1].kind == "fees"  # nothing released, nothing moved
     assert market.run_due().timers == {"release": 3}
 

@@ -1,10 +1,11 @@
 """The web examples under load as a deployment runs them (``examples/web_load.py``).
 
 Real server processes (uvicorn and gunicorn, four workers each) on one SQLite file and on
-PostgreSQL, sixteen clients at once: checkouts sent three times at once with one key, two
-clerks shipping one order at once, concurrent refunds, chat, reads and hostile bodies. No
-answer is a 5xx; every refusal is a 4xx problem with its code (R2); a retried key returns the
-first result (R35); and the store agrees with what the clients computed (R24, R29, R36).
+PostgreSQL (each worker on a connection pool), sixteen clients at once: checkouts sent three
+times at once with one key, two clerks shipping one order at once, concurrent refunds, chat,
+reads and hostile bodies. No answer is a 5xx; every refusal is a 4xx problem with its code
+(R2); a retried key returns the first result (R35); and the store agrees with what the
+clients computed (R24, R29, R36).
 A busy SQLite write lock is a 503 ``store_busy`` and the same request sent again lands
 once. Each run is bounded: the server must start within 60 s, every request within 60 s.
 """
@@ -63,8 +64,25 @@ def schema() -> Iterator[str]:
 
 
 @postgres
-def test_four_workers_on_postgres(schema: str, tmp_path: Path) -> None:
-    _load_and_check("fastapi", {"ASOLORA_PG_DSN": dsn(), "ASOLORA_PG_SCHEMA": schema}, tmp_path)
+@pytest.mark.parametrize("kind", ["fastapi", "flask"])
+def test_four_workers_on_postgres_each_on_a_connection_pool(
+    kind: str, schema: str, tmp_path: Path
+) -> None:
+    """Each worker process borrows from a ``psycopg_pool.ConnectionPool`` of four connections
+    (fewer than gunicorn's eight threads per worker: requests wait for a connection): still no
+    5xx, and the store agrees with the clients."""
+    if kind == "flask":
+        pytest.importorskip("gunicorn")
+    env = {"ASOLORA_PG_DSN": dsn(), "ASOLORA_PG_SCHEMA": schema, "ASOLORA_PG_POOL_SIZE": "4"}
+    store = web_common.store_from_env(env)
+    try:
+        pool = getattr(store, "owned_pool", None)
+        assert pool is not None  # the pool path, not a connection per thread
+        assert pool.max_size == 4
+    finally:
+        store.close()
+    assert pool.closed  # closing the store closed its pool
+    _load_and_check(kind, env, tmp_path)
 
 
 def test_a_busy_sqlite_write_lock_is_a_retryable_503(tmp_path: Path) -> None:

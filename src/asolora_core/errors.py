@@ -44,6 +44,7 @@ __all__ = [
     "RefundExceedsPaidError",
     "ReturnNotAllowedError",
     "StoreBusyError",
+    "StoreMisconfiguredError",
     "StoreUnavailableError",
     "UnknownCurrencyError",
     "error_classes",
@@ -344,7 +345,8 @@ class ReportsRebuildingError(AsoloraError):
 
 class StoreUnavailableError(AsoloraError):
     """Raised when the database did not answer in time or at all (a lost PostgreSQL
-    connection, a server restarting; see :class:`StoreBusyError` for a busy one). Nothing was
+    connection, a server restarting; see :class:`StoreBusyError` for a busy one, and
+    :class:`StoreMisconfiguredError` for a connection refused for its settings). Nothing was
     stored, under the idempotency key or otherwise, unless the connection was lost during the
     COMMIT: then ``fields["outcome_unknown"]`` is true and the commit may have landed. Either
     way, send the same command again with the same idempotency key (a landed commit replays
@@ -365,6 +367,22 @@ class StoreBusyError(StoreUnavailableError):
     code = "store_busy"
     http_status = 503
     retryable = True
+
+
+class StoreMisconfiguredError(AsoloraError):
+    """Raised when the store cannot be used as it is configured, not because it is down: the
+    database refused the connection for its settings (a wrong password, an unknown role or
+    database, a role that may not log in or lacks ``CONNECT``, an authentication method or
+    SSL mode the two sides do not share, a setting it does not know) or the connection string
+    is malformed. Sending the command again cannot help until the configuration is fixed: the
+    message says what to check, ``fields["reason"]`` names it (``authentication``,
+    ``unknown_role``, ``role_cannot_login``, ``unknown_database``, ``no_connect_privilege``,
+    ``host_not_allowed``, ``auth_method``, ``ssl``, ``options``, ``dsn``). No connection was
+    opened: nothing was stored."""
+
+    code = "store_misconfigured"
+    http_status = 500
+    retryable = False
 
 
 # --- integrity ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -165,6 +166,12 @@ def _key(key: Any) -> str:
 
 Fn = Callable[[Any], Any]
 _DEC: dict[Any, Fn] = {}
+#: Decoders being built (under ``_DEC_LOCK``): a class's forward reference (for recursive
+#: types) and whatever was built with it, published to ``_DEC`` together once complete, so
+#: another thread never reads a decoder that is not finished.
+_BUILDING: dict[Any, Fn] = {}
+_DEC_LOCK = threading.RLock()
+_depth = [0]
 
 
 def from_json(tp: type[T], data: Any) -> T:
@@ -235,10 +242,24 @@ def _duration_in(x: str) -> _dt.timedelta:
 
 def _decoder(tp: Any) -> Fn:
     fn = _DEC.get(tp)
-    if fn is None:
-        fn = _build(tp)
-        _DEC[tp] = fn
-    return fn
+    if fn is not None:
+        return fn
+    with _DEC_LOCK:
+        fn = _DEC.get(tp) or _BUILDING.get(tp)
+        if fn is not None:
+            return fn
+        _depth[0] += 1
+        done = False
+        try:
+            fn = _BUILDING[tp] = _build(tp)
+            done = True
+        finally:
+            _depth[0] -= 1
+            if _depth[0] == 0:
+                if done:
+                    _DEC.update(_BUILDING)
+                _BUILDING.clear()
+        return fn
 
 
 def _build(tp: Any) -> Fn:
@@ -293,7 +314,7 @@ def _build_attrs(cls: type[Any]) -> Fn:
     def late(x: Any) -> Any:
         return cell[0](x)
 
-    _DEC[cls] = late
+    _BUILDING[cls] = late
     hints = typing.get_type_hints(cls)
     plan: list[tuple[str, str, Fn, bool]] = []  # (init name, field, decoder, is minor)
     for field in attrs.fields(cls):

@@ -37,6 +37,7 @@ from asolora_core.errors import (
     IdempotencyKeyReusedError,
     InvalidInputError,
     NotPermittedError,
+    StoreMisconfiguredError,
     error_from_dict,
 )
 from asolora_core.events import DomainEvent, Notification
@@ -863,7 +864,8 @@ class _Kernel:
         transaction, so one failing timer never holds the others back: it alone is set aside
         for an hour. An error of the store itself (its ``transient_errors``: on PostgreSQL a
         lost connection or a restarting server) sets nothing aside: it is raised, with the
-        batch rolled back, for the caller to sweep again.
+        batch rolled back, for the caller to sweep again; so is a
+        :class:`~asolora_core.errors.StoreMisconfiguredError` (fix the configuration first).
         """
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
@@ -884,10 +886,12 @@ class _Kernel:
                     continue
                 raise  # another worker changed the aggregate: the next sweep retries
             except Exception as exc:
-                if isinstance(exc, getattr(self.store, "transient_errors", ())):
-                    # the store, not a timer, failed (a server restart, a lost connection):
-                    # the transaction was rolled back, so nothing is set aside; the caller's
-                    # next sweep runs these timers (every claim returns with the rollback)
+                transient = getattr(self.store, "transient_errors", ())
+                if isinstance(exc, (StoreMisconfiguredError, *transient)):
+                    # the store, not a timer, failed (a server restart, a lost connection, a
+                    # wrong password): the transaction was rolled back, so nothing is set
+                    # aside; the caller's next sweep runs these timers (every claim returns
+                    # with the rollback)
                     raise
                 if batch > 1:
                     # find the failing timer: this batch's timers one per transaction

@@ -32,7 +32,9 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
@@ -67,6 +69,7 @@ from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresRe
 from asolora_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
+    StoreMisconfiguredError,
     StoreUnavailableError,
     _unknown_order,
 )
@@ -84,6 +87,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APP_PRIVILEGES",
     "MIGRATIONS",
+    "PgMisconfiguredError",
     "PgUnavailableError",
     "PostgresStore",
     "PostgresUnitOfWork",
@@ -92,7 +96,7 @@ __all__ = [
 
 class PgUnavailableError(StoreUnavailableError, psycopg.OperationalError):
     """The server or the connection failed, not the work (a lost connection, a server
-    restarting or shutting down, a connection that could not be opened, a timeout): the
+    restarting or shutting down, a server that cannot be reached, a timeout): the
     library's :class:`~asolora_core.errors.StoreUnavailableError` (code
     ``store_unavailable``, HTTP 503, retryable), still a ``psycopg.OperationalError`` for code
     written when that was what surfaced. psycopg's own error is its ``__cause__``.
@@ -102,6 +106,153 @@ class PgUnavailableError(StoreUnavailableError, psycopg.OperationalError):
     ``fields["outcome_unknown"]`` is then true, and the safe retry is the same command with
     the same idempotency key (it replays the stored result if the commit landed, and runs the
     command once if it did not)."""
+
+
+class PgMisconfiguredError(StoreMisconfiguredError, psycopg.OperationalError):
+    """A connection the server (or libpq) refused for how it is configured, not for an
+    outage: a wrong or missing password, an unknown role or database, a role without
+    ``LOGIN`` or ``CONNECT``, no ``pg_hba.conf`` line for this user and host, an
+    authentication method or SSL mode the DSN does not allow, a setting the server does not
+    know, a malformed DSN. The library's
+    :class:`~asolora_core.errors.StoreMisconfiguredError` (code ``store_misconfigured``, HTTP
+    500, not retryable): the message says what to fix. Still a ``psycopg.OperationalError``,
+    as it was before it was told apart from an outage (a DSN psycopg cannot parse at all is
+    also a ``psycopg.ProgrammingError``, as it was); psycopg's own error is its
+    ``__cause__``. No connection was opened: nothing was stored.
+
+    psycopg gives no SQLSTATE for a connection that failed to open, so the failure is
+    recognised from PostgreSQL's and libpq's English messages (and from the SQLSTATE, should
+    one be given); under a server whose ``lc_messages`` is another language it stays a
+    :class:`PgUnavailableError`."""
+
+
+class _PgDsnError(PgMisconfiguredError, psycopg.ProgrammingError):
+    """A :class:`PgMisconfiguredError` psycopg raised as a ``psycopg.ProgrammingError`` (a
+    DSN it cannot parse), and still one."""
+
+
+_CHECK_AUTH = (
+    "check the user and password in the DSN (or in PGPASSWORD, the password file): retrying "
+    "with the same ones will not help"
+)
+_CHECK_DSN = "fix the DSN (a libpq connection string or a postgresql:// URI)"
+
+#: How a connection refused for its configuration reads: a pattern of the (lowercased)
+#: message of PostgreSQL or libpq, the ``reason`` field and what to fix; first match wins.
+_MISCONFIGURED: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern), reason, fix)
+    for pattern, reason, fix in (
+        (r"password authentication failed|no password supplied", "authentication", _CHECK_AUTH),
+        (
+            r"is not permitted to log in",
+            "role_cannot_login",
+            "the DSN's user is a role without LOGIN: use a login role, or ALTER ROLE ... LOGIN",
+        ),
+        (
+            r'role ".*" does not exist',
+            "unknown_role",
+            "check the user in the DSN: the server has no such role",
+        ),
+        (
+            r'database ".*" does not exist',
+            "unknown_database",
+            "check the database name in the DSN (dbname), or create the database",
+        ),
+        (
+            r"permission denied for database",
+            "no_connect_privilege",
+            "the DSN's user may not connect to that database: check the user and database in "
+            "the DSN, or GRANT CONNECT ON DATABASE ... TO that user",
+        ),
+        (
+            r"no pg_hba\.conf entry|pg_hba\.conf rejects connection",
+            "host_not_allowed",
+            "the server's pg_hba.conf lets no such connection in: check the host, user, "
+            "database and sslmode in the DSN, or ask for a pg_hba.conf line",
+        ),
+        (
+            r"authentication method requirement|channel binding",
+            "auth_method",
+            "the server authenticates with a method the DSN's require_auth or channel_binding "
+            "refuses: change those, or the server's pg_hba.conf",
+        ),
+        (r"authentication failed for user", "authentication", _CHECK_AUTH),
+        (
+            r"server does not support ssl, but ssl was required",
+            "ssl",
+            "the DSN requires SSL and the server does not offer it: change sslmode in the "
+            "DSN, or enable SSL on the server",
+        ),
+        (
+            r"unrecognized configuration parameter|invalid value for parameter"
+            r"|requires a value|invalid command-line argument",
+            "options",
+            "the server refused a setting sent when connecting: check the options in the DSN "
+            "and the store's schema name",
+        ),
+        (
+            r"for connection option|invalid \S+ value|invalid port number|could not match"
+            r"|connection info string|invalid connection option|invalid uri",
+            "dsn",
+            _CHECK_DSN,
+        ),
+    )
+)
+
+#: SQLSTATEs of a connection refused for its configuration, should psycopg give one.
+_MISCONFIGURED_STATES = {
+    "28000": "host_not_allowed",
+    "28P01": "authentication",
+    "3D000": "unknown_database",
+    "42501": "no_connect_privilege",
+}
+
+
+#: A password in a DSN: ``password=...`` (quoted or not, in a URI's query too) or ``user:...@``.
+_DSN_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)|://[^/@\s:]*:([^@]*)@")
+
+
+def _redacted(text: str, dsn: str | None) -> str:
+    """``text`` without the password of ``dsn`` (a malformed DSN is quoted in psycopg's
+    message, and the message may reach a log or an HTTP problem body)."""
+    for match in _DSN_PASSWORD.finditer(dsn or ""):
+        secret = (match.group(1) or match.group(2) or "").strip("'")
+        for piece in sorted({secret, *secret.split()}, key=len, reverse=True):
+            if len(piece) >= 3:
+                text = text.replace(piece, "***")
+    return text
+
+
+def _misconfigured(exc: psycopg.Error, dsn: str | None = None) -> PgMisconfiguredError | None:
+    """The :class:`PgMisconfiguredError` (raise it ``from exc``) of a connection that could
+    not be opened because of its configuration, or None (then it is an outage); the
+    password of ``dsn`` is left out of its message."""
+    text = _redacted(" ".join(str(exc).split()), dsn)
+    lowered = text.lower()
+    state = getattr(exc, "sqlstate", None) or ""
+    by_state = _MISCONFIGURED_STATES.get(state, "authentication" if state[:2] == "28" else "")
+    found = next(
+        (
+            (reason, fix)
+            for pattern, reason, fix in _MISCONFIGURED
+            if pattern.search(lowered) or reason == by_state
+        ),
+        None,
+    )
+    programming = isinstance(exc, psycopg.ProgrammingError)
+    if found is None and programming and not state:
+        found = ("dsn", _CHECK_DSN)  # psycopg could not parse the DSN
+    if found is None:
+        return None
+    kind = _PgDsnError if programming else PgMisconfiguredError
+    return kind(_misconfigured_message(text, found[1]), reason=found[0])
+
+
+def _misconfigured_message(cause: str, fix: str) -> str:
+    return (
+        f"the database connection could not be opened as configured ({cause}): {fix}; "
+        "sending the command again will not help until that is fixed (nothing was stored)"
+    )
 
 
 def _connection_lost(exc: psycopg.OperationalError, conn: psycopg.Connection[Any] | None) -> bool:
@@ -371,6 +522,24 @@ def _grant(uow: PostgresUnitOfWork, role: str) -> None:
     if sequences:
         uow.run(f"REVOKE ALL ON SEQUENCE {listed(sequences)} FROM {who}")
         uow.run(f"GRANT USAGE ON SEQUENCE {listed(sequences)} TO {who}")
+    creates = [
+        str(r[0])
+        for r in uow.fetchall(
+            "SELECT nspname FROM pg_namespace WHERE nspname IN ('public', current_schema()) "
+            "AND has_schema_privilege(%s, oid, 'CREATE') ORDER BY nspname",
+            (role,),
+        )
+    ]
+    if creates:
+        # PostgreSQL 14 and older grant CREATE on public to every role; not ours to revoke
+        warnings.warn(
+            f"the application role {role!r} may create objects in schema "
+            f"{', '.join(creates)}: tables, or functions other roles' queries may resolve "
+            "to. As the schema's owner or a superuser, run REVOKE CREATE ON SCHEMA public "
+            "FROM PUBLIC (granted to every role before PostgreSQL 15), and revoke CREATE from "
+            "the role itself if it was granted (docs/postgres.md)",
+            stacklevel=4,
+        )
 
 
 class PostgresStore:
@@ -387,7 +556,9 @@ class PostgresStore:
     #: transaction rolled back) instead of setting a timer aside, for the caller to retry.
     #: Every ``psycopg.OperationalError`` of the store's own statements reaches the caller as
     #: a :class:`PgUnavailableError` (a deadlock or a serialization failure as a
-    #: :class:`~asolora_core.errors.ConcurrencyConflictError`).
+    #: :class:`~asolora_core.errors.ConcurrencyConflictError`; a connection refused for its
+    #: settings as a :class:`PgMisconfiguredError`, which is not transient: ``run_due``
+    #: raises it all the same).
     transient_errors: tuple[type[Exception], ...] = (PgUnavailableError,)
 
     def __init__(
@@ -481,7 +652,10 @@ class PostgresStore:
         ``grant_to`` names that role: in the same transaction, after the steps, it is given
         exactly :data:`APP_PRIVILEGES` on the store's tables (any other privilege it had on
         them revoked), ``USAGE`` on the schema and on the tables' sequences. Run it as the
-        tables' owner at every deploy, so the tables a new step adds are granted too."""
+        tables' owner at every deploy, so the tables a new step adds are granted too. When
+        that role may still create objects in ``public`` or in the store's schema (PostgreSQL
+        14 and older let every role create in ``public``), it warns (``UserWarning``): the
+        migration does not revoke what it did not grant."""
         if grant_to is None:
             current = self.schema_version()
             if current >= len(MIGRATIONS):
@@ -569,7 +743,14 @@ class PostgresUnitOfWork:
                 conn = self._context.__enter__()
             except psycopg.OperationalError as exc:
                 self._context = None  # the server refused or the pool timed out: no connection
-                raise _unavailable(exc) from exc
+                raise (_misconfigured(exc, self.store.dsn) or _unavailable(exc)) from exc
+            except psycopg.ProgrammingError as exc:
+                self._context = None  # e.g. a DSN psycopg cannot parse
+                dsn = self.store.dsn
+                misconfigured = _misconfigured(exc, dsn) if dsn is not None else None
+                if misconfigured is None:
+                    raise
+                raise misconfigured from exc
             try:
                 status = conn.info.transaction_status
                 if status == TransactionStatus.INTRANS:
