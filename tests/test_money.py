@@ -25,6 +25,7 @@ from asolora_core.money import (
     exponent,
     format_minor,
     from_minor,
+    money_of,
     parse_money,
     percent_bp,
     to_minor,
@@ -183,14 +184,17 @@ def test_r25_more_places_than_the_currency_are_refused_even_as_zeros(
     assert to_minor(parse_money("5", currency)) == 5 * 10**exp
 
 
-def test_r25_from_minor_is_exact_beyond_the_default_decimal_precision() -> None:
-    """R25: 10**30 + 1 cents is 10000000000000000000000000000.01 EUR, not rounded to 28 digits
-    (from_minor renders any size, a balance may exceed one amount); to_minor refuses it, as
-    it is above the maximum amount."""
+def test_r25_figures_are_exact_beyond_the_default_decimal_precision() -> None:
+    """R25: a figure of 10**30 + 1 cents (a balance may exceed one amount) is shown as
+    10000000000000000000000000000.01 EUR, not rounded to 28 digits; to_minor refuses it, and
+    so does from_minor, the public way to build an amount: above the maximum amount."""
     big = 10**30 + 1
-    assert from_minor(big, "EUR").amount == Decimal("10000000000000000000000000000.01")
+    assert money_of(big, "EUR").amount == Decimal("10000000000000000000000000000.01")
     with pytest.raises(InvalidMoneyError) as info:
-        to_minor(from_minor(big, "EUR"))
+        to_minor(money_of(big, "EUR"))
+    assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
+    with pytest.raises(InvalidMoneyError) as info:
+        from_minor(big, "EUR")
     assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "format_minor",
     "from_minor",
     "in_currency",
+    "money_of",
     "parse_money",
     "percent_bp",
     "split_money",
@@ -233,12 +234,32 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
 
 def from_minor(minor: int, currency: str) -> Money:
     """The ``Money`` for ``minor`` minor units of ``currency`` (exact, with the currency's
-    number of decimals). ``minor`` must be an ``int`` (never a float or a string)."""
+    number of decimals), to pass to a command: ``minor`` is an ``int`` (never a bool, a float
+    or a string) of size at most :data:`~asolora_core.limits.MAX_AMOUNT_MINOR`, the limit every
+    amount a command takes is held to, so an amount no command would accept is refused here
+    already (``invalid_money``) instead of when it is passed in.
+
+    A figure the library returns (a balance, a report total) may be larger than one amount;
+    read it as ``Money`` through its own property (``VendorBalance.balance``) or as text with
+    :func:`format_minor`.
+
+    >>> from_minor(1230, "EUR")
+    Money('12.30', 'EUR')
+    """
     if type(minor) is not int:
         raise InvalidMoneyError(
             f"minor must be a whole number of minor units (an int), not {type(minor).__name__}",
             field="minor",
         )
+    if not -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        check_amount_minor(minor, "minor")
+    return money_of(minor, currency)
+
+
+def money_of(minor: int, currency: str) -> Money:
+    """The ``Money`` of a figure the library computed (``minor`` an ``int``; a balance or a
+    total may be larger than one amount): what the models' ``Money`` properties return. Not
+    public: a caller builds amounts with :func:`from_minor`, which holds them to the limit."""
     amount = Decimal(f"{minor}e-{exponent(currency)}")  # exact: scaleb would round
     try:
         return Money(amount, currency)
