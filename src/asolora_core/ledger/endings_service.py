@@ -147,7 +147,9 @@ class _MoneyEndings(_MoneyCommands):
         """Staff credit (a positive ``amount``, e.g. a goodwill credit) or debit (negative,
         e.g. a fine) the vendor's balance in ``amount``'s currency, with a mandatory
         ``reason``; a line of the next payout statement (R41). The balance may go negative
-        and is then offset against the next releases (R23)."""
+        and is then offset against the next releases (R23). A vendor the store knows nothing
+        of (not registered, no order) is :class:`~asolora_core.errors.NotFoundError`: a
+        mistyped id never gets an account of its own."""
         _staff(by, "adjust a vendor's balance")
         check_id(vendor_id, "vendor_id")
         reason = _reason(reason, "adjust a vendor's balance")

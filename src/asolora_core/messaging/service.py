@@ -481,8 +481,8 @@ class _ChatCommands(_Kernel):
         self, conversation_id: str, *, by: Actor, after: int | None = None, limit: int = 50
     ) -> tuple[Message, ...]:
         """Up to ``limit`` messages after message number ``after`` (``Message.seq``), oldest
-        first; pass the last one's ``seq`` to read on. Reading does not mark read: call
-        :meth:`mark_read`."""
+        first; pass the last one's ``seq`` to read on (a whole number from 0 to ``2**63 - 1``,
+        what every store keeps). Reading does not mark read: call :meth:`mark_read`."""
         limit = _check_limit(limit)
         if after is not None:  # a seq every store keeps: a signed 64-bit integer (R33)
             check_count(after, "after", low=0, high=2**63 - 1)
