@@ -20,8 +20,9 @@ maximum any command takes; ``mediate_issue`` raised ``TypeError`` for an unhasha
 signalling-NaN outcome; an argument of a type no command takes raised ``TypeError`` when an
 idempotency key was given; ``adjust_balance`` booked money to a vendor the store knew
 nothing of (which ``run_payouts`` then paid out); ``messages(after=2**70)`` raised
-``OverflowError`` on SQLite; control characters and bidi overrides were kept in ids, keys,
-names and texts.
+``OverflowError`` on SQLite; ``adjust_balance`` with an idempotency key raised
+``TypeError`` on SQLite and PostgreSQL (its result could not be kept with the key); control
+characters and bidi overrides were kept in ids, keys, names and texts.
 """
 
 from __future__ import annotations
@@ -643,3 +644,38 @@ def test_r35_a_key_never_returns_its_first_result_to_another_request(
         done.refunded_minor,
     )
     assert digest(w.store) == rows
+
+
+#: commands that return each kind of result, each called once under a key
+# fmt: off
+KEYED_RESULTS: dict[str, Callable[[World, str], object]] = {
+    "adjust_balance": lambda w, k: w.m.adjust_balance(
+        "v-1", amount=eur("-1.00"), reason="fine", by=STAFF, idempotency_key=k),
+    "set_payout_terms": lambda w, k: w.m.set_payout_terms(
+        "v-1", by=STAFF, reason="risk", reserve_bp=100, reserve_days=7, idempotency_key=k),
+    "register_vendor": lambda w, k: w.m.register_vendor(
+        "v-2", payout_currency="GBP", by=STAFF, idempotency_key=k),
+    "freeze_release": lambda w, k: w.m.freeze_release(
+        w.oid, by=STAFF, reason="check", idempotency_key=k),
+    "report_chargeback": lambda w, k: w.m.report_chargeback(
+        w.oid, amount=eur("1.00"), by=STAFF, reference="cb-1", idempotency_key=k),
+    "pay_out": lambda w, k: w.m.pay_out("v-1", by=STAFF, idempotency_key=k),
+    "post_message": lambda w, k: w.m.post_message(w.cid, by=BUYER, text="hi", idempotency_key=k),
+    "start_conversation": lambda w, k: w.m.start_conversation(
+        by=VENDOR, customer_name="Ada", text="hello", idempotency_key=k),
+    "mark_read": lambda w, k: w.m.mark_read(w.cid, by=VENDOR, idempotency_key=k),
+}
+# fmt: on
+
+
+def test_r33_r35_every_kind_of_result_is_kept_with_its_key_on_every_store(world: World) -> None:
+    """R33, R35 (defect: ``adjust_balance`` under a key raised ``TypeError`` on SQLite and
+    PostgreSQL, its journal transaction being a result the store could not keep, so staff
+    could not adjust a balance safely at all there): each command runs under a key, and the
+    same request again returns an equal result and writes nothing."""
+    w = world
+    for name, call in KEYED_RESULTS.items():
+        first = call(w, f"key-{name}")
+        rows = digest(w.store)
+        assert call(w, f"key-{name}") == first, name
+        assert digest(w.store) == rows, name

@@ -105,7 +105,7 @@ RESERVE_RELEASE = "reserve_release"
 #: How long a release waits before trying again when no exchange rate is available.
 RATE_RETRY = _dt.timedelta(hours=1)
 
-for _cls in (Hold, Payout, VendorAccount):
+for _cls in (Hold, JournalTransaction, Payout, VendorAccount):
     _codec.register(_cls)
 
 
