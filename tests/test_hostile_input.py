@@ -71,6 +71,11 @@ def eur(amount: str) -> Money:
     return Money(amount, "EUR")
 
 
+def eur_minor(minor: int) -> Money:
+    """``minor`` cents as Money, beyond the maximum too (``from_minor`` refuses those)."""
+    return Money(Decimal(f"{minor}e-2"), "EUR")
+
+
 class LooksLikeAnActor(NamedTuple):
     kind: str
     id: str
@@ -152,7 +157,7 @@ BIG = Money(Decimal(10**30), "EUR")
 NAIVE = START.replace(tzinfo=None)
 DAY = dt.timedelta(days=1)
 TODAY = START.date()
-HALF_MAX = from_minor(2**62, "EUR")
+HALF_MAX = eur_minor(2**62)
 
 # fmt: off
 CASES: list[Case] = [
@@ -181,7 +186,7 @@ CASES: list[Case] = [
         w.oid, by=VENDOR, items={w.line: MAX_QUANTITY + 1}, carrier="DHL", tracking_number="2"),
         "invalid_input"),
     Case("refund: amount above the maximum", lambda w: w.m.refund(
-        w.oid, by=VENDOR, amount=from_minor(MAX_AMOUNT_MINOR + 1, "EUR")), "invalid_money"),
+        w.oid, by=VENDOR, amount=eur_minor(MAX_AMOUNT_MINOR + 1)), "invalid_money"),
     # 3. every argument checked, inside the family
     Case("deliver: limit not a number", lambda w: w.m.deliver_notifications(limit="x"),  # type: ignore[arg-type]
          "invalid_input"),
@@ -427,7 +432,7 @@ CASES: list[Case] = [
         "v-1", amount=Money(Decimal(BOMB), "EUR"), reason="goodwill", by=STAFF),
         "invalid_money"),
     Case("adjust_balance: above the maximum", lambda w: w.m.adjust_balance(
-        "v-1", amount=from_minor(MAX_AMOUNT_MINOR + 1, "EUR"), reason="fine", by=STAFF),
+        "v-1", amount=eur_minor(MAX_AMOUNT_MINOR + 1), reason="fine", by=STAFF),
         "invalid_money"),
     Case("adjust_balance: zero", lambda w: w.m.adjust_balance(
         "v-1", amount=eur("0.00"), reason="nothing", by=STAFF), "invalid_money"),
@@ -627,7 +632,7 @@ def test_r33_every_store_accepts_and_refuses_the_same_amounts(
         stores.append(make_pg_store())
     for store in stores:
         m = Marketplace(store, clock=FakeClock(START), ids=SequentialIds())
-        price = from_minor(unit_minor, "EUR")
+        price = eur_minor(unit_minor)
         try:
             (order,) = m.place_checkout(
                 buyer=BUYER,

@@ -25,6 +25,7 @@ from asolora_core.money import (
     exponent,
     format_minor,
     from_minor,
+    money_of,
     parse_money,
     percent_bp,
     to_minor,
@@ -183,30 +184,30 @@ def test_r25_more_places_than_the_currency_are_refused_even_as_zeros(
     assert to_minor(parse_money("5", currency)) == 5 * 10**exp
 
 
-def test_r25_from_minor_is_exact_up_to_what_every_store_holds() -> None:
-    """R25, R2: from_minor renders any figure a store can hold (up to 2**63 - 1 minor units:
-    a balance or a converted release may exceed one amount) exactly: 9223372036854775807
-    cents is 92233720368547758.07 EUR. to_minor refuses it, as it is above the maximum
-    amount a command takes."""
-    top = 2**63 - 1
-    assert from_minor(top, "EUR").amount == Decimal("92233720368547758.07")
-    assert from_minor(-top, "KWD").amount == Decimal("-9223372036854775.807")
+def test_r25_figures_are_exact_beyond_the_default_decimal_precision() -> None:
+    """R25: a figure of 10**30 + 1 cents (a balance may exceed one amount) is shown as
+    10000000000000000000000000000.01 EUR, not rounded to 28 digits; to_minor refuses it, and
+    so does from_minor, the public way to build an amount: above the maximum amount."""
+    big = 10**30 + 1
+    assert money_of(big, "EUR").amount == Decimal("10000000000000000000000000000.01")
     with pytest.raises(InvalidMoneyError) as info:
-        to_minor(from_minor(top, "EUR"))
+        to_minor(money_of(big, "EUR"))
+    assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
+    with pytest.raises(InvalidMoneyError) as info:
+        from_minor(big, "EUR")
     assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
 
 
 @pytest.mark.parametrize("minor", [2**63, -(2**63), 2**70, 10**30 + 1])
-def test_r2_r25_from_minor_refuses_what_no_store_holds(minor: int) -> None:
-    """R2, R25: beyond 2**63 - 1 minor units (a signed 64-bit integer, what SQLite and
-    PostgreSQL store) from_minor refuses the figure with the amounts' own error,
-    ``invalid_money``, naming the field and the limit, instead of building a Money no store
-    could keep."""
+def test_r2_r25_from_minor_refuses_what_no_command_takes(minor: int) -> None:
+    """R2, R25: beyond MAX_AMOUNT_MINOR (and far beyond 2**63 - 1 minor units, what SQLite
+    and PostgreSQL store) from_minor refuses the amount with the amounts' own error,
+    ``invalid_money``, naming the field and the limit, where it is built."""
     with pytest.raises(InvalidMoneyError) as info:
         from_minor(minor, "EUR")
     assert info.value.code == "invalid_money"
     assert info.value.fields["field"] == "minor"
-    assert info.value.fields["limit"] == 2**63 - 1
+    assert info.value.fields["limit"] == MAX_AMOUNT_MINOR
 
 
 @pytest.mark.parametrize("sign", [1, -1])

@@ -15,7 +15,7 @@ import attrs
 
 from asolora_core._values import value_repr
 from asolora_core.errors import InvalidInputError
-from asolora_core.limits import MAX_ID_LENGTH, check_storable
+from asolora_core.limits import MAX_ID_LENGTH, check_plain, check_storable
 
 __all__ = ["STAFF_DESK", "Actor", "ActorKind", "check_actor"]
 
@@ -60,6 +60,8 @@ def check_actor(by: object, field: str = "by") -> Actor:
             f"{field} must be an Actor, e.g. Actor.vendor('v-1'), not {type(by).__name__}",
             field=field,
         )
+    # here, not in the validator: an actor read back from a store is not checked again
+    check_plain(by.id, f"{field}.id", one_line=True)
     return by
 
 

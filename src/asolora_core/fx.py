@@ -256,7 +256,7 @@ def convert_money(
 ) -> Money:
     """:func:`convert` at the ``Money`` boundary: ``amount`` must be exact, in ``snapshot.base``."""
     minor = money.to_minor(amount, currency=snapshot.base)
-    return money.from_minor(convert(minor, snapshot, rounding), snapshot.quote)
+    return money.money_of(convert(minor, snapshot, rounding), snapshot.quote)
 
 
 def _check_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -309,11 +309,11 @@ class Conversion:
 
     @property
     def from_amount(self) -> Money:
-        return money.from_minor(self.from_minor, self.from_currency)
+        return money.money_of(self.from_minor, self.from_currency)
 
     @property
     def to_amount(self) -> Money:
-        return money.from_minor(self.to_minor, self.to_currency)
+        return money.money_of(self.to_minor, self.to_currency)
 
 
 def conversion(

@@ -44,7 +44,7 @@ from moneyed import Money
 
 from asolora_core.errors import AsoloraError, InvalidInputError, InvalidMoneyError
 from asolora_core.events import DomainEvent, event_type
-from asolora_core.money import exponent, from_minor, parse_money, to_minor
+from asolora_core.money import exponent, from_minor, money_of, parse_money, to_minor
 
 __all__ = ["FORMAT_VERSION", "from_json", "register_view", "to_json"]
 
@@ -111,7 +111,7 @@ def _attrs_out(value: Any) -> dict[str, Any]:
             currency = _currency_of(value)
             if currency is not None and not hasattr(cls, short) and raw is not None:
                 try:
-                    out[short] = _money(from_minor(raw, currency))
+                    out[short] = _money(money_of(raw, currency))
                 except AsoloraError:  # not a currency this library knows: keep minor units
                     pass
                 else:

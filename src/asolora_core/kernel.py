@@ -311,13 +311,28 @@ def fingerprint(arguments: Mapping[str, Any]) -> bytes:
     for name in sorted(arguments):
         value = arguments[name]
         if type(value) not in cached:
-            append(_digest(f"{name}={_canonical_text(value)}"))
+            append(_digest(f"{name}={_argument_text(name, value)}"))
             continue
         try:  # subscripts, not .get(): the usual case is a hit
             append(slices[name][value])
         except KeyError:
             append(_new_slice(name, value))
     return b"".join(parts)
+
+
+def _argument_text(name: str, value: Any) -> str:
+    """:func:`_canonical_text` of argument ``name``; a value with no canonical form (an
+    object of a type no command takes, a list that contains itself, an int too long to write)
+    is refused in the error family, naming the argument, before anything is written (R2):
+    it can only be an argument the command itself would refuse."""
+    try:
+        return _canonical_text(value)
+    except (TypeError, ValueError, RecursionError):
+        raise InvalidInputError(
+            f"{name} cannot be a {type(value).__name__}; pass a value of the type the "
+            "command documents",
+            field=name,
+        ) from None
 
 
 def _new_slice(name: str, value: str | int | None) -> bytes:
@@ -327,7 +342,7 @@ def _new_slice(name: str, value: str | int | None) -> bytes:
         cache = _SLICES_V2[name] = {}
     elif len(cache) >= _SLICES_PER_NAME:
         cache.clear()
-    part = cache[value] = _digest(f"{name}={value!r}")
+    part = cache[value] = _digest(f"{name}={_argument_text(name, value)}")
     return part
 
 

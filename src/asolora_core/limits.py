@@ -23,6 +23,7 @@ every command.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Final
 
 from asolora_core.errors import InvalidInputError, InvalidMoneyError
@@ -44,7 +45,9 @@ __all__ = [
     "check_count",
     "check_id",
     "check_key",
+    "check_name",
     "check_optional_id",
+    "check_plain",
     "check_quantity",
     "check_text",
 ]
@@ -111,6 +114,46 @@ def check_storable(value: str, field: str) -> str:
     return value
 
 
+#: The bidirectional formatting controls (embeddings, overrides, isolates): each reorders how
+#: the text after it is shown, so that ``"ann\u202egpj.exe"`` reads ``annexe.jpg``.
+_BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_CONTROLS: Final = frozenset("\t\n\r")
+
+
+def check_plain(value: str, field: str, *, one_line: bool) -> str:
+    """``value`` if it has no control character (C0 but tab, line feed and carriage return;
+    DEL; C1) and, when ``one_line`` (ids, keys, names), no tab or line break either and no
+    bidirectional formatting control (U+202A-U+202E, U+2066-U+2069).
+
+    Control characters (an ESC that recolours a terminal, a backspace that hides what comes
+    before it) are never part of what a person typed, and an id or a name is shown on one
+    line, as written, to someone who must be able to trust it. Free text keeps its line
+    breaks and any right-to-left text (with the right-to-left and left-to-right marks).
+    Printable text (``str.isprintable``, one C-level pass) is the usual case and costs
+    nothing more.
+    """
+    if value.isprintable():
+        return value
+    for char in value:
+        if char in _LINE_CONTROLS:
+            if not one_line:
+                continue
+            what = "a tab or line break"
+        elif unicodedata.category(char) == "Cc":
+            what = "a control character"
+        elif one_line and char in _BIDI_CONTROLS:
+            what = "a bidirectional override, which changes how the text around it is shown"
+        else:
+            continue
+        raise InvalidInputError(
+            f"{field} contains {what} (U+{ord(char):04X})"
+            + ("; an id, key or name is one line of plain text" if one_line else "")
+            + "; remove it",
+            field=field,
+        )
+    return value
+
+
 def check_id(value: object, field: str) -> str:
     """``value`` if it is a non-blank, storable string of at most :data:`MAX_ID_LENGTH`
     characters."""
@@ -120,7 +163,7 @@ def check_id(value: object, field: str) -> str:
             field=field,
             limit=MAX_ID_LENGTH,
         )
-    return check_storable(value, field)
+    return check_plain(check_storable(value, field), field, one_line=True)
 
 
 def check_optional_id(value: object, field: str) -> str | None:
@@ -137,7 +180,7 @@ def check_key(value: object) -> str:
             field="idempotency_key",
             limit=MAX_KEY_LENGTH,
         )
-    return check_storable(value, "idempotency_key")
+    return check_plain(check_storable(value, "idempotency_key"), "idempotency_key", one_line=True)
 
 
 def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> str:
@@ -150,7 +193,14 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> st
             field=field,
             limit=limit,
         )
-    return check_storable(value, field)
+    return check_plain(check_storable(value, field), field, one_line=False)
+
+
+def check_name(value: object, field: str) -> str:
+    """``value`` if it is a storable string (possibly empty) of at most
+    :data:`MAX_NAME_LENGTH` characters, on one line: a customer or vendor name, a product
+    title, a carrier, a tracking number (see :func:`check_plain`)."""
+    return check_plain(check_text(value, field, limit=MAX_NAME_LENGTH), field, one_line=True)
 
 
 def check_quantity(value: object, field: str) -> int:

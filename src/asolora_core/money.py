@@ -6,9 +6,10 @@ public boundary, converted here and nowhere else:
 
 * :func:`to_minor` turns a ``Money`` into minor units and refuses what is not exact money
   (float-born amounts, NaN, infinity, more decimals than the currency has) instead of rounding.
-* :func:`from_minor` builds the ``Money`` a caller sees, up to ``2**63 - 1`` minor units
-  (what every store holds); :func:`to_minor` and :func:`parse_money` take
-  amounts up to :data:`~asolora_core.limits.MAX_AMOUNT_MINOR`.
+* :func:`from_minor` builds an amount to pass in, :func:`to_minor` and :func:`parse_money`
+  take one: all three hold it to :data:`~asolora_core.limits.MAX_AMOUNT_MINOR`. A figure the
+  library computes (a balance, a converted release, a report total) may be larger and is
+  built with the internal :func:`money_of`, up to ``2**63 - 1`` minor units.
 * :func:`divide` is the single place where a computed amount (a percent fee, a conversion) is
   rounded: integer arithmetic, half-even unless the caller names another :class:`Rounding`.
 * :func:`allocate` splits an amount by weights with largest remainders (ties to the larger
@@ -48,6 +49,7 @@ __all__ = [
     "format_minor",
     "from_minor",
     "in_currency",
+    "money_of",
     "parse_money",
     "percent_bp",
     "split_money",
@@ -235,37 +237,34 @@ def parse_money(value: object, currency: str, *, field: str = "amount") -> Money
     return from_minor(minor, currency)
 
 
-#: The largest size, in minor units, of any figure the library holds or computes: a signed
-#: 64-bit integer, what every store keeps (SQLite ``INTEGER``, PostgreSQL ``bigint``). An
-#: amount a command takes is at most ``MAX_AMOUNT_MINOR``; a figure built from such amounts
-#: (a release converted into another currency, a balance, a report total) may be larger, but
-#: never beyond this (see :mod:`asolora_core.limits`).
-_MAX_FIGURE_MINOR = 2**63 - 1
-
-
 def from_minor(minor: int, currency: str) -> Money:
     """The ``Money`` for ``minor`` minor units of ``currency`` (exact, with the currency's
-    number of decimals). ``minor`` must be an ``int`` (never a float or a string) whose size
-    is at most ``2**63 - 1`` (a signed 64-bit integer, what every store holds); a larger
-    one is refused with :class:`~asolora_core.errors.InvalidMoneyError` (``invalid_money``).
+    number of decimals), to pass to a command: ``minor`` is an ``int`` (never a bool, a float
+    or a string) of size at most :data:`~asolora_core.limits.MAX_AMOUNT_MINOR`, the limit every
+    amount a command takes is held to, so an amount no command would accept is refused here
+    already (``invalid_money``) instead of when it is passed in.
 
-    This is the bound of every figure the library shows, not of an input amount: a balance
-    or a release converted into another currency may exceed ``MAX_AMOUNT_MINOR`` and must
-    still read as ``Money``. Amounts a command takes are checked against
-    ``MAX_AMOUNT_MINOR`` by :func:`to_minor` (and :func:`parse_money`)."""
+    A figure the library returns (a balance, a report total) may be larger than one amount;
+    read it as ``Money`` through its own property (``VendorBalance.balance``) or as text with
+    :func:`format_minor`.
+
+    >>> from_minor(1230, "EUR")
+    Money('12.30', 'EUR')
+    """
     if type(minor) is not int:
         raise InvalidMoneyError(
             f"minor must be a whole number of minor units (an int), not {type(minor).__name__}",
             field="minor",
         )
-    if not -_MAX_FIGURE_MINOR <= minor <= _MAX_FIGURE_MINOR:
-        raise InvalidMoneyError(
-            f"minor is larger than any figure this library holds ({_MAX_FIGURE_MINOR} minor "
-            f"units, a signed 64-bit integer); an amount you pass to a command is at most "
-            f"{MAX_AMOUNT_MINOR} minor units: check it is right",
-            field="minor",
-            limit=_MAX_FIGURE_MINOR,
-        )
+    if not -MAX_AMOUNT_MINOR <= minor <= MAX_AMOUNT_MINOR:
+        check_amount_minor(minor, "minor")
+    return money_of(minor, currency)
+
+
+def money_of(minor: int, currency: str) -> Money:
+    """The ``Money`` of a figure the library computed (``minor`` an ``int``; a balance or a
+    total may be larger than one amount): what the models' ``Money`` properties return. Not
+    public: a caller builds amounts with :func:`from_minor`, which holds them to the limit."""
     amount = Decimal(f"{minor}e-{exponent(currency)}")  # exact: scaleb would round
     try:
         return Money(amount, currency)

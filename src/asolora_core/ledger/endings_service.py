@@ -48,6 +48,22 @@ def _reason(reason: object, what: str) -> str:
     return check_text(reason, "reason").strip()
 
 
+def _known_vendor(uow: UnitOfWork, vendor_id: str) -> None:
+    """Refuse a vendor the store knows nothing of (not registered, no order, no entry): money
+    booked to a mistyped id would sit on an account nobody reads, and be paid out to it (R1)."""
+    ledger = uow.ledger
+    if (
+        ledger.get_vendor(vendor_id) is None
+        and not ledger.vendor_currencies(vendor_id)
+        and not ledger.holds_for_vendor(vendor_id)
+    ):
+        raise NotFoundError(
+            f"vendor {vendor_id!r} is not registered and has no orders; check the id, or "
+            "register_vendor() it first",
+            vendor_id=vendor_id,
+        )
+
+
 class _MoneyEndings(_MoneyCommands):
     """Won chargebacks, staff adjustments, rolling reserves and minimum balances."""
 
@@ -131,7 +147,9 @@ class _MoneyEndings(_MoneyCommands):
         """Staff credit (a positive ``amount``, e.g. a goodwill credit) or debit (negative,
         e.g. a fine) the vendor's balance in ``amount``'s currency, with a mandatory
         ``reason``; a line of the next payout statement (R41). The balance may go negative
-        and is then offset against the next releases (R23)."""
+        and is then offset against the next releases (R23). A vendor the store knows nothing
+        of (not registered, no order) is :class:`~asolora_core.errors.NotFoundError`: a
+        mistyped id never gets an account of its own."""
         _staff(by, "adjust a vendor's balance")
         check_id(vendor_id, "vendor_id")
         reason = _reason(reason, "adjust a vendor's balance")
@@ -143,6 +161,7 @@ class _MoneyEndings(_MoneyCommands):
             raise InvalidMoneyError("an adjustment must not be zero", field="amount")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> JournalTransaction:
+            _known_vendor(uow, vendor_id)
             adjustment_id = self.ids.new_id("adj")
             posted = self._post_journal(
                 uow,

@@ -121,7 +121,7 @@ class Entry:
     @property
     def amount(self) -> Money:
         """The posting as ``Money`` (positive: debit, negative: credit)."""
-        return money.from_minor(self.amount_minor, self.currency)
+        return money.money_of(self.amount_minor, self.currency)
 
     @property
     def vendor_id(self) -> str | None:
@@ -523,7 +523,7 @@ class VendorAccount:
     @property
     def minimum_balance(self) -> Money:
         """What a payout leaves in the balance (R41), in the payout currency."""
-        return money.from_minor(self.minimum_balance_minor, self.payout_currency)
+        return money.money_of(self.minimum_balance_minor, self.payout_currency)
 
 
 # --- holds -----------------------------------------------------------------------------------
@@ -567,22 +567,22 @@ class Chargeback:
     @property
     def reported(self) -> Money:
         """What the provider reported."""
-        return money.from_minor(self.reported_minor, self.currency)
+        return money.money_of(self.reported_minor, self.currency)
 
     @property
     def applied(self) -> Money:
         """The part booked (not already refunded)."""
-        return money.from_minor(self.applied_minor, self.currency)
+        return money.money_of(self.applied_minor, self.currency)
 
     @property
     def fee(self) -> Money:
         """The provider's fee."""
-        return money.from_minor(self.fee_minor, self.currency)
+        return money.money_of(self.fee_minor, self.currency)
 
     @property
     def reinstated(self) -> Money:
         """What the win gave back to the vendor (R39)."""
-        return money.from_minor(self.reinstated_minor, self.currency)
+        return money.money_of(self.reinstated_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -624,56 +624,56 @@ class Hold:
     @property
     def paid(self) -> Money:
         """What the buyer paid for the order."""
-        return money.from_minor(self.paid_minor, self.currency)
+        return money.money_of(self.paid_minor, self.currency)
 
     @property
     def refunded(self) -> Money:
         """Everything refunded."""
-        return money.from_minor(self.refunded_minor, self.currency)
+        return money.money_of(self.refunded_minor, self.currency)
 
     @property
     def refunded_before_release(self) -> Money:
         """Refunded while held (R21)."""
-        return money.from_minor(self.refunded_before_release_minor, self.currency)
+        return money.money_of(self.refunded_before_release_minor, self.currency)
 
     @property
     def commission(self) -> Money:
         """The platform commission (R15)."""
-        return money.from_minor(self.commission_minor, self.currency)
+        return money.money_of(self.commission_minor, self.currency)
 
     @property
     def processing_fee(self) -> Money:
         """The payment processing fee (R15)."""
-        return money.from_minor(self.processing_fee_minor, self.currency)
+        return money.money_of(self.processing_fee_minor, self.currency)
 
     @property
     def commission_base(self) -> Money | None:
         """What the commission was computed on, once completed."""
         if self.commission_base_minor is None:
             return None
-        return money.from_minor(self.commission_base_minor, self.currency)
+        return money.money_of(self.commission_base_minor, self.currency)
 
     @property
     def chargeback(self) -> Money:
         """Chargebacks booked (R39)."""
-        return money.from_minor(self.chargeback_minor, self.currency)
+        return money.money_of(self.chargeback_minor, self.currency)
 
     @property
     def net(self) -> Money:
         """Paid minus refunds and chargebacks."""
-        return money.from_minor(self.net_minor, self.currency)
+        return money.money_of(self.net_minor, self.currency)
 
     @property
     def held(self) -> Money:
         """Proceeds held: what the release would credit before conversion (R15)."""
-        return money.from_minor(self.held_minor, self.currency)
+        return money.money_of(self.held_minor, self.currency)
 
     @property
     def released(self) -> Money | None:
         """What the release credited, in the payout currency (R17); None until released."""
         if self.released_minor is None or self.payout_currency is None:
             return None
-        return money.from_minor(self.released_minor, self.payout_currency)
+        return money.money_of(self.released_minor, self.payout_currency)
 
     @property
     def chargeback_minor(self) -> int:
@@ -753,30 +753,30 @@ class VendorBalance:
 
     @property
     def balance(self) -> Money:
-        return money.from_minor(self.balance_minor, self.currency)
+        return money.money_of(self.balance_minor, self.currency)
 
     @property
     def held(self) -> Money:
-        return money.from_minor(self.held_minor, self.currency)
+        return money.money_of(self.held_minor, self.currency)
 
     @property
     def paid_out(self) -> Money:
-        return money.from_minor(self.paid_out_minor, self.currency)
+        return money.money_of(self.paid_out_minor, self.currency)
 
     @property
     def released(self) -> Money:
         """Every release credited (net of fees), ever."""
-        return money.from_minor(self.released_minor, self.currency)
+        return money.money_of(self.released_minor, self.currency)
 
     @property
     def debited(self) -> Money:
         """Every refund or chargeback debited after release, ever (R22)."""
-        return money.from_minor(self.debited_minor, self.currency)
+        return money.money_of(self.debited_minor, self.currency)
 
     @property
     def reserved(self) -> Money:
         """Kept back in the rolling reserve now (R41)."""
-        return money.from_minor(self.reserved_minor, self.currency)
+        return money.money_of(self.reserved_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -828,32 +828,32 @@ class StatementLine:
     @property
     def amount(self) -> Money:
         """The effect on the balance, payout currency."""
-        return money.from_minor(self.amount_minor, self.currency)
+        return money.money_of(self.amount_minor, self.currency)
 
     @property
     def converted(self) -> Money:
         """The converted amount, payout currency."""
-        return money.from_minor(self.converted_minor, self.currency)
+        return money.money_of(self.converted_minor, self.currency)
 
     @property
     def conversion_fee(self) -> Money:
         """The conversion fee, payout currency."""
-        return money.from_minor(self.conversion_fee_minor, self.currency)
+        return money.money_of(self.conversion_fee_minor, self.currency)
 
     @property
     def offset(self) -> Money:
         """The part that covered a negative balance (R23)."""
-        return money.from_minor(self.offset_minor, self.currency)
+        return money.money_of(self.offset_minor, self.currency)
 
     @property
     def gross(self) -> Money:
         """Order currency: paid less refunds and chargebacks (or the amount returned)."""
-        return money.from_minor(self.gross_minor, self.order_currency)
+        return money.money_of(self.gross_minor, self.order_currency)
 
     @property
     def commission(self) -> Money:
         """Order currency."""
-        return money.from_minor(self.commission_minor, self.order_currency)
+        return money.money_of(self.commission_minor, self.order_currency)
 
     @property
     def processing_fee(self) -> Money:
@@ -861,12 +861,12 @@ class StatementLine:
         currency), or the refund processing fee of a refund (payout currency: it is computed
         on the converted refund, R22)."""
         currency = self.currency if self.kind == "refund" else self.order_currency
-        return money.from_minor(self.processing_fee_minor, currency)
+        return money.money_of(self.processing_fee_minor, currency)
 
     @property
     def proceeds(self) -> Money:
         """Order currency."""
-        return money.from_minor(self.proceeds_minor, self.order_currency)
+        return money.money_of(self.proceeds_minor, self.order_currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -891,17 +891,17 @@ class Statement:
     @property
     def opening(self) -> Money:
         """The remainder the previous payout left."""
-        return money.from_minor(self.opening_minor, self.currency)
+        return money.money_of(self.opening_minor, self.currency)
 
     @property
     def paid(self) -> Money:
         """What this payout paid."""
-        return money.from_minor(self.paid_minor, self.currency)
+        return money.money_of(self.paid_minor, self.currency)
 
     @property
     def closing(self) -> Money:
         """The remainder left in the balance."""
-        return money.from_minor(self.closing_minor, self.currency)
+        return money.money_of(self.closing_minor, self.currency)
 
     @property
     def offsets(self) -> tuple[StatementLine, ...]:
@@ -930,4 +930,4 @@ class Payout:
 
     @property
     def amount(self) -> Money:
-        return money.from_minor(self.amount_minor, self.currency)
+        return money.money_of(self.amount_minor, self.currency)

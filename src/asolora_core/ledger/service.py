@@ -87,9 +87,9 @@ from asolora_core.ledger.model import (
     vendor_account,
 )
 from asolora_core.limits import (
-    MAX_NAME_LENGTH,
     check_count,
     check_id,
+    check_name,
     check_optional_id,
     check_text,
 )
@@ -105,7 +105,7 @@ RESERVE_RELEASE = "reserve_release"
 #: How long a release waits before trying again when no exchange rate is available.
 RATE_RETRY = _dt.timedelta(hours=1)
 
-for _cls in (Hold, Payout, VendorAccount):
+for _cls in (Hold, JournalTransaction, Payout, VendorAccount):
     _codec.register(_cls)
 
 
@@ -833,8 +833,8 @@ class _MoneyCommands(_IntegrityCommands):
         payout currency (a negative balance, R22): the next releases offset it there (R23)."""
         _staff(by, "register a vendor")
         check_id(vendor_id, "vendor_id")
-        check_text(name, "name", limit=MAX_NAME_LENGTH)
-        check_text(timezone, "timezone", limit=MAX_NAME_LENGTH)
+        check_name(name, "name")
+        check_name(timezone, "timezone")
         _money.check_currency(payout_currency, field="payout_currency")
         try:
             ZoneInfo(timezone)

@@ -30,7 +30,12 @@ from asolora_core._values import value_repr
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.errors import InvalidInputError, NotPermittedError
 from asolora_core.events import DomainEvent
-from asolora_core.limits import MAX_REFERENCE_LENGTH, MAX_TEXT_LENGTH, check_storable
+from asolora_core.limits import (
+    MAX_REFERENCE_LENGTH,
+    MAX_TEXT_LENGTH,
+    check_plain,
+    check_storable,
+)
 
 __all__ = [
     "MAX_ATTACHMENTS",
@@ -246,7 +251,7 @@ def check_text(text: object, *, limit: int = MAX_MESSAGE_LENGTH) -> str:
             field="text",
             limit=limit,
         )
-    return check_storable(stripped, "text")
+    return check_plain(check_storable(stripped, "text"), "text", one_line=False)
 
 
 def check_attachments(attachments: object) -> tuple[str, ...]:
@@ -267,7 +272,7 @@ def check_attachments(attachments: object) -> tuple[str, ...]:
                 "characters",
                 field="attachments",
             )
-        check_storable(ref, "attachments")
+        check_plain(check_storable(ref, "attachments"), "attachments", one_line=True)
     return refs
 
 

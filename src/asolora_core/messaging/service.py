@@ -33,7 +33,14 @@ from asolora_core.errors import (
 )
 from asolora_core.events import Notification
 from asolora_core.kernel import _Kernel
-from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_optional_id, check_text
+from asolora_core.limits import (
+    MAX_NAME_LENGTH,
+    check_count,
+    check_id,
+    check_name,
+    check_optional_id,
+    check_text,
+)
 from asolora_core.messaging import conversations as core
 from asolora_core.messaging.contact_policy import ContactKind, ContactPolicy, describe_kinds, screen
 from asolora_core.messaging.conversations import Conversation, Message, Side
@@ -291,7 +298,7 @@ class _ChatCommands(_Kernel):
         check_optional_id(vendor_id, "vendor_id")
         check_optional_id(order_id, "order_id")
         if customer_name is not None:
-            check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH)
+            check_name(customer_name, "customer_name")
         limit = self.config.message_max_length
         body = None if text is None else core.check_text(text, limit=limit)
         refs = core.check_attachments(attachments)
@@ -474,13 +481,11 @@ class _ChatCommands(_Kernel):
         self, conversation_id: str, *, by: Actor, after: int | None = None, limit: int = 50
     ) -> tuple[Message, ...]:
         """Up to ``limit`` messages after message number ``after`` (``Message.seq``), oldest
-        first; pass the last one's ``seq`` to read on. Reading does not mark read: call
-        :meth:`mark_read`."""
+        first; pass the last one's ``seq`` to read on (a whole number from 0 to ``2**63 - 1``,
+        what every store keeps). Reading does not mark read: call :meth:`mark_read`."""
         limit = _check_limit(limit)
-        if after is not None and (
-            isinstance(after, bool) or not isinstance(after, int) or after < 0
-        ):
-            raise InvalidInputError("after must be a message seq (0 or more)", field="after")
+        if after is not None:  # a seq every store keeps: a signed 64-bit integer (R33)
+            check_count(after, "after", low=0, high=2**63 - 1)
         _check_read(conversation_id, by)
         with self.store.reader() as uow:
             self._load_readable(uow, conversation_id, by)

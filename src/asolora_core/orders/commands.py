@@ -898,7 +898,8 @@ def mediate_issue(
     reason = staff_reason(by, reason, "mediate an issue")
     issue = _issue(order, issue_id)
     step(issue.status, Action.MEDIATE_ISSUE, by.kind)
-    if outcome not in _MEDIATED:
+    # type first: ``in`` hashes, and a list or a signalling NaN cannot be hashed (R2)
+    if type(outcome) is not IssueOutcome or outcome not in _MEDIATED:
         raise InvalidInputError(
             "a mediation decides MEDIATED_REFUND, MEDIATED_REPLACEMENT or REJECTED",
             field="outcome",

@@ -30,7 +30,7 @@ from asolora_core.events import (
     ReturnRequested,
     ShipmentDelivered,
 )
-from asolora_core.limits import MAX_NAME_LENGTH, check_id, check_text
+from asolora_core.limits import check_id, check_name, check_text
 from asolora_core.orders import endings
 from asolora_core.orders import returns as rcore
 from asolora_core.orders.commands import Decision
@@ -344,8 +344,8 @@ class _OrderEndings(_OrderCommands):
     ) -> Order:
         """R37: the buyer ships the accepted return back, with tracking."""
         _return_args(by, order_id, return_id)
-        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
-        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
+        check_name(carrier, "carrier")
+        check_name(tracking_number, "tracking_number")
         return self._return_command(
             order_id,
             return_id,
@@ -402,8 +402,8 @@ class _OrderEndings(_OrderCommands):
     ) -> Order:
         """R37: the vendor ships the replacement of a received exchange, with tracking."""
         _return_args(by, order_id, return_id)
-        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
-        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
+        check_name(carrier, "carrier")
+        check_name(tracking_number, "tracking_number")
         return self._return_command(
             order_id,
             return_id,

@@ -19,7 +19,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core._values import value_repr
-from asolora_core.money import from_minor
+from asolora_core.money import money_of
 
 __all__ = [
     "Fulfilment",
@@ -165,12 +165,12 @@ class Line:
     @property
     def unit_price(self) -> Money:
         """The unit price, as ``Money`` (R25)."""
-        return from_minor(self.unit_price_minor, self.currency)
+        return money_of(self.unit_price_minor, self.currency)
 
     @property
     def paid(self) -> Money:
         """This line's share of the payment (R3)."""
-        return from_minor(self.paid_minor, self.currency)
+        return money_of(self.paid_minor, self.currency)
 
     @property
     def to_ship(self) -> int:
@@ -235,7 +235,7 @@ class SettlementOffer:
     @property
     def amount(self) -> Money:
         """The refund offered, as ``Money`` (zero for other resolutions)."""
-        return from_minor(self.amount_minor, self.currency)
+        return money_of(self.amount_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -309,12 +309,12 @@ class ReturnRequest:
     @property
     def refund(self) -> Money:
         """What the return's refund gave back (0 until refunded)."""
-        return from_minor(self.refund_minor, self.currency)
+        return money_of(self.refund_minor, self.currency)
 
     @property
     def restocking_fee(self) -> Money:
         """The restocking fee kept from the refund (R37)."""
-        return from_minor(self.restocking_fee_minor, self.currency)
+        return money_of(self.restocking_fee_minor, self.currency)
 
     @property
     def holds_units(self) -> bool:
@@ -346,12 +346,12 @@ class Refund:
     @property
     def amount(self) -> Money:
         """Everything refunded, shipping included."""
-        return from_minor(self.amount_minor, self.currency)
+        return money_of(self.amount_minor, self.currency)
 
     @property
     def shipping(self) -> Money:
         """The shipping part of the refund."""
-        return from_minor(self.shipping_minor, self.currency)
+        return money_of(self.shipping_minor, self.currency)
 
 
 @attrs.frozen(kw_only=True)
@@ -409,27 +409,27 @@ class Order:
     @property
     def paid(self) -> Money:
         """What the buyer paid for this order."""
-        return from_minor(self.paid_minor, self.currency)
+        return money_of(self.paid_minor, self.currency)
 
     @property
     def shipping_paid(self) -> Money:
         """The shipping part of :attr:`paid`."""
-        return from_minor(self.shipping_paid_minor, self.currency)
+        return money_of(self.shipping_paid_minor, self.currency)
 
     @property
     def refunded(self) -> Money:
         """Everything refunded so far."""
-        return from_minor(self.refunded_minor, self.currency)
+        return money_of(self.refunded_minor, self.currency)
 
     @property
     def refundable(self) -> Money:
         """What may still be refunded (R20)."""
-        return from_minor(self.refundable_minor, self.currency)
+        return money_of(self.refundable_minor, self.currency)
 
     @property
     def shipping_refunded(self) -> Money:
         """The shipping refunded so far."""
-        return from_minor(self.shipping_refunded_minor, self.currency)
+        return money_of(self.shipping_refunded_minor, self.currency)
 
     @property
     def refundable_minor(self) -> int:

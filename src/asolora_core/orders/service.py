@@ -30,8 +30,8 @@ from asolora_core.kernel import _Kernel
 from asolora_core.limits import (
     MAX_AMOUNT_MINOR,
     MAX_CHECKOUT_ITEMS,
-    MAX_NAME_LENGTH,
     check_id,
+    check_name,
     check_optional_id,
     check_quantity,
     check_text,
@@ -214,7 +214,7 @@ class _OrderCommands(_Kernel):
         """R3: one order per vendor, sharing a checkout reference, with ``paid`` split exactly
         across them. Each vendor is notified of its new order."""
         check_actor(buyer, "buyer")
-        check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH)
+        check_name(customer_name, "customer_name")
         if not isinstance(paid, Money):
             raise InvalidMoneyError("paid must be a moneyed.Money, not a float", field="paid")
         currency = check_currency(paid.currency.code, field="paid")
@@ -252,8 +252,7 @@ class _OrderCommands(_Kernel):
                 CheckoutItem(
                     vendor_id=check_id(item.vendor_id, f"{field}.vendor_id"),
                     product_id=check_id(item.product_id, f"{field}.product_id"),
-                    title=check_text(item.title, f"{field}.title", limit=MAX_NAME_LENGTH)
-                    or item.product_id,
+                    title=check_name(item.title, f"{field}.title") or item.product_id,
                     quantity=quantity,
                     unit_price_minor=unit_price_minor,
                     policy=item.policy,
@@ -316,8 +315,8 @@ class _OrderCommands(_Kernel):
     ) -> Order:
         """R5: create a shipment of ``items`` (line id -> units); the buyer is notified."""
         items = _quantities(items)
-        check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
-        check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
+        check_name(carrier, "carrier")
+        check_name(tracking_number, "tracking_number")
         check_optional_id(replacement_for, "replacement_for")
         shipment_id = self.ids.new_id("s")
         return self._order_command(
@@ -358,9 +357,9 @@ class _OrderCommands(_Kernel):
         check_id(shipment_id, "shipment_id")
         check_text(note, "note")
         if carrier is not None:
-            check_text(carrier, "carrier", limit=MAX_NAME_LENGTH)
+            check_name(carrier, "carrier")
         if tracking_number is not None:
-            check_text(tracking_number, "tracking_number", limit=MAX_NAME_LENGTH)
+            check_name(tracking_number, "tracking_number")
         return self._order_command(
             order_id,
             by,
@@ -767,9 +766,7 @@ class _OrderCommands(_Kernel):
                 "staff can",
                 vendor_id=vendor_id,
             )
-        if customer_name is not None and (
-            not check_text(customer_name, "customer_name", limit=MAX_NAME_LENGTH).strip()
-        ):
+        if customer_name is not None and (not check_name(customer_name, "customer_name").strip()):
             raise InvalidInputError(
                 "customer_name must be a non-empty name, as on the order", field="customer_name"
             )

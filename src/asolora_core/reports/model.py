@@ -21,7 +21,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core._values import value_eq, value_hash, value_repr
-from asolora_core.money import from_minor
+from asolora_core.money import money_of
 
 __all__ = [
     "Bestseller",
@@ -68,7 +68,7 @@ def month_of(day: int) -> int:
 
 def _amount(minor: int, currency: str) -> str:
     """A JSON-ready amount: the exact decimal string (``"12.30"``)."""
-    return str(from_minor(minor, currency).amount)
+    return str(money_of(minor, currency).amount)
 
 
 def to_csv(rows: Sequence[Row]) -> str:
@@ -166,15 +166,15 @@ class SalesFigures:
 
     @property
     def gross(self) -> Money:
-        return from_minor(self.gross_minor, self.currency)
+        return money_of(self.gross_minor, self.currency)
 
     @property
     def refunds(self) -> Money:
-        return from_minor(self.refunds_minor, self.currency)
+        return money_of(self.refunds_minor, self.currency)
 
     @property
     def net(self) -> Money:
-        return from_minor(self.net_minor, self.currency)
+        return money_of(self.net_minor, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         c = self.currency
@@ -324,51 +324,51 @@ class EarningsFigures:
 
     @property
     def closing(self) -> Money:
-        return from_minor(self.closing_minor, self.currency)
+        return money_of(self.closing_minor, self.currency)
 
     @property
     def released(self) -> Money:
-        return from_minor(self.released_minor, self.currency)
+        return money_of(self.released_minor, self.currency)
 
     @property
     def opening(self) -> Money:
         """The balance at the period's start."""
-        return from_minor(self.opening_minor, self.currency)
+        return money_of(self.opening_minor, self.currency)
 
     @property
     def commission(self) -> Money:
         """Commission of the orders released in the period."""
-        return from_minor(self.commission_minor, self.currency)
+        return money_of(self.commission_minor, self.currency)
 
     @property
     def processing_fees(self) -> Money:
         """Processing fees charged in the period."""
-        return from_minor(self.processing_fees_minor, self.currency)
+        return money_of(self.processing_fees_minor, self.currency)
 
     @property
     def conversion_fees(self) -> Money:
         """Conversion fees of releases and debits."""
-        return from_minor(self.conversion_fees_minor, self.currency)
+        return money_of(self.conversion_fees_minor, self.currency)
 
     @property
     def refunds_debited(self) -> Money:
         """What refunds after release took from the balance (fees included)."""
-        return from_minor(self.refunds_debited_minor, self.currency)
+        return money_of(self.refunds_debited_minor, self.currency)
 
     @property
     def chargebacks_debited(self) -> Money:
         """What chargebacks after release took from the balance (fees included)."""
-        return from_minor(self.chargebacks_debited_minor, self.currency)
+        return money_of(self.chargebacks_debited_minor, self.currency)
 
     @property
     def offsets(self) -> Money:
         """The part of the releases that covered a negative balance (R23)."""
-        return from_minor(self.offsets_minor, self.currency)
+        return money_of(self.offsets_minor, self.currency)
 
     @property
     def payouts(self) -> Money:
         """What was paid out."""
-        return from_minor(self.payouts_minor, self.currency)
+        return money_of(self.payouts_minor, self.currency)
 
     _COLUMNS = (
         "opening",
@@ -435,7 +435,7 @@ class HeldPart:
 
     @property
     def held(self) -> Money:
-        return from_minor(self.held_minor, self.currency)
+        return money_of(self.held_minor, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -464,7 +464,7 @@ class EarningsReport:
     held: tuple[HeldPart, ...]
 
     def held_total(self, currency: str) -> Money:
-        return from_minor(sum(h.held_minor for h in self.held if h.currency == currency), currency)
+        return money_of(sum(h.held_minor for h in self.held if h.currency == currency), currency)
 
     def to_rows(self) -> tuple[Row, ...]:
         header: Row = ("period", "first_day", "last_day", "currency", *EarningsFigures._COLUMNS)
@@ -525,7 +525,7 @@ class Bestseller:
 
     @property
     def net_revenue(self) -> Money:
-        return from_minor(self.net_revenue_minor, self.currency)
+        return money_of(self.net_revenue_minor, self.currency)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -34,7 +34,7 @@ import attrs
 from moneyed import Money
 
 from asolora_core._values import value_eq, value_hash, value_repr
-from asolora_core.money import divide, from_minor
+from asolora_core.money import divide, money_of
 from asolora_core.orders.listing import OrderFacts, order_facts
 from asolora_core.orders.model import Order, OrderStatus
 
@@ -208,7 +208,7 @@ def store_performance(
         orders=totals.orders,
         cancelled_orders=totals.cancelled,
         average_order_value=tuple(
-            from_minor(divide(total, n), currency) for currency, n, total in totals.value
+            money_of(divide(total, n), currency) for currency, n, total in totals.value
         ),
         refunded_orders=totals.refunded_orders,
         orders_with_issues=totals.orders_with_issues,

@@ -28,7 +28,7 @@ from asolora_core.errors import NotPermittedError
 from asolora_core.events import DomainEvent, OrderCancelled, OrderPlaced, RefundIssued
 from asolora_core.ledger.model import BALANCE, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
-from asolora_core.limits import MAX_NAME_LENGTH, check_count, check_id, check_text
+from asolora_core.limits import check_count, check_id, check_name
 from asolora_core.money import check_currency
 from asolora_core.orders.model import Order
 from asolora_core.ports import UnitOfWork
@@ -397,8 +397,8 @@ class _RollupUpkeep(_MoneyCommands):
         if by.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):  # R1, before any store read
             raise NotPermittedError("only staff or the system may register a vendor", actor=by.key)
         check_id(vendor_id, "vendor_id")
-        check_text(name, "name", limit=MAX_NAME_LENGTH)
-        check_text(timezone, "timezone", limit=MAX_NAME_LENGTH)
+        check_name(name, "name")
+        check_name(timezone, "timezone")
         check_currency(payout_currency, field="payout_currency")
         core.zone(timezone)  # UnknownTimeZoneError before anything changes
         with self.store.reader() as uow:
