@@ -75,6 +75,10 @@ AUDIT = settings(
 )
 
 
+def usd(amount: str) -> Money:
+    return Money(amount, "USD")
+
+
 def eur(amount: str) -> Money:
     return Money(amount, "EUR")
 
@@ -598,6 +602,27 @@ def test_r1_r41_adjusting_a_vendor_the_store_does_not_know_is_not_found(world: W
     _item(w, {"vendor_id": "v-unregistered"})
     w.m.adjust_balance("v-unregistered", amount=eur("-1.00"), reason="fine", by=STAFF)
     assert w.m.balance("v-unregistered", by=STAFF).balance_minor == -100
+
+
+def test_r23_r41_an_adjustment_in_a_currency_the_vendor_has_no_balance_in_is_refused(
+    world: World,
+) -> None:
+    """R23, R41 (defect: a USD adjustment of a vendor trading in EUR opened a USD balance no
+    payout in EUR reads): ``currency_mismatch`` naming the currencies, nothing booked; a
+    registered vendor is adjusted in its payout currency only."""
+    w = world
+    error = refused(
+        w, lambda: w.m.adjust_balance("v-1", amount=usd("1.00"), reason="goodwill", by=STAFF)
+    )
+    assert (error.code, error.fields["field"]) == ("currency_mismatch", "amount")
+    assert "EUR" in str(error)
+    w.m.register_vendor("v-9", payout_currency="GBP", by=STAFF)
+    error = refused(
+        w, lambda: w.m.adjust_balance("v-9", amount=eur("1.00"), reason="goodwill", by=STAFF)
+    )
+    assert (error.code, error.fields["payout_currency"]) == ("currency_mismatch", "GBP")
+    w.m.adjust_balance("v-9", amount=Money("1.00", "GBP"), reason="goodwill", by=STAFF)
+    assert w.m.balance("v-9", by=STAFF).balance_minor == 100
 
 
 # --- 3. idempotency keys (R35) -------------------------------------------------------------------

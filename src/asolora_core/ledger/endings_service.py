@@ -20,6 +20,7 @@ from moneyed import Money
 from asolora_core import money as _money
 from asolora_core.actors import Actor
 from asolora_core.errors import (
+    CurrencyMismatchError,
     InvalidInputError,
     InvalidMoneyError,
     NotFoundError,
@@ -48,19 +49,39 @@ def _reason(reason: object, what: str) -> str:
     return check_text(reason, "reason").strip()
 
 
-def _known_vendor(uow: UnitOfWork, vendor_id: str) -> None:
+def _known_vendor(uow: UnitOfWork, vendor_id: str, currency: str | None = None) -> None:
     """Refuse a vendor the store knows nothing of (not registered, no order, no entry): money
-    booked to a mistyped id would sit on an account nobody reads, and be paid out to it (R1)."""
+    booked to a mistyped id would sit on an account nobody reads, and be paid out to it (R1).
+    With ``currency``: a registered vendor's balance is kept and paid in its payout currency
+    (R23), so money booked in another one would sit on a balance no payout reads."""
     ledger = uow.ledger
-    if (
-        ledger.get_vendor(vendor_id) is None
-        and not ledger.vendor_currencies(vendor_id)
-        and not ledger.holds_for_vendor(vendor_id)
-    ):
+    account = ledger.get_vendor(vendor_id)
+    if account is not None and currency is not None and currency != account.payout_currency:
+        raise CurrencyMismatchError(
+            f"vendor {vendor_id!r} is paid in {account.payout_currency}: adjust its balance in "
+            f"{account.payout_currency}, not {currency} (convert the amount first)",
+            field="amount",
+            currency=currency,
+            payout_currency=account.payout_currency,
+        )
+    if account is not None:
+        return
+    currencies = set(ledger.vendor_currencies(vendor_id))
+    holds = ledger.holds_for_vendor(vendor_id)
+    if not currencies and not holds:
         raise NotFoundError(
             f"vendor {vendor_id!r} is not registered and has no orders; check the id, or "
             "register_vendor() it first",
             vendor_id=vendor_id,
+        )
+    # an unregistered vendor keeps a balance per currency it trades in (R23)
+    currencies.update(h.payout_currency or h.currency for h in holds)
+    if currency is not None and currency not in currencies:
+        raise CurrencyMismatchError(
+            f"vendor {vendor_id!r} has no balance in {currency}: adjust it in "
+            f"{' or '.join(sorted(currencies))}, or register_vendor() it with a payout currency",
+            field="amount",
+            currency=currency,
         )
 
 
@@ -149,7 +170,9 @@ class _MoneyEndings(_MoneyCommands):
         ``reason``; a line of the next payout statement (R41). The balance may go negative
         and is then offset against the next releases (R23). A vendor the store knows nothing
         of (not registered, no order) is :class:`~asolora_core.errors.NotFoundError`: a
-        mistyped id never gets an account of its own."""
+        mistyped id never gets an account of its own. A registered vendor is adjusted in its
+        payout currency only (:class:`~asolora_core.errors.CurrencyMismatchError` otherwise,
+        R23)."""
         _staff(by, "adjust a vendor's balance")
         check_id(vendor_id, "vendor_id")
         reason = _reason(reason, "adjust a vendor's balance")
@@ -161,7 +184,7 @@ class _MoneyEndings(_MoneyCommands):
             raise InvalidMoneyError("an adjustment must not be zero", field="amount")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> JournalTransaction:
-            _known_vendor(uow, vendor_id)
+            _known_vendor(uow, vendor_id, currency)
             adjustment_id = self.ids.new_id("adj")
             posted = self._post_journal(
                 uow,
