@@ -672,6 +672,14 @@ def test_r29_each_side_is_told_each_step_once_through_an_issue_and_a_mediation(
     )
     market.confirm_receipt(oid, parcel, by=ADA)
     notes = _notes(notifier, market)
+    assert [(n.recipient, n.text) for n in notes if n.kind == NotificationKind.REFUND_ISSUED] == [
+        (ADA, f"A refund of 10.00 EUR was issued on order {oid}."),
+        (
+            ANNA,
+            f"The marketplace refunded 10.00 EUR to the buyer on your order {oid}: it comes "
+            "out of your proceeds of the order.",
+        ),
+    ]
     # both sides learn how the issue ended, the vendor included: its proceeds drop by 10.00
     assert [n.text for n in notes if n.kind == NotificationKind.ISSUE_CLOSED] == [
         f"The issue on order {oid} is closed (mediated_refund): see the order for its details."
@@ -687,6 +695,9 @@ def test_r29_each_side_is_told_each_step_once_through_an_issue_and_a_mediation(
         (NotificationKind.ISSUE_CLOSED, ANNA),
         (NotificationKind.ISSUE_CLOSED, ADA),
         (NotificationKind.REFUND_ISSUED, ADA),
+        # R13, R20: staff took 10.00 from Anna's order, so Anna hears of the money, once,
+        # with its amount (issue.closed says the issue ended, order.staff_action says why)
+        (NotificationKind.REFUND_ISSUED, ANNA),
         # the staff decision and its reason, to both sides (R16's staff powers)
         (NotificationKind.ORDER_STAFF_ACTION, ANNA),
         (NotificationKind.ORDER_STAFF_ACTION, ADA),

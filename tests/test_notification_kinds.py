@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asolora_core import NOTIFICATION_KINDS, Actor, FakeClock, NotificationKind
-from asolora_core.orders.notify import ALSO, NOTIFICATIONS, _split
+from asolora_core.orders.notify import ALSO, IF_AUTOMATIC, NOTIFICATIONS, _split
 from samples import START, build_market, scenario
 
 
@@ -33,7 +33,10 @@ def test_the_order_table_uses_only_public_kinds() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", sorted({text for table in (NOTIFICATIONS, ALSO) for _, _, text in table.values()})
+    "text",
+    sorted(
+        {text for table in (NOTIFICATIONS, IF_AUTOMATIC, ALSO) for _, _, text in table.values()}
+    ),
 )
 def test_r29_a_sentence_is_what_str_format_makes_of_its_template(text: str) -> None:
     """R29: the sentences built from a template's split around ``{order}`` are exactly what

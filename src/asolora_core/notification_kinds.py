@@ -97,7 +97,8 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
         _K.SHIPMENT_CONFIRMED: KindInfo(
             recipient="vendor",
             subject="order",
-            when="the buyer (or the auto-confirm timer) confirms a parcel",
+            when="the buyer confirms a parcel, or the auto-confirm timer does (the text then "
+            "says it was confirmed automatically)",
             rule="R9",
         ),
         _K.SHIPMENT_AUTO_CONFIRMED: KindInfo(
@@ -136,9 +137,11 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             rule="R13",
         ),
         _K.REFUND_ISSUED: KindInfo(
-            recipient="buyer",
+            recipient="buyer; the vendor too when staff or a timer made the refund",
             subject="order",
-            when="money goes back to the buyer (the text names how much)",
+            when="money goes back to the buyer (the text names how much); the vendor is told "
+            "when someone else than the vendor took it from its order (a staff refund, "
+            "mediation or cancellation after shipping, a timer's cancellation)",
             rule="R20",
         ),
         _K.PROCEEDS_RELEASED: KindInfo(

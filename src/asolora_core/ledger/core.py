@@ -34,6 +34,7 @@ from asolora_core.ledger.model import (
     HELD,
     PAID_OUT,
     PROCESSING_FEES,
+    REFUND_FEE_HELD,
     RESERVE,
     Chargeback,
     Entry,
@@ -297,6 +298,11 @@ def release(
         # release moves no proceeds and debits the balance, so the statement and earnings
         # show it as a chargeback (statement_kind), not as a negative release
         memo[CHARGEBACK_HELD] = str(hold.chargeback_held_minor)
+    elif proceeds < 0 and hold.refunded_before_release_minor > 0:
+        # R21, R41: refunds before release left only fees (the processing fee a refund does
+        # not give back); the release moves no proceeds and debits those fees, so the
+        # statement and earnings show a ``fee`` line (statement_kind), not a negative release
+        memo[REFUND_FEE_HELD] = str(hold.refunded_before_release_minor)
     new = _released(hold, hold.version + 1, now, credit, payout_currency)
     entries = _entries(postings)
     if not entries:

@@ -88,14 +88,25 @@ def vendor_account(vendor_id: str, kind: str) -> str:
 #: what they took from the held proceeds (R39, R41).
 CHARGEBACK_HELD = "chargeback_held"
 
+#: The memo key a release carries when refunds before release (and no chargeback) left the
+#: order's proceeds negative: the processing fee a refund does not give back (R21) exceeded
+#: what the buyer kept paid, less commission. Its value is the refunded amount (R20, R41).
+REFUND_FEE_HELD = "refund_fee_held"
+
 
 def statement_kind(kind: str, memo: Mapping[str, str]) -> str:
     """What a journal transaction of ``kind`` with ``memo`` is on the vendor's statement and
     earnings (R39, R41): its kind, except for a release that a chargeback before release left
     negative (memo :data:`CHARGEBACK_HELD`), which moved no proceeds to the vendor and
-    debited the balance: a ``chargeback``."""
-    if kind == "release" and CHARGEBACK_HELD in memo:
-        return "chargeback"
+    debited the balance: a ``chargeback``; and a release that refunds before release left
+    negative (memo :data:`REFUND_FEE_HELD`: an order refunded in full keeps its processing
+    fee, R21), which moved no proceeds either and debited the fees the refunds left: a
+    ``fee``."""
+    if kind == "release":
+        if CHARGEBACK_HELD in memo:
+            return "chargeback"
+        if REFUND_FEE_HELD in memo:
+            return "fee"
     return kind
 
 
@@ -795,7 +806,9 @@ class StatementLine:
     that left the order's proceeds negative (the dispute lost), the order's release is a
     ``chargeback`` line, not a negative release: the release's figures (``gross`` what the
     buyer kept paid, ``commission``, ``processing_fee`` with the provider's fee,
-    ``proceeds`` negative), the conversion, and ``amount`` the debit. For a won chargeback:
+    ``proceeds`` negative), the conversion, and ``amount`` the debit. Likewise an order whose
+    refunds before release left only the processing fee it owes (R21) is a ``fee`` line, with
+    the same figures. For a won chargeback:
     ``gross_minor`` is the amount reinstated. For an adjustment: ``reason``. For the rolling
     reserve: ``reserve`` (negative) when kept back, ``reserve_released`` when it comes back.
     For the minimum balance: ``minimum_balance``, amount 0, ``gross_minor`` what the payout

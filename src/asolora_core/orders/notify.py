@@ -42,13 +42,22 @@ from asolora_core.events import (
 from asolora_core.money import format_minor
 from asolora_core.orders.model import Order
 
-__all__ = ["ALSO", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
+__all__ = ["ALSO", "IF_AUTOMATIC", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
 VENDOR, BUYER, BOTH, OTHER = "vendor", "buyer", "both", "other"
 STAFF = "staff"  #: the staff desk (:data:`STAFF_DESK`)
 #: The buyer, only when the system acted for it (R10: a parcel confirmed by the timer closes
 #: the buyer's dispute window for it, so the buyer must hear of it).
 BUYER_IF_AUTOMATIC = "buyer if automatic"
+#: The vendor, when the buyer acted itself / when the system acted for the buyer (R9, R10): the
+#: vendor's sentence must say who confirmed the parcel.
+VENDOR_UNLESS_AUTOMATIC = "vendor unless automatic"
+VENDOR_IF_AUTOMATIC = "vendor if automatic"
+#: The vendor, when someone else than the vendor or the buyer (staff, or a timer) took money
+#: from its order: a refund decided by staff (R13, R20) or by a timer (R40). The vendor's own
+#: refunds need no word, and a refund the buyer's acceptance of the vendor's own offer made
+#: (R38) is told by ``issue.offer_answered`` and ``issue.closed``.
+VENDOR_IF_BY_MARKETPLACE = "vendor if by the marketplace"
 
 #: event class -> (who hears of it, kind, text); OTHER is the side that did not act.
 NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
@@ -60,7 +69,11 @@ NOTIFICATIONS: dict[type[DomainEvent], tuple[str, str, str]] = {
         "shipment.delivered",
         "Order {order} was delivered: please confirm Order Received if it matches the listing.",
     ),
-    ReceiptConfirmed: (VENDOR, "shipment.confirmed", "The buyer confirmed receipt on {order}."),
+    ReceiptConfirmed: (
+        VENDOR_UNLESS_AUTOMATIC,
+        "shipment.confirmed",
+        "The buyer confirmed receipt on {order}.",
+    ),
     OrderCompleted: (BOTH, "order.completed", "Order {order} is completed."),
     OrderCancelled: (OTHER, "order.cancelled", "Order {order} was cancelled."),
     IssueReported: (VENDOR, "issue.reported", "The buyer reported an issue on {order}: respond."),
@@ -133,6 +146,24 @@ ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
         "A parcel of order {order} ({event.shipment_id}) was confirmed received automatically: "
         "the platform's dispute window for its items is closed; returns now go to the vendor.",
     ),
+    # R13, R20, R29: money taken from the vendor's order by staff or a timer, with the amount
+    RefundIssued: (
+        VENDOR_IF_BY_MARKETPLACE,
+        "refund.issued",
+        "The marketplace refunded {amount} to the buyer on your order {order}: it comes out "
+        "of your proceeds of the order.",
+    ),
+}
+
+#: What the vendor is told instead of its usual sentence when the system, not the buyer,
+#: acted (R10): the auto-confirm timer confirmed a parcel the buyer did not confirm in time.
+IF_AUTOMATIC: dict[type[DomainEvent], tuple[str, str, str]] = {
+    ReceiptConfirmed: (
+        VENDOR_IF_AUTOMATIC,
+        "shipment.confirmed",
+        "A parcel of order {order} ({event.shipment_id}) was confirmed received automatically: "
+        "the buyer did not confirm it within the auto-confirm period.",
+    ),
 }
 
 
@@ -171,14 +202,26 @@ def notifications_for(order: Order, events: Sequence[DomainEvent]) -> list[Notif
 #: A notification an event class produces: (side, kind, text, the text around its one
 #: ``{order}`` when that is all it formats, see :func:`_split`).
 _Entry = tuple[str, str, str, "tuple[str, str] | None"]
-#: Each event class's entries of :data:`NOTIFICATIONS` then :data:`ALSO`, looked up once
+#: Each event class's entries of :data:`NOTIFICATIONS`, :data:`IF_AUTOMATIC` then
+#: :data:`ALSO`, looked up once
 #: (the first time an event of that class is met; the tables are constants).
 _PLANS: dict[type[DomainEvent], tuple[_Entry, ...]] = {}
 
 
 def _plan(event_type: type[DomainEvent]) -> tuple[_Entry, ...]:
-    entries = [table[event_type] for table in (NOTIFICATIONS, ALSO) if event_type in table]
+    entries = [
+        table[event_type] for table in (NOTIFICATIONS, IF_AUTOMATIC, ALSO) if event_type in table
+    ]
     return tuple((side, kind, text, _split(text)) for side, kind, text in entries)
+
+
+#: A conditional side -> the side it names when its condition holds.
+_CONDITIONAL = {
+    BUYER_IF_AUTOMATIC: BUYER,
+    VENDOR_IF_AUTOMATIC: VENDOR,
+    VENDOR_UNLESS_AUTOMATIC: VENDOR,
+    VENDOR_IF_BY_MARKETPLACE: VENDOR,
+}
 
 
 @lru_cache(maxsize=256)
@@ -202,10 +245,13 @@ def _notifications(
 ) -> None:
     """Append to ``out`` the notifications of one entry of a plan (see :func:`_plan`)."""
     order_id = order.order_id
-    if side == BUYER_IF_AUTOMATIC:
-        if not getattr(event, "automatic", False):
+    if side in _CONDITIONAL:
+        if side == VENDOR_IF_BY_MARKETPLACE:
+            if event.actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
+                return
+        elif getattr(event, "automatic", False) != (side != VENDOR_UNLESS_AUTOMATIC):
             return
-        side = BUYER
+        side = _CONDITIONAL[side]
     if parts is not None:
         sentence = parts[0] + order_id + parts[1]
     elif "{event." in text or "{paid}" in text or "{amount}" in text:

@@ -182,7 +182,9 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
     debits after release, won chargebacks, payouts, staff adjustments, the rolling reserve);
     each column in the currency it is in. A won chargeback is a negative chargeback debit;
     a release that chargebacks before release left negative is a chargeback debit too (R39,
-    R41: it released nothing), its commission and fees still in their columns; other
+    R41: it released nothing), its commission and fees still in their columns; a release
+    that refunds before release left negative (a ``fee`` line) is a refund debit (R21: the
+    processing fee a refund does not give back), its fees still in their columns; other
     credits (a goodwill adjustment, a reserve coming back) count as released and other
     debits (a fine, a reserve kept back) as debited, so the closing balance is always the
     ledger's."""
@@ -202,6 +204,8 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
             payouts = fold
         elif kind in ("chargeback", "chargeback_won"):
             chargebacks = fold
+        elif kind == "fee":
+            refunds = fold  # R21: the processing fee refunds before release left, debited
         elif txn.kind == "release" or (txn.kind != "refund" and fold < 0):
             released = -fold  # a credit (a release whose fees exceed its proceeds: negative)
         else:
