@@ -259,8 +259,12 @@ def test_four_workers_killed_at_random_release_and_pay_exactly_once(tmp_path: Pa
 
     reader, writer = FORK.Pipe(duplex=True)
     stalled = _start(_stalled_sweeper, path, sent, due, writer)
+    # the others start once it holds the write lock (started together, a loaded machine could
+    # let them release everything before it writes at all): they queue behind its batch of
+    # releases, written and never committed, until it is killed
+    assert reader.poll(DEADLINE_S), "the stalled worker never reached its commit"
     workers = [_start(_sweeper, path, sent, due) for _ in range(3)]
-    _wait_in_transaction(stalled, reader)  # its batch of releases, written, never committed
+    _wait_in_transaction(stalled, reader)
     workers.append(_start(_sweeper, path, sent, due))
     kills = 1 + _chaos(workers, lambda _: _start(_sweeper, path, sent, due), rng, kills=8)
     _join_all(workers)
