@@ -505,10 +505,12 @@ class EarningsReport:
 class Bestseller:
     """One product of the top N (R32): ``units`` = units sold - units refunded; ``net
     revenue`` = the lines' paid amounts less the refunded units' share, in the report's
-    currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places),
-    split with largest remainders over every product sold in the range, so that the shares
-    of the full list sum to exactly 1 (a ``limit`` that cuts the list shows shares that sum to
-    at most 1: they stay fractions of ``total_units``)."""
+    currency; ``share`` = ``units`` / the sum of every product's positive net units in the
+    range (4 places; 0 for a product with no positive net units, e.g. one whose refunds in
+    the range are of units sold before it), split with largest remainders over every product
+    of the range, so that the shares of the full list sum to exactly 1 whenever any product
+    is net positive, else all are 0 (a ``limit`` that cuts the list shows shares that sum to
+    at most 1: they stay fractions of every product's units, not only those shown)."""
 
     __repr__ = value_repr
     __eq__ = value_eq
