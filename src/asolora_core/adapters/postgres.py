@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import re
 import threading
 import warnings
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
@@ -593,13 +595,37 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         assert self.dsn is not None
-        options = "-c timezone=UTC"
-        if self.schema is not None:
-            options += f" -c search_path={self.schema}"
-        conn = psycopg.connect(self.dsn, autocommit=True, options=options)
+        conn = psycopg.connect(
+            self.dsn, autocommit=True, options=self.connection_options(self.dsn, schema=self.schema)
+        )
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    @staticmethod
+    def connection_options(dsn: str, *, schema: str | None = None) -> str:
+        """The libpq ``options`` the store's connections to ``dsn`` are opened with; pass
+        them to a pool of yours (``ConnectionPool(dsn, kwargs={"options": ...})``) so that
+        its connections are set up as the store's own.
+
+        They are the DSN's ``options`` (or, when it has none, the ``PGOPTIONS`` environment
+        variable, which an ``options`` keyword would otherwise silently replace), then the
+        store's settings. The server applies them in order, so where both set a parameter
+        the store's wins: ``timezone`` is always UTC (the store reads and writes instants as
+        UTC), and ``search_path`` is ``schema`` when one is given (without one, a
+        ``search_path`` of the DSN stands). Every other setting of the DSN
+        (``statement_timeout``, ``lock_timeout``, ``application_name``, ...) is kept."""
+        mine = "-c timezone=UTC"
+        if schema is not None:
+            mine += f" -c search_path={schema}"
+        try:
+            theirs = conninfo_to_dict(dsn).get("options")
+        except psycopg.Error:
+            theirs = None  # a malformed DSN: connecting reports it
+        if theirs is None:
+            theirs = os.environ.get("PGOPTIONS")
+        theirs = str(theirs or "").strip()
+        return f"{theirs} {mine}" if theirs else mine
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
