@@ -70,6 +70,7 @@ from asolora_core.adapters.postgres_orders import (
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
 from asolora_core.errors import (
     ConcurrencyConflictError,
+    InvalidInputError,
     NotFoundError,
     StoreMisconfiguredError,
     StoreUnavailableError,
@@ -490,6 +491,12 @@ def _grant(uow: PostgresUnitOfWork, role: str) -> None:
     :meth:`PostgresStore.migrate`); other tables of the schema are left as they are."""
     from psycopg.sql import Identifier
 
+    if uow.fetchone("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)) is None:
+        raise InvalidInputError(
+            f"the server has no role {role!r} to grant to: create it first (CREATE ROLE ... "
+            "LOGIN, as a superuser) or name an existing one; nothing was migrated",
+            field="grant_to",
+        )
     conn = uow._conn()
     row = uow.fetchone("SELECT current_schema()")
     assert row is not None
@@ -539,7 +546,7 @@ def _grant(uow: PostgresUnitOfWork, role: str) -> None:
             f"{', '.join(creates)}: tables, or functions other roles' queries may resolve "
             "to. As the schema's owner or a superuser, run REVOKE CREATE ON SCHEMA public "
             "FROM PUBLIC (granted to every role before PostgreSQL 15), and revoke CREATE from "
-            "the role itself if it was granted (docs/postgres.md)",
+            "the role itself if it was granted",
             stacklevel=4,
         )
 
