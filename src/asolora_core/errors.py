@@ -396,7 +396,7 @@ class LedgerIntegrityError(AsoloraError):
     with the journal, a vendor balance whose running total disagrees with the journal at
     payout, or a stored hold, vendor account, payout, order or idempotency record that no
     longer decodes. Nothing is released or paid from it; staff run ``verify_journal`` and
-    restore the store from a backup (see docs/ledger-integrity.md)."""
+    restore the store from a backup taken before the damage."""
 
     code = "ledger_integrity"
     http_status = 500

@@ -27,8 +27,8 @@ def migrate(dsn: str, *, schema: str | None = None, grant_to: str | None = None)
     ``grant_to`` (PostgreSQL only) names the application's login role: in the same
     transaction it gets exactly the privileges the library needs at run time and no more
     (``asolora_core.adapters.postgres.APP_PRIVILEGES``). Run this as the tables' owner at
-    every deploy and the application as that role (docs/postgres.md, "Deploy with a
-    least-privilege role").
+    every deploy and the application as that role (the "Deploy with a least-privilege role"
+    section of the docs' PostgreSQL page).
 
     >>> migrate(":memory:") >= 4
     True

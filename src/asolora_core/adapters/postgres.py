@@ -699,7 +699,7 @@ class PostgresStore:
                 exc.add_note(
                     f"the schema is at version {current} of {len(MIGRATIONS)} and this role may "
                     "not migrate it: run `python -m asolora_core migrate --dsn ... --grant-to "
-                    "ROLE` as the tables' owner first (docs/postgres.md)"
+                    "ROLE` as the tables' owner first"
                 )
                 raise
         return self._migrate(grant_to)

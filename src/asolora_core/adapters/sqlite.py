@@ -501,7 +501,7 @@ class SqliteStore:
     """A store in one SQLite file (or ``":memory:"`` for a private, single-connection one).
 
     ``fair_writers`` (default True) queues writers fairly (FIFO within the process, a polled
-    file lock ``<path>-writer`` across processes; see docs/storage.md); ``on_write_wait`` is
+    file lock ``<path>-writer`` across processes); ``on_write_wait`` is
     called with the seconds each writer waited for the write lock.
 
     >>> store = SqliteStore(":memory:")
