@@ -155,7 +155,8 @@ def _one_line_errors(command: argparse.ArgumentParser) -> Iterator[None]:
     """End the command with one line, ``PROG: error: MESSAGE``, and exit status 2 (as for a
     wrong argument) when the database it names cannot be used: the library's own errors
     (a server that is down or refuses the connection, an SQLite file that cannot be opened,
-    a role that does not exist) and the file system's (a folder that does not exist)."""
+    a role that does not exist), the file system's (a folder that does not exist) and the
+    PostgreSQL server's refusal of a statement (a role that may not migrate)."""
     from asolora_core.errors import AsoloraError
 
     try:
@@ -165,6 +166,12 @@ def _one_line_errors(command: argparse.ArgumentParser) -> Iterator[None]:
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         _fail(command, f"{exc.strerror or exc}{where}")
+    except Exception as exc:
+        # the server's own refusal of a statement (migrating as a role that may not, e.g.):
+        # its message and the note the store added say what to do
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        _fail(command, "; ".join([str(exc), *getattr(exc, "__notes__", [])]))
 
 
 def _fail(command: argparse.ArgumentParser, message: str) -> NoReturn:
