@@ -544,7 +544,9 @@ class Bestseller:
 
 @attrs.frozen(kw_only=True)
 class BestsellersReport:
-    """The top ``limit`` products of a vendor over a range (R32)."""
+    """The top ``limit`` products of a vendor over a range (R32). ``total_units`` is every
+    product's net units summed, negative ones included; the shares are fractions of the
+    positive net units, the same figure unless a product is net negative in the range."""
 
     __repr__ = value_repr
     __eq__ = value_eq
