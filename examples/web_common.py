@@ -558,7 +558,7 @@ def pooled_postgres(dsn: str, *, schema: str | None = None, size: int = 8) -> St
     from asolora_core.adapters.postgres import PostgresStore
 
     PostgresStore(dsn, schema=schema).close()  # migrates (and creates the schema) on open
-    options = "-c timezone=UTC" + (f" -c search_path={schema}" if schema else "")
+    options = PostgresStore.connection_options(dsn, schema=schema)  # the DSN's options kept
     pool: ConnectionPool[Any] = ConnectionPool(
         dsn, min_size=1, max_size=size, kwargs={"options": options}, open=True
     )

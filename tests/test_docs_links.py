@@ -9,6 +9,7 @@ the links between the pages of the site; README.md is not one of them, hence thi
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -59,5 +60,37 @@ def test_the_shipped_code_names_no_tracker_issue() -> None:
         f"{path.relative_to(ROOT)}: {match.group(0)}"
         for path in sorted((ROOT / "src").rglob("*.py"))
         for match in TRACKER.finditer(path.read_text())
+    ]
+    assert found == []
+
+
+#: A file or folder of the source tree that the installed package does not have: the docs
+#: pages (``docs/x.md``, ``x.md``), the examples, the benchmarks, the tests.
+SOURCE_TREE = re.compile(r"(?<![\w./-])(?:docs|examples|benchmarks|tests)/|\b[\w-]+\.md\b")
+
+
+def test_the_package_description_has_no_relative_link() -> None:
+    """The long description (``readme`` in pyproject.toml) is shown where the package is,
+    not the source tree: on an index page, by ``pip show -v``. A link relative to the
+    source tree (``docs/postgres.md``) is broken there, so it has none; it names the pages
+    by title and says where they are."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    readme = ROOT / project["readme"]
+    relative = [t for t in LINK.findall(readme.read_text()) if not re.match(r"[a-z]+:", t)]
+    assert relative == []
+
+
+def test_the_shipped_code_points_at_no_file_the_package_does_not_ship() -> None:
+    """A docstring, message or comment of the installed package that sends the reader to
+    ``docs/ledger-integrity.md`` or ``tests/...`` sends them nowhere: the wheel ships
+    neither. It says the thing itself, or names the docs page by its title.
+    ``_docgen`` is exempt: it is the tool that rewrites the source tree's ``docs/`` pages,
+    run only from that tree."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "src" / "asolora_core").rglob("*.py"))
+        if path.name != "_docgen.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if SOURCE_TREE.search(line)
     ]
     assert found == []

@@ -72,6 +72,80 @@ def test_a_pool_hands_each_unit_of_work_a_connection(schema: str) -> None:
         pool.close()
 
 
+def _settings(conn: Any) -> tuple[str, ...]:
+    return tuple(
+        str(conn.execute(f"SHOW {name}").fetchone()[0])
+        for name in ("statement_timeout", "application_name", "timezone", "search_path")
+    )
+
+
+def test_the_dsns_own_options_are_kept_and_the_stores_settings_win(schema: str) -> None:
+    """R33: ``options`` written in the DSN (a statement timeout, an application name) reach
+    the store's connections, next to the store's own; where both set a parameter (the time
+    zone, the search path under ``schema=``) the store's wins, as the instants it reads are
+    UTC and its tables are in that schema."""
+    from psycopg.conninfo import make_conninfo
+
+    from asolora_core.adapters.postgres import PostgresStore
+
+    mine = "-c statement_timeout=5000 -c application_name=shop -c timezone=Asia/Tokyo"
+    theirs = make_conninfo(dsn(), options=f"{mine} -c search_path=elsewhere")
+    store = PostgresStore(theirs, schema=schema, migrate=False)
+    try:
+        with store.connection() as conn:
+            assert _settings(conn) == ("5s", "shop", "UTC", schema)
+        market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+        assert market.get_order(_place(market), by=STAFF).paid_minor == 900
+    finally:
+        store.close()
+    # without schema=, the DSN's search_path stands (the time zone is still the store's)
+    unscoped = PostgresStore(make_conninfo(dsn(), options=f"{mine} -c search_path={schema}"))
+    try:
+        with unscoped.connection() as conn:
+            assert _settings(conn) == ("5s", "shop", "UTC", schema)
+    finally:
+        unscoped.close()
+
+
+def test_pgoptions_is_kept_when_the_dsn_has_no_options(
+    schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R33: libpq reads ``PGOPTIONS`` only when no ``options`` is given, so the store, which
+    gives its own, adds its settings to it instead of dropping it."""
+    from asolora_core.adapters.postgres import PostgresStore
+
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=7000 -c application_name=env")
+    store = PostgresStore(dsn(), schema=schema, migrate=False)
+    try:
+        with store.connection() as conn:
+            assert _settings(conn) == ("7s", "env", "UTC", schema)
+    finally:
+        store.close()
+
+
+def test_a_pool_set_up_with_the_stores_options_keeps_the_dsns(schema: str) -> None:
+    """R33: ``PostgresStore.connection_options`` gives a pool of yours the options the
+    store's own connections get: the DSN's statement timeout and the store's schema and UTC."""
+    from psycopg.conninfo import make_conninfo
+    from psycopg_pool import ConnectionPool
+
+    from asolora_core.adapters.postgres import PostgresStore
+
+    theirs = make_conninfo(dsn(), options="-c statement_timeout=5000 -c application_name=pool")
+    options = PostgresStore.connection_options(theirs, schema=schema)
+    assert options == (
+        f"-c statement_timeout=5000 -c application_name=pool -c timezone=UTC "
+        f"-c search_path={schema}"
+    )
+    pool = ConnectionPool(theirs, min_size=1, max_size=1, kwargs={"options": options}, open=True)
+    try:
+        store = PostgresStore(pool=pool)
+        with store.connection() as conn:
+            assert _settings(conn) == ("5s", "pool", "UTC", schema)
+    finally:
+        pool.close()
+
+
 def test_commands_join_the_callers_transaction_and_its_rollback(schema: str) -> None:
     """R2, R33: on the caller's connection, a command's writes join the caller's open
     transaction: the caller's rollback undoes them, the caller's commit keeps them."""

@@ -22,6 +22,7 @@ from asolora_core import (
     SequentialIds,
     migrate,
 )
+from asolora_core.__main__ import main
 from asolora_core.adapters import postgres as pg
 from asolora_core.fx import FixedRateProvider
 from pg_support import app_dsn, app_role, dsn, make_store, new_schema, postgres
@@ -174,7 +175,9 @@ def test_a_marketplace_runs_under_the_application_role(granted: str) -> None:
         store.close()
 
 
-def test_an_application_role_cannot_migrate_and_says_who_must(granted: str) -> None:
+def test_an_application_role_cannot_migrate_and_says_who_must(
+    granted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A store opened by the application role on a schema that is behind fails (the role
     may not create tables) with a note naming the owner's command; the owner's
     ``migrate(grant_to=...)`` brings the schema up to date and grants the tables a new step
@@ -191,6 +194,13 @@ def test_an_application_role_cannot_migrate_and_says_who_must(granted: str) -> N
     with pytest.raises(psycopg.errors.InsufficientPrivilege) as refused:
         pg.PostgresStore(app_dsn(), schema=schema)
     assert "--grant-to" in "".join(refused.value.__notes__)
+    # from the shell: one line with the server's refusal and the note, exit status 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["migrate", "--dsn", app_dsn(), "--schema", schema])
+    assert exit_.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("python -m asolora_core migrate: error: permission denied")
+    assert "as the tables' owner first" in line
     migrate(dsn(), schema=schema, grant_to=app_role())  # the deploy of step 11
     store = pg.PostgresStore(app_dsn(), schema=schema)
     try:

@@ -558,6 +558,56 @@ def test_r32_bestseller_shares_sum_to_exactly_one_and_limit_keeps_them_of_all_un
     assert sum(b.share for b in two.products) == Decimal("0.6667")
 
 
+def test_r32_a_product_net_negative_in_the_range_has_share_0_and_the_rest_sum_to_1(
+    store: Store, clock: FakeClock
+) -> None:
+    """R32: 3 cups sold on 03-02; on 03-05 a mug sells 2 units and a tea 1, and 2 of the
+    cups are refunded. Over 03-05 alone the cup is -2 net (sold 0, refunded 2): it ranks last
+    with share 0, never negative, and the mug and tea share the whole, 0.6667 + 0.3333 = 1
+    (``total_units`` is 2 + 1 - 2 = 1). Over both days the cup is +1: 0.5, 0.25, 0.25."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START), fees=FeeSchedule())
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+
+    def sell(product: str, units: int) -> str:
+        (order,) = market.place_checkout(
+            buyer=BUYER,
+            customer_name="Ann",
+            items=[
+                Item(
+                    vendor_id="v-1",
+                    product_id=product,
+                    quantity=units,
+                    unit_price=Money("4.00", "EUR"),
+                )
+            ],
+            paid=Money(4 * units, "EUR"),
+        )
+        return order.order_id
+
+    cups = sell("p-cup", 3)
+    clock.set(dt.datetime(2026, 3, 5, 12, 0, tzinfo=dt.UTC))
+    sell("p-mug", 2)
+    sell("p-tea", 1)
+    line = market.get_order(cups, by=STAFF).lines[0].line_id
+    market.refund(cups, by=Actor.vendor("v-1"), items={line: 2})
+
+    day = D(2026, 3, 5)
+    top = market.bestsellers("v-1", start=day, end=day, by=STAFF)
+    assert [(b.product_id, b.units, b.units_refunded, b.share) for b in top.products] == [
+        ("p-mug", 2, 0, Decimal("0.6667")),
+        ("p-tea", 1, 0, Decimal("0.3333")),
+        ("p-cup", -2, 2, Decimal("0.0000")),
+    ]
+    assert top.total_units == 1
+    assert sum(b.share for b in top.products) == 1
+    both = market.bestsellers("v-1", start=D(2026, 3, 2), end=day, by=STAFF)
+    assert [(b.product_id, b.units, b.share) for b in both.products] == [
+        ("p-mug", 2, Decimal("0.5000")),
+        ("p-cup", 1, Decimal("0.2500")),
+        ("p-tea", 1, Decimal("0.2500")),
+    ]
+
+
 def test_a_refused_refund_leaves_the_rollups_as_they_were(store: Store, clock: FakeClock) -> None:
     """R2, R39, R33: after a 10.00 chargeback on a 10.00 order, a refund is refused (the money
     already went back to the buyer); the sales rollup keeps no trace of it."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +26,7 @@ from moneyed import Money
 from asolora_core import (
     Actor,
     AsoloraError,
+    Bestseller,
     FakeClock,
     InMemoryStore,
     Item,
@@ -35,6 +36,7 @@ from asolora_core import (
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ports import Store
+from asolora_core.reports.service import _shares
 from pg_support import make_store as make_pg_store
 from pg_support import postgres
 from test_ledger_support import BUYER, FEES, STAFF, money_market
@@ -221,14 +223,102 @@ def test_reports_agree_with_the_history(kind: str, steps: list[tuple[Any, ...]])
                     )
             assert {b.product_id: b.units for b in top.products} == units
             assert top.total_units == sum(units.values())
-            # R32: over the full list the shares sum to exactly 1 (largest remainders), each
-            # within 0.0001 of its exact ratio
-            if top.total_units:
-                assert sum(b.share for b in top.products) == 1
-                for b in top.products:
-                    assert abs(Fraction(b.share) - Fraction(b.units, top.total_units)) < Fraction(
-                        1, 10**4
-                    )
+            _check_shares(top.products)
 
             check = market.verify_reports(vendor_id, by=STAFF)
             assert check.ok, check.differences
+
+
+def _check_shares(products: Sequence[Bestseller]) -> None:
+    """R32: a share is the product's net units over every product's positive net units, 0
+    for a product with none; whenever any is positive the shares sum to exactly 1 (largest
+    remainders), each within 0.0001 of its exact ratio; with none, every share is 0."""
+    base = sum(max(b.units, 0) for b in products)
+    assert all(b.share >= 0 for b in products)
+    if not base:
+        assert all(b.share == 0 for b in products)
+        return
+    assert sum(b.share for b in products) == 1
+    for b in products:
+        exact = Fraction(max(b.units, 0), base)
+        assert abs(Fraction(b.share) - exact) < Fraction(1, 10**4)
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", pytest.param("postgres", marks=postgres)])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    before=st.lists(st.integers(2, 5), min_size=1, max_size=4),
+    inside=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=5),
+    refunds=st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), min_size=1, max_size=4),
+)
+def test_bestseller_shares_with_refunds_of_units_sold_before_the_range(
+    kind: str,
+    before: list[int],
+    inside: list[tuple[int, int]],
+    refunds: list[tuple[int, int]],
+) -> None:
+    """R32: orders placed the day before the range, refunded (in part) inside it, next to
+    sales inside it: products can be net negative in the range. Their share is 0, never
+    negative; the others sum to exactly 1 whenever one is net positive."""
+    with opened(kind) as store:
+        clock = FakeClock(T0)
+        rates = FixedRateProvider({("EUR", "GBP"): "0.8567"}, as_of=T0 - dt.timedelta(days=30))
+        market = money_market(store, clock, rates, fees=FEES)
+        market.register_vendor("v-s", payout_currency="EUR", by=STAFF)
+
+        def sell(product: int, units: int) -> str:
+            (order,) = market.place_checkout(
+                buyer=BUYER,
+                customer_name="Ann",
+                items=[
+                    Item(
+                        vendor_id="v-s",
+                        product_id=f"p-{product}",
+                        quantity=units,
+                        unit_price=_minor("EUR", 100),
+                    )
+                ],
+                paid=_minor("EUR", 100 * units),
+            )
+            return order.order_id
+
+        earlier = [sell(i, units) for i, units in enumerate(before)]
+        clock.advance(days=2)
+        for product, units in inside:
+            sell(product, units)
+        for which, units in refunds:
+            order = market.get_order(earlier[which % len(earlier)], by=STAFF)
+            line = order.lines[0]
+            left = line.quantity - line.refunded_quantity - 1  # a unit stays to ship
+            if left > 0:
+                market.refund(
+                    order.order_id, by=Actor.vendor("v-s"), items={line.line_id: min(units, left)}
+                )
+        day = clock.now().date()
+        top = market.bestsellers("v-s", start=day, end=day, by=STAFF, limit=1000)
+        event("a product net negative" if any(b.units < 0 for b in top.products) else "none")
+        _check_shares(top.products)
+        assert top.total_units == sum(b.units for b in top.products)
+
+
+@given(
+    units=st.lists(
+        st.one_of(st.integers(-(10**6), 10**6), st.integers(-3, 3)), min_size=1, max_size=60
+    )
+)
+def test_r32_shares_of_any_net_units_negative_ones_included(units: list[int]) -> None:
+    """R32: for any net units, the full list's shares are never negative, 0 where the units
+    are not positive, within 0.0001 of units / the positive units, and sum to exactly 1
+    whenever one is positive (all 0 otherwise)."""
+    shares = _shares(sorted(units, reverse=True))
+    base = sum(u for u in units if u > 0)
+    assert len(shares) == len(units)
+    assert all(s >= 0 and s.as_tuple().exponent == -4 for s in shares)
+    if base:
+        assert sum(shares) == 1
+    for u, s in zip(sorted(units, reverse=True), shares, strict=True):
+        assert abs(Fraction(s) - Fraction(max(u, 0), base or 1)) < Fraction(1, 10**4)

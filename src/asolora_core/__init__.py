@@ -249,7 +249,7 @@ __all__ = [
     "UnknownVendorError",
     "UnsupportedReportingCurrencyError",
     "to_csv",
-    # input limits (docs/limits.md)
+    # input limits (the "Input limits" page of the docs)
     "MAX_AMOUNT_MINOR",
     "MAX_ID_LENGTH",
     "MAX_KEY_LENGTH",

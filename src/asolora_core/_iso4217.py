@@ -2,7 +2,7 @@
 
 Generated from the ISO 4217 list one (SIX Financial Information) published 2026-01-01.
 Codes whose minor unit is "N.A." (precious metals, testing and fund codes) are left out:
-they are not money a buyer can pay with. tests/test_currencies.py checks this table
+they are not money a buyer can pay with. The project's test suite checks this table
 against the independent ``iso4217`` package and py-moneyed.
 """
 

@@ -3,12 +3,12 @@
 ``attrs.evolve`` looks the class's fields up and loops over them on every call. Here each
 class gets a generated function (the way attrs generates ``__init__``) that reads the old
 fields as plain attribute loads and calls the class, so validators still run. Measured with
-``python benchmarks/run.py``: it took the in-memory lifecycle from 0.80x to the figure in the
+the project's benchmarks: it took the in-memory lifecycle from 0.80x to the figure in the
 project notes.
 
 :func:`value_repr` is the ``__repr__`` of the package's frozen values: attrs would otherwise
 compile one per class at import time, and those f-string methods were about a sixth of what
-``import asolora_core`` executed (callgrind instruction counts, docs/benchmarks.md). It
+``import asolora_core`` executed (callgrind instruction counts). It
 returns exactly what attrs' generated ``__repr__`` returns. :func:`value_eq` and
 :func:`value_hash` do the same for ``__eq__`` and ``__hash__`` of the event classes (dozens of
 them) and of the report, listing and messaging values: all compared and hashed off the hot

@@ -27,7 +27,7 @@ def _positive_delta(value: _dt.timedelta | None, name: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class MarketplaceConfig:
-    """What a marketplace configures. Every default is the one the rules (docs/rules.md) give,
+    """What a marketplace configures. Every default is the one the rules (R1-R42) give,
     except ``auto_confirm_after`` (the rules say off; here 14 days, see below).
 
     * ``auto_confirm_after`` (R10): confirm a delivered shipment with no open issue after this
@@ -57,7 +57,8 @@ class MarketplaceConfig:
       hold and vendor seals and the checkpoints are HMAC-SHA-256, so whoever can write the
       database but does not hold the key cannot re-seal what they changed. Keep it out of
       the database. ``None`` (default): plain SHA-256, which finds accidents and edits made
-      without the library, not a determined intruder (docs/ledger-integrity.md).
+      without the library, not a determined intruder (the threat model is on the
+      "Ledger integrity" page of the docs).
     * ``checkpoint_sink``, ``checkpoint_every`` (R42): publish a checkpoint (journal position,
       head hash, time; signed with ``ledger_key``) after every payout run and every
       ``checkpoint_every`` journal transactions (default 1000).

@@ -373,12 +373,14 @@ class StoreMisconfiguredError(AsoloraError):
     """Raised when the store cannot be used as it is configured, not because it is down: the
     database refused the connection for its settings (a wrong password, an unknown role or
     database, a role that may not log in or lacks ``CONNECT``, an authentication method or
-    SSL mode the two sides do not share, a setting it does not know) or the connection string
-    is malformed. Sending the command again cannot help until the configuration is fixed: the
-    message says what to check, ``fields["reason"]`` names it (``authentication``,
+    SSL mode the two sides do not share, a setting it does not know), the connection string
+    is malformed, or an SQLite file cannot be opened or written where it is named. Sending
+    the command again cannot help until the configuration is fixed: the message says what
+    to check, ``fields["reason"]`` names it (``authentication``,
     ``unknown_role``, ``role_cannot_login``, ``unknown_database``, ``no_connect_privilege``,
-    ``host_not_allowed``, ``auth_method``, ``ssl``, ``options``, ``dsn``). No connection was
-    opened: nothing was stored."""
+    ``host_not_allowed``, ``auth_method``, ``ssl``, ``options``, ``dsn``; for an SQLite
+    file, ``path``: its folder does not exist, ``read_only``, ``not_a_database``). No
+    connection was opened: nothing was stored."""
 
     code = "store_misconfigured"
     http_status = 500
@@ -394,7 +396,7 @@ class LedgerIntegrityError(AsoloraError):
     with the journal, a vendor balance whose running total disagrees with the journal at
     payout, or a stored hold, vendor account, payout, order or idempotency record that no
     longer decodes. Nothing is released or paid from it; staff run ``verify_journal`` and
-    restore the store from a backup (see docs/ledger-integrity.md)."""
+    restore the store from a backup taken before the damage."""
 
     code = "ledger_integrity"
     http_status = 500

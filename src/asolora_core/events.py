@@ -75,7 +75,7 @@ class DomainEvent:
         # Each event class gets its own ``__repr__``, ``__eq__`` and ``__hash__`` before
         # ``@attrs.frozen`` sees it, so attrs (auto_detect) compiles none of them for each of
         # the dozens of events at import time; they behave as attrs' generated ones
-        # (asolora_core._values, tests/test_value_repr.py).
+        # (:mod:`asolora_core._values`; the project's tests compare them).
         cls.__repr__ = value_repr  # type: ignore[assignment,method-assign]
         cls.__eq__ = value_eq  # type: ignore[assignment,method-assign]
         cls.__hash__ = value_hash  # type: ignore[assignment,method-assign]

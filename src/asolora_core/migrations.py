@@ -13,6 +13,8 @@ shell: ``python -m asolora_core migrate --dsn postgresql://app@db/shop`` (or ``-
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["migrate"]
 
 
@@ -25,14 +27,14 @@ def migrate(dsn: str, *, schema: str | None = None, grant_to: str | None = None)
     ``grant_to`` (PostgreSQL only) names the application's login role: in the same
     transaction it gets exactly the privileges the library needs at run time and no more
     (``asolora_core.adapters.postgres.APP_PRIVILEGES``). Run this as the tables' owner at
-    every deploy and the application as that role (docs/postgres.md, "Deploy with a
-    least-privilege role").
+    every deploy and the application as that role (the "Deploy with a least-privilege role"
+    section of the docs' PostgreSQL page).
 
     >>> migrate(":memory:") >= 4
     True
     """
     text = dsn.strip()
-    if text.startswith(("postgresql://", "postgres://")) or "dbname=" in text:
+    if _is_postgres_dsn(text):
         from asolora_core.adapters.postgres import PostgresStore
 
         store = PostgresStore(text, schema=schema, migrate=False)
@@ -50,3 +52,23 @@ def migrate(dsn: str, *, schema: str | None = None, grant_to: str | None = None)
         return sqlite_store.schema_version()
     finally:
         sqlite_store.close()
+
+
+#: The start of a libpq key/value connection string (``host=db user=app``).
+_CONNINFO = re.compile(
+    r"\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options"
+    r"|application_name|connect_timeout|target_session_attrs)\s*=",
+    re.IGNORECASE,
+)
+
+
+def _is_postgres_dsn(dsn: str) -> bool:
+    """Whether :func:`migrate` reads ``dsn`` as PostgreSQL's (a ``postgresql://`` or
+    ``postgres://`` URL, or a libpq key/value string such as ``host=db dbname=shop``) rather
+    than as a SQLite file path."""
+    text = dsn.strip()
+    return (
+        text.startswith(("postgresql://", "postgres://"))
+        or "dbname=" in text
+        or _CONNINFO.match(text) is not None
+    )

@@ -441,7 +441,7 @@ class UnitOfWork(Protocol):
 
 class StaleRead(Exception):
     """Raised by a store's *optimistic* unit of work (a store may offer
-    ``command_unit_of_work()``, see docs/storage.md) when an order it served from what this
+    ``command_unit_of_work()``) when an order it served from what this
     process last committed had changed in the database meanwhile. The transaction is rolled
     back with everything the command did in it; the kernel runs the command again on a plain
     unit of work (fresh reads). It never reaches a caller of the facade."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import os
 import re
 import threading
 import warnings
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
@@ -68,6 +70,7 @@ from asolora_core.adapters.postgres_orders import (
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
 from asolora_core.errors import (
     ConcurrencyConflictError,
+    InvalidInputError,
     NotFoundError,
     StoreMisconfiguredError,
     StoreUnavailableError,
@@ -488,6 +491,12 @@ def _grant(uow: PostgresUnitOfWork, role: str) -> None:
     :meth:`PostgresStore.migrate`); other tables of the schema are left as they are."""
     from psycopg.sql import Identifier
 
+    if uow.fetchone("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)) is None:
+        raise InvalidInputError(
+            f"the server has no role {role!r} to grant to: create it first (CREATE ROLE ... "
+            "LOGIN, as a superuser) or name an existing one; nothing was migrated",
+            field="grant_to",
+        )
     conn = uow._conn()
     row = uow.fetchone("SELECT current_schema()")
     assert row is not None
@@ -537,7 +546,7 @@ def _grant(uow: PostgresUnitOfWork, role: str) -> None:
             f"{', '.join(creates)}: tables, or functions other roles' queries may resolve "
             "to. As the schema's owner or a superuser, run REVOKE CREATE ON SCHEMA public "
             "FROM PUBLIC (granted to every role before PostgreSQL 15), and revoke CREATE from "
-            "the role itself if it was granted (docs/postgres.md)",
+            "the role itself if it was granted",
             stacklevel=4,
         )
 
@@ -593,13 +602,37 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         assert self.dsn is not None
-        options = "-c timezone=UTC"
-        if self.schema is not None:
-            options += f" -c search_path={self.schema}"
-        conn = psycopg.connect(self.dsn, autocommit=True, options=options)
+        conn = psycopg.connect(
+            self.dsn, autocommit=True, options=self.connection_options(self.dsn, schema=self.schema)
+        )
         with self._all_lock:
             self._all.append(conn)
         return conn
+
+    @staticmethod
+    def connection_options(dsn: str, *, schema: str | None = None) -> str:
+        """The libpq ``options`` the store's connections to ``dsn`` are opened with; pass
+        them to a pool of yours (``ConnectionPool(dsn, kwargs={"options": ...})``) so that
+        its connections are set up as the store's own.
+
+        They are the DSN's ``options`` (or, when it has none, the ``PGOPTIONS`` environment
+        variable, which an ``options`` keyword would otherwise silently replace), then the
+        store's settings. The server applies them in order, so where both set a parameter
+        the store's wins: ``timezone`` is always UTC (the store reads and writes instants as
+        UTC), and ``search_path`` is ``schema`` when one is given (without one, a
+        ``search_path`` of the DSN stands). Every other setting of the DSN
+        (``statement_timeout``, ``lock_timeout``, ``application_name``, ...) is kept."""
+        mine = "-c timezone=UTC"
+        if schema is not None:
+            mine += f" -c search_path={schema}"
+        try:
+            theirs = conninfo_to_dict(dsn).get("options")
+        except psycopg.Error:
+            theirs = None  # a malformed DSN: connecting reports it
+        if theirs is None:
+            theirs = os.environ.get("PGOPTIONS")
+        theirs = str(theirs or "").strip()
+        return f"{theirs} {mine}" if theirs else mine
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
@@ -666,7 +699,7 @@ class PostgresStore:
                 exc.add_note(
                     f"the schema is at version {current} of {len(MIGRATIONS)} and this role may "
                     "not migrate it: run `python -m asolora_core migrate --dsn ... --grant-to "
-                    "ROLE` as the tables' owner first (docs/postgres.md)"
+                    "ROLE` as the tables' owner first"
                 )
                 raise
         return self._migrate(grant_to)

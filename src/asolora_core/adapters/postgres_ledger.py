@@ -423,7 +423,7 @@ BALANCE_BY_KEY_MIGRATION = """
 #: keep the marker and the noted rows exactly as the triggers wrote them. The noted rows live
 #: only within their transaction, so ``ledger_unchecked_seqs`` is ``UNLOGGED`` (no WAL for
 #: the rows a sweep batch notes and deletes; after a crash it is empty, as it should be).
-#: Server CPU on this machine (``benchmarks/postgres_commit_check.py``): the same as step 10
+#: Server CPU on this machine (the project's commit-check benchmark): the same as step 10
 #: within the rounds' spread, per raw 200-transaction batch and per sweep batch.
 BALANCE_NOTES_MIGRATION = """
     CREATE UNLOGGED TABLE ledger_unchecked_seqs (

@@ -52,6 +52,7 @@ from asolora_core.errors import (
     ConcurrencyConflictError,
     NotFoundError,
     StoreBusyError,
+    StoreMisconfiguredError,
     _unknown_order,
 )
 from asolora_core.events import DomainEvent, Notification, event_type
@@ -62,13 +63,49 @@ from asolora_core.orders.model import Order
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, StaleRead, Timer
 from asolora_core.reports.performance import PerformanceTotals
 
-__all__ = ["MIGRATIONS", "SqliteBusyError", "SqliteStore", "micros"]
+__all__ = ["MIGRATIONS", "SqliteBusyError", "SqliteMisconfiguredError", "SqliteStore", "micros"]
 
 
 class SqliteBusyError(StoreBusyError, sqlite3.OperationalError):
     """The database stayed locked by another writer past ``busy_timeout_ms``: the library's
     :class:`~asolora_core.errors.StoreBusyError` (code ``store_busy``), still an
     ``sqlite3.OperationalError`` for code written when that was what surfaced."""
+
+
+class SqliteMisconfiguredError(StoreMisconfiguredError, sqlite3.DatabaseError):
+    """The store's file cannot be used as given: its folder does not exist or cannot be
+    written (``fields["reason"]`` ``path``), the file or its folder is read-only
+    (``read_only``), or the file is not an SQLite database (``not_a_database``). The
+    library's :class:`~asolora_core.errors.StoreMisconfiguredError` (code
+    ``store_misconfigured``, not retryable), still an ``sqlite3.DatabaseError``; the
+    original error is its ``__cause__``. Nothing was written."""
+
+
+def _misconfigured(exc: Exception, path: str) -> SqliteMisconfiguredError | None:
+    """``exc``, raised while opening the file at ``path``, as a
+    :class:`SqliteMisconfiguredError` if it is one of a path that cannot be used, else
+    None."""
+    text = str(exc).lower()
+    folder = os.path.dirname(os.path.abspath(path))
+    if isinstance(exc, PermissionError) or "readonly" in text or "read-only" in text:
+        reason, fix = "read_only", "make the file and its folder writable, or name another"
+    elif isinstance(exc, OSError) or "unable to open" in text:
+        reason = "path"
+        fix = (
+            f"create the folder {folder!r} first, or name a file in an existing folder"
+            if not os.path.isdir(folder)
+            else "name a file (not a folder) in a folder you may write to"
+        )
+    elif "not a database" in text:
+        reason, fix = "not_a_database", "name an SQLite database file, or a new file"
+    else:
+        return None
+    cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return SqliteMisconfiguredError(
+        f"the SQLite database {path!r} cannot be opened ({cause}): {fix}; nothing was written",
+        reason=reason,
+        path=path,
+    )
 
 
 #: the message of :class:`SqliteBusyError` (it starts as SQLite's own did)
@@ -464,7 +501,7 @@ class SqliteStore:
     """A store in one SQLite file (or ``":memory:"`` for a private, single-connection one).
 
     ``fair_writers`` (default True) queues writers fairly (FIFO within the process, a polled
-    file lock ``<path>-writer`` across processes; see docs/storage.md); ``on_write_wait`` is
+    file lock ``<path>-writer`` across processes); ``on_write_wait`` is
     called with the seconds each writer waited for the write lock.
 
     >>> store = SqliteStore(":memory:")
@@ -511,12 +548,21 @@ class SqliteStore:
         # and commit or roll back with it.
         self._shared_lock = threading.RLock()
         self._gate: WriteGate | None = None
-        if fair_writers:
-            self._gate = WriteGate(
-                None if self.path == ":memory:" or connection is not None else self.path,
-                busy_timeout_ms / 1000,
-            )
-        self.migrate()
+        try:
+            if fair_writers:
+                self._gate = WriteGate(
+                    None if self.path == ":memory:" or connection is not None else self.path,
+                    busy_timeout_ms / 1000,
+                )
+            self.migrate()
+        except (OSError, sqlite3.DatabaseError) as exc:
+            self.close()
+            if isinstance(exc, StoreBusyError):
+                raise
+            refused = _misconfigured(exc, self.path)
+            if refused is None:
+                raise
+            raise refused from exc
 
     # connections ---------------------------------------------------------------------------
 

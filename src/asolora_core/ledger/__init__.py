@@ -6,5 +6,5 @@ releases; refunds and chargebacks before and after release; payouts with stateme
 * :mod:`asolora_core.ledger.events`: the ledger's domain events.
 * :mod:`asolora_core.ledger.service`: the facade methods (mixed into ``Marketplace``).
 
-See ``docs/money.md``.
+The "Money" page of the docs walks through a worked example of each.
 """

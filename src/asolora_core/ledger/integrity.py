@@ -11,7 +11,8 @@
   outside the database (:class:`~asolora_core.ports.CheckpointSink`); checking the journal
   against it (:func:`checkpoint_problems`) finds a removed tail.
 
-The threat model (what is detected, with what, and what is not) is in docs/ledger-integrity.md.
+The threat model (what is detected, with what, and what is not) is the "Ledger integrity" page
+of the docs.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ chain), holds and vendor accounts are sealed when stored and checked when read f
 decision, a hold is cross-checked against the journal before it is released, and checkpoints
 are published through ``config.checkpoint_sink`` after payout runs and every
 ``config.checkpoint_every`` transactions. ``verify_journal`` checks all of it. The pure checks
-live in :mod:`asolora_core.ledger.integrity`; the threat model in docs/ledger-integrity.md.
+live in :mod:`asolora_core.ledger.integrity`; the threat model is the
+"Ledger integrity" page of the docs.
 """
 
 from __future__ import annotations

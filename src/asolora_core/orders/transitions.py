@@ -169,7 +169,8 @@ def _table() -> dict[tuple[State, Action, ActorKind], State]:
 _TABLE = _table()
 TRANSITIONS: Mapping[tuple[State, Action, ActorKind], State] = MappingProxyType(_TABLE)
 """The lifecycle table, read-only: ``(state, action, actor kind) -> next state``. Read it with
-:func:`step`, which names the error of a missing entry; docs/lifecycle.md draws it."""
+:func:`step`, which names the error of a missing entry; the "Lifecycle" page of the docs
+draws it."""
 
 _KINDS_BY_ACTION: dict[Action, frozenset[ActorKind]] = {}
 #: (kind of state, action, actor kind) -> the states in which that actor may take it

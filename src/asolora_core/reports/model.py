@@ -505,10 +505,12 @@ class EarningsReport:
 class Bestseller:
     """One product of the top N (R32): ``units`` = units sold - units refunded; ``net
     revenue`` = the lines' paid amounts less the refunded units' share, in the report's
-    currency; ``share`` = ``units`` / every net unit of the vendor in the range (4 places),
-    split with largest remainders over every product sold in the range, so that the shares
-    of the full list sum to exactly 1 (a ``limit`` that cuts the list shows shares that sum to
-    at most 1: they stay fractions of ``total_units``)."""
+    currency; ``share`` = ``units`` / the sum of every product's positive net units in the
+    range (4 places; 0 for a product with no positive net units, e.g. one whose refunds in
+    the range are of units sold before it), split with largest remainders over every product
+    of the range, so that the shares of the full list sum to exactly 1 whenever any product
+    is net positive, else all are 0 (a ``limit`` that cuts the list shows shares that sum to
+    at most 1: they stay fractions of every product's units, not only those shown)."""
 
     __repr__ = value_repr
     __eq__ = value_eq
@@ -542,7 +544,9 @@ class Bestseller:
 
 @attrs.frozen(kw_only=True)
 class BestsellersReport:
-    """The top ``limit`` products of a vendor over a range (R32)."""
+    """The top ``limit`` products of a vendor over a range (R32). ``total_units`` is every
+    product's net units summed, negative ones included; the shares are fractions of the
+    positive net units, the same figure unless a product is net negative in the range."""
 
     __repr__ = value_repr
     __eq__ = value_eq

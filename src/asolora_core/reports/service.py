@@ -24,7 +24,7 @@ from asolora_core.errors import (
     UnsupportedReportingCurrencyError,
 )
 from asolora_core.ledger.model import HoldState, VendorAccount
-from asolora_core.money import allocate, check_currency, divide
+from asolora_core.money import allocate, check_currency
 from asolora_core.ports import UnitOfWork
 from asolora_core.reports import core
 from asolora_core.reports.model import (
@@ -333,8 +333,11 @@ class _ReportCommands(_RollupUpkeep):
         included) by units sold net of refunded units; ties by net revenue, then product id.
         Net revenue is in ``currency`` (default: the one currency sold in, else the vendor's
         payout currency), other currencies converted at each day's rate. Each ``share`` is
-        a fraction of every net unit in the range: over the full list the shares sum to
-        exactly 1 (largest remainders); the top ``limit`` shown sum to at most 1."""
+        the product's net units over the sum of every product's positive net units (a
+        product net negative, its refunds in the range being of units sold before it, has
+        share 0): over the full list the shares sum to exactly 1 whenever any product is
+        net positive (largest remainders), else all are 0; the top ``limit`` shown sum to at
+        most 1."""
         _reader(by, vendor_id)
         _check_span(start, end, None)
         if (
@@ -387,7 +390,7 @@ class _ReportCommands(_RollupUpkeep):
                 acc[product][2] += fx.convert(revenue - ref_revenue, snapshot)
         total = sum(r[0] - r[1] for r in acc.values())
         ranked = sorted(acc.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][2], kv[0]))
-        shares = _shares([r[0] - r[1] for _, r in ranked], total)
+        shares = _shares([r[0] - r[1] for _, r in ranked])
         products = tuple(
             Bestseller(
                 rank=i,
@@ -437,19 +440,19 @@ class _ReportCommands(_RollupUpkeep):
         return rows
 
 
-def _shares(units: list[int], total: int) -> list[Decimal]:
-    """Each product's ``units`` as a fraction of ``total``, to 4 places, for the whole ranked
-    list (R32). When no product's net units are negative (the usual case), the 10,000
-    ten-thousandths are split with largest remainders (:func:`~asolora_core.money.allocate`,
-    ties to the larger count, then the better rank), so the shares sum to exactly 1 and each
-    is within 0.0001 of its exact ratio. A product can only be net negative in the range when
-    the range holds refunds of units sold before it; then each share is rounded on its own
-    (half-even), and their sum may differ from 1 by a few ten-thousandths."""
-    if not total:
+def _shares(units: list[int]) -> list[Decimal]:
+    """Each product's share of the range's sales, to 4 places, for the whole ranked list
+    (R32): its net ``units`` over the sum of every product's *positive* net units. A product
+    is net negative only when the range holds refunds of units sold before it; it sold
+    nothing in the range, so its share is 0, as is the share of a product whose refunds
+    cancel its sales. The 10,000 ten-thousandths are split with largest remainders
+    (:func:`~asolora_core.money.allocate`, ties to the larger count, then the better rank),
+    so whenever any product is net positive the shares sum to exactly 1 and each is within
+    0.0001 of its exact ratio; with none, every share is 0."""
+    counted = [max(u, 0) for u in units]
+    if not any(counted):
         return [Decimal(0).quantize(_SHARE)] * len(units)
-    if total > 0 and all(u >= 0 for u in units):
-        return [Decimal(part).scaleb(-_SHARE_PLACES) for part in allocate(_WHOLE, units)]
-    return [Decimal(divide(u * _WHOLE, total)).scaleb(-_SHARE_PLACES) for u in units]
+    return [Decimal(part).scaleb(-_SHARE_PLACES) for part in allocate(_WHOLE, counted)]
 
 
 def _next_month(day: _dt.date) -> _dt.date:
