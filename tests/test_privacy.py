@@ -423,3 +423,29 @@ def test_r35_another_buyers_idempotency_key_never_returns_the_first_buyers_resul
     )
     assert mine.buyer_id == "grace"
     assert mine.order_id not in {o.order_id for o in world.orders}
+
+
+@pytest.mark.parametrize("outsider", [KENJI, GRACE], ids=lambda a: a.id)
+def test_r1_an_outsider_is_refused_before_its_amount_is_checked_against_the_order(
+    world: World, outsider: Actor
+) -> None:
+    """R1, R2: an amount in another currency, sent by someone the order is not theirs, is
+    refused as ``NotPermitted``, not as a currency mismatch that would tell them the order's
+    currency; and nothing changes."""
+    m, oid = world.market, world.ada_anna.order_id
+    iid = world.grace_anna.issues[0].issue_id
+    usd = Money("1.00", "USD")
+    before = m.get_order(oid, by=STAFF)
+    calls: list[Callable[[], object]] = [
+        lambda: m.refund(oid, by=outsider, amount=usd),
+        lambda: m.refund(oid, by=outsider, shipping=usd),
+        lambda: m.offer_settlement(oid, iid, by=outsider, resolution=Resolution.REFUND, amount=usd),
+        lambda: m.mediate_issue(
+            oid, iid, by=outsider, outcome=IssueOutcome.MEDIATED_REFUND, refund=usd, reason="r"
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(NotPermitted) as info:
+            call()
+        assert "EUR" not in json.dumps(info.value.to_dict(), default=str)
+    assert m.get_order(oid, by=STAFF) == before

@@ -135,6 +135,9 @@ class _OrderCommands(_Kernel):
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
             current = uow.orders.get(order_id)
+            # R1 first: an outsider learns nothing of the order (not even its currency from
+            # a mismatching amount) before being refused
+            core._owner_check(current, by)
             order, events = decide(current, now)
             if order is current and not events:
                 return order  # nothing to do (e.g. confirming what was auto-confirmed, R10)
