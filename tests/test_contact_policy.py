@@ -235,6 +235,14 @@ INNOCENT: list[str] = [
     "Please e-mail the outlook for next week",
     "Yahoo mail sent it to spam",
     "The order arrived via gmail notification at 10:30",
+    "The outlook for delivery is good: 2 days",
+    "Need 2l, 5l and 10l bottles",
+    "Room 1O1, floor 2",
+    "Hotmail users: check your spam folder",
+    "Gmail com and yahoo com both work",
+    "I7 or i9? The i9 13900 is 20% faster",
+    "Colour code 0I1, 3 pieces",
+    "send it to ada lovelace, 12 High Street",
 ]
 
 

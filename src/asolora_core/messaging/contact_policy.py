@@ -77,7 +77,10 @@ digit run with no ``+``, no keyword and a valid barcode check digit is taken for
 7-digit local number with no phone word before it passes; a small number right before a phone
 ("need 2 0770 090 0123") is redacted with it; "at amazon. com" is flagged as an email; a
 vanity number with a bare area code and no phone word ("555-FLOWERS") passes, and a phone
-word before a 3-4 digit number and a 6-8 letter word ("call 100 florists") is flagged.
+word before a 3-4 digit number and a 6-8 letter word ("call 100 florists") is flagged; a
+user name and a provider with no top-level domain and no email cue ("adalovelace gmail")
+passes, as do look-alike letters other than i, l and o ("S" for 5, "B" for 8, a "|" or a
+letter of another script) and a look-alike number of fewer than 8 digits with no "+".
 """
 
 from __future__ import annotations
