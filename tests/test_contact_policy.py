@@ -110,6 +110,24 @@ CONTACTS: list[tuple[str, set[ContactKind]]] = [
     # a sentence's full stop is not part of the detail before it (found by the property below)
     ("I'll send it @ 5pm. tw(at)shop(dot)io", {EMAIL}),
     ("0782827-1-1-253. ISBN 978-3-16-148410-0", {PHONE}),
+    # no '@' and no 'dot': a user name, a mail provider and a top-level domain side by side
+    ("email me at adalovelace gmail com", {EMAIL}),
+    ("ada lovelace at gmail", {EMAIL}),
+    ("adalovelace at gmail com", {EMAIL}),
+    ("ada lovelace gmail com", {EMAIL}),
+    ("ada.lovelace hotmail co uk", {EMAIL}),
+    ("mail me: adalovelace gmail", {EMAIL}),
+    ("e-mail: ada_l yahoo", {EMAIL}),
+    ("adalovelace#gmail.com", {EMAIL}),
+    ("write to ada lovelace @ outlook . com", {EMAIL}),
+    # letters that look like digits: I and l for 1, O for 0
+    ("4I5-555-267I", {PHONE}),
+    ("O2O 7946 OOI8", {PHONE}),
+    ("call 4I5 555 267I", {PHONE}),
+    ("+44 77OO 9OO l23", {PHONE}),
+    ("(4l5) 555-267l", {PHONE}),
+    ("my number O7700 9OOI23", {PHONE}),
+    ("4l5.555.267l", {PHONE}),
 ]
 
 #: Legitimate marketplace talk that looks like contact details and must pass untouched.
@@ -201,6 +219,30 @@ INNOCENT: list[str] = [
     "Add one dash of salt",
     "Call 2 days before delivery",
     "Pack of 500 - 250 left",
+    # next to the letter-for-digit and marker-less disguises: processors, volumes, mail
+    # providers named in passing
+    "Intel i7 12700 and i5 12400 in stock",
+    "Compare Ryzen 5 7600 i5 12400",
+    "Call me about my i7-12700 laptop",
+    "Tanks of 5l 10l 20l",
+    "Drums 200l 500l 1000l available",
+    "I need 10l of paint",
+    "Oil 1l bottles, 2 of them",
+    "Model IL-1000, colour O2",
+    "I use gmail, not outlook",
+    "My gmail is not working, reply here please",
+    "Is your account on hotmail com or gmail com?",
+    "Please e-mail the outlook for next week",
+    "Yahoo mail sent it to spam",
+    "The order arrived via gmail notification at 10:30",
+    "The outlook for delivery is good: 2 days",
+    "Need 2l, 5l and 10l bottles",
+    "Room 1O1, floor 2",
+    "Hotmail users: check your spam folder",
+    "Gmail com and yahoo com both work",
+    "I7 or i9? The i9 13900 is 20% faster",
+    "Colour code 0I1, 3 pieces",
+    "send it to ada lovelace, 12 High Street",
 ]
 
 
@@ -244,6 +286,24 @@ def test_r27_a_full_stop_and_a_space_end_the_detail_before_them() -> None:
         assert [(f.kind, f.text) for f in scan(contact + after)] == [(PHONE, contact)]
     text = "I'll send it @ 5pm. tw(at)shop(dot)io"
     assert [(f.kind, f.text) for f in scan(text)] == [(EMAIL, "tw(at)shop(dot)io")]
+
+
+def test_r27_a_user_name_in_two_words_is_removed_whole() -> None:
+    """R27: 'ada lovelace at gmail' is one address (adalovelace@gmail...): redaction leaves
+    no half of the name, and stops at the everyday words before it."""
+    assert redact("ada lovelace at gmail") == REDACTION_MARK
+    assert redact("my email is ada lovelace at gmail com") == f"my email is {REDACTION_MARK}"
+    assert redact("Thanks! ada lovelace gmail com") == f"Thanks! {REDACTION_MARK}"
+    assert redact("email me at adalovelace gmail com") == f"email me at {REDACTION_MARK}"
+
+
+def test_r27_letters_for_digits_need_a_full_length_number() -> None:
+    """R27: 'I'/'l' for 1 and 'O' for 0 make a phone number only from 8 digits on (or after
+    '+'): a processor name or a volume next to a number stays order talk."""
+    assert [f.reason for f in scan("4I5-555-267I")] == ["phone number with letters for digits"]
+    assert scan("i7 12700") == ()
+    assert scan("call about 4I5 555") == ()  # 6 digits: not enough with look-alikes
+    assert _kinds("call 415 555") == {PHONE}  # the same in digits is, after a phone cue
 
 
 def test_r27_findings_locate_the_original_text_through_normalisation() -> None:

@@ -244,7 +244,10 @@ def _item(w: World, k: dict[str, Any]) -> object:
         "title": "Mug",
     }
     fields.update(k)
-    paid = fields["unit_price"] if isinstance(fields["unit_price"], Money) else eur("4.00")
+    price = fields["unit_price"]
+    # the payment is in EUR: an item priced in another currency (USD) is then the hostile
+    # value, not a valid checkout in that currency
+    paid = price if isinstance(price, Money) and price.currency.code == "EUR" else eur("4.00")
     return w.m.place_checkout(buyer=BUYER, customer_name="Ada", items=[Item(**fields)], paid=paid)
 
 

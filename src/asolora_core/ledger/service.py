@@ -1150,7 +1150,16 @@ class _MoneyCommands(_IntegrityCommands):
         with self.store.reader() as uow:
             order = uow.orders.get(order_id)
             if by.kind is ActorKind.BUYER:
-                raise NotPermittedError("a buyer cannot read the vendor's proceeds")
+                raise NotPermittedError(
+                    "a buyer cannot read the vendor's proceeds", order_id=order_id
+                )
+            if by.kind is ActorKind.VENDOR and by.id != order.vendor_id:
+                # R1: say no, without naming the vendor the order belongs to
+                raise NotPermittedError(
+                    f"vendor {by.id} cannot read the hold of order {order_id}: it belongs "
+                    "to another vendor; holds() lists your own",
+                    order_id=order_id,
+                )
             _reader(by, order.vendor_id)
             hold = uow.ledger.get_hold(order_id)
         if hold is None:

@@ -24,18 +24,26 @@ How a message is read
    ``(212) MY-PIZZA``, ``dial 555 FLOWERS``): 6 to 8 letters and digits, at least 3 of them
    letters, after ``+1``/``1-`` and a code, a code in parentheses, ``0800``/``0808``/``0500``,
    or any 3-4 digit code right after a phone word; a bare toll-free code needs ``-`` or ``.``
-   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. A full stop
+   and exactly 7 (``800-FLOWERS``), so ``I need 800 flowers`` stays a quantity. An email
+   with neither ``at`` nor ``dot`` is found when it names a mail provider: a user name, the
+   provider and a top-level domain side by side (``adalovelace gmail com``,
+   ``adalovelace#gmail.com``), or an email cue, a user name and the provider (``email me at
+   adalovelace gmail``); a user name that is an everyday word (``I use gmail com``) is not
+   one. Up to two words of a name written before a disguised address go with it (``ada
+   lovelace at gmail`` is removed whole), stopping at everyday words (``my email is``).
+   These patterns run only when a provider's name is in the text. A full stop
    followed by a space ends a sentence: it never joins the parts of a vanity number, nor
    stands for the dot before a top-level domain after a spaced ``@`` (except before ``com``
    and ``org``). Overlapping matches are merged. The platform's own domain, asolora.com, passes.
 3. **Phone numbers** are read in what is left (addresses already found count as one opaque
    word). Digits and digit words (``zero`` .. ``nine``, ``oh``, ``o`` inside digits,
-   ``double``/``triple``) separated only by spaces, ``-``, ``.``, ``/``, ``_`` or parentheses
-   form a *run*; between two spelled-out parts a comma or semicolon, and the words
-   ``dash``/``hyphen``/``minus``, join the run too (``five five five, one two three dash four
-   five six seven``), never between plain digits (``sizes 36, 38``); so digit words that
-   follow a spelled-out number after a semicolon are read as part of it. These rules decide
-   whether a run is a phone number; the first that applies wins:
+   ``double``/``triple``, and words of digits with look-alike letters, ``i``/``l`` for 1 and
+   ``o`` for 0: ``4I5``, ``267I``, ``OOI8``) separated only by spaces, ``-``, ``.``,
+   ``/``, ``_`` or parentheses form a *run*; between two spelled-out parts a comma or
+   semicolon, and the words ``dash``/``hyphen``/``minus``, join the run too (``five five
+   five, one two three dash four five six seven``), never between plain digits (``sizes 36,
+   38``); so digit words that follow a spelled-out number after a semicolon are read as part
+   of it. These rules decide whether a run is a phone number; the first that applies wins:
 
    a. Digits in a date (``2026-11-26``, ``26/11/2026``), in an amount with a currency
       (``€1,299.99``, ``12.50 EUR``), in a ZIP+4 code or a year range never join a run, and
@@ -44,7 +52,10 @@ How a message is read
       phone number: tracking, IBAN and card numbers are longer.
    c. A run attached to a code by ``-``, ``_`` or ``/`` (``ORD-2026-000123``,
       ``A-100234``) or written after ``#`` is a reference, not a phone number.
-   d. A run written after ``+`` is a phone number from 7 digits on.
+   d. A run written after ``+`` is a phone number from 7 digits on. A run with look-alike
+      letters is otherwise one only from 8 digits on, and never when its only look-alikes
+      are two volumes or more (``200l 500l``); ``i7`` (a processor) and ``10l`` (a volume)
+      are not look-alikes.
    e. The nearest keyword among the five words before the run, in the same sentence, decides:
       a phone cue (phone, call, text, mobile, tel, whatsapp, ... or an address already found)
       makes it a phone number from 6 digits on; a reference word (order, tracking, parcel,
@@ -66,7 +77,10 @@ digit run with no ``+``, no keyword and a valid barcode check digit is taken for
 7-digit local number with no phone word before it passes; a small number right before a phone
 ("need 2 0770 090 0123") is redacted with it; "at amazon. com" is flagged as an email; a
 vanity number with a bare area code and no phone word ("555-FLOWERS") passes, and a phone
-word before a 3-4 digit number and a 6-8 letter word ("call 100 florists") is flagged.
+word before a 3-4 digit number and a 6-8 letter word ("call 100 florists") is flagged; a
+user name and a provider with no top-level domain and no email cue ("adalovelace gmail")
+passes, as do look-alike letters other than i, l and o ("S" for 5, "B" for 8, a "|" or a
+letter of another script) and a look-alike number of fewer than 8 digits with no "+".
 """
 
 from __future__ import annotations
@@ -492,11 +506,30 @@ _EMAIL_WORD_AT = _LazyPattern(
     rf"(?P<domain>{_LABEL}(?:{_DOT_ANY}{_LABEL}){{0,3}}"
     rf"(?:(?:{_DOT_WORD}|\.)(?:{_TLD_DISGUISED})|{_SP}*\.{_SP}*(?:{_TLD_SPACED})))(?![a-z0-9])"
 )
-# 'john at gmail': a known mail provider needs no top-level domain.
+# 'john at gmail': a known mail provider needs no top-level domain; after one, a top-level
+# domain may even be written with a bare space ('john at gmail com').
 _EMAIL_PROVIDER = _LazyPattern(
     rf"(?<![a-z0-9._%+-])(?:{_LOCAL_ANY}){_AT}(?P<domain>(?:{_alternatives(_PROVIDERS)})"
-    rf"(?:(?:{_DOT_WORD}|\.)[a-z]{{2,3}}|{_SP}*\.{_SP}*(?:{_TLD_SPACED})){{0,2}})(?![a-z0-9])"
+    rf"(?:(?:{_DOT_WORD}|\.)[a-z]{{2,3}}|{_SP}*\.{_SP}*(?:{_TLD_SPACED})"
+    rf"|{_SP}+(?:{_TLD_DISGUISED})){{0,2}})(?![a-z0-9])"
 )
+# No 'at' and no 'dot' at all: a user name, a mail provider and a top-level domain side by
+# side ('adalovelace gmail com', 'ada.lovelace hotmail co uk', 'adalovelace#gmail.com').
+_EMAIL_BARE = _LazyPattern(
+    rf"(?<![a-z0-9._%+@-])(?P<local>{_LOCAL_ANY})(?:{_SP}+|{_SP}*[#&]{_SP}*)"
+    rf"(?P<domain>(?:{_alternatives(_PROVIDERS)})(?:(?:{_SP}+|{_SP}*[.,_]{_SP}*)"
+    rf"(?:{_TLD_DISGUISED})){{1,2}})(?![a-z0-9])"
+)
+# An email cue, then a user name and a mail provider ('email me at adalovelace gmail',
+# 'e-mail: ada_l yahoo').
+_EMAIL_CUED = _LazyPattern(
+    rf"(?<![a-z0-9])e?{_SP}?-?{_SP}?mail(?:{_SP}+(?:me|us))?(?:{_SP}+(?:address|id))?"
+    rf"(?:{_SP}+(?:is|at|to|on))?{_SP}*[:=-]?{_SP}*"
+    rf"(?P<local>[a-z0-9_%+-][a-z0-9._%+-]*){_SP}+(?P<domain>{_alternatives(_PROVIDERS)})"
+    r"(?![a-z0-9])"
+)
+#: Every pattern that needs a mail provider's name: skipped when no name is in the text.
+_PROVIDER_NAMED = _LazyPattern(_alternatives(_PROVIDERS))
 # 'gmail: johndoe99', 'my hotmail is johndoe': a mail provider and a user name.
 _EMAIL_PROVIDER_USER = _LazyPattern(
     rf"(?<![a-z0-9])(?:(?:my{_SP}+)?(?:{_alternatives(_PROVIDERS)})(?:{_SP}+(?:id|address|account))?"
@@ -697,11 +730,60 @@ def _accept_email_word_at(m: re.Match[str]) -> _Hit | None:
         return None
     if domain == m["domain"] and domain.split(".")[0] not in _PROVIDERS:
         return None  # 'find it at myshop.de': a plain domain after the word 'at' is a link
-    return _hit(m, ContactKind.EMAIL, _email_reason(m.group()))
+    return _Hit(
+        _name_start(m.string, m.start()), m.end(), ContactKind.EMAIL, _email_reason(m.group())
+    )
 
 
 def _accept_email_provider(m: re.Match[str]) -> _Hit | None:
-    return _hit(m, ContactKind.EMAIL, _email_reason(m.group()))
+    return _Hit(
+        _name_start(m.string, m.start()), m.end(), ContactKind.EMAIL, _email_reason(m.group())
+    )
+
+
+#: Words that never belong to a user name written before an address: they are the sentence
+#: around it ('my email is ada lovelace at gmail', 'I use gmail com').
+_NOT_NAMES = _NOT_HANDLES | _word_set(
+    "is are was be been me us i you we they he she him them his her their its mine yours "
+    "at to on in of for from by via with as so just also then than if when use using used "
+    "email mail e address contact reach write send sent message msg here there please pls "
+    "thanks thank hi hello hey dear is has have had get got account"
+)
+# The word just before a position, with the spaces after it: a user name written in two
+# words ('ada lovelace at gmail') is one address.
+_WORD_BEFORE = _LazyPattern(rf"(?<![^\s(\[{{<])(?P<word>[a-z0-9_-]*[a-z][a-z0-9_-]*){_SP}+$")
+
+
+def _name_start(text: str, start: int) -> int:
+    """Where a disguised address starting at ``start`` really starts: up to two words of a
+    name before it are part of it, unless they are everyday words (:data:`_NOT_NAMES`)."""
+    if start == 0 or not text[start - 1].isspace():
+        return start
+    for _ in range(2):
+        before = _WORD_BEFORE.search(text, max(0, start - 40), start)
+        if before is None or before["word"] in _NOT_NAMES:
+            break
+        start = before.start()
+    return start
+
+
+def _accept_email_bare(m: re.Match[str]) -> _Hit | None:
+    if m["local"] in _NOT_NAMES:
+        return None  # 'I use gmail com'
+    return _Hit(
+        _name_start(m.string, m.start()),
+        m.end(),
+        ContactKind.EMAIL,
+        "email address written without '@' or '.'",
+    )
+
+
+def _accept_email_cued(m: re.Match[str]) -> _Hit | None:
+    if m["local"] in _NOT_NAMES:
+        return None  # 'email me at my gmail'
+    return _Hit(
+        m.start("local"), m.end(), ContactKind.EMAIL, "email address written without '@' or '.'"
+    )
 
 
 def _accept_email_provider_user(m: re.Match[str]) -> _Hit | None:
@@ -770,8 +852,6 @@ _ADDRESS_PATTERNS: tuple[tuple[_LazyPattern, Callable[[re.Match[str]], _Hit | No
     (_EMAIL_PLAIN, _accept_email_plain),
     (_EMAIL_SYMBOL_AT, _accept_email_symbol_at),
     (_EMAIL_WORD_AT, _accept_email_word_at),
-    (_EMAIL_PROVIDER, _accept_email_provider),
-    (_EMAIL_PROVIDER_USER, _accept_email_provider_user),
     (_URL, _accept_url),
     (_DOMAIN_PLAIN, _accept_domain_plain),
     (_DOMAIN_DISGUISED, _accept_domain_disguised),
@@ -787,10 +867,26 @@ _ADDRESS_PATTERNS: tuple[tuple[_LazyPattern, Callable[[re.Match[str]], _Hit | No
 )
 
 
+#: The patterns that need a mail provider's name in the text (one search rules them out).
+_PROVIDER_PATTERNS: tuple[tuple[_LazyPattern, Callable[[re.Match[str]], _Hit | None]], ...] = (
+    (_EMAIL_PROVIDER, _accept_email_provider),
+    (_EMAIL_PROVIDER_USER, _accept_email_provider_user),
+    (_EMAIL_BARE, _accept_email_bare),
+    (_EMAIL_CUED, _accept_email_cued),
+)
+
+
 def _address_hits(text: str) -> list[_Hit]:
-    return [
+    hits = [
         hit for pattern, accept in _ADDRESS_PATTERNS for hit in _accepted(pattern, text, accept)
     ]
+    if _PROVIDER_NAMED.search(text) is not None:
+        hits += [
+            hit
+            for pattern, accept in _PROVIDER_PATTERNS
+            for hit in _accepted(pattern, text, accept)
+        ]
+    return hits
 
 
 def _merge(hits: Iterable[_Hit]) -> list[_Hit]:
@@ -822,6 +918,14 @@ _DIGIT_VALUES = {
     "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
+# A word of digits with letters that look like them: 'i' and 'l' for 1, 'o' for 0
+# ('4I5', '267I', 'OOI8'); it needs a real digit, and is not a CPU name ('i7') or a volume
+# ('10l'). A run with one is a phone number only from 8 digits on (or after '+'), and not
+# when its only look-alikes are two volumes or more ('200l 500l 1000l').
+_LOOKALIKE_WORD = _LazyPattern(r"(?=[oil]*[0-9])(?=[0-9o]*[il])[0-9oil]+")
+_LOOKALIKE_NOT = _LazyPattern(r"i[0-9]|[0-9]{1,2}l")
+# A volume ('200l'): several in one run are a list of sizes, not a phone number.
+_VOLUME = _LazyPattern(r"[0-9]+l")
 _MULTIPLIERS = {"double": 2, "triple": 3, "treble": 3}
 #: Words written between the groups of a spelled-out number ('five five five dash ...').
 _DASH_WORDS = frozenset({"dash", "hyphen", "minus"})
@@ -915,6 +1019,15 @@ class _Token:
     kind: _T
     text: str
     digits: str = ""
+    lookalike: bool = False  #: letters stand for digits in it ('4i5', 'ooi8')
+
+
+def _lookalike_digits(word: str) -> str | None:
+    """The digits a word of digits and look-alike letters spells ('267i' -> '2671'), or
+    None."""
+    if _LOOKALIKE_WORD.fullmatch(word) is None or _LOOKALIKE_NOT.fullmatch(word) is not None:
+        return None
+    return word.replace("o", "0").replace("i", "1").replace("l", "1")
 
 
 def _digits_of(word: str) -> str | None:
@@ -959,6 +1072,12 @@ def _tokens(text: str) -> list[_Token]:
             s < end and start < e for s, e in blocked
         ):
             tokens.append(_Token(start, end, _T.DIGITS, word, digits))
+        elif (
+            digits is None
+            and (alike := _lookalike_digits(word)) is not None
+            and not any(s < end and start < e for s, e in blocked)
+        ):
+            tokens.append(_Token(start, end, _T.DIGITS, word, alike, lookalike=True))
         elif re.search(r"[0-9]", word) or digits is not None:
             tokens.append(_Token(start, end, _T.CODE, word))
         else:
@@ -1030,6 +1149,9 @@ def _is_phone(text: str, tokens: Sequence[_Token], first: int, last: int, plus: 
             return False  # (c)
     if plus:  # (d)
         return len(digits) >= 7
+    alike = [t.text for t in tokens[first : last + 1] if t.lookalike]
+    if alike and (len(digits) < 8 or (len(alike) > 1 and all(_VOLUME.fullmatch(a) for a in alike))):
+        return False  # letters for digits: only a full-length number ('4I5-555-267I')
     keyword = _keyword(text, tokens, first, phones)  # (e)
     if keyword is not None:
         return keyword == "phone"
@@ -1042,6 +1164,8 @@ def _is_phone(text: str, tokens: Sequence[_Token], first: int, last: int, plus: 
 
 
 def _phone_reason(run: Sequence[_Token]) -> str:
+    if any(t.lookalike for t in run):
+        return "phone number with letters for digits"
     if any(not t.text.isdigit() for t in run):
         return "phone number partly written in words"
     if len(run) >= 5:

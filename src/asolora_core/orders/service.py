@@ -135,6 +135,9 @@ class _OrderCommands(_Kernel):
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
             current = uow.orders.get(order_id)
+            # R1 first: an outsider learns nothing of the order (not even its currency from
+            # a mismatching amount) before being refused
+            core._owner_check(current, by)
             order, events = decide(current, now)
             if order is current and not events:
                 return order  # nothing to do (e.g. confirming what was auto-confirmed, R10)
@@ -710,14 +713,39 @@ class _OrderCommands(_Kernel):
             return uow.events.history(order_id)
 
     def orders_of_checkout(self, checkout_id: str, *, by: Actor) -> tuple[Order, ...]:
-        """The orders a checkout became, for its buyer or staff."""
+        """The orders a checkout became (R3) that ``by`` may read (R1), in the order
+        :meth:`place_checkout` returned them:
+
+        * its buyer and staff (and the system) get every order of the checkout;
+        * a vendor gets only its own order(s) of it: the other vendors' orders, their ids
+          and amounts stay hidden;
+        * anyone with no order in it (another buyer, a vendor not in the checkout) is
+          refused with :class:`~asolora_core.errors.NotPermittedError`, whose message and
+          fields name only the checkout, never an order, and read the same whether the
+          checkout exists or not.
+
+        Staff naming an unknown checkout get an empty tuple."""
         check_actor(by)
         check_id(checkout_id, "checkout_id")
         with self.store.reader() as uow:
             orders = uow.orders.for_checkout(checkout_id)
-        for order in orders:
-            self._may_read(order, by)
-        return orders
+        kind = by.kind
+        if kind is ActorKind.STAFF or kind is ActorKind.SYSTEM:
+            return orders
+        if kind is ActorKind.VENDOR:
+            mine = tuple(o for o in orders if o.vendor_id == by.id)
+        elif kind is ActorKind.BUYER:
+            mine = tuple(o for o in orders if o.buyer_id == by.id)
+        else:  # pragma: no cover - check_actor admits only the four kinds
+            mine = ()
+        if not mine:
+            raise NotPermittedError(
+                f"{by.kind.value} {by.id} has no order in checkout {checkout_id}: a buyer "
+                "reads its own checkouts, a vendor its own orders of a checkout; find yours "
+                "with buyer_orders or list_orders",
+                checkout_id=checkout_id,
+            )
+        return mine
 
     # --- order lists (the vendor dashboard, the buyer's orders) ----------------------------
 
