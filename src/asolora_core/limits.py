@@ -163,7 +163,9 @@ def check_id(value: object, field: str) -> str:
             field=field,
             limit=MAX_ID_LENGTH,
         )
-    return check_plain(check_storable(value, field), field, one_line=True)
+    value = check_storable(value, field)
+    # printable (one C-level pass) is the usual case: no call into check_plain for it
+    return value if value.isprintable() else check_plain(value, field, one_line=True)
 
 
 def check_optional_id(value: object, field: str) -> str | None:
@@ -180,7 +182,8 @@ def check_key(value: object) -> str:
             field="idempotency_key",
             limit=MAX_KEY_LENGTH,
         )
-    return check_plain(check_storable(value, "idempotency_key"), "idempotency_key", one_line=True)
+    value = check_storable(value, "idempotency_key")
+    return value if value.isprintable() else check_plain(value, "idempotency_key", one_line=True)
 
 
 def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> str:
@@ -193,14 +196,16 @@ def check_text(value: object, field: str, *, limit: int = MAX_TEXT_LENGTH) -> st
             field=field,
             limit=limit,
         )
-    return check_plain(check_storable(value, field), field, one_line=False)
+    value = check_storable(value, field)
+    return value if value.isprintable() else check_plain(value, field, one_line=False)
 
 
 def check_name(value: object, field: str) -> str:
     """``value`` if it is a storable string (possibly empty) of at most
     :data:`MAX_NAME_LENGTH` characters, on one line: a customer or vendor name, a product
     title, a carrier, a tracking number (see :func:`check_plain`)."""
-    return check_plain(check_text(value, field, limit=MAX_NAME_LENGTH), field, one_line=True)
+    value = check_text(value, field, limit=MAX_NAME_LENGTH)
+    return value if value.isprintable() else check_plain(value, field, one_line=True)
 
 
 def check_quantity(value: object, field: str) -> int:
