@@ -107,6 +107,31 @@ def test_the_dsns_own_options_are_kept_and_the_stores_settings_win(schema: str) 
         unscoped.close()
 
 
+@pytest.mark.parametrize("name", ["Shop Two", "eu,us", 'say"hi', "back\\slash", "Upper"])
+def test_any_schema_name_is_the_stores_search_path(name: str) -> None:
+    """R33: a schema name with a space, a comma, a double quote, a backslash or an upper-case
+    letter is created as typed and is the whole search path of the store's connections
+    (libpq splits ``options`` at spaces, and ``search_path`` reads a comma as a second schema
+    and folds an unquoted name to lower case): orders are written and read in it."""
+    import psycopg
+    from psycopg import sql
+
+    from asolora_core.adapters.postgres import PostgresStore
+
+    store = PostgresStore(dsn(), schema=name)
+    try:
+        with store.connection() as conn:
+            row = conn.execute("SELECT current_schemas(false)").fetchone()
+            assert row is not None
+            assert row[0] == [name]
+        market = Marketplace(store, clock=FakeClock(T0), ids=SequentialIds())
+        assert market.get_order(_place(market), by=STAFF).paid_minor == 900
+    finally:
+        store.close()
+        with psycopg.connect(dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+
+
 def test_pgoptions_is_kept_when_the_dsn_has_no_options(
     schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

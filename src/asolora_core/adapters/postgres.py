@@ -624,7 +624,7 @@ class PostgresStore:
         (``statement_timeout``, ``lock_timeout``, ``application_name``, ...) is kept."""
         mine = "-c timezone=UTC"
         if schema is not None:
-            mine += f" -c search_path={schema}"
+            mine += f" -c search_path={_search_path_option(schema)}"
         try:
             theirs = conninfo_to_dict(dsn).get("options")
         except psycopg.Error:
@@ -708,7 +708,8 @@ class PostgresStore:
         with self.unit_of_work() as uow:
             uow.run("SELECT pg_advisory_xact_lock(hashtext('asolora_core:migrate'))")
             if self.schema is not None:
-                uow.run(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                quoted = '"' + self.schema.replace('"', '""') + '"'  # any name, as typed
+                uow.run(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
             uow.run(
                 "CREATE TABLE IF NOT EXISTS asolora_schema_version ("
                 "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -1145,6 +1146,16 @@ class _Outbox:
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for bodies sent in text arrays.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _search_path_option(schema: str) -> str:
+    """``schema`` as the value of a libpq ``-c search_path=`` option: a name that is not a
+    plain lower-case identifier is double-quoted (a comma or an upper-case letter would
+    otherwise read as another schema or be folded), and a space or a backslash is escaped
+    with a backslash (libpq splits ``options`` at unescaped spaces)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_$]*", schema):
+        schema = '"' + schema.replace('"', '""') + '"'
+    return schema.replace("\\", "\\\\").replace(" ", "\\ ")
 
 
 def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
