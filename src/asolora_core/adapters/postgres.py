@@ -1174,20 +1174,7 @@ def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
     return body
 
 
-def _record(scope: str, key: str, data: Any) -> IdempotencyRecord:
-    return IdempotencyRecord(
-        scope=scope,
-        key=key,
-        command=data["command"],
-        request=bytes.fromhex(data.get("request", "")),
-        arguments=data.get("arguments", {}),
-        result=_codec.load_any(data.get("result")),
-        error=data.get("error"),
-        at=_dt.datetime.fromisoformat(data["at"]),
-    )
-
-
-_read_record = readable(_record, "idempotency record")
+_read_record = readable(_codec.idempotency_record, "idempotency record")
 
 
 class _Idempotency:

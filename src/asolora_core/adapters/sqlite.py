@@ -1470,20 +1470,6 @@ def _legacy_body(record: IdempotencyRecord) -> str:
     return _dumps(body)
 
 
-def _from_legacy(scope: str, key: str, text: str) -> IdempotencyRecord:
-    data = json.loads(text)
-    return IdempotencyRecord(
-        scope=scope,
-        key=key,
-        command=data["command"],
-        request=bytes.fromhex(data.get("request", "")),
-        arguments=data.get("arguments", {}),
-        result=_codec.load_any(data.get("result")),
-        error=data.get("error"),
-        at=_dt.datetime.fromisoformat(data["at"]),
-    )
-
-
 def _record(
     scope: str,
     key: str,
@@ -1495,7 +1481,7 @@ def _record(
     at: int,
 ) -> IdempotencyRecord:
     if legacy is not None:
-        return _from_legacy(scope, key, legacy)
+        return _codec.idempotency_record(scope, key, json.loads(legacy))
     return IdempotencyRecord(
         scope=scope,
         key=key,
