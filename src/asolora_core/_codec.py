@@ -24,9 +24,6 @@ from typing import Any
 
 import attrs
 
-if typing.TYPE_CHECKING:
-    from asolora_core.ports import IdempotencyRecord
-
 __all__ = [
     "IncrementalEncoder",
     "compact_encoder",
@@ -34,7 +31,6 @@ __all__ = [
     "dump_any",
     "dumps",
     "encoder",
-    "idempotency_record",
     "incremental_encoder",
     "load_any",
     "loads",
@@ -190,23 +186,6 @@ def load_any(data: Any) -> Any:
     if "$list" in data:
         return tuple(load_any(v) for v in data["$list"])
     return decoder(_TAGGED[data["$type"]])(data["value"])
-
-
-def idempotency_record(scope: str, key: str, data: Any) -> IdempotencyRecord:
-    """An idempotency record from its JSON body: a PostgreSQL row's, or an older SQLite
-    row's kept whole (the one reading of that body, for every store)."""
-    from asolora_core.ports import IdempotencyRecord  # here: ports need not load the codec
-
-    return IdempotencyRecord(
-        scope=scope,
-        key=key,
-        command=data["command"],
-        request=bytes.fromhex(data.get("request", "")),
-        arguments=data.get("arguments", {}),
-        result=load_any(data.get("result")),
-        error=data.get("error"),
-        at=_dt.datetime.fromisoformat(data["at"]),
-    )
 
 
 class IncrementalEncoder:

@@ -68,6 +68,7 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
+from asolora_core.adapters.records import idempotency_record
 from asolora_core.errors import (
     ConcurrencyConflictError,
     InvalidInputError,
@@ -1174,7 +1175,7 @@ def _record_body(record: IdempotencyRecord) -> dict[str, Any]:
     return body
 
 
-_read_record = readable(_codec.idempotency_record, "idempotency record")
+_read_record = readable(idempotency_record, "idempotency record")
 
 
 class _Idempotency:

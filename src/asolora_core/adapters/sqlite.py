@@ -30,6 +30,7 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.records import idempotency_record
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
@@ -1481,7 +1482,7 @@ def _record(
     at: int,
 ) -> IdempotencyRecord:
     if legacy is not None:
-        return _codec.idempotency_record(scope, key, json.loads(legacy))
+        return idempotency_record(scope, key, json.loads(legacy))
     return IdempotencyRecord(
         scope=scope,
         key=key,
