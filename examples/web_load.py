@@ -234,9 +234,19 @@ class _Client:
             headers["Idempotency-Key"] = key
         if raw is not None:
             headers["Content-Type"] = "application/json"
-            response = self.http.request(method, path, content=raw, headers=headers)
-        else:
-            response = self.http.request(method, path, json=body, headers=headers)
+        for attempt in (1, 2):
+            try:
+                if raw is not None:
+                    response = self.http.request(method, path, content=raw, headers=headers)
+                else:
+                    response = self.http.request(method, path, json=body, headers=headers)
+                break
+            except httpx.TransportError:
+                # the connection failed under the request (the client's socket, not an HTTP
+                # answer): a read, or a command under its idempotency key, is safe to send
+                # again, which is what a real client does (R35); anything else is not
+                if attempt == 2 or (method != "GET" and key is None):
+                    raise
         self._judge(method, path, response, ok)
         return response
 
