@@ -29,6 +29,7 @@ from asolora_core.ledger.model import (
     CHARGEBACK_HELD,
     COMMISSION,
     CONVERSION_FEES,
+    FEE_CURRENCY,
     FX_POSITION,
     GENESIS_HASH,
     HELD,
@@ -450,6 +451,8 @@ def chargeback(
         ]
         conv_memo["commission"] = str(commission_back)
         memo.update(conv_memo)
+        # R31, R39: the provider's fee is in the order currency, not the debit's
+        memo[FEE_CURRENCY] = hold.currency
         new = evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)

@@ -28,7 +28,13 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from asolora_core.errors import InvalidDateRangeError, UnknownTimeZoneError
-from asolora_core.ledger.model import BALANCE, JournalTransaction, statement_kind, vendor_account
+from asolora_core.ledger.model import (
+    BALANCE,
+    FEE_CURRENCY,
+    JournalTransaction,
+    statement_kind,
+    vendor_account,
+)
 from asolora_core.orders.commands import unit_share
 from asolora_core.orders.model import Order, OrderStatus
 from asolora_core.reports.model import Granularity, Period
@@ -212,6 +218,11 @@ def on_posting(txn: JournalTransaction, tz: ZoneInfo) -> list[MoneyDelta]:
             refunds = fold
         offsets = _memo_int(txn, "offset") if txn.kind == "release" else 0
         fees = 0 if txn.kind == "release" else _memo_int(txn, "processing_fee")
+        fee_currency = txn.memo.get(FEE_CURRENCY, cur)
+        if fees and fee_currency != cur:
+            # R39: a chargeback's provider fee is in the order currency, not the debit's
+            out.append((day, fee_currency, (0, 0, fees, 0, 0, 0, 0, 0)))
+            fees = 0
         conversion = _memo_int(txn, "conversion_fee")
         out.append(
             (day, cur, (released, 0, fees, conversion, refunds, chargebacks, offsets, payouts))

@@ -293,8 +293,9 @@ class EarningsFigures:
 
     The fee columns say what was charged, each in the currency it was charged in:
     ``commission`` and ``processing_fees`` of the orders released in the period (in the
-    order currency), refund processing fees, and ``conversion_fees`` of releases and debits
-    (in the payout currency). ``offsets`` is the part of the releases that covered a negative
+    order currency), refund processing fees (payout currency), the provider's fees of
+    chargebacks after release (order currency), and ``conversion_fees`` of releases and
+    debits (payout currency). ``offsets`` is the part of the releases that covered a negative
     balance (R23)."""
 
     __repr__ = value_repr
