@@ -8,13 +8,28 @@ amount paid + 0.30 EUR, conversion 2 % of the converted amount, all half-even.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moneyed import Money
 
-from asolora_core import Actor, FakeClock
+from asolora_core import (
+    Actor,
+    AsoloraError,
+    FakeClock,
+    InvalidTransitionError,
+    Marketplace,
+    NotFoundError,
+    to_minor,
+)
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ports import Store
-from test_ledger_support import STAFF, START, money_market, sell
+from pg_support import postgres
+from test_ledger_support import FEES, STAFF, START, money_market, sell
+from test_reports_properties import opened
 
 D = dt.date
 
@@ -124,3 +139,202 @@ def test_r33_a_chargeback_booked_without_its_fee_currency_keeps_its_old_presenta
         (day, "EUR", (0, 0, 1500, 0, 0, 0, 0, 0)),
         (day, "GBP", (0, 0, 0, 59, 0, 3029, 0, 0)),
     ]
+
+
+def test_r23_a_vendor_that_owes_in_its_order_currency_is_not_registered_in_another(
+    store: Store, clock: FakeClock
+) -> None:
+    """R18, R22, R23: a vendor that is not registered is released and paid in the order
+    currency. Sold 100.00 EUR: commission 10.00, processing 3.20, 86.80 EUR released and paid
+    out; then 50.00 refunded after release, commission 5.00 back: 45.00 EUR debited, balance
+    -45.00 EUR. Registering it to be paid in GBP now would send the next releases (and
+    payouts) to GBP and leave the EUR debt for ever: refused, nothing changes. Once a staff
+    adjustment covers the debt, the registration goes through."""
+    rates = FixedRateProvider({("EUR", "GBP"): "0.85"}, as_of=START)
+    market = money_market(store, clock, rates)
+    vendor = Actor.vendor("v-1")
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+    clock.advance(hours=168)
+    market.run_due()
+    (paid,) = market.run_payouts()
+    assert paid.amount == Money("86.80", "EUR")
+    market.refund(order.order_id, by=vendor, amount=Money("50.00", "EUR"))
+    assert market.balance("v-1", by=vendor).balance == Money("-45.00", "EUR")
+
+    with pytest.raises(InvalidTransitionError) as refused:
+        market.register_vendor("v-1", payout_currency="GBP", by=STAFF)
+    assert refused.value.code == "invalid_transition"
+    assert "owes 45.00 EUR" in str(refused.value)
+    with pytest.raises(NotFoundError):
+        market.get_vendor("v-1", by=STAFF)  # nothing was registered
+
+    # paid in EUR, its currency, is fine: the next EUR releases offset the debt
+    market.adjust_balance("v-1", amount=Money("45.00", "EUR"), reason="debt settled", by=STAFF)
+    assert market.register_vendor("v-1", payout_currency="GBP", by=STAFF).payout_currency == ("GBP")
+
+
+# --- invariants over random histories ----------------------------------------------------------
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+RATES = ("0.8567", "0.9012", "0.7755")
+
+money_op = st.one_of(
+    st.tuples(st.just("sell"), st.sampled_from(["EUR", "EUR", "GBP"]), st.integers(1, 40_000)),
+    st.tuples(st.just("sweep")),
+    st.tuples(st.just("rate"), st.sampled_from(RATES)),
+    st.tuples(st.just("refund"), st.integers(0, 20), st.integers(1, 20_000)),
+    st.tuples(
+        st.just("chargeback"), st.integers(0, 20), st.integers(1, 20_000), st.integers(0, 2_000)
+    ),
+    st.tuples(st.just("won"), st.integers(0, 20)),
+    st.tuples(st.just("lift"), st.integers(0, 20)),
+    st.tuples(st.just("adjust"), st.integers(-5_000, 5_000)),
+    st.tuples(st.just("payout")),
+)
+
+
+def _cents(currency: str, minor: int) -> Money:
+    return Money(f"{minor // 100}.{minor % 100:02d}", currency)
+
+
+def _money_step(
+    market: Marketplace,
+    clock: FakeClock,
+    rates: FixedRateProvider,
+    step: tuple[Any, ...],
+    orders: list[str],
+    chargebacks: list[tuple[str, str]],
+) -> None:
+    kind = step[0]
+    vendor = Actor.vendor("v-1")
+    try:
+        if kind == "sell":
+            orders.append(sell(market, "v-1", _cents(step[1], step[2])).order_id)
+        elif kind == "sweep":
+            clock.advance(hours=169)
+            market.run_due()
+        elif kind == "rate":
+            clock.advance(hours=1)
+            rates.set_rate("EUR", "GBP", step[1], as_of=clock.now())
+        elif kind == "adjust" and step[1]:
+            market.adjust_balance(
+                "v-1", amount=Money(step[1], "GBP") / 100, reason="staff", by=STAFF
+            )
+        elif kind == "payout":
+            market.run_payouts()
+        elif orders:
+            order = market.get_order(orders[step[1] % len(orders)], by=STAFF)
+            if kind == "refund":
+                key = f"refund-{len(orders)}-{step[2]}"
+                first = market.refund(
+                    order.order_id,
+                    by=vendor,
+                    amount=_cents(order.currency, step[2]),
+                    idempotency_key=key,
+                )
+                before = market.balance("v-1", by=STAFF)
+                again = market.refund(
+                    order.order_id,
+                    by=vendor,
+                    amount=_cents(order.currency, step[2]),
+                    idempotency_key=key,
+                )
+                # R35: a retry returns the first result and moves no money
+                assert again == first
+                assert market.balance("v-1", by=STAFF) == before
+            elif kind == "chargeback":
+                reference = f"cb-{len(chargebacks)}"
+                market.report_chargeback(
+                    order.order_id,
+                    amount=_cents(order.currency, step[2]),
+                    fee=_cents(order.currency, step[3]),
+                    by=Actor.system(),
+                    reference=reference,
+                )
+                chargebacks.append((order.order_id, reference))
+            elif kind == "won" and chargebacks:
+                order_id, reference = chargebacks[step[1] % len(chargebacks)]
+                market.chargeback_won(order_id, reference=reference, by=STAFF)
+            elif kind == "lift":
+                market.lift_freeze(order.order_id, by=STAFF, reason="dispute lost")
+    except AsoloraError:
+        pass  # a refusal changes nothing (R2); the history goes on
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", pytest.param("postgres", marks=postgres)])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(steps=st.lists(money_op, min_size=2, max_size=30), fee_returned=st.booleans())
+def test_earnings_agree_with_the_statements_currency_by_currency(
+    kind: str, steps: list[tuple[Any, ...]], fee_returned: bool
+) -> None:
+    """R24, R31, R33, R35, R41: a vendor paid in GBP selling in EUR and GBP (two orders
+    released first, then anything), through
+    releases, refunds and chargebacks (with provider fees) before and after release, won
+    chargebacks, rate changes, staff adjustments and payouts. Whatever happened, in each
+    currency: the earnings' processing and conversion fees are the statement lines' (every
+    payout's statement and the next one), each line's fee counted in its own currency; the
+    earnings' closing is the balance; the payouts sum to what the balance says was paid out;
+    every statement sums to its payout; a refund retried under its key changes nothing; the
+    journal and the rollups verify."""
+    with opened(kind) as store:
+        clock = FakeClock(T0)
+        rates = FixedRateProvider({("EUR", "GBP"): RATES[0]}, as_of=T0)
+        market = money_market(
+            store,
+            clock,
+            rates,
+            fees=attrs.evolve(FEES, refund_fee_bp=100),
+            chargeback_fee_returned_on_win=fee_returned,
+        )
+        market.register_vendor("v-1", payout_currency="GBP", by=STAFF)
+        orders: list[str] = []
+        chargebacks: list[tuple[str, str]] = []
+        opening = [("sell", "EUR", 10_000), ("sell", "GBP", 5_000), ("sweep",)]
+        for step in [*opening, *steps]:
+            _money_step(market, clock, rates, step, orders, chargebacks)
+
+        payouts = market.payouts("v-1", by=STAFF)
+        lines = [line for p in payouts for line in p.statement.lines]
+        lines += market.statement("v-1", by=STAFF).lines
+        for p in payouts:
+            assert p.statement.reconciles
+        want_fees: dict[str, int] = {}
+        want_conversion: dict[str, int] = {}
+        for line in lines:
+            fee = line.processing_fee
+            want_fees[fee.currency.code] = want_fees.get(fee.currency.code, 0) + to_minor(fee)
+            want_conversion[line.currency] = (
+                want_conversion.get(line.currency, 0) + line.conversion_fee_minor
+            )
+        report = market.earnings_report(
+            "v-1",
+            start=T0.date(),
+            end=(clock.now() + dt.timedelta(days=1)).date(),
+            by=STAFF,
+            granularity="month",
+        )
+        got_fees: dict[str, int] = {}
+        got_conversion: dict[str, int] = {}
+        for period in report.periods:
+            for f in period.figures:
+                got_fees[f.currency] = got_fees.get(f.currency, 0) + f.processing_fees_minor
+                got_conversion[f.currency] = (
+                    got_conversion.get(f.currency, 0) + f.conversion_fees_minor
+                )
+        assert {c: v for c, v in got_fees.items() if v} == {c: v for c, v in want_fees.items() if v}
+        assert {c: v for c, v in got_conversion.items() if v} == {
+            c: v for c, v in want_conversion.items() if v
+        }
+
+        balance = market.balance("v-1", by=STAFF)
+        (last,) = [f for f in report.periods[-1].figures if f.currency == "GBP"] or [None]
+        if last is not None:
+            assert last.closing_minor == balance.balance_minor
+        assert sum(p.amount_minor for p in payouts) == balance.paid_out_minor
+        assert market.verify_journal(by=STAFF).ok
+        check = market.verify_reports("v-1", by=STAFF)
+        assert check.ok, check.differences

@@ -830,7 +830,10 @@ class _MoneyCommands(_IntegrityCommands):
         """Set (or change) the vendor's payout currency (R17, R18); staff or system.
 
         Refused with ``InvalidTransitionError`` while the vendor owes money in its current
-        payout currency (a negative balance, R22): the next releases offset it there (R23)."""
+        payout currency (a negative balance, R22): the next releases offset it there (R23).
+        The same holds for the first registration of a vendor that traded unregistered (paid
+        in each order currency): it may not owe money in another currency than
+        ``payout_currency``."""
         _staff(by, "register a vendor")
         check_id(vendor_id, "vendor_id")
         check_name(name, "name")
@@ -847,6 +850,21 @@ class _MoneyCommands(_IntegrityCommands):
         def work(uow: UnitOfWork, now: _dt.datetime) -> VendorAccount:
             current = self._get_vendor(uow, vendor_id)
             if current is None:
+                # R23: a vendor that traded unregistered is paid in each order currency; a
+                # debt in one of them is offset only by releases in it
+                for old in uow.ledger.vendor_currencies(vendor_id):
+                    owed = self._balance(uow, vendor_id, old).balance_minor
+                    if old != payout_currency and owed < 0:
+                        raise InvalidTransitionError(
+                            f"vendor {vendor_id} owes {_money.format_minor(-owed, old)} from "
+                            f"sales paid out in {old} before it was registered; it cannot be "
+                            f"registered to be paid in {payout_currency} until releases in "
+                            f"{old} (or a staff adjustment) bring that balance back to zero or "
+                            "above",
+                            field="payout_currency",
+                            vendor_id=vendor_id,
+                            balance_minor=owed,
+                        )
                 account = VendorAccount(
                     vendor_id=vendor_id,
                     version=1,
