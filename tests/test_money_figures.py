@@ -173,6 +173,65 @@ def test_r23_a_vendor_that_owes_in_its_order_currency_is_not_registered_in_anoth
     assert market.register_vendor("v-1", payout_currency="GBP", by=STAFF).payout_currency == ("GBP")
 
 
+def test_r31_r39_a_provider_fee_returned_on_a_win_is_no_fee_before_or_after_release(
+    store: Store, clock: FakeClock
+) -> None:
+    """R31, R39, R41: with ``chargeback_fee_returned_on_win`` a won dispute gives the
+    provider's fee back, so the vendor bore no fee; its earnings say so whether the dispute
+    came before or after release.
+
+    Two vendors paid in GBP each sell 100.00 EUR (commission 10.00, processing 3.20, held
+    86.80). v-1: a chargeback of 20.00 with a 15.00 fee before release, won: the fee and the
+    amount go back into the held proceeds (86.80 again), released at 0.85: 73.78 GBP less
+    1.48 = 72.30. v-2: released at 0.85 (72.30 GBP); at 0.90 the same chargeback debits
+    35.00 - 2.00 commission back = 33.00 EUR, 29.70 + 0.59 = 30.29 GBP; won, 35.00 comes back
+    less the 2.00 commission the restored net carries again: 33.00 EUR, 29.70 - 0.59 = 29.11
+    GBP (balance 72.30 - 30.29 + 29.11 = 71.12). Each vendor's EUR processing fees: 3.20, the
+    order's own; the won line shows the fee given back (gross 20.00, commission 2.00,
+    processing fee -15.00: 20.00 - 2.00 + 15.00 = 33.00 EUR credited)."""
+    rates = FixedRateProvider({("EUR", "GBP"): "0.85"}, as_of=START)
+    market = money_market(store, clock, rates, chargeback_fee_returned_on_win=True)
+
+    def chargeback(order_id: str) -> None:
+        market.report_chargeback(
+            order_id,
+            amount=Money("20.00", "EUR"),
+            fee=Money("15.00", "EUR"),
+            by=Actor.system(),
+            reference="cb-1",
+        )
+        market.chargeback_won(order_id, reference="cb-1", by=STAFF)
+
+    for vendor_id in ("v-1", "v-2"):
+        market.register_vendor(vendor_id, payout_currency="GBP", by=STAFF)
+    first = sell(market, "v-1", Money("100.00", "EUR"))
+    second = sell(market, "v-2", Money("100.00", "EUR"))
+    chargeback(first.order_id)
+    clock.advance(hours=168)
+    market.run_due()
+    rates.set_rate("EUR", "GBP", "0.90", as_of=clock.now())
+    clock.advance(hours=1)
+    chargeback(second.order_id)
+
+    assert market.balance("v-1", by=STAFF).balance == Money("72.30", "GBP")
+    assert market.balance("v-2", by=STAFF).balance == Money("71.12", "GBP")
+    won = market.statement("v-2", by=STAFF).lines[-1]
+    assert (won.kind, won.gross, won.commission, won.processing_fee, won.amount) == (
+        "chargeback_won",
+        Money("20.00", "EUR"),
+        Money("2.00", "EUR"),
+        Money("-15.00", "EUR"),
+        Money("29.11", "GBP"),
+    )
+    for vendor_id in ("v-1", "v-2"):
+        report = market.earnings_report(
+            vendor_id, start=D(2026, 3, 1), end=D(2026, 3, 31), by=STAFF, granularity="month"
+        )
+        eur = next(f for f in report.periods[0].figures if f.currency == "EUR")
+        assert eur.processing_fees == Money("3.20", "EUR"), vendor_id
+        assert market.verify_reports(vendor_id, by=STAFF).ok
+
+
 # --- invariants over random histories ----------------------------------------------------------
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -527,6 +527,11 @@ def chargeback_won(
         ]
         conv_memo["commission"] = str(commission_up)
         memo.update(conv_memo)
+        if fee_returned and row.fee_minor:
+            # R31, R39, R41: the provider's fee given back is a negative fee, as before
+            # release, so the line mirrors the chargeback's: gross - commission - fee
+            memo.update(gross=str(row.applied_minor), processing_fee=str(-row.fee_minor))
+            memo[FEE_CURRENCY] = hold.currency
         new = evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
     entries = _entries(postings)

@@ -815,7 +815,9 @@ class StatementLine:
     ``proceeds`` negative), the conversion, and ``amount`` the debit. Likewise an order whose
     refunds before release left only the processing fee it owes (R21) is a ``fee`` line, with
     the same figures. For a won chargeback:
-    ``gross_minor`` is the amount reinstated. For an adjustment: ``reason``. For the rolling
+    ``gross_minor`` is the amount reinstated; after release, when the provider's fee comes back
+    too, ``gross_minor`` is the amount won back and ``processing_fee_minor`` minus the fee
+    (R39). For an adjustment: ``reason``. For the rolling
     reserve: ``reserve`` (negative) when kept back, ``reserve_released`` when it comes back.
     For the minimum balance: ``minimum_balance``, amount 0, ``gross_minor`` what the payout
     left in the balance.
@@ -876,9 +878,9 @@ class StatementLine:
 
     @property
     def processing_fee(self) -> Money:
-        """The processing fee of a release or the provider fee of a chargeback (order
-        currency), or the refund processing fee of a refund (payout currency: it is computed
-        on the converted refund, R22)."""
+        """The processing fee of a release or the provider fee of a chargeback (negative:
+        given back on a won one) in the order currency, or the refund processing fee of a
+        refund (payout currency: it is computed on the converted refund, R22)."""
         currency = self.currency if self.kind == "refund" else self.order_currency
         return money.money_of(self.processing_fee_minor, currency)
 
