@@ -23,6 +23,7 @@ from asolora_core import (
     InvalidTransitionError,
     Marketplace,
     NotFoundError,
+    to_json,
     to_minor,
 )
 from asolora_core.fx import FixedRateProvider
@@ -230,6 +231,29 @@ def test_r31_r39_a_provider_fee_returned_on_a_win_is_no_fee_before_or_after_rele
         eur = next(f for f in report.periods[0].figures if f.currency == "EUR")
         assert eur.processing_fees == Money("3.20", "EUR"), vendor_id
         assert market.verify_reports(vendor_id, by=STAFF).ok
+
+
+def test_r30_r31_the_json_of_the_reports_carries_net_sales_and_the_closing_balance(
+    store: Store, clock: FakeClock
+) -> None:
+    """R30, R31: ``to_json`` of a sales report carries each figure's ``net`` and of an
+    earnings report each figure's ``closing``, as ``to_dict`` does: 100.00 EUR sold and
+    released (86.80), 40.00 refunded after release (commission 4.00 back: 36.00 debited):
+    net sales 60.00, closing balance 50.80."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START))
+    market.register_vendor("v-1", payout_currency="EUR", by=STAFF)
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+    clock.advance(hours=168)
+    market.run_due()
+    market.refund(order.order_id, by=Actor.vendor("v-1"), amount=Money("40.00", "EUR"))
+    span = {"start": D(2026, 3, 1), "end": D(2026, 3, 31), "by": STAFF, "granularity": "month"}
+    sales = to_json(market.sales_report("v-1", **span))  # type: ignore[arg-type]
+    earnings = to_json(market.earnings_report("v-1", **span))  # type: ignore[arg-type]
+    (sold,) = sales["periods"][0]["figures"]
+    (eur,) = earnings["periods"][0]["figures"]
+    assert sold["net"] == {"amount": "60.00", "currency": "EUR"}
+    assert sales["totals"][0]["net"] == {"amount": "60.00", "currency": "EUR"}
+    assert eur["closing"] == {"amount": "50.80", "currency": "EUR"}
 
 
 # --- invariants over random histories ----------------------------------------------------------

@@ -343,11 +343,14 @@ def _build_attrs(cls: type[Any]) -> Fn:
 def _register_views() -> None:
     from asolora_core.ledger.model import Hold, Statement
     from asolora_core.orders.model import Order, Shipment
+    from asolora_core.reports.model import EarningsFigures, SalesFigures
 
     register_view(Order, "fulfilment", "refunded", "refundable")
     register_view(Hold, "state", "held", "net")
     register_view(Shipment, "carrier", "tracking_number")
     register_view(Statement, "reconciles")
+    register_view(SalesFigures, "net")  # R30: what a sales report is read for
+    register_view(EarningsFigures, "closing")  # R31: the ledger balance at the period's end
 
 
 _register_views()
