@@ -21,6 +21,7 @@ from asolora_core import (
     Actor,
     AsoloraError,
     FakeClock,
+    IdempotencyKeyReusedError,
     InvalidTransitionError,
     Marketplace,
     NotFoundError,
@@ -255,6 +256,42 @@ def test_r30_r31_the_json_of_the_reports_carries_net_sales_and_the_closing_balan
     assert sold["net"] == {"amount": "60.00", "currency": "EUR"}
     assert sales["totals"][0]["net"] == {"amount": "60.00", "currency": "EUR"}
     assert eur["closing"] == {"amount": "50.80", "currency": "EUR"}
+
+
+def test_r35_r39_a_chargeback_reported_again_with_other_figures_is_refused(
+    store: Store, clock: FakeClock
+) -> None:
+    """R35, R39: the provider's dispute id makes a repeated report change nothing; a report
+    under the same id with another amount or another stated fee is not a repeat and is
+    refused (naming the field), never silently dropped: the ledger would keep figures the
+    provider no longer states. 100.00 EUR completed (held 86.80); a chargeback of 20.00
+    with a 15.00 fee: commission 8.00 on the 80.00 net, held 100.00 - 35.00 - 8.00 - 3.20 =
+    53.80."""
+    market = money_market(store, clock, FixedRateProvider(as_of=START))
+    order = sell(market, "v-1", Money("100.00", "EUR"))
+
+    def report(amount: str, fee: str) -> object:
+        return market.report_chargeback(
+            order.order_id,
+            amount=Money(amount, "EUR"),
+            fee=Money(fee, "EUR"),
+            by=Actor.system(),
+            reference="dp_1",
+        )
+
+    first = report("20.00", "15.00")
+    assert report("20.00", "15.00") == first  # a repeat: nothing more
+    same = market.report_chargeback(
+        order.order_id, amount=Money("20.00", "EUR"), by=Actor.system(), reference="dp_1"
+    )
+    assert same == first  # a repeat that does not restate the fee
+    for amount, fee, field in (("30.00", "15.00", "amount"), ("20.00", "5.00", "fee")):
+        with pytest.raises(IdempotencyKeyReusedError) as refused:
+            report(amount, fee)
+        assert refused.value.fields["field"] == field
+        assert "dp_1" in str(refused.value)
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.chargeback, hold.held) == (Money("20.00", "EUR"), Money("53.80", "EUR"))
 
 
 # --- invariants over random histories ----------------------------------------------------------

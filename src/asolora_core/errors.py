@@ -277,8 +277,9 @@ class ConcurrencyConflictError(AsoloraError):
 
 
 class IdempotencyKeyReusedError(AsoloraError):
-    """Raised when an idempotency key is used again with a different command (R35);
-    ``fields["field"]`` names the first argument that differs."""
+    """Raised when an idempotency key is used again with a different command (R35), or a
+    chargeback's reference with another amount or fee (R39); ``fields["field"]`` names the
+    first argument that differs."""
 
     code = "idempotency_key_reused"
     http_status = 422

@@ -35,6 +35,7 @@ from asolora_core import _codec
 from asolora_core import money as _money
 from asolora_core.actors import Actor, ActorKind, check_actor
 from asolora_core.errors import (
+    IdempotencyKeyReusedError,
     InvalidInputError,
     InvalidMoneyError,
     InvalidTransitionError,
@@ -74,6 +75,7 @@ from asolora_core.ledger.model import (
     HELD,
     PAID_OUT,
     RESERVE,
+    Chargeback,
     Hold,
     HoldState,
     JournalTransaction,
@@ -746,7 +748,9 @@ class _MoneyCommands(_IntegrityCommands):
         release they are debited from the vendor's balance as in R22. Only the part the buyer
         has not already been refunded is booked (a refund and a chargeback of the same money
         never both reach the buyer); a later refund is refused past what remains.
-        ``reference`` (the provider's dispute id) makes a repeated report a no-op."""
+        ``reference`` (the provider's dispute id) makes a repeated report a no-op; a report
+        under a known reference with another amount (or another stated fee) is refused with
+        ``IdempotencyKeyReusedError`` naming the field, and changes nothing."""
         _staff(by, "report a chargeback")
         check_id(order_id, "order_id")
         check_optional_id(reference, "reference")
@@ -765,8 +769,11 @@ class _MoneyCommands(_IntegrityCommands):
             amount_minor = _money.in_currency(parsed_amount, order.currency, field="amount")
             fee_minor = _money.in_currency(parsed_fee, order.currency, field="fee")
             hold = self._hold(uow, order)
-            if any(c.chargeback_id == ref for c in hold.chargebacks):
-                return hold
+            for seen in hold.chargebacks:
+                if seen.chargeback_id == ref:
+                    stated_fee = None if parsed_fee is None else fee_minor
+                    _check_repeated_chargeback(seen, amount_minor, stated_fee, order.currency)
+                    return hold
             snapshot = None
             if hold.released_at is not None:
                 snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
@@ -1202,6 +1209,32 @@ class _MoneyCommands(_IntegrityCommands):
         check_count(after_seq, "after_seq", low=0, high=2**63 - 1)
         with self.store.reader() as uow:
             return uow.ledger.journal(after_seq=after_seq)
+
+
+def _check_repeated_chargeback(
+    seen: Chargeback, amount_minor: int, fee_minor: int | None, currency: str
+) -> None:
+    """R35, R39: a chargeback reported again under its reference is a repeat (a no-op) only
+    with the same amount and, when the repeat states one, the same fee; other figures are
+    refused, naming the field, never dropped in silence. (A chargeback that found nothing
+    left to take books no fee: only its amount can be compared.)"""
+    differs = None
+    if seen.reported_minor != amount_minor:
+        differs = "amount"
+        was, now = seen.reported_minor, amount_minor
+    elif fee_minor is not None and seen.applied_minor and seen.fee_minor != fee_minor:
+        differs = "fee"
+        was, now = seen.fee_minor, fee_minor
+    if differs is None:
+        return
+    raise IdempotencyKeyReusedError(
+        f"chargeback {seen.chargeback_id!r} was reported with {differs} "
+        f"{_money.format_minor(was, currency)}, not {_money.format_minor(now, currency)}; "
+        "a repeated report changes nothing, so report a different dispute under its own "
+        "reference",
+        field=differs,
+        reference=seen.chargeback_id,
+    )
 
 
 def _not_due_why(hold: Hold) -> str:
