@@ -93,10 +93,11 @@ CHARGEBACK_HELD = "chargeback_held"
 #: what the buyer kept paid, less commission. Its value is the refunded amount (R20, R41).
 REFUND_FEE_HELD = "refund_fee_held"
 
-#: The memo key a chargeback after release carries: the currency of its ``processing_fee``
-#: (the provider's fee, charged in the order currency), so that the earnings count the fee in
-#: that currency and not in the payout currency of the debit (R31, R39). A chargeback booked
-#: before this key existed keeps its old presentation, so that stored reports still verify.
+#: The memo key a chargeback after release (and a win after release that gives the fee back)
+#: carries: the currency of its ``processing_fee`` (the provider's fee, in the order currency),
+#: so that the earnings count the fee in that currency and not in the payout currency of the
+#: debit (R31, R39). One booked before this key existed keeps its old presentation, so that
+#: stored reports still verify.
 FEE_CURRENCY = "fee_currency"
 
 
