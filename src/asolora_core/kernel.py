@@ -42,7 +42,7 @@ from asolora_core.errors import (
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.model import JournalTransaction
-from asolora_core.limits import check_count, check_key
+from asolora_core.limits import check_count, check_key, storable_text
 from asolora_core.orders.model import Order
 from asolora_core.ports import (
     IdempotencyRecord,
@@ -207,6 +207,21 @@ TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 #: another worker is releasing to rather than wait for them). Apart from the ones put back, it
 #: must have the same effects as its kind's :data:`TimerHandler` run on each timer in turn.
 BatchTimerHandler = Callable[[UnitOfWork, Sequence[Timer], _dt.datetime], tuple[int, int]]
+
+
+#: Longest error message kept with a failed outbox message (``OutboxMessage.last_error``).
+_LAST_ERROR_LENGTH = 500
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What a notifier's exception is recorded as: its type and message, storable on every
+    store whatever the message holds (a NUL, a lone surrogate) and even when ``str(exc)``
+    itself raises, so that recording the failure never fails the relay (R29)."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = f"{type(exc).__name__} (its message could not be read)"
+    return storable_text(text, _LAST_ERROR_LENGTH)
 
 
 def _plain(amount: Decimal) -> str:
@@ -1004,13 +1019,17 @@ class _Kernel:
 
         Messages are leased before sending (another worker skips them until the lease ends),
         then marked delivered, or rescheduled with backoff when the notifier raises. A failing
-        notifier never loses a message and never undoes the change that produced it.
+        notifier never loses a message and never undoes the change that produced it. Once the
+        lease has run out (by the clock: a slow notifier), the messages not yet sent are left
+        to the next relay, which may already have sent them.
         """
         check_count(limit, "limit", low=1, high=MAX_DELIVERY_BATCH)
         at = self._now() if now is None else utc(now, field="now")
         if self.notifier is None:
             return DeliveryReport()
-        lease_until = at + self.config.outbox_lease
+        lease = self.config.outbox_lease
+        lease_until = at + lease
+        started = self._now()
         with self.store.unit_of_work() as uow:
             due = uow.outbox.due(at, limit)
             for m in due:
@@ -1018,7 +1037,11 @@ class _Kernel:
             uow.commit()
         delivered = retried = failed = 0
         outcomes: list[OutboxMessage] = []
-        for m in due:
+        for i, m in enumerate(due):
+            if i and self._now() - started >= lease:
+                # the lease ran out while the notifier worked: another relay may hold these
+                # messages now, so they are not sent again from here
+                break
             attempts = m.attempts + 1
             try:
                 self.notifier.send(m.message_id, m.notification)
@@ -1033,7 +1056,7 @@ class _Kernel:
                         attempts=attempts,
                         next_attempt_at=at + backoff,
                         failed=gave_up,
-                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+                        last_error=_failure_text(exc),
                     )
                 )
                 failed += gave_up
