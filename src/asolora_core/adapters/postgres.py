@@ -68,7 +68,7 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
-from asolora_core.adapters.records import idempotency_record
+from asolora_core.adapters.records import due_messages, idempotency_record, outbox_message
 from asolora_core.errors import (
     ConcurrencyConflictError,
     InvalidInputError,
@@ -454,6 +454,17 @@ _enc_order = _codec.incremental_encoder(Order).encode
 _dec_order = readable(_codec.decoder(Order), "order")  # R42: a body that does not decode
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
+
+
+def _dec_outbox_row(row: Sequence[Any]) -> OutboxMessage:
+    message: OutboxMessage = _dec_outbox(row[0])
+    return message
+
+
+def _row_id(row: Sequence[Any]) -> str:
+    return str(row[1])
+
+
 _enc_timer = _codec.encoder(Timer)
 _dec_timer = _codec.decoder(Timer)
 _enc_conversation = _codec.encoder(Conversation)
@@ -1115,11 +1126,17 @@ class _Outbox:
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         # SKIP LOCKED: a relay never waits for, nor leases, messages another relay holds
         rows = self._uow.fetchall(
-            "SELECT body FROM outbox WHERE state = 'pending' AND next_attempt_at <= %s "
-            "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+            "SELECT body, message_id FROM outbox WHERE state = 'pending' "
+            "AND next_attempt_at <= %s ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
             (now, limit),
         )
-        return tuple(_dec_outbox(r[0]) for r in rows)
+        return due_messages(rows, _dec_outbox_row, _row_id, self._set_aside)
+
+    def _set_aside(self, message_ids: list[str]) -> None:
+        """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
+        self._uow.run(
+            "UPDATE outbox SET state = 'failed' WHERE message_id = ANY(%s)", (message_ids,)
+        )
 
     def update(self, message: OutboxMessage) -> None:
         # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
@@ -1134,8 +1151,8 @@ class _Outbox:
         )
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        rows = self._uow.fetchall("SELECT body FROM outbox ORDER BY seq")
-        return tuple(_dec_outbox(r[0]) for r in rows)
+        rows = self._uow.fetchall("SELECT body, message_id FROM outbox ORDER BY seq")
+        return tuple(outbox_message(_dec_outbox_row, r[1], r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         return self._uow.run(

@@ -30,7 +30,7 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.records import idempotency_record
+from asolora_core.adapters.records import due_messages, idempotency_record, outbox_message
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
@@ -1385,6 +1385,10 @@ def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
     )
 
 
+def _row_id(row: tuple[Any, ...]) -> str:
+    return str(row[0])
+
+
 class _Outbox:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
@@ -1432,7 +1436,15 @@ class _Outbox:
             "ORDER BY o.seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
-        return tuple(_outbox_message(r) for r in rows)
+        return due_messages(rows, _outbox_message, _row_id, self._set_aside)
+
+    def _set_aside(self, message_ids: list[str]) -> None:
+        """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
+        self._uow.conn.executemany(
+            f"UPDATE outbox SET state = {_FAILED}, failed = 1, "
+            "last_error = 'the row does not decode' WHERE message_id = ?",
+            [(m,) for m in message_ids],
+        )
 
     def update(self, message: OutboxMessage) -> None:
         columns = _outbox_columns(message, self._text_ids())
@@ -1445,7 +1457,7 @@ class _Outbox:
 
     def all(self) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY o.seq").fetchall()
-        return tuple(_outbox_message(r) for r in rows)
+        return tuple(outbox_message(_outbox_message, r[0], r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         cur = self._uow.execute(
