@@ -6,6 +6,7 @@ by the worker that sent it: whatever the notifier raises, and however long it ta
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sqlite3
 from collections import Counter
@@ -218,3 +219,23 @@ def test_an_outbox_row_edited_into_nonsense_holds_back_no_other_notification(
         assert len(market.outbox(by=STAFF)) == 7
     finally:
         store.close()
+
+
+def test_a_notifier_interrupted_mid_batch_keeps_what_it_sent(
+    store: Store, clock: FakeClock
+) -> None:
+    """R29: a notifier interrupted by an exception that is not an ``Exception`` (a
+    cancelled task's ``CancelledError``, ``KeyboardInterrupt``) stops the relay, which lets
+    it through, but what was sent before it is recorded as delivered: after the lease, only
+    the interrupted message and those after it are sent."""
+    notifier = FailingOnce(asyncio.CancelledError, nth=3)
+    market = Marketplace(store, clock=clock, notifier=notifier, ids=SequentialIds())
+    _place(market, 2)
+    with pytest.raises(asyncio.CancelledError):
+        market.deliver_notifications()
+    assert sum(m.delivered_at is not None for m in market.outbox(by=STAFF)) == 2
+    clock.advance(minutes=6)  # past the lease of the interrupted message
+    assert market.deliver_notifications().delivered == 2
+    assert Counter(notifier.sent) == dict.fromkeys(
+        [m.message_id for m in market.outbox(by=STAFF)], 1
+    ) | {notifier.sent[2]: 2}

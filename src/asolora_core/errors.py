@@ -395,8 +395,8 @@ class LedgerIntegrityError(AsoloraError):
     (R24, R42): a hold or vendor account whose seal does not match, a hold that disagrees
     with the journal, a vendor balance whose running total disagrees with the journal at
     payout, or a stored hold, vendor account, payout, order, idempotency record or outbox
-    message that no longer decodes. Nothing is released or paid from it; staff run ``verify_journal`` and
-    restore the store from a backup taken before the damage."""
+    message that no longer decodes. Nothing is released or paid from it; staff run
+    ``verify_journal`` and restore the store from a backup taken before the damage."""
 
     code = "ledger_integrity"
     http_status = 500

@@ -1037,38 +1037,42 @@ class _Kernel:
             uow.commit()
         delivered = retried = failed = 0
         outcomes: list[OutboxMessage] = []
-        for i, m in enumerate(due):
-            if i and self._now() - started >= lease:
-                # the lease ran out while the notifier worked: another relay may hold these
-                # messages now, so they are not sent again from here
-                break
-            attempts = m.attempts + 1
-            try:
-                self.notifier.send(m.message_id, m.notification)
-            except Exception as exc:
-                gave_up = attempts >= self.config.outbox_max_attempts
-                backoff = min(
-                    self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
-                )
-                outcomes.append(
-                    attrs.evolve(
-                        m,
-                        attempts=attempts,
-                        next_attempt_at=at + backoff,
-                        failed=gave_up,
-                        last_error=_failure_text(exc),
+        try:
+            for i, m in enumerate(due):
+                if i and self._now() - started >= lease:
+                    # the lease ran out while the notifier worked: another relay may hold these
+                    # messages now, so they are not sent again from here
+                    break
+                attempts = m.attempts + 1
+                try:
+                    self.notifier.send(m.message_id, m.notification)
+                except Exception as exc:
+                    gave_up = attempts >= self.config.outbox_max_attempts
+                    backoff = min(
+                        self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
                     )
-                )
-                failed += gave_up
-                retried += not gave_up
-            else:
-                outcomes.append(attrs.evolve(m, attempts=attempts, delivered_at=at))
-                delivered += 1
-        if outcomes:
-            with self.store.unit_of_work() as uow:
-                for m in outcomes:
-                    uow.outbox.update(m)
-                uow.commit()
+                    outcomes.append(
+                        attrs.evolve(
+                            m,
+                            attempts=attempts,
+                            next_attempt_at=at + backoff,
+                            failed=gave_up,
+                            last_error=_failure_text(exc),
+                        )
+                    )
+                    failed += gave_up
+                    retried += not gave_up
+                else:
+                    outcomes.append(attrs.evolve(m, attempts=attempts, delivered_at=at))
+                    delivered += 1
+        finally:
+            # also when the notifier lets through what is not an Exception (a cancelled
+            # task, an interrupt): what was sent is recorded, so it is not sent again
+            if outcomes:
+                with self.store.unit_of_work() as uow:
+                    for m in outcomes:
+                        uow.outbox.update(m)
+                    uow.commit()
         return DeliveryReport(delivered=delivered, retried=retried, failed=failed)
 
     def outbox(self, *, by: Actor) -> tuple[OutboxMessage, ...]:
