@@ -239,3 +239,15 @@ def test_a_notifier_interrupted_mid_batch_keeps_what_it_sent(
     assert Counter(notifier.sent) == dict.fromkeys(
         [m.message_id for m in market.outbox(by=STAFF)], 1
     ) | {notifier.sent[2]: 2}
+
+
+def test_retention_goes_on_after_the_clock_stepped_back(store: Store, clock: FakeClock) -> None:
+    """R29, R35: a sweep run for a later instant (``run_due(now=...)``, or a system clock
+    that an NTP step moves back afterwards) does not stop the retention of the sweeps that
+    follow at the clock's own time."""
+    market = Marketplace(store, clock=clock, notifier=RecordingNotifier(), ids=SequentialIds())
+    market.run_due(now=clock.now() + dt.timedelta(days=30))  # ahead of the clock
+    _place(market, 1)
+    assert market.run_due().notifications.delivered == 2
+    clock.advance(days=7, minutes=5)
+    assert market.run_due().purged == {"idempotency": 0, "outbox": 2}

@@ -941,7 +941,10 @@ class _Kernel:
                 break  # nothing left due (timers put back for another batch are run next)
         delivered = self.deliver_notifications(now=at)
         purged: dict[str, int] = {}
-        if self._last_purge is None or at - self._last_purge >= PURGE_EVERY:
+        last = self._last_purge
+        # once a minute; and again whenever ``at`` is before the last purge (a sweep run for
+        # a later instant, a clock stepped back), which would otherwise stop retention
+        if last is None or not _dt.timedelta(0) <= at - last < PURGE_EVERY:
             self._last_purge = at
             purged = self.purge(at)
         return SweepReport(timers=counts, notifications=delivered, purged=purged)
