@@ -155,14 +155,12 @@ def _raw_sql(store: Store, kind: str) -> Callable[[str], None]:
 
         return run_sqlite
 
+    schema = store.schema  # type: ignore[attr-defined]
+
     def run_postgres(statement: str) -> None:
         import psycopg
 
-        with psycopg.connect(
-            dsn(),
-            options=f"-c search_path={store.schema}",
-            autocommit=True,  # type: ignore[attr-defined]
-        ) as conn:
+        with psycopg.connect(dsn(), options=f"-c search_path={schema}", autocommit=True) as conn:
             assert conn.execute(statement).rowcount == 1, statement
 
     return run_postgres
@@ -251,3 +249,49 @@ def test_retention_goes_on_after_the_clock_stepped_back(store: Store, clock: Fak
     assert market.run_due().notifications.delivered == 2
     clock.advance(days=7, minutes=5)
     assert market.run_due().purged == {"idempotency": 0, "outbox": 2}
+
+
+_UNREADABLE_TIMER = {
+    "sqlite": ["UPDATE timers SET body = 'not json' ", "UPDATE timers SET body = '[1]' "],
+    "postgres": ["UPDATE timers SET body = '{}' ", "UPDATE timers SET body = '[1]' "],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "tamper"),
+    [("sqlite", t) for t in _UNREADABLE_TIMER["sqlite"]]
+    + [pytest.param("postgres", t, marks=postgres) for t in _UNREADABLE_TIMER["postgres"]],
+)
+def test_a_timer_row_edited_into_nonsense_holds_back_no_other_timer(
+    kind: str, tamper: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """R40, R29, R42: a timer row edited by hand so that it no longer decodes does not stop
+    the sweep: every other due timer runs (once) and the notifications go out; the damaged
+    row is kept, for staff to restore or delete, and set aside for an hour like a failing
+    timer."""
+    store = open_store(kind, tmp_path)
+    try:
+        notifier = RecordingNotifier()
+        market = Marketplace(
+            store,
+            clock=clock,
+            notifier=notifier,
+            ids=SequentialIds(),
+            config=MarketplaceConfig(
+                remind_vendor_to_ship_after=dt.timedelta(hours=1), order_receipts=False
+            ),
+        )
+        _place(market, 3)
+        raw = _raw_sql(store, kind)
+        raw(tamper + "WHERE timer_id = (SELECT min(timer_id) FROM timers)")
+        clock.advance(hours=2)
+        report = market.run_due()
+        assert report.timers == {"remind_vendor_to_ship": 2}
+        assert report.notifications.delivered == 5  # three new orders, two reminders
+        assert market.run_due().timers == {}
+        clock.advance(hours=1, minutes=1)
+        assert market.run_due().timers == {}  # still unreadable: set aside again
+        raw("DELETE FROM timers WHERE timer_id = (SELECT min(timer_id) FROM timers)")
+        assert len(notifier.sent) == 5
+    finally:
+        store.close()

@@ -68,7 +68,13 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
-from asolora_core.adapters.records import due_messages, idempotency_record, outbox_message
+from asolora_core.adapters.records import (
+    TIMER_SET_ASIDE,
+    claimed_timers,
+    due_messages,
+    idempotency_record,
+    outbox_message,
+)
 from asolora_core.errors import (
     ConcurrencyConflictError,
     InvalidInputError,
@@ -467,6 +473,17 @@ def _row_id(row: Sequence[Any]) -> str:
 
 _enc_timer = _codec.encoder(Timer)
 _dec_timer = _codec.decoder(Timer)
+
+
+def _dec_timer_row(row: Sequence[Any]) -> Timer:
+    timer: Timer = _dec_timer(row[0])
+    return timer
+
+
+def _timer_id(row: Sequence[Any]) -> str:
+    return str(row[2])
+
+
 _enc_conversation = _codec.encoder(Conversation)
 _dec_conversation = _codec.decoder(Conversation)
 _enc_message = _codec.encoder(Message)
@@ -1257,17 +1274,26 @@ class _Timers:
             "c AS (DELETE FROM timers WHERE timer_id IN (SELECT t.timer_id FROM timers t, held "
             f"WHERE t.due_at <= %s AND NOT {HELD_VENDOR_TIMER_SQL} "
             "ORDER BY t.due_at, t.timer_id LIMIT %s FOR UPDATE OF t SKIP LOCKED) "
-            f"RETURNING kind, body) SELECT c.body, {CLAIMED_VENDOR_LOCK_SQL} FROM c",
+            "RETURNING timer_id, kind, body) "
+            f"SELECT c.body, {CLAIMED_VENDOR_LOCK_SQL}, c.timer_id, c.kind FROM c",
             (now, limit),
         )
         if len(rows) < limit:
             rows += self._uow.fetchall(
                 "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers "
                 "WHERE due_at <= %s ORDER BY due_at, timer_id LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "RETURNING body",
+                "RETURNING body, NULL, timer_id, kind",
                 (now, limit - len(rows)),
             )
-        timers = [_dec_timer(r[0]) for r in rows]
+
+        def set_aside(bad: list[Any]) -> None:  # rows that no longer decode: put back as is
+            for r in bad:
+                self._uow.run(
+                    "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (%s, %s, %s, %s)",
+                    (r[2], r[3], now + TIMER_SET_ASIDE, Jsonb(r[0])),
+                )
+
+        timers = claimed_timers(rows, _dec_timer_row, _timer_id, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
 

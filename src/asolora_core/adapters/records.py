@@ -1,6 +1,6 @@
 """What the SQL stores share of reading their rows: an idempotency record's JSON body, as a
-PostgreSQL row keeps it and an older SQLite row kept it whole; an outbox row, which may have
-been edited by hand into something the relay cannot send."""
+PostgreSQL row keeps it and an older SQLite row kept it whole; outbox and timer rows, which
+may have been edited by hand into something the relay or the sweep cannot use."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from asolora_core import _codec
 from asolora_core.actors import Actor
 from asolora_core.errors import LedgerIntegrityError
 from asolora_core.events import Notification
-from asolora_core.ports import IdempotencyRecord, OutboxMessage
+from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 
-__all__ = ["due_messages", "idempotency_record", "outbox_message"]
+__all__ = ["claimed_timers", "due_messages", "idempotency_record", "outbox_message"]
+
+#: How long a timer row that no longer decodes is set aside, like a timer whose work fails.
+TIMER_SET_ASIDE = _dt.timedelta(hours=1)
 
 log = logging.getLogger("asolora_core")
 
@@ -106,3 +109,44 @@ def due_messages(
     if bad:
         set_aside(bad)
     return tuple(out)
+
+
+def claimed_timers(
+    rows: Sequence[Row],
+    decode: Callable[[Row], Timer],
+    timer_id: Callable[[Row], str],
+    set_aside: Callable[[list[Row]], None],
+) -> list[Timer]:
+    """The timers of the claimed ``rows``. A row that no longer decodes into a whole timer
+    (edited by hand) is logged and handed to ``set_aside``, which puts it back as it is,
+    due :data:`TIMER_SET_ASIDE` later, for staff to restore or delete: one damaged row never
+    stops the sweep of every other timer (R40)."""
+    timers: list[Timer] = []
+    bad: list[Row] = []
+    for row in rows:
+        try:
+            timer = decode(row)
+        except Exception as exc:
+            reason = type(exc).__name__
+        else:
+            if (
+                type(timer) is Timer
+                and isinstance(timer.timer_id, str)
+                and isinstance(timer.kind, str)
+                and isinstance(timer.aggregate_id, str)
+                and isinstance(timer.ref, str)
+                and _instant(timer.due_at)
+            ):
+                timers.append(timer)
+                continue
+            reason = "a field of the wrong type"
+        log.error(
+            "timer %r does not decode (%s): it was changed outside the library; it is set "
+            "aside for an hour: restore the row from a backup, or delete it",
+            timer_id(row),
+            reason,
+        )
+        bad.append(row)
+    if bad:
+        set_aside(bad)
+    return timers

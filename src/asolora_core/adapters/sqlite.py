@@ -30,7 +30,13 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.records import due_messages, idempotency_record, outbox_message
+from asolora_core.adapters.records import (
+    TIMER_SET_ASIDE,
+    claimed_timers,
+    due_messages,
+    idempotency_record,
+    outbox_message,
+)
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
@@ -492,6 +498,14 @@ def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
         )
         return timer
     return _dec_timer(data)  # type: ignore[no-any-return]
+
+
+def _timer_row(row: Sequence[Any]) -> Timer:
+    return _timer(*row)
+
+
+def _first(row: Sequence[Any]) -> str:
+    return str(row[0])
 
 
 #: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
@@ -1385,10 +1399,6 @@ def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
     )
 
 
-def _row_id(row: tuple[Any, ...]) -> str:
-    return str(row[0])
-
-
 class _Outbox:
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
@@ -1436,7 +1446,7 @@ class _Outbox:
             "ORDER BY o.seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
-        return due_messages(rows, _outbox_message, _row_id, self._set_aside)
+        return due_messages(rows, _outbox_message, _first, self._set_aside)
 
     def _set_aside(self, message_ids: list[str]) -> None:
         """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
@@ -1571,7 +1581,15 @@ class _Timers:
             "ORDER BY due_at, timer_id LIMIT ?) RETURNING timer_id, kind, due_at, body",
             (micros(now), limit),
         ).fetchall()
-        timers = [_timer(*r) for r in rows]
+        later = micros(now + TIMER_SET_ASIDE)
+
+        def set_aside(bad: list[Any]) -> None:  # rows that no longer decode: put back as is
+            self._uow.conn.executemany(
+                "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+                [(r[0], r[1], later, r[3]) for r in bad],
+            )
+
+        timers = claimed_timers(rows, _timer_row, _first, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
 
