@@ -36,6 +36,7 @@ from asolora_core.errors import (
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    LedgerIntegrityError,
     NotPermittedError,
     StoreMisconfiguredError,
     error_from_dict,
@@ -222,6 +223,21 @@ def _failure_text(exc: BaseException) -> str:
     except Exception:
         text = f"{type(exc).__name__} (its message could not be read)"
     return storable_text(text, _LAST_ERROR_LENGTH)
+
+
+def _stored_refusal(record: IdempotencyRecord) -> AsoloraError:
+    """The refusal ``record`` remembers (R35); one edited by hand into something that is not
+    a refusal is :class:`~asolora_core.errors.LedgerIntegrityError` (R42), never a
+    ``KeyError`` or a ``TypeError``."""
+    try:
+        return error_from_dict(record.error)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return LedgerIntegrityError(
+            f"the idempotency record of key {record.key!r} does not decode (its stored "
+            "refusal): it was changed outside the library; the command is not run: restore "
+            "the record, or send the command with a new key",
+            row="idempotency record",
+        )
 
 
 def _plain(amount: Decimal) -> str:
@@ -792,7 +808,7 @@ class _Kernel:
                 key=record.key,
             )
         if record.error is not None:
-            raise error_from_dict(record.error)
+            raise _stored_refusal(record)
         result = record.result
         if isinstance(result, OrderRef):
             return uow.orders.get(result.order_id)
