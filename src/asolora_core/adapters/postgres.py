@@ -48,6 +48,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
+from asolora_core.adapters.connections import ClosedWithThread
 from asolora_core.adapters.postgres_ledger import (
     BALANCE_BY_KEY_MIGRATION,
     BALANCE_NOTES_MIGRATION,
@@ -619,7 +620,7 @@ class PostgresStore:
         self._shared_lock = threading.RLock()
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
-        self._all_lock = threading.Lock()
+        self._all_lock = threading.RLock()
         if migrate:
             try:
                 self.migrate()
@@ -683,14 +684,17 @@ class PostgresStore:
                 conn.close()
             conn = self._connect()
             self._local.conn = conn
+            # closed when this thread ends (see ClosedWithThread)
+            self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         yield conn
 
     def close(self) -> None:
         """Close the connections this store opened (never a pool or connection you passed)."""
         with self._all_lock:
-            for conn in self._all:
-                conn.close()
+            conns = list(self._all)
             self._all.clear()
+        for conn in conns:
+            conn.close()
         self._local = threading.local()
 
     # schema ------------------------------------------------------------------------------

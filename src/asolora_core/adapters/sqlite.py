@@ -30,6 +30,7 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
+from asolora_core.adapters.connections import ClosedWithThread
 from asolora_core.adapters.records import (
     TIMER_SET_ASIDE,
     claimed_timers,
@@ -556,6 +557,7 @@ class SqliteStore:
         self._text_ids: dict[tuple[str, str], int] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.RLock()
         if self.path == ":memory:" and connection is None:
             self._shared = self._connect()
         # One connection shared by every thread holds one transaction at a time: without this
@@ -588,7 +590,8 @@ class SqliteStore:
             _set_wal(conn, self._busy_timeout_ms)
         conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._all.append(conn)
+        with self._all_lock:
+            self._all.append(conn)
         return conn
 
     def connection(self) -> sqlite3.Connection:
@@ -599,12 +602,16 @@ class SqliteStore:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            # closed when this thread ends (see ClosedWithThread)
+            self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         return conn
 
     def close(self) -> None:
-        for conn in self._all:
+        with self._all_lock:
+            conns = list(self._all)
+            self._all.clear()
+        for conn in conns:
             conn.close()
-        self._all.clear()
         self._local = threading.local()
         if self._gate is not None:
             self._gate.close()
