@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Any
 
@@ -30,5 +29,8 @@ class ClosedWithThread:
         with self._lock:
             if conn in self._conns:
                 self._conns.remove(conn)
-        with contextlib.suppress(Exception):  # a connection that cannot close is gone anyway
+        # (no contextlib here: this may run while the interpreter shuts down)
+        try:  # noqa: SIM105
             conn.close()
+        except Exception:  # a connection that cannot close is gone anyway
+            pass
