@@ -6,6 +6,8 @@ so a long-running server does not gather open files or database connections."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import sqlite3
 import threading
 import uuid
@@ -81,5 +83,84 @@ def test_postgres_closes_the_connection_of_a_thread_that_ended() -> None:
         with store.reader() as uow:
             assert len(uow.outbox.all()) == 40  # each order's two notifications
         _requests(store, own, 1)
+    finally:
+        store.close()
+
+
+def _in_forked_child(store: Store, own: Any) -> tuple[Any, ...]:
+    """Place an order in a child forked after this process used ``store`` (a server's
+    ``--preload``, a ``multiprocessing`` worker): what identifies the connection it used
+    (``own``), and its error, if any."""
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            _requests_here(store)
+            writer.send((own(store), None))
+        except BaseException as exc:  # reported to the parent
+            writer.send((None, repr(exc)))
+
+    process = ctx.Process(target=child)
+    process.start()
+    result: tuple[Any, ...] = reader.recv()
+    process.join()
+    assert process.exitcode == 0
+    return result
+
+
+def _requests_here(store: Store) -> None:
+    Marketplace(store, clock=FakeClock(START), notifier=RecordingNotifier()).place_checkout(
+        buyer=Actor.buyer("ada"),
+        customer_name="Ada",
+        items=[Item(vendor_id="v-1", product_id="p", quantity=1, unit_price=Money("5", "EUR"))],
+        paid=Money("5", "EUR"),
+    )
+
+
+def test_sqlite_in_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    """R33: a process forked after the parent used the store (SQLite's own rule: never use a
+    connection across ``fork``) opens its own connection; parent and child both write."""
+
+    def own(s: Any) -> Any:
+        return (os.getpid(), id(s.connection()))
+
+    store = SqliteStore(tmp_path / "m.db")
+    try:
+        _requests_here(store)
+        parent = (os.getpid(), id(store.connection()))
+        (pid, conn_id), error = _in_forked_child(store, own)
+        assert error is None
+        assert pid != parent[0]
+        assert conn_id != parent[1]  # not the connection inherited from the parent
+        _requests_here(store)
+        with store.reader() as uow:
+            assert len(uow.outbox.all()) == 6
+    finally:
+        store.close()
+
+
+@postgres
+def test_postgres_in_a_forked_child_opens_its_own_connection() -> None:
+    """R33: ``PostgresStore(dsn)`` in a process forked after the parent used it opens its own
+    server connection (two processes on one socket would mix their protocol messages), and
+    leaves the parent's alone: the parent's next command still runs on its own."""
+    from asolora_core.adapters.postgres import PostgresStore
+
+    def backend(s: PostgresStore) -> int:
+        with s.connection() as conn:
+            return int(conn.info.backend_pid)
+
+    store = PostgresStore(dsn(), schema=new_schema())
+    try:
+        _requests_here(store)
+        parent = backend(store)
+        child, error = _in_forked_child(store, backend)
+        assert error is None
+        assert child != parent
+        _requests_here(store)
+        assert backend(store) == parent
+        with store.reader() as uow:
+            assert len(uow.outbox.all()) == 6
     finally:
         store.close()

@@ -48,7 +48,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
-from asolora_core.adapters.connections import ClosedWithThread
+from asolora_core.adapters.connections import ClosedWithThread, renew_in_forked_children
 from asolora_core.adapters.postgres_ledger import (
     BALANCE_BY_KEY_MIGRATION,
     BALANCE_NOTES_MIGRATION,
@@ -621,6 +621,7 @@ class PostgresStore:
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
         self._all_lock = threading.RLock()
+        renew_in_forked_children(self)
         if migrate:
             try:
                 self.migrate()
@@ -687,6 +688,16 @@ class PostgresStore:
             # closed when this thread ends (see ClosedWithThread)
             self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         yield conn
+
+    def _forget_inherited(self) -> list[Any]:
+        """In a forked child: start afresh, without the parent's connections (never closed
+        here: that would end the parent's sessions) and locks; returns what was dropped."""
+        dropped = [self._local, self._all]
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.RLock()
+        self._shared_lock = threading.RLock()
+        return dropped
 
     def close(self) -> None:
         """Close the connections this store opened (never a pool or connection you passed)."""

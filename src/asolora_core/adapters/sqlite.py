@@ -30,7 +30,7 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.connections import ClosedWithThread
+from asolora_core.adapters.connections import ClosedWithThread, renew_in_forked_children
 from asolora_core.adapters.records import (
     TIMER_SET_ASIDE,
     claimed_timers,
@@ -558,6 +558,7 @@ class SqliteStore:
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.RLock()
+        renew_in_forked_children(self)
         if self.path == ":memory:" and connection is None:
             self._shared = self._connect()
         # One connection shared by every thread holds one transaction at a time: without this
@@ -605,6 +606,17 @@ class SqliteStore:
             # closed when this thread ends (see ClosedWithThread)
             self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         return conn
+
+    def _forget_inherited(self) -> list[Any]:
+        """In a forked child: start afresh, without the parent's connections and locks (a
+        lock another thread held at the fork would stay held); returns what was dropped."""
+        dropped = [self._local, self._all]
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.RLock()
+        self._cache_lock = threading.Lock()
+        self._shared_lock = threading.RLock()
+        return dropped
 
     def close(self) -> None:
         with self._all_lock:
