@@ -164,4 +164,3 @@ def test_postgres_in_a_forked_child_opens_its_own_connection() -> None:
             assert len(uow.outbox.all()) == 6
     finally:
         store.close()
-
