@@ -395,9 +395,9 @@ class LedgerIntegrityError(AsoloraError):
     """Raised when money would be computed from stored data that fails its integrity check
     (R24, R42): a hold or vendor account whose seal does not match, a hold that disagrees
     with the journal, a vendor balance whose running total disagrees with the journal at
-    payout, or a stored hold, vendor account, payout, order or idempotency record that no
-    longer decodes. Nothing is released or paid from it; staff run ``verify_journal`` and
-    restore the store from a backup taken before the damage."""
+    payout, or a stored hold, vendor account, payout, order, idempotency record or outbox
+    message that no longer decodes. Nothing is released or paid from it; staff run
+    ``verify_journal`` and restore the store from a backup taken before the damage."""
 
     code = "ledger_integrity"
     http_status = 500

@@ -36,13 +36,14 @@ from asolora_core.errors import (
     ConcurrencyConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    LedgerIntegrityError,
     NotPermittedError,
     StoreMisconfiguredError,
     error_from_dict,
 )
 from asolora_core.events import DomainEvent, Notification
 from asolora_core.ledger.model import JournalTransaction
-from asolora_core.limits import check_count, check_key
+from asolora_core.limits import check_count, check_key, storable_text
 from asolora_core.orders.model import Order
 from asolora_core.ports import (
     IdempotencyRecord,
@@ -207,6 +208,36 @@ TimerHandler = Callable[[UnitOfWork, Timer, _dt.datetime], bool]
 #: another worker is releasing to rather than wait for them). Apart from the ones put back, it
 #: must have the same effects as its kind's :data:`TimerHandler` run on each timer in turn.
 BatchTimerHandler = Callable[[UnitOfWork, Sequence[Timer], _dt.datetime], tuple[int, int]]
+
+
+#: Longest error message kept with a failed outbox message (``OutboxMessage.last_error``).
+_LAST_ERROR_LENGTH = 500
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What a notifier's exception is recorded as: its type and message, storable on every
+    store whatever the message holds (a NUL, a lone surrogate) and even when ``str(exc)``
+    itself raises, so that recording the failure never fails the relay (R29)."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = f"{type(exc).__name__} (its message could not be read)"
+    return storable_text(text, _LAST_ERROR_LENGTH)
+
+
+def _stored_refusal(record: IdempotencyRecord) -> AsoloraError:
+    """The refusal ``record`` remembers (R35); one edited by hand into something that is not
+    a refusal is :class:`~asolora_core.errors.LedgerIntegrityError` (R42), never a
+    ``KeyError`` or a ``TypeError``."""
+    try:
+        return error_from_dict(record.error)  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return LedgerIntegrityError(
+            f"the idempotency record of key {record.key!r} does not decode (its stored "
+            "refusal): it was changed outside the library; the command is not run: restore "
+            "the record, or send the command with a new key",
+            row="idempotency record",
+        )
 
 
 def _plain(amount: Decimal) -> str:
@@ -777,7 +808,7 @@ class _Kernel:
                 key=record.key,
             )
         if record.error is not None:
-            raise error_from_dict(record.error)
+            raise _stored_refusal(record)
         result = record.result
         if isinstance(result, OrderRef):
             return uow.orders.get(result.order_id)
@@ -926,7 +957,10 @@ class _Kernel:
                 break  # nothing left due (timers put back for another batch are run next)
         delivered = self.deliver_notifications(now=at)
         purged: dict[str, int] = {}
-        if self._last_purge is None or at - self._last_purge >= PURGE_EVERY:
+        last = self._last_purge
+        # once a minute; and again whenever ``at`` is before the last purge (a sweep run for
+        # a later instant, a clock stepped back), which would otherwise stop retention
+        if last is None or not _dt.timedelta(0) <= at - last < PURGE_EVERY:
             self._last_purge = at
             purged = self.purge(at)
         return SweepReport(timers=counts, notifications=delivered, purged=purged)
@@ -1004,13 +1038,17 @@ class _Kernel:
 
         Messages are leased before sending (another worker skips them until the lease ends),
         then marked delivered, or rescheduled with backoff when the notifier raises. A failing
-        notifier never loses a message and never undoes the change that produced it.
+        notifier never loses a message and never undoes the change that produced it. Once the
+        lease has run out (by the clock: a slow notifier), the messages not yet sent are left
+        to the next relay, which may already have sent them.
         """
         check_count(limit, "limit", low=1, high=MAX_DELIVERY_BATCH)
         at = self._now() if now is None else utc(now, field="now")
         if self.notifier is None:
             return DeliveryReport()
-        lease_until = at + self.config.outbox_lease
+        lease = self.config.outbox_lease
+        lease_until = at + lease
+        started = self._now()
         with self.store.unit_of_work() as uow:
             due = uow.outbox.due(at, limit)
             for m in due:
@@ -1018,34 +1056,42 @@ class _Kernel:
             uow.commit()
         delivered = retried = failed = 0
         outcomes: list[OutboxMessage] = []
-        for m in due:
-            attempts = m.attempts + 1
-            try:
-                self.notifier.send(m.message_id, m.notification)
-            except Exception as exc:
-                gave_up = attempts >= self.config.outbox_max_attempts
-                backoff = min(
-                    self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
-                )
-                outcomes.append(
-                    attrs.evolve(
-                        m,
-                        attempts=attempts,
-                        next_attempt_at=at + backoff,
-                        failed=gave_up,
-                        last_error=f"{type(exc).__name__}: {exc}"[:500],
+        try:
+            for i, m in enumerate(due):
+                if i and self._now() - started >= lease:
+                    # the lease ran out while the notifier worked: another relay may hold these
+                    # messages now, so they are not sent again from here
+                    break
+                attempts = m.attempts + 1
+                try:
+                    self.notifier.send(m.message_id, m.notification)
+                except Exception as exc:
+                    gave_up = attempts >= self.config.outbox_max_attempts
+                    backoff = min(
+                        self.config.outbox_retry_after * 2 ** (attempts - 1), _dt.timedelta(hours=1)
                     )
-                )
-                failed += gave_up
-                retried += not gave_up
-            else:
-                outcomes.append(attrs.evolve(m, attempts=attempts, delivered_at=at))
-                delivered += 1
-        if outcomes:
-            with self.store.unit_of_work() as uow:
-                for m in outcomes:
-                    uow.outbox.update(m)
-                uow.commit()
+                    outcomes.append(
+                        attrs.evolve(
+                            m,
+                            attempts=attempts,
+                            next_attempt_at=at + backoff,
+                            failed=gave_up,
+                            last_error=_failure_text(exc),
+                        )
+                    )
+                    failed += gave_up
+                    retried += not gave_up
+                else:
+                    outcomes.append(attrs.evolve(m, attempts=attempts, delivered_at=at))
+                    delivered += 1
+        finally:
+            # also when the notifier lets through what is not an Exception (a cancelled
+            # task, an interrupt): what was sent is recorded, so it is not sent again
+            if outcomes:
+                with self.store.unit_of_work() as uow:
+                    for m in outcomes:
+                        uow.outbox.update(m)
+                    uow.commit()
         return DeliveryReport(delivered=delivered, retried=retried, failed=failed)
 
     def outbox(self, *, by: Actor) -> tuple[OutboxMessage, ...]:

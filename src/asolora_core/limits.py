@@ -50,6 +50,7 @@ __all__ = [
     "check_plain",
     "check_quantity",
     "check_text",
+    "storable_text",
 ]
 
 MAX_AMOUNT_MINOR: Final = 10**12
@@ -112,6 +113,18 @@ def check_storable(value: str, field: str) -> str:
                 field=field,
             ) from None
     return value
+
+
+def storable_text(value: str, limit: int) -> str:
+    """``value`` made storable on every store, for text the library writes but no caller
+    typed (a notifier's error message): each NUL and unpaired surrogate written as its
+    escape (``\\x00``, ``\\ud800``), then cut to ``limit`` characters."""
+    value = value[: limit * 2]
+    if "\x00" in value:
+        value = value.replace("\x00", "\\x00")
+    if not value.isascii():
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value[:limit]
 
 
 #: The bidirectional formatting controls (embeddings, overrides, isolates): each reorders how

@@ -48,6 +48,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
+from asolora_core.adapters.connections import ClosedWithThread, renew_in_forked_children
 from asolora_core.adapters.postgres_ledger import (
     BALANCE_BY_KEY_MIGRATION,
     BALANCE_NOTES_MIGRATION,
@@ -68,7 +69,13 @@ from asolora_core.adapters.postgres_orders import (
     performance_totals,
 )
 from asolora_core.adapters.postgres_reports import REPORTS_MIGRATION, PostgresReports
-from asolora_core.adapters.records import idempotency_record
+from asolora_core.adapters.records import (
+    TIMER_SET_ASIDE,
+    claimed_timers,
+    due_messages,
+    idempotency_record,
+    outbox_message,
+)
 from asolora_core.errors import (
     ConcurrencyConflictError,
     InvalidInputError,
@@ -454,8 +461,30 @@ _enc_order = _codec.incremental_encoder(Order).encode
 _dec_order = readable(_codec.decoder(Order), "order")  # R42: a body that does not decode
 _enc_outbox = _codec.encoder(OutboxMessage)
 _dec_outbox = _codec.decoder(OutboxMessage)
+
+
+def _dec_outbox_row(row: Sequence[Any]) -> OutboxMessage:
+    message: OutboxMessage = _dec_outbox(row[0])
+    return message
+
+
+def _row_id(row: Sequence[Any]) -> str:
+    return str(row[1])
+
+
 _enc_timer = _codec.encoder(Timer)
 _dec_timer = _codec.decoder(Timer)
+
+
+def _dec_timer_row(row: Sequence[Any]) -> Timer:
+    timer: Timer = _dec_timer(row[0])
+    return timer
+
+
+def _timer_id(row: Sequence[Any]) -> str:
+    return str(row[2])
+
+
 _enc_conversation = _codec.encoder(Conversation)
 _dec_conversation = _codec.decoder(Conversation)
 _enc_message = _codec.encoder(Message)
@@ -591,7 +620,8 @@ class PostgresStore:
         self._shared_lock = threading.RLock()
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
-        self._all_lock = threading.Lock()
+        self._all_lock = threading.RLock()
+        renew_in_forked_children(self)
         if migrate:
             try:
                 self.migrate()
@@ -655,14 +685,27 @@ class PostgresStore:
                 conn.close()
             conn = self._connect()
             self._local.conn = conn
+            # closed when this thread ends (see ClosedWithThread)
+            self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         yield conn
+
+    def _forget_inherited(self) -> list[Any]:
+        """In a forked child: start afresh, without the parent's connections (never closed
+        here: that would end the parent's sessions) and locks; returns what was dropped."""
+        dropped = [self._local, self._all]
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.RLock()
+        self._shared_lock = threading.RLock()
+        return dropped
 
     def close(self) -> None:
         """Close the connections this store opened (never a pool or connection you passed)."""
         with self._all_lock:
-            for conn in self._all:
-                conn.close()
+            conns = list(self._all)
             self._all.clear()
+        for conn in conns:
+            conn.close()
         self._local = threading.local()
 
     # schema ------------------------------------------------------------------------------
@@ -1115,11 +1158,17 @@ class _Outbox:
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         # SKIP LOCKED: a relay never waits for, nor leases, messages another relay holds
         rows = self._uow.fetchall(
-            "SELECT body FROM outbox WHERE state = 'pending' AND next_attempt_at <= %s "
-            "ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
+            "SELECT body, message_id FROM outbox WHERE state = 'pending' "
+            "AND next_attempt_at <= %s ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED",
             (now, limit),
         )
-        return tuple(_dec_outbox(r[0]) for r in rows)
+        return due_messages(rows, _dec_outbox_row, _row_id, self._set_aside)
+
+    def _set_aside(self, message_ids: list[str]) -> None:
+        """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
+        self._uow.run(
+            "UPDATE outbox SET state = 'failed' WHERE message_id = ANY(%s)", (message_ids,)
+        )
 
     def update(self, message: OutboxMessage) -> None:
         # a delivered row keeps its delivery instant in next_attempt_at (purged by it)
@@ -1134,8 +1183,8 @@ class _Outbox:
         )
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        rows = self._uow.fetchall("SELECT body FROM outbox ORDER BY seq")
-        return tuple(_dec_outbox(r[0]) for r in rows)
+        rows = self._uow.fetchall("SELECT body, message_id FROM outbox ORDER BY seq")
+        return tuple(outbox_message(_dec_outbox_row, r[1], r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         return self._uow.run(
@@ -1240,17 +1289,26 @@ class _Timers:
             "c AS (DELETE FROM timers WHERE timer_id IN (SELECT t.timer_id FROM timers t, held "
             f"WHERE t.due_at <= %s AND NOT {HELD_VENDOR_TIMER_SQL} "
             "ORDER BY t.due_at, t.timer_id LIMIT %s FOR UPDATE OF t SKIP LOCKED) "
-            f"RETURNING kind, body) SELECT c.body, {CLAIMED_VENDOR_LOCK_SQL} FROM c",
+            "RETURNING timer_id, kind, body) "
+            f"SELECT c.body, {CLAIMED_VENDOR_LOCK_SQL}, c.timer_id, c.kind FROM c",
             (now, limit),
         )
         if len(rows) < limit:
             rows += self._uow.fetchall(
                 "DELETE FROM timers WHERE timer_id IN (SELECT timer_id FROM timers "
                 "WHERE due_at <= %s ORDER BY due_at, timer_id LIMIT %s FOR UPDATE SKIP LOCKED) "
-                "RETURNING body",
+                "RETURNING body, NULL, timer_id, kind",
                 (now, limit - len(rows)),
             )
-        timers = [_dec_timer(r[0]) for r in rows]
+
+        def set_aside(bad: list[Any]) -> None:  # rows that no longer decode: put back as is
+            for r in bad:
+                self._uow.run(
+                    "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (%s, %s, %s, %s)",
+                    (r[2], r[3], now + TIMER_SET_ASIDE, Jsonb(r[0])),
+                )
+
+        timers = claimed_timers(rows, _dec_timer_row, _timer_id, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
 

@@ -30,7 +30,14 @@ from typing import Any, Protocol, Self, cast
 
 from asolora_core import _codec
 from asolora_core.actors import Actor, ActorKind
-from asolora_core.adapters.records import idempotency_record
+from asolora_core.adapters.connections import ClosedWithThread, renew_in_forked_children
+from asolora_core.adapters.records import (
+    TIMER_SET_ASIDE,
+    claimed_timers,
+    due_messages,
+    idempotency_record,
+    outbox_message,
+)
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.adapters.sqlite_ledger import (
@@ -494,6 +501,14 @@ def _timer(timer_id: str, kind: str, due_at: int, body: str) -> Timer:
     return _dec_timer(data)  # type: ignore[no-any-return]
 
 
+def _timer_row(row: Sequence[Any]) -> Timer:
+    return _timer(*row)
+
+
+def _first(row: Sequence[Any]) -> str:
+    return str(row[0])
+
+
 #: ``json.dumps(data, separators=(",", ":"))`` without building an encoder per call.
 _dumps: Callable[[Any], str] = dumps_compact
 
@@ -542,6 +557,8 @@ class SqliteStore:
         self._text_ids: dict[tuple[str, str], int] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.RLock()
+        renew_in_forked_children(self)
         if self.path == ":memory:" and connection is None:
             self._shared = self._connect()
         # One connection shared by every thread holds one transaction at a time: without this
@@ -574,7 +591,8 @@ class SqliteStore:
             _set_wal(conn, self._busy_timeout_ms)
         conn.execute(f"PRAGMA synchronous = {'FULL' if self._durable else 'NORMAL'}")
         conn.execute("PRAGMA foreign_keys = ON")
-        self._all.append(conn)
+        with self._all_lock:
+            self._all.append(conn)
         return conn
 
     def connection(self) -> sqlite3.Connection:
@@ -585,12 +603,27 @@ class SqliteStore:
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
+            # closed when this thread ends (see ClosedWithThread)
+            self._local.closer = ClosedWithThread(conn, self._all, self._all_lock)
         return conn
 
+    def _forget_inherited(self) -> list[Any]:
+        """In a forked child: start afresh, without the parent's connections and locks (a
+        lock another thread held at the fork would stay held); returns what was dropped."""
+        dropped = [self._local, self._all]
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.RLock()
+        self._cache_lock = threading.Lock()
+        self._shared_lock = threading.RLock()
+        return dropped
+
     def close(self) -> None:
-        for conn in self._all:
+        with self._all_lock:
+            conns = list(self._all)
+            self._all.clear()
+        for conn in conns:
             conn.close()
-        self._all.clear()
         self._local = threading.local()
         if self._gate is not None:
             self._gate.close()
@@ -1432,7 +1465,15 @@ class _Outbox:
             "ORDER BY o.seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
-        return tuple(_outbox_message(r) for r in rows)
+        return due_messages(rows, _outbox_message, _first, self._set_aside)
+
+    def _set_aside(self, message_ids: list[str]) -> None:
+        """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
+        self._uow.conn.executemany(
+            f"UPDATE outbox SET state = {_FAILED}, failed = 1, "
+            "last_error = 'the row does not decode' WHERE message_id = ?",
+            [(m,) for m in message_ids],
+        )
 
     def update(self, message: OutboxMessage) -> None:
         columns = _outbox_columns(message, self._text_ids())
@@ -1445,7 +1486,7 @@ class _Outbox:
 
     def all(self) -> tuple[OutboxMessage, ...]:
         rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY o.seq").fetchall()
-        return tuple(_outbox_message(r) for r in rows)
+        return tuple(outbox_message(_outbox_message, r[0], r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:
         cur = self._uow.execute(
@@ -1559,7 +1600,15 @@ class _Timers:
             "ORDER BY due_at, timer_id LIMIT ?) RETURNING timer_id, kind, due_at, body",
             (micros(now), limit),
         ).fetchall()
-        timers = [_timer(*r) for r in rows]
+        later = micros(now + TIMER_SET_ASIDE)
+
+        def set_aside(bad: list[Any]) -> None:  # rows that no longer decode: put back as is
+            self._uow.conn.executemany(
+                "INSERT INTO timers (timer_id, kind, due_at, body) VALUES (?, ?, ?, ?)",
+                [(r[0], r[1], later, r[3]) for r in bad],
+            )
+
+        timers = claimed_timers(rows, _timer_row, _first, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
 

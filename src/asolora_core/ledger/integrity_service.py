@@ -13,6 +13,7 @@ live in :mod:`asolora_core.ledger.integrity`; the threat model is the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -141,9 +142,13 @@ class _IntegrityCommands(_Kernel):
         return True
 
     def _remember_hold(self, hold: Hold) -> None:
+        # threads of a web app share this memory (on PostgreSQL their commands run at once):
+        # another thread may forget the same oldest entry, or add one, between the look-up
+        # and the removal, so neither may raise (the memory may then briefly hold a few more)
         checked = self._holds_checked
         if len(checked) >= _HOLDS_CHECKED_MAX:
-            del checked[next(iter(checked))]
+            with contextlib.suppress(RuntimeError, StopIteration):  # changed meanwhile
+                checked.pop(next(iter(checked)), None)
         checked[hold.seal] = hold
 
     def _add_hold(self, uow: UnitOfWork, hold: Hold) -> None:
