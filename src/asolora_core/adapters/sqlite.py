@@ -493,8 +493,15 @@ _ENCODED_KEPT = 1_000
 _EVENT_COLUMNS = frozenset({"aggregate_id", "at"})
 
 
+#: event class -> its positional form without :data:`_EVENT_COLUMNS`
+_event_forms: dict[type[DomainEvent], _codec.Positional] = {}
+
+
 def _event_body(event: DomainEvent) -> str:
-    return _dumps(_codec.positional(type(event), _EVENT_COLUMNS).encode(event))
+    form = _event_forms.get(type(event))
+    if form is None:
+        form = _event_forms[type(event)] = _codec.positional(type(event), _EVENT_COLUMNS)
+    return _dumps(form.encode(event))
 
 
 def _event(name: str, aggregate_id: str, at: int, body: str) -> DomainEvent:
@@ -1087,17 +1094,14 @@ class _Orders:
             # the order): else the command read a stale order and runs again.
             positions = zip(_ROW_POSITIONS, row, read, strict=False)
             changed = tuple([i for i, new, old in positions if new != old])
+            params = [row[i] for i in changed]
+            params += (order.order_id, order.version - 1)
             assumed = self.assumed.pop(order.order_id, None) if self.assumed else None
             if assumed is None:
-                cur = self._uow.execute(
-                    _update_changed(changed),
-                    (*(row[i] for i in changed), order.order_id, order.version - 1),
-                )
+                cur = self._uow.execute(_update_changed(changed), params)
             else:
-                cur = self._uow.execute(
-                    _update_changed(changed, True),
-                    (*(row[i] for i in changed), order.order_id, order.version - 1, assumed[9]),
-                )
+                params.append(assumed[9])
+                cur = self._uow.execute(_update_changed(changed, True), params)
                 if cur.rowcount != 1:
                     self._stale([order.order_id])
             if cur.rowcount == 1:
@@ -1165,10 +1169,21 @@ class _Orders:
 _EVENTS_PER_INSERT = 1000
 
 
+#: ``INSERT`` of one event, given as (aggregate id, j, type, at, body): a plain row whose
+#: ``seq`` is a scalar subquery (no row source for SQLite to read and materialize first)
+_INSERT_EVENT = (
+    "INSERT INTO events (aggregate_id, seq, type, at, body) VALUES (?1, "
+    "coalesce((SELECT max(seq) FROM events WHERE aggregate_id = ?1), 0) + ?2, ?3, ?4, ?5)"
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_events(n: int) -> str:
     """``INSERT`` of ``n`` events, given as (aggregate id, j, type, at, body): SQLite reads
-    the rows (and each aggregate's last ``seq``) before it inserts any of them."""
+    the rows (and each aggregate's last ``seq``) before it inserts any of them (one event:
+    :data:`_INSERT_EVENT`, the common case)."""
+    if n == 1:
+        return _INSERT_EVENT
     rows = ",".join(["(?,?,?,?,?)"] * n)
     return (
         "INSERT INTO events (aggregate_id, seq, type, at, body) SELECT v.column1, "
@@ -1203,6 +1218,9 @@ class _Events:
         """Write the pending events (one statement per 1000)."""
         params = self.pending
         self.pending, self._seen = [], {}
+        if len(params) <= 5 * _EVENTS_PER_INSERT:  # a command's events: one statement
+            self._uow.execute(_insert_events(len(params) // 5), params)
+            return
         for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
             chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
             self._uow.execute(_insert_events(len(chunk) // 5), chunk)
@@ -1457,6 +1475,11 @@ class _Outbox:
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         # one statement for a command's messages (a few rows each)
+        if 0 < len(messages) <= _OUTBOX_ROWS_PER_INSERT:
+            self._uow.execute(
+                _INSERT_OUTBOX + _OUTBOX_ROW * (len(messages) - 1), self._params(messages)
+            )
+            return
         for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
             chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
             self._uow.execute(_INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1), self._params(chunk))
