@@ -253,8 +253,9 @@ CREATE INDEX timers_due ON timers (due_at, timer_id);
 """
 
 #: One b-tree less per notification: ``outbox.message_id`` loses its UNIQUE index, which every
-#: command's ``INSERT`` wrote a page of (the ids come from ``Ids.new_id``, unique by
-#: construction). A message is updated through its ``seq``, read with it by ``due`` (the
+#: command's ``INSERT`` wrote a page of (the ids come from the marketplace's ``IdGenerator``:
+#: random, unique by construction, with the default one; PostgreSQL keeps its UNIQUE
+#: constraint). A message is updated through its ``seq``, read with it by ``due`` (the
 #: store keeps it), else found among the pending rows by ``outbox_pending``, else by a scan
 #: (an update of a message already delivered or failed, which the library never makes).
 #: Every row is kept as it was, ``seq`` included.
