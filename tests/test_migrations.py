@@ -336,3 +336,61 @@ def test_upgrade_to_the_holds_check_keeps_every_hold_and_refuses_as_before(
             ]
     finally:
         store.close()
+
+
+def test_upgrade_to_the_lean_outbox_keeps_every_message_and_delivers_the_pending_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema step 14 (R29): the outbox is rebuilt without the message id's UNIQUE index;
+    every row is kept exactly (``seq`` included), the messages read back the same, and the
+    relay then delivers the pending ones and marks them delivered, once each."""
+    import asolora_core.adapters.sqlite as sqlite_adapter
+    from test_ledger_support import complete, place
+
+    path = tmp_path / "step13.db"
+    monkeypatch.setattr(sqlite_adapter, "MIGRATIONS", MIGRATIONS[:13])
+    store = SqliteStore(path)
+    notifier = RecordingNotifier()
+    market = Marketplace(store, clock=FakeClock(START), ids=SequentialIds(), notifier=notifier)
+    eur = Money("30.00", "EUR")
+    complete(market, place(market, "v-1", eur))
+    market.deliver_notifications()  # some rows delivered before the upgrade ...
+    delivered_before = len(notifier.sent)
+    place(market, "v-2", eur)  # ... and some pending
+    with store.reader() as uow:
+        messages = uow.outbox.all()
+    store.close()
+    monkeypatch.undo()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 13
+    rows = conn.execute("SELECT * FROM outbox ORDER BY seq").fetchall()
+    shown = conn.execute("SELECT * FROM outbox_messages ORDER BY seq").fetchall()
+    conn.close()
+    assert delivered_before > 0
+    assert {r[2] for r in rows} == {0, 1}  # pending and delivered rows
+
+    store = SqliteStore(path)  # opening migrates
+    try:
+        assert store.schema_version() == len(MIGRATIONS) >= 14
+        conn = store.connection()
+        assert conn.execute("SELECT * FROM outbox ORDER BY seq").fetchall() == rows
+        assert conn.execute("SELECT * FROM outbox_messages ORDER BY seq").fetchall() == shown
+        indexes = conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'outbox' "
+            "ORDER BY name"
+        ).fetchall()
+        assert indexes == [("outbox_delivered",), ("outbox_pending",)]
+        with store.reader() as uow:
+            assert uow.outbox.all() == messages
+        market = Marketplace(
+            store, clock=FakeClock(START), ids=SequentialIds(start=1000), notifier=notifier
+        )
+        pending = [m.message_id for m in messages if m.delivered_at is None]
+        report = market.deliver_notifications()
+        assert report.delivered == len(pending) > 0
+        assert [message_id for message_id, _ in notifier.sent[delivered_before:]] == pending
+        with store.reader() as uow:
+            assert all(m.delivered_at is not None for m in uow.outbox.all())
+        assert market.deliver_notifications().delivered == 0
+    finally:
+        store.close()

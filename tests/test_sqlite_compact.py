@@ -221,3 +221,40 @@ def test_the_new_texts_of_a_batch_are_added_together_and_undone_with_it() -> Non
             uow.rollback()
     finally:
         store.close()
+
+
+def test_an_update_finds_its_message_however_the_store_came_to_know_it(tmp_path: Path) -> None:
+    """R29, schema step 14 (no index on the message id): an update reaches exactly its own
+    message when it was read by ``due`` (by its ``seq``), when it was not (among the pending
+    rows), when it is no longer pending (a scan), and when ``due`` read its ``seq`` in a unit
+    of work that rolled back and another message has that ``seq`` now."""
+    path = tmp_path / "outbox.db"
+    store, other = SqliteStore(path), SqliteStore(path)
+    try:
+        first, second = _completed(1), _completed(2)
+        with store.unit_of_work() as uow:
+            uow.outbox.add((first,))
+            assert uow.outbox.due(T0, 10) == (first,)  # its seq now known to ``store``
+            uow.rollback()
+        with other.unit_of_work() as uow:  # the same seq, another message
+            uow.outbox.add((second,))
+            uow.commit()
+        leased = attrs.evolve(second, next_attempt_at=T0 + dt.timedelta(minutes=5))
+        with store.unit_of_work() as uow:  # ``store`` never read ``second``: pending rows
+            uow.outbox.update(leased)
+            uow.commit()
+        with other.unit_of_work() as uow:
+            uow.outbox.add((first,))
+            assert uow.outbox.due(T0, 10) == (first,)
+            done = attrs.evolve(first, attempts=1, delivered_at=T0)
+            uow.outbox.update(done)  # by its seq
+            uow.commit()
+        failed = attrs.evolve(done, failed=True, last_error="down")
+        with store.unit_of_work() as uow:  # stale seq, not pending: found by a scan
+            uow.outbox.update(failed)
+            uow.commit()
+        with store.reader() as uow:
+            assert uow.outbox.all() == (leased, failed)
+    finally:
+        store.close()
+        other.close()

@@ -41,6 +41,7 @@ from asolora_core import (
 )
 from asolora_core.adapters import sqlite as sqlite_adapter
 from asolora_core.adapters.sqlite import MIGRATIONS
+from asolora_core.adapters.sqlite_gate import WriteGate
 from asolora_core.events import (
     Notification,
     OrderPlaced,
@@ -718,3 +719,33 @@ def test_a_sweep_that_finds_the_store_busy_sets_no_timer_aside(
         assert market.run_due(due).timers == {"release": 1}
     finally:
         store.close()
+
+
+def test_a_gate_opened_before_a_fork_queues_the_child_behind_the_parent(tmp_path: Path) -> None:
+    """R33: a write gate opened before a fork takes its own file lock in the child (the
+    inherited one is shared with the parent): while the parent holds the gate, the child
+    waits for it and gives up after its timeout instead of writing alongside."""
+    gate = WriteGate(str(tmp_path / "shop.db"), timeout_s=0.05)
+    held, result = FORK.Event(), FORK.Queue()
+
+    def child() -> None:
+        held.wait(10)
+        try:
+            gate.acquire()
+        except TimeoutError:
+            result.put("waited")
+        else:
+            gate.release()
+            result.put("acquired")
+
+    process = FORK.Process(target=child)
+    process.start()
+    gate.acquire()
+    try:
+        held.set()
+        assert result.get(timeout=30) == "waited"
+    finally:
+        gate.release()
+        process.join(30)
+        gate.close()
+    assert process.exitcode == 0

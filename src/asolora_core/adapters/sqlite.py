@@ -259,6 +259,47 @@ CREATE TABLE timers (
 CREATE INDEX timers_due ON timers (due_at, timer_id);
 """
 
+#: One b-tree less per notification: ``outbox.message_id`` loses its UNIQUE index, which every
+#: command's ``INSERT`` wrote a page of (the ids come from the marketplace's ``IdGenerator``:
+#: random, unique by construction, with the default one; PostgreSQL keeps its UNIQUE
+#: constraint). A message is updated through its ``seq``, read with it by ``due`` (the
+#: store keeps it), else found among the pending rows by ``outbox_pending``, else by a scan
+#: (an update of a message already delivered or failed, which the library never makes).
+#: Every row is kept as it was, ``seq`` included.
+OUTBOX_LEAN_MIGRATION = """
+DROP VIEW outbox_messages;
+DROP INDEX outbox_pending;
+DROP INDEX outbox_delivered;
+ALTER TABLE outbox RENAME TO outbox_unique;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    state INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    next_attempt_at INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    text_id INTEGER NOT NULL REFERENCES outbox_texts (text_id),
+    text TEXT,
+    created_at INTEGER,
+    event_at INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    failed INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO outbox SELECT * FROM outbox_unique ORDER BY seq;
+DROP TABLE outbox_unique;
+CREATE INDEX outbox_pending ON outbox (state) WHERE state = 0;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE state = 1;
+CREATE VIEW outbox_messages AS
+    SELECT o.seq, o.message_id, o.state, o.next_attempt_at, o.recipient, t.kind, o.subject_id,
+        coalesce(o.text, replace(t.shape, '{subject}', o.subject_id)) AS text,
+        coalesce(o.event_at, o.created_at, o.next_attempt_at) AS event_at,
+        coalesce(o.created_at, o.next_attempt_at) AS created_at,
+        o.attempts, o.delivered_at, o.failed, o.last_error
+    FROM outbox AS o JOIN outbox_texts AS t USING (text_id);
+"""
+
 #: Schema steps; step N brings the database to ``user_version`` N. Never edit a released step:
 #: add one.
 MIGRATIONS: list[str] = [
@@ -368,6 +409,8 @@ MIGRATIONS: list[str] = [
     # 13: a hold's refunds within its paid amount as a CHECK constraint, not two triggers
     # (no trigger program on each write of a hold)
     HOLDS_CHECK_MIGRATION,
+    # 14: outbox rows without the message id's UNIQUE index (one page less per notification)
+    OUTBOX_LEAN_MIGRATION,
 ]
 
 
@@ -458,8 +501,15 @@ _ENCODED_KEPT = 1_000
 _EVENT_COLUMNS = frozenset({"aggregate_id", "at"})
 
 
+#: event class -> its positional form without :data:`_EVENT_COLUMNS`
+_event_forms: dict[type[DomainEvent], _codec.Positional] = {}
+
+
 def _event_body(event: DomainEvent) -> str:
-    return _dumps(_codec.positional(type(event), _EVENT_COLUMNS).encode(event))
+    form = _event_forms.get(type(event))
+    if form is None:
+        form = _event_forms[type(event)] = _codec.positional(type(event), _EVENT_COLUMNS)
+    return _dumps(form.encode(event))
 
 
 def _event(name: str, aggregate_id: str, at: int, body: str) -> DomainEvent:
@@ -555,6 +605,9 @@ class SqliteStore:
         self._encoded: dict[str, tuple[Order, list[Any]]] = {}
         #: (kind, shape) -> id in ``outbox_texts``, of committed rows (see ``_TextIds``)
         self._text_ids: dict[tuple[str, str], int] = {}
+        #: message id -> ``seq`` of outbox rows ``due`` read (a row keeps its ``seq``; an
+        #: update checks the message id too, so an entry of a row rolled back is harmless)
+        self._outbox_seq: dict[str, int] = {}
         self._cache_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.RLock()
@@ -1075,17 +1128,14 @@ class _Orders:
             # the order): else the command read a stale order and runs again.
             positions = zip(_ROW_POSITIONS, row, read, strict=False)
             changed = tuple([i for i, new, old in positions if new != old])
+            params = [row[i] for i in changed]
+            params += (order.order_id, order.version - 1)
             assumed = self.assumed.pop(order.order_id, None) if self.assumed else None
             if assumed is None:
-                cur = self._uow.execute(
-                    _update_changed(changed),
-                    (*(row[i] for i in changed), order.order_id, order.version - 1),
-                )
+                cur = self._uow.execute(_update_changed(changed), params)
             else:
-                cur = self._uow.execute(
-                    _update_changed(changed, True),
-                    (*(row[i] for i in changed), order.order_id, order.version - 1, assumed[9]),
-                )
+                params.append(assumed[9])
+                cur = self._uow.execute(_update_changed(changed, True), params)
                 if cur.rowcount != 1:
                     self._stale([order.order_id])
             if cur.rowcount == 1:
@@ -1153,10 +1203,21 @@ class _Orders:
 _EVENTS_PER_INSERT = 1000
 
 
+#: ``INSERT`` of one event, given as (aggregate id, j, type, at, body): a plain row whose
+#: ``seq`` is a scalar subquery (no row source for SQLite to read and materialize first)
+_INSERT_EVENT = (
+    "INSERT INTO events (aggregate_id, seq, type, at, body) VALUES (?1, "
+    "coalesce((SELECT max(seq) FROM events WHERE aggregate_id = ?1), 0) + ?2, ?3, ?4, ?5)"
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_events(n: int) -> str:
     """``INSERT`` of ``n`` events, given as (aggregate id, j, type, at, body): SQLite reads
-    the rows (and each aggregate's last ``seq``) before it inserts any of them."""
+    the rows (and each aggregate's last ``seq``) before it inserts any of them (one event:
+    :data:`_INSERT_EVENT`, the common case)."""
+    if n == 1:
+        return _INSERT_EVENT
     rows = ",".join(["(?,?,?,?,?)"] * n)
     return (
         "INSERT INTO events (aggregate_id, seq, type, at, body) SELECT v.column1, "
@@ -1191,6 +1252,9 @@ class _Events:
         """Write the pending events (one statement per 1000)."""
         params = self.pending
         self.pending, self._seen = [], {}
+        if len(params) <= 5 * _EVENTS_PER_INSERT:  # a command's events: one statement
+            self._uow.execute(_insert_events(len(params) // 5), params)
+            return
         for start in range(0, len(params), 5 * _EVENTS_PER_INSERT):
             chunk = params[start : start + 5 * _EVENTS_PER_INSERT]
             self._uow.execute(_insert_events(len(chunk) // 5), chunk)
@@ -1390,14 +1454,19 @@ def _outbox_columns(m: OutboxMessage, text_id: Callable[[str, str], int]) -> tup
 
 _SELECT_OUTBOX = (
     "SELECT o.message_id, o.next_attempt_at, o.recipient, t.kind, o.subject_id, t.shape, "
-    "o.text, o.created_at, o.event_at, o.attempts, o.delivered_at, o.failed, o.last_error "
-    "FROM outbox AS o JOIN outbox_texts AS t USING (text_id)"
+    "o.text, o.created_at, o.event_at, o.attempts, o.delivered_at, o.failed, o.last_error"
+)
+_OUTBOX_JOIN = "outbox AS o JOIN outbox_texts AS t USING (text_id)"
+_UPDATE_OUTBOX = (
+    "UPDATE outbox SET state = ?, next_attempt_at = ?, recipient = ?, subject_id = ?, "
+    "text_id = ?, text = ?, created_at = ?, event_at = ?, attempts = ?, delivered_at = ?, "
+    "failed = ?, last_error = ? WHERE"
 )
 
 
 def _outbox_message(row: tuple[Any, ...]) -> OutboxMessage:
     message_id, due, recipient, kind, subject_id, shape, whole, created_at, event_at = row[:9]
-    attempts, delivered_at, failed, last_error = row[9:]
+    attempts, delivered_at, failed, last_error = row[9:13]
     if created_at is None:
         created_at = due
     return OutboxMessage(
@@ -1439,53 +1508,104 @@ class _Outbox:
         return self._texts
 
     def add(self, messages: Sequence[OutboxMessage]) -> None:
-        text_id = self._text_ids()
         # one statement for a command's messages (a few rows each)
+        if 0 < len(messages) <= _OUTBOX_ROWS_PER_INSERT:
+            self._uow.execute(
+                _INSERT_OUTBOX + _OUTBOX_ROW * (len(messages) - 1), self._params(messages)
+            )
+            return
         for start in range(0, len(messages), _OUTBOX_ROWS_PER_INSERT):
             chunk = messages[start : start + _OUTBOX_ROWS_PER_INSERT]
-            if len(chunk) > 1:  # the new texts of many messages in one statement
-                text_id.fetch(
-                    [
-                        (
-                            m.notification.kind,
-                            _shape(m.notification.subject_id, m.notification.text)[0],
-                        )
-                        for m in chunk
-                    ]
-                )
-            self._uow.execute(
-                _INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1),
-                [value for m in chunk for value in _outbox_columns(m, text_id)],
+            self._uow.execute(_INSERT_OUTBOX + _OUTBOX_ROW * (len(chunk) - 1), self._params(chunk))
+
+    def _params(self, messages: Sequence[OutboxMessage]) -> list[Any]:
+        """The parameters of one ``INSERT`` of ``messages``: each one's shape looked up in
+        the store's cache of committed text ids, and the shapes it does not know fetched
+        together (a sweep batch's notifications may bring a new shape each)."""
+        known = self._uow.store._text_ids
+        shaped = []
+        missing = None
+        for m in messages:
+            n = m.notification
+            shape, whole = _shape(n.subject_id, n.text)
+            key = (n.kind, shape)
+            text_id = known.get(key)
+            if text_id is None:
+                missing = [] if missing is None else missing
+                missing.append(key)
+            shaped.append((m, n, key, text_id, whole))
+        new: dict[tuple[str, str], int] = {}
+        if missing is not None:
+            texts = self._text_ids()
+            texts.fetch(missing)
+            new = texts.new
+        params: list[Any] = []
+        for m, n, key, text_id, whole in shaped:
+            # (instants as :func:`_outbox_columns` writes them)
+            due = micros(m.next_attempt_at)
+            created = micros(m.created_at)
+            event_at = micros(n.event_at)
+            delivered = m.delivered_at
+            params += (
+                m.message_id,
+                _state(m),
+                due,
+                n.recipient.key,
+                n.subject_id,
+                new[key] if text_id is None else text_id,
+                whole,
+                None if created == due else created,
+                None if event_at == created else event_at,
+                m.attempts,
+                None if delivered is None else micros(delivered),
+                int(m.failed),
+                m.last_error,
             )
+        return params
 
     def due(self, now: _dt.datetime, limit: int) -> tuple[OutboxMessage, ...]:
         # the pending rows in seq order (the partial index), those due kept
         rows = self._uow.execute(
-            f"{_SELECT_OUTBOX} WHERE o.state = {_PENDING} AND o.next_attempt_at <= ? "
-            "ORDER BY o.seq LIMIT ?",
+            f"{_SELECT_OUTBOX}, o.seq FROM {_OUTBOX_JOIN} WHERE o.state = {_PENDING} "
+            "AND o.next_attempt_at <= ? ORDER BY o.seq LIMIT ?",
             (micros(now), limit),
         ).fetchall()
+        if rows:
+            seqs = self._uow.store._outbox_seq
+            if len(seqs) > 10_000:
+                seqs.clear()
+            for r in rows:
+                seqs[r[0]] = r[-1]
         return due_messages(rows, _outbox_message, _first, self._set_aside)
 
     def _set_aside(self, message_ids: list[str]) -> None:
         """Rows that no longer decode (edited by hand) are kept as failed, for staff."""
         self._uow.conn.executemany(
             f"UPDATE outbox SET state = {_FAILED}, failed = 1, "
-            "last_error = 'the row does not decode' WHERE message_id = ?",
+            f"last_error = 'the row does not decode' WHERE state = {_PENDING} AND message_id = ?",
             [(m,) for m in message_ids],
         )
 
     def update(self, message: OutboxMessage) -> None:
         columns = _outbox_columns(message, self._text_ids())
-        self._uow.execute(
-            "UPDATE outbox SET state = ?, next_attempt_at = ?, recipient = ?, subject_id = ?, "
-            "text_id = ?, text = ?, created_at = ?, event_at = ?, attempts = ?, "
-            "delivered_at = ?, failed = ?, last_error = ? WHERE message_id = ?",
-            (*columns[1:], message.message_id),
+        message_id = message.message_id
+        execute = self._uow.execute
+        seq = self._uow.store._outbox_seq.get(message_id)
+        if seq is not None:  # read by ``due``: by its ``seq``
+            cur = execute(
+                f"{_UPDATE_OUTBOX} seq = ? AND message_id = ?", (*columns[1:], seq, message_id)
+            )
+            if cur.rowcount:
+                return
+        # else among the pending rows (the partial index), else anywhere (a scan)
+        cur = execute(
+            f"{_UPDATE_OUTBOX} state = {_PENDING} AND message_id = ?", (*columns[1:], message_id)
         )
+        if not cur.rowcount:
+            execute(f"{_UPDATE_OUTBOX} message_id = ?", (*columns[1:], message_id))
 
     def all(self) -> tuple[OutboxMessage, ...]:
-        rows = self._uow.execute(f"{_SELECT_OUTBOX} ORDER BY o.seq").fetchall()
+        rows = self._uow.execute(f"{_SELECT_OUTBOX} FROM {_OUTBOX_JOIN} ORDER BY o.seq").fetchall()
         return tuple(outbox_message(_outbox_message, r[0], r) for r in rows)
 
     def purge_delivered(self, before: _dt.datetime, limit: int) -> int:

@@ -30,6 +30,19 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["FifoLock", "WriteGate"]
 
+#: Forks of this process so far, counted in each child: a gate opened before a fork opens its
+#: own file in the child (checked per write without a ``getpid`` system call).
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_count_fork)
+
 
 class FifoLock:
     """A lock granted in the order it was asked for (a ticket lock), not reentrant."""
@@ -64,25 +77,26 @@ class WriteGate:
         self._fifo = FifoLock()
         self._timeout_s = timeout_s
         self._path = path
-        self._pid = os.getpid()
+        self._fork = _forks
         self._fd: int | None = None
         if path is not None and fcntl is not None:
             self._fd = os.open(path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
 
-    def _file(self) -> int | None:
+    def _reopen(self) -> int:
         # A forked child shares the parent's open file (and so its flock): open its own.
-        if self._fd is not None and self._pid != os.getpid():
-            assert self._path is not None
-            self._fd = os.open(self._path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
+        assert self._path is not None
+        self._fd = fd = os.open(self._path + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+        self._fork = _forks
+        return fd
 
     def acquire(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Wait for our turn; raise ``TimeoutError`` after the timeout (the lock not taken)."""
         self._fifo.acquire()
-        fd = self._file()
+        fd = self._fd
         if fd is None:
             return
+        if self._fork != _forks:
+            fd = self._reopen()
         try:  # the common case: free at once (no clock read)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
