@@ -38,7 +38,7 @@ from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError, LedgerIntegrityError
-from asolora_core.ledger.integrity import JournalFacts, journal_facts, readable
+from asolora_core.ledger.integrity import JournalFacts, readable
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -501,14 +501,22 @@ BALANCE_NOTES_MIGRATION = """
 """
 
 _enc_hold = _codec.encoder(Hold)
-_dec_hold = readable(_codec.decoder(Hold), "hold")
+_dec_hold_body = _codec.decoder(Hold)
+_dec_hold = readable(_dec_hold_body, "hold")
 _enc_payout = _codec.encoder(Payout)
 _dec_payout = readable(_codec.decoder(Payout), "payout")
 _enc_vendor = _codec.encoder(VendorAccount)
-_dec_vendor = readable(_codec.decoder(VendorAccount), "vendor account")
+_dec_vendor_body = _codec.decoder(VendorAccount)
+_dec_vendor = readable(_dec_vendor_body, "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
+#: The batched reads fetch bodies as text (``body::text``) and parse them with one decoder
+#: built once: psycopg's ``jsonb`` loader hands ``json.loads`` bytes, whose encoding it
+#: detects on every row.
+_json_parse = json.JSONDecoder().decode
+_hold_of_text = readable(lambda text: _dec_hold_body(_json_parse(text)), "hold")
+_vendor_of_text = readable(lambda text: _dec_vendor_body(_json_parse(text)), "vendor account")
 
 _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
@@ -1024,29 +1032,37 @@ class PostgresLedger:
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
         lock = "" if self._uow.read_only else " FOR UPDATE"
         rows = self._uow.fetchall(
-            "SELECT order_id, body FROM ledger_holds WHERE order_id = ANY(%s) "
+            "SELECT order_id, body::text FROM ledger_holds WHERE order_id = ANY(%s) "
             f"ORDER BY order_id{lock}",
             (list(order_ids),),
         )
-        return {r[0]: _dec_hold(r[1]) for r in rows}
+        return {r[0]: _hold_of_text(r[1]) for r in rows}
 
     def save_holds(self, holds: Sequence[Hold]) -> None:
         if not holds:
             return
-        cols: list[list[Any]] = [[] for _ in range(9)]
-        for hold in holds:
-            for col, value in zip(cols, self._hold_row(hold), strict=True):
-                col.append(value)
+        # the bodies as JSON text (the compact C encoder, one text array), the other columns
+        # as arrays built column by column
         changed = self._uow.run(
             "UPDATE ledger_holds AS h SET version = v.version, vendor_id = v.vendor_id, "
             "currency = v.currency, paid_minor = v.paid_minor, "
             "refunded_minor = v.refunded_minor, released = v.released, "
-            "release_at = v.release_at, body = v.body "
+            "release_at = v.release_at, body = v.body::jsonb "
             "FROM unnest(%b::int[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], "
-            "%b::bool[], %b::timestamptz[], %b::jsonb[], %b::text[]) AS v(version, vendor_id, "
+            "%b::bool[], %b::timestamptz[], %b::text[], %b::text[]) AS v(version, vendor_id, "
             "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
             "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
-            cols,
+            (
+                [h.version for h in holds],
+                [h.vendor_id for h in holds],
+                [h.currency for h in holds],
+                [h.paid_minor for h in holds],
+                [h.refunded_minor for h in holds],
+                [h.released_at is not None for h in holds],
+                [h.release_at for h in holds],
+                [_json_text(_enc_hold(h)) for h in holds],
+                [h.order_id for h in holds],
+            ),
         )
         if changed != len(holds):
             raise ConcurrencyConflictError(
@@ -1059,11 +1075,11 @@ class PostgresLedger:
         missing = sorted({v for v in vendor_ids if v not in known})
         if missing:
             rows = self._uow.fetchall(
-                "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id = ANY(%s)",
+                "SELECT vendor_id, body::text FROM ledger_vendors WHERE vendor_id = ANY(%s)",
                 (missing,),
             )
             known.update(dict.fromkeys(missing))
-            known.update((r[0], _dec_vendor(r[1])) for r in rows)
+            known.update((r[0], _vendor_of_text(r[1])) for r in rows)
         return {v: a for v in vendor_ids if (a := known[v]) is not None}
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
@@ -1074,7 +1090,28 @@ class PostgresLedger:
         return {o: tuple(t) for o, t in found.items()}
 
     def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
-        return {o: journal_facts(t) for o, t in self.for_orders(order_ids).items()}
+        # one row per transaction and entry on a held account (usually one), not every column
+        # of every entry: the cross-check reads nothing else (and no memo but the capture's),
+        # so neither the server nor the client builds whole journal transactions
+        found: dict[str, list[JournalFacts]] = {o: [] for o in order_ids}
+        rows = self._uow.fetchall(
+            "SELECT t.order_id, t.seq, t.vendor_id, t.kind, "
+            "CASE WHEN t.kind = 'capture' THEN t.memo END, e.account, e.currency, "
+            "e.amount_minor FROM ledger_txns t LEFT JOIN ledger_entries e "
+            "ON e.seq = t.seq AND e.account LIKE '%%:held' "
+            "WHERE t.order_id = ANY(%s) ORDER BY t.seq, e.n",
+            (list(found),),
+        )
+        seq = None
+        held: list[tuple[str, str, int]] = []
+        for order_id, txn_seq, vendor_id, kind, memo, account, currency, amount in rows:
+            if txn_seq != seq:
+                seq = txn_seq
+                held = []
+                found[order_id].append((int(seq), vendor_id, kind, memo, held))
+            if account is not None:
+                held.append((account, currency, int(amount)))
+        return dict(found)
 
 
 def _txn(row: tuple[Any, ...], entries: list[Entry], *, checked: bool) -> JournalTransaction:
