@@ -52,6 +52,7 @@ from asolora_core.adapters.postgres_ledger import (
     BALANCE_BY_KEY_MIGRATION,
     BALANCE_NOTES_MIGRATION,
     BALANCE_ONCE_MIGRATION,
+    BALANCE_SET_MIGRATION,
     CLAIMED_VENDOR_LOCK_SQL,
     HELD_VENDOR_TIMER_SQL,
     HELD_VENDORS_SQL,
@@ -409,6 +410,9 @@ MIGRATIONS: list[str] = [
     # 11: the noted journal transactions kept in a guarded table, not a setting any SQL can
     # overwrite (with set_config the list could be emptied and an unbalanced COMMIT pass)
     BALANCE_NOTES_MIGRATION,
+    # 12: that check is one statement for all the noted journal transactions, not two per
+    # transaction (still by key, whatever the statistics): a sweep batch's commit is cheaper
+    BALANCE_SET_MIGRATION,
 ]
 
 #: What the application's role may do to each table (``PostgresStore.migrate(grant_to=...)``,
