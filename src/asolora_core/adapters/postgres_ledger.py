@@ -574,6 +574,53 @@ _dec_vendor = readable(_dec_vendor_body, "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
+#: Running totals added up, ``(account, currency)`` rows as arrays (``_total_columns``), in
+#: the order given (one order of row locks for every writer); ``{}`` is where a condition on
+#: the rows may go (``post_many`` puts its journal rows' count there).
+_TOTALS_UPSERT_FROM = (
+    "INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, total_minor, "
+    "debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) AS v{} "
+    "ON CONFLICT (account, currency) DO UPDATE SET "
+    "total_minor = x.total_minor + excluded.total_minor, "
+    "debits_minor = x.debits_minor + excluded.debits_minor, "
+    "credits_minor = x.credits_minor + excluded.credits_minor"
+)
+_TOTALS_UPSERT = _TOTALS_UPSERT_FROM.format("")
+
+
+#: ``post_many``'s one statement: the batch's journal transactions, their entries, the running
+#: totals left for under the head (``_TOTALS_UPSERT_FROM``), the head; all or nothing.
+_POST_MANY_SQL = (
+    "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
+    "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
+    "v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest(%b::text[], "
+    "%b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[]) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
+    "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
+    "n AS (SELECT count(*) AS c FROM t), "
+    "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+    "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
+    "v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::bigint[]) "
+    "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
+    f"s AS ({_TOTALS_UPSERT_FROM.format(', n WHERE n.c = %s')}), "
+    "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
+    "FROM n WHERE id = 1 AND n.c = %s) "
+    "SELECT c FROM n"
+)
+
+
+def _total_columns(rows: Sequence[tuple[tuple[str, str], list[Any]]]) -> tuple[list[Any], ...]:
+    """``(account, currency), [vendor_id, kind, total, debits, credits]`` rows as the seven
+    arrays of ``_TOTALS_UPSERT``."""
+    return (
+        [a for (a, _), _ in rows],
+        [c for (_, c), _ in rows],
+        *([row[i] for _, row in rows] for i in range(5)),
+    )
+
+
 #: The batched reads fetch bodies as text (``body::text``) and parse them with one decoder
 #: built once: psycopg's ``jsonb`` loader hands ``json.loads`` bytes, whose encoding it
 #: detects on every row.
@@ -996,22 +1043,40 @@ class PostgresLedger:
         e_kind: list[str] = []
         e_currency: list[str] = []
         e_amount: list[int] = []
+        parts: dict[str, tuple[str | None, str]] = {}  # account: (vendor_id, kind), once each
         for i, t in enumerate(txns, start=1):
             for n, e in enumerate(t.entries):
                 a = e.amount_minor
+                account = e.account
+                part = parts.get(account)
+                if part is None:
+                    part = parts[account] = (e.vendor_id, e.kind)
                 e_txn.append(i)
                 e_n.append(n)
-                e_account.append(e.account)
-                e_vendor.append(e.vendor_id)
-                e_kind.append(e.kind)
+                e_account.append(account)
+                e_vendor.append(part[0])
+                e_kind.append(part[1])
                 e_currency.append(e.currency)
                 e_amount.append(a)
-                row = totals.get((e.account, e.currency))
+                row = totals.get((account, e.currency))
                 if row is None:
-                    row = totals[(e.account, e.currency)] = [e.vendor_id, e.kind, 0, 0, 0]
+                    row = totals[(account, e.currency)] = [part[0], part[1], 0, 0, 0]
                 row[2] += a
                 row[3 if a > 0 else 4] += a
-        ordered = sorted(totals.items())  # one order of row locks for every writer
+        # one order of row locks for every writer. The running totals of vendors' balances
+        # are written now, before the head: every writer to a vendor's balance holds the
+        # vendor's lock first (this batch holds them all), so their rows are written in the
+        # order every writer takes them (vendor, then rows, then head) and nobody waits for
+        # them under the head; the other totals (held and paid-out accounts, which a capture
+        # or a refund writes under the head alone, and the platform's, which every posting
+        # shares) are written with the journal rows under the head. Should the append fail,
+        # the unit of work is rolled back with these rows, as with every other failure.
+        ordered: list[tuple[tuple[str, str], list[Any]]] = []
+        early: list[tuple[tuple[str, str], list[Any]]] = []
+        for item in sorted(totals.items()):
+            (early if item[1][1] == BALANCE and item[1][0] is not None else ordered).append(item)
+        if early:
+            self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         columns = (
             [t.key for t in txns],
             [t.kind for t in txns],
@@ -1022,38 +1087,12 @@ class PostgresLedger:
             [_json_text(t.memo) for t in txns],
         )
         entries = (e_txn, e_n, e_account, e_vendor, e_kind, e_currency, e_amount)
-        total_columns = (
-            [a for (a, _), _ in ordered],
-            [c for (_, c), _ in ordered],
-            *([row[i] for _, row in ordered] for i in range(5)),
-        )
+        total_columns = _total_columns(ordered)
         middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
         seq, prev = self._lock_head()
         out = seal_chain(txns, seq, prev, key, middles=middles)
         inserted = self._uow.fetchone(
-            "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
-            "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
-            "v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest(%b::text[], "
-            "%b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], "
-            "%b::text[], %b::text[]) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
-            "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
-            "n AS (SELECT count(*) AS c FROM t), "
-            "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
-            "v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], %b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::bigint[]) "
-            "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
-            "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
-            "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
-            "AS v, n WHERE n.c = %s "
-            "ON CONFLICT (account, currency) DO UPDATE SET "
-            "total_minor = x.total_minor + excluded.total_minor, "
-            "debits_minor = x.debits_minor + excluded.debits_minor, "
-            "credits_minor = x.credits_minor + excluded.credits_minor), "
-            "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
-            "FROM n WHERE id = 1 AND n.c = %s) "
-            "SELECT c FROM n",
+            _POST_MANY_SQL,
             (
                 seq,
                 *columns,
