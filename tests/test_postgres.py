@@ -1228,3 +1228,40 @@ def test_a_pooled_connection_comes_back_clean_after_a_failed_command(
         assert market.get_order(order_id, by=STAFF).refunded_minor == 0  # refused: nothing
     finally:
         pool.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(
+        st.none()
+        | st.text(
+            # PostgreSQL's text cannot hold U+0000; the separators and null marks are allowed
+            alphabet=st.characters(blacklist_characters="\x00")
+            | st.sampled_from("\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"),
+            max_size=6,
+        ),
+        max_size=6,
+    )
+)
+def test_a_text_array_sent_as_one_text_arrives_whole(values: list[str | None]) -> None:
+    """R24, R42: the batched statements (the journal's rows among them) send each text column
+    as one text split by the server; every list arrives exactly as sent (empty texts, NULLs,
+    a single empty text, an empty list), whatever control characters the texts hold: a
+    separator and a null mark are chosen that no text holds, and a list holding every
+    candidate is refused with ``InvalidInputError``, nothing sent, never split wrongly."""
+    import psycopg
+
+    from asolora_core.adapters.postgres_ledger import TEXTS, texts
+    from asolora_core.errors import InvalidInputError
+
+    try:
+        params = texts(values)
+    except InvalidInputError:
+        joined = "".join(v for v in values if v is not None)
+        marks = (("\x1f", "\x1e"), ("\x1d", "\x1c"), ("\x1b", "\x1a"), ("\x19", "\x18"))
+        assert all(sep in joined or (None in values and null in joined) for sep, null in marks)
+        return
+    with psycopg.connect(dsn()) as conn:
+        row = conn.execute(f"SELECT {TEXTS}", params).fetchone()
+    assert row is not None
+    assert row[0] == values

@@ -59,7 +59,9 @@ from asolora_core.adapters.postgres_ledger import (
     INVARIANTS_MIGRATION,
     LEDGER_KINDS_MIGRATION,
     LEDGER_MIGRATION,
+    TEXTS,
     PostgresLedger,
+    texts,
 )
 from asolora_core.adapters.postgres_orders import (
     ORDER_FACTS_MIGRATION,
@@ -1065,13 +1067,13 @@ class _Events:
         # journal head): one round trip less while the head is held
         self._uow._run_with_commit(
             "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, b::jsonb "
-            "FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::text[]) "
+            f"FROM unnest({TEXTS}, {TEXTS}, %b::timestamptz[], {TEXTS}) "
             "WITH ORDINALITY AS v(a, t, w, b, ord) ORDER BY ord",
             (
-                [e.aggregate_id for e in events],
-                [e.name for e in events],
+                *texts([e.aggregate_id for e in events]),
+                *texts([e.name for e in events]),
                 [e.at for e in events],
-                bodies,
+                *texts(bodies),
             ),
         )
 
@@ -1106,13 +1108,13 @@ class _Outbox:
         # a batch (a sweep's): arrays, one statement whose text never changes (see _Events)
         self._uow.run(
             "INSERT INTO outbox (message_id, state, next_attempt_at, body) "
-            "SELECT i, s, n, b::jsonb FROM unnest(%b::text[], %b::text[], %b::timestamptz[], "
-            "%b::text[]) WITH ORDINALITY AS v(i, s, n, b, ord) ORDER BY ord",
+            f"SELECT i, s, n, b::jsonb FROM unnest({TEXTS}, {TEXTS}, %b::timestamptz[], "
+            f"{TEXTS}) WITH ORDINALITY AS v(i, s, n, b, ord) ORDER BY ord",
             (
-                [m.message_id for m in messages],
-                [self._state(m) for m in messages],
+                *texts([m.message_id for m in messages]),
+                *texts([self._state(m) for m in messages]),
                 [m.next_attempt_at for m in messages],
-                [_json_text(_enc_outbox(m)) for m in messages],
+                *texts([_json_text(_enc_outbox(m)) for m in messages]),
             ),
         )
 

@@ -31,7 +31,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
@@ -574,13 +574,47 @@ _dec_vendor = readable(_dec_vendor_body, "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
+#: A text array in a batched statement: sent as ONE text parameter (``texts``), the values
+#: each after a separator, split by the server. psycopg dumps a list element by element in
+#: Python (struct packing per element); joining is one call in C. A batch's text columns
+#: (keys, ids, accounts, hashes, JSON bodies) are most of what a sweep batch sends, and the
+#: journal's are dumped while the head is locked. ``[2:]`` drops the empty text before the
+#: first separator (so that a single empty text is one element, not none).
+TEXTS = "(string_to_array(%s, %s, %s))[2:]"
+#: (separator, null mark) pairs tried in turn: the first whose characters no value holds (the
+#: library's values never hold these control characters: JSON text escapes them, ids and
+#: keys are printable)
+_MARKS = (("\x1f", "\x1e"), ("\x1d", "\x1c"), ("\x1b", "\x1a"), ("\x19", "\x18"))
+
+
+def texts(values: Sequence[str | None]) -> tuple[str, str, str | None]:
+    """``values`` as the three parameters of :data:`TEXTS` (the text, the separator, the
+    null mark: None when no value is None)."""
+    if not values:
+        return "", _MARKS[0][0], None
+    nulls = values.count(None)
+    for sep, null in _MARKS:
+        if nulls:
+            text = sep + sep.join([null if v is None else v for v in values])
+            if text.count(sep) == len(values) and text.count(null) == nulls:
+                return text, sep, null
+        else:
+            text = sep + sep.join(cast("Sequence[str]", values))
+            if text.count(sep) == len(values):
+                return text, sep, None
+    raise InvalidInputError(
+        "a text of the batch holds the control characters U+0018 to U+001F; remove them",
+        field="texts",
+    )
+
+
 #: Running totals added up, ``(account, currency)`` rows as arrays (``_total_columns``), in
 #: the order given (one order of row locks for every writer); ``{}`` is where a condition on
 #: the rows may go (``post_many`` puts its journal rows' count there).
 _TOTALS_UPSERT_FROM = (
     "INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, total_minor, "
-    "debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], %b::text[], %b::text[], "
-    "%b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) AS v{} "
+    f"debits_minor, credits_minor) SELECT v.* FROM unnest({TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
+    "%b::bigint[], %b::bigint[], %b::bigint[]) AS v{} "
     "ON CONFLICT (account, currency) DO UPDATE SET "
     "total_minor = x.total_minor + excluded.total_minor, "
     "debits_minor = x.debits_minor + excluded.debits_minor, "
@@ -594,15 +628,15 @@ _TOTALS_UPSERT = _TOTALS_UPSERT_FROM.format("")
 _POST_MANY_SQL = (
     "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
     "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
-    "v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest(%b::text[], "
-    "%b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], "
-    "%b::text[], %b::text[]) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
+    f"v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest({TEXTS}, "
+    f"{TEXTS}, %b::timestamptz[], {TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
+    f"{TEXTS}, {TEXTS}) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
     "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
     "n AS (SELECT count(*) AS c FROM t), "
     "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
     "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
-    "v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], %b::text[], "
-    "%b::text[], %b::text[], %b::text[], %b::bigint[]) "
+    f"v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], {TEXTS}, "
+    f"{TEXTS}, {TEXTS}, {TEXTS}, %b::bigint[]) "
     "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
     f"s AS ({_TOTALS_UPSERT_FROM.format(', n WHERE n.c = %s')}), "
     "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
@@ -611,13 +645,15 @@ _POST_MANY_SQL = (
 )
 
 
-def _total_columns(rows: Sequence[tuple[tuple[str, str], list[Any]]]) -> tuple[list[Any], ...]:
-    """``(account, currency), [vendor_id, kind, total, debits, credits]`` rows as the seven
-    arrays of ``_TOTALS_UPSERT``."""
+def _total_columns(rows: Sequence[tuple[tuple[str, str], list[Any]]]) -> tuple[Any, ...]:
+    """``(account, currency), [vendor_id, kind, total, debits, credits]`` rows as the
+    parameters of ``_TOTALS_UPSERT`` (four :func:`texts`, three arrays)."""
     return (
-        [a for (a, _), _ in rows],
-        [c for (_, c), _ in rows],
-        *([row[i] for _, row in rows] for i in range(5)),
+        *texts([a for (a, _), _ in rows]),
+        *texts([c for (_, c), _ in rows]),
+        *texts([row[0] for _, row in rows]),
+        *texts([row[1] for _, row in rows]),
+        *([row[i] for _, row in rows] for i in range(2, 5)),
     )
 
 
@@ -1078,15 +1114,23 @@ class PostgresLedger:
         if early:
             self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         columns = (
-            [t.key for t in txns],
-            [t.kind for t in txns],
+            *texts([t.key for t in txns]),
+            *texts([t.kind for t in txns]),
             [t.at for t in txns],
-            [t.vendor_id for t in txns],
-            [t.order_id for t in txns],
-            [t.ref for t in txns],
-            [_json_text(t.memo) for t in txns],
+            *texts([t.vendor_id for t in txns]),
+            *texts([t.order_id for t in txns]),
+            *texts([t.ref for t in txns]),
+            *texts([_json_text(t.memo) for t in txns]),
         )
-        entries = (e_txn, e_n, e_account, e_vendor, e_kind, e_currency, e_amount)
+        entries = (
+            e_txn,
+            e_n,
+            *texts(e_account),
+            *texts(e_vendor),
+            *texts(e_kind),
+            *texts(e_currency),
+            e_amount,
+        )
         total_columns = _total_columns(ordered)
         middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
         seq, prev = self._lock_head()
@@ -1096,8 +1140,8 @@ class PostgresLedger:
             (
                 seq,
                 *columns,
-                [t.prev_hash for t in out],
-                [t.hash for t in out],
+                *texts([t.prev_hash for t in out]),
+                *texts([t.hash for t in out]),
                 seq,
                 *entries,
                 len(out),
@@ -1124,9 +1168,12 @@ class PostgresLedger:
         accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
         rows = self._uow.fetchall(
             "SELECT t.account, t.currency, t.total_minor FROM ledger_totals t "
-            "JOIN unnest(%b::text[], %b::text[]) AS p(account, currency) "
+            f"JOIN unnest({TEXTS}, {TEXTS}) AS p(account, currency) "
             "ON t.account = p.account AND t.currency = p.currency",
-            ([vendor_account(v, BALANCE) for v, _ in unique], [c for _, c in unique]),
+            (
+                *texts([vendor_account(v, BALANCE) for v, _ in unique]),
+                *texts([c for _, c in unique]),
+            ),
         )
         found = {(accounts[r[0]], r[1]): int(r[2]) for r in rows}
         return {p: found.get(p, 0) for p in unique}
@@ -1134,9 +1181,9 @@ class PostgresLedger:
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
         lock = "" if self._uow.read_only else " FOR UPDATE"
         rows = self._uow.fetchall(
-            "SELECT order_id, body::text FROM ledger_holds WHERE order_id = ANY(%s) "
+            f"SELECT order_id, body::text FROM ledger_holds WHERE order_id = ANY({TEXTS}) "
             f"ORDER BY order_id{lock}",
-            (list(order_ids),),
+            texts(list(order_ids)),
         )
         return {r[0]: _hold_of_text(r[1]) for r in rows}
 
@@ -1150,20 +1197,20 @@ class PostgresLedger:
             "currency = v.currency, paid_minor = v.paid_minor, "
             "refunded_minor = v.refunded_minor, released = v.released, "
             "release_at = v.release_at, body = v.body::jsonb "
-            "FROM unnest(%b::int[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], "
-            "%b::bool[], %b::timestamptz[], %b::text[], %b::text[]) AS v(version, vendor_id, "
+            f"FROM unnest(%b::int[], {TEXTS}, {TEXTS}, %b::bigint[], %b::bigint[], "
+            f"%b::bool[], %b::timestamptz[], {TEXTS}, {TEXTS}) AS v(version, vendor_id, "
             "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
             "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
             (
                 [h.version for h in holds],
-                [h.vendor_id for h in holds],
-                [h.currency for h in holds],
+                *texts([h.vendor_id for h in holds]),
+                *texts([h.currency for h in holds]),
                 [h.paid_minor for h in holds],
                 [h.refunded_minor for h in holds],
                 [h.released_at is not None for h in holds],
                 [h.release_at for h in holds],
-                [_json_text(_enc_hold(h)) for h in holds],
-                [h.order_id for h in holds],
+                *texts([_json_text(_enc_hold(h)) for h in holds]),
+                *texts([h.order_id for h in holds]),
             ),
         )
         if changed != len(holds):
@@ -1177,8 +1224,8 @@ class PostgresLedger:
         missing = sorted({v for v in vendor_ids if v not in known})
         if missing:
             rows = self._uow.fetchall(
-                "SELECT vendor_id, body::text FROM ledger_vendors WHERE vendor_id = ANY(%s)",
-                (missing,),
+                f"SELECT vendor_id, body::text FROM ledger_vendors WHERE vendor_id = ANY({TEXTS})",
+                texts(missing),
             )
             known.update(dict.fromkeys(missing))
             known.update((r[0], _vendor_of_text(r[1])) for r in rows)
@@ -1203,13 +1250,13 @@ class PostgresLedger:
         rows = self._uow.fetchall(
             "SELECT t.order_id, t.seq, t.vendor_id, t.kind, "
             "CASE WHEN t.kind = 'capture' THEN t.memo END, e.account, e.currency, "
-            "e.amount_minor FROM unnest(%s::text[]) AS o(id) "
+            f"e.amount_minor FROM unnest({TEXTS}) AS o(id) "
             "CROSS JOIN LATERAL (SELECT t.order_id, t.seq, t.vendor_id, t.kind, t.memo "
             "FROM ledger_txns t WHERE t.order_id = o.id OFFSET 0) AS t "
             "LEFT JOIN LATERAL (SELECT e.n, e.account, e.currency, e.amount_minor "
             "FROM ledger_entries e WHERE e.seq = t.seq AND e.account LIKE '%%:held' "
             "OFFSET 0) AS e ON true ORDER BY t.seq, e.n",
-            (list(found),),
+            texts(list(found)),
         )
         seq = None
         held: list[tuple[str, str, int]] = []
