@@ -16,8 +16,9 @@ of work only as :class:`PgTransaction`).
   and the balance read is the one just before the posting in the journal. Vendor locks are
   taken in one order (their keys sorted) and before the head: the head is held only for the
   short sealed append at the end of a transaction, and workers never deadlock.
-* ``post_many`` and the other batched forms send their rows as arrays (``unnest``, binary),
-  one statement for a whole sweep batch.
+* ``post_many`` and the other batched forms send their rows as arrays (``unnest``; numbers
+  and instants binary, each text column as one text the server splits: :func:`texts`), one
+  statement for a whole sweep batch.
 * The database itself refuses what must never happen (see ``LEDGER_MIGRATION`` and
   ``INVARIANTS_MIGRATION`` in :mod:`asolora_core.adapters.postgres`): unbalanced
   transactions (checked at commit), updates and deletes of journal rows, a second release of
