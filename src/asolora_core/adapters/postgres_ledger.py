@@ -1112,8 +1112,6 @@ class PostgresLedger:
         early: list[tuple[tuple[str, str], list[Any]]] = []
         for item in sorted(totals.items()):
             (early if item[1][1] == BALANCE and item[1][0] is not None else ordered).append(item)
-        if early:
-            self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         columns = (
             *texts([t.key for t in txns]),
             *texts([t.kind for t in txns]),
@@ -1134,6 +1132,8 @@ class PostgresLedger:
         )
         total_columns = _total_columns(ordered)
         middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
+        if early:  # every parameter is built by now: a text refused has written nothing
+            self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         seq, prev = self._lock_head()
         out = seal_chain(txns, seq, prev, key, middles=middles)
         inserted = self._uow.fetchone(
