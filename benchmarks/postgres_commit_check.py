@@ -1,12 +1,13 @@
-"""What the journal's COMMIT-time balance check costs the PostgreSQL server, schema step 10
-against step 11 (its notes moved to a guarded table), interleaved round by round on the same
-server. Not part of ``run.py``; run it by hand::
+"""What the journal's COMMIT-time balance check costs the PostgreSQL server, the schema's
+last step against the one before (step 12, the check in one statement, against step 11, two
+statements per journal transaction), interleaved round by round on the same server. Not part
+of ``run.py``; run it by hand::
 
     python benchmarks/postgres_commit_check.py              # raw batches
     python benchmarks/postgres_commit_check.py --sweep 4000 # sweep batches via the facade
 
-* raw batches: on a schema at each step (and one at step 11 with the noting triggers switched
-  off: the cost of the journal rows alone), ``--batches`` transactions each inserting
+* raw batches: on a schema at each step (and one at the last step with the noting triggers
+  switched off: the cost of the journal rows alone), ``--batches`` transactions each inserting
   ``--size`` journal transactions of 4 balanced entries in two ``INSERT ... SELECT``
   statements, then ``COMMIT``. Reported: the backend's CPU time per transaction (user +
   system, from ``/proc``, so the server must run on this machine) and the part of it spent in

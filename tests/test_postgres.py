@@ -567,6 +567,90 @@ def test_a_schema_at_step_10_upgrades_and_its_noted_transactions_are_kept() -> N
     assert _refused(schema, *_UNBALANCED, "DELETE FROM ledger_unchecked_seqs") == "23001"
 
 
+def _refusal(schema: str, *statements: str) -> tuple[str, str]:
+    """:func:`_refused`, with the refusal's message."""
+    import psycopg
+
+    with _connect(schema, autocommit=True) as conn:
+        try:
+            with conn.transaction():
+                for sql in statements:
+                    conn.execute(sql)
+        except psycopg.Error as exc:
+            return str(exc.sqlstate), str(exc.diag.message_primary)
+    raise AssertionError(f"the database accepted {statements}")
+
+
+def _entry_in(seq: int, n: int, currency: str, amount: int) -> str:
+    return (
+        "INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, amount_minor) "
+        f"VALUES ({seq}, {n}, 'platform:{n}', NULL, 'k', '{currency}', {amount})"
+    )
+
+
+#: Journal rows written with raw SQL, each list refused at COMMIT: what step 12's one-statement
+#: balance check must refuse exactly as step 11's loop did (code, message: which ``seq``,
+#: which currency, by how much)
+_REFUSALS: tuple[tuple[str, ...], ...] = (
+    _UNBALANCED,
+    _UNBALANCED[:1],  # no entries
+    (*_UNBALANCED, _ENTRY.format(seq=300, n=0, account="platform:a", amount=5)),  # orphan
+    (_ENTRY.format(seq=301, n=0, account="platform:a", amount=5), *_UNBALANCED[:1]),
+    (  # the lowest seq first, whatever the order written
+        _TXN.format(seq=102, key="raw:2", kind="capture", order="o-y"),
+        _entry_in(102, 0, "EUR", 7),
+        *_UNBALANCED,
+        _TXN.format(seq=101, key="raw:3", kind="capture", order="o-z"),
+        _entry_in(101, 0, "EUR", 5),
+        _entry_in(101, 1, "EUR", -5),
+    ),
+    (  # balanced in EUR, not in GBP nor USD: the first of those by name
+        _TXN.format(seq=100, key="raw:1", kind="capture", order="o-x"),
+        _entry_in(100, 0, "USD", 3),
+        _entry_in(100, 1, "EUR", 5),
+        _entry_in(100, 2, "EUR", -5),
+        _entry_in(100, 3, "GBP", -2),
+    ),
+    (  # two orphans and an unbalanced transaction below them: the lowest orphan first
+        *_UNBALANCED,
+        _ENTRY.format(seq=400, n=0, account="platform:a", amount=5),
+        _ENTRY.format(seq=350, n=0, account="platform:a", amount=5),
+    ),
+)
+
+
+def test_a_schema_at_step_11_upgrades_and_refuses_as_before() -> None:
+    """R24 across schema step 12 (the COMMIT-time balance check is one statement for all the
+    noted journal transactions, not two per transaction): a schema at version 11 holding a
+    paid order upgrades in one call; its journal verifies and the facade posts to it,
+    leaving nothing noted. With raw SQL, on tables never analyzed, the upgraded schema
+    refuses every case a schema still at step 11 refuses, with the same code and message
+    (entries without their transaction first, the lowest ``seq``; then the lowest ``seq``
+    without entries or not balancing, its first unbalanced currency by name); its check
+    still runs in the journal's own schema, with sequential scans off."""
+
+    before, _, _ = _schema_at(11)
+    schema, clock, first = _schema_at(11)
+    _check_upgraded(schema, clock, first)
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked_seqs") == (0,)
+    assert _one(schema, "SELECT count(*) FROM ledger_unchecked") == (0,)
+    for statements in _REFUSALS:
+        assert _refusal(schema, *statements) == _refusal(before, *statements), statements
+    assert _refusal(schema, *_REFUSALS[-2]) == (
+        "23514",
+        "journal transaction 100 does not balance in GBP (off by -2)",
+    )
+    assert _refusal(schema, *_REFUSALS[-1])[0] == "23503"
+    assert "transaction 350 " in _refusal(schema, *_REFUSALS[-1])[1]
+    assert _refused(schema, *_UNBALANCED, "DELETE FROM ledger_unchecked_seqs") == "23001"
+    (config,) = _one(
+        schema,
+        "SELECT proconfig FROM pg_proc WHERE proname = 'asolora_journal_balanced' "
+        "AND pronamespace = current_schema()::regnamespace",
+    )
+    assert sorted(config) == ["enable_seqscan=off", f"search_path={schema}, pg_temp"]
+
+
 def test_journal_rows_cannot_be_updated_or_deleted(sold: str) -> None:
     """R24, R42: the journal is append-only, whoever writes."""
     for sql in (
@@ -1144,3 +1228,41 @@ def test_a_pooled_connection_comes_back_clean_after_a_failed_command(
         assert market.get_order(order_id, by=STAFF).refunded_minor == 0  # refused: nothing
     finally:
         pool.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(
+        st.none()
+        | st.text(
+            # PostgreSQL's text holds neither U+0000 nor a lone surrogate (not UTF-8); the
+            # separators and null marks are allowed
+            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+            | st.sampled_from("\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"),
+            max_size=6,
+        ),
+        max_size=6,
+    )
+)
+def test_a_text_array_sent_as_one_text_arrives_whole(values: list[str | None]) -> None:
+    """R24, R42: the batched statements (the journal's rows among them) send each text column
+    as one text split by the server; every list arrives exactly as sent (empty texts, NULLs,
+    a single empty text, an empty list), whatever control characters the texts hold: a
+    separator and a null mark are chosen that no text holds, and a list holding every
+    candidate is refused with ``InvalidInputError``, nothing sent, never split wrongly."""
+    import psycopg
+
+    from asolora_core.adapters.postgres_ledger import TEXTS, texts
+    from asolora_core.errors import InvalidInputError
+
+    try:
+        params = texts(values)
+    except InvalidInputError:
+        joined = "".join(v for v in values if v is not None)
+        marks = (("\x1f", "\x1e"), ("\x1d", "\x1c"), ("\x1b", "\x1a"), ("\x19", "\x18"))
+        assert all(sep in joined or (None in values and null in joined) for sep, null in marks)
+        return
+    with psycopg.connect(dsn()) as conn:
+        row = conn.execute(f"SELECT {TEXTS}", params).fetchone()
+    assert row is not None
+    assert row[0] == values

@@ -16,8 +16,9 @@ of work only as :class:`PgTransaction`).
   and the balance read is the one just before the posting in the journal. Vendor locks are
   taken in one order (their keys sorted) and before the head: the head is held only for the
   short sealed append at the end of a transaction, and workers never deadlock.
-* ``post_many`` and the other batched forms send their rows as arrays (``unnest``, binary),
-  one statement for a whole sweep batch.
+* ``post_many`` and the other batched forms send their rows as arrays (``unnest``; numbers
+  and instants binary, each text column as one text the server splits: :func:`texts`), one
+  statement for a whole sweep batch.
 * The database itself refuses what must never happen (see ``LEDGER_MIGRATION`` and
   ``INVARIANTS_MIGRATION`` in :mod:`asolora_core.adapters.postgres`): unbalanced
   transactions (checked at commit), updates and deletes of journal rows, a second release of
@@ -31,14 +32,14 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
 from asolora_core import _codec
 from asolora_core.errors import ConcurrencyConflictError, InvalidInputError, LedgerIntegrityError
-from asolora_core.ledger.integrity import JournalFacts, journal_facts, readable
+from asolora_core.ledger.integrity import JournalFacts, readable
 from asolora_core.ledger.model import (
     BALANCE,
     GENESIS_HASH,
@@ -58,6 +59,7 @@ __all__ = [
     "BALANCE_BY_KEY_MIGRATION",
     "BALANCE_NOTES_MIGRATION",
     "BALANCE_ONCE_MIGRATION",
+    "BALANCE_SET_MIGRATION",
     "INVARIANTS_MIGRATION",
     "LEDGER_KINDS_MIGRATION",
     "LEDGER_MIGRATION",
@@ -500,15 +502,168 @@ BALANCE_NOTES_MIGRATION = """
     $$
 """
 
+#: The schema step that checks a database transaction's noted journal transactions with ONE
+#: statement at ``COMMIT`` instead of two per ``seq`` (step 10's loop ran 400 queries, each
+#: an executor start-up from PL/pgSQL, for a sweep batch of 200 releases: about 3.7 ms of
+#: the server's time per batch, its commit's largest part). The refusals are those of
+#: steps 10 and 11, with the same SQLSTATE codes and messages, in the same order (entries
+#: without their journal transaction first, the lowest ``seq``; then the lowest ``seq``
+#: without entries or not balancing, its first unbalanced currency by name). Each noted
+#: ``seq`` is still looked up by its key, whatever the tables' statistics: the two lookups
+#: are ``LATERAL`` subqueries with ``OFFSET 0`` (never flattened into a join: a nested loop
+#: over the noted ``seq`` values) and the function runs with ``enable_seqscan`` off, so a
+#: journal never analyzed is not read whole at each commit.
+#: The noted rows, the marker, the guards and the function's ``search_path`` are step 11's.
+BALANCE_SET_MIGRATION = """
+    CREATE OR REPLACE FUNCTION asolora_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        noted bigint[];
+        bad record;
+    BEGIN
+        WITH gone AS (
+            DELETE FROM ledger_unchecked_seqs u WHERE u.xid = NEW.xid RETURNING u.seqs AS list
+        )
+        SELECT coalesce(array_agg(DISTINCT x.seq ORDER BY x.seq), '{}') INTO noted
+            FROM gone, unnest(gone.list) AS x(seq);
+        SELECT s.seq, t.seq IS NULL AS orphan, e.currency, sum(e.amount_minor) AS off
+            INTO bad
+            FROM unnest(noted) AS s(seq)
+            LEFT JOIN LATERAL (
+                SELECT t.seq FROM ledger_txns t WHERE t.seq = s.seq OFFSET 0
+            ) AS t ON true
+            LEFT JOIN LATERAL (
+                SELECT e.currency, e.amount_minor FROM ledger_entries e
+                    WHERE e.seq = s.seq OFFSET 0
+            ) AS e ON true
+            GROUP BY s.seq, t.seq, e.currency
+            HAVING t.seq IS NULL OR e.currency IS NULL OR sum(e.amount_minor) <> 0
+            ORDER BY t.seq IS NOT NULL, s.seq, sum(e.amount_minor) = 0, e.currency
+            LIMIT 1;
+        IF FOUND THEN
+            IF bad.orphan THEN
+                RAISE EXCEPTION 'journal entries of transaction % have no journal transaction',
+                    bad.seq USING ERRCODE = 'foreign_key_violation';
+            END IF;
+            IF bad.currency IS NULL THEN
+                RAISE EXCEPTION 'journal transaction % has no entries', bad.seq
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            RAISE EXCEPTION 'journal transaction % does not balance in % (off by %)',
+                bad.seq, bad.currency, bad.off USING ERRCODE = 'check_violation';
+        END IF;
+        DELETE FROM ledger_unchecked WHERE xid = NEW.xid;
+        RETURN NULL;
+    END
+    $$;
+    DO $$
+    BEGIN
+        EXECUTE format('ALTER FUNCTION asolora_journal_balanced() SET search_path = %I, pg_temp',
+            current_schema());
+        ALTER FUNCTION asolora_journal_balanced() SET enable_seqscan = off;
+    END
+    $$
+"""
+
 _enc_hold = _codec.encoder(Hold)
-_dec_hold = readable(_codec.decoder(Hold), "hold")
+_dec_hold_body = _codec.decoder(Hold)
+_dec_hold = readable(_dec_hold_body, "hold")
 _enc_payout = _codec.encoder(Payout)
 _dec_payout = readable(_codec.decoder(Payout), "payout")
 _enc_vendor = _codec.encoder(VendorAccount)
-_dec_vendor = readable(_codec.decoder(VendorAccount), "vendor account")
+_dec_vendor_body = _codec.decoder(VendorAccount)
+_dec_vendor = readable(_dec_vendor_body, "vendor account")
 
 #: JSON text as psycopg's ``Jsonb`` writes it (compact), for memos sent in a text array.
 _json_text = json.JSONEncoder(separators=(",", ":")).encode
+#: A text array in a batched statement: sent as ONE text parameter (``texts``), the values
+#: each after a separator, split by the server. psycopg dumps a list element by element in
+#: Python (struct packing per element); joining is one call in C. A batch's text columns
+#: (keys, ids, accounts, hashes, JSON bodies) are most of what a sweep batch sends, and the
+#: journal's are dumped while the head is locked. ``[2:]`` drops the empty text before the
+#: first separator (so that a single empty text is one element, not none).
+TEXTS = "(string_to_array(%s, %s, %s))[2:]"
+#: (separator, null mark) pairs tried in turn: the first whose characters no value holds (the
+#: library's values never hold these control characters: JSON text escapes them, ids and
+#: keys are printable)
+_MARKS = (("\x1f", "\x1e"), ("\x1d", "\x1c"), ("\x1b", "\x1a"), ("\x19", "\x18"))
+
+
+def texts(values: Sequence[str | None]) -> tuple[str, str, str | None]:
+    """``values`` as the three parameters of :data:`TEXTS` (the text, the separator, the
+    null mark: None when no value is None)."""
+    if not values:
+        return "", _MARKS[0][0], None
+    nulls = values.count(None)
+    for sep, null in _MARKS:
+        if nulls:
+            text = sep + sep.join([null if v is None else v for v in values])
+            if text.count(sep) == len(values) and text.count(null) == nulls:
+                return text, sep, null
+        else:
+            text = sep + sep.join(cast("Sequence[str]", values))
+            if text.count(sep) == len(values):
+                return text, sep, None
+    raise InvalidInputError(
+        "a text of the batch holds the control characters U+0018 to U+001F; remove them",
+        field="texts",
+    )
+
+
+#: Running totals added up, ``(account, currency)`` rows as arrays (``_total_columns``), in
+#: the order given (one order of row locks for every writer); ``{}`` is where a condition on
+#: the rows may go (``post_many`` puts its journal rows' count there).
+_TOTALS_UPSERT_FROM = (
+    "INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, total_minor, "
+    f"debits_minor, credits_minor) SELECT v.* FROM unnest({TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
+    "%b::bigint[], %b::bigint[], %b::bigint[]) AS v{} "
+    "ON CONFLICT (account, currency) DO UPDATE SET "
+    "total_minor = x.total_minor + excluded.total_minor, "
+    "debits_minor = x.debits_minor + excluded.debits_minor, "
+    "credits_minor = x.credits_minor + excluded.credits_minor"
+)
+_TOTALS_UPSERT = _TOTALS_UPSERT_FROM.format("")
+
+
+#: ``post_many``'s one statement: the batch's journal transactions, their entries, the running
+#: totals left for under the head (``_TOTALS_UPSERT_FROM``), the head; all or nothing.
+_POST_MANY_SQL = (
+    "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
+    "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
+    f"v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest({TEXTS}, "
+    f"{TEXTS}, %b::timestamptz[], {TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
+    f"{TEXTS}, {TEXTS}) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
+    "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
+    "n AS (SELECT count(*) AS c FROM t), "
+    "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
+    "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
+    f"v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], {TEXTS}, "
+    f"{TEXTS}, {TEXTS}, {TEXTS}, %b::bigint[]) "
+    "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
+    f"s AS ({_TOTALS_UPSERT_FROM.format(', n WHERE n.c = %s')}), "
+    "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
+    "FROM n WHERE id = 1 AND n.c = %s) "
+    "SELECT c FROM n"
+)
+
+
+def _total_columns(rows: Sequence[tuple[tuple[str, str], list[Any]]]) -> tuple[Any, ...]:
+    """``(account, currency), [vendor_id, kind, total, debits, credits]`` rows as the
+    parameters of ``_TOTALS_UPSERT`` (four :func:`texts`, three arrays)."""
+    return (
+        *texts([a for (a, _), _ in rows]),
+        *texts([c for (_, c), _ in rows]),
+        *texts([row[0] for _, row in rows]),
+        *texts([row[1] for _, row in rows]),
+        *([row[i] for _, row in rows] for i in range(2, 5)),
+    )
+
+
+#: The batched reads fetch bodies as text (``body::text``) and parse them with one decoder
+#: built once: psycopg's ``jsonb`` loader hands ``json.loads`` bytes, whose encoding it
+#: detects on every row.
+_json_parse = json.JSONDecoder().decode
+_hold_of_text = readable(lambda text: _dec_hold_body(_json_parse(text)), "hold")
+_vendor_of_text = readable(lambda text: _dec_vendor_body(_json_parse(text)), "vendor account")
 
 _TXN_COLUMNS = (
     "t.seq, t.key, t.kind, t.at, t.vendor_id, t.order_id, t.ref, t.memo, t.prev_hash, t.hash"
@@ -925,69 +1080,69 @@ class PostgresLedger:
         e_kind: list[str] = []
         e_currency: list[str] = []
         e_amount: list[int] = []
+        parts: dict[str, tuple[str | None, str]] = {}  # account: (vendor_id, kind), once each
         for i, t in enumerate(txns, start=1):
             for n, e in enumerate(t.entries):
                 a = e.amount_minor
+                account = e.account
+                part = parts.get(account)
+                if part is None:
+                    part = parts[account] = (e.vendor_id, e.kind)
                 e_txn.append(i)
                 e_n.append(n)
-                e_account.append(e.account)
-                e_vendor.append(e.vendor_id)
-                e_kind.append(e.kind)
+                e_account.append(account)
+                e_vendor.append(part[0])
+                e_kind.append(part[1])
                 e_currency.append(e.currency)
                 e_amount.append(a)
-                row = totals.get((e.account, e.currency))
+                row = totals.get((account, e.currency))
                 if row is None:
-                    row = totals[(e.account, e.currency)] = [e.vendor_id, e.kind, 0, 0, 0]
+                    row = totals[(account, e.currency)] = [part[0], part[1], 0, 0, 0]
                 row[2] += a
                 row[3 if a > 0 else 4] += a
-        ordered = sorted(totals.items())  # one order of row locks for every writer
+        # one order of row locks for every writer. The running totals of vendors' balances
+        # are written now, before the head: every writer to a vendor's balance holds the
+        # vendor's lock first (this batch holds them all), so their rows are written in the
+        # order every writer takes them (vendor, then rows, then head) and nobody waits for
+        # them under the head; the other totals (held and paid-out accounts, which a capture
+        # or a refund writes under the head alone, and the platform's, which every posting
+        # shares) are written with the journal rows under the head. Should the append fail,
+        # the unit of work is rolled back with these rows, as with every other failure.
+        ordered: list[tuple[tuple[str, str], list[Any]]] = []
+        early: list[tuple[tuple[str, str], list[Any]]] = []
+        for item in sorted(totals.items()):
+            (early if item[1][1] == BALANCE and item[1][0] is not None else ordered).append(item)
         columns = (
-            [t.key for t in txns],
-            [t.kind for t in txns],
+            *texts([t.key for t in txns]),
+            *texts([t.kind for t in txns]),
             [t.at for t in txns],
-            [t.vendor_id for t in txns],
-            [t.order_id for t in txns],
-            [t.ref for t in txns],
-            [_json_text(t.memo) for t in txns],
+            *texts([t.vendor_id for t in txns]),
+            *texts([t.order_id for t in txns]),
+            *texts([t.ref for t in txns]),
+            *texts([_json_text(t.memo) for t in txns]),
         )
-        entries = (e_txn, e_n, e_account, e_vendor, e_kind, e_currency, e_amount)
-        total_columns = (
-            [a for (a, _), _ in ordered],
-            [c for (_, c), _ in ordered],
-            *([row[i] for _, row in ordered] for i in range(5)),
+        entries = (
+            e_txn,
+            e_n,
+            *texts(e_account),
+            *texts(e_vendor),
+            *texts(e_kind),
+            *texts(e_currency),
+            e_amount,
         )
+        total_columns = _total_columns(ordered)
         middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
+        if early:  # every parameter is built by now: a text refused has written nothing
+            self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         seq, prev = self._lock_head()
         out = seal_chain(txns, seq, prev, key, middles=middles)
         inserted = self._uow.fetchone(
-            "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
-            "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
-            "v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest(%b::text[], "
-            "%b::text[], %b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], "
-            "%b::text[], %b::text[]) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
-            "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
-            "n AS (SELECT count(*) AS c FROM t), "
-            "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
-            "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
-            "v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], %b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::bigint[]) "
-            "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
-            "s AS (INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, "
-            "total_minor, debits_minor, credits_minor) SELECT v.* FROM unnest(%b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
-            "AS v, n WHERE n.c = %s "
-            "ON CONFLICT (account, currency) DO UPDATE SET "
-            "total_minor = x.total_minor + excluded.total_minor, "
-            "debits_minor = x.debits_minor + excluded.debits_minor, "
-            "credits_minor = x.credits_minor + excluded.credits_minor), "
-            "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
-            "FROM n WHERE id = 1 AND n.c = %s) "
-            "SELECT c FROM n",
+            _POST_MANY_SQL,
             (
                 seq,
                 *columns,
-                [t.prev_hash for t in out],
-                [t.hash for t in out],
+                *texts([t.prev_hash for t in out]),
+                *texts([t.hash for t in out]),
                 seq,
                 *entries,
                 len(out),
@@ -1014,9 +1169,12 @@ class PostgresLedger:
         accounts = {vendor_account(v, BALANCE): v for v, _ in unique}
         rows = self._uow.fetchall(
             "SELECT t.account, t.currency, t.total_minor FROM ledger_totals t "
-            "JOIN unnest(%b::text[], %b::text[]) AS p(account, currency) "
+            f"JOIN unnest({TEXTS}, {TEXTS}) AS p(account, currency) "
             "ON t.account = p.account AND t.currency = p.currency",
-            ([vendor_account(v, BALANCE) for v, _ in unique], [c for _, c in unique]),
+            (
+                *texts([vendor_account(v, BALANCE) for v, _ in unique]),
+                *texts([c for _, c in unique]),
+            ),
         )
         found = {(accounts[r[0]], r[1]): int(r[2]) for r in rows}
         return {p: found.get(p, 0) for p in unique}
@@ -1024,29 +1182,37 @@ class PostgresLedger:
     def get_holds(self, order_ids: Sequence[str]) -> dict[str, Hold]:
         lock = "" if self._uow.read_only else " FOR UPDATE"
         rows = self._uow.fetchall(
-            "SELECT order_id, body FROM ledger_holds WHERE order_id = ANY(%s) "
+            f"SELECT order_id, body::text FROM ledger_holds WHERE order_id = ANY({TEXTS}) "
             f"ORDER BY order_id{lock}",
-            (list(order_ids),),
+            texts(list(order_ids)),
         )
-        return {r[0]: _dec_hold(r[1]) for r in rows}
+        return {r[0]: _hold_of_text(r[1]) for r in rows}
 
     def save_holds(self, holds: Sequence[Hold]) -> None:
         if not holds:
             return
-        cols: list[list[Any]] = [[] for _ in range(9)]
-        for hold in holds:
-            for col, value in zip(cols, self._hold_row(hold), strict=True):
-                col.append(value)
+        # the bodies as JSON text (the compact C encoder, one text array), the other columns
+        # as arrays built column by column
         changed = self._uow.run(
             "UPDATE ledger_holds AS h SET version = v.version, vendor_id = v.vendor_id, "
             "currency = v.currency, paid_minor = v.paid_minor, "
             "refunded_minor = v.refunded_minor, released = v.released, "
-            "release_at = v.release_at, body = v.body "
-            "FROM unnest(%b::int[], %b::text[], %b::text[], %b::bigint[], %b::bigint[], "
-            "%b::bool[], %b::timestamptz[], %b::jsonb[], %b::text[]) AS v(version, vendor_id, "
+            "release_at = v.release_at, body = v.body::jsonb "
+            f"FROM unnest(%b::int[], {TEXTS}, {TEXTS}, %b::bigint[], %b::bigint[], "
+            f"%b::bool[], %b::timestamptz[], {TEXTS}, {TEXTS}) AS v(version, vendor_id, "
             "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
             "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
-            cols,
+            (
+                [h.version for h in holds],
+                *texts([h.vendor_id for h in holds]),
+                *texts([h.currency for h in holds]),
+                [h.paid_minor for h in holds],
+                [h.refunded_minor for h in holds],
+                [h.released_at is not None for h in holds],
+                [h.release_at for h in holds],
+                *texts([_json_text(_enc_hold(h)) for h in holds]),
+                *texts([h.order_id for h in holds]),
+            ),
         )
         if changed != len(holds):
             raise ConcurrencyConflictError(
@@ -1059,11 +1225,11 @@ class PostgresLedger:
         missing = sorted({v for v in vendor_ids if v not in known})
         if missing:
             rows = self._uow.fetchall(
-                "SELECT vendor_id, body FROM ledger_vendors WHERE vendor_id = ANY(%s)",
-                (missing,),
+                f"SELECT vendor_id, body::text FROM ledger_vendors WHERE vendor_id = ANY({TEXTS})",
+                texts(missing),
             )
             known.update(dict.fromkeys(missing))
-            known.update((r[0], _dec_vendor(r[1])) for r in rows)
+            known.update((r[0], _vendor_of_text(r[1])) for r in rows)
         return {v: a for v in vendor_ids if (a := known[v]) is not None}
 
     def for_orders(self, order_ids: Sequence[str]) -> dict[str, tuple[JournalTransaction, ...]]:
@@ -1074,7 +1240,35 @@ class PostgresLedger:
         return {o: tuple(t) for o, t in found.items()}
 
     def journal_facts(self, order_ids: Sequence[str]) -> dict[str, Sequence[JournalFacts]]:
-        return {o: journal_facts(t) for o, t in self.for_orders(order_ids).items()}
+        # one row per transaction and entry on a held account (usually one), not every column
+        # of every entry: the cross-check reads nothing else (and no memo but the capture's),
+        # so neither the server nor the client builds whole journal transactions. Each order's
+        # transactions and each transaction's entries are looked up by index (the LATERAL
+        # subqueries with OFFSET 0 are never flattened into a join): on a small or freshly
+        # loaded journal the planner would otherwise hash-join the whole of ledger_entries,
+        # and a batch would cost in proportion to the journal, not to the batch
+        found: dict[str, list[JournalFacts]] = {o: [] for o in order_ids}
+        rows = self._uow.fetchall(
+            "SELECT t.order_id, t.seq, t.vendor_id, t.kind, "
+            "CASE WHEN t.kind = 'capture' THEN t.memo END, e.account, e.currency, "
+            f"e.amount_minor FROM unnest({TEXTS}) AS o(id) "
+            "CROSS JOIN LATERAL (SELECT t.order_id, t.seq, t.vendor_id, t.kind, t.memo "
+            "FROM ledger_txns t WHERE t.order_id = o.id OFFSET 0) AS t "
+            "LEFT JOIN LATERAL (SELECT e.n, e.account, e.currency, e.amount_minor "
+            "FROM ledger_entries e WHERE e.seq = t.seq AND e.account LIKE '%%:held' "
+            "OFFSET 0) AS e ON true ORDER BY t.seq, e.n",
+            texts(list(found)),
+        )
+        seq = None
+        held: list[tuple[str, str, int]] = []
+        for order_id, txn_seq, vendor_id, kind, memo, account, currency, amount in rows:
+            if txn_seq != seq:
+                seq = txn_seq
+                held = []
+                found[order_id].append((int(seq), vendor_id, kind, memo, held))
+            if account is not None:
+                held.append((account, currency, int(amount)))
+        return dict(found)
 
 
 def _txn(row: tuple[Any, ...], entries: list[Entry], *, checked: bool) -> JournalTransaction:
