@@ -1237,7 +1237,7 @@ def test_a_pooled_connection_comes_back_clean_after_a_failed_command(
         | st.text(
             # PostgreSQL's text holds neither U+0000 nor a lone surrogate (not UTF-8); the
             # separators and null marks are allowed
-            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+            alphabet=st.characters(codec="utf-8", exclude_characters="\x00")
             | st.sampled_from("\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f"),
             max_size=6,
         ),
