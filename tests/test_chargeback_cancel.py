@@ -25,18 +25,22 @@ from asolora_core import (
     FakeClock,
     InMemoryStore,
     InvalidTransitionError,
+    Item,
     Marketplace,
     MarketplaceConfig,
     MoneyConfig,
     OrderStatus,
     RecordingNotifier,
+    ReturnKind,
+    ReturnPolicy,
+    ReturnStatus,
     SequentialIds,
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger.model import BUYER_FUNDS, HoldState
 from asolora_core.money import from_minor
 from asolora_core.ports import Store
-from test_ledger_support import BUYER, FEES, STAFF, START, money_market, place
+from test_ledger_support import BUYER, FEES, STAFF, START, complete, money_market, place
 
 VENDOR = Actor.vendor("v-eu")
 
@@ -274,3 +278,54 @@ def test_r39_property_the_buyer_never_gets_back_more_than_paid(
         for e in txn.entries:
             totals[e.currency] = totals.get(e.currency, 0) + e.amount_minor
         assert set(totals.values()) <= {0}
+
+
+def test_r37_r39_return_after_a_chargeback_refunds_only_the_rest_and_closes(
+    store: Store, clock: FakeClock
+) -> None:
+    """R22, R37, R39: 100.00 EUR completed and released (held 100.00 - 10.00 commission -
+    3.20 processing = 86.80). A chargeback of 60.00 (no fee) after release: the commission
+    on 40.00 is 4.00, so 6.00 comes back and 54.00 is debited: balance 32.80. The buyer
+    returns the mug, asking exactly at the end of its 30-day window: the return's refund,
+    100.00 for the unit, is capped at 100.00 - 60.00 = 40.00 (the chargeback already gave
+    60.00 back) and the return closes; 40.00 less the 4.00 commission back is debited:
+    balance -3.20, the processing fee the vendor keeps bearing. The buyer got 60.00 + 40.00 =
+    100.00 back, once."""
+    market = _market(store, clock)
+    (order,) = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ann",
+        items=[
+            Item(
+                vendor_id="v-eu",
+                product_id="mug",
+                quantity=1,
+                unit_price=Money("100.00", "EUR"),
+                policy=ReturnPolicy(returns_accepted=True, window_days=30),
+            )
+        ],
+        paid=Money("100.00", "EUR"),
+    )
+    order = complete(market, order)
+    assert order.completed_at is not None
+    clock.advance(hours=168)
+    assert market.run_due().timers == {"release": 1}
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 8680
+    _chargeback(market, order.order_id, "60.00", "0.00", "dp_6")
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 3280
+
+    line_id = order.lines[0].line_id
+    clock.set(order.completed_at + dt.timedelta(days=30))  # the window's last instant
+    asked = market.request_return(
+        order.order_id, by=BUYER, kind=ReturnKind.RETURN, items={line_id: 1}, reason="too big"
+    )
+    rid = asked.returns[-1].return_id
+    market.accept_return(order.order_id, rid, by=VENDOR)
+    market.ship_return(order.order_id, rid, by=BUYER, carrier="DHL", tracking_number="R-1")
+    market.receive_return(order.order_id, rid, by=VENDOR)
+    done = market.refund_return(order.order_id, rid, by=VENDOR)
+    assert done.returns[-1].status is ReturnStatus.REFUNDED
+    assert done.returns[-1].refund_minor == 4000
+    assert done.refunded_minor + market.get_hold(order.order_id, by=STAFF).chargeback_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == -320
+    assert market.verify_journal(by=STAFF).ok

@@ -387,17 +387,24 @@ class _OrderEndings(_OrderCommands):
         self, order_id: str, return_id: str, *, by: Actor, idempotency_key: str | None = None
     ) -> Order:
         """R37, R20-R22: the vendor refunds the received return, less the restocking fee of
-        the policy snapshot."""
+        the policy snapshot; never more than is still refundable (R39: chargebacks not won
+        count as given back), so the return closes even when a chargeback took it all."""
         _return_args(by, order_id, return_id)
         refund_id = self.ids.new_id("r")
-        return self._return_command(
+        return self._order_command_in(
             order_id,
-            return_id,
             by,
             "refund_return",
             idempotency_key,
-            {},
-            lambda o, now: rcore.refund_return(o, return_id, refund_id=refund_id, by=by, now=now),
+            {"return_id": return_id},
+            lambda uow, o, now: rcore.refund_return(
+                o,
+                return_id,
+                refund_id=refund_id,
+                by=by,
+                now=now,
+                charged_back_minor=charged_back(uow, order_id),
+            ),
         )
 
     def ship_exchange(
