@@ -13,6 +13,7 @@ other stories; none is charged before completion (R15), so only the provider's f
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -328,4 +329,32 @@ def test_r37_r39_return_after_a_chargeback_refunds_only_the_rest_and_closes(
     assert done.returns[-1].refund_minor == 4000
     assert done.refunded_minor + market.get_hold(order.order_id, by=STAFF).chargeback_minor == 10000
     assert market.balance("v-eu", by=VENDOR).balance_minor == -320
+    assert market.verify_journal(by=STAFF).ok
+
+
+def test_r39_r17_the_cancelled_hold_waits_for_a_rate_then_settles(
+    store: Store, clock: FakeClock
+) -> None:
+    """R17, R39, R40: a GBP vendor, no EUR/GBP rate yet. The first story's cancellation
+    (refund 60.00, -15.00 EUR left in the hold) is not refused for want of a rate: the order
+    is cancelled and the settlement waits for the ``release`` sweep, which retries. With a
+    rate of 0.8000: -15.00 EUR is -12.00 GBP, plus the 2 % conversion fee 0.24: balance
+    -12.24 GBP."""
+    rates = FixedRateProvider(as_of=START)
+    market = money_market(store, clock, rates)
+    market.register_vendor("v-gb", payout_currency="GBP", by=STAFF)
+    order = place(market, "v-gb", Money("100.00", "EUR"))
+    _chargeback(market, order.order_id, "40.00", "15.00", "dp_7")
+    ended = market.cancel_order(order.order_id, by=BUYER)
+    assert ended.status is OrderStatus.CANCELLED
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.state, hold.held_minor, hold.released_at) == (HoldState.CANCELLED, -1500, None)
+    clock.advance(minutes=30)
+    assert market.run_due().timers == {}  # still no rate: tried again later
+    rates.set_rate("EUR", "GBP", Decimal("0.8000"), as_of=clock.now())
+    clock.advance(hours=1)
+    assert market.run_due().timers == {"release": 1}
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.state, hold.held_minor, hold.released_minor) == (HoldState.CANCELLED, 0, -1224)
+    assert market.balance("v-gb", by=Actor.vendor("v-gb")).balance_minor == -1224
     assert market.verify_journal(by=STAFF).ok
