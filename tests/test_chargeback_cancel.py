@@ -227,8 +227,11 @@ _STEPS = st.lists(
         st.tuples(st.just("refund"), st.integers(1, 12_000), st.just(0)),
         st.tuples(st.just("cancel"), st.just(0), st.just(0)),
         st.tuples(st.just("win"), st.integers(0, 5), st.just(0)),
+        st.tuples(st.just("ship"), st.just(0), st.just(0)),
+        st.tuples(st.just("confirm"), st.just(0), st.just(0)),
+        st.tuples(st.just("end"), st.just(0), st.just(0)),
     ),
-    max_size=8,
+    max_size=10,
 )
 
 
@@ -237,8 +240,9 @@ _STEPS = st.lists(
 def test_r39_property_the_buyer_never_gets_back_more_than_paid(
     steps: list[tuple[str, int, int]], returned: bool
 ) -> None:
-    """R20, R24, R39: across any interleaving of chargebacks, refunds, a cancellation and
-    wins on a 100.00 EUR order, what the buyer has back (refunds plus chargebacks not won)
+    """R20, R24, R39: across any interleaving of chargebacks, refunds, a cancellation
+    (before or after shipping), shipping, completion and release, and wins on a 100.00 EUR
+    order, what the buyer has back (refunds plus chargebacks not won)
     never exceeds what it paid, the journal stays balanced and verified, and a cancelled
     order keeps nothing held."""
     clock = FakeClock(START)
@@ -261,10 +265,30 @@ def test_r39_property_the_buyer_never_gets_back_more_than_paid(
                 market.refund(order_id, by=VENDOR, amount=from_minor(amount, "EUR"))
             elif kind == "cancel":
                 market.cancel_order(order_id, by=BUYER)
+            elif kind == "ship":
+                line = market.get_order(order_id, by=STAFF).lines[0]
+                market.ship(
+                    order_id,
+                    by=VENDOR,
+                    items={line.line_id: 1},
+                    carrier="DHL",
+                    tracking_number="T-1",
+                )
+            elif kind == "confirm":  # delivered, confirmed, and past the hold: released
+                shipments = market.get_order(order_id, by=STAFF).shipments
+                if not shipments:
+                    continue
+                shipment = shipments[0].shipment_id
+                market.mark_delivered(order_id, shipment, by=VENDOR)
+                market.confirm_receipt(order_id, shipment, by=BUYER)
+                clock.advance(hours=200)
+                market.run_due()
+            elif kind == "end":
+                market.cancel_after_shipping(order_id, by=STAFF, reason="ended by staff")
             elif refs:
                 market.chargeback_won(order_id, reference=refs[amount % len(refs)], by=STAFF)
         except AsoloraError:
-            pass  # refused (more than refundable, won twice, cancelled): changes nothing
+            pass  # refused (more than refundable, won twice, ended, ...): changes nothing
         order = market.get_order(order_id, by=STAFF)
         hold = market.get_hold(order_id, by=STAFF)
         assert order.refunded_minor == hold.refunded_minor
