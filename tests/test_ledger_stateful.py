@@ -194,7 +194,9 @@ class LedgerMachine(RuleBasedStateMachine):
         now = self.clock.now()
         for vendor in VENDORS:
             for hold in self.market.holds(vendor, by=STAFF):
-                if hold.released_at == now:
+                # a cancelled order's hold is settled at its cancellation, frozen or not
+                # (R11, R39), not by the sweep
+                if hold.released_at == now and not hold.cancelled:
                     assert hold.order_id not in frozen_before
                     assert hold.release_at is not None
                     assert hold.release_at <= now

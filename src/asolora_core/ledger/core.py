@@ -128,7 +128,10 @@ def capture(
 def _fees_now(hold: Hold, fees: FeeSchedule) -> tuple[int, int]:
     """The commission and processing fee the schedule gives the order's current net: the
     one rule for refunds before and after release (R21, and ``commission_refunded_on_refund``
-    applied the same once released)."""
+    applied the same once released). A cancelled order is never charged fees (R11): a
+    chargeback or a win after its cancellation leaves them as they are."""
+    if hold.cancelled:
+        return hold.commission_minor, hold.processing_fee_minor
     net = max(hold.net_minor, 0)
     base = net if fees.commission_refunded_on_refund else (hold.commission_base_minor or 0)
     commission = fees.commission(base, hold.currency) if net else 0

@@ -100,7 +100,8 @@ class _MoneyEndings(_MoneyCommands):
         amount goes back to the vendor (the provider's fee too when
         ``MoneyConfig.chargeback_fee_returned_on_win``). Before release it returns to the
         held proceeds and the freeze the chargeback put on the order is lifted; after release
-        it is credited to the balance at the rate in force now, less the conversion fee."""
+        it is credited to the balance at the rate in force now, less the conversion fee. On
+        a cancelled order it is settled to the balance at once (R11: nothing stays held)."""
         _staff(by, "record a won chargeback")
         check_id(order_id, "order_id")
         check_id(reference, "reference")
@@ -146,7 +147,8 @@ class _MoneyEndings(_MoneyCommands):
                 f"{_money.format_minor(row.reinstated_minor, order.currency)} reinstated.",
                 now,
             )
-            return new
+            # R11, R39: won after the order was cancelled, it is settled at once
+            return self._settle_cancelled(uow, new, now)
 
         return self._execute(
             by,

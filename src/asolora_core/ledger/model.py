@@ -732,16 +732,23 @@ class Hold:
 
     @property
     def state(self) -> str:
+        if self.cancelled:  # settled or not (R11, R39): the order ended cancelled
+            return HoldState.CANCELLED
         if self.released_at is not None:
             return HoldState.RELEASED
-        if self.cancelled:
-            return HoldState.CANCELLED
         if self.frozen:
             return HoldState.FROZEN
         return HoldState.OPEN if self.completed_at is None else HoldState.HELD
 
     def is_due(self, now: _dt.datetime) -> bool:
-        """Releasable now: completed, ``release_at`` reached, not frozen nor released (R16)."""
+        """Releasable now: completed, ``release_at`` reached, not frozen nor released (R16).
+
+        A cancelled order's hold is due at once, frozen or not, when something is left in it
+        to settle: what a chargeback before the cancellation took beyond the buyer's
+        payment (its provider fee), or what a chargeback won after it gave back (R11, R39).
+        Nothing stays held for an order that ended."""
+        if self.cancelled:
+            return self.released_at is None and self.held_minor != 0
         return (
             self.release_at is not None
             and self.release_at <= now

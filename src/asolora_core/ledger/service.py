@@ -290,6 +290,7 @@ class _MoneyCommands(_IntegrityCommands):
         self, uow: UnitOfWork, order: Order, events: Sequence[DomainEvent], now: _dt.datetime
     ) -> None:
         fees = self._money.fees
+        cancelled = False
         for event in events:
             if isinstance(event, OrderPlaced):
                 hold, txn = core.capture(
@@ -338,6 +339,33 @@ class _MoneyCommands(_IntegrityCommands):
                         uow, attrs.evolve(hold, version=hold.version + 1, cancelled=True)
                     )
                     uow.timers.cancel(f"{RELEASE}:{order.order_id}")
+                    cancelled = True
+        if cancelled:  # after the cancellation's refund is booked
+            self._settle_cancelled(uow, self._hold(uow, order), now)
+
+    def _settle_cancelled(self, uow: UnitOfWork, hold: Hold, now: _dt.datetime) -> Hold:
+        """R11, R39: a cancelled order's hold keeps nothing: what is left in it (a chargeback's
+        provider fee the vendor bears, or what a chargeback won after the cancellation gave
+        back) is settled to the vendor's balance at once, as a release is (converted at the
+        rate in force, a ``chargeback`` line when negative). Without a rate it is left to the
+        ``release`` timer, due now, which retries."""
+        if not (hold.cancelled and hold.is_due(now)):
+            return hold
+        try:
+            snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+        except RateUnavailableError as exc:
+            log.warning("settlement of cancelled %s postponed: %s", hold.order_id, exc)
+            uow.timers.schedule(
+                Timer(
+                    timer_id=f"{RELEASE}:{hold.order_id}",
+                    kind=RELEASE,
+                    aggregate_id=hold.order_id,
+                    ref="",
+                    due_at=now,
+                )
+            )
+            return hold
+        return self._release(uow, hold, snapshot, now, Actor.system())
 
     def _book_refund(
         self, uow: UnitOfWork, order: Order, event: RefundIssued, now: _dt.datetime
@@ -812,7 +840,7 @@ class _MoneyCommands(_IntegrityCommands):
                 f"The buyer disputed the payment of order {order_id} with the card issuer.",
                 now,
             )
-            return new
+            return self._settle_cancelled(uow, new, now)
 
         return self._execute(
             by,

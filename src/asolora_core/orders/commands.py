@@ -617,10 +617,22 @@ def confirm_receipt(
     return new, tuple(events)
 
 
-def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.datetime) -> Decision:
+def cancel(
+    order: Order,
+    *,
+    refund_id: str,
+    reason: str,
+    by: Actor,
+    now: _dt.datetime,
+    charged_back_minor: int = 0,
+) -> Decision:
     """R11: before anything ships, cancel with a full refund; afterwards refunds are the way.
     The buyer and the vendor may say why (``reason`` optional); staff must (R1, R16: every
-    staff power carries a reason, recorded as ``StaffActionTaken`` and notified)."""
+    staff power carries a reason, recorded as ``StaffActionTaken`` and notified).
+
+    R39: ``charged_back_minor`` (the chargebacks not won, from the order's hold) already went
+    back to the buyer through the card issuer, so the refund is only what is still
+    refundable, ``paid - refunded - charged back`` (nothing when charged back in full)."""
     status = _authorize(order, by, Action.CANCEL)
     reason = staff_reason(by, reason, "cancel an order")
     if order.shipments:
@@ -628,7 +640,7 @@ def cancel(order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.dat
             f"order {order.order_id} has shipped, so it cannot be cancelled; refund it instead",
             order_id=order.order_id,
         )
-    amount = order.refundable_minor
+    amount = still_refundable(order, charged_back_minor)
     refund_row = Refund(
         refund_id=refund_id,
         amount_minor=amount,
@@ -996,6 +1008,12 @@ def unit_share(line: Line, first_unit: int, count: int) -> int:
         return n * q + min(n, r)
 
     return cumulative(first_unit + count) - cumulative(first_unit)
+
+
+def still_refundable(order: Order, charged_back_minor: int) -> int:
+    """R20, R39: what a cancellation gives back: paid, less refunds, less the chargebacks
+    (not won) that already returned money to the buyer; never below zero."""
+    return max(0, order.refundable_minor - max(0, charged_back_minor))
 
 
 def _refund_event(order: Order, row: Refund, by: Actor) -> RefundIssued:

@@ -91,16 +91,24 @@ def remind_confirmation(
     )
 
 
-def cancel_unshipped(order: Order, *, refund_id: str, now: _dt.datetime) -> Decision | None:
+def cancel_unshipped(
+    order: Order, *, refund_id: str, now: _dt.datetime, charged_back_minor: int = 0
+) -> Decision | None:
     """R40: the vendor did not ship in time. Nothing shipped: the order is cancelled with a
     full refund (R11). Some units shipped: the unshipped rest is refunded, so it no longer
-    has to ship (R9) and the order can complete. None when everything shipped or the order
-    ended."""
+    has to ship (R9) and the order can complete. Either refund is capped by what is still
+    refundable once ``charged_back_minor`` (chargebacks not won, R39) is counted. None when
+    everything shipped or the order ended."""
     if order.status is not OrderStatus.PROCESSING:
         return None
     if not order.shipments:
         return core.cancel(
-            order, refund_id=refund_id, reason="not shipped in time", by=SYSTEM, now=now
+            order,
+            refund_id=refund_id,
+            reason="not shipped in time",
+            by=SYSTEM,
+            now=now,
+            charged_back_minor=charged_back_minor,
         )
     rest = {lid: qty for lid, qty in order.unshipped().items() if qty > 0}
     if not rest:
@@ -120,7 +128,7 @@ def cancel_unshipped(order: Order, *, refund_id: str, now: _dt.datetime) -> Deci
                 refunded_quantity=line.refunded_quantity + units,
             )
         lines.append(line)
-    amount = min(value, order.refundable_minor)
+    amount = min(value, core.still_refundable(order, charged_back_minor))
     new = evolve(order, version=order.version + 1, lines=tuple(lines))
     events: list[DomainEvent] = [
         ShippingCancelled(
@@ -238,11 +246,18 @@ def resolve_for_vendor(
 
 
 def cancel_after_shipping(
-    order: Order, *, refund_id: str, reason: str, by: Actor, now: _dt.datetime
+    order: Order,
+    *,
+    refund_id: str,
+    reason: str,
+    by: Actor,
+    now: _dt.datetime,
+    charged_back_minor: int = 0,
 ) -> Decision:
     """Staff end an order that has shipped: everything still refundable goes back to the
-    buyer (R20), open issues close, the order is cancelled and nothing is owed to the
-    vendor. Before anything ships, :func:`~asolora_core.orders.commands.cancel` is the way."""
+    buyer (R20; less what chargebacks already returned, ``charged_back_minor``, R39), open
+    issues close, the order is cancelled and nothing is owed to the vendor. Before anything
+    ships, :func:`~asolora_core.orders.commands.cancel` is the way."""
     core._owner_check(order, by)
     status = step(order.status, Action.CANCEL_AFTER_SHIPPING, by.kind)
     reason = core.staff_reason(by, reason, "cancel an order after shipping")
@@ -251,7 +266,7 @@ def cancel_after_shipping(
             f"order {order.order_id} has not shipped; cancel it with cancel_order instead",
             order_id=order.order_id,
         )
-    amount = order.refundable_minor
+    amount = core.still_refundable(order, charged_back_minor)
     events: list[DomainEvent] = []
     issues = core.close_open_issues(order, now, by, events)
     refunds = order.refunds

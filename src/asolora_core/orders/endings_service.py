@@ -35,7 +35,7 @@ from asolora_core.orders import endings
 from asolora_core.orders import returns as rcore
 from asolora_core.orders.commands import Decision
 from asolora_core.orders.model import Order, ReturnKind
-from asolora_core.orders.service import _OrderCommands, _quantities
+from asolora_core.orders.service import _OrderCommands, _quantities, charged_back
 from asolora_core.ports import Timer, UnitOfWork
 
 __all__ = [
@@ -166,7 +166,12 @@ class _OrderEndings(_OrderCommands):
     def _cancel_unshipped(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
         """R40: cancel an unshipped order with a full refund, or refund the unshipped rest."""
         order = uow.orders.get(timer.aggregate_id)
-        decision = endings.cancel_unshipped(order, refund_id=self.ids.new_id("r"), now=now)
+        decision = endings.cancel_unshipped(
+            order,
+            refund_id=self.ids.new_id("r"),
+            now=now,
+            charged_back_minor=charged_back(uow, order.order_id),
+        )
         return self._apply(uow, order, decision, now)
 
     def _remind_buyer(self, uow: UnitOfWork, timer: Timer, now: _dt.datetime) -> bool:
@@ -219,14 +224,19 @@ class _OrderEndings(_OrderCommands):
         the buyer, open issues close, nothing is owed to the vendor (R20)."""
         _staff_power(by, order_id, None, "", reason, "cancel an order after shipping")
         refund_id = self.ids.new_id("r")
-        return self._order_command(
+        return self._order_command_in(
             order_id,
             by,
             "cancel_after_shipping",
             idempotency_key,
             {"reason": reason},
-            lambda order, now: endings.cancel_after_shipping(
-                order, refund_id=refund_id, reason=reason, by=by, now=now
+            lambda uow, order, now: endings.cancel_after_shipping(
+                order,
+                refund_id=refund_id,
+                reason=reason,
+                by=by,
+                now=now,
+                charged_back_minor=charged_back(uow, order_id),
             ),
         )
 
@@ -377,17 +387,24 @@ class _OrderEndings(_OrderCommands):
         self, order_id: str, return_id: str, *, by: Actor, idempotency_key: str | None = None
     ) -> Order:
         """R37, R20-R22: the vendor refunds the received return, less the restocking fee of
-        the policy snapshot."""
+        the policy snapshot; never more than is still refundable (R39: chargebacks not won
+        count as given back), so the return closes even when a chargeback took it all."""
         _return_args(by, order_id, return_id)
         refund_id = self.ids.new_id("r")
-        return self._return_command(
+        return self._order_command_in(
             order_id,
-            return_id,
             by,
             "refund_return",
             idempotency_key,
-            {},
-            lambda o, now: rcore.refund_return(o, return_id, refund_id=refund_id, by=by, now=now),
+            {"return_id": return_id},
+            lambda uow, o, now: rcore.refund_return(
+                o,
+                return_id,
+                refund_id=refund_id,
+                by=by,
+                now=now,
+                charged_back_minor=charged_back(uow, order_id),
+            ),
         )
 
     def ship_exchange(

@@ -303,11 +303,19 @@ def return_amounts(order: Order, request: ReturnRequest) -> tuple[int, int]:
 
 
 def refund_return(
-    order: Order, return_id: str, *, refund_id: str, by: Actor, now: _dt.datetime
+    order: Order,
+    return_id: str,
+    *,
+    refund_id: str,
+    by: Actor,
+    now: _dt.datetime,
+    charged_back_minor: int = 0,
 ) -> Decision:
     """R37, R20-R22: the vendor refunds the received return, less the restocking fee. The
     refund goes through the refund rules: before release it reduces the held proceeds, after
-    release it is debited from the vendor's balance."""
+    release it is debited from the vendor's balance. It never exceeds what is still
+    refundable: paid, less refunds, less ``charged_back_minor`` (chargebacks not won, which
+    already gave the buyer that money back, R39); the return closes all the same."""
     request, status = _step(order, return_id, Action.REFUND_RETURN, by)
     if request.kind is not ReturnKind.RETURN:
         raise InvalidInputError(
@@ -315,8 +323,8 @@ def refund_return(
             field="return_id",
         )
     amount, fee = return_amounts(order, request)
-    if amount > order.refundable_minor:
-        amount = order.refundable_minor  # R20: never more than what is left of the payment
+    # R20, R39: never more than what is left of the payment once chargebacks are counted
+    amount = min(amount, core.still_refundable(order, charged_back_minor))
     lines = list(order.lines)
     for line_id, qty in request.items:
         line = order.line(line_id)

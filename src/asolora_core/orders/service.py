@@ -103,6 +103,13 @@ def _quantities(items: object, field: str = "items") -> dict[str, int]:
     }
 
 
+def charged_back(uow: UnitOfWork, order_id: str) -> int:
+    """R39: what chargebacks not won already returned to the buyer of the order (0 when the
+    order has no hold). The ledger checks the refund against its sealed hold again."""
+    hold = uow.ledger.get_hold(order_id)
+    return 0 if hold is None else hold.chargeback_minor
+
+
 class _OrderCommands(_Kernel):
     """The order lifecycle (R3-R14, R20, R38)."""
 
@@ -131,6 +138,26 @@ class _OrderCommands(_Kernel):
         arguments: Mapping[str, Any],
         decide: Callable[[Order, _dt.datetime], Decision],
     ) -> Order:
+        return self._order_command_in(
+            order_id,
+            by,
+            command,
+            idempotency_key,
+            arguments,
+            lambda _uow, order, now: decide(order, now),
+        )
+
+    def _order_command_in(
+        self,
+        order_id: str,
+        by: Actor,
+        command: str,
+        idempotency_key: str | None,
+        arguments: Mapping[str, Any],
+        decide: Callable[[UnitOfWork, Order, _dt.datetime], Decision],
+    ) -> Order:
+        """:meth:`_order_command` for a decision that reads more of the unit of work (the
+        order's hold, for what chargebacks already returned to the buyer, R39)."""
         check_id(order_id, "order_id")
 
         def work(uow: UnitOfWork, now: _dt.datetime) -> Order:
@@ -138,7 +165,7 @@ class _OrderCommands(_Kernel):
             # R1 first: an outsider learns nothing of the order (not even its currency from
             # a mismatching amount) before being refused
             core._owner_check(current, by)
-            order, events = decide(current, now)
+            order, events = decide(uow, current, now)
             if order is current and not events:
                 return order  # nothing to do (e.g. confirming what was auto-confirmed, R10)
             uow.orders.save(order)
@@ -449,20 +476,27 @@ class _OrderCommands(_Kernel):
         reason: str = "",
         idempotency_key: str | None = None,
     ) -> Order:
-        """R11: cancel before anything ships, with a full refund to the buyer. The buyer or
+        """R11: cancel before anything ships, with a full refund to the buyer (R39: less what
+        chargebacks not won already returned to the buyer; nothing when charged back in
+        full, and the order still ends). The buyer or
         the vendor may give a ``reason``; staff must (a missing or blank one is refused with
         ``ReasonRequiredError`` and nothing changes), and a staff cancel is recorded as
         ``StaffActionTaken`` with it and notified to both sides."""
         check_text(reason, "reason")
         refund_id = self.ids.new_id("r")
-        return self._order_command(
+        return self._order_command_in(
             order_id,
             by,
             "cancel_order",
             idempotency_key,
             {"reason": reason},
-            lambda order, now: core.cancel(
-                order, refund_id=refund_id, reason=reason, by=by, now=now
+            lambda uow, order, now: core.cancel(
+                order,
+                refund_id=refund_id,
+                reason=reason,
+                by=by,
+                now=now,
+                charged_back_minor=charged_back(uow, order_id),
             ),
         )
 
