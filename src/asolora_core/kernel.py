@@ -1022,13 +1022,33 @@ class _Kernel:
         self, at: _dt.datetime, exc: Exception, failing: Sequence[Timer] = ()
     ) -> None:
         """A timer whose handler raises is moved an hour later and logged, so one bad timer
-        never blocks the others (the batch it was in is retried one timer at a time). The
-        timer is the one that failed, when known: with other workers sweeping at once, the
-        next due timer may be another one."""
+        never blocks the others (the batch it was in is retried one timer at a time).
+
+        Its transaction was rolled back, so until this one the timer was free for others:
+        it is moved only if it is still the one this sweep claimed
+        (``TimerStore.set_aside``). Another worker may have claimed and run it meanwhile,
+        or a command cancelled or scheduled it again: it is then left as it is, never run a
+        second time nor brought back (R40). When the claim itself failed, so that the timer
+        is not known, the next due timer is claimed and moved in this transaction."""
+        later = at + _dt.timedelta(hours=1)
         with self.store.unit_of_work() as uow:
-            for timer in failing or uow.timers.claim_due(at, 1):
-                log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
-                uow.timers.schedule(attrs.evolve(timer, due_at=at + _dt.timedelta(hours=1)))
+            if failing:
+                for timer in failing:
+                    if uow.timers.set_aside(timer, later):
+                        log.error(
+                            "timer %s failed (%r); retrying it in an hour", timer.timer_id, exc
+                        )
+                    else:
+                        log.error(
+                            "timer %s failed (%r); left as it is: another worker or a command "
+                            "has claimed, cancelled or scheduled it since",
+                            timer.timer_id,
+                            exc,
+                        )
+            else:
+                for timer in uow.timers.claim_due(at, 1):
+                    log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
+                    uow.timers.schedule(attrs.evolve(timer, due_at=later))
             uow.commit()
 
     def deliver_notifications(
