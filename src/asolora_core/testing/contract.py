@@ -893,7 +893,7 @@ class StoreContract:
                 assert uow.timers.claim_due(T0, 10) == (_timer("t-1", T0),)
 
     def _sweep_failing_while(
-        self, first: Store, second: Store, meanwhile: Callable[[Marketplace], None]
+        self, first: Store, second: Store, meanwhile: Callable[[Marketplace], object]
     ) -> tuple[dict[str, int], list[str]]:
         """Sweep ``first`` at T0 for one timer, ``t-1``, whose work fails there; after that
         transaction is rolled back and before the sweep sets the timer aside, ``meanwhile``
@@ -1417,7 +1417,7 @@ class _BetweenTransactions:
 
     def __init__(self, inner: Store) -> None:
         self._inner = inner
-        self.pending: list[Callable[[], None]] = []
+        self.pending: list[Callable[[], object]] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
