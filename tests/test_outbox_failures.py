@@ -136,6 +136,75 @@ def test_a_relay_whose_lease_ran_out_leaves_the_rest_to_the_next_one(
     assert len(sent) == 4
 
 
+class _Relaying:
+    """A notifier that records what it sends as ``name``; on its first send it runs
+    ``meanwhile`` (another worker's move while this relay holds its batch)."""
+
+    def __init__(self, sent: list[tuple[str, str]], name: str) -> None:
+        self.sent = sent
+        self.name = name
+        self.meanwhile: Callable[[], None] | None = None
+
+    def send(self, message_id: str, notification: Notification) -> None:
+        self.sent.append((self.name, message_id))
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+
+
+def test_a_relay_for_an_earlier_instant_holds_its_batch_for_the_whole_lease(
+    store: Store, clock: FakeClock
+) -> None:
+    """R29: a relay run for an instant before the clock's (``run_due(now=...)`` catching
+    up, ``deliver_notifications(now=...)``) holds its batch for ``outbox_lease`` from the
+    clock's now, as every relay measures the lease: another worker relaying at the clock's
+    now meanwhile takes none of it, and every message is sent once."""
+    sent: list[tuple[str, str]] = []
+    config = MarketplaceConfig(outbox_lease=dt.timedelta(minutes=5), order_receipts=False)
+    here, there = _Relaying(sent, "here"), _Relaying(sent, "there")
+    market = Marketplace(store, clock=clock, notifier=here, ids=SequentialIds(), config=config)
+    other = Marketplace(store, clock=clock, notifier=there, config=config)
+    _place(market, 3)
+    placed = clock.now()
+    clock.advance(hours=1)
+    others: list[int] = []
+    here.meanwhile = lambda: others.append(other.deliver_notifications().delivered)
+    assert market.deliver_notifications(now=placed).delivered == 3
+    assert others == [0]
+    ids = [m.message_id for m in market.outbox(by=STAFF)]
+    assert sorted(sent) == sorted(("here", i) for i in ids)
+    assert all(m.delivered_at == placed for m in market.outbox(by=STAFF))
+
+
+def test_a_relay_for_a_later_instant_sends_its_batch_while_its_lease_lasts(
+    store: Store, clock: FakeClock
+) -> None:
+    """R29: a relay run for an instant after the clock's holds its batch until
+    ``outbox_lease`` after that instant, the first moment another relay may take it; so it
+    sends the whole batch until then, however slow the notifier by the clock, instead of
+    stopping and leaving messages that nobody may send before the lease ends. Another
+    worker relaying meanwhile (at the clock's now or at the same instant) takes none."""
+    sent: list[tuple[str, str]] = []
+    config = MarketplaceConfig(outbox_lease=dt.timedelta(minutes=5), order_receipts=False)
+    here, there = _Relaying(sent, "here"), _Relaying(sent, "there")
+    market = Marketplace(store, clock=clock, notifier=here, ids=SequentialIds(), config=config)
+    other = Marketplace(store, clock=clock, notifier=there, config=config)
+    _place(market, 3)
+    ahead = clock.now() + dt.timedelta(days=1)
+    others: list[int] = []
+
+    def slow_and_another_relay() -> None:
+        clock.advance(minutes=6)  # longer than the lease, by the clock
+        others.append(other.deliver_notifications().delivered)
+        others.append(other.deliver_notifications(now=ahead).delivered)
+
+    here.meanwhile = slow_and_another_relay
+    assert market.deliver_notifications(now=ahead).delivered == 3
+    assert others == [0, 0]
+    ids = [m.message_id for m in market.outbox(by=STAFF)]
+    assert sorted(sent) == sorted(("here", i) for i in ids)
+
+
 def test_a_notifier_interrupted_mid_batch_keeps_what_it_sent(
     store: Store, clock: FakeClock
 ) -> None:

@@ -381,6 +381,44 @@ def test_a_sweep_claims_the_vendors_another_sweep_is_not_releasing_to_first(
         market.store.close()
 
 
+def test_a_failed_timer_another_sweep_holds_is_left_to_it_without_waiting(schema: str) -> None:
+    """R40: a sweep setting a failed timer aside while another sweep holds that timer
+    (claimed, its transaction still open) leaves it to that sweep at once (``SKIP LOCKED``)
+    instead of waiting for it: that sweep runs it, or sets it aside itself if it fails
+    too. Once nobody holds it, the set-aside moves it."""
+    from asolora_core.ports import Timer
+
+    timer = Timer(timer_id="t-1", kind="test", aggregate_id="o-1", ref="", due_at=START)
+    first, second = make_store(schema), make_store(schema)
+    try:
+        with first.unit_of_work() as uow:
+            uow.timers.schedule(timer)
+            uow.commit()
+        with second.unit_of_work() as held:
+            assert held.timers.claim_due(START, 10) == (timer,)
+            with first.unit_of_work() as uow:
+                uow.run("SET LOCAL lock_timeout = '10s'")  # waiting fails the test, not hangs
+                assert uow.timers.set_aside(timer, START + dt.timedelta(hours=1)) is False
+                uow.commit()
+            held.rollback()  # that sweep failed too: the timer is back as it was
+        with first.unit_of_work() as uow:
+            assert uow.timers.set_aside(timer, START + dt.timedelta(hours=1)) is True
+            uow.commit()
+        with first.unit_of_work() as uow:
+            assert uow.timers.claim_due(START + dt.timedelta(hours=2), 10) == (
+                Timer(
+                    timer_id="t-1",
+                    kind="test",
+                    aggregate_id="o-1",
+                    ref="",
+                    due_at=START + dt.timedelta(hours=1),
+                ),
+            )
+    finally:
+        second.close()
+        first.close()
+
+
 def _local_cluster() -> list[str] | None:
     """The command that restarts the local PostgreSQL server the DSN names, if this process
     may run it (root, Debian's pg_ctlcluster, a 127.0.0.1/localhost DSN)."""

@@ -43,8 +43,9 @@ class MarketplaceConfig:
     * ``outbox_max_attempts``, ``outbox_retry_after``: a failing notifier is retried with
       exponential backoff from ``outbox_retry_after`` (doubling, at most one hour), and after
       the last attempt the message is kept as failed for staff to see (R29).
-      ``outbox_lease``: how long a relay holds the messages of one batch; once it has run
-      out (a slow notifier) the relay sends nothing more of that batch.
+      ``outbox_lease``: how long a relay holds the messages of one batch, from the later of
+      the clock's now and the relay's instant; once it has run out by the clock (a slow
+      notifier) the relay sends nothing more of that batch.
     * ``sweep_batch``: how many timers or messages a sweep claims per transaction, on every
       store (PostgreSQL included: ``FOR UPDATE SKIP LOCKED``). Due releases of one batch are
       written with a few statements for the whole batch; a batch that fails is run again one

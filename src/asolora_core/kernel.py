@@ -114,8 +114,8 @@ class DeliveryReport:
 @attrs.frozen(kw_only=True)
 class SweepReport:
     """What one :meth:`Marketplace.run_due` did: timers that acted, by kind (``"failed"``
-    counts timers whose handler raised: they are retried an hour later), and the
-    notifications relayed."""
+    counts timers whose handler raised: they are retried an hour later, unless another worker
+    or a command took them meanwhile), and the notifications relayed."""
 
     __repr__ = value_repr
 
@@ -908,10 +908,13 @@ class _Kernel:
         transaction with the work it causes, so a timer runs once however many workers sweep
         at once. A batch that fails is rolled back and its timers are run again one per
         transaction, so one failing timer never holds the others back: it alone is set aside
-        for an hour. An error of the store itself (its ``transient_errors``: on PostgreSQL a
-        lost connection or a restarting server) sets nothing aside: it is raised, with the
-        batch rolled back, for the caller to sweep again; so is a
-        :class:`~asolora_core.errors.StoreMisconfiguredError` (fix the configuration first).
+        for an hour, if it is still the timer claimed (another worker may have run it, or a
+        command cancelled or scheduled it again, since its transaction rolled back: it is then
+        left as it is, see ``TimerStore.set_aside``). An error of the store itself (its
+        ``transient_errors``: on PostgreSQL a lost connection or a restarting server) sets
+        nothing aside: it is raised, with the batch rolled back, for the caller to sweep
+        again; so is a :class:`~asolora_core.errors.StoreMisconfiguredError` (fix the
+        configuration first).
         """
         at = self._now() if now is None else utc(now, field="now")
         counts: dict[str, int] = {}
@@ -1022,13 +1025,33 @@ class _Kernel:
         self, at: _dt.datetime, exc: Exception, failing: Sequence[Timer] = ()
     ) -> None:
         """A timer whose handler raises is moved an hour later and logged, so one bad timer
-        never blocks the others (the batch it was in is retried one timer at a time). The
-        timer is the one that failed, when known: with other workers sweeping at once, the
-        next due timer may be another one."""
+        never blocks the others (the batch it was in is retried one timer at a time).
+
+        Its transaction was rolled back, so until this one the timer was free for others:
+        it is moved only if it is still the one this sweep claimed
+        (``TimerStore.set_aside``). Another worker may have claimed and run it meanwhile,
+        or a command cancelled or scheduled it again: it is then left as it is, never run a
+        second time nor brought back (R40). When the claim itself failed, so that the timer
+        is not known, the next due timer is claimed and moved in this transaction."""
+        later = at + _dt.timedelta(hours=1)
         with self.store.unit_of_work() as uow:
-            for timer in failing or uow.timers.claim_due(at, 1):
-                log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
-                uow.timers.schedule(attrs.evolve(timer, due_at=at + _dt.timedelta(hours=1)))
+            if failing:
+                for timer in failing:
+                    if uow.timers.set_aside(timer, later):
+                        log.error(
+                            "timer %s failed (%r); retrying it in an hour", timer.timer_id, exc
+                        )
+                    else:
+                        log.error(
+                            "timer %s failed (%r); left as it is: another worker or a command "
+                            "has claimed, cancelled or scheduled it since",
+                            timer.timer_id,
+                            exc,
+                        )
+            else:
+                for timer in uow.timers.claim_due(at, 1):
+                    log.error("timer %s failed (%r); retrying it in an hour", timer.timer_id, exc)
+                    uow.timers.schedule(attrs.evolve(timer, due_at=later))
             uow.commit()
 
     def deliver_notifications(
@@ -1038,17 +1061,22 @@ class _Kernel:
 
         Messages are leased before sending (another worker skips them until the lease ends),
         then marked delivered, or rescheduled with backoff when the notifier raises. A failing
-        notifier never loses a message and never undoes the change that produced it. Once the
-        lease has run out (by the clock: a slow notifier), the messages not yet sent are left
-        to the next relay, which may already have sent them.
+        notifier never loses a message and never undoes the change that produced it.
+
+        The lease is one instant: ``config.outbox_lease`` after the later of ``now`` and the
+        clock's now, stored as the messages' next attempt. No relay, at the clock's now or at
+        ``now``, takes them before it; once the clock reaches it (a slow notifier), this relay
+        sends nothing more of its batch and leaves the rest to the next relay, which may
+        already have sent them.
         """
         check_count(limit, "limit", low=1, high=MAX_DELIVERY_BATCH)
         at = self._now() if now is None else utc(now, field="now")
         if self.notifier is None:
             return DeliveryReport()
-        lease = self.config.outbox_lease
-        lease_until = at + lease
-        started = self._now()
+        # one time base for the lease: the instant it ends, checked against the clock here and
+        # against their own instants by other relays (a lease counted from an ``at`` before
+        # the clock would have ended already; one after it, outlived its check here)
+        lease_until = max(at, self._now()) + self.config.outbox_lease
         with self.store.unit_of_work() as uow:
             due = uow.outbox.due(at, limit)
             for m in due:
@@ -1058,7 +1086,7 @@ class _Kernel:
         outcomes: list[OutboxMessage] = []
         try:
             for i, m in enumerate(due):
-                if i and self._now() - started >= lease:
+                if i and self._now() >= lease_until:
                     # the lease ran out while the notifier worked: another relay may hold these
                     # messages now, so they are not sent again from here
                     break

@@ -402,6 +402,14 @@ class TimerStore(Protocol):
         commits with the unit of work, so a timer is handled once."""
         ...
 
+    def set_aside(self, timer: Timer, due_at: _dt.datetime) -> bool:
+        """Move ``timer``, claimed by a sweep whose work then failed and was rolled back, to
+        ``due_at``, only if the stored timer with its id is still exactly ``timer``; return
+        whether it moved. A timer another sweep has claimed since (and run, or holds now:
+        never waited for), or a command has cancelled or scheduled again, is left as it is
+        (``False``): setting it aside would run it a second time or bring it back (R40)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+import attrs
+
 from asolora_core.actors import Actor, ActorKind
 from asolora_core.adapters.memory_codec import Codec
 from asolora_core.adapters.memory_ledger import InMemoryLedger
@@ -880,6 +882,12 @@ class _Timers:
 
         self._uow.on_rollback(push_back)
         return tuple(out)
+
+    def set_aside(self, timer: Timer, due_at: _dt.datetime) -> bool:
+        if self._rows.get(timer.timer_id) != timer:
+            return False  # claimed by another sweep since, cancelled or scheduled again
+        self.schedule(attrs.evolve(timer, due_at=due_at))
+        return True
 
 
 class _Conversations:

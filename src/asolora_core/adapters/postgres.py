@@ -78,6 +78,7 @@ from asolora_core.adapters.records import (
     due_messages,
     idempotency_record,
     outbox_message,
+    set_aside_if_claimed,
 )
 from asolora_core.errors import (
     ConcurrencyConflictError,
@@ -1317,6 +1318,16 @@ class _Timers:
         timers = claimed_timers(rows, _dec_timer_row, _timer_id, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
+
+    def set_aside(self, timer: Timer, due_at: _dt.datetime) -> bool:
+        # SKIP LOCKED: a timer another sweep holds (claimed, so about to run or be set aside
+        # by that sweep) or a command is changing is left to it, never waited for
+        rows = self._uow.fetchall(
+            "SELECT body FROM timers WHERE timer_id = %s FOR UPDATE SKIP LOCKED",
+            (timer.timer_id,),
+        )
+        row = rows[0] if rows else None
+        return set_aside_if_claimed(row, _dec_timer_row, timer, due_at, self.schedule)
 
 
 class _Conversations:

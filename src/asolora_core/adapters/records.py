@@ -9,13 +9,21 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import attrs
+
 from asolora_core import _codec
 from asolora_core.actors import Actor
 from asolora_core.errors import LedgerIntegrityError
 from asolora_core.events import Notification
 from asolora_core.ports import IdempotencyRecord, OutboxMessage, Timer
 
-__all__ = ["claimed_timers", "due_messages", "idempotency_record", "outbox_message"]
+__all__ = [
+    "claimed_timers",
+    "due_messages",
+    "idempotency_record",
+    "outbox_message",
+    "set_aside_if_claimed",
+]
 
 #: How long a timer row that no longer decodes is set aside, like a timer whose work fails.
 TIMER_SET_ASIDE = _dt.timedelta(hours=1)
@@ -150,3 +158,26 @@ def claimed_timers(
     if bad:
         set_aside(bad)
     return timers
+
+
+def set_aside_if_claimed(
+    row: Row | None,
+    decode: Callable[[Row], Timer],
+    timer: Timer,
+    due_at: _dt.datetime,
+    schedule: Callable[[Timer], None],
+) -> bool:
+    """Schedule ``timer`` again at ``due_at`` when ``row``, its stored row read under the unit
+    of work's lock (``None``: there is none, or another transaction holds it), still decodes
+    into exactly ``timer``; return whether it did. Anything else (claimed by another sweep,
+    cancelled, scheduled again, edited by hand) is left as it is (R40)."""
+    if row is None:
+        return False
+    try:
+        stored = decode(row)
+    except Exception:  # edited into something else: not the timer claimed
+        return False
+    if stored != timer:
+        return False
+    schedule(attrs.evolve(timer, due_at=due_at))
+    return True

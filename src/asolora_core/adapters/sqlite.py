@@ -37,6 +37,7 @@ from asolora_core.adapters.records import (
     due_messages,
     idempotency_record,
     outbox_message,
+    set_aside_if_claimed,
 )
 from asolora_core.adapters.sqlite_base import dumps_compact, instant, loads_json, micros
 from asolora_core.adapters.sqlite_gate import WriteGate
@@ -1731,6 +1732,14 @@ class _Timers:
         timers = claimed_timers(rows, _timer_row, _first, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)
+
+    def set_aside(self, timer: Timer, due_at: _dt.datetime) -> bool:
+        # the unit of work holds the write lock (BEGIN IMMEDIATE): read and move are one step
+        row = self._uow.execute(
+            "SELECT timer_id, kind, due_at, body FROM timers WHERE timer_id = ?",
+            (timer.timer_id,),
+        ).fetchone()
+        return set_aside_if_claimed(row, _timer_row, timer, due_at, self.schedule)
 
 
 class _Conversations:

@@ -40,7 +40,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -837,6 +837,149 @@ class StoreContract:
             with store.unit_of_work() as uow:
                 assert uow.timers.claim_due(T0 + hour, 10) == timers
 
+    def test_a_failed_timer_is_set_aside_only_while_it_is_as_claimed(self) -> None:
+        """R40: ``set_aside(timer, due_at)`` moves a timer that a failed sweep claimed (and
+        rolled back) to ``due_at`` only while the stored timer is still the one claimed.
+        Once another sweep has claimed it, or a command has cancelled it or scheduled it
+        again, it changes nothing and returns False: a timer set aside never runs twice, a
+        cancelled one never comes back, a rescheduled one keeps its new instant and ref."""
+        hour, minute = _dt.timedelta(hours=1), _dt.timedelta(minutes=1)
+        ran = _timer("t-ran", T0 - minute)
+        kept, cancelled, moved, edited = (
+            _timer(name, T0) for name in ("t-kept", "t-cancelled", "t-moved", "t-edited")
+        )
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                for timer in (ran, kept, cancelled, moved, edited):
+                    uow.timers.schedule(timer)
+                uow.commit()
+            with store.unit_of_work() as uow:  # a sweep whose work fails
+                claimed = uow.timers.claim_due(T0, 10)
+                uow.rollback()
+            assert claimed == (ran, cancelled, edited, kept, moved)
+            with store.unit_of_work() as uow:  # meanwhile another sweep runs t-ran ...
+                assert uow.timers.claim_due(T0 - minute, 10) == (ran,)
+                uow.commit()
+            with store.unit_of_work() as uow:  # ... and commands change three others
+                uow.timers.cancel("t-cancelled")
+                uow.timers.schedule(_timer("t-moved", T0 + 3 * hour))
+                uow.timers.schedule(attrs.evolve(edited, ref="scheduled again"))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                moved_aside = [uow.timers.set_aside(t, T0 + hour) for t in claimed]
+                uow.commit()
+            assert moved_aside == [False, False, False, True, False]
+            with store.unit_of_work() as uow:  # set aside already: no longer as claimed
+                assert uow.timers.set_aside(kept, T0 + 2 * hour) is False
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + 9 * hour, 10) == (
+                    attrs.evolve(edited, ref="scheduled again"),
+                    attrs.evolve(kept, due_at=T0 + hour),
+                    _timer("t-moved", T0 + 3 * hour),
+                )
+
+    def test_a_set_aside_that_is_rolled_back_moves_nothing(self) -> None:
+        """R40: a set-aside commits with its unit of work; rolled back, the timer is due as
+        it was."""
+        with self.opened() as store:
+            with store.unit_of_work() as uow:
+                uow.timers.schedule(_timer("t-1", T0))
+                uow.commit()
+            with store.unit_of_work() as uow:
+                assert uow.timers.set_aside(_timer("t-1", T0), T0 + _dt.timedelta(hours=1))
+                uow.rollback()
+            with store.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0, 10) == (_timer("t-1", T0),)
+
+    def _sweep_failing_while(
+        self, first: Store, second: Store, meanwhile: Callable[[Marketplace], object]
+    ) -> tuple[dict[str, int], list[str]]:
+        """Sweep ``first`` at T0 for one timer, ``t-1``, whose work fails there; after that
+        transaction is rolled back and before the sweep sets the timer aside, ``meanwhile``
+        runs with a marketplace on ``second`` (another worker, whose handler works). Returns
+        the sweep's timer counts and which workers ran the timer."""
+        with first.unit_of_work() as uow:
+            uow.timers.schedule(_timer("t-1", T0))
+            uow.commit()
+        runs: list[str] = []
+        hooked = _BetweenTransactions(first)
+        here = Marketplace(
+            hooked.as_store(), clock=FakeClock(T0), config=MarketplaceConfig(sweep_batch=1)
+        )
+        there = Marketplace(second, clock=FakeClock(T0))
+
+        def fails(uow: Any, timer: Timer, now: _dt.datetime) -> bool:
+            runs.append("here")
+            hooked.pending.append(lambda: meanwhile(there))  # at the next transaction
+            raise RuntimeError("the timer's work failed on this worker")
+
+        def works(uow: Any, timer: Timer, now: _dt.datetime) -> bool:
+            runs.append("there")
+            return True
+
+        here._timer_handlers["test"] = fails
+        there._timer_handlers["test"] = works
+        counts = dict(here.run_due(T0).timers)
+        assert hooked.pending == []  # ``meanwhile`` ran
+        return counts, runs
+
+    def test_a_failed_timer_another_sweep_ran_meanwhile_is_not_put_back(self) -> None:
+        """R40: a timer whose work failed on one worker and that another worker claimed and
+        ran before the first could set it aside is not put back for an hour later: it runs
+        once, not twice (a reminder or a release sent again)."""
+        with self.two_handles() as (first, second):
+            counts, runs = self._sweep_failing_while(first, second, lambda m: m.run_due(T0))
+            assert counts == {"failed": 1}
+            assert runs == ["here", "there"]
+            with first.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + _dt.timedelta(days=30), 10) == ()
+
+    def test_a_failed_timer_a_command_cancelled_meanwhile_stays_cancelled(self) -> None:
+        """R40: a timer cancelled by a command between a failed run and its set-aside is not
+        brought back."""
+
+        def cancel(market: Marketplace) -> None:
+            with market.store.unit_of_work() as uow:
+                uow.timers.cancel("t-1")
+                uow.commit()
+
+        with self.two_handles() as (first, second):
+            counts, runs = self._sweep_failing_while(first, second, cancel)
+            assert (counts, runs) == ({"failed": 1}, ["here"])
+            with first.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + _dt.timedelta(days=30), 10) == ()
+
+    def test_a_failed_timer_a_command_scheduled_again_meanwhile_keeps_its_new_form(
+        self,
+    ) -> None:
+        """R40: a timer scheduled again by a command between a failed run and its set-aside
+        keeps the instant and reference the command gave it."""
+        again = attrs.evolve(_timer("t-1", T0 + _dt.timedelta(hours=3)), ref="again")
+
+        def reschedule(market: Marketplace) -> None:
+            with market.store.unit_of_work() as uow:
+                uow.timers.schedule(again)
+                uow.commit()
+
+        with self.two_handles() as (first, second):
+            counts, runs = self._sweep_failing_while(first, second, reschedule)
+            assert (counts, runs) == ({"failed": 1}, ["here"])
+            with first.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + _dt.timedelta(days=30), 10) == (again,)
+
+    def test_a_failed_timer_nobody_touched_is_set_aside_for_an_hour(self) -> None:
+        """R40: with nothing in between, the failed timer is set aside: due an hour after
+        the sweep's instant, everything else as it was."""
+        with self.two_handles() as (first, second):
+            counts, runs = self._sweep_failing_while(first, second, lambda m: None)
+            assert (counts, runs) == ({"failed": 1}, ["here"])
+            with first.unit_of_work() as uow:
+                assert uow.timers.claim_due(T0 + _dt.timedelta(minutes=59), 10) == ()
+                assert uow.timers.claim_due(T0 + _dt.timedelta(hours=1), 10) == (
+                    _timer("t-1", T0 + _dt.timedelta(hours=1)),
+                )
+
     # --- queries -------------------------------------------------------------------------
 
     def test_orders_by_checkout_vendor_and_customer_name(self) -> None:
@@ -1265,6 +1408,27 @@ class StoreContract:
             assert errors == []
             everything = claimed["a"] + claimed["b"]
             assert sorted(everything, key=lambda t: t.timer_id) == timers
+
+
+class _BetweenTransactions:
+    """A store that runs its ``pending`` actions just before it opens its next unit of work:
+    another worker's move at an exact point between two transactions of a sweep (no
+    threads, no sleeping). Everything else is the wrapped store's."""
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+        self.pending: list[Callable[[], object]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def unit_of_work(self) -> Any:
+        while self.pending:
+            self.pending.pop(0)()
+        return self._inner.unit_of_work()
+
+    def as_store(self) -> Store:
+        return cast(Store, self)
 
 
 def _oid(order: Order) -> str:
