@@ -1,4 +1,4 @@
-"""Where several PostgreSQL sweep workers lose time (issue 10's ``release_4w_vs_2w``). Not
+"""Where several PostgreSQL sweep workers lose time (``release_4w_vs_2w``). Not
 part of ``run.py``; run it by hand::
 
     python benchmarks/postgres_workers_check.py --orders 4000 --rounds 3 --workers 2 4

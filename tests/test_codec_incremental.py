@@ -1,4 +1,4 @@
-"""The compact, incremental order encoding the SQLite store writes (issue 12).
+"""The compact, incremental order encoding the SQLite store writes.
 
 Every order version the guide's scenario returns is encoded three ways: from scratch, reusing
 the data of the version before it, and reusing the data of an unrelated order. All three
@@ -143,7 +143,7 @@ def test_sqlite_history_rows_leave_out_their_columns_and_old_rows_still_read(
             assert "o-1" not in data
         with store.reader() as uow:
             assert uow.events.history("o-1") == events
-        # a row written whole (before issue 12) reads as it did
+        # a row written whole (before the compact encoding) reads as it did
         conn.execute("UPDATE events SET body = ? WHERE type = 'OrderPlaced'", (dumps(events[0]),))
         with store.reader() as uow:
             assert uow.events.history("o-1") == events

@@ -91,14 +91,14 @@ CONTACTS: list[tuple[str, set[ContactKind]]] = [
     ("let's move to whatsapp", {HANDLE}),
     ("whatsapp me at 555 1234", {HANDLE, PHONE}),
     ("email john@gmail.com or call +33 6 12 34 56 78", {EMAIL, PHONE}),
-    # spelled out with punctuation between the groups (issue 9)
+    # spelled out with punctuation between the groups
     ("five five five, one two three - four five six seven", {PHONE}),
     ("five five five, one two three dash four five six seven", {PHONE}),
     ("my number: seven seven zero, nine double oh, one two three", {PHONE}),
     ("five five five; one two three; four five six seven", {PHONE}),
     ("555 dash 123 dash 4567", {PHONE}),
     ("Five Five Five , One Two Three , Four Five Six Seven", {PHONE}),
-    # vanity numbers: letters for digits after a toll-free or area prefix (issue 9)
+    # vanity numbers: letters for digits after a toll-free or area prefix
     ("1-800-FLOWERS", {PHONE}),
     ("order by phone at 1-800-FLOWERS today", {PHONE}),
     ("call 0800 CALL NOW", {PHONE}),
@@ -206,7 +206,7 @@ INNOCENT: list[str] = [
     "Follow the instructions on the box",
     "Text on the shirt is wrong",
     "Plain www.asolora.com/orders and https://asolora.com/o/123",
-    # order talk next to the disguises above (issue 9): quantities, sizes, product names
+    # order talk next to the disguises above: quantities, sizes, product names
     "I need 800 flowers for the wedding",
     "We sold 1800 pieces last year",
     "1 200 pieces in total",

@@ -1,4 +1,4 @@
-"""The demo (`python -m asolora_core demo`): a month of a marketplace on SQLite (issue 11).
+"""The demo (`python -m asolora_core demo`): a month of a marketplace on SQLite.
 
 It is the README's first command, so it must run quickly, end with a verified journal, and
 give byte-identical ``--json`` for a seed.

@@ -555,7 +555,7 @@ def test_r25_a_float_literal_within_the_maximum_is_never_a_cent_off(cents: int) 
 
 
 def test_r13_balance_of_a_registered_vendor_with_nothing_released_is_zero(world: World) -> None:
-    """Issue 9 item 13 (R22): a registered vendor with nothing released has a zero balance
+    """R22: a registered vendor with nothing released has a zero balance
     in its payout currency; an unregistered one with a held order, in the order's currency;
     one the store knows nothing of is not_found."""
     w = world
@@ -580,7 +580,7 @@ def test_the_digest_sees_every_write(world: World) -> None:
 def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
     tmp_path: Path,
 ) -> None:
-    """R24, R33 (issue 9 item 2): three checkouts of exactly MAX_AMOUNT_MINOR are held,
+    """R24, R33: three checkouts of exactly MAX_AMOUNT_MINOR are held,
     released into a currency worth more minor units, and folded, on memory and SQLite alike;
     verify_journal passes and the balance is the exact sum (no 64-bit overflow anywhere)."""
     top = from_minor(MAX_AMOUNT_MINOR, "EUR")
@@ -622,7 +622,7 @@ def test_r24_r33_orders_at_the_maximum_release_and_verify_on_every_store(
 def test_r33_every_store_accepts_and_refuses_the_same_amounts(
     tmp_path_factory: pytest.TempPathFactory, unit_minor: int, quantity: int
 ) -> None:
-    """R33 (issue 9 item 2): around the maximum, memory, SQLite and (when the tests have a
+    """R33: around the maximum, memory, SQLite and (when the tests have a
     database) PostgreSQL give the same outcome for the same checkout: the same orders, or the
     same error code."""
     outcomes = []
@@ -765,7 +765,7 @@ def test_r2_junk_in_any_argument_stays_in_the_error_family(
 
 
 def test_r41_a_reserve_of_the_maximum_days_still_releases(world: World) -> None:
-    """R41 (issue 9 item 2): a rolling reserve of MAX_RESERVE_DAYS is accepted and the
+    """R41: a rolling reserve of MAX_RESERVE_DAYS is accepted and the
     vendor's orders still release (the reserve's end is a representable date); a longer
     one is refused up front (above), so it can never stall every release of the vendor."""
     w = world

@@ -1,4 +1,4 @@
-"""JSON out and back (issue 11; R25 amounts stay exact, R34 instants stay UTC).
+"""JSON out and back (R25 amounts stay exact, R34 instants stay UTC).
 
 Every exported value type goes to JSON text and back equal: the types the public API returns
 are sampled from one scenario walking the guide (``samples.collect``); the few that no call
@@ -160,7 +160,7 @@ def _exported_value_types() -> list[type[Any]]:
 
 
 def test_every_exported_value_type_has_a_sample(samples: dict[type[Any], list[Any]]) -> None:
-    """Issue 11: every exported type is covered by the round trip below."""
+    """Every exported type is covered by the round trip below."""
     missing = [t.__name__ for t in _exported_value_types() if t not in samples]
     abstract = {"DomainEvent"}  # only its subclasses exist as values
     assert sorted(set(missing) - abstract) == []
@@ -274,7 +274,7 @@ def _contains(actual: Any, expected: Any) -> bool:
 
 
 def test_the_format_is_stable() -> None:
-    """Issue 11: the JSON of a shipped order, as version 1 wrote it. A later version may add
+    """The JSON of a shipped order, as version 1 wrote it. A later version may add
     keys, never change or remove these."""
     market = asolora_core.Marketplace(
         asolora_core.InMemoryStore(),

@@ -202,7 +202,7 @@ def test_upgrade_keeps_every_notification_and_idempotency_record(tmp_path: Path)
 
 
 def test_upgrade_to_compact_rows_reads_every_row_the_same(tmp_path: Path) -> None:
-    """Issue 12 (schema step 12): the upgrade rewrites every order, history and timer body in
+    """Schema step 12: the upgrade rewrites every order, history and timer body in
     the positional form, the history without a rowid (``seq`` counting each order's events
     from 1, in the old order) and the outbox with shared texts; each order, history, timer
     and message reads back equal to what 0.1 wrote, ``outbox_messages`` shows the texts whole,
@@ -280,7 +280,7 @@ def test_upgrade_to_compact_rows_reads_every_row_the_same(tmp_path: Path) -> Non
 def test_upgrade_to_the_holds_check_keeps_every_hold_and_refuses_as_before(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 12 (schema step 13): the hold table is rebuilt with its refunds check as a CHECK
+    """Schema step 13: the hold table is rebuilt with its refunds check as a CHECK
     constraint instead of two triggers; every hold row (rowid included) is kept, the table
     still refuses a hold recording more refunded than paid, and the store carries on."""
     import asolora_core.adapters.sqlite as sqlite_adapter

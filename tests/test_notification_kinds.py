@@ -1,4 +1,4 @@
-"""Notification kinds are public constants (R29, issue 11): every kind the library sends is a
+"""Notification kinds are public constants (R29): every kind the library sends is a
 ``NotificationKind`` with its documented recipient and subject."""
 
 from __future__ import annotations

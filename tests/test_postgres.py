@@ -824,7 +824,7 @@ def _released(order_id: str, seq: int, vendor_id: str = "v-1") -> Any:
 def test_a_batchs_history_is_written_with_its_commit_and_read_back_before_it(
     schema: str,
 ) -> None:
-    """R33, issue 10: a sweep batch's history goes to the server with its COMMIT (one round
+    """R33: a sweep batch's history goes to the server with its COMMIT (one round
     trip while the journal head is held); a read in the same unit of work still sees it, and
     a unit of work rolled back keeps none of it."""
     store = make_store(schema)
@@ -848,7 +848,7 @@ def test_a_batchs_history_is_written_with_its_commit_and_read_back_before_it(
 def test_a_history_refused_at_the_commit_commits_nothing_and_the_store_goes_on(
     schema: str,
 ) -> None:
-    """R2, issue 10: when the history sent with the COMMIT is refused, the server skips the
+    """R2: when the history sent with the COMMIT is refused, the server skips the
     COMMIT: the error is raised, nothing of the unit of work stays, and the store's connection
     serves the next unit of work."""
     import psycopg

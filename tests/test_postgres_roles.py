@@ -1,4 +1,4 @@
-"""The least-privilege deployment (issue 10): the tables' owner migrates and grants
+"""The least-privilege deployment: the tables' owner migrates and grants
 (``migrate(dsn, grant_to=ROLE)``), the application runs as a login role that neither owns
 the tables nor is a superuser. Everything the library does works under that role; nothing
 it may do switches the database's invariants off (R17, R20, R24, R35, R42). The role is

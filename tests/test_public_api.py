@@ -98,7 +98,7 @@ def _reachable_types() -> dict[type[Any], str]:
 
 
 def test_every_returned_type_is_exported() -> None:
-    """Issue 11: a type a public method returns (or that one carries) is public API."""
+    """A type a public method returns (or that one carries) is public API."""
     missing = {
         f"{tp.__module__}.{tp.__name__} (from {source})"
         for tp, source in _reachable_types().items()
@@ -108,7 +108,7 @@ def test_every_returned_type_is_exported() -> None:
 
 
 def test_every_returned_type_is_documented() -> None:
-    """Issue 11: every returned type has a docstring of its own, or is an event (whose
+    """Every returned type has a docstring of its own, or is an event (whose
     class name and fields say what happened)."""
     undocumented = sorted(
         tp.__name__

@@ -1,4 +1,4 @@
-"""Issue 10: the batched release sweep, on every store.
+"""The batched release sweep, on every store.
 
 A sweep batch releases its due orders with a few statements (``_release_timers``); these tests
 check it does exactly what releasing the same orders one by one does (R17, R23, R41), that one
@@ -361,7 +361,7 @@ def test_a_vendor_held_by_one_worker_is_skipped_by_another() -> None:
 
 @postgres
 def test_a_release_batch_leaves_a_held_vendors_orders_for_later_instead_of_waiting() -> None:
-    """Issue 10, R17, R40: while another transaction holds vendor ``v-1`` (a worker releasing
+    """R17, R40: while another transaction holds vendor ``v-1`` (a worker releasing
     to it), a release batch releases the orders of ``v-0`` and ``v-2`` and puts ``v-1``'s
     timers back, still due, without waiting; once ``v-1`` is free, the next sweep releases
     them, each order once."""
@@ -437,7 +437,7 @@ class _RestartingStore(InMemoryStore):
 
 
 def test_r40_a_store_that_fails_sets_no_timer_aside() -> None:
-    """R40, issue 10: when the store itself fails mid-sweep (a server restart), ``run_due``
+    """R40: when the store itself fails mid-sweep (a server restart), ``run_due``
     raises its error with the batch rolled back instead of setting a timer aside for an
     hour; the next sweep releases every due order."""
     store = _RestartingStore()
@@ -480,7 +480,7 @@ def test_r40_a_misconfigured_store_sets_no_timer_aside() -> None:
     assert market.run_due().timers == {"release": 3}
 
 
-# --- what the sweep's cross-check reads (issue 12) ----------------------------------------
+# --- what the sweep's cross-check reads ----------------------------------------
 
 _FACT_ACCOUNTS = (
     "vendor:v-1:held",
@@ -540,7 +540,7 @@ def _order_journals(draw: st.DrawFn) -> list[JournalTransaction]:
 def test_what_a_store_reads_for_the_cross_check_is_what_the_journal_says(
     tmp_path_factory: pytest.TempPathFactory, txns: list[JournalTransaction], paid: int
 ) -> None:
-    """R42 (issue 12): ``journal_facts`` of every store is ``journal_facts`` of the order's
+    """R42: ``journal_facts`` of every store is ``journal_facts`` of the order's
     transactions, so the sweep's cross-check finds what ``hold_problems`` finds in the
     journal itself, whatever the journal holds (other vendors' entries, no capture, two
     captures, any currency)."""
@@ -575,7 +575,7 @@ def test_what_a_store_reads_for_the_cross_check_is_what_the_journal_says(
 def test_a_batch_sealed_with_its_digests_encoded_ahead_chains_as_one_sealed_plainly(
     txns: list[JournalTransaction], head: int, prev: str, key: bytes | None, text: str
 ) -> None:
-    """R42 (issue 10): the PostgreSQL sweep encodes each transaction's digest text before it
+    """R42: the PostgreSQL sweep encodes each transaction's digest text before it
     locks the journal head and only hashes under it; the chain it seals, under a ledger key
     or none, any vendor or memo text, is the one sealing each transaction plainly gives, so
     ``verify`` and every other store agree with it."""

@@ -1,4 +1,4 @@
-"""The reads of a command on SQLite (issue 12).
+"""The reads of a command on SQLite.
 
 A command's unit of work on SQLite serves an order this process committed without reading
 it (``SqliteStore.command_unit_of_work``), and checks it when it writes: another store (a

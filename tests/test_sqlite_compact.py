@@ -1,4 +1,4 @@
-"""SQLite's compact rows (issue 12, schema step 12): an outbox message keeps its kind and
+"""SQLite's compact rows (schema step 12): an outbox message keeps its kind and
 text as a shared shape (the subject id factored out) and its instants only where they differ,
 yet reads back exactly as written, whatever its text holds; ``outbox_messages`` shows it
 whole to raw SQL."""

@@ -1,4 +1,4 @@
-"""The web examples (issue 11), driven through a real HTTP client over real sockets.
+"""The web examples, driven through a real HTTP client over real sockets.
 
 Both apps (FastAPI under uvicorn, Flask under werkzeug) serve one scenario of the guide: the
 buyer checks out with an ``Idempotency-Key`` (R35), the vendor ships and tracks (R5, R6), an
