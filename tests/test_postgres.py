@@ -4,6 +4,7 @@ R36, R42). Skips (one line for the whole run) without ``ASOLORA_TEST_POSTGRES_DS
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -1266,3 +1267,41 @@ def test_a_text_array_sent_as_one_text_arrives_whole(values: list[str | None]) -
         row = conn.execute(f"SELECT {TEXTS}", params).fetchone()
     assert row is not None
     assert row[0] == values
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    numbers=st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=8),
+    instants=st.lists(
+        st.none()
+        | st.datetimes(
+            min_value=dt.datetime(1900, 1, 1),
+            max_value=dt.datetime(9998, 12, 31),
+            timezones=st.sampled_from(
+                [
+                    dt.UTC,
+                    dt.timezone(dt.timedelta(hours=5, minutes=30)),
+                    dt.timezone(-dt.timedelta(hours=8)),
+                ]
+            ),
+        ),
+        max_size=8,
+    ),
+)
+def test_number_and_instant_arrays_sent_as_literals_arrive_whole(
+    numbers: list[int], instants: list[dt.datetime | None]
+) -> None:
+    """R24, R42: the batched statements (the journal's amounts and instants among them) send
+    each column of numbers or instants as the literal of its array: every ``bigint`` arrives
+    as sent, every instant as the same instant (whatever its offset), NULLs as NULLs."""
+    import psycopg
+
+    from asolora_core.adapters.postgres_ledger import ints, stamps
+
+    with psycopg.connect(dsn()) as conn:
+        row = conn.execute(
+            "SELECT %s::bigint[], %s::timestamptz[]", (ints(numbers), stamps(instants))
+        ).fetchone()
+    assert row is not None
+    assert row[0] == numbers
+    assert row[1] == instants

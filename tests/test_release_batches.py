@@ -32,6 +32,7 @@ from asolora_core import (
 )
 from asolora_core.fx import FixedRateProvider
 from asolora_core.ledger import core
+from asolora_core.ledger.events import ProceedsReleased
 from asolora_core.ledger.integrity import hold_problems, hold_problems_in, journal_facts, sealed
 from asolora_core.ledger.model import (
     BALANCE,
@@ -194,6 +195,12 @@ def test_a_batch_releases_exactly_what_one_by_one_releases(new_store: Any) -> No
             for m in market.outbox(by=STAFF)
         ]
         balances = [market.balance(f"v-{v}", by=STAFF) for v in range(3)]
+        # each release's event names its journal transaction (R17, R42); on PostgreSQL a
+        # batch's events are encoded before the journal append and numbered by the server
+        seq_of = {t.key: t.seq for t in journal}
+        released = [e for h in history for e in h if isinstance(e, ProceedsReleased)]
+        assert len(released) == 24
+        assert all(e.seq == seq_of[f"release:{e.aggregate_id}"] for e in released)
         # the earnings rollups (written before the journal head is locked on a batch) are
         # the journal's
         for v in range(3):

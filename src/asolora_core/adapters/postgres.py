@@ -62,6 +62,8 @@ from asolora_core.adapters.postgres_ledger import (
     LEDGER_MIGRATION,
     TEXTS,
     PostgresLedger,
+    ints,
+    stamps,
     texts,
 )
 from asolora_core.adapters.postgres_orders import (
@@ -990,6 +992,33 @@ class PostgresUnitOfWork:
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._cursor(sql, params).rowcount
 
+    def fetchone_after(
+        self, first: str, first_params: Sequence[Any], sql: str, params: Sequence[Any] = ()
+    ) -> tuple[Any, ...] | None:
+        """Run ``first`` (a write whose result nobody reads), then ``sql``, and return
+        ``sql``'s first row: both sent at once (libpq's pipeline mode), one round trip (two
+        where the driver has no pipeline). The sweep sends its last write before the journal
+        head with the head's lock, so that it waits for the head once, not after a round trip."""
+        if not psycopg.Pipeline.is_supported():
+            self.run(first, first_params)
+            return self.fetchone(sql, params)
+        conn = self._conn()
+        statements, self._with_commit = self._with_commit, []
+        statements.append((first, first_params))
+        try:
+            with conn.pipeline():
+                for s, p in statements:
+                    conn.execute(s, p or None)
+                cur = conn.execute(sql, params or None)
+        except _CONFLICTS as exc:
+            raise ConcurrencyConflictError(
+                f"the transaction lost a race ({exc.sqlstate}); reload and retry"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, conn) from exc
+        row: tuple[Any, ...] | None = cur.fetchone()
+        return row
+
     def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         """Run ``INSERT ... VALUES (%s, ...) [ON CONFLICT ...]`` for every row of ``params``
         as ONE multi-row statement: one round trip to the server, not one per row."""
@@ -1084,6 +1113,16 @@ class _Orders:
         return performance_totals(self._uow, vendor_id, since, until)
 
 
+#: ``_Events.append_posting``'s statement: the ``seq`` of a body whose position is not 0 is the
+#: position plus the journal's sequence number before the append.
+_POSTING_EVENTS_SQL = (
+    "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, CASE WHEN r > 0 "
+    "THEN jsonb_set(b::jsonb, '{seq}', to_jsonb(r + %s::bigint)) ELSE b::jsonb END "
+    f"FROM unnest({TEXTS}, {TEXTS}, %s::timestamptz[], {TEXTS}, %s::bigint[]) "
+    "WITH ORDINALITY AS v(a, t, w, b, r, ord) ORDER BY ord"
+)
+
+
 class _Events:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self._uow = uow
@@ -1111,15 +1150,45 @@ class _Events:
         # journal head): one round trip less while the head is held
         self._uow._run_with_commit(
             "INSERT INTO events (aggregate_id, type, at, body) SELECT a, t, w, b::jsonb "
-            f"FROM unnest({TEXTS}, {TEXTS}, %b::timestamptz[], {TEXTS}) "
+            f"FROM unnest({TEXTS}, {TEXTS}, %s::timestamptz[], {TEXTS}) "
             "WITH ORDINALITY AS v(a, t, w, b, ord) ORDER BY ord",
             (
                 *texts([e.aggregate_id for e in events]),
                 *texts([e.name for e in events]),
-                [e.at for e in events],
+                stamps([e.at for e in events]),
                 *texts(bodies),
             ),
         )
+
+    def append_posting(self, events: Sequence[DomainEvent]) -> None:
+        """Append ``events``, whose ``seq`` fields are positions (from 1; 0 for none) among the
+        journal transactions the next ``ledger.post_many`` of the unit of work posts: they are
+        encoded now, before the journal head is locked, and written after that append with
+        the sequence numbers it gave (the server adds them up), with the ``COMMIT``. Under
+        the head that leaves one number to send, not the events to build and encode."""
+        if not events:
+            return
+        encoders: dict[type[DomainEvent], Callable[[Any], Any]] = {}
+        bodies = []
+        positions = []
+        for e in events:
+            encode = encoders.get(type(e))
+            if encode is None:
+                encode = encoders[type(e)] = _codec.encoder(type(e))
+            bodies.append(_json_text(encode(e)))
+            positions.append(getattr(e, "seq", 0))
+        params = (
+            *texts([e.aggregate_id for e in events]),
+            *texts([e.name for e in events]),
+            stamps([e.at for e in events]),
+            *texts(bodies),
+            ints(positions),
+        )
+
+        def write(base: int) -> None:
+            self._uow._run_with_commit(_POSTING_EVENTS_SQL, (base, *params))
+
+        self._uow.ledger.after_post_many(write)
 
     def history(self, aggregate_id: str) -> tuple[DomainEvent, ...]:
         rows = self._uow.fetchall(
@@ -1152,12 +1221,12 @@ class _Outbox:
         # a batch (a sweep's): arrays, one statement whose text never changes (see _Events)
         self._uow.run(
             "INSERT INTO outbox (message_id, state, next_attempt_at, body) "
-            f"SELECT i, s, n, b::jsonb FROM unnest({TEXTS}, {TEXTS}, %b::timestamptz[], "
+            f"SELECT i, s, n, b::jsonb FROM unnest({TEXTS}, {TEXTS}, %s::timestamptz[], "
             f"{TEXTS}) WITH ORDINALITY AS v(i, s, n, b, ord) ORDER BY ord",
             (
                 *texts([m.message_id for m in messages]),
                 *texts([self._state(m) for m in messages]),
-                [m.next_attempt_at for m in messages],
+                stamps([m.next_attempt_at for m in messages]),
                 *texts([_json_text(_enc_outbox(m)) for m in messages]),
             ),
         )
@@ -1315,6 +1384,9 @@ class _Timers:
                     (r[2], r[3], now + TIMER_SET_ASIDE, Jsonb(r[0])),
                 )
 
+        # the vendor locks the claim took (their keys): held to the commit, as if taken by
+        # ``claim_vendors``, which then needs no round trip for them
+        self._uow.ledger.adopt_vendor_locks([r[1] for r in rows if r[1] is not None])
         timers = claimed_timers(rows, _dec_timer_row, _timer_id, set_aside)
         timers.sort(key=lambda t: (t.due_at, t.timer_id))
         return tuple(timers)

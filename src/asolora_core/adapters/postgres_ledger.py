@@ -31,7 +31,7 @@ import datetime as _dt
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
 from psycopg.errors import UniqueViolation
@@ -102,6 +102,13 @@ class PgTransaction(Protocol):
         ...
 
     def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None: ...
+
+    def fetchone_after(
+        self, first: str, first_params: Sequence[Any], sql: str, params: Sequence[Any] = ()
+    ) -> tuple[Any, ...] | None:
+        """Run ``first`` (a write whose result nobody reads), then ``sql``: in one round trip
+        where the driver can (a pipeline), in two otherwise; ``sql``'s first row."""
+        ...
 
     @property
     def read_only(self) -> bool:
@@ -609,13 +616,46 @@ def texts(values: Sequence[str | None]) -> tuple[str, str, str | None]:
     )
 
 
+def ints(values: Iterable[int]) -> str:
+    """Integers as ONE text parameter, the literal of their array (``{1,-2,3}``), for
+    ``%s::bigint[]`` (or ``int[]``): built in one C call, where psycopg dumps a list of ``int``
+    element by element in Python when the statement is sent. The batched statements' arrays
+    are built before the journal head is locked, and sent under it."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+#: the array literal element of each instant seen (a sweep's are all one instant), bounded
+_STAMP_TEXTS: dict[_dt.datetime, str] = {}
+
+
+def stamps(values: Sequence[_dt.datetime | None]) -> str:
+    """Aware instants (or None) as ONE text parameter, the literal of their array, for
+    ``%s::timestamptz[]`` (see :func:`ints`): ISO 8601 with the offset, which the server
+    reads back to the same instant."""
+    known = _STAMP_TEXTS
+    out = []
+    for at in values:
+        if at is None:
+            out.append("NULL")
+            continue
+        text = known.get(at)
+        if text is None:
+            if at.tzinfo is None:
+                raise InvalidInputError("an instant of the batch has no time zone", field="at")
+            if len(known) >= 1024:
+                known.clear()
+            text = known[at] = at.isoformat()
+        out.append(text)
+    return "{" + ",".join(out) + "}"
+
+
 #: Running totals added up, ``(account, currency)`` rows as arrays (``_total_columns``), in
 #: the order given (one order of row locks for every writer); ``{}`` is where a condition on
 #: the rows may go (``post_many`` puts its journal rows' count there).
 _TOTALS_UPSERT_FROM = (
     "INSERT INTO ledger_totals AS x (account, currency, vendor_id, kind, total_minor, "
     f"debits_minor, credits_minor) SELECT v.* FROM unnest({TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
-    "%b::bigint[], %b::bigint[], %b::bigint[]) AS v{} "
+    "%s::bigint[], %s::bigint[], %s::bigint[]) AS v{} "
     "ON CONFLICT (account, currency) DO UPDATE SET "
     "total_minor = x.total_minor + excluded.total_minor, "
     "debits_minor = x.debits_minor + excluded.debits_minor, "
@@ -630,14 +670,14 @@ _POST_MANY_SQL = (
     "WITH t AS (INSERT INTO ledger_txns (seq, key, kind, at, vendor_id, order_id, ref, "
     "memo, prev_hash, hash) SELECT %s::bigint + v.i, v.key, v.kind, v.at, v.vendor_id, "
     f"v.order_id, v.ref, v.memo::jsonb, v.prev_hash, v.hash FROM unnest({TEXTS}, "
-    f"{TEXTS}, %b::timestamptz[], {TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
+    f"{TEXTS}, %s::timestamptz[], {TEXTS}, {TEXTS}, {TEXTS}, {TEXTS}, "
     f"{TEXTS}, {TEXTS}) WITH ORDINALITY AS v(key, kind, at, vendor_id, order_id, "
     "ref, memo, prev_hash, hash, i) ON CONFLICT (key) DO NOTHING RETURNING seq), "
     "n AS (SELECT count(*) AS c FROM t), "
     "e AS (INSERT INTO ledger_entries (seq, n, account, vendor_id, kind, currency, "
     "amount_minor) SELECT %s::bigint + v.i, v.n, v.account, v.vendor_id, v.kind, "
-    f"v.currency, v.amount FROM unnest(%b::bigint[], %b::int[], {TEXTS}, "
-    f"{TEXTS}, {TEXTS}, {TEXTS}, %b::bigint[]) "
+    f"v.currency, v.amount FROM unnest(%s::bigint[], %s::int[], {TEXTS}, "
+    f"{TEXTS}, {TEXTS}, {TEXTS}, %s::bigint[]) "
     "AS v(i, n, account, vendor_id, kind, currency, amount), n WHERE n.c = %s), "
     f"s AS ({_TOTALS_UPSERT_FROM.format(', n WHERE n.c = %s')}), "
     "h AS (UPDATE ledger_head SET seq = %s, hash = %s "
@@ -648,13 +688,13 @@ _POST_MANY_SQL = (
 
 def _total_columns(rows: Sequence[tuple[tuple[str, str], list[Any]]]) -> tuple[Any, ...]:
     """``(account, currency), [vendor_id, kind, total, debits, credits]`` rows as the
-    parameters of ``_TOTALS_UPSERT`` (four :func:`texts`, three arrays)."""
+    parameters of ``_TOTALS_UPSERT`` (four :func:`texts`, three :func:`ints`)."""
     return (
         *texts([a for (a, _), _ in rows]),
         *texts([c for (_, c), _ in rows]),
         *texts([row[0] for _, row in rows]),
         *texts([row[1] for _, row in rows]),
-        *([row[i] for _, row in rows] for i in range(2, 5)),
+        *(ints([row[i] for _, row in rows]) for i in range(2, 5)),
     )
 
 
@@ -698,13 +738,18 @@ HELD_VENDOR_TIMER_SQL = (
 )
 #: For ``c``, a claimed row of ``timers``: when it is a release, try the lock of its hold's
 #: vendor (never waits) the moment it is claimed, so the sweeps that claim next see the
-#: vendor held (``HELD_VENDOR_TIMER_SQL``) before this one reaches ``claim_vendors``, which
-#: then finds the lock its own.
+#: vendor held (``HELD_VENDOR_TIMER_SQL``) before this one reaches ``claim_vendors``. Its
+#: value is the lock's key when the lock was taken (NULL otherwise): the claim hands those
+#: keys to the ledger (:meth:`PostgresLedger.adopt_vendor_locks`), so that ``claim_vendors``
+#: needs no round trip for them.
 CLAIMED_VENDOR_LOCK_SQL = (
-    f"(SELECT bool_and(pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, "
-    f"{_VENDOR_KEY_BITS_SQL}::bit(32)::int)) FROM ledger_holds h "
-    "WHERE c.kind = 'release' AND h.order_id = c.body->>'aggregate_id')"
+    f"(SELECT max(CASE WHEN pg_try_advisory_xact_lock({_VENDOR_LOCK_CLASS}, k.k) THEN k.k END) "
+    f"FROM (SELECT {_VENDOR_KEY_BITS_SQL}::bit(32)::int AS k FROM ledger_holds h "
+    "WHERE c.kind = 'release' AND h.order_id = c.body->>'aggregate_id') AS k)"
 )
+
+
+_LOCK_HEAD_SQL = "SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE"
 
 
 def _vendor_lock_key(vendor_id: str) -> int:
@@ -722,6 +767,12 @@ class PostgresLedger:
         self._uow = uow
         self._head: tuple[int, str] | None = None  # (seq, hash) once this transaction locked it
         self._locked: set[int] = set()  # vendor lock keys this transaction holds
+        # a statement (and its parameters) to run just before the head is locked, in the same
+        # round trip (``post_many``'s running totals of vendors' balances)
+        self._before_head: tuple[str, Sequence[Any]] | None = None
+        # run after the next ``post_many`` with the sequence number before its first
+        # transaction (see ``after_post_many``)
+        self._after_post: list[Callable[[int], None]] = []
         # vendor accounts this transaction read or wrote (a sweep batch reads them for the
         # releases, then again for the reports' rollups while the head is locked: once)
         self._vendors: dict[str, VendorAccount | None] = {}
@@ -731,7 +782,11 @@ class PostgresLedger:
     def _lock_head(self) -> tuple[int, str]:
         # once locked, only this transaction moves the head: keep it instead of reading again
         if self._head is None:
-            row = self._uow.fetchone("SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE")
+            before, self._before_head = self._before_head, None
+            if before is None:
+                row = self._uow.fetchone(_LOCK_HEAD_SQL)
+            else:  # a write due just before the lock: sent with it, one round trip
+                row = self._uow.fetchone_after(*before, _LOCK_HEAD_SQL)
             assert row is not None, "ledger_head has no row: run migrate()"
             self._head = (int(row[0]), str(row[1]))
         return self._head
@@ -773,6 +828,12 @@ class PostgresLedger:
                     "another worker is posting to this vendor's balance; retry",
                     vendor_ids=sorted(set(vendor_ids))[:20],
                 )
+        self._locked.update(keys)
+
+    def adopt_vendor_locks(self, keys: Iterable[int]) -> None:
+        """Vendor locks this transaction took by their keys (:data:`CLAIMED_VENDOR_LOCK_SQL`,
+        when its timers were claimed): ``lock_vendors`` and ``claim_vendors`` take them as
+        held, without asking the server again."""
         self._locked.update(keys)
 
     def claim_vendors(self, vendor_ids: Sequence[str]) -> tuple[str, ...]:
@@ -1063,8 +1124,25 @@ class PostgresLedger:
 
     # batched forms (the release sweep): one statement each, arrays through unnest ---------
 
-    @_head_checked
+    def after_post_many(self, then: Callable[[int], None]) -> None:
+        """Call ``then`` once the next :meth:`post_many` of this transaction has appended its
+        transactions, with the sequence number before the first of them (theirs follow it, in
+        the order given), before it returns (``_Events.append_posting``)."""
+        self._after_post.append(then)
+
     def post_many(
+        self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
+    ) -> tuple[JournalTransaction, ...]:
+        posted = self._post_many(txns, key=key)
+        then, self._after_post = self._after_post, []
+        if then:
+            base = posted[0].seq - 1 if posted else 0  # no position then
+            for call in then:
+                call(base)
+        return posted
+
+    @_head_checked
+    def _post_many(
         self, txns: Sequence[JournalTransaction], *, key: bytes | None = None
     ) -> tuple[JournalTransaction, ...]:
         if len(txns) <= 1:
@@ -1115,25 +1193,28 @@ class PostgresLedger:
         columns = (
             *texts([t.key for t in txns]),
             *texts([t.kind for t in txns]),
-            [t.at for t in txns],
+            stamps([t.at for t in txns]),
             *texts([t.vendor_id for t in txns]),
             *texts([t.order_id for t in txns]),
             *texts([t.ref for t in txns]),
             *texts([_json_text(t.memo) for t in txns]),
         )
         entries = (
-            e_txn,
-            e_n,
+            ints(e_txn),
+            ints(e_n),
             *texts(e_account),
             *texts(e_vendor),
             *texts(e_kind),
             *texts(e_currency),
-            e_amount,
+            ints(e_amount),
         )
         total_columns = _total_columns(ordered)
         middles = [digest_middle(t) for t in txns]  # the digests' text, but seq and prev_hash
         if early:  # every parameter is built by now: a text refused has written nothing
-            self._uow.run(_TOTALS_UPSERT, _total_columns(early))
+            if self._head is None:  # run first, in the round trip that locks the head
+                self._before_head = (_TOTALS_UPSERT, _total_columns(early))
+            else:
+                self._uow.run(_TOTALS_UPSERT, _total_columns(early))
         seq, prev = self._lock_head()
         out = seal_chain(txns, seq, prev, key, middles=middles)
         inserted = self._uow.fetchone(
@@ -1198,18 +1279,18 @@ class PostgresLedger:
             "currency = v.currency, paid_minor = v.paid_minor, "
             "refunded_minor = v.refunded_minor, released = v.released, "
             "release_at = v.release_at, body = v.body::jsonb "
-            f"FROM unnest(%b::int[], {TEXTS}, {TEXTS}, %b::bigint[], %b::bigint[], "
-            f"%b::bool[], %b::timestamptz[], {TEXTS}, {TEXTS}) AS v(version, vendor_id, "
+            f"FROM unnest(%s::int[], {TEXTS}, {TEXTS}, %s::bigint[], %s::bigint[], "
+            f"%s::bool[], %s::timestamptz[], {TEXTS}, {TEXTS}) AS v(version, vendor_id, "
             "currency, paid_minor, refunded_minor, released, release_at, body, order_id) "
             "WHERE h.order_id = v.order_id AND h.version = v.version - 1",
             (
-                [h.version for h in holds],
+                ints([h.version for h in holds]),
                 *texts([h.vendor_id for h in holds]),
                 *texts([h.currency for h in holds]),
-                [h.paid_minor for h in holds],
-                [h.refunded_minor for h in holds],
-                [h.released_at is not None for h in holds],
-                [h.release_at for h in holds],
+                ints([h.paid_minor for h in holds]),
+                ints([h.refunded_minor for h in holds]),
+                "{" + ",".join(["f" if h.released_at is None else "t" for h in holds]) + "}",
+                stamps([h.release_at for h in holds]),
                 *texts([_json_text(_enc_hold(h)) for h in holds]),
                 *texts([h.order_id for h in holds]),
             ),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from asolora_core import _codec
-from asolora_core.adapters.postgres_ledger import TEXTS, PgTransaction, texts
+from asolora_core.adapters.postgres_ledger import TEXTS, PgTransaction, ints, texts
 from asolora_core.ledger.integrity import readable
 from asolora_core.orders.model import Order
 from asolora_core.reports.model import MoneyRow, ProductRow, SalesRow, month_of
@@ -158,15 +158,15 @@ class PostgresReports:
         ordered = sorted(rows)  # one order of row locks for every writer
         self._uow.run(
             f"INSERT INTO report_money AS r (vendor_id, day, currency, "
-            f"{', '.join(_MONEY_COLUMNS)}) SELECT * FROM unnest({TEXTS}, %b::int[], "
-            f"{TEXTS}, " + ", ".join(["%b::bigint[]"] * len(_MONEY_COLUMNS)) + ") "
+            f"{', '.join(_MONEY_COLUMNS)}) SELECT * FROM unnest({TEXTS}, %s::int[], "
+            f"{TEXTS}, " + ", ".join(["%s::bigint[]"] * len(_MONEY_COLUMNS)) + ") "
             "ON CONFLICT (vendor_id, day, currency) DO UPDATE SET "
             + ", ".join(f"{c} = r.{c} + excluded.{c}" for c in _MONEY_COLUMNS),
             [
                 *texts([r[0] for r in ordered]),
-                [r[1] for r in ordered],
+                ints([r[1] for r in ordered]),
                 *texts([r[2] for r in ordered]),
-                *([r[3][i] for r in ordered] for i in range(len(_MONEY_COLUMNS))),
+                *(ints([r[3][i] for r in ordered]) for i in range(len(_MONEY_COLUMNS))),
             ],
         )
 

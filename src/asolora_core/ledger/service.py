@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -160,6 +160,27 @@ def _reserve_kept(
         due_at=now + _dt.timedelta(days=vendor.reserve_days),
     )
     return kept, txn, timer
+
+
+def _released_events(
+    done: Sequence[tuple[Hold, Hold, str, int, int]], now: _dt.datetime, seqs: Mapping[str, int]
+) -> list[ProceedsReleased]:
+    """The events of a sweep batch's releases (R17): ``seqs`` gives each release's journal
+    sequence number (or its position in the batch) by its key."""
+    actor = Actor.system()
+    return [
+        ProceedsReleased(
+            aggregate_id=hold.order_id,
+            at=now,
+            actor=actor,
+            vendor_id=hold.vendor_id,
+            currency=currency,
+            amount_minor=new.released_minor or 0,
+            offset_minor=offset,
+            seq=seqs.get(f"release:{hold.order_id}", 0),
+        )
+        for hold, new, currency, offset, _ in done
+    ]
 
 
 def _reschedule_early(uow: UnitOfWork, timer: Timer, hold: Hold | None, now: _dt.datetime) -> None:
@@ -611,25 +632,19 @@ class _MoneyCommands(_IntegrityCommands):
             ],
             now,
         )
-        # then the short, sealed append: the head is locked here, until the commit, so
-        # concurrent sweeps overlap everything else
-        posted = {t.key: t.seq for t in self._post_journal_many(uow, txns)}
-        actor = Actor.system()
-        uow.events.append(
-            [
-                ProceedsReleased(
-                    aggregate_id=hold.order_id,
-                    at=now,
-                    actor=actor,
-                    vendor_id=hold.vendor_id,
-                    currency=currency,
-                    amount_minor=new.released_minor or 0,
-                    offset_minor=offset,
-                    seq=posted.get(f"release:{hold.order_id}", 0),
-                )
-                for hold, new, currency, offset, _ in done
-            ]
-        )
+        # then the short, sealed append: the head is locked there, until the commit, so
+        # concurrent sweeps overlap everything else. A store that can (PostgreSQL's
+        # ``append_posting``) takes the releases' events before it, each with the position
+        # of its journal transaction in the batch, and writes them with the numbers the
+        # append gives: nothing is built or encoded under the head.
+        append_posting = getattr(uow.events, "append_posting", None)
+        if append_posting is not None:
+            position = {t.key: i for i, t in enumerate(txns, start=1)}
+            append_posting(_released_events(done, now, position))
+            self._post_journal_many(uow, txns)
+        else:
+            posted = {t.key: t.seq for t in self._post_journal_many(uow, txns)}
+            uow.events.append(_released_events(done, now, posted))
         return len(done), deferred
 
     def _keep_reserve(
