@@ -148,7 +148,7 @@ def cancel_unshipped(
         )
         new = evolve(new, refunds=(*new.refunds, row))
         events.append(core._refund_event(new, row, SYSTEM))
-        new = core.with_ending(new, now, events)
+        new = core.with_ending(new, now, events, charged_back_minor)
     new = core._with_completion(new, now, events)
     return new, tuple(events)
 

@@ -40,7 +40,7 @@ from asolora_core.events import (
     TrackingUpdated,
 )
 from asolora_core.money import format_minor
-from asolora_core.orders.model import Order
+from asolora_core.orders.model import WON_CHARGEBACK_REFUND, Order
 
 __all__ = ["ALSO", "IF_AUTOMATIC", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
@@ -249,6 +249,8 @@ def _notifications(
         if side == VENDOR_IF_BY_MARKETPLACE:
             if event.actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
                 return
+            if isinstance(event, RefundIssued) and event.reason.startswith(WON_CHARGEBACK_REFUND):
+                return  # not from its proceeds: ``chargeback.won`` tells the vendor (R39)
         elif getattr(event, "automatic", False) != (side != VENDOR_UNLESS_AUTOMATIC):
             return
         side = _CONDITIONAL[side]

@@ -363,7 +363,7 @@ def refund_return(
         )
         new = evolve(new, refunds=(*new.refunds, row))
         events.append(core._refund_event(new, row, by))
-        new = core.with_ending(new, now, events)
+        new = core.with_ending(new, now, events, charged_back_minor)
     return new, tuple(events)
 
 
