@@ -576,3 +576,73 @@ def test_r39_r13_a_mediated_refund_of_the_rest_after_a_chargeback_ends_the_order
     assert (hold.state, hold.held_minor) == (HoldState.CANCELLED, 0)
     assert market.balance("v-eu", by=VENDOR).balance_minor == 0
     assert market.verify_journal(by=STAFF).ok
+
+
+def test_r37_r39_staff_cancel_after_shipping_closes_the_return_under_way(
+    store: Store, clock: FakeClock
+) -> None:
+    """R20, R37, R39: a mug (60.00) and a lamp (40.00), 100.00 EUR paid, shipped apart. The
+    mug is delivered and confirmed (the lamp is not: the order is still processing); the
+    buyer asks to return the mug, the vendor accepts, the buyer ships it back. A chargeback
+    of 70.00 (no fee) follows, then staff cancel after shipping: the refund is 100.00 -
+    70.00 = 30.00, and the return, which no one can take further on a cancelled order,
+    closes ``refunded`` by that refund, its share capped at 30.00 (not the mug's 60.00).
+    Both sides are told. Nothing is owed to the vendor: held 100.00 - 70.00 - 30.00 = 0.00."""
+    notifier = RecordingNotifier()
+    market = money_market(store, clock, FixedRateProvider(as_of=START), notifier=notifier)
+    market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
+    policy = ReturnPolicy(returns_accepted=True, window_days=30)
+    (order,) = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ann",
+        items=[
+            Item(
+                vendor_id="v-eu",
+                product_id=product,
+                quantity=1,
+                unit_price=Money(price, "EUR"),
+                policy=policy,
+            )
+            for product, price in (("mug", "60.00"), ("lamp", "40.00"))
+        ],
+        paid=Money("100.00", "EUR"),
+    )
+    mug, lamp = (line.line_id for line in order.lines)
+    oid = order.order_id
+    first = market.ship(oid, by=VENDOR, items={mug: 1}, carrier="DHL", tracking_number="T-1")
+    shipment = first.shipments[-1].shipment_id
+    market.ship(oid, by=VENDOR, items={lamp: 1}, carrier="DHL", tracking_number="T-2")
+    market.mark_delivered(oid, shipment, by=VENDOR)
+    market.confirm_receipt(oid, shipment, by=BUYER)
+    asked = market.request_return(
+        oid, by=BUYER, kind=ReturnKind.RETURN, items={mug: 1}, reason="chipped"
+    )
+    rid = asked.returns[-1].return_id
+    market.accept_return(oid, rid, by=VENDOR)
+    market.ship_return(oid, rid, by=BUYER, carrier="DHL", tracking_number="R-1")
+    _chargeback(market, oid, "70.00", "0.00", "dp_14")
+    market.deliver_notifications()
+    notifier.sent.clear()
+
+    ended = market.cancel_after_shipping(oid, by=STAFF, reason="vendor unreachable")
+    assert ended.status is OrderStatus.CANCELLED
+    (refund,) = ended.refunds
+    assert refund.amount_minor == 3000
+    (closed,) = ended.returns
+    assert (closed.status, closed.refund_id, closed.refund_minor, closed.closed_at) == (
+        ReturnStatus.REFUNDED,
+        refund.refund_id,
+        3000,
+        START,
+    )
+    hold = market.get_hold(oid, by=STAFF)
+    assert (hold.state, hold.held_minor) == (HoldState.CANCELLED, 0)
+    assert ended.refunded_minor + hold.chargeback_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 0
+    assert market.verify_journal(by=STAFF).ok
+    market.deliver_notifications()
+    told = {(n.recipient, n.kind) for _, n in notifier.sent}
+    assert {(BUYER, "return.refunded"), (VENDOR, "return.refunded")} <= told
+    # the closed return takes no further step
+    with pytest.raises(AsoloraError):
+        market.receive_return(oid, rid, by=VENDOR)

@@ -239,9 +239,10 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             rule="R37",
         ),
         _K.RETURN_REFUNDED: KindInfo(
-            recipient="buyer",
+            recipient="buyer; the vendor too when staff closed it",
             subject="order",
-            when="a return is refunded (less any restocking fee)",
+            when="a return is refunded (less any restocking fee), or closed refunded when staff "
+            "cancel the order after shipping",
             rule="R37",
         ),
         _K.RETURN_EXCHANGE_SHIPPED: KindInfo(

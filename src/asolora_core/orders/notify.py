@@ -146,6 +146,13 @@ ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
         "A parcel of order {order} ({event.shipment_id}) was confirmed received automatically: "
         "the platform's dispute window for its items is closed; returns now go to the vendor.",
     ),
+    # R20, R37: a return staff closed with the order's cancellation after shipping
+    ReturnRefunded: (
+        VENDOR_IF_BY_MARKETPLACE,
+        "return.refunded",
+        "The marketplace cancelled order {order}: the return under way on it is closed, "
+        "refunded with the cancellation.",
+    ),
     # R13, R20, R29: money taken from the vendor's order by staff or a timer, with the amount
     RefundIssued: (
         VENDOR_IF_BY_MARKETPLACE,
