@@ -254,7 +254,9 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
         _K.CHARGEBACK_WON: KindInfo(
             recipient="vendor",
             subject="order",
-            when="a card dispute is decided for the vendor: the debit is reinstated",
+            when="a card dispute is decided for the vendor: the debit is reinstated (on a "
+            "cancelled order the amount is refunded to the buyer instead, and only a returned "
+            "provider fee comes back)",
             rule="R39",
         ),
         _K.RESERVE_RELEASED: KindInfo(
