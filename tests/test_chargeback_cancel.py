@@ -26,6 +26,8 @@ from asolora_core import (
     FakeClock,
     InMemoryStore,
     InvalidTransitionError,
+    IssueKind,
+    IssueOutcome,
     Item,
     Marketplace,
     MarketplaceConfig,
@@ -123,46 +125,169 @@ def test_r39_r11_staff_cancel_after_a_full_chargeback_refunds_nothing(
     assert market.verify_journal(by=STAFF).ok
 
 
-def test_r39_won_after_the_cancellation_is_conserved_and_refunds_nothing_twice(
+def _buyer_funds(market: Marketplace) -> int:
+    return sum(
+        e.amount_minor
+        for t in market.journal(by=STAFF)
+        for e in t.entries
+        if e.account == BUYER_FUNDS
+    )
+
+
+def test_r39_r11_won_after_the_cancellation_goes_to_the_buyer(
     store: Store, clock: FakeClock
 ) -> None:
-    """R39: after the cancellation of the first story (refund 60.00, balance -15.00), the
-    platform wins the dispute: the provider gives 40.00 back (it keeps its fee by default)
-    and, as any win, it is reinstated to the vendor: the cancelled hold is settled again at
-    once, balance -15.00 + 40.00 = 25.00. The buyer is not refunded again: it keeps 60.00
-    back of the 100.00 it paid, and a refund on the cancelled order is refused. Money is
-    conserved: the platform keeps 100.00 - 55.00 - 60.00 + 40.00 = 25.00 of the buyer's
-    funds, exactly the vendor's balance."""
+    """R11, R39: after the cancellation of the first story (refund 60.00, balance -15.00),
+    the platform wins the dispute: the provider gives the 40.00 back (it keeps its 15.00 fee
+    by default). A cancelled order owes the vendor nothing, so the 40.00 is refunded to the
+    buyer: refunds 60.00 + 40.00 = 100.00, what it paid, and nothing is charged back any
+    more. The vendor ends where the cancellation left it, -15.00 (the fee it bears), with no
+    new statement line. Money is conserved: the buyer's funds are 100.00 - 55.00 - 60.00 +
+    40.00 - 40.00 = -15.00, exactly the vendor's balance. The buyer is told of the refund,
+    the vendor of the outcome; a second win and any further refund are refused."""
     notifier = RecordingNotifier()
     market = money_market(store, clock, FixedRateProvider(as_of=START), notifier=notifier)
     market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
     order = place(market, "v-eu", Money("100.00", "EUR"))
     _chargeback(market, order.order_id, "40.00", "15.00", "dp_3")
     market.cancel_order(order.order_id, by=BUYER)
+    market.deliver_notifications()
+    notifier.sent.clear()
     clock.advance(days=30)
     hold = market.chargeback_won(order.order_id, reference="dp_3", by=STAFF)
     assert (hold.state, hold.held_minor, hold.chargeback_minor) == (HoldState.CANCELLED, 0, 0)
-    assert hold.chargebacks[0].reinstated_minor == 4000
-    assert market.balance("v-eu", by=VENDOR).balance_minor == 2500
-    kinds = [line.kind for line in market.statement("v-eu", by=VENDOR).lines]
-    assert kinds == ["chargeback", "chargeback_won"]
+    assert (hold.refunded_minor, hold.released_minor) == (10000, -1500)
     order_now = market.get_order(order.order_id, by=STAFF)
-    assert order_now.refunded_minor + hold.chargeback_minor == 6000
-    with pytest.raises(InvalidTransitionError):
-        market.refund(order.order_id, by=VENDOR, amount=Money("40.00", "EUR"))
-    funds = sum(
-        e.amount_minor
-        for t in market.journal(by=STAFF)
-        for e in t.entries
-        if e.account == BUYER_FUNDS
-    )
-    assert funds == 2500
+    assert order_now.status is OrderStatus.CANCELLED
+    assert [r.amount_minor for r in order_now.refunds] == [6000, 4000]
+    assert order_now.refunded_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == -1500
+    kinds = [line.kind for line in market.statement("v-eu", by=VENDOR).lines]
+    assert kinds == ["chargeback"]
+    assert _buyer_funds(market) == -1500
     assert market.verify_journal(by=STAFF).ok
     market.deliver_notifications()
-    told = {(n.recipient, n.kind) for _, n in notifier.sent}
-    assert (VENDOR, "chargeback.reported") in told
-    assert (VENDOR, "order.cancelled") in told  # the buyer cancelled: the vendor is told
-    assert (VENDOR, "chargeback.won") in told
+    told = {(n.recipient, n.kind): n.text for _, n in notifier.sent}
+    assert told[(BUYER, "refund.issued")] == (
+        f"A refund of 40.00 EUR was issued on order {order.order_id}."
+    )
+    assert told[(VENDOR, "chargeback.won")] == (
+        f"The payment dispute on order {order.order_id} was decided in your favour: the order "
+        "is cancelled, so the 40.00 EUR given back was refunded to the buyer; nothing more is "
+        "owed on the order."
+    )
+    assert (VENDOR, "refund.issued") not in told  # not out of its proceeds
+    with pytest.raises(InvalidTransitionError):
+        market.chargeback_won(order.order_id, reference="dp_3", by=STAFF)
+    with pytest.raises(InvalidTransitionError):
+        market.refund(order.order_id, by=VENDOR, amount=Money("0.01", "EUR"))
+    assert market.get_order(order.order_id, by=STAFF).refunded_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == -1500
+
+
+def test_r39_r11_won_after_the_cancellation_with_the_fee_returned(
+    store: Store, clock: FakeClock
+) -> None:
+    """R11, R39, R41: the same story with ``chargeback_fee_returned_on_win``: the provider
+    gives back 40.00 and its 15.00 fee. The 40.00 is refunded to the buyer (100.00 back in
+    all); the fee goes back to the vendor, who bore it: -15.00 + 15.00 = 0.00, where a plain
+    cancellation leaves it. The statement shows a ``chargeback_won`` line of +15.00 mirroring
+    the ``chargeback`` line of -15.00 (gross 0.00, processing fee -15.00). The buyer's funds
+    are 100.00 - 55.00 - 60.00 + 55.00 - 40.00 = 0.00."""
+    market = _market(store, clock, fee_returned=True)
+    order = place(market, "v-eu", Money("100.00", "EUR"))
+    _chargeback(market, order.order_id, "40.00", "15.00", "dp_8")
+    market.cancel_order(order.order_id, by=VENDOR)
+    clock.advance(days=30)
+    hold = market.chargeback_won(order.order_id, reference="dp_8", by=STAFF)
+    assert (hold.held_minor, hold.refunded_minor, hold.chargeback_minor) == (0, 10000, 0)
+    assert hold.chargebacks[0].reinstated_minor == 5500
+    assert market.get_order(order.order_id, by=STAFF).refunded_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 0
+    lines = market.statement("v-eu", by=VENDOR).lines
+    assert [(x.kind, x.amount_minor) for x in lines] == [
+        ("chargeback", -1500),
+        ("chargeback_won", 1500),
+    ]
+    assert (lines[1].gross_minor, lines[1].processing_fee_minor) == (0, -1500)
+    assert _buyer_funds(market) == 0
+    assert market.verify_journal(by=STAFF).ok
+
+
+def test_r39_r17_won_after_the_settled_cancellation_of_a_gbp_vendor(
+    store: Store, clock: FakeClock
+) -> None:
+    """R11, R17, R39: a GBP vendor, EUR/GBP 0.8000, the fee returned on a win. The
+    cancellation settles -15.00 EUR: -12.00 GBP and the 2 % conversion fee 0.24, balance
+    -12.24 GBP. Won: 40.00 EUR is refunded to the buyer (no conversion: it never reaches the
+    vendor) and the 15.00 EUR fee is credited like a release: 12.00 GBP less 0.24, +11.76.
+    Balance -0.48 GBP: the two conversion fees, as for any money moved to and from a balance
+    in another currency."""
+    rates = FixedRateProvider(as_of=START)
+    rates.set_rate("EUR", "GBP", Decimal("0.8000"), as_of=START)
+    market = money_market(store, clock, rates, chargeback_fee_returned_on_win=True)
+    market.register_vendor("v-gb", payout_currency="GBP", by=STAFF)
+    vendor = Actor.vendor("v-gb")
+    order = place(market, "v-gb", Money("100.00", "EUR"))
+    _chargeback(market, order.order_id, "40.00", "15.00", "dp_9")
+    market.cancel_order(order.order_id, by=BUYER)
+    assert market.balance("v-gb", by=vendor).balance_minor == -1224
+    clock.advance(days=30)
+    market.chargeback_won(order.order_id, reference="dp_9", by=STAFF)
+    assert market.get_order(order.order_id, by=STAFF).refunded_minor == 10000
+    assert market.balance("v-gb", by=vendor).balance_minor == -48
+    won = market.statement("v-gb", by=vendor).lines[-1]
+    assert (won.kind, won.amount_minor, won.converted_minor, won.conversion_fee_minor) == (
+        "chargeback_won",
+        1176,
+        1200,
+        24,
+    )
+    report = market.verify_journal(by=STAFF)
+    assert report.ok, report.problems
+
+
+def test_r39_r17_won_while_the_cancelled_hold_waits_for_a_rate(
+    store: Store, clock: FakeClock
+) -> None:
+    """R11, R17, R39: a GBP vendor and no EUR/GBP rate: the cancellation leaves -15.00 EUR
+    in the hold, waiting. Won with the fee returned, before any rate: the 40.00 is refunded
+    to the buyer and the 15.00 fills the hold back to 0.00, so nothing is left to settle and
+    no rate is needed: the balance stays 0.00 GBP, once a rate comes too."""
+    rates = FixedRateProvider(as_of=START)
+    market = money_market(store, clock, rates, chargeback_fee_returned_on_win=True)
+    market.register_vendor("v-gb", payout_currency="GBP", by=STAFF)
+    order = place(market, "v-gb", Money("100.00", "EUR"))
+    _chargeback(market, order.order_id, "40.00", "15.00", "dp_10")
+    market.cancel_order(order.order_id, by=BUYER)
+    hold = market.chargeback_won(order.order_id, reference="dp_10", by=STAFF)
+    assert (hold.held_minor, hold.released_at, hold.refunded_minor) == (0, None, 10000)
+    rates.set_rate("EUR", "GBP", Decimal("0.8000"), as_of=clock.now())
+    clock.advance(hours=1)
+    market.run_due()
+    assert market.balance("v-gb", by=Actor.vendor("v-gb")).balance_minor == 0
+    assert market.verify_journal(by=STAFF).ok
+
+
+def test_r39_r20_won_after_a_staff_cancel_after_shipping(store: Store, clock: FakeClock) -> None:
+    """R20, R39: the shipped story (refund 75.00, balance -5.00). Won, the fee kept: the
+    25.00 is refunded to the buyer, 100.00 back in all; the balance stays -5.00."""
+    market = _market(store, clock)
+    order = place(market, "v-eu", Money("100.00", "EUR"))
+    market.ship(
+        order.order_id,
+        by=VENDOR,
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="T-1",
+    )
+    _chargeback(market, order.order_id, "25.00", "5.00", "dp_11")
+    market.cancel_after_shipping(order.order_id, by=STAFF, reason="lost parcel")
+    market.chargeback_won(order.order_id, reference="dp_11", by=STAFF)
+    ended = market.get_order(order.order_id, by=STAFF)
+    assert [r.amount_minor for r in ended.refunds] == [7500, 2500]
+    assert market.balance("v-eu", by=VENDOR).balance_minor == -500
+    assert market.verify_journal(by=STAFF).ok
 
 
 def test_r40_r39_cancel_unshipped_at_the_due_instant_after_a_chargeback(
@@ -171,7 +296,7 @@ def test_r40_r39_cancel_unshipped_at_the_due_instant_after_a_chargeback(
     """R39, R40: cancel-unshipped after 72 hours; 50.00 EUR paid and a chargeback of 30.00
     with no fee. At exactly placement + 72 hours the sweep cancels the order with a refund
     of 50.00 - 30.00 = 20.00 (held 50.00 - 30.00 - 20.00 = 0.00: nothing to settle). Won
-    later, the 30.00 goes into the cancelled hold and is settled at once: balance 30.00."""
+    later, the 30.00 is refunded to the buyer (R11): 50.00 back in all, balance 0.00."""
     config = MarketplaceConfig(
         cancel_unshipped_after=dt.timedelta(hours=72),
         money=MoneyConfig(fees=FEES, rates=FixedRateProvider(as_of=START)),
@@ -194,8 +319,10 @@ def test_r40_r39_cancel_unshipped_at_the_due_instant_after_a_chargeback(
 
     market.chargeback_won(order.order_id, reference="dp_4", by=STAFF)
     hold = market.get_hold(order.order_id, by=STAFF)
-    assert (hold.held_minor, hold.released_minor) == (0, 3000)
-    assert market.balance("v-eu", by=VENDOR).balance_minor == 3000
+    assert (hold.held_minor, hold.released_at, hold.refunded_minor) == (0, None, 5000)
+    ended = market.get_order(order.order_id, by=STAFF)
+    assert [r.amount_minor for r in ended.refunds] == [2000, 3000]
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 0
     assert market.verify_journal(by=STAFF).ok
 
 
@@ -296,6 +423,8 @@ def test_r39_property_the_buyer_never_gets_back_more_than_paid(
         if order.status is OrderStatus.CANCELLED:
             assert hold.state == HoldState.CANCELLED
             assert hold.held_minor == 0
+            # R11: a cancelled order gives the buyer all it paid back, won or not
+            assert order.refunded_minor + hold.chargeback_minor == 10000
     report = market.verify_journal(by=STAFF)
     assert report.ok, report.problems
     for txn in market.journal(by=STAFF):
@@ -382,3 +511,138 @@ def test_r39_r17_the_cancelled_hold_waits_for_a_rate_then_settles(
     assert (hold.state, hold.held_minor, hold.released_minor) == (HoldState.CANCELLED, 0, -1224)
     assert market.balance("v-gb", by=Actor.vendor("v-gb")).balance_minor == -1224
     assert market.verify_journal(by=STAFF).ok
+
+
+def test_r39_r20_a_refund_that_covers_the_rest_after_a_chargeback_ends_the_order(
+    store: Store, clock: FakeClock
+) -> None:
+    """R11, R20, R39: 100.00 EUR paid, nothing shipped, a chargeback of 40.00 with a 15.00
+    fee (held 45.00, frozen). The vendor refunds 59.99: 0.01 is still paid, the order goes
+    on. It refunds the last 0.01: refunds 60.00 + charged back 40.00 = 100.00 paid, so the
+    order ends cancelled ("fully refunded") as one refunded in full does, and the hold,
+    45.00 - 60.00 = -15.00, is settled at once: balance -15.00, as in the cancellation
+    story. Both sides are told the order was cancelled."""
+    notifier = RecordingNotifier()
+    market = money_market(store, clock, FixedRateProvider(as_of=START), notifier=notifier)
+    market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
+    order = place(market, "v-eu", Money("100.00", "EUR"))
+    _chargeback(market, order.order_id, "40.00", "15.00", "dp_12")
+    going = market.refund(order.order_id, by=VENDOR, amount=Money("59.99", "EUR"))
+    assert going.status is OrderStatus.PROCESSING
+    ended = market.refund(order.order_id, by=VENDOR, amount=Money("0.01", "EUR"))
+    assert ended.status is OrderStatus.CANCELLED
+    assert ended.cancelled_at == START
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.state, hold.held_minor, hold.released_minor) == (HoldState.CANCELLED, 0, -1500)
+    assert ended.refunded_minor + hold.chargeback_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == -1500
+    assert market.verify_journal(by=STAFF).ok
+    market.deliver_notifications()
+    told = {(n.recipient, n.kind) for _, n in notifier.sent}
+    assert {(BUYER, "order.cancelled"), (VENDOR, "order.cancelled")} <= told
+
+
+def test_r39_r13_a_mediated_refund_of_the_rest_after_a_chargeback_ends_the_order(
+    store: Store, clock: FakeClock
+) -> None:
+    """R13, R39: shipped, 100.00 EUR paid; the buyer reports the parcel missing and a
+    chargeback of 30.00 (no fee) follows. Staff mediate a refund of 70.00: refunds plus
+    chargebacks cover the payment, so the order ends cancelled; nothing is owed to the
+    vendor (held 100.00 - 30.00 - 70.00 = 0.00, balance 0.00)."""
+    market = _market(store, clock)
+    order = place(market, "v-eu", Money("100.00", "EUR"))
+    market.ship(
+        order.order_id,
+        by=VENDOR,
+        items={order.lines[0].line_id: 1},
+        carrier="DHL",
+        tracking_number="T-1",
+    )
+    reported = market.report_issue(
+        order.order_id, by=BUYER, kind=IssueKind.NOT_RECEIVED, description="never came"
+    )
+    issue_id = reported.issues[-1].issue_id
+    _chargeback(market, order.order_id, "30.00", "0.00", "dp_13")
+    ended = market.mediate_issue(
+        order.order_id,
+        issue_id,
+        by=STAFF,
+        outcome=IssueOutcome.MEDIATED_REFUND,
+        refund=Money("70.00", "EUR"),
+        reason="carrier lost it",
+    )
+    assert ended.status is OrderStatus.CANCELLED
+    hold = market.get_hold(order.order_id, by=STAFF)
+    assert (hold.state, hold.held_minor) == (HoldState.CANCELLED, 0)
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 0
+    assert market.verify_journal(by=STAFF).ok
+
+
+def test_r37_r39_staff_cancel_after_shipping_closes_the_return_under_way(
+    store: Store, clock: FakeClock
+) -> None:
+    """R20, R37, R39: a mug (60.00) and a lamp (40.00), 100.00 EUR paid, shipped apart. The
+    mug is delivered and confirmed (the lamp is not: the order is still processing); the
+    buyer asks to return the mug, the vendor accepts, the buyer ships it back. A chargeback
+    of 70.00 (no fee) follows, then staff cancel after shipping: the refund is 100.00 -
+    70.00 = 30.00, and the return, which no one can take further on a cancelled order,
+    closes ``refunded`` by that refund, its share capped at 30.00 (not the mug's 60.00).
+    Both sides are told. Nothing is owed to the vendor: held 100.00 - 70.00 - 30.00 = 0.00."""
+    notifier = RecordingNotifier()
+    market = money_market(store, clock, FixedRateProvider(as_of=START), notifier=notifier)
+    market.register_vendor("v-eu", payout_currency="EUR", by=STAFF)
+    policy = ReturnPolicy(returns_accepted=True, window_days=30)
+    (order,) = market.place_checkout(
+        buyer=BUYER,
+        customer_name="Ann",
+        items=[
+            Item(
+                vendor_id="v-eu",
+                product_id=product,
+                quantity=1,
+                unit_price=Money(price, "EUR"),
+                policy=policy,
+            )
+            for product, price in (("mug", "60.00"), ("lamp", "40.00"))
+        ],
+        paid=Money("100.00", "EUR"),
+    )
+    mug, lamp = (line.line_id for line in order.lines)
+    oid = order.order_id
+    first = market.ship(oid, by=VENDOR, items={mug: 1}, carrier="DHL", tracking_number="T-1")
+    shipment = first.shipments[-1].shipment_id
+    market.ship(oid, by=VENDOR, items={lamp: 1}, carrier="DHL", tracking_number="T-2")
+    market.mark_delivered(oid, shipment, by=VENDOR)
+    market.confirm_receipt(oid, shipment, by=BUYER)
+    asked = market.request_return(
+        oid, by=BUYER, kind=ReturnKind.RETURN, items={mug: 1}, reason="chipped"
+    )
+    rid = asked.returns[-1].return_id
+    market.accept_return(oid, rid, by=VENDOR)
+    market.ship_return(oid, rid, by=BUYER, carrier="DHL", tracking_number="R-1")
+    _chargeback(market, oid, "70.00", "0.00", "dp_14")
+    market.deliver_notifications()
+    notifier.sent.clear()
+
+    ended = market.cancel_after_shipping(oid, by=STAFF, reason="vendor unreachable")
+    assert ended.status is OrderStatus.CANCELLED
+    (refund,) = ended.refunds
+    assert refund.amount_minor == 3000
+    (closed,) = ended.returns
+    assert (closed.status, closed.refund_id, closed.refund_minor, closed.closed_at) == (
+        ReturnStatus.REFUNDED,
+        refund.refund_id,
+        3000,
+        START,
+    )
+    hold = market.get_hold(oid, by=STAFF)
+    assert (hold.state, hold.held_minor) == (HoldState.CANCELLED, 0)
+    assert ended.refunded_minor + hold.chargeback_minor == 10000
+    assert market.balance("v-eu", by=VENDOR).balance_minor == 0
+    assert market.verify_journal(by=STAFF).ok
+    market.deliver_notifications()
+    told = {(n.recipient, n.kind) for _, n in notifier.sent}
+    assert {(BUYER, "return.refunded"), (VENDOR, "return.refunded")} <= told
+    # the closed return takes no further step
+    with pytest.raises(AsoloraError):
+        market.receive_return(oid, rid, by=VENDOR)

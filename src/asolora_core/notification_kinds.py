@@ -239,9 +239,10 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
             rule="R37",
         ),
         _K.RETURN_REFUNDED: KindInfo(
-            recipient="buyer",
+            recipient="buyer; the vendor too when staff closed it",
             subject="order",
-            when="a return is refunded (less any restocking fee)",
+            when="a return is refunded (less any restocking fee), or closed refunded when staff "
+            "cancel the order after shipping",
             rule="R37",
         ),
         _K.RETURN_EXCHANGE_SHIPPED: KindInfo(
@@ -253,7 +254,9 @@ NOTIFICATION_KINDS: Mapping[NotificationKind, KindInfo] = MappingProxyType(
         _K.CHARGEBACK_WON: KindInfo(
             recipient="vendor",
             subject="order",
-            when="a card dispute is decided for the vendor: the debit is reinstated",
+            when="a card dispute is decided for the vendor: the debit is reinstated (on a "
+            "cancelled order the amount is refunded to the buyer instead, and only a returned "
+            "provider fee comes back)",
             rule="R39",
         ),
         _K.RESERVE_RELEASED: KindInfo(

@@ -482,12 +482,17 @@ def chargeback_won(
     fees: FeeSchedule,
     snapshot: RateSnapshot | None,
     fee_returned: bool,
+    to_buyer_minor: int = 0,
 ) -> tuple[Hold, JournalTransaction | None]:
     """R39: the platform won the dispute; the provider gave the money back, and it is
     reinstated to the vendor: the applied amount, and the provider's fee when
     ``fee_returned``. Before release it goes back into the held proceeds (the fees are
     recomputed on the restored net); after release it is credited to the balance, converted
     at ``snapshot`` less the conversion fee, as a release is (R17). Winning twice is refused.
+
+    R11: on a cancelled order ``to_buyer_minor`` of it is the buyer's, not the vendor's: it
+    stays in the held account, even once the cancelled hold was settled, for
+    :func:`won_refund` to give it to the buyer; only the rest is credited to the balance.
     """
     row = next((c for c in hold.chargebacks if c.chargeback_id == chargeback_id), None)
     if row is None:
@@ -520,20 +525,24 @@ def chargeback_won(
         commission, processing = _fees_now(new, fees)
         commission_up = commission - hold.commission_minor
         processing_up = processing - hold.processing_fee_minor
-        credit_minor = amount - commission_up - processing_up
+        credit_minor = amount - to_buyer_minor - commission_up - processing_up
         legs, converted, fee, conv_memo = _conversion_postings(credit_minor, snapshot, fees)
         postings += [
             (COMMISSION, hold.currency, -commission_up),
             (PROCESSING_FEES, hold.currency, -processing_up),
+            (vendor_account(hold.vendor_id, HELD), hold.currency, -to_buyer_minor),
             *legs,
             (vendor_account(hold.vendor_id, BALANCE), snapshot.quote, -(converted - fee)),
         ]
         conv_memo["commission"] = str(commission_up)
         memo.update(conv_memo)
+        if to_buyer_minor:
+            memo.update(gross=str(amount - to_buyer_minor), refunded=str(to_buyer_minor))
         if fee_returned and row.fee_minor:
             # R31, R39, R41: the provider's fee given back is a negative fee, as before
             # release, so the line mirrors the chargeback's: gross - commission - fee
-            memo.update(gross=str(row.applied_minor), processing_fee=str(-row.fee_minor))
+            gross = row.applied_minor - to_buyer_minor
+            memo.update(gross=str(gross), processing_fee=str(-row.fee_minor))
             memo[FEE_CURRENCY] = hold.currency
         new = evolve(new, commission_minor=commission, processing_fee_minor=processing)
     new = _next(new)
@@ -551,6 +560,42 @@ def chargeback_won(
         memo=memo,
     )
     return new, txn
+
+
+def won_refund(
+    hold: Hold, *, refund_id: str, chargeback_id: str, amount_minor: int, at: _dt.datetime
+) -> tuple[Hold, JournalTransaction]:
+    """R11, R39: what a chargeback won on a cancelled order gave back (``amount_minor``, put
+    in the held account by :func:`chargeback_won`) goes on to the buyer as a refund. A
+    cancelled order is charged no fees and owes the vendor nothing, so the vendor's balance
+    does not move: the refund leaves the held account, settled or not."""
+    before = hold.released_at is None
+    hold = _next(
+        hold,
+        refunded_minor=hold.refunded_minor + amount_minor,
+        refunded_before_release_minor=hold.refunded_before_release_minor
+        + (amount_minor if before else 0),
+    )
+    txn = JournalTransaction(
+        key=f"refund:{refund_id}",
+        kind="refund",
+        at=at,
+        vendor_id=hold.vendor_id,
+        order_id=hold.order_id,
+        ref=refund_id,
+        entries=_entries(
+            [
+                (BUYER_FUNDS, hold.currency, -amount_minor),
+                (vendor_account(hold.vendor_id, HELD), hold.currency, amount_minor),
+            ]
+        ),
+        memo={
+            "gross": str(amount_minor),
+            "order_currency": hold.currency,
+            "reason": f"chargeback {chargeback_id} won on the cancelled order",
+        },
+    )
+    return hold, txn
 
 
 def adjustment(

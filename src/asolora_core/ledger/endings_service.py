@@ -33,6 +33,8 @@ from asolora_core.ledger.integrity_service import _staff
 from asolora_core.ledger.model import Hold, JournalTransaction, VendorAccount
 from asolora_core.ledger.service import _MoneyCommands
 from asolora_core.limits import MAX_RESERVE_DAYS, check_count, check_id, check_text
+from asolora_core.orders import commands as ocore
+from asolora_core.orders.model import Order, OrderStatus
 from asolora_core.ports import UnitOfWork
 
 __all__: list[str] = []
@@ -85,6 +87,41 @@ def _known_vendor(uow: UnitOfWork, vendor_id: str, currency: str | None = None) 
         )
 
 
+def _to_buyer(order: Order, hold: Hold, reference: str) -> int:
+    """R11, R39: what a win of chargeback ``reference`` gives on to the buyer: on a cancelled
+    order, its amount, capped at what the buyer still has paid once the win is undone (paid,
+    less refunds, less the other chargebacks not won); elsewhere nothing."""
+    if not hold.cancelled or order.status is not OrderStatus.CANCELLED:
+        return 0
+    row = next((c for c in hold.chargebacks if c.chargeback_id == reference), None)
+    if row is None or row.won_at is not None:
+        return 0  # refused by the core: no such chargeback, or won already
+    others = hold.chargeback_minor - row.open_applied_minor
+    return max(0, min(row.applied_minor, order.refundable_minor - others))
+
+
+def _to_vendor(hold: Hold, reference: str, fee_returned: bool, to_buyer: int) -> int:
+    """What of the win is the vendor's once ``to_buyer`` went to the buyer (R39)."""
+    row = next(c for c in hold.chargebacks if c.chargeback_id == reference)
+    return row.applied_minor + (row.fee_minor if fee_returned else 0) - to_buyer
+
+
+def _won_text(order_id: str, currency: str, reinstated_minor: int, to_buyer: int) -> str:
+    """The vendor's word on a won dispute: what it gets back, and on a cancelled order what
+    went to the buyer instead (R11, R39)."""
+    head = f"The payment dispute on order {order_id} was decided in your favour: "
+    if not to_buyer:
+        return head + f"{_money.format_minor(reinstated_minor, currency)} reinstated."
+    kept = reinstated_minor - to_buyer
+    text = (
+        head + f"the order is cancelled, so the {_money.format_minor(to_buyer, currency)} "
+        "given back was refunded to the buyer"
+    )
+    if kept:
+        return text + f"; {_money.format_minor(kept, currency)} comes back to you."
+    return text + "; nothing more is owed on the order."
+
+
 class _MoneyEndings(_MoneyCommands):
     """Won chargebacks, staff adjustments, rolling reserves and minimum balances."""
 
@@ -100,8 +137,12 @@ class _MoneyEndings(_MoneyCommands):
         amount goes back to the vendor (the provider's fee too when
         ``MoneyConfig.chargeback_fee_returned_on_win``). Before release it returns to the
         held proceeds and the freeze the chargeback put on the order is lifted; after release
-        it is credited to the balance at the rate in force now, less the conversion fee. On
-        a cancelled order it is settled to the balance at once (R11: nothing stays held)."""
+        it is credited to the balance at the rate in force now, less the conversion fee.
+
+        On a cancelled order (R11: nothing is owed to the vendor, the buyer gets back what it
+        paid) the amount won goes on to the buyer as a refund, capped at what is still
+        refundable, and the buyer is told of it; the vendor keeps only what the provider's
+        fee rule gives back (the fee, when returned), settled to its balance at once."""
         _staff(by, "record a won chargeback")
         check_id(order_id, "order_id")
         check_id(reference, "reference")
@@ -109,16 +150,23 @@ class _MoneyEndings(_MoneyCommands):
         def work(uow: UnitOfWork, now: _dt.datetime) -> Hold:
             order = uow.orders.get(order_id)
             hold = self._hold(uow, order)
+            fee_returned = self._money.chargeback_fee_returned_on_win
+            to_buyer = _to_buyer(order, hold, reference)
             snapshot = None
             if hold.released_at is not None:
-                snapshot = self._rate(hold.currency, self._payout_currency(uow, hold), now)
+                payout_currency = self._payout_currency(uow, hold)
+                if to_buyer and not _to_vendor(hold, reference, fee_returned, to_buyer):
+                    # everything goes to the buyer: nothing to convert, no rate needed
+                    payout_currency = hold.currency
+                snapshot = self._rate(hold.currency, payout_currency, now)
             new, txn = core.chargeback_won(
                 hold,
                 chargeback_id=reference,
                 at=now,
                 fees=self._money.fees,
                 snapshot=snapshot,
-                fee_returned=self._money.chargeback_fee_returned_on_win,
+                fee_returned=fee_returned,
+                to_buyer_minor=to_buyer,
             )
             if new.frozen and new.frozen_reason == f"chargeback {reference}":
                 new = attrs.evolve(new, frozen=False, frozen_reason="")
@@ -126,6 +174,25 @@ class _MoneyEndings(_MoneyCommands):
             self._save_hold(uow, new)
             self._post_txn(uow, txn)
             row = next(c for c in new.chargebacks if c.chargeback_id == reference)
+            if to_buyer:
+                refund_id = self.ids.new_id("r")
+                new, refund_txn = core.won_refund(
+                    new, refund_id=refund_id, chargeback_id=reference, amount_minor=to_buyer, at=now
+                )
+                self._save_hold(uow, new)
+                self._post_txn(uow, refund_txn)
+                # the order records the refund and the buyer is told (the ledger finds the
+                # refund booked under its key and books nothing more)
+                refunded, events = ocore.refund_won_chargeback(
+                    order,
+                    refund_id=refund_id,
+                    amount_minor=to_buyer,
+                    chargeback_id=reference,
+                    by=by,
+                    now=now,
+                )
+                uow.orders.save(refunded)
+                self._record(uow, refunded, events, now)
             uow.events.append(
                 [
                     ChargebackWon(
@@ -143,8 +210,7 @@ class _MoneyEndings(_MoneyCommands):
                 order.vendor_id,
                 "chargeback.won",
                 order_id,
-                f"The payment dispute on order {order_id} was decided in your favour: "
-                f"{_money.format_minor(row.reinstated_minor, order.currency)} reinstated.",
+                _won_text(order_id, order.currency, row.reinstated_minor, to_buyer),
                 now,
             )
             # R11, R39: won after the order was cancelled, it is settled at once

@@ -55,6 +55,7 @@ from asolora_core.limits import (
 )
 from asolora_core.money import allocate, format_minor
 from asolora_core.orders.model import (
+    WON_CHARGEBACK_REFUND,
     Issue,
     IssueKind,
     IssueOutcome,
@@ -83,6 +84,7 @@ __all__ = [
     "offer_settlement",
     "place_checkout",
     "refund",
+    "refund_won_chargeback",
     "report_issue",
     "respond_to_issue",
     "ship",
@@ -264,13 +266,17 @@ def close_open_issues(
     return tuple(issues)
 
 
-def with_ending(order: Order, now: _dt.datetime, events: list[DomainEvent]) -> Order:
+def with_ending(
+    order: Order, now: _dt.datetime, events: list[DomainEvent], charged_back_minor: int = 0
+) -> Order:
     """A processing order whose every paid minor unit went back to the buyer ends by itself:
     cancelled, its open issues closed, nothing owed to the vendor. This is how a fully
-    refunded disputed order reaches a final state."""
+    refunded disputed order reaches a final state. R39: the money ``charged_back_minor``
+    (chargebacks not won) gave back counts as refunded, so refunds and chargebacks that
+    together cover the payment end it too."""
     if order.status is not OrderStatus.PROCESSING or order.paid_minor <= 0:
         return order
-    if order.refundable_minor > 0:
+    if still_refundable(order, charged_back_minor) > 0:
         return order
     status = step(order.status, Action.CLOSE_REFUNDED, ActorKind.SYSTEM)
     issues = close_open_issues(order, now, SYSTEM, events)
@@ -681,6 +687,46 @@ def cancel(
     return new, tuple(events)
 
 
+def refund_won_chargeback(
+    order: Order,
+    *,
+    refund_id: str,
+    amount_minor: int,
+    chargeback_id: str,
+    by: Actor,
+    now: _dt.datetime,
+) -> Decision:
+    """R11, R39: a chargeback won after the order was cancelled: the card provider gave
+    ``amount_minor`` back to the platform, and a cancelled order owes the vendor nothing, so
+    it goes on to the buyer as a refund (the buyer ends with what it paid back, never more;
+    the caller caps ``amount_minor`` at what is still refundable). Only the order's refunds
+    change: it stays cancelled."""
+    if order.status is not OrderStatus.CANCELLED:  # pragma: no cover - the caller checks
+        raise InvalidTransitionError(
+            f"order {order.order_id} is not cancelled", order_id=order.order_id
+        )
+    if not 0 < amount_minor <= order.refundable_minor:  # pragma: no cover - capped upstream
+        raise RefundExceedsPaidError(
+            f"the refund would exceed what the buyer paid on order {order.order_id}",
+            order_id=order.order_id,
+            refundable_minor=order.refundable_minor,
+            requested_minor=amount_minor,
+        )
+    row = Refund(
+        refund_id=refund_id,
+        amount_minor=amount_minor,
+        shipping_minor=0,
+        items=(),
+        before_shipping=not order.shipments,
+        reason=f"{WON_CHARGEBACK_REFUND}: {chargeback_id}",
+        issue_id=None,
+        at=now,
+        currency=order.currency,
+    )
+    new = _next(order, refunds=(*order.refunds, row))
+    return new, (_refund_event(new, row, by),)
+
+
 # --- issues -----------------------------------------------------------------------------------
 
 
@@ -840,6 +886,7 @@ def answer_settlement(
     refund_id: str,
     by: Actor,
     now: _dt.datetime,
+    charged_back_minor: int = 0,
 ) -> Decision:
     """R38: the buyer accepts the pending offer (the issue settles; a refund offer is refunded
     now) or declines it (the issue stays open; staff may mediate)."""
@@ -876,6 +923,7 @@ def answer_settlement(
         by,
         now,
         events,
+        charged_back_minor,
     )
 
 
@@ -902,6 +950,7 @@ def mediate_issue(
     by: Actor,
     now: _dt.datetime,
     reason: str = "",
+    charged_back_minor: int = 0,
 ) -> Decision:
     """R13: staff decide the issue: a refund (through the refund rules), a replacement, or
     rejected, saying why (``reason``: a staff power, refused without one, recorded as
@@ -924,7 +973,9 @@ def mediate_issue(
             field="refund",
         )
     events = staff_event(order, by, Action.MEDIATE_ISSUE, reason, issue_id, now)
-    new, closed = _close_issue(order, issue, issue, outcome, amount_minor, refund_id, by, now, [])
+    new, closed = _close_issue(
+        order, issue, issue, outcome, amount_minor, refund_id, by, now, [], charged_back_minor
+    )
     return new, (*closed, *events)
 
 
@@ -938,6 +989,7 @@ def _close_issue(
     by: Actor,
     now: _dt.datetime,
     events: list[DomainEvent],
+    charged_back_minor: int = 0,
 ) -> Decision:
     closed = evolve(issue, status=IssueStatus.CLOSED, outcome=outcome, closed_at=now)
     new = _evolve_issue(order, old, closed)
@@ -964,7 +1016,7 @@ def _close_issue(
         )
         new = evolve(new, refunds=(*new.refunds, refund_row))
         events.append(_refund_event(new, refund_row, by))
-        new = with_ending(new, now, events)
+        new = with_ending(new, now, events, charged_back_minor)
     return _with_completion(new, now, events), tuple(events)
 
 
@@ -1042,6 +1094,7 @@ def refund(
     items: Mapping[str, int] | None = None,
     shipping_minor: int = 0,
     reason: str = "",
+    charged_back_minor: int = 0,
 ) -> Decision:
     """R20: the vendor refunds at any time, in full or in part: an amount, line quantities,
     shipping, or a mix. The total refunded never exceeds what was paid.
@@ -1115,7 +1168,7 @@ def refund(
     new = _next(order, lines=tuple(lines), refunds=(*order.refunds, refund_row))
     events: list[DomainEvent] = [_refund_event(new, refund_row, by)]
     events += staff_event(order, by, Action.REFUND, reason, refund_id, now)
-    new = with_ending(new, now, events)
+    new = with_ending(new, now, events, charged_back_minor)
     if cancels_units:
         new = _with_completion(new, now, events)
     return new, tuple(events)

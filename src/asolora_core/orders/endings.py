@@ -29,6 +29,7 @@ from asolora_core.events import (
     ShippingReminded,
 )
 from asolora_core.orders import commands as core
+from asolora_core.orders import returns as rcore
 from asolora_core.orders.commands import Decision
 from asolora_core.orders.model import (
     IssueOutcome,
@@ -148,7 +149,7 @@ def cancel_unshipped(
         )
         new = evolve(new, refunds=(*new.refunds, row))
         events.append(core._refund_event(new, row, SYSTEM))
-        new = core.with_ending(new, now, events)
+        new = core.with_ending(new, now, events, charged_back_minor)
     new = core._with_completion(new, now, events)
     return new, tuple(events)
 
@@ -256,7 +257,8 @@ def cancel_after_shipping(
 ) -> Decision:
     """Staff end an order that has shipped: everything still refundable goes back to the
     buyer (R20; less what chargebacks already returned, ``charged_back_minor``, R39), open
-    issues close, the order is cancelled and nothing is owed to the vendor. Before anything
+    issues close, returns under way close refunded by it (R37), the order is cancelled and
+    nothing is owed to the vendor. Before anything
     ships, :func:`~asolora_core.orders.commands.cancel` is the way."""
     core._owner_check(order, by)
     status = step(order.status, Action.CANCEL_AFTER_SHIPPING, by.kind)
@@ -269,6 +271,9 @@ def cancel_after_shipping(
     amount = core.still_refundable(order, charged_back_minor)
     events: list[DomainEvent] = []
     issues = core.close_open_issues(order, now, by, events)
+    returns = rcore.close_with_cancellation(
+        order, refund_id=refund_id, refund_minor=amount, by=by, now=now, events=events
+    )
     refunds = order.refunds
     if amount:
         refund_row = Refund(
@@ -298,6 +303,7 @@ def cancel_after_shipping(
         status=status,
         cancelled_at=now,
         issues=issues,
+        returns=returns,
         refunds=refunds,
     )
     if amount:

@@ -327,6 +327,11 @@ class ReturnRequest:
         )
 
 
+#: The reason of the refund a chargeback won on a cancelled order gives the buyer (R11, R39):
+#: the vendor is told of it by ``chargeback.won``, not as money taken from its proceeds.
+WON_CHARGEBACK_REFUND = "chargeback won on the cancelled order"
+
+
 @attrs.frozen(kw_only=True)
 class Refund:
     """Money given back to the buyer in the order currency (R20)."""

@@ -40,7 +40,7 @@ from asolora_core.events import (
     TrackingUpdated,
 )
 from asolora_core.money import format_minor
-from asolora_core.orders.model import Order
+from asolora_core.orders.model import WON_CHARGEBACK_REFUND, Order
 
 __all__ = ["ALSO", "IF_AUTOMATIC", "NOTIFICATIONS", "STAFF_DESK", "notifications_for"]
 
@@ -146,6 +146,13 @@ ALSO: dict[type[DomainEvent], tuple[str, str, str]] = {
         "A parcel of order {order} ({event.shipment_id}) was confirmed received automatically: "
         "the platform's dispute window for its items is closed; returns now go to the vendor.",
     ),
+    # R20, R37: a return staff closed with the order's cancellation after shipping
+    ReturnRefunded: (
+        VENDOR_IF_BY_MARKETPLACE,
+        "return.refunded",
+        "The marketplace cancelled order {order}: the return under way on it is closed, "
+        "refunded with the cancellation.",
+    ),
     # R13, R20, R29: money taken from the vendor's order by staff or a timer, with the amount
     RefundIssued: (
         VENDOR_IF_BY_MARKETPLACE,
@@ -249,6 +256,8 @@ def _notifications(
         if side == VENDOR_IF_BY_MARKETPLACE:
             if event.actor.kind not in (ActorKind.STAFF, ActorKind.SYSTEM):
                 return
+            if isinstance(event, RefundIssued) and event.reason.startswith(WON_CHARGEBACK_REFUND):
+                return  # not from its proceeds: ``chargeback.won`` tells the vendor (R39)
         elif getattr(event, "automatic", False) != (side != VENDOR_UNLESS_AUTOMATIC):
             return
         side = _CONDITIONAL[side]

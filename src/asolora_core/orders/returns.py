@@ -363,8 +363,59 @@ def refund_return(
         )
         new = evolve(new, refunds=(*new.refunds, row))
         events.append(core._refund_event(new, row, by))
-        new = core.with_ending(new, now, events)
+        new = core.with_ending(new, now, events, charged_back_minor)
     return new, tuple(events)
+
+
+#: A request the buyer or the vendor still has a step to take on, besides an unanswered one
+#: (which the expiry timer ends, R40): it ends with an order cancelled after shipping.
+_UNDER_WAY = frozenset({ReturnStatus.ACCEPTED, ReturnStatus.SHIPPED_BACK, ReturnStatus.RECEIVED})
+
+
+def close_with_cancellation(
+    order: Order,
+    *,
+    refund_id: str,
+    refund_minor: int,
+    by: Actor,
+    now: _dt.datetime,
+    events: list[DomainEvent],
+) -> tuple[ReturnRequest, ...]:
+    """R20, R37: staff cancel an order after shipping while returns are under way (accepted,
+    shipped back or received): no step on them is possible any more, so each closes with
+    the cancellation, ``refunded`` by the cancellation's refund ``refund_id``. Its share is
+    the units' share of the payment, capped at what is left of the cancellation's
+    ``refund_minor`` (what was still refundable, chargebacks counted, R39), returns in
+    request order; no restocking fee, as the whole order is refunded. ``ReturnRefunded`` is
+    appended to ``events`` for each (the buyer and the vendor are told)."""
+    left = refund_minor
+    returns = []
+    for request in order.returns:
+        if request.status in _UNDER_WAY:
+            gross = sum(return_amounts(order, request))
+            share = min(gross, left)
+            left -= share
+            request = evolve(
+                request,
+                status=ReturnStatus.REFUNDED,
+                closed_at=now,
+                refund_id=refund_id if share else None,
+                refund_minor=share,
+                restocking_fee_minor=0,
+            )
+            events.append(
+                ReturnRefunded(
+                    aggregate_id=order.order_id,
+                    at=now,
+                    actor=by,
+                    return_id=request.return_id,
+                    refund_id=refund_id if share else "",
+                    refund_minor=share,
+                    restocking_fee_minor=0,
+                )
+            )
+        returns.append(request)
+    return tuple(returns)
 
 
 def ship_exchange(

@@ -610,14 +610,20 @@ class _OrderCommands(_Kernel):
         """R38: the buyer accepts (the issue settles; a refund is made) or declines."""
         check_id(issue_id, "issue_id")
         refund_id = self.ids.new_id("r")
-        return self._order_command(
+        return self._order_command_in(
             order_id,
             by,
             "answer_settlement",
             idempotency_key,
             {"issue_id": issue_id, "accept": accept},
-            lambda order, now: core.answer_settlement(
-                order, issue_id, accept=accept, refund_id=refund_id, by=by, now=now
+            lambda uow, order, now: core.answer_settlement(
+                order,
+                issue_id,
+                accept=accept,
+                refund_id=refund_id,
+                by=by,
+                now=now,
+                charged_back_minor=charged_back(uow, order_id),
             ),
         )
 
@@ -655,7 +661,7 @@ class _OrderCommands(_Kernel):
         parsed = split_money(refund, field="refund")
         refund_id = self.ids.new_id("r")
 
-        def decide(order: Order, now: _dt.datetime) -> Decision:
+        def decide(uow: UnitOfWork, order: Order, now: _dt.datetime) -> Decision:
             minor = in_currency(parsed, order.currency, field="refund")
             return core.mediate_issue(
                 order,
@@ -666,9 +672,10 @@ class _OrderCommands(_Kernel):
                 by=by,
                 now=now,
                 reason=reason,
+                charged_back_minor=charged_back(uow, order_id),
             )
 
-        return self._order_command(
+        return self._order_command_in(
             order_id,
             by,
             "mediate_issue",
@@ -693,14 +700,14 @@ class _OrderCommands(_Kernel):
         """R20: refund an amount, line quantities (line id -> units), shipping, or a mix; in
         the order currency, never above what was paid. Staff may refund outside an issue,
         with a mandatory ``reason``. A refund of everything paid ends a processing order
-        (cancelled, its open issues closed)."""
+        (cancelled, its open issues closed); chargebacks not won count as paid back (R39)."""
         parsed_amount = split_money(amount)
         parsed_shipping = split_money(shipping, field="shipping")
         quantities = None if items is None else _quantities(items)
         check_text(reason, "reason")
         refund_id = self.ids.new_id("r")
 
-        def decide(order: Order, now: _dt.datetime) -> Decision:
+        def decide(uow: UnitOfWork, order: Order, now: _dt.datetime) -> Decision:
             return core.refund(
                 order,
                 refund_id=refund_id,
@@ -710,9 +717,10 @@ class _OrderCommands(_Kernel):
                 reason=reason,
                 by=by,
                 now=now,
+                charged_back_minor=charged_back(uow, order_id),
             )
 
-        return self._order_command(
+        return self._order_command_in(
             order_id,
             by,
             "refund",
